@@ -1,0 +1,77 @@
+"""What an actor *does*: the only part of the runtime a user of ``actors`` writes.
+
+The runtime owns delivery, ordering, persistence and effects; a behaviour only
+turns messages into events (and effects) and rebuilds its state from events. It
+must be deterministic in what it emits for a given state and message, because a
+turn that fails to commit is thrown away and retried from the journal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from .effects import Effect
+from .journal import Event, NewEvent
+from .message import Message
+
+S = TypeVar("S")
+
+
+class MessageRejected(Exception):
+    """Raised by a behaviour for a message it cannot accept (unknown kind, bad payload).
+
+    The message is moved to the dead letters with this reason; the actor goes on.
+    """
+
+
+@dataclass
+class TurnContext:
+    """What a behaviour may use while handling one batch of messages."""
+
+    actor_id: str
+    turn: int
+    seq: int  # the last committed seq before this batch
+    events: list[NewEvent] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    current_msg_id: str | None = None
+
+    def emit(self, type: str, data: dict[str, Any] | None = None) -> NewEvent:
+        """Record an event; it will carry the id of the message being handled."""
+        event = NewEvent(type=type, data=data or {}, msg_id=self.current_msg_id)
+        self.events.append(event)
+        return event
+
+    def effect(self, effect: Effect) -> None:
+        """Ask for an effect, dispatched only after this batch commits."""
+        self.effects.append(effect)
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next emitted event will get if the batch commits."""
+        return self.seq + len(self.events) + 1
+
+
+class Behaviour(Generic[S]):
+    """Base class for actor behaviours; override ``initial_state``, ``apply``, ``handle``."""
+
+    def initial_state(self, actor_id: str) -> S:
+        raise NotImplementedError
+
+    def apply(self, state: S, event: Event) -> None:
+        """Evolve ``state`` by an event read back from the journal."""
+        raise NotImplementedError
+
+    def handle(self, state: S, message: Message, ctx: TurnContext) -> None:
+        """Turn one message into events and effects (via ``ctx``), updating ``state``
+        as if those events were already committed."""
+        raise NotImplementedError
+
+    def settle(self, state: S, ctx: TurnContext) -> None:
+        """Called once after a batch's messages were handled, before the commit."""
+
+    def on_batch_start(self, actor_id: str, turn: int, token: str) -> None:
+        """Hook for instrumentation; called before a batch is handled."""
+
+    def on_batch_end(self, actor_id: str, turn: int, token: str) -> None:
+        """Hook for instrumentation; called after a batch was committed and acknowledged."""

@@ -1,0 +1,131 @@
+"""The journal: an append-only Redis stream per actor, the single source of truth.
+
+Entry ids are ``<seq>-0``, so the stream itself enforces that sequence numbers only
+grow. :meth:`Journal.commit` appends a batch of events only if the caller still
+holds the actor's lease and the journal ends where the caller expects; otherwise it
+writes nothing. That check is what lets a duplicate or stale turn fail harmlessly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from ._scripts import Scripts
+from .effects import Effect, effect_to_dict
+from .keys import ActorKeys
+
+
+@dataclass(frozen=True)
+class Event:
+    """One committed fact about an actor. ``msg_id`` names the message that caused it."""
+
+    seq: int
+    type: str
+    data: dict[str, Any]
+    ts: float
+    msg_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "type": self.type, "data": self.data, "ts": self.ts,
+                "msg_id": self.msg_id}
+
+
+@dataclass
+class NewEvent:
+    """An event decided by a turn but not yet committed (it has no seq yet)."""
+
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+    msg_id: str | None = None
+    ts: float = field(default_factory=time.time)
+
+    def encode(self) -> str:
+        return json.dumps({"t": self.type, "d": self.data, "ts": self.ts, "m": self.msg_id},
+                          separators=(",", ":"))
+
+
+class LeaseLost(Exception):
+    """The turn no longer owns the actor; it must stop without acknowledging anything."""
+
+
+class SequenceConflict(Exception):
+    """The journal moved past what the turn expected; the turn must rebuild its state."""
+
+    def __init__(self, actual_seq: int) -> None:
+        super().__init__(f"journal is at seq {actual_seq}")
+        self.actual_seq = actual_seq
+
+
+def _decode_entry(entry_id: bytes | str, fields: dict[Any, Any]) -> Event:
+    eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    raw = fields.get(b"e", fields.get("e"))
+    body = json.loads(raw or b"{}")
+    return Event(seq=int(eid.split("-", 1)[0]), type=body["t"], data=body["d"], ts=body["ts"],
+                 msg_id=body.get("m"))
+
+
+class Journal:
+    """Reads and commits one actor's events."""
+
+    def __init__(self, client: redis.Redis, scripts: Scripts, keys: ActorKeys) -> None:
+        self._client = client
+        self._scripts = scripts
+        self._keys = keys
+
+    def read(self, after_seq: int = 0, count: int | None = None) -> list[Event]:
+        """Events with seq > ``after_seq``, oldest first."""
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = self._client.xrange(  # type: ignore[assignment]
+            self._keys.journal, min=f"{after_seq + 1}-0", max="+", count=count)
+        return [_decode_entry(eid, fields) for eid, fields in entries]
+
+    def iter_all(self, page: int = 1000) -> Iterable[Event]:
+        seq = 0
+        while True:
+            batch = self.read(seq, page)
+            yield from batch
+            if len(batch) < page:
+                return
+            seq = batch[-1].seq
+
+    def last_seq(self) -> int:
+        last: list[tuple[bytes, dict[bytes, bytes]]] = self._client.xrevrange(  # type: ignore[assignment]
+            self._keys.journal, count=1)
+        if not last:
+            return 0
+        return int(last[0][0].decode().split("-", 1)[0])
+
+    def commit(self, token: str, expected_seq: int, lease_ms: int, events: Sequence[NewEvent],
+               msg_ids: Sequence[str], effects: Sequence[tuple[str, Effect]]) -> int:
+        """Append ``events`` after ``expected_seq``, mark ``msg_ids`` seen, stage ``effects``.
+
+        All or nothing. Returns the new last seq. Raises :class:`LeaseLost` or
+        :class:`SequenceConflict` having written nothing.
+        """
+        args: list[Any] = [token, expected_seq, lease_ms, len(events)]
+        args.extend(e.encode() for e in events)
+        args.append(len(msg_ids))
+        args.extend(msg_ids)
+        args.append(len(effects))
+        for effect_id, effect in effects:
+            args.append(effect_id)
+            args.append(json.dumps(effect_to_dict(effect), separators=(",", ":")))
+        k = self._keys
+        status, value = self._scripts.commit(
+            keys=[k.journal, k.activation, k.seen, k.outbox], args=args)
+        if status == -1:
+            raise LeaseLost(k.actor_id)
+        if status == -2:
+            raise SequenceConflict(int(value))
+        return int(value)
+
+    def seen(self, msg_ids: Sequence[str]) -> list[bool]:
+        """Whether each msg_id's effects are already in the journal (redelivery check)."""
+        if not msg_ids:
+            return []
+        return [bool(x) for x in self._client.smismember(self._keys.seen, list(msg_ids))]

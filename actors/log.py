@@ -1,0 +1,91 @@
+"""Logging: every line through structlog, bound to the actor it concerns.
+
+Small processors in a chain (structlog's way): context variables carry
+``actor_id``/``turn``/``seq``/``kind`` across a turn, so nothing threads a logger
+through calls. Output is readable on a terminal and JSON lines when
+``PYWORKFLOW_LOG_FORMAT=json`` (or ``ACTORS_LOG_FORMAT``) or when stdout is not a
+TTY. Standard-library logging (Celery's, Kombu's) is routed through the same
+chain, so a worker prints one kind of line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from typing import Any
+
+import structlog
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@",
+                          re.IGNORECASE)
+_configured = False
+
+
+def redact(text: str) -> str:
+    """Hide passwords in any URL inside ``text``."""
+    return _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+
+
+def _redact_credentials(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for key, value in event_dict.items():
+        if isinstance(value, str) and "@" in value and "://" in value:
+            event_dict[key] = redact(value)
+    return event_dict
+
+
+def _wants_json(fmt: str | None) -> bool:
+    fmt = (fmt or os.environ.get("PYWORKFLOW_LOG_FORMAT") or os.environ.get("ACTORS_LOG_FORMAT")
+           or "auto").lower()
+    if fmt == "json":
+        return True
+    if fmt == "console":
+        return False
+    return not sys.stdout.isatty()
+
+
+def configure(fmt: str | None = None, level: str | int = "INFO", force: bool = False) -> None:
+    """Configure structlog and route stdlib logging through it. Idempotent."""
+    global _configured
+    if _configured and not force:
+        return
+    _configured = True
+    if isinstance(level, str):
+        level = logging.getLevelName(level.upper())
+        if not isinstance(level, int):
+            level = logging.INFO
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact_credentials,
+    ]
+    renderer: Any
+    if _wants_json(fmt):
+        renderer = structlog.processors.JSONRenderer()
+        shared.append(structlog.processors.format_exc_info)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("kombu", "amqp", "celery.redirected"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,41 @@
+-- Commit what one batch of a turn decided, all or nothing.
+-- KEYS[1]  {actor}:journal     stream: one entry per event, entry id '<seq>-0'
+-- KEYS[2]  {actor}:activation  string: owning token (the fence)
+-- KEYS[3]  {actor}:seen        set: msg_ids whose effects are in the journal (redelivery dedupe)
+-- KEYS[4]  {actor}:outbox      hash: effect id -> JSON effect, committed but not yet dispatched
+-- ARGV[1]  token;  ARGV[2]  expected last seq;  ARGV[3]  lease in milliseconds
+-- ARGV[4]  n events, then n JSON events
+-- then     m msg ids, then the m msg ids
+-- then     k effects, then k pairs (effect id, JSON effect)
+-- Returns {1, new_seq}; {-1, 0} when the lease was lost; {-2, actual_seq} when the
+-- journal moved on (a concurrent or duplicate turn). On failure nothing is written.
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then
+  return {-1, 0}
+end
+local seq = 0
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last > 0 then
+  seq = tonumber(string.match(last[1][1], '^(%d+)'))
+end
+local expected = tonumber(ARGV[2])
+if seq ~= expected then
+  return {-2, seq}
+end
+local i = 4
+local n = tonumber(ARGV[i])
+for j = 1, n do
+  seq = seq + 1
+  redis.call('XADD', KEYS[1], seq .. '-0', 'e', ARGV[i + j])
+end
+i = i + n + 1
+local m = tonumber(ARGV[i])
+if m > 0 then
+  redis.call('SADD', KEYS[3], unpack(ARGV, i + 1, i + m))
+end
+i = i + m + 1
+local k = tonumber(ARGV[i])
+for j = 1, k do
+  redis.call('HSET', KEYS[4], ARGV[i + 2 * j - 1], ARGV[i + 2 * j])
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {1, seq}

@@ -1,0 +1,149 @@
+"""The mailbox: one Kombu queue per actor, on the default exchange.
+
+On the default exchange the routing key is the queue name, so on the Redis
+transport a mailbox is one list that exists only while messages wait, and a
+publish costs no binding lookup (MEASURED.md). Nothing here assumes Redis where
+Kombu has an abstraction: on AMQP the same code declares the queue and lets the
+broker requeue what a dead consumer held.
+
+Messages are taken with ``no_ack=False``: a message stays owned by the broker
+until the turn that took it has committed its effects. On the Redis transport an
+unacknowledged message waits in Kombu's ``unacked`` hash until someone restores it
+by delivery tag, so turns record their tags (see ``Turn``) and recovery restores
+them: nothing waits for a visibility timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from kombu import Connection, Producer, Queue
+from kombu.message import Message as KombuMessage
+
+from .keys import GlobalKeys
+from .message import Message
+
+#: How long a taken-but-unacknowledged mailbox message may sit before the periodic
+#: sweep puts it back. Only a safety net: recovery restores a dead turn's messages
+#: by tag within seconds. It must exceed the longest turn.
+MAILBOX_VISIBILITY_TIMEOUT_S = 300
+
+
+class Mailbox:
+    """Puts messages into actors' queues and takes them out, one Kombu connection per thread."""
+
+    def __init__(self, broker_url: str, global_keys: GlobalKeys) -> None:
+        self._url = broker_url
+        self._keys = global_keys
+        self._local = threading.local()
+
+    # -- connection per thread (Kombu connections are not thread-safe), reset after fork
+    def _connection(self) -> Connection:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.pid = os.getpid()
+            unacked = self._keys.mailbox_unacked
+            local.conn = Connection(self._url, transport_options={
+                "unacked_key": unacked,
+                "unacked_index_key": f"{unacked}_index",
+                "unacked_mutex_key": f"{unacked}_mutex",
+                "visibility_timeout": MAILBOX_VISIBILITY_TIMEOUT_S,
+                "priority_steps": [0],
+            })
+            local.declared = set()
+        return local.conn  # type: ignore[no-any-return]
+
+    def _channel(self) -> Any:
+        return self._connection().default_channel
+
+    @property
+    def _needs_declare(self) -> bool:
+        # The Redis transport needs no declaration on the default exchange; AMQP drops
+        # messages routed to a queue that does not exist yet.
+        return self._connection().transport.driver_type != "redis"
+
+    @staticmethod
+    def queue_for(queue_name: str) -> Queue:
+        return Queue(queue_name, exchange="", routing_key=queue_name, durable=True,
+                     auto_delete=False)
+
+    def put(self, queue_name: str, message: Message) -> None:
+        conn = self._connection()
+        channel = conn.default_channel
+        declare: list[Queue] = []
+        if self._needs_declare and queue_name not in self._local.declared:
+            declare = [self.queue_for(queue_name)]
+            self._local.declared.add(queue_name)
+        Producer(channel).publish(
+            message.encode(), exchange="", routing_key=queue_name,
+            content_type="application/json", content_encoding="utf-8",
+            delivery_mode=2, declare=declare, retry=True,
+        )
+
+    def put_raw(self, queue_name: str, body: bytes | str,
+                content_type: str = "application/json") -> None:
+        """Publish an arbitrary body: for tests and tools that must exercise dead-lettering."""
+        Producer(self._channel()).publish(
+            body, exchange="", routing_key=queue_name, content_type=content_type,
+            content_encoding="utf-8" if isinstance(body, str) else "binary", retry=True,
+        )
+
+    def take(self, queue_name: str, limit: int) -> list[KombuMessage]:
+        """Up to ``limit`` messages, unacknowledged, oldest first."""
+        channel = self._channel()
+        taken: list[KombuMessage] = []
+        for _ in range(limit):
+            try:
+                msg = channel.basic_get(queue_name, no_ack=False)
+            except Exception as exc:  # a queue that was never declared on AMQP
+                if self._needs_declare and "NOT_FOUND" in str(exc):
+                    return taken
+                raise
+            if msg is None:
+                break
+            if not isinstance(msg, KombuMessage):
+                msg = channel.message_to_python(msg)
+            taken.append(msg)
+        return taken
+
+    def size(self, queue_name: str) -> int:
+        channel = self._channel()
+        try:
+            return int(channel.queue_declare(queue=queue_name, passive=True).message_count)
+        except Exception as exc:
+            if "NOT_FOUND" in str(exc):
+                return 0
+            raise
+
+    def restore(self, delivery_tags: Iterable[str]) -> int:
+        """Put back messages a dead turn took but never acknowledged (Redis transport).
+
+        On AMQP the broker already requeued them when the dead worker's connection
+        dropped, so there is nothing to do.
+        """
+        qos = self._channel().qos
+        restore_by_tag = getattr(qos, "restore_by_tag", None)
+        if restore_by_tag is None:
+            return 0
+        n = 0
+        for tag in delivery_tags:
+            restore_by_tag(tag, leftmost=True)
+            n += 1
+        return n
+
+    def sweep_unacked(self) -> None:
+        """Safety net: restore mailbox messages unacknowledged for longer than the
+        visibility timeout (a turn that died between taking a message and recording
+        its tag)."""
+        qos = self._channel().qos
+        restore_visible = getattr(qos, "restore_visible", None)
+        if restore_visible is not None:
+            restore_visible(num=100, interval=1)
+
+    def delete(self, queue_name: str) -> None:
+        """Drop an actor's (empty) queue; on AMQP this frees the broker's queue."""
+        if self._needs_declare:
+            self._channel().queue_delete(queue_name, if_empty=True)

@@ -1,0 +1,70 @@
+"""The maintenance loop every worker runs: fire due timers, recover orphaned actors.
+
+There is no coordinator: each worker's loop claims work atomically in Redis, so
+any number of workers can run it and whichever is first does the job. Timers are
+polled often (a timer must fire within a second of its due time) but the loop
+sleeps until the next due timer when that is sooner; recovery runs every second.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from . import log as _log
+from .recovery import deliver_due_timers, recover_expired
+
+if TYPE_CHECKING:
+    from .system import ActorSystem
+
+logger = _log.get_logger("actors.maintenance")
+
+TIMER_POLL_S = 0.2
+RECOVERY_EVERY_S = 1.0
+UNACKED_SWEEP_EVERY_S = 30.0
+
+
+class Maintenance:
+    def __init__(self, system: ActorSystem) -> None:
+        self.system = system
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="actors-maintenance", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        next_recovery = 0.0
+        next_sweep = time.monotonic() + UNACKED_SWEEP_EVERY_S
+        failures = 0
+        while not self._stop.is_set():
+            wait = TIMER_POLL_S
+            try:
+                _, next_due, now_ms = deliver_due_timers(self.system)
+                if next_due is not None:
+                    wait = max(0.0, min(wait, (next_due - now_ms) / 1000))
+                now = time.monotonic()
+                if now >= next_recovery:
+                    recover_expired(self.system)
+                    next_recovery = now + RECOVERY_EVERY_S
+                if now >= next_sweep:
+                    self.system.mailbox.sweep_unacked()
+                    next_sweep = now + UNACKED_SWEEP_EVERY_S
+                failures = 0
+            except Exception as exc:  # Redis down, broker down: keep trying, say so
+                failures += 1
+                if failures in (1, 10) or failures % 100 == 0:
+                    logger.warning("maintenance pass failed; retrying", error=str(exc),
+                                   failures=failures)
+                wait = min(5.0, 0.2 * failures)
+            self._stop.wait(wait)

@@ -1,0 +1,59 @@
+"""Recovery: find actors whose turn chain died and start them again.
+
+Every activation writes the actor into a lease index (a sorted set scored by lease
+expiry) *before* it takes the actor's flag, and every turn refreshes that score.
+An entry whose score has passed points at an actor that is either idle (its last
+turn ended and could not prove nobody re-indexed it) or orphaned (its worker was
+SIGKILLed). ``recover.lua`` tells the two apart with the actor's own lease key: if
+the lease is gone, the caller takes the actor over, puts back the mailbox messages
+the dead turn had taken (by delivery tag, so nothing waits for a broker visibility
+timeout) and starts a turn. Any worker can do this; whichever gets there first wins.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from . import log as _log
+
+if TYPE_CHECKING:
+    from .system import ActorSystem
+
+logger = _log.get_logger("actors.recovery")
+
+
+def recover_expired(system: ActorSystem, limit: int = 200) -> int:
+    """Take over actors whose lease expired; returns how many were restarted."""
+    now_ms = time.time() * 1000
+    ids: list[bytes] = system.redis.zrangebyscore(  # type: ignore[assignment]
+        system.keys.lease_index, "-inf", now_ms, start=0, num=limit)
+    restarted = 0
+    for raw_id in ids:
+        actor_id = raw_id.decode()
+        keys = system.actor_keys(actor_id)
+        token = uuid.uuid4().hex
+        # Push the entry forward first, so a crash of this recovery is itself recovered.
+        system.redis.zadd(system.keys.lease_index, {actor_id: system.lease_score()})
+        out = system.scripts.recover(keys=[keys.activation, keys.inflight],
+                                     args=[token, system.lease_ms])
+        if int(out[0]) == 0:
+            continue  # still owned: a live turn will refresh the index itself
+        tags = [t.decode() if isinstance(t, bytes) else t for t in out[1:]]
+        restored = system.mailbox.restore(tags)
+        logger.info("actor taken over after its lease expired", actor_id=actor_id,
+                    restored_messages=restored)
+        system.start_turn(actor_id, token)
+        restarted += 1
+    return restarted
+
+
+def deliver_due_timers(system: ActorSystem, limit: int = 200) -> tuple[int, int | None, int]:
+    """Deliver due timers; returns (delivered, next due ms or None, Redis now ms)."""
+    result = system.timers.claim_due(limit)
+    for timer in result.timers:
+        system.deliver(timer.message)
+        system.timers.confirm(timer.timer_id)
+        logger.debug("timer fired", timer_id=timer.timer_id, actor_id=timer.message.actor_id)
+    return len(result.timers), result.next_due_ms, result.now_ms

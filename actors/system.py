@@ -1,0 +1,164 @@
+"""The actor system: where a process finds the runtime's parts, and how it sends.
+
+``send`` is the one way a message reaches an actor: publish to its mailbox, then
+*activate* it. Activation takes the actor's scheduled flag if it is free (set if
+absent, with a lease) and, if it did, enqueues a turn. Whoever holds the flag is
+responsible for every message published before it lets go (see ``Turn``), so a
+message is never stranded and two turns of one actor never run at once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import redis
+
+from . import log as _log
+from ._scripts import Scripts
+from .behaviour import Behaviour
+from .deadletters import DeadLetters
+from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
+from .journal import Journal
+from .keys import ActorKeys, GlobalKeys
+from .mailbox import Mailbox
+from .message import Message, new_msg_id
+from .state_cache import StateCache
+from .timers import TimerStore, timer_message_id
+
+#: Lease of a turn chain on its actor. A worker that dies mid-turn is noticed once
+#: this expires; the recovery sweep runs every second, so an actor is running again
+#: well within 10 s.
+DEFAULT_LEASE_MS = 5_000
+
+TURN_TASK_NAME = "actors.turn"
+
+logger = _log.get_logger("actors.system")
+
+
+class UnknownActor(LookupError):
+    """No behaviour is routed for this actor id."""
+
+
+class ActorSystem:
+    """Holds a Redis client, a Kombu mailbox and the behaviours routed by actor-id prefix."""
+
+    def __init__(self, client: redis.Redis, broker_url: str, prefix: str = "actors",
+                 lease_ms: int = DEFAULT_LEASE_MS, cache_size: int = 1000,
+                 enqueue: Callable[[str, list[Any], dict[str, Any], str | None, str | None], None]
+                 | None = None) -> None:
+        self.redis = client
+        self.prefix = prefix
+        self.lease_ms = lease_ms
+        self.scripts = Scripts(client)
+        self.keys = GlobalKeys(prefix)
+        self.mailbox = Mailbox(broker_url, self.keys)
+        self.timers = TimerStore(client, self.scripts, self.keys)
+        self.dead_letters = DeadLetters(client, self.keys.dead_letters)
+        self.cache = StateCache(cache_size)
+        self._routes: list[tuple[str, Behaviour[Any]]] = []
+        self._enqueue = enqueue
+        self.turn_queue: str | None = None
+        #: set by the worker: run a won activation's turn right here instead of enqueuing it
+        self.inline_turns = False
+
+    # -- wiring -----------------------------------------------------------------------
+    def route(self, actor_id_prefix: str, behaviour: Behaviour[Any]) -> None:
+        """Actors whose id starts with ``actor_id_prefix`` behave as ``behaviour``."""
+        self._routes = [(p, b) for p, b in self._routes if p != actor_id_prefix]
+        self._routes.append((actor_id_prefix, behaviour))
+        self._routes.sort(key=lambda r: -len(r[0]))
+
+    def behaviour_for(self, actor_id: str) -> Behaviour[Any]:
+        for prefix, behaviour in self._routes:
+            if actor_id.startswith(prefix):
+                return behaviour
+        raise UnknownActor(f"no behaviour routed for actor {actor_id!r}")
+
+    def set_enqueue(self, enqueue: Callable[[str, list[Any], dict[str, Any], str | None,
+                                             str | None], None]) -> None:
+        """How to send a Celery task: ``enqueue(name, args, kwargs, task_id, queue)``."""
+        self._enqueue = enqueue
+
+    def actor_keys(self, actor_id: str) -> ActorKeys:
+        return self.keys.for_actor(actor_id)
+
+    def journal(self, actor_id: str) -> Journal:
+        return Journal(self.redis, self.scripts, self.actor_keys(actor_id))
+
+    # -- sending and activation ----------------------------------------------------
+    def send(self, actor_id: str, kind: str, payload: dict[str, Any] | None = None,
+             msg_id: str | None = None) -> Message:
+        message = Message(kind=kind, actor_id=actor_id, payload=payload or {},
+                          msg_id=msg_id or new_msg_id())
+        self.deliver(message)
+        return message
+
+    def deliver(self, message: Message) -> None:
+        self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
+        self.activate(message.actor_id)
+
+    def lease_score(self) -> float:
+        """A lease-index score: the lease's expiry in ms, plus a random fraction so that
+        every write is distinguishable (``unindex.lua`` relies on it)."""
+        return time.time() * 1000 + self.lease_ms + random.random()
+
+    def activate(self, actor_id: str) -> bool:
+        """Take the actor's flag if free and start a turn chain; False if one is running."""
+        keys = self.actor_keys(actor_id)
+        token = uuid.uuid4().hex
+        pipe = self.redis.pipeline(transaction=False)
+        # Index first: if this process dies right after taking the flag, the index
+        # already points recovery at the actor.
+        pipe.zadd(self.keys.lease_index, {actor_id: self.lease_score()})
+        self.scripts.activate(keys=[keys.activation], args=[token, self.lease_ms], client=pipe)
+        won = bool(pipe.execute()[1])
+        if won:
+            self.start_turn(actor_id, token)
+        return won
+
+    def start_turn(self, actor_id: str, token: str) -> None:
+        if self.inline_turns:
+            from .turn import run_turn
+            run_turn(self, actor_id, token)
+            return
+        self.enqueue_task(TURN_TASK_NAME, [actor_id, token], {}, None, self.turn_queue)
+
+    def enqueue_task(self, name: str, args: list[Any], kwargs: dict[str, Any],
+                     task_id: str | None, queue: str | None) -> None:
+        if self._enqueue is None:
+            raise RuntimeError("ActorSystem has no task sender; call set_enqueue() or install()")
+        self._enqueue(name, args, kwargs, task_id, queue)
+
+    # -- effects ------------------------------------------------------------------
+    def dispatch(self, effects: Iterable[Effect]) -> None:
+        for effect in effects:
+            self.dispatch_one(effect)
+
+    def dispatch_one(self, effect: Effect) -> None:
+        if isinstance(effect, Send):
+            self.deliver(Message(kind=effect.kind, actor_id=effect.actor_id,
+                                 payload=effect.payload, msg_id=effect.msg_id))
+        elif isinstance(effect, StartTimer):
+            msg = Message(kind=effect.kind, actor_id=effect.actor_id, payload=effect.payload,
+                          msg_id=timer_message_id(effect.timer_id))
+            self.timers.schedule_at(effect.timer_id, effect.due_ms, msg)
+        elif isinstance(effect, CancelTimer):
+            self.timers.cancel(effect.timer_id)
+        elif isinstance(effect, EnqueueTask):
+            self.enqueue_task(effect.name, effect.args, effect.kwargs, effect.task_id,
+                              effect.queue)
+        else:  # pragma: no cover
+            raise TypeError(f"unknown effect {effect!r}")
+
+    # -- inspection and housekeeping ---------------------------------------------
+    def is_active(self, actor_id: str) -> bool:
+        return bool(self.redis.exists(self.actor_keys(actor_id).activation))
+
+    def purge_actor(self, actor_id: str) -> None:
+        """Delete every key of an actor (tests and retention jobs)."""
+        self.redis.delete(*self.actor_keys(actor_id).all())
+        self.redis.zrem(self.keys.lease_index, actor_id)

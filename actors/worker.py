@@ -1,0 +1,52 @@
+"""Binding the runtime to a Celery app: the turn task and the maintenance loop.
+
+Turns are Celery tasks with late acks, so a turn task whose worker dies is not
+lost by the broker; but nothing *waits* for that redelivery: the lease expires in
+seconds and recovery starts the actor elsewhere. A redelivered stale turn finds
+its token no longer owns the actor and does nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, signals
+
+from .maintenance import Maintenance
+from .system import TURN_TASK_NAME, ActorSystem
+from .turn import run_turn
+
+_maintenance: Maintenance | None = None
+
+
+def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> None:
+    """Register the turn task on ``app`` and run maintenance in every worker."""
+
+    def enqueue(name: str, args: list[Any], kwargs: dict[str, Any], task_id: str | None,
+                queue: str | None) -> None:
+        options: dict[str, Any] = {}
+        if queue:
+            options["queue"] = queue
+        app.send_task(name, args=args, kwargs=kwargs, task_id=task_id, **options)
+
+    system.set_enqueue(enqueue)
+    system.turn_queue = turn_queue
+
+    @app.task(name=TURN_TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+    def turn(actor_id: str, token: str) -> None:
+        run_turn(system, actor_id, token)
+
+    def _start(**_: Any) -> None:
+        global _maintenance
+        if _maintenance is None:
+            _maintenance = Maintenance(system)
+            _maintenance.start()
+
+    def _stop(**_: Any) -> None:
+        global _maintenance
+        if _maintenance is not None:
+            _maintenance.stop()
+            _maintenance = None
+
+    signals.worker_ready.connect(_start, weak=False)
+    signals.worker_shutdown.connect(_stop, weak=False)

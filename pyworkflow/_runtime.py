@@ -1,0 +1,85 @@
+"""The process-wide runtime: settings, Redis client, actor system and Celery app.
+
+Built lazily, once per process, because resolving Redis may start the embedded
+server; the CLI sets the config file and module first. Everything else asks
+``runtime()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+
+import actors
+from actors import log as _log
+
+from ._embedded_redis import resolve_redis
+from .celery_app import make_celery, queue_names
+from .config import Settings, load_settings, redis_client
+
+logger = _log.get_logger("pyworkflow.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: Any
+    system: actors.ActorSystem
+    celery: Celery
+
+    @property
+    def queues(self) -> dict[str, str]:
+        return queue_names(self.settings.key_prefix)
+
+
+_lock = threading.RLock()
+_runtime: Runtime | None = None
+_config_file: str | None = None
+_installers: list[Any] = []
+
+
+def set_config_file(path: str | None) -> None:
+    global _config_file
+    _config_file = path
+
+
+def on_runtime(installer: Any) -> None:
+    """Call ``installer(runtime)`` once the runtime exists (now, if it already does).
+
+    Lets modules register behaviours and tasks without forcing Redis to be resolved
+    at import time.
+    """
+    with _lock:
+        _installers.append(installer)
+        if _runtime is not None:
+            installer(_runtime)
+
+
+def runtime() -> Runtime:
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _log.configure()
+            settings = resolve_redis(load_settings(_config_file), logger)
+            client = redis_client(settings.redis_url)
+            system = actors.ActorSystem(client, settings.broker_url, prefix=settings.key_prefix)
+            app = make_celery(settings)
+            actors.install(app, system, turn_queue=queue_names(settings.key_prefix)["turns"])
+            _runtime = Runtime(settings, client, system, app)
+            for installer in _installers:
+                installer(_runtime)
+        return _runtime
+
+
+def import_module(name: str | None) -> None:
+    """Import the user's module (``--module``), remembering it for worker children."""
+    name = name or os.environ.get("PYWORKFLOW_MODULE")
+    if not name:
+        return
+    os.environ["PYWORKFLOW_MODULE"] = name
+    importlib.import_module(name)

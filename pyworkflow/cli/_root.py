@@ -1,0 +1,65 @@
+"""The root click group and the error handling every command shares."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from .. import _runtime
+
+
+class CliError(click.ClickException):
+    """A user-facing error: printed as one line, exit code 1."""
+
+
+class _Group(click.Group):
+    """Turns any exception into one line on stderr (unless ``--debug``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as exc:
+            if ctx.meta.get("pyworkflow.debug"):
+                raise
+            message = str(exc) or type(exc).__name__
+            raise CliError(f"{type(exc).__name__}: {message}") from None
+
+
+@click.group(cls=_Group)
+@click.option("--module", "-m", "module", metavar="MODULE",
+              help="Python module that defines your workflows (imported before the command).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="A TOML file with pyworkflow settings.")
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, module: str | None, config_file: str | None, output: str,
+        debug: bool) -> None:
+    """Durable, event-sourced Python workflows on Celery workers."""
+    ctx.ensure_object(dict)
+    ctx.obj["output"] = output
+    ctx.obj["module"] = module
+    ctx.meta["pyworkflow.debug"] = debug
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    _runtime.set_config_file(config_file)
+    if module:
+        try:
+            _runtime.import_module(module)
+        except ImportError as exc:
+            raise CliError(f"cannot import module {module!r}: {exc}. Run pyworkflow from the "
+                           "folder that contains it, or check the name.") from None
+
+
+def main() -> None:
+    from . import worker  # noqa: F401  (registers commands)
+
+    cli(prog_name="pyworkflow")

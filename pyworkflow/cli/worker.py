@@ -1,0 +1,44 @@
+"""``pyworkflow worker run``: a real Celery worker with the user's module imported."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from .._runtime import runtime
+from ._root import cli
+
+
+@cli.group()
+def worker() -> None:
+    """Run workers."""
+
+
+@worker.command("run")
+@click.option("--concurrency", "-c", type=int, default=None,
+              help="Worker processes/threads (default: number of CPUs).")
+@click.option("--pool", "-P", type=click.Choice(["prefork", "solo", "threads"]),
+              default="prefork", show_default=True)
+@click.option("--queues", "-Q", default=None,
+              help="Comma-separated queues (default: this deployment's turns and steps).")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.option("--hostname", "-n", default=None, help="Worker node name.")
+@click.pass_context
+def run(ctx: click.Context, concurrency: int | None, pool: str, queues: str | None,
+        loglevel: str, hostname: str | None) -> None:
+    """Start a worker that runs workflow turns and steps."""
+    rt = runtime()
+    module = ctx.obj.get("module")
+    if module:
+        rt.celery.conf.imports = [module]
+    names = rt.queues
+    argv = [
+        "worker", f"--loglevel={loglevel}", f"--pool={pool}",
+        f"--queues={queues or ','.join([names['turns'], names['steps']])}",
+        f"--hostname={hostname or f'pyworkflow-{os.getpid()}@%h'}",
+        "--without-gossip", "--without-mingle",
+    ]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    rt.celery.worker_main(argv)

@@ -1,0 +1,91 @@
+"""Real ``pyworkflow worker run`` processes for integration tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PYWORKFLOW = str(Path(sys.executable).with_name("pyworkflow"))
+REPO = Path(__file__).resolve().parent.parent
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.05,
+             message: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class Worker:
+    """One worker process (its own process group, so SIGKILL takes its children too)."""
+
+    def __init__(self, module: str, log_dir: Path, name: str, pool: str = "prefork",
+                 concurrency: int = 2, extra_env: dict[str, str] | None = None) -> None:
+        self.module = module
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self.pool = pool
+        self.concurrency = concurrency
+        self.extra_env = extra_env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, wait: bool = True) -> Worker:
+        env = {**os.environ, "PYWORKFLOW_LOG_FORMAT": "json", **self.extra_env}
+        self._log = open(self.log_path, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [PYWORKFLOW, "--module", self.module, "worker", "run", "--pool", self.pool,
+             "--concurrency", str(self.concurrency), "--loglevel", "INFO",
+             "--hostname", f"{self.name}-{os.getpid()}@%h"],
+            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if wait:
+            self.wait_ready()
+        return self
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"worker {self.name} exited:\n{self.log_text()[-3000:]}")
+            return " ready." in self.log_text() or "ready.\"" in self.log_text()
+
+        wait_for(ready, timeout, 0.1, f"worker {self.name} to be ready")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def kill(self) -> None:
+        """SIGKILL the worker and all its children, as a crashed machine would."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Warm shutdown (SIGTERM), then SIGKILL if it does not exit in time."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None

@@ -1,0 +1,79 @@
+"""Test set-up: a real Redis and a private key prefix per test session.
+
+Redis: the one named by ``PYWORKFLOW_REDIS_URL``, else the local one on 6379 when it
+answers, else the embedded server (started in a temporary data folder and stopped
+at the end). Every key the session writes starts with its own prefix and is
+deleted afterwards, so tests never see each other's runs or tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pyworkflow import _runtime
+from pyworkflow._embedded_redis import resolve_redis, stop_embedded
+from pyworkflow.config import load_settings, redis_client
+
+
+def _local_redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.3) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class _Quiet:
+    def info(self, event: str, **kw: object) -> None:
+        print(f"[tests] {event} {kw}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_env() -> Iterator[dict[str, str]]:
+    embedded_dir: str | None = None
+    url = os.environ.get("PYWORKFLOW_REDIS_URL")
+    if not url and not _local_redis_answers():
+        embedded_dir = tempfile.mkdtemp(prefix="pwtest-redis-")
+        settings = resolve_redis(load_settings().__class__(data_dir=embedded_dir), _Quiet(),
+                                 probe_default=False)
+        url = settings.redis_url
+    url = url or "redis://127.0.0.1:6379/0"
+    prefix = f"pwtest-{uuid.uuid4().hex[:8]}"
+    env = {"PYWORKFLOW_REDIS_URL": url, "PYWORKFLOW_KEY_PREFIX": prefix,
+           "PYWORKFLOW_LOG_FORMAT": "json"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    _runtime._runtime = None
+    yield env
+    client = redis_client(url)
+    for pattern in (f"{prefix}*", f"_kombu.binding.{prefix}*"):
+        batch = list(client.scan_iter(match=pattern, count=1000))
+        for i in range(0, len(batch), 500):
+            client.delete(*batch[i:i + 500])
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    if embedded_dir:
+        stop_embedded(embedded_dir)
+
+
+@pytest.fixture(scope="session")
+def rt(redis_env: dict[str, str]) -> _runtime.Runtime:
+    import tests.toy_actors  # noqa: F401  (routes the toy behaviours)
+
+    return _runtime.runtime()
+
+
+@pytest.fixture(scope="session")
+def log_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="pwtest-logs-"))
