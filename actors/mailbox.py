@@ -128,11 +128,12 @@ class Mailbox:
         restore_by_tag = getattr(qos, "restore_by_tag", None)
         if restore_by_tag is None:
             return 0
-        n = 0
-        for tag in delivery_tags:
-            restore_by_tag(tag, leftmost=True)
-            n += 1
-        return n
+        # Kombu pushes on the left and pops on the right: restoring newest first onto
+        # the right end puts the oldest back at the head, in the order they were taken.
+        tags = list(delivery_tags)
+        for tag in reversed(tags):
+            restore_by_tag(tag, leftmost=False)
+        return len(tags)
 
     def sweep_unacked(self) -> None:
         """Safety net: restore mailbox messages unacknowledged for longer than the

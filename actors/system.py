@@ -24,6 +24,7 @@ from .deadletters import DeadLetters
 from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
 from .journal import Journal
 from .keys import ActorKeys, GlobalKeys
+from .lease_keeper import LeaseKeeper
 from .mailbox import Mailbox
 from .message import Message, new_msg_id
 from .state_cache import StateCache
@@ -59,6 +60,7 @@ class ActorSystem:
         self.timers = TimerStore(client, self.scripts, self.keys)
         self.dead_letters = DeadLetters(client, self.keys.dead_letters)
         self.cache = StateCache(cache_size)
+        self.leases = LeaseKeeper(self)
         self._routes: list[tuple[str, Behaviour[Any]]] = []
         self._enqueue = enqueue
         self.turn_queue: str | None = None

@@ -71,12 +71,15 @@ class Turn:
         if not self.turn_no:
             logger.debug("stale turn ignored", actor_id=self.actor_id)
             return
+        sys_.leases.hold(self.actor_id, self.token)
         with structlog.contextvars.bound_contextvars(actor_id=self.actor_id, turn=self.turn_no):
             try:
                 self._run()
             except LeaseLost:
                 sys_.cache.evict(self.actor_id)
                 logger.warning("lease lost; turn stopped, its messages go back to the mailbox")
+            finally:
+                sys_.leases.drop(self.actor_id)
 
     def _load_state(self) -> None:
         cached = self.system.cache.take(self.actor_id)
@@ -124,7 +127,7 @@ class Turn:
             return False
         tags = [m.delivery_tag for m in taken]
         pipe = sys_.redis.pipeline(transaction=False)
-        pipe.sadd(self.keys.inflight, *tags)
+        pipe.rpush(self.keys.inflight, *tags)
         sys_.scripts.renew(keys=[self.keys.activation], args=[self.token, sys_.lease_ms],
                            client=pipe)
         pipe.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
@@ -194,6 +197,7 @@ class Turn:
         kept = {id(r) for r in keep}
         self._give_back([r for r in taken if id(r) not in kept])
         self._ack([r for r in taken if id(r) in kept])
+        self.system.redis.delete(self.keys.inflight)
 
     def _load_fresh(self) -> None:
         self.system.cache.evict(self.actor_id)
@@ -203,15 +207,14 @@ class Turn:
         raws = [r for r in raws if not r.acknowledged]
         for raw in raws:
             raw.ack()
-        if raws:
-            self.system.redis.srem(self.keys.inflight, *[r.delivery_tag for r in raws])
+        self.system.redis.delete(self.keys.inflight)
 
     def _give_back(self, raws: list[Any]) -> None:
-        raws = [r for r in raws if not r.acknowledged]
+        """Return uncommitted messages to the mailbox (behind newer ones: this only
+        happens when a turn loses its lease, its seq, or its handler raises)."""
         for raw in raws:
-            raw.reject(requeue=True)
-        if raws:
-            self.system.redis.srem(self.keys.inflight, *[r.delivery_tag for r in raws])
+            if not raw.acknowledged:
+                raw.reject(requeue=True)
 
     def _dead_letter(self, body: Any, reason: str, detail: str | None = None) -> None:
         logger.error("message set aside as a dead letter", reason=reason)
@@ -236,6 +239,7 @@ class Turn:
             return True
         sys_.redis.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
         self.token = token
+        sys_.leases.hold(self.actor_id, token)
         cached = sys_.cache.take(self.actor_id)
         if cached is not None:
             self.state, self.seq = cached

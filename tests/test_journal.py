@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from actors import LeaseLost, Message, NewEvent, SequenceConflict, Send
+from actors import LeaseLost, Message, NewEvent, Send, SequenceConflict
 from actors.message import MalformedMessage
 
 

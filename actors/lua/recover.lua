@@ -1,15 +1,16 @@
 -- Take over an actor whose turn chain died (its lease expired).
 -- KEYS[1]  {actor}:activation  string: owning token, PX lease
--- KEYS[2]  {actor}:inflight    set: delivery tags the dead turn took but never acknowledged
+-- KEYS[2]  {actor}:inflight    list: delivery tags the dead turn took, oldest first
 -- ARGV[1]  new token;  ARGV[2]  lease in milliseconds
 -- Returns {0, pttl} when the actor is still owned (nothing to recover),
--- or {1, tag, tag, ...} when the caller now owns it and must restore those tags and enqueue a turn.
+-- or {1, tag, tag, ...} (oldest first) when the caller now owns it and must restore those
+-- tags and enqueue a turn.
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl ~= -2 then
   return {0, pttl}
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-local tags = redis.call('SMEMBERS', KEYS[2])
+local tags = redis.call('LRANGE', KEYS[2], 0, -1)
 redis.call('DEL', KEYS[2])
 local out = {1}
 for _, tag in ipairs(tags) do

@@ -1,6 +1,6 @@
 -- End a turn chain: give up the actor's flag (the caller then re-checks the mailbox).
 -- KEYS[1]  {actor}:activation  string: owning token
--- KEYS[2]  {actor}:inflight    set: mailbox delivery tags taken but not yet acknowledged
+-- KEYS[2]  {actor}:inflight    list: mailbox delivery tags taken but not yet acknowledged
 -- ARGV[1]  token
 -- Returns 1 when released, 0 when the token did not own the actor.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then

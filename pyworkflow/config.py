@@ -1,0 +1,328 @@
+"""Configuration of pyworkflow, in one module.
+
+Every process (CLI, worker, app) calls :func:`load_settings` once and passes the
+resulting frozen :class:`Settings` around, so no code reads the environment or a
+file on its own. Sources, lowest to highest priority:
+
+1. built-in defaults;
+2. ``[tool.pyworkflow]`` in ``pyproject.toml`` in the current directory;
+3. ``pyworkflow.toml`` in the current directory (top-level keys or a
+   ``[pyworkflow]`` table);
+4. an explicit config file (``--config``);
+5. ``PYWORKFLOW_*`` environment variables (an empty value counts as unset, so a
+   compose file's ``${X:-}`` does not override a file).
+
+A relative ``data_dir`` in a file is resolved against that file's directory (so
+a project's setting does not depend on where the CLI is started); from the
+environment or the defaults it is resolved against the current directory.
+
+Redis URLs may carry passwords, so :class:`Settings` never prints them: its
+repr goes through :func:`redact_url`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+__all__ = [
+    "ConfigError",
+    "DEFAULT_REDIS_URL",
+    "LOG_FORMATS",
+    "Settings",
+    "celery_broker_url",
+    "load_settings",
+    "redact_url",
+    "redis_client",
+]
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+LOG_FORMATS = ("auto", "json", "console")
+_KEYS = ("redis_url", "broker_url", "key_prefix", "data_dir", "log_format")
+_ENV = {key: "PYWORKFLOW_" + key.upper() for key in _KEYS}
+_MASK = "***"
+_SECRET_QUERY_KEYS = frozenset({"password", "pass", "pwd", "secret", "token"})
+
+
+class ConfigError(Exception):
+    """A configuration source is unreadable or holds an invalid value.
+
+    The message always names the source (file path or environment variable), so
+    the user knows what to fix without a traceback.
+    """
+
+
+def _default_data_dir() -> str:
+    return os.path.abspath(".pyworkflow")
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Resolved configuration; frozen so it can be shared across threads safely.
+
+    ``*_configured`` tell whether the user chose a URL anywhere (file or env):
+    only an unconfigured Redis may be replaced by the embedded server.
+    """
+
+    redis_url: str = DEFAULT_REDIS_URL
+    broker_url: str = DEFAULT_REDIS_URL
+    key_prefix: str = "pyworkflow"
+    data_dir: str = field(default_factory=_default_data_dir)
+    redis_url_configured: bool = False
+    broker_url_configured: bool = False
+    log_format: str = "auto"
+    #: True once the URLs point at the embedded server (set by ``resolve_redis``).
+    embedded: bool = False
+    #: The files that contributed values, for ``config show``-style output.
+    sources: tuple[str, ...] = ()
+
+    def with_urls(self, redis_url: str, broker_url: str | None = None) -> Settings:
+        """Return a copy pointing at other servers.
+
+        Without ``broker_url``, an explicitly configured broker is kept and an
+        unconfigured one follows the new Redis URL (converted for Kombu).
+        """
+        if broker_url is None:
+            broker_url = (
+                self.broker_url if self.broker_url_configured else celery_broker_url(redis_url)
+            )
+        return dataclasses.replace(self, redis_url=redis_url, broker_url=broker_url)
+
+    def describe(self) -> dict[str, object]:
+        """Return the settings as a dict with credentials redacted, for display."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values["redis_url"] = redact_url(self.redis_url)
+        values["broker_url"] = redact_url(self.broker_url)
+        return values
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={value!r}" for name, value in self.describe().items())
+        return f"Settings({inner})"
+
+    __str__ = __repr__
+
+
+def redact_url(url: str) -> str:
+    """Hide the credentials of a URL so it can be logged.
+
+    ``redis://:secret@h:6379/0`` -> ``redis://:***@h:6379/0``;
+    ``amqp://user:pw@h//`` -> ``amqp://user:***@h//``. A bare userinfo without a
+    colon (``redis://token@h``) is treated as a secret too, since some hosted
+    Redis services put the password there. Password-like query parameters are
+    masked as well. URLs without credentials come back unchanged.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    # The authority ends at the first '/', '?' or '#'; a userinfo ends at its last '@'.
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    userinfo, at, hostport = authority.rpartition("@")
+    if at:
+        user, colon, _password = userinfo.partition(":")
+        authority = f"{user}:{_MASK}@{hostport}" if colon else f"{_MASK}@{hostport}"
+    query_start = tail.find("?")
+    if query_start >= 0:
+        path, query = tail[:query_start], tail[query_start + 1 :]
+        fragment = ""
+        if "#" in query:
+            query, _, frag = query.partition("#")
+            fragment = "#" + frag
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(key.lower() in _SECRET_QUERY_KEYS for key, _ in pairs):
+            masked = [(k, _MASK if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in pairs]
+            tail = f"{path}?{urlencode(masked, safe='*/')}{fragment}"
+    return f"{scheme}://{authority}{tail}"
+
+
+def _join_url(scheme: str, netloc: str, path: str, query: str) -> str:
+    """Assemble a URL keeping ``//`` even with an empty host (urlunsplit drops it)."""
+    return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+
+
+def _socket_url_to_unix(url: str) -> str:
+    """Translate Kombu's ``redis+socket:///path?virtual_host=N`` to redis-py's form."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    db = query.pop("virtual_host", "").strip("/")
+    if db and "db" not in query:
+        query["db"] = db
+    return _join_url("unix", parts.netloc, parts.path, urlencode(query))
+
+
+def redis_client(
+    url: str,
+    *,
+    socket_timeout: float | None = 30.0,
+    socket_connect_timeout: float = 5.0,
+    retries: int = 5,
+    health_check_interval: int = 30,
+    client_name: str | None = "pyworkflow",
+    **kwargs: Any,
+) -> redis.Redis:
+    """Build a ``redis.Redis`` (bytes in, bytes out) from any URL we accept.
+
+    Accepts ``redis://``, ``rediss://`` (TLS), ``unix://`` and Kombu's
+    ``redis+socket://`` / ``socket://`` forms, so one URL can serve both Celery
+    and our own client. Connection errors (including Redis replying LOADING
+    while it replays its AOF after a restart) are retried with exponential
+    backoff, about 9 s in all with the defaults, so a Redis restart is survived
+    rather than failing every turn in flight. ``socket_timeout`` bounds a hung
+    connection; blocking commands (BLPOP, XREAD BLOCK) must block for less.
+    """
+    scheme = url.partition("://")[0].lower()
+    if scheme in ("redis+socket", "socket"):
+        url = _socket_url_to_unix(url)
+        scheme = "unix"
+    options: dict[str, Any] = {
+        "decode_responses": False,
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": socket_connect_timeout,
+        "health_check_interval": health_check_interval,
+        "client_name": client_name,
+        "retry": Retry(
+            ExponentialBackoff(cap=3.0, base=0.2),
+            retries,
+            supported_errors=(RedisConnectionError, RedisTimeoutError, ConnectionError),
+        ),
+    }
+    if scheme != "unix":
+        # Keepalive is a TCP option; the unix connection class rejects it.
+        options["socket_keepalive"] = True
+    options.update(kwargs)
+    return redis.Redis.from_url(url, **options)
+
+
+def celery_broker_url(url: str) -> str:
+    """Convert redis-py's ``unix:///path?db=N`` into Kombu's ``redis+socket:///path``.
+
+    Kombu does not understand ``unix://``; the database number travels as
+    ``virtual_host``. Any other URL (redis, rediss, amqp, already converted) is
+    returned as it is.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "unix":
+        return url
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    db = query.pop("db", "0") or "0"
+    if db != "0":
+        query["virtual_host"] = db
+    return _join_url("redis+socket", parts.netloc, parts.path, urlencode(query))
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from exc
+
+
+def _section(path: str, data: dict[str, Any], *, pyproject: bool) -> dict[str, Any]:
+    """Pick our keys out of a parsed file and validate them."""
+    if pyproject:
+        tool = data.get("tool", {})
+        raw = tool.get("pyworkflow", {}) if isinstance(tool, dict) else {}
+        where = "[tool.pyworkflow]"
+    else:
+        raw = {k: v for k, v in data.items() if k != "pyworkflow"}
+        table = data.get("pyworkflow", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: 'pyworkflow' must be a table")
+        raw.update(table)
+        where = "[pyworkflow]" if "pyworkflow" in data else "top level"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: {where} must be a table")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in _KEYS:
+            raise ConfigError(f"{path}: unknown key {key!r} in {where} (known: {', '.join(_KEYS)})")
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: {key!r} must be a string, got {type(value).__name__}")
+        if name == "data_dir":
+            base = os.path.dirname(os.path.abspath(path))
+            value = os.path.join(base, os.path.expanduser(value))
+        values[name] = (value, path)
+    return values
+
+
+def load_settings(
+    config_file: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge defaults, project files, ``config_file`` and the environment.
+
+    ``env`` defaults to ``os.environ`` (a parameter so callers and tests can
+    pass another mapping). Raises :class:`ConfigError` naming the file or
+    variable at fault.
+    """
+    environ = os.environ if env is None else env
+    cwd = os.getcwd()
+    merged: dict[str, tuple[str, str]] = {}  # key -> (value, source)
+    sources: list[str] = []
+
+    candidates: list[tuple[str, bool]] = [
+        (os.path.join(cwd, "pyproject.toml"), True),
+        (os.path.join(cwd, "pyworkflow.toml"), False),
+    ]
+    for path, pyproject in candidates:
+        if os.path.isfile(path):
+            found = _section(path, _read_toml(path), pyproject=pyproject)
+            if found:
+                merged.update(found)
+                sources.append(path)
+    if config_file is not None:
+        path = os.path.abspath(config_file)
+        if not os.path.isfile(path):
+            raise ConfigError(f"{path}: config file not found")
+        merged.update(_section(path, _read_toml(path), pyproject=False))
+        sources.append(path)
+    for key, var in _ENV.items():
+        value = environ.get(var, "").strip()
+        if value:
+            if key == "data_dir":
+                value = os.path.abspath(os.path.expanduser(value))
+            merged[key] = (value, var)
+
+    def get(key: str, default: str) -> str:
+        return merged[key][0] if key in merged else default
+
+    redis_url = get("redis_url", DEFAULT_REDIS_URL)
+    broker_url = celery_broker_url(get("broker_url", redis_url))
+    log_format = get("log_format", "auto").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(
+            f"{merged['log_format'][1]}: log_format must be one of "
+            f"{', '.join(LOG_FORMATS)}, got {log_format!r}"
+        )
+    key_prefix = get("key_prefix", "pyworkflow").strip()
+    if not key_prefix or any(c in key_prefix for c in "{} \t"):
+        raise ConfigError(
+            f"{merged['key_prefix'][1]}: key_prefix must be non-empty, "
+            "without spaces or braces (braces are reserved for hash tags)"
+        )
+    return Settings(
+        redis_url=redis_url,
+        broker_url=broker_url,
+        key_prefix=key_prefix,
+        data_dir=os.path.abspath(get("data_dir", os.path.join(cwd, ".pyworkflow"))),
+        redis_url_configured="redis_url" in merged,
+        broker_url_configured="broker_url" in merged,
+        log_format=log_format,
+        sources=tuple(sources),
+    )
