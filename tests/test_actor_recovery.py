@@ -50,3 +50,22 @@ def test_sigkill_mid_turn_loses_nothing(rt, log_dir: Path) -> None:  # type: ign
     finally:
         victim.kill()
         survivor.stop()
+
+
+def test_timer_survives_a_restart_of_every_worker(rt, log_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    first = Worker(MODULE, log_dir, "timer-a", pool="threads", concurrency=2).start()
+    actor_id = f"alarm-{uuid.uuid4().hex[:8]}"
+    try:
+        rt.system.send(actor_id, "arm", {"name": "later", "delay_ms": 3000})
+        wait_for(lambda: any(e.type == "armed" for e in _events(rt, actor_id)), 15, 0.05,
+                 "the alarm to be armed")
+    finally:
+        first.kill()  # no worker is left alive while the timer is pending
+    assert not any(e.type == "rang" for e in _events(rt, actor_id))
+    second = Worker(MODULE, log_dir, "timer-b", pool="threads", concurrency=2).start()
+    try:
+        (ring,) = wait_for(lambda: [e for e in _events(rt, actor_id) if e.type == "rang"], 15,
+                           0.05, "the timer to ring on the new worker")
+        assert ring.data["at_ms"] >= ring.data["due_ms"]
+    finally:
+        second.stop()
