@@ -1,0 +1,296 @@
+"""JSON codec for workflow arguments, step results and journal payloads.
+
+The journal holds JSON, never pickle (DESIGN.md, invariant 8): unpickling runs
+arbitrary code and ties a months-long run to one Python build. Values JSON cannot
+carry become tagged objects, ``{"__pw__": "<tag>", "v": ...}``, and come back typed.
+
+* Dataclasses, pydantic models and enums are named ``"module:QualName"``; decoding
+  re-creates the class only if it imports and really is one, and only from its
+  fields. Otherwise (e.g. the CLI without the app's code) the field dict comes back.
+* Sets are written sorted by JSON text: the same value always gives the same bytes.
+* Aware datetimes keep their UTC offset, not the zone name (the instant is kept).
+* NaN/Infinity are refused: other JSON readers reject them and ``nan != nan``.
+* Tuples (named tuples too) come back as plain tuples. Dict keys must be ``str``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import enum
+import importlib
+import json
+import math
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, cast
+
+_BaseModel: Any = None
+try:  # pydantic is optional: support its models when the app has it installed.
+    import pydantic
+
+    _BaseModel = pydantic.BaseModel
+except ImportError:  # pragma: no cover - depends on the environment
+    pass
+
+__all__ = ["SerializationError", "check_arguments", "decode", "dumps", "encode", "loads"]
+
+TAG = "__pw__"
+_HINT = "use plain data, dataclasses, or pydantic models"
+
+
+class SerializationError(TypeError):
+    """A value cannot be written to (or read back from) the journal.
+
+    A ``TypeError``, like ``json.dumps``'s own refusal. ``path`` (``customer.items[2]``)
+    and ``argument`` say where: "not serialisable" alone is useless on nested data.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None,
+                 argument: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.argument = argument
+
+
+def _class_ref(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _child(path: str, key: str) -> str:
+    return f"{path}.{key}" if key.isidentifier() else f"{path}[{key!r}]"
+
+
+def encode(value: Any, *, path: str = "value") -> Any:
+    """Convert ``value`` to JSON-compatible data, tagging non-JSON types.
+
+    ``path`` is the name used for the root in error messages (``result``,
+    ``customer`` ...). Raises :class:`SerializationError` for anything that
+    cannot be carried faithfully, naming where it sits.
+    """
+    return _encode(value, path, set())
+
+
+def _encode(value: Any, path: str, active: set[int]) -> Any:
+    # Order matters: bool is an int, IntEnum/StrEnum are int/str, datetime is a date.
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, enum.Enum):
+        return {TAG: "enum", "cls": _class_ref(type(value)),
+                "v": _encode(value.value, path, active)}
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SerializationError(
+                f"value at {path} is the float {value!r}; NaN and Infinity cannot be carried "
+                "portably in JSON; use None or a string instead", path=path)
+        return float(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, dict | list | tuple | set | frozenset):
+        return _encode_container(value, path, active)
+    scalar = _encode_scalar(value)
+    if scalar is not None:
+        return scalar
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return _encode_object(value, fields, path, active)
+    if _BaseModel is not None and isinstance(value, _BaseModel):
+        fields = {name: getattr(value, name) for name in type(value).model_fields}
+        fields.update(getattr(value, "__pydantic_extra__", None) or {})
+        return _encode_object(value, fields, path, active)
+    raise SerializationError(
+        f"value at {path} of type {type(value).__name__} is not JSON-serialisable; {_HINT}",
+        path=path)
+
+
+_TEXT_TYPES: tuple[tuple[type, str], ...] = (
+    (dt.datetime, "datetime"), (dt.date, "date"), (dt.time, "time"),
+    (Decimal, "decimal"), (uuid.UUID, "uuid"))
+
+
+def _encode_scalar(value: Any) -> dict[str, Any] | None:
+    """Tag the fixed-format scalar types; None when ``value`` is not one of them."""
+    for kind, tag in _TEXT_TYPES:  # datetime before date: a datetime is a date
+        if isinstance(value, kind):
+            text = value.isoformat() if isinstance(value, dt.date | dt.time) else str(value)
+            return {TAG: tag, "v": text}
+    if isinstance(value, dt.timedelta):  # exact integers: float seconds would drift
+        return {TAG: "timedelta", "v": [value.days, value.seconds, value.microseconds]}
+    if isinstance(value, bytes | bytearray):
+        tag = "bytes" if isinstance(value, bytes) else "bytearray"
+        return {TAG: tag, "v": base64.b64encode(bytes(value)).decode("ascii")}
+    return None
+
+
+def _enter(value: Any, path: str, active: set[int]) -> None:
+    """Track the containers on the current path: a cycle would recurse forever."""
+    if id(value) in active:
+        raise SerializationError(f"value at {path} contains a reference cycle; {_HINT}",
+                                 path=path)
+    active.add(id(value))
+
+
+def _encode_container(value: Any, path: str, active: set[int]) -> Any:
+    _enter(value, path, active)
+    try:
+        if isinstance(value, dict):
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise SerializationError(
+                        f"value at {path} is a dict with a key of type {type(key).__name__} "
+                        f"({key!r}); JSON object keys must be str: convert the keys to str "
+                        "or use a list of pairs", path=path)
+                out[str.__str__(key)] = _encode(item, _child(path, key), active)
+            # A user dict that happens to use our tag key is escaped, not misread.
+            return {TAG: "dict", "v": out} if TAG in out else out
+        items = [_encode(item, f"{path}[{i}]", active) for i, item in enumerate(value)]
+        if isinstance(value, list):
+            return items
+        if isinstance(value, tuple):
+            return {TAG: "tuple", "v": items}
+        tag = "frozenset" if isinstance(value, frozenset) else "set"
+        return {TAG: tag, "v": sorted(items, key=lambda i: json.dumps(i, sort_keys=True))}
+    finally:
+        active.discard(id(value))
+
+
+def _encode_object(value: Any, fields: dict[str, Any], path: str,
+                   active: set[int]) -> dict[str, Any]:
+    _enter(value, path, active)
+    try:
+        encoded = {name: _encode(item, _child(path, name), active)
+                   for name, item in fields.items()}
+    finally:
+        active.discard(id(value))
+    return {TAG: "dataclass", "cls": _class_ref(type(value)), "v": encoded}
+
+
+def _find_class(ref: str) -> type | None:
+    """Import ``module:QualName`` (attribute lookups only); None if not found."""
+    module_name, _, qualname = ref.partition(":")
+    if not module_name or not qualname or "<" in qualname:
+        return None
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return obj if isinstance(obj, type) else None
+
+
+def _decode_object(data: dict[str, Any]) -> Any:
+    fields = {name: decode(item) for name, item in _payload(data, dict).items()}
+    cls = _find_class(str(data.get("cls", "")))
+    try:
+        if cls is not None and dataclasses.is_dataclass(cls):
+            init = {f.name for f in dataclasses.fields(cls) if f.init}
+            obj = cls(**{k: v for k, v in fields.items() if k in init})
+            for name, item in fields.items():
+                if name not in init:  # init=False fields: restore the recorded value
+                    object.__setattr__(obj, name, item)
+            return obj
+        if cls is not None and _BaseModel is not None and issubclass(cls, _BaseModel):
+            return cast(Any, cls).model_validate(fields)
+    except Exception as exc:  # the class changed shape since the value was recorded
+        raise SerializationError(
+            f"cannot rebuild {data['cls']} from its recorded fields {sorted(fields)}: "
+            f"{type(exc).__name__}: {exc}") from exc
+    return fields
+
+
+def _decode_enum(data: dict[str, Any]) -> Any:
+    raw = decode(data.get("v"))
+    cls = _find_class(str(data.get("cls", "")))
+    if cls is None or not issubclass(cls, enum.Enum):
+        return raw
+    try:
+        return cls(raw)
+    except ValueError as exc:
+        raise SerializationError(f"{data['cls']} has no member with value {raw!r}") from exc
+
+
+def _payload(data: dict[str, Any], kind: type) -> Any:
+    if not isinstance(value := data.get("v"), kind):
+        raise TypeError(f"'v' should be a {kind.__name__}")
+    return value
+
+
+def _b64(data: dict[str, Any]) -> bytes:
+    return base64.b64decode(_payload(data, str), validate=True)
+
+
+_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "dict": lambda d: {k: decode(v) for k, v in _payload(d, dict).items()},
+    "tuple": lambda d: tuple(decode(v) for v in _payload(d, list)),
+    "set": lambda d: {decode(v) for v in _payload(d, list)},
+    "frozenset": lambda d: frozenset(decode(v) for v in _payload(d, list)),
+    "datetime": lambda d: dt.datetime.fromisoformat(_payload(d, str)),
+    "date": lambda d: dt.date.fromisoformat(_payload(d, str)),
+    "time": lambda d: dt.time.fromisoformat(_payload(d, str)),
+    "timedelta": lambda d: dt.timedelta(*_payload(d, list)),
+    "decimal": lambda d: Decimal(_payload(d, str)),
+    "uuid": lambda d: uuid.UUID(_payload(d, str)),
+    "bytes": _b64,
+    "bytearray": lambda d: bytearray(_b64(d)),
+    "dataclass": _decode_object,
+    "enum": _decode_enum,
+}
+
+
+def decode(data: Any) -> Any:
+    """Inverse of :func:`encode`: rebuild Python values from JSON-compatible data."""
+    if isinstance(data, list):
+        return [decode(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if TAG not in data:
+        return {key: decode(item) for key, item in data.items()}
+    decoder = _DECODERS.get(data[TAG]) if isinstance(data[TAG], str) else None
+    if decoder is None:
+        raise SerializationError(f"unknown {TAG} tag {data[TAG]!r} in recorded data; "
+                                 "was it written by a newer pyworkflow?")
+    try:
+        return decoder(data)
+    except SerializationError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise SerializationError(f"malformed {data[TAG]!r} value in recorded data "
+                                 f"{data!r}: {exc}") from exc
+
+
+def dumps(value: Any) -> str:
+    """Encode ``value`` and write it as compact JSON text."""
+    return json.dumps(encode(value), separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON text written by :func:`dumps` and decode it."""
+    return decode(json.loads(text))
+
+
+def check_arguments(args: tuple[Any, ...], kwargs: dict[str, Any],
+                    names: list[str] | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """Encode a workflow's arguments, refusing bad ones at ``start`` by name.
+
+    ``names`` are the positional parameter names (from the workflow signature) so
+    the error can say ``argument 'customer'`` rather than ``argument #0``.
+    """
+    named = [(names[i] if names and i < len(names) else None, v) for i, v in enumerate(args)]
+    return ([_encode_argument(v, name, f"#{i}", f"args[{i}]") for i, (name, v) in enumerate(named)],
+            {key: _encode_argument(v, key, key, key) for key, v in kwargs.items()})
+
+
+def _encode_argument(value: Any, name: str | None, fallback: str, root: str) -> Any:
+    try:
+        return encode(value, path=name or root)
+    except SerializationError as exc:
+        label = repr(name) if name else fallback
+        raise SerializationError(f"argument {label}: {exc}", path=exc.path,
+                                 argument=name or fallback) from None
