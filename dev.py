@@ -25,7 +25,7 @@ PY = BIN / "python"
 
 
 def _ensure_venv(extras: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (dev.py runs before anything is installed)
         sys.exit(f"pyworkflow needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PY.exists():
         print(f"[dev] creating {VENV}", flush=True)
