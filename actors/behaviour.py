@@ -35,6 +35,7 @@ class TurnContext:
     events: list[NewEvent] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     current_msg_id: str | None = None
+    record: dict[str, str] = field(default_factory=dict)
 
     def emit(self, type: str, data: dict[str, Any] | None = None) -> NewEvent:
         """Record an event; it will carry the id of the message being handled."""
@@ -45,6 +46,10 @@ class TurnContext:
     def effect(self, effect: Effect) -> None:
         """Ask for an effect, dispatched only after this batch commits."""
         self.effects.append(effect)
+
+    def project(self, **fields: str) -> None:
+        """Update the actor's record (a query-side projection) in the same commit."""
+        self.record.update(fields)
 
     @property
     def next_seq(self) -> int:

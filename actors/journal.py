@@ -101,8 +101,10 @@ class Journal:
         return int(last[0][0].decode().split("-", 1)[0])
 
     def commit(self, token: str, expected_seq: int, lease_ms: int, events: Sequence[NewEvent],
-               msg_ids: Sequence[str], effects: Sequence[tuple[str, Effect]]) -> int:
-        """Append ``events`` after ``expected_seq``, mark ``msg_ids`` seen, stage ``effects``.
+               msg_ids: Sequence[str], effects: Sequence[tuple[str, Effect]],
+               record: dict[str, str] | None = None) -> int:
+        """Append ``events`` after ``expected_seq``, mark ``msg_ids`` seen, stage ``effects``
+        and update the actor's ``record`` projection.
 
         All or nothing. Returns the new last seq. Raises :class:`LeaseLost` or
         :class:`SequenceConflict` having written nothing.
@@ -115,14 +117,23 @@ class Journal:
         for effect_id, effect in effects:
             args.append(effect_id)
             args.append(json.dumps(effect_to_dict(effect), separators=(",", ":")))
+        record = record or {}
+        args.append(len(record))
+        for name, value in record.items():
+            args.extend((name, value))
         k = self._keys
         status, value = self._scripts.commit(
-            keys=[k.journal, k.activation, k.seen, k.outbox], args=args)
+            keys=[k.journal, k.activation, k.seen, k.outbox, k.record], args=args)
         if status == -1:
             raise LeaseLost(k.actor_id)
         if status == -2:
             raise SequenceConflict(int(value))
         return int(value)
+
+    def record(self) -> dict[str, str]:
+        """The behaviour's projection of the actor (written with each commit)."""
+        raw: dict[bytes, bytes] = self._client.hgetall(self._keys.record)  # type: ignore[assignment]
+        return {k.decode(): v.decode() for k, v in raw.items()}
 
     def seen(self, msg_ids: Sequence[str]) -> list[bool]:
         """Whether each msg_id's effects are already in the journal (redelivery check)."""

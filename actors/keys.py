@@ -41,6 +41,10 @@ class ActorKeys:
         return self._key("outbox")
 
     @property
+    def record(self) -> str:
+        return self._key("record")
+
+    @property
     def inflight(self) -> str:
         return self._key("inflight")
 
@@ -51,7 +55,7 @@ class ActorKeys:
 
     def all(self) -> list[str]:
         return [self.journal, self.activation, self.meta, self.seen, self.outbox,
-                self.inflight, self.mailbox]
+                self.record, self.inflight, self.mailbox]
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,6 @@ class ActorSystem:
         self._routes: list[tuple[str, Behaviour[Any]]] = []
         self._enqueue = enqueue
         self.turn_queue: str | None = None
-        #: set by the worker: run a won activation's turn right here instead of enqueuing it
-        self.inline_turns = False
 
     # -- wiring -----------------------------------------------------------------------
     def route(self, actor_id_prefix: str, behaviour: Behaviour[Any]) -> None:
@@ -99,16 +97,22 @@ class ActorSystem:
         self.deliver(message)
         return message
 
-    def deliver(self, message: Message) -> None:
+    def deliver(self, message: Message, inline: bool = False) -> None:
+        """Publish ``message`` and activate its actor.
+
+        ``inline=True`` runs the actor's turn right here, in this thread, when this call
+        wins the activation: a worker that just finished a step handles the run's next
+        move without another Celery hop. Only for callers already inside a worker task.
+        """
         self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
-        self.activate(message.actor_id)
+        self.activate(message.actor_id, inline=inline)
 
     def lease_score(self) -> float:
         """A lease-index score: the lease's expiry in ms, plus a random fraction so that
         every write is distinguishable (``unindex.lua`` relies on it)."""
         return time.time() * 1000 + self.lease_ms + random.random()
 
-    def activate(self, actor_id: str) -> bool:
+    def activate(self, actor_id: str, inline: bool = False) -> bool:
         """Take the actor's flag if free and start a turn chain; False if one is running."""
         keys = self.actor_keys(actor_id)
         token = uuid.uuid4().hex
@@ -119,12 +123,13 @@ class ActorSystem:
         self.scripts.activate(keys=[keys.activation], args=[token, self.lease_ms], client=pipe)
         won = bool(pipe.execute()[1])
         if won:
-            self.start_turn(actor_id, token)
+            self.start_turn(actor_id, token, inline=inline)
         return won
 
-    def start_turn(self, actor_id: str, token: str) -> None:
-        if self.inline_turns:
+    def start_turn(self, actor_id: str, token: str, inline: bool = False) -> None:
+        if inline:
             from .turn import run_turn
+
             run_turn(self, actor_id, token)
             return
         self.enqueue_task(TURN_TASK_NAME, [actor_id, token], {}, None, self.turn_queue)

@@ -174,7 +174,8 @@ class Turn:
         effect_ids = [(f"{self.seq}.{i}", e) for i, e in enumerate(ctx.effects)]
         try:
             new_seq = self.journal.commit(self.token, self.seq, sys_.lease_ms, ctx.events,
-                                          [m.msg_id for _, m in fresh], effect_ids)
+                                          [m.msg_id for _, m in fresh], effect_ids,
+                                          ctx.record)
         except SequenceConflict as exc:
             logger.warning("journal moved on; rebuilding state", actual_seq=exc.actual_seq)
             self._abandon_batch(taken, keep=set_aside)

@@ -1,0 +1,56 @@
+"""pyworkflow: durable, event-sourced Python workflows on Celery workers.
+
+    from pyworkflow import workflow, step, sleep, start
+
+    @step(max_retries=3)
+    async def charge(order_id: str, amount: float) -> dict: ...
+
+    @workflow()
+    async def order_workflow(order_id: str, amount: float) -> dict:
+        await sleep("30s")
+        return await charge(order_id, amount)
+
+    run_id = start(order_workflow, "order-123", 99.99)
+"""
+
+from .client import (
+    TERMINAL_STATUSES,
+    RunInfo,
+    get_result,
+    get_workflow_events,
+    get_workflow_run,
+    list_workflow_runs,
+    start,
+    wait_for_run,
+)
+from .decorators import step, workflow
+from .errors import (
+    CancellationError,
+    ChildWorkflowFailedError,
+    FatalError,
+    HookAlreadyReceivedError,
+    HookExpiredError,
+    HookNotFoundError,
+    MaxNestingDepthError,
+    NonDeterminismError,
+    PyWorkflowError,
+    RetryableError,
+    RunNotFoundError,
+    StepFailedError,
+    StepTimeoutError,
+    WorkflowFailedError,
+    WorkflowNotFoundError,
+)
+from .primitives import is_replaying, now, sleep
+from .serialization import SerializationError
+from .step_context import StepContext, get_step_context
+
+__all__ = [
+    "TERMINAL_STATUSES", "CancellationError", "ChildWorkflowFailedError", "FatalError",
+    "HookAlreadyReceivedError", "HookExpiredError", "HookNotFoundError", "MaxNestingDepthError",
+    "NonDeterminismError", "PyWorkflowError", "RetryableError", "RunInfo", "RunNotFoundError",
+    "SerializationError", "StepContext", "StepFailedError", "StepTimeoutError",
+    "WorkflowFailedError", "WorkflowNotFoundError", "get_result", "get_step_context",
+    "get_workflow_events", "get_workflow_run", "is_replaying", "list_workflow_runs", "now",
+    "sleep", "start", "step", "wait_for_run", "workflow",
+]

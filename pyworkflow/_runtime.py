@@ -18,9 +18,11 @@ from celery import Celery
 import actors
 from actors import log as _log
 
+from . import step_task
 from ._embedded_redis import resolve_redis
 from .celery_app import make_celery, queue_names
 from .config import Settings, load_settings, redis_client
+from .run_behaviour import RUN_ID_PREFIX, RunBehaviour
 
 logger = _log.get_logger("pyworkflow.runtime")
 
@@ -69,7 +71,10 @@ def runtime() -> Runtime:
             client = redis_client(settings.redis_url)
             system = actors.ActorSystem(client, settings.broker_url, prefix=settings.key_prefix)
             app = make_celery(settings)
-            actors.install(app, system, turn_queue=queue_names(settings.key_prefix)["turns"])
+            queues = queue_names(settings.key_prefix)
+            actors.install(app, system, turn_queue=queues["turns"])
+            system.route(RUN_ID_PREFIX, RunBehaviour(queues))
+            step_task.install(app, system)
             _runtime = Runtime(settings, client, system, app)
             for installer in _installers:
                 installer(_runtime)

@@ -259,7 +259,7 @@ def decode(data: Any) -> Any:
         return decoder(data)
     except SerializationError:
         raise
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, ArithmeticError) as exc:  # Decimal raises the latter
         raise SerializationError(f"malformed {data[TAG]!r} value in recorded data "
                                  f"{data!r}: {exc}") from exc
 

@@ -3,10 +3,12 @@
 -- KEYS[2]  {actor}:activation  string: owning token (the fence)
 -- KEYS[3]  {actor}:seen        set: msg_ids whose effects are in the journal (redelivery dedupe)
 -- KEYS[4]  {actor}:outbox      hash: effect id -> JSON effect, committed but not yet dispatched
+-- KEYS[5]  {actor}:record      hash: the behaviour's projection of its state (for queries)
 -- ARGV[1]  token;  ARGV[2]  expected last seq;  ARGV[3]  lease in milliseconds
 -- ARGV[4]  n events, then n JSON events
 -- then     m msg ids, then the m msg ids
 -- then     k effects, then k pairs (effect id, JSON effect)
+-- then     r record fields, then r pairs (field, value)
 -- Returns {1, new_seq}; {-1, 0} when the lease was lost; {-2, actual_seq} when the
 -- journal moved on (a concurrent or duplicate turn). On failure nothing is written.
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then
@@ -36,6 +38,11 @@ i = i + m + 1
 local k = tonumber(ARGV[i])
 for j = 1, k do
   redis.call('HSET', KEYS[4], ARGV[i + 2 * j - 1], ARGV[i + 2 * j])
+end
+i = i + 2 * k + 1
+local r = tonumber(ARGV[i])
+for j = 1, r do
+  redis.call('HSET', KEYS[5], ARGV[i + 2 * j - 1], ARGV[i + 2 * j])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return {1, seq}

@@ -1,0 +1,78 @@
+"""``@workflow`` and ``@step``: register a function by name, keep it callable.
+
+A decorated step called inside a workflow returns a future the run resolves from
+its journal (the step itself runs as a Celery task on any worker); called
+anywhere else it just runs, so steps stay ordinary, testable functions. Both
+decorators work bare (``@step``) and called (``@step(max_retries=5)``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from ._context import in_workflow
+from .durations import parse_duration
+from .registry import StepDef, WorkflowDef, register_step, register_workflow
+from .retry import validate_retry_delay
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+WORKFLOW_ATTR = "__pyworkflow_workflow__"
+STEP_ATTR = "__pyworkflow_step__"
+
+
+@overload
+def workflow(fn: F, /) -> F: ...
+@overload
+def workflow(fn: None = None, /, *, name: str | None = None,
+             **options: Any) -> Callable[[F], F]: ...
+
+
+def workflow(fn: Any = None, /, *, name: str | None = None, **options: Any) -> Any:
+    """Declare a durable workflow. ``name`` defaults to the function's name.
+
+    Options are kept on the definition (e.g. ``recover_on_worker_loss``,
+    ``max_recovery_attempts``) for the runtime to read.
+    """
+
+    def decorate(func: F) -> F:
+        defn = WorkflowDef(name or func.__name__, func, dict(options))
+        register_workflow(defn)
+        setattr(func, WORKFLOW_ATTR, defn)
+        return func
+
+    return decorate(fn) if fn is not None else decorate
+
+
+@overload
+def step(fn: F, /) -> F: ...
+@overload
+def step(fn: None = None, /, *, name: str | None = None, max_retries: int = 3,
+         retry_delay: Any = "exponential", timeout: Any = None) -> Callable[[F], F]: ...
+
+
+def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = 3,
+         retry_delay: Any = "exponential", timeout: Any = None) -> Any:
+    """Declare a step: a unit of work recorded once, retried per its policy."""
+    if max_retries < 0:
+        raise ValueError("max_retries must be >= 0")
+    delay = validate_retry_delay(retry_delay)
+    timeout_s = None if timeout is None else parse_duration(timeout)
+
+    def decorate(func: F) -> F:
+        defn = StepDef(name or func.__name__, func, max_retries, delay, timeout_s)
+        register_step(defn)
+
+        @functools.wraps(func)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            run = in_workflow()
+            if run is None:
+                return func(*args, **kwargs)
+            return run.schedule_step(defn, args, kwargs)
+
+        setattr(call, STEP_ATTR, defn)
+        return call  # type: ignore[return-value]
+
+    return decorate(fn) if fn is not None else decorate

@@ -1,0 +1,77 @@
+"""The registry: which workflows and steps this process knows, by name.
+
+A run's journal names its workflow and steps; a worker finds the code to run by
+name here. Importing the user's module (``--module``) fills it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import WorkflowNotFoundError
+
+
+@dataclass
+class WorkflowDef:
+    name: str
+    fn: Callable[..., Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def signature(self) -> inspect.Signature:
+        return inspect.signature(self.fn)
+
+    @property
+    def doc(self) -> str | None:
+        return inspect.getdoc(self.fn)
+
+
+@dataclass
+class StepDef:
+    name: str
+    fn: Callable[..., Any]
+    max_retries: int = 3
+    retry_delay: Any = "exponential"
+    timeout: float | None = None
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.fn)
+
+
+_workflows: dict[str, WorkflowDef] = {}
+_steps: dict[str, StepDef] = {}
+
+
+def register_workflow(defn: WorkflowDef) -> None:
+    _workflows[defn.name] = defn
+
+
+def register_step(defn: StepDef) -> None:
+    _steps[defn.name] = defn
+
+
+def get_workflow(name: str) -> WorkflowDef:
+    try:
+        return _workflows[name]
+    except KeyError:
+        raise WorkflowNotFoundError(name, sorted(_workflows)) from None
+
+
+def find_workflow(name: str) -> WorkflowDef | None:
+    return _workflows.get(name)
+
+
+def list_workflows() -> list[WorkflowDef]:
+    return [_workflows[k] for k in sorted(_workflows)]
+
+
+def get_step(name: str) -> StepDef | None:
+    return _steps.get(name)
+
+
+def list_steps() -> list[StepDef]:
+    return [_steps[k] for k in sorted(_steps)]

@@ -1,0 +1,56 @@
+"""A workflow run as an actor: the behaviour the actor runtime drives.
+
+Messages (``start``, ``step-completed``, ``step-failed``, ``timer-fired``, …) become
+journal events; between them the run's coroutine advances (``Replayer``). The run's
+record (status, result, error, waiting-on) is projected in the same commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors import Behaviour, Event, Message, MessageRejected, TurnContext
+
+from ._replayer import Replayer
+
+RUN_ID_PREFIX = "run-"
+
+
+class RunBehaviour(Behaviour[Replayer]):
+    def __init__(self, queues: dict[str, str]) -> None:
+        self.queues = queues
+
+    def initial_state(self, actor_id: str) -> Replayer:
+        return Replayer(actor_id, self.queues)
+
+    def apply(self, state: Replayer, event: Event) -> None:
+        state.apply(event)
+
+    def handle(self, state: Replayer, message: Message, ctx: TurnContext) -> None:
+        if state.ctx is None:
+            state.begin_live(ctx)
+        handler = _HANDLERS.get(message.kind)
+        if handler is None:
+            raise MessageRejected(f"a workflow run does not accept {message.kind!r} messages")
+        if state.history.finished and message.kind != "start":
+            return  # a late report for a finished run: nothing left to decide
+        handler(state, message.payload)
+
+    def settle(self, state: Replayer, ctx: TurnContext) -> None:
+        if state.ctx is None:  # a batch of only duplicates: still flush and project
+            state.begin_live(ctx)
+        state.end_live()
+
+
+def _start(state: Replayer, payload: dict[str, Any]) -> None:
+    if "workflow" not in payload:
+        raise MessageRejected("start message without a workflow name")
+    state.start(payload)
+
+
+_HANDLERS = {
+    "start": _start,
+    "step-completed": Replayer.step_finished,
+    "step-failed": Replayer.step_finished,
+    "timer-fired": Replayer.timer_fired,
+}
