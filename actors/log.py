@@ -35,18 +35,23 @@ def _redact_credentials(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str
     return event_dict
 
 
-def _wants_json(fmt: str | None) -> bool:
+def _wants_json(fmt: str | None, stream: Any) -> bool:
     fmt = (fmt or os.environ.get("PYWORKFLOW_LOG_FORMAT") or os.environ.get("ACTORS_LOG_FORMAT")
            or "auto").lower()
     if fmt == "json":
         return True
     if fmt == "console":
         return False
-    return not sys.stdout.isatty()
+    return not stream.isatty()
 
 
-def configure(fmt: str | None = None, level: str | int = "INFO", force: bool = False) -> None:
-    """Configure structlog and route stdlib logging through it. Idempotent."""
+def configure(fmt: str | None = None, level: str | int = "INFO", force: bool = False,
+              stream: Any = None) -> None:
+    """Configure structlog and route stdlib logging through it. Idempotent.
+
+    Logs go to stderr unless ``stream`` says otherwise (a worker logs to stdout), so a
+    command's own output on stdout (``--output json``) stays machine-readable.
+    """
     global _configured
     if _configured and not force:
         return
@@ -63,11 +68,12 @@ def configure(fmt: str | None = None, level: str | int = "INFO", force: bool = F
         _redact_credentials,
     ]
     renderer: Any
-    if _wants_json(fmt):
+    out = stream or sys.stderr
+    if _wants_json(fmt, out):
         renderer = structlog.processors.JSONRenderer()
         shared.append(structlog.processors.format_exc_info)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -78,7 +84,7 @@ def configure(fmt: str | None = None, level: str | int = "INFO", force: bool = F
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -9,6 +9,7 @@ other's tasks.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from celery import Celery, signals
@@ -54,4 +55,4 @@ def make_celery(settings: Settings) -> Celery:
 @signals.setup_logging.connect(weak=False)
 def _route_celery_logging(loglevel: Any = None, **_: Any) -> None:
     """Celery's own records go through structlog's chain (see ``actors.log``)."""
-    _log.configure(level=loglevel or "INFO", force=True)
+    _log.configure(level=loglevel or "INFO", force=True, stream=sys.stdout)

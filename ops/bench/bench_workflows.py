@@ -1,0 +1,192 @@
+"""What the benchmark runs on the workers (``pyworkflow --module ops.bench.bench_workflows``).
+
+* ``bench_noop_step`` / ``bench_sequential`` / ``bench_three_steps``: the workflows.
+* ``bench.plain_task``: the Celery baseline, on the *same* Celery app, broker and
+  queues as the steps. No result backend: the last task of a chain (the one given
+  ``done=<chain_id>``) RPUSHes ``<prefix>:bench:done``, and the bench BLPOPs it.
+* ``bench.self_chain``: the same baseline for long chains, without a chain's
+  ever-growing message: each task sends the next itself (one Celery hop each).
+* ``bench.ping``: one plain task round trip (RPUSH ``<prefix>:bench:ping-done``).
+* ``benchactor-*``: a toy actor whose turn emits one event; ``on_batch_end`` RPUSHes
+  ``<prefix>:bench:turn-done`` so the bench sees each committed turn.
+* Cache counters: every worker process writes its ``system.cache.hits``/``misses``
+  to the hash ``<prefix>:bench:cache:<pid>`` (every 50 tasks, every 0.2 s while
+  they change, and at process exit), since the counters only exist in-process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from typing import Any
+
+from celery import signals
+
+from actors import Behaviour, Event, Message, TurnContext
+from pyworkflow import _runtime, step, workflow
+
+PLAIN_TASK = "bench.plain_task"
+SELF_CHAIN_TASK = "bench.self_chain"
+PING_TASK = "bench.ping"
+ACTOR_PREFIX = "benchactor-"
+CACHE_FLUSH_EVERY_TASKS = 50
+CACHE_FLUSH_INTERVAL_S = 0.2
+
+
+def bench_key(rt: _runtime.Runtime, name: str) -> str:
+    """``<prefix>:bench:<name>``: every key the benchmark itself writes."""
+    return f"{rt.settings.key_prefix}:bench:{name}"
+
+
+# -- workflows ---------------------------------------------------------------------
+@step()
+def bench_noop_step(i: int) -> int:
+    return i
+
+
+@workflow()
+async def bench_sequential(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += await bench_noop_step(i)
+    return total
+
+
+@workflow()
+async def bench_three_steps() -> int:
+    a = await bench_noop_step(1)
+    b = await bench_noop_step(2)
+    c = await bench_noop_step(3)
+    return a + b + c
+
+
+# -- the toy actor for the turn-cost figure ----------------------------------------
+class BenchActor(Behaviour[dict[str, int]]):
+    """Counts pings: one event per message, nothing else."""
+
+    def initial_state(self, actor_id: str) -> dict[str, int]:
+        return {"pings": 0}
+
+    def apply(self, state: dict[str, int], event: Event) -> None:
+        if event.type == "pinged":
+            state["pings"] += 1
+
+    def handle(self, state: dict[str, int], message: Message, ctx: TurnContext) -> None:
+        state["pings"] += 1
+        ctx.emit("pinged", {"n": message.payload.get("n")})
+
+    def on_batch_end(self, actor_id: str, turn: int, token: str) -> None:
+        rt = _runtime.runtime()
+        rt.redis.rpush(bench_key(rt, "turn-done"), actor_id)
+
+
+# -- cache counters of this process -------------------------------------------------
+class _CacheReporter:
+    """Writes this process's state-cache counters to Redis (fork-aware)."""
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._tasks = 0
+        self._last: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def ensure_started(self) -> None:
+        pid = os.getpid()
+        if self._pid == pid:
+            return
+        # A fresh process (first call, or a forked pool child): own counters and thread.
+        self._pid, self._tasks, self._last = pid, 0, None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        threading.Thread(target=self._loop, name="bench-cache-reporter", daemon=True).start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(CACHE_FLUSH_INTERVAL_S):
+            try:
+                self.flush()
+            except Exception:  # Redis gone during shutdown: nothing to report to
+                return
+
+    def task_done(self) -> None:
+        self.ensure_started()
+        self._tasks += 1
+        if self._tasks % CACHE_FLUSH_EVERY_TASKS == 0:
+            self.flush()
+
+    def flush(self, force: bool = False) -> None:
+        rt = _runtime.runtime()
+        cache = rt.system.cache
+        with self._lock:
+            now = (cache.hits, cache.misses)
+            if now == self._last and not force:
+                return
+            rt.redis.hset(bench_key(rt, f"cache:{os.getpid()}"),
+                          mapping={"hits": now[0], "misses": now[1]})
+            self._last = now
+
+    def final_flush(self) -> None:
+        if self._pid != os.getpid():
+            return
+        self._stop.set()
+        try:
+            self.flush(force=True)
+        except Exception:
+            pass
+
+
+_reporter = _CacheReporter()
+
+
+def _on_task_postrun(**_: Any) -> None:
+    _reporter.task_done()
+
+
+def _on_process_start(**_: Any) -> None:
+    _reporter.ensure_started()
+
+
+def _on_process_end(**_: Any) -> None:
+    _reporter.final_flush()
+
+
+# -- wiring, once the runtime exists --------------------------------------------------
+def _install(rt: _runtime.Runtime) -> None:
+    app = rt.celery
+    done_key = bench_key(rt, "done")
+    ping_key = bench_key(rt, "ping-done")
+
+    @app.task(name=PLAIN_TASK, ignore_result=True)
+    def plain_task(i: int, done: str | None = None) -> None:
+        """Does nothing; the last task of a baseline chain reports its chain id."""
+        if done is not None:
+            rt.redis.rpush(done_key, done)
+
+    @app.task(name=SELF_CHAIN_TASK, ignore_result=True)
+    def self_chain(i: int, remaining: int, done: str) -> None:
+        """Does nothing, then sends the next task of its chain (or reports the end)."""
+        if remaining > 0:
+            app.send_task(SELF_CHAIN_TASK, args=[i + 1, remaining - 1, done])
+        else:
+            rt.redis.rpush(done_key, done)
+
+    @app.task(name=PING_TASK, ignore_result=True)
+    def ping(token: str) -> None:
+        rt.redis.rpush(ping_key, token)
+
+    rt.system.route(ACTOR_PREFIX, BenchActor())
+
+    signals.task_postrun.connect(_on_task_postrun, weak=False)
+    signals.worker_process_init.connect(_on_process_start, weak=False)
+    signals.worker_ready.connect(_on_process_start, weak=False)
+    signals.worker_process_shutdown.connect(_on_process_end, weak=False)
+    signals.worker_shutdown.connect(_on_process_end, weak=False)
+
+
+def _at_exit() -> None:
+    _reporter.final_flush()
+
+
+atexit.register(_at_exit)
+_runtime.on_runtime(_install)

@@ -1,0 +1,183 @@
+"""What the CLI prints: aligned tables for people, one JSON document for programs.
+
+Why these rules:
+
+* ``--output json`` prints exactly one JSON document on stdout, so
+  ``pyworkflow -o json runs status X | jq .status`` never breaks; hints and
+  progress go to stderr. :func:`keep_stdout_clean` sends log lines there too.
+* Tables are plain aligned columns (no extra dependency, greppable, ``cut``-able).
+* Times in tables are local wall-clock, to the second, which is what a person
+  compares with their own clock; JSON keeps the raw epoch floats.
+* Values in one-line renderings are compact JSON cut at a fixed width, so a
+  100 kB step result does not flood a terminal; ``-o json`` has the full value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+__all__ = [
+    "compact", "emit_json", "format_duration", "format_event", "format_time", "is_json", "mark",
+    "keep_stdout_clean", "note", "print_fields", "print_table", "truncate",
+]
+
+VALUE_WIDTH = 100
+_TYPE_WIDTH = 18  # len("workflow_completed"), so the detail column lines up
+
+
+def is_json(ctx: click.Context | None = None) -> bool:
+    """Whether the root ``--output`` option asked for JSON."""
+    ctx = ctx or click.get_current_context()
+    obj = ctx.find_root().obj or {}
+    return obj.get("output") == "json"
+
+
+def keep_stdout_clean() -> None:
+    """Configure logging before the runtime logs anything: ``actors.log`` writes to
+    stderr outside workers, so stdout holds only the command's table or JSON."""
+    from actors import log as _log
+
+    _log.configure()
+
+
+def _json_default(value: Any) -> Any:
+    """Last resort for values ``to_dict()`` left typed (options may hold timedeltas)."""
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def emit_json(value: Any) -> None:
+    """Print the command's one JSON document on stdout."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def note(text: str = "") -> None:
+    """An informational line: stdout for people, stderr in JSON mode."""
+    click.echo(text, err=is_json())
+
+
+def compact(value: Any) -> str:
+    """One-line JSON of a value (strings stay quoted, so ``"1"`` and ``1`` differ)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "),
+                          default=_json_default)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def truncate(text: str, width: int = VALUE_WIDTH) -> str:
+    """Cut ``text`` to ``width`` characters with an ellipsis; newlines become spaces."""
+    text = " ".join(text.splitlines())
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def format_time(timestamp: float | None, *, millis: bool = False) -> str:
+    """``2026-11-26 09:30:01`` in local time; ``-`` when unknown."""
+    if timestamp is None:
+        return "-"
+    moment = dt.datetime.fromtimestamp(float(timestamp))
+    return moment.isoformat(sep=" ", timespec="milliseconds" if millis else "seconds")
+
+
+def format_duration(seconds: float | None) -> str:
+    """``450ms``, ``12.5s``, ``3m05s``, ``2h10m``, ``4d03h``: the scale a person reads."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Left-aligned columns separated by two spaces; the last column is not padded."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        padded = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+        click.echo("  ".join([*padded, row[-1]]).rstrip())
+
+
+def print_fields(fields: Sequence[tuple[str, str]]) -> None:
+    """``Label:  value`` lines; continuation lines of a value are indented under it."""
+    width = max((len(label) for label, _ in fields), default=0) + 2
+    for label, value in fields:
+        lines = str(value).splitlines() or [""]
+        click.echo(f"{label + ':':<{width}}{lines[0]}".rstrip())
+        for line in lines[1:]:
+            click.echo(f"{'':<{width}}{line}".rstrip())
+
+
+def mark(ok: bool) -> str:
+    """✓ / ✗, or OK / FAIL when the terminal cannot encode them."""
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "✓✗".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return "OK  " if ok else "FAIL"
+    return "✓" if ok else "✗"
+
+
+def _ms_time(ms: Any) -> str:
+    return format_time(ms / 1000.0) if isinstance(ms, int | float) else "?"
+
+
+def _step_detail(kind: str, data: Mapping[str, Any]) -> list[str]:
+    parts = [str(data.get("step", "?"))]
+    if data.get("attempt") is not None:
+        parts.append(f"attempt {data['attempt']}")
+    if kind == "step_completed":
+        parts.append(f"-> {compact(data.get('result'))}")
+    elif kind == "step_failed":
+        parts.append(f"{data.get('error_type', 'Error')}: {data.get('error', '')}")
+        if data.get("will_retry"):
+            parts.append(f"(retry at {_ms_time(data.get('retry_at_ms'))})")
+        elif "will_retry" in data:
+            parts.append("(no more retries)")
+    return parts
+
+
+def _detail(kind: str, data: Mapping[str, Any]) -> list[str]:
+    """The human part of an event line; unknown types show their data compactly."""
+    if kind.startswith("step_") and "step" in data:
+        return _step_detail(kind, data)
+    if kind == "workflow_started" and "workflow" in data:
+        args = [compact(a) for a in data.get("args") or []]
+        args += [f"{k}={compact(v)}" for k, v in (data.get("kwargs") or {}).items()]
+        return [f"{data['workflow']}({', '.join(args)})"]
+    if kind == "sleep_started":
+        wake = _ms_time(data.get("wake_at_ms"))
+        return [f"{format_duration(data.get('duration_s'))}, until {wake}"]
+    if kind == "workflow_completed":
+        return [f"-> {compact(data.get('result'))}"]
+    if kind == "workflow_failed":
+        return [f"{data.get('error_type', 'Error')}: {data.get('error', '')}"]
+    rest = {k: v for k, v in data.items() if k != "call_id"}  # call_id is internal
+    return [compact(rest)] if rest else []
+
+
+def format_event(event: Mapping[str, Any], width: int = VALUE_WIDTH) -> str:
+    """``  3  2026-11-26 09:30:01  step_completed      validate_order  attempt 1  -> {...}``."""
+    kind = str(event.get("type", "?"))
+    data = event.get("data") or {}
+    when = format_time(event.get("timestamp"))
+    head = f"{event.get('seq', '?'):>3}  {when}  {kind:<{_TYPE_WIDTH}}"
+    detail = "  ".join(_detail(kind, data if isinstance(data, Mapping) else {"data": data}))
+    return f"{head}  {truncate(detail, width)}".rstrip()

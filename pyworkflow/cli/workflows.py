@@ -1,0 +1,219 @@
+"""``pyworkflow workflows list|info|run``: the workflows a module registers, and starting them.
+
+``run`` checks the arguments against the workflow's signature before anything is
+written, so a typo is a one-line error with a suggestion, not a run that fails
+on a worker. ``--wait`` follows the run's journal live and makes the exit code
+tell a script whether the run completed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+import click
+
+from .. import client, registry
+from ..errors import RunNotFoundError, WorkflowNotFoundError
+from ..serialization import SerializationError
+from . import _output as out
+from ._arguments import ArgumentError, bind_arguments, format_signature
+from ._root import CliError, cli
+from .runs import follow_run
+from .setup import NeedsRedis
+
+_EXAMPLE = {int: "5", float: "9.99", bool: "true", "int": "5", "float": "9.99", "bool": "true"}
+
+
+def _find(name: str) -> Any:
+    try:
+        return registry.get_workflow(name)
+    except WorkflowNotFoundError as exc:
+        raise CliError(f"{exc}{_module_hint()}") from None
+
+
+def _module_hint() -> str:
+    """Most "unknown workflow" errors are a forgotten ``--module``: say so."""
+    if click.get_current_context().find_root().obj.get("module") or os.environ.get(
+            "PYWORKFLOW_MODULE"):
+        return ""
+    return " (no --module given: pass the module that defines your workflows, " \
+           "e.g. pyworkflow --module myapp.workflows ...)"
+
+
+def _first_line(doc: str | None) -> str:
+    lines = inspect.cleandoc(doc).splitlines() if doc else []
+    return lines[0] if lines else ""
+
+
+def _parameters(signature: inspect.Signature) -> list[dict[str, Any]]:
+    """Parameters as data, for ``-o json``: enough for a form or a script to build a call."""
+    rows = []
+    for p in signature.parameters.values():
+        ann = p.annotation
+        rows.append({
+            "name": p.name, "kind": p.kind.name.lower(),
+            "annotation": None if ann is p.empty else (ann if isinstance(ann, str)
+                                                       else inspect.formatannotation(ann)),
+            "required": p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD),
+            "default": None if p.default is p.empty else p.default,
+        })
+    return rows
+
+
+def _describe(wf: Any) -> dict[str, Any]:
+    return {"name": wf.name, "signature": format_signature(wf.name, wf.signature, returns=True),
+            "parameters": _parameters(wf.signature), "doc": inspect.cleandoc(wf.doc or "") or None,
+            "options": dict(wf.options or {})}
+
+
+def _example_command(wf: Any) -> str:
+    module = click.get_current_context().find_root().obj.get("module") or os.environ.get(
+        "PYWORKFLOW_MODULE")
+    words = ["pyworkflow", *(["--module", module] if module else []), "workflows", "run", wf.name]
+    for p in wf.signature.parameters.values():
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            words.append(f"--arg {p.name}={_EXAMPLE.get(p.annotation, '...')}")
+    return " ".join(words)
+
+
+@cli.group(cls=NeedsRedis)
+def workflows() -> None:
+    """List, describe and start the workflows your --module registers."""
+    out.keep_stdout_clean()
+
+
+@workflows.command("list")
+def list_workflows() -> None:
+    """List registered workflows with their parameters."""
+    found = sorted(registry.list_workflows(), key=lambda wf: wf.name)
+    if out.is_json():
+        out.emit_json([_describe(wf) for wf in found])
+        return
+    if not found:
+        click.echo("No workflows registered." + (_module_hint() or
+                   " Does the module decorate its functions with @workflow?"))
+        return
+    out.print_table(["NAME", "PARAMETERS", "DESCRIPTION"], [
+        [wf.name, format_signature("", wf.signature)[1:-1], out.truncate(_first_line(wf.doc), 60)]
+        for wf in found])
+
+
+@workflows.command("info")
+@click.argument("name")
+def info(name: str) -> None:
+    """Show a workflow's signature, documentation and options."""
+    wf = _find(name)
+    data = _describe(wf)
+    if out.is_json():
+        out.emit_json(data)
+        return
+    options = ", ".join(f"{k}={out.compact(v)}" for k, v in data["options"].items()) or "(defaults)"
+    out.print_fields([("Workflow", wf.name), ("Signature", data["signature"]),
+                      ("Options", options), ("Run it", _example_command(wf))])
+    if data["doc"]:
+        click.echo()
+        click.echo(data["doc"])
+
+
+def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None) -> str:
+    # ``start`` takes ``idempotency_key`` itself: a workflow parameter of that name
+    # must travel positionally, which works unless it is keyword-only.
+    if "idempotency_key" in kwargs:
+        bound = wf.signature.bind(*args, **kwargs)
+        args, kwargs = list(bound.args), dict(bound.kwargs)
+        if "idempotency_key" in kwargs:
+            raise CliError(f"{wf.name} has a keyword-only parameter 'idempotency_key', which "
+                           "clashes with start()'s option of that name; rename the parameter")
+    try:
+        return str(client.start(wf.name, *args, idempotency_key=key, **kwargs))
+    except SerializationError as exc:
+        raise CliError(f"cannot store the arguments of {wf.name}: {exc}") from None
+    except TypeError as exc:  # the SDK's own argument check; its message names the signature
+        raise CliError(str(exc)) from None
+
+
+@workflows.command("run")
+@click.argument("name")
+@click.option("--arg", "-a", "arg_items", multiple=True, metavar="KEY=VALUE",
+              help="A keyword argument; VALUE is read as JSON when it parses, else as text "
+                   "(repeatable).")
+@click.option("--args-json", metavar="JSON",
+              help="All arguments as a JSON object (keywords) or list (positional); "
+                   "--arg overrides its keys.")
+@click.option("--idempotency-key", "-k", metavar="KEY",
+              help="Start at most one run per key: a repeat returns the existing run's id.")
+@click.option("--wait", is_flag=True,
+              help="Follow the run's events until it finishes; exit 1 unless it completed.")
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="With --wait: give up waiting after this long (the run goes on).")
+def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
+        idempotency_key: str | None, wait: bool, timeout: float | None) -> None:
+    """Start a workflow run (and optionally wait for its outcome).
+
+    \b
+    Examples:
+      pyworkflow -m app.flows workflows run order_workflow --arg order_id=o-1 --arg amount=9.99
+      pyworkflow -m app.flows workflows run order_workflow --args-json '["o-1", 9.99]' --wait
+    """
+    if timeout is not None and not wait:
+        raise click.UsageError("--timeout only applies with --wait")
+    wf = _find(name)
+    try:
+        args, kwargs = bind_arguments(wf.name, wf.signature, arg_items, args_json)
+    except ArgumentError as exc:
+        raise CliError(str(exc)) from None
+    run_id = _start(wf, args, kwargs, idempotency_key)
+    if wait:
+        _wait(run_id, wf.name, timeout)
+        return
+    status = _status_after_start(run_id)
+    if out.is_json():
+        out.emit_json({"run_id": run_id, "workflow": wf.name, "status": status})
+        return
+    click.echo(f"Started {wf.name}: run {run_id} ({status})")
+    click.echo("Next:")
+    click.echo(f"  pyworkflow runs status {run_id}")
+    click.echo(f"  pyworkflow runs logs {run_id}")
+
+
+def _status_after_start(run_id: str) -> str:
+    """The status just after ``start``; "pending" if the record is not readable yet."""
+    try:
+        return str(client.get_workflow_run(run_id).status)
+    except RunNotFoundError:
+        return "pending"
+
+
+def _wait(run_id: str, workflow: str, timeout: float | None) -> None:
+    """Follow the run; exit 0 only if it completed (1 on failure, cancel, park, timeout)."""
+    json_mode = out.is_json()
+    if not json_mode:
+        click.echo(f"Started {workflow}: run {run_id}; following its events (Ctrl-C stops "
+                   "following, not the run)")
+    try:
+        info, finished = follow_run(run_id, lambda e: None if json_mode else click.echo(
+            out.format_event(e)), timeout=timeout)
+    except KeyboardInterrupt:
+        click.echo(f"Stopped following; run {run_id} goes on. Resume with: "
+                   f"pyworkflow runs logs {run_id} --follow", err=True)
+        raise click.exceptions.Exit(130) from None
+    if json_mode:
+        out.emit_json(info.to_dict())
+    else:
+        _print_outcome(info, finished, timeout)
+    raise click.exceptions.Exit(0 if finished and info.status == "completed" else 1)
+
+
+def _print_outcome(info: Any, finished: bool, timeout: float | None) -> None:
+    if not finished:
+        click.echo(f"Timed out after {out.format_duration(timeout)}: run {info.run_id} is still "
+                   f"{info.status}. Keep following with: pyworkflow runs logs {info.run_id} -f")
+        return
+    click.echo(f"Status: {info.status}")
+    if info.status == "completed":
+        click.echo(f"Result: {out.compact(info.result)}")
+    elif info.error:
+        click.echo(f"Error:  {info.error.get('type', 'Error')}: {info.error.get('message', '')}")
+        click.echo(f"Details: pyworkflow runs status {info.run_id}")
