@@ -75,6 +75,10 @@ class Behaviour(Generic[S]):
     def settle(self, state: S, ctx: TurnContext) -> None:
         """Called once after a batch's messages were handled, before the commit."""
 
+    def after_commit(self, state: S) -> None:
+        """Called after a batch was committed and its effects dispatched: the place for
+        work that must only happen once the batch is durable."""
+
     def on_batch_start(self, actor_id: str, turn: int, token: str) -> None:
         """Hook for instrumentation; called before a batch is handled."""
 

@@ -189,6 +189,7 @@ class Turn:
         if effect_ids:
             sys_.dispatch(e for _, e in effect_ids)
             sys_.redis.hdel(self.keys.outbox, *[eid for eid, _ in effect_ids])
+        self.behaviour.after_commit(self.state)
         self.behaviour.on_batch_end(self.actor_id, self.turn_no, self.token)
         return True
 

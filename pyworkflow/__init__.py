@@ -13,9 +13,12 @@
     run_id = start(order_workflow, "order-123", 99.99)
 """
 
+from ._cancel import shield
+from .children import ChildWorkflowHandle, ParentClosePolicy, start_child_workflow
 from .client import (
     TERMINAL_STATUSES,
     RunInfo,
+    cancel_workflow,
     get_result,
     get_workflow_events,
     get_workflow_run,
@@ -41,11 +44,15 @@ from .errors import (
     WorkflowFailedError,
     WorkflowNotFoundError,
 )
+from .hooks import HookPayloadError, TypedHook, define_hook, get_hook, hook, list_hooks, resume_hook
 from .primitives import is_replaying, now, sleep
 from .serialization import SerializationError
 from .step_context import StepContext, get_step_context
 
 __all__ = [
+    "ChildWorkflowHandle", "HookPayloadError", "ParentClosePolicy", "TypedHook",
+    "cancel_workflow", "define_hook", "get_hook", "hook", "list_hooks", "resume_hook", "shield",
+    "start_child_workflow",
     "TERMINAL_STATUSES", "CancellationError", "ChildWorkflowFailedError", "FatalError",
     "HookAlreadyReceivedError", "HookExpiredError", "HookNotFoundError", "MaxNestingDepthError",
     "NonDeterminismError", "PyWorkflowError", "RetryableError", "RunInfo", "RunNotFoundError",

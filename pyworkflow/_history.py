@@ -1,8 +1,9 @@
 """What a run's journal says, as plain data: calls, their attempts and outcomes.
 
 Built only from events, for replayed and new events alike, and independent of the
-workflow's code. Message handling (dedupe, retries, timers) reads it, so a run
-keeps recording what happens to it even when its code cannot be replayed (parked).
+workflow's code. Message handling (dedupe, retries, timers, hooks, children) reads
+it, so a run keeps recording what happens to it even when its code cannot be
+replayed (parked).
 """
 
 from __future__ import annotations
@@ -12,13 +13,23 @@ from typing import Any
 
 TERMINAL_EVENTS = {"workflow_completed": "completed", "workflow_failed": "failed",
                    "workflow_cancelled": "cancelled"}
-COMMAND_EVENTS = {"step_scheduled", "sleep_started", *TERMINAL_EVENTS}
+#: Events that record a command the workflow code issued, in the order it issued them.
+COMMAND_EVENTS = {
+    "step_scheduled": "step", "sleep_started": "sleep", "hook_created": "hook",
+    "child_started": "child", "child_cancel_requested": "cancel_child",
+    **{t: "complete" for t in TERMINAL_EVENTS},
+}
+#: Events that end a call: its future is resolved (or failed) from them.
+RESOLUTION_EVENTS = {"step_completed", "step_failed", "sleep_completed", "hook_received",
+                     "hook_expired", "wait_cancelled", "child_completed", "child_failed"}
+_KINDS = {"step_scheduled": "step", "sleep_started": "sleep", "hook_created": "hook",
+          "child_started": "child"}
 
 
 @dataclass
 class CallRecord:
     call_id: int
-    kind: str  # "step" | "sleep"
+    kind: str  # step | sleep | hook | child
     name: str
     data: dict[str, Any]
     attempt: int = 1
@@ -27,6 +38,10 @@ class CallRecord:
     def describe(self) -> str:
         if self.kind == "sleep":
             return f"sleep until {self.data.get('wake_at_ms')}"
+        if self.kind == "hook":
+            return f"hook {self.name}"
+        if self.kind == "child":
+            return f"child {self.name} {self.data.get('child_run_id')}"
         return f"step {self.name}" + (f" (attempt {self.attempt})" if self.attempt > 1 else "")
 
 
@@ -37,8 +52,9 @@ class History:
     status: str = "pending"
     terminal: dict[str, Any] | None = None
     parked: dict[str, Any] | None = None
-    cancel_reason: str | None = None
     cancel_requested: bool = False
+    cancel_reason: str | None = None
+    cancel_force: bool = True
     last_ts: float = 0.0
 
     def record(self, etype: str, data: dict[str, Any], ts: float) -> None:
@@ -46,19 +62,21 @@ class History:
         if etype == "workflow_started":
             self.started = data
             self.status = "running"
-        elif etype == "step_scheduled":
-            self.calls[data["call_id"]] = CallRecord(data["call_id"], "step", data["step"], data,
+        elif etype in _KINDS:
+            name = data.get("step") or data.get("name") or data.get("workflow") or etype
+            self.calls[data["call_id"]] = CallRecord(data["call_id"], _KINDS[etype], name, data,
                                                      attempt=data.get("attempt", 1))
-        elif etype == "sleep_started":
-            self.calls[data["call_id"]] = CallRecord(data["call_id"], "sleep", "sleep", data)
         elif etype == "step_retrying":
             call = self.calls[data["call_id"]]
             call.attempt, call.state = data["attempt"], "pending"
         elif etype == "step_failed":
             call = self.calls[data["call_id"]]
             call.state = "retry_wait" if data.get("will_retry") else "done"
-        elif etype in ("step_completed", "sleep_completed"):
-            self.calls[data["call_id"]].state = "done"
+        elif etype in RESOLUTION_EVENTS:
+            found = self.calls.get(data["call_id"])
+            # An interrupted wait on a child ends the wait, not the child.
+            if found is not None and not (etype == "wait_cancelled" and found.kind == "child"):
+                found.state = "done"
         elif etype in TERMINAL_EVENTS:
             self.terminal = {"type": etype, **data}
             self.status = TERMINAL_EVENTS[etype]
@@ -71,6 +89,7 @@ class History:
         elif etype == "cancel_requested":
             self.cancel_requested = True
             self.cancel_reason = data.get("reason")
+            self.cancel_force = data.get("force", True)
 
     @property
     def finished(self) -> bool:

@@ -184,6 +184,23 @@ def list_workflow_runs(status: str | None = None, workflow: str | None = None,
     return out
 
 
+def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = False,
+                    timeout: float | None = None) -> RunInfo:
+    """Ask a run to cancel: a message to its actor, then an event in its journal.
+
+    The workflow is woken at its next checkpoint (a sleep or hook wait is interrupted
+    at once) and its cleanup runs. A finished run is left unchanged: the returned
+    info shows its final status. With ``wait`` this returns once the run is terminal.
+    """
+    info = get_workflow_run(run_id)
+    if info.finished:
+        return info
+    runtime().system.send(run_id, "cancel", {"reason": reason, "force": True})
+    if wait:
+        return wait_for_run(run_id, timeout)
+    return get_workflow_run(run_id)
+
+
 def wait_for_run(run_id: str, timeout: float | None = None, poll: float = 0.1) -> RunInfo:
     """Block until the run is finished (or parked); returns its final state."""
     deadline = None if timeout is None else time.monotonic() + timeout

@@ -41,6 +41,9 @@ class RunBehaviour(Behaviour[Replayer]):
             state.begin_live(ctx)
         state.end_live()
 
+    def after_commit(self, state: Replayer) -> None:
+        state.run_after_commit()
+
 
 def _start(state: Replayer, payload: dict[str, Any]) -> None:
     if "workflow" not in payload:
@@ -53,4 +56,7 @@ _HANDLERS = {
     "step-completed": Replayer.step_finished,
     "step-failed": Replayer.step_finished,
     "timer-fired": Replayer.timer_fired,
+    "cancel": Replayer.cancel,
+    "hook-received": Replayer.hook_received,
+    "child-completed": Replayer.child_finished,
 }

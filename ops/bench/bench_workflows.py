@@ -9,9 +9,11 @@
 * ``bench.ping``: one plain task round trip (RPUSH ``<prefix>:bench:ping-done``).
 * ``benchactor-*``: a toy actor whose turn emits one event; ``on_batch_end`` RPUSHes
   ``<prefix>:bench:turn-done`` so the bench sees each committed turn.
-* Cache counters: every worker process writes its ``system.cache.hits``/``misses``
-  to the hash ``<prefix>:bench:cache:<pid>`` (every 50 tasks, every 0.2 s while
-  they change, and at process exit), since the counters only exist in-process.
+* Counters: every worker process writes its ``system.cache.hits``/``misses`` to the
+  hash ``<prefix>:bench:cache:<pid>`` (every 50 tasks, every 0.2 s while they
+  change, and at process exit), since the counters only exist in-process; and,
+  with ``PYWORKFLOW_BENCH_IOTRACE=1``, per task name the Redis round trips, the
+  time waiting on Redis and the task's run time (``<prefix>:bench:tasks:<pid>``).
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ from celery import signals
 from actors import Behaviour, Event, Message, TurnContext
 from pyworkflow import _runtime, step, workflow
 
+from . import _iotrace
+
 PLAIN_TASK = "bench.plain_task"
 SELF_CHAIN_TASK = "bench.self_chain"
 PING_TASK = "bench.ping"
 ACTOR_PREFIX = "benchactor-"
 CACHE_FLUSH_EVERY_TASKS = 50
 CACHE_FLUSH_INTERVAL_S = 0.2
+#: Count Redis round trips per task (set by ``run.py`` for its workers).
+TRACE_IO = os.environ.get("PYWORKFLOW_BENCH_IOTRACE") == "1"
 
 
 def bench_key(rt: _runtime.Runtime, name: str) -> str:
@@ -81,16 +87,24 @@ class BenchActor(Behaviour[dict[str, int]]):
         rt.redis.rpush(bench_key(rt, "turn-done"), actor_id)
 
 
-# -- cache counters of this process -------------------------------------------------
-class _CacheReporter:
-    """Writes this process's state-cache counters to Redis (fork-aware)."""
+# -- per-process counters: state cache, and per task Redis round trips -----------------
+class _StatsReporter:
+    """Writes this process's counters to Redis (fork-aware).
+
+    ``<prefix>:bench:cache:<pid>``: ``hits``, ``misses`` of ``system.cache``.
+    ``<prefix>:bench:tasks:<pid>``: per task name, ``<name>|tasks``, ``<name>|rt`` (Redis
+    round trips), ``<name>|io_us`` (time waiting on Redis), ``<name>|run_us`` (task
+    body, prerun to postrun), all cumulative; only with ``PYWORKFLOW_BENCH_IOTRACE=1``.
+    """
 
     def __init__(self) -> None:
         self._pid = 0
         self._tasks = 0
-        self._last: tuple[int, int] | None = None
+        self._last: tuple[Any, ...] | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._per_task: dict[str, list[float]] = {}
+        self._task_name: str | None = None
 
     def ensure_started(self) -> None:
         pid = os.getpid()
@@ -98,9 +112,10 @@ class _CacheReporter:
             return
         # A fresh process (first call, or a forked pool child): own counters and thread.
         self._pid, self._tasks, self._last = pid, 0, None
+        self._per_task = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        threading.Thread(target=self._loop, name="bench-cache-reporter", daemon=True).start()
+        threading.Thread(target=self._loop, name="bench-stats-reporter", daemon=True).start()
 
     def _loop(self) -> None:
         while not self._stop.wait(CACHE_FLUSH_INTERVAL_S):
@@ -109,8 +124,23 @@ class _CacheReporter:
             except Exception:  # Redis gone during shutdown: nothing to report to
                 return
 
+    def task_start(self, name: str) -> None:
+        self.ensure_started()
+        if TRACE_IO:
+            self._task_name = name
+            _iotrace.current.open()
+
     def task_done(self) -> None:
         self.ensure_started()
+        if TRACE_IO and self._task_name is not None:
+            rt, io_s, run_s = _iotrace.current.close()
+            with self._lock:
+                acc = self._per_task.setdefault(self._task_name, [0, 0, 0.0, 0.0])
+                acc[0] += 1
+                acc[1] += rt
+                acc[2] += io_s
+                acc[3] += run_s
+            self._task_name = None
         self._tasks += 1
         if self._tasks % CACHE_FLUSH_EVERY_TASKS == 0:
             self.flush()
@@ -119,11 +149,20 @@ class _CacheReporter:
         rt = _runtime.runtime()
         cache = rt.system.cache
         with self._lock:
-            now = (cache.hits, cache.misses)
+            per_task = {f"{name}|{field}": int(value) for name, acc in self._per_task.items()
+                        for field, value in zip(("tasks", "rt"), acc[:2], strict=True)}
+            per_task.update({f"{name}|{field}": int(value * 1e6)
+                             for name, acc in self._per_task.items()
+                             for field, value in zip(("io_us", "run_us"), acc[2:], strict=True)})
+            now = (cache.hits, cache.misses, tuple(sorted(per_task.items())))
             if now == self._last and not force:
                 return
-            rt.redis.hset(bench_key(rt, f"cache:{os.getpid()}"),
-                          mapping={"hits": now[0], "misses": now[1]})
+            pipe = rt.redis.pipeline(transaction=False)
+            pipe.hset(bench_key(rt, f"cache:{os.getpid()}"),
+                      mapping={"hits": now[0], "misses": now[1]})
+            if per_task:
+                pipe.hset(bench_key(rt, f"tasks:{os.getpid()}"), mapping=per_task)
+            pipe.execute()
             self._last = now
 
     def final_flush(self) -> None:
@@ -136,7 +175,11 @@ class _CacheReporter:
             pass
 
 
-_reporter = _CacheReporter()
+_reporter = _StatsReporter()
+
+
+def _on_task_prerun(task: Any = None, **_: Any) -> None:
+    _reporter.task_start(getattr(task, "name", "?"))
 
 
 def _on_task_postrun(**_: Any) -> None:
@@ -177,6 +220,9 @@ def _install(rt: _runtime.Runtime) -> None:
 
     rt.system.route(ACTOR_PREFIX, BenchActor())
 
+    if TRACE_IO:
+        _iotrace.install()
+    signals.task_prerun.connect(_on_task_prerun, weak=False)
     signals.task_postrun.connect(_on_task_postrun, weak=False)
     signals.worker_process_init.connect(_on_process_start, weak=False)
     signals.worker_ready.connect(_on_process_start, weak=False)

@@ -15,7 +15,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -36,7 +35,6 @@ PYWORKFLOW = str(Path(sys.executable).with_name("pyworkflow"))
 
 SCALING_TARGET = 1.3  # per-step(N=max) / per-step(N=10)
 RATIO_TARGET = 2.0  # workflow / plain Celery
-TASK_LINE = re.compile(r"Task (?P<name>[\w.]+)\[[^\]]*\] succeeded in (?P<secs>[0-9.eE+-]+)s")
 
 
 def log(msg: str) -> None:
@@ -136,6 +134,29 @@ class Workers:
 
 # -- results -------------------------------------------------------------------------
 @dataclass
+class TaskStats:
+    """Sums over one phase for one task name, from the workers' counters."""
+
+    name: str
+    tasks: int = 0
+    rt: int = 0  # Redis round trips made by the task's own thread
+    io_us: int = 0  # time spent sending to / waiting on Redis
+    run_us: int = 0  # task body, prerun to postrun
+
+    @property
+    def run_ms(self) -> float:
+        return self.run_us / self.tasks / 1000
+
+    @property
+    def io_ms(self) -> float:
+        return self.io_us / self.tasks / 1000
+
+    @property
+    def rt_per_task(self) -> float:
+        return self.rt / self.tasks
+
+
+@dataclass
 class SeqRow:
     n: int
     reps: int
@@ -170,6 +191,7 @@ class Results:
     actor_fresh: list[float] = field(default_factory=list)
     celery_rt: list[float] = field(default_factory=list)
     turn_hit_rate: float | None = None
+    phases: list[tuple[str, dict[str, TaskStats]]] = field(default_factory=list)
     total_hits: int = 0
     total_misses: int = 0
     notes: list[str] = field(default_factory=list)
@@ -210,38 +232,53 @@ class Bench:
     def record_key(self, run_id: str) -> str:
         return str(self.rt.system.actor_keys(run_id).record)
 
-    def cache_counts(self, settle: bool = True) -> tuple[int, int]:
-        """Sum of every worker process's cache counters (after their next flush)."""
+    def counters(self, settle: bool = True) -> dict[str, int]:
+        """Sums over every worker process of the cache and per-task counters (after
+        the processes' next flush): ``hits``, ``misses``, ``<task>|tasks|rt|io_us|run_us``."""
         if settle:
             time.sleep(3 * self.bw.CACHE_FLUSH_INTERVAL_S)
-        hits = misses = 0
-        pattern = self.bw.bench_key(self.rt, "cache:*")
-        for key in self.rt.redis.scan_iter(match=pattern, count=100):
-            rec = self.rt.redis.hgetall(key)
-            hits += int(rec.get(b"hits", 0))
-            misses += int(rec.get(b"misses", 0))
-        return hits, misses
+        total: dict[str, int] = {}
+        for kind in ("cache", "tasks"):
+            pattern = self.bw.bench_key(self.rt, f"{kind}:*")
+            for key in self.rt.redis.scan_iter(match=pattern, count=100):
+                for name, value in self.rt.redis.hgetall(key).items():
+                    field_ = name.decode()
+                    total[field_] = total.get(field_, 0) + int(value)
+        return total
+
+    def cache_counts(self) -> tuple[int, int]:
+        c = self.counters()
+        return c.get("hits", 0), c.get("misses", 0)
 
     @contextlib.contextmanager
-    def phase(self) -> Iterator[dict[str, Any]]:
-        """Cache-counter and worker-log deltas over a block of measurements."""
+    def phase(self, label: str) -> Iterator[dict[str, Any]]:
+        """Cache-counter and per-task deltas over a block of measurements."""
         out: dict[str, Any] = {}
-        before = self.cache_counts()
-        offsets = self.workers.log_offsets()
+        before = self.counters()
         yield out
-        after = self.cache_counts()
-        hits, misses = after[0] - before[0], after[1] - before[1]
+        after = self.counters()
+        delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        hits, misses = delta.get("hits", 0), delta.get("misses", 0)
         out["hits"], out["misses"] = hits, misses
         out["hit_rate"] = hits / (hits + misses) if hits + misses else None
-        runtimes: dict[str, list[float]] = {}
-        for m in TASK_LINE.finditer(self.workers.log_since(offsets)):
-            runtimes.setdefault(m["name"], []).append(float(m["secs"]))
-        out["tasks"] = runtimes
+        tasks: dict[str, TaskStats] = {}
+        for key, value in delta.items():
+            if "|" not in key:
+                continue
+            name, _, field_ = key.rpartition("|")
+            setattr(tasks.setdefault(name, TaskStats(name)), field_, value)
+        out["tasks"] = {n: t for n, t in tasks.items() if t.tasks}
+        self.results.phases.append((label, out["tasks"]))
 
     @staticmethod
-    def mean_ms(tasks: dict[str, list[float]], name: str) -> float | None:
-        values = tasks.get(name)
-        return statistics.fmean(values) * 1000 if values else None
+    def run_ms(tasks: dict[str, TaskStats], name: str) -> float | None:
+        stats = tasks.get(name)
+        return stats.run_ms if stats else None
+
+    @staticmethod
+    def count(tasks: dict[str, TaskStats], name: str) -> int:
+        stats = tasks.get(name)
+        return stats.tasks if stats else 0
 
     # workflows ------------------------------------------------------------------------
     def run_workflow(self, wf: Callable[..., Any], *args: Any, timeout: float) -> float:
@@ -310,17 +347,18 @@ class Bench:
             self_t: list[float] = []
             chain_note = "celery.chain"
             log(f"sequential N={n}: {reps} rep(s) of workflow / celery.chain / self-chain")
-            with self.phase() as wf_phase:
+            with self.phase(f"sequential workflow N={n}") as wf_phase:
                 for _ in range(reps):
                     wf_t.append(self.run_workflow(self.bw.bench_sequential, n, timeout=timeout))
-            for _ in range(reps):
-                if chain_note == "celery.chain":
-                    try:
-                        chain_t.append(self.run_chain(n, timeout=timeout))
-                    except RecursionError as exc:
-                        chain_note = f"celery.chain failed ({type(exc).__name__})"
-                        self.results.notes.append(f"N={n}: {chain_note}: {exc}")
-                self_t.append(self.run_self_chain(n, timeout=timeout))
+            with self.phase(f"sequential plain tasks N={n}"):
+                for _ in range(reps):
+                    if chain_note == "celery.chain":
+                        try:
+                            chain_t.append(self.run_chain(n, timeout=timeout))
+                        except RecursionError as exc:
+                            chain_note = f"celery.chain failed ({type(exc).__name__})"
+                            self.results.notes.append(f"N={n}: {chain_note}: {exc}")
+                    self_t.append(self.run_self_chain(n, timeout=timeout))
             tasks = wf_phase["tasks"]
             row = SeqRow(
                 n=n, reps=reps,
@@ -329,22 +367,22 @@ class Bench:
                 chain_note=chain_note,
                 self_chain_per_task_ms=statistics.median(self_t) / n * 1000,
                 hit_rate=wf_phase["hit_rate"],
-                step_task_ms=self.mean_ms(tasks, "pyworkflow.step"),
-                turn_task_ms=self.mean_ms(tasks, "actors.turn"))
+                step_task_ms=self.run_ms(tasks, "pyworkflow.step"),
+                turn_task_ms=self.run_ms(tasks, "actors.turn"))
             self.results.seq.append(row)
             chain_txt = ("-" if row.chain_per_task_ms is None
                          else f"{row.chain_per_task_ms:.2f}")
             log(f"  workflow {row.wf_per_step_ms:.2f} ms/step, chain {chain_txt} ms/task, "
                 f"self-chain {row.self_chain_per_task_ms:.2f} ms/task, "
                 f"cache hit rate {fmt_rate(row.hit_rate)}, "
-                f"turn tasks {len(tasks.get('actors.turn', []))}")
+                f"turn tasks {self.count(tasks, 'actors.turn')}")
 
     def concurrent(self, count: int) -> None:
         from pyworkflow import start
 
         timeout = (60 + count * 0.5) * self.scale
         log(f"concurrent: {count} runs of bench_three_steps")
-        with self.phase() as wf_phase:
+        with self.phase(f"{count} concurrent 3-step workflows") as wf_phase:
             t0 = time.perf_counter()
             run_ids = [start(self.bw.bench_three_steps) for _ in range(count)]
             pending = {rid: self.record_key(rid) for rid in run_ids}
@@ -367,24 +405,25 @@ class Bench:
                     time.sleep(0.01)
             wf_elapsed = time.perf_counter() - t0
         log(f"concurrent: {count} plain 3-task celery chains")
-        t0 = time.perf_counter()
-        ids = set()
-        for _ in range(count):
-            chain_id = uuid.uuid4().hex
-            ids.add(chain_id)
-            self.chain(self.plain.si(0), self.plain.si(1),
-                       self.plain.si(2, done=chain_id)).apply_async()
-        deadline = time.monotonic() + timeout
-        while ids:
-            ids.discard(self.blpop(self.done_key, deadline, f"{len(ids)} chains"))
-        chain_elapsed = time.perf_counter() - t0
+        with self.phase(f"{count} concurrent 3-task chains"):
+            t0 = time.perf_counter()
+            ids = set()
+            for _ in range(count):
+                chain_id = uuid.uuid4().hex
+                ids.add(chain_id)
+                self.chain(self.plain.si(0), self.plain.si(1),
+                           self.plain.si(2, done=chain_id)).apply_async()
+            deadline = time.monotonic() + timeout
+            while ids:
+                ids.discard(self.blpop(self.done_key, deadline, f"{len(ids)} chains"))
+            chain_elapsed = time.perf_counter() - t0
         r = self.results
         r.conc_runs = count
         r.wf_runs_per_s = count / wf_elapsed
         r.chains_per_s = count / chain_elapsed
         r.conc_hit_rate = wf_phase["hit_rate"]
-        r.conc_step_task_ms = self.mean_ms(wf_phase["tasks"], "pyworkflow.step")
-        r.conc_turn_tasks = len(wf_phase["tasks"].get("actors.turn", []))
+        r.conc_step_task_ms = self.run_ms(wf_phase["tasks"], "pyworkflow.step")
+        r.conc_turn_tasks = self.count(wf_phase["tasks"], "actors.turn")
         log(f"  {r.wf_runs_per_s:.1f} runs/s vs {r.chains_per_s:.1f} chains/s, "
             f"cache hit rate {fmt_rate(r.conc_hit_rate)}")
 
@@ -412,7 +451,7 @@ class Bench:
         log(f"turn cost: {count} x (message to one actor, message to a fresh actor, "
             "plain task), interleaved")
         actor = f"{self.bw.ACTOR_PREFIX}{uuid.uuid4().hex[:12]}"
-        with self.phase() as ph:
+        with self.phase("turn cost (actor turns and plain tasks)") as ph:
             for i in range(count):
                 self.results.actor_same.append(self.actor_round_trip(actor, i))
                 fresh = f"{self.bw.ACTOR_PREFIX}fresh-{uuid.uuid4().hex[:12]}"
@@ -488,6 +527,21 @@ def summary(r: Results) -> str:
         f"{fmt_rate(r.total_hits / total if total else None)} "
         f"({r.total_hits} hits, {r.total_misses} misses)")
     add("")
+    if r.phases:
+        add("Where the time goes: per task, as the worker processes measured it (means)")
+        add("  (run ms: task body, prerun to postrun; redis rt: round trips the task's own")
+        add("   thread made, pipelines count once; redis ms: time sending to and waiting on")
+        add("   Redis; other ms: the rest of run ms, i.e. Python and JSON; a step task's")
+        add("   figures include the turn it runs in place and the publish of the next step)")
+        add(f"  {'phase':<40} {'task':<16} {'count':>6} {'run ms':>7} {'redis rt':>8} "
+            f"{'redis ms':>8} {'other ms':>8}")
+        for label, tasks in r.phases:
+            for name in sorted(tasks):
+                t = tasks[name]
+                add(f"  {label:<40} {name:<16} {t.tasks:>6} {t.run_ms:>7.2f} "
+                    f"{t.rt_per_task:>8.1f} {t.io_ms:>8.2f} {t.run_ms - t.io_ms:>8.2f}")
+                label = ""
+        add("")
     add("Targets")
     if len(r.seq) >= 2:
         first, last = r.seq[0], r.seq[-1]
@@ -543,6 +597,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout-scale", type=float, default=1.0,
                    help="multiply every timeout by this")
     p.add_argument("--keep-logs", action="store_true", help="keep the worker logs")
+    p.add_argument("--no-io-trace", action="store_true",
+                   help="do not count Redis round trips per task in the workers")
     return p.parse_args(argv)
 
 
@@ -569,9 +625,11 @@ def main(argv: list[str] | None = None) -> int:
         options={"quick": args.quick, "workers": args.workers,
                  "concurrency": args.concurrency, "pool": args.pool, "ns": ns,
                  "concurrent_runs": conc, "turn_count": args.turn_count,
-                 "cpus": os.cpu_count(), "loglevel": args.loglevel})
+                 "cpus": os.cpu_count(), "loglevel": args.loglevel,
+                 "io_trace": not args.no_io_trace})
     log_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-logs-"))
-    env = {**os.environ, "PYWORKFLOW_KEY_PREFIX": prefix}
+    env = {**os.environ, "PYWORKFLOW_KEY_PREFIX": prefix,
+           "PYWORKFLOW_BENCH_IOTRACE": "0" if args.no_io_trace else "1"}
     workers = Workers(args.workers, args.concurrency, args.pool, args.loglevel, log_dir, env)
     failed = False
     try:
