@@ -49,8 +49,10 @@ class CancelMixin(RunCore):
                                        "force": bool(payload.get("force", True))})
         assert self.ctx is not None
         for call in list(self.history.open_calls()):
+            if self.history.finished:
+                break  # the workflow already ended while handling an earlier interruption
             interruptible = (call.kind in ("sleep", "hook") and not call.data.get("shielded")) \
-                or call.kind == "child" and call.data.get("wait", True) \
+                or call.kind == "child" \
                 or call.kind == "step" and call.state == "retry_wait"
             if not interruptible:
                 continue

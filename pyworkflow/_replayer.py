@@ -237,7 +237,9 @@ class Replayer(StepsMixin, WaitsMixin, CancelMixin, ChildrenMixin):
         return None
 
     def _run(self) -> None:
-        if self.task is None:
+        # Commands are emitted from inside the running loop (a workflow task issues
+        # them): the outer run_until_idle goes on with whatever they made ready.
+        if self.task is None or self.loop.is_running():
             return
         self.loop.run_until_idle()
         if self.task.done() and not self._completion_issued:

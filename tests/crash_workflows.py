@@ -1,0 +1,47 @@
+"""Workflows for crash tests: they can stall a turn so a test can kill its worker.
+
+``stall_once(key)``: if the Redis key exists, delete it, record this process's pid
+and block for a while. Only the first turn that gets there stalls; the recovered
+turn on another worker runs straight through. (Reading Redis from workflow code
+is not deterministic; here it only changes timing, never the commands issued.)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from pyworkflow import _runtime, start_child_workflow, step, workflow
+
+
+def stall_once(key: str, seconds: float = 30.0) -> None:
+    rt = _runtime.runtime()
+    full = f"{rt.settings.key_prefix}:test:{key}"
+    if rt.redis.delete(full):
+        rt.redis.set(f"{full}:pid", os.getpid())
+        time.sleep(seconds)
+
+
+@step()
+async def crash_child_step(x: int) -> int:
+    return x + 1
+
+
+@workflow()
+async def crash_child(x: int) -> int:
+    return await crash_child_step(x)
+
+
+@workflow()
+async def crash_parent(key: str) -> int:
+    stall_once(key)
+    return await start_child_workflow(crash_child, 41)
+
+
+@workflow()
+async def crash_parent_with_unknown_child() -> str:
+    try:
+        await start_child_workflow("no_such_child_workflow")
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "started?"
