@@ -36,6 +36,7 @@ class TurnContext:
     effects: list[Effect] = field(default_factory=list)
     current_msg_id: str | None = None
     record: dict[str, str] = field(default_factory=dict)
+    rebuild: bool = False
 
     def emit(self, type: str, data: dict[str, Any] | None = None) -> NewEvent:
         """Record an event; it will carry the id of the message being handled."""
@@ -50,6 +51,11 @@ class TurnContext:
     def project(self, **fields: str) -> None:
         """Update the actor's record (a query-side projection) in the same commit."""
         self.record.update(fields)
+
+    def request_rebuild(self) -> None:
+        """After this batch commits, rebuild the state from the journal (e.g. after an
+        operator fixed the code a run is replayed with)."""
+        self.rebuild = True
 
     @property
     def next_seq(self) -> int:
@@ -78,6 +84,10 @@ class Behaviour(Generic[S]):
     def after_commit(self, state: S) -> None:
         """Called after a batch was committed and its effects dispatched: the place for
         work that must only happen once the batch is durable."""
+
+    def on_recovered(self, state: S, ctx: TurnContext, crashes: int) -> None:
+        """``crashes`` earlier turn tasks of this actor died mid-turn (their worker was
+        lost). Called before any message is handled again; may emit events."""
 
     def on_batch_start(self, actor_id: str, turn: int, token: str) -> None:
         """Hook for instrumentation; called before a batch is handled."""

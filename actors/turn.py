@@ -57,6 +57,7 @@ class Turn:
         self.journal = system.journal(actor_id)
         self.behaviour = system.behaviour_for(actor_id)
         self.turn_no = 0
+        self.crashes = 0
         self.state: Any = None
         self.seq = 0
 
@@ -67,7 +68,8 @@ class Turn:
         sys_.scripts.begin_turn(keys=[k.activation, k.meta], args=[self.token, sys_.lease_ms],
                                 client=pipe)
         pipe.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
-        self.turn_no = int(pipe.execute()[0])
+        turn_no, crashes = pipe.execute()[0]
+        self.turn_no, self.crashes = int(turn_no), int(crashes)
         if not self.turn_no:
             logger.debug("stale turn ignored", actor_id=self.actor_id)
             return
@@ -94,6 +96,8 @@ class Turn:
     def _run(self) -> None:
         self._load_state()
         self._dispatch_outbox()
+        if self.crashes:
+            self._acknowledge_crashes()
         started = time.monotonic()
         while True:
             if not self._batch():
@@ -104,9 +108,22 @@ class Turn:
                 # Hand the lease to a fresh turn task so other actors get the worker.
                 logger.debug("turn budget spent; chaining the next turn")
                 self.system.cache.put(self.actor_id, self.state, self.seq)
+                self.system.redis.hdel(self.keys.meta, "running")
                 self.system.enqueue_task("actors.turn", [self.actor_id, self.token], {}, None,
                                          self.system.turn_queue)
                 return
+
+    def _acknowledge_crashes(self) -> None:
+        """Tell the behaviour that turn tasks of this actor died (worker lost, or work
+        that kills its worker) before any message is handled again, so it can record
+        it and stop poison work."""
+        logger.warning("earlier turn tasks of this actor died", crashes=self.crashes)
+        ctx = TurnContext(actor_id=self.actor_id, turn=self.turn_no, seq=self.seq)
+        self.behaviour.on_recovered(self.state, ctx, self.crashes)
+        self.seq = self.journal.commit(self.token, self.seq, self.system.lease_ms, ctx.events,
+                                       [], [], ctx.record)
+        self.system.redis.hdel(self.keys.meta, "crashes")
+        self._after_commit(ctx, [])
 
     def _dispatch_outbox(self) -> None:
         """Dispatch what an earlier turn committed but did not get to dispatch."""
@@ -186,12 +203,18 @@ class Turn:
             raise
         self.seq = new_seq
         self._ack(taken)
+        self._after_commit(ctx, effect_ids)
+        self.behaviour.on_batch_end(self.actor_id, self.turn_no, self.token)
+        return True
+
+    def _after_commit(self, ctx: TurnContext, effect_ids: list[tuple[str, Any]]) -> None:
+        sys_ = self.system
         if effect_ids:
             sys_.dispatch(e for _, e in effect_ids)
             sys_.redis.hdel(self.keys.outbox, *[eid for eid, _ in effect_ids])
+        if ctx.rebuild:
+            self._load_fresh()  # the behaviour asked to be rebuilt from its journal
         self.behaviour.after_commit(self.state)
-        self.behaviour.on_batch_end(self.actor_id, self.turn_no, self.token)
-        return True
 
     def _abandon_batch(self, taken: list[Any], keep: list[Any]) -> None:
         """Give an uncommitted batch back to the mailbox, except the messages in ``keep``
@@ -228,7 +251,8 @@ class Turn:
         sys_ = self.system
         index_score = sys_.redis.zscore(sys_.keys.lease_index, self.actor_id)
         sys_.cache.put(self.actor_id, self.state, self.seq)
-        sys_.scripts.release(keys=[self.keys.activation, self.keys.inflight], args=[self.token])
+        sys_.scripts.release(keys=[self.keys.activation, self.keys.inflight, self.keys.meta],
+                             args=[self.token])
         if sys_.mailbox.size(self.keys.mailbox) == 0:
             if index_score is not None:
                 sys_.scripts.unindex(keys=[sys_.keys.lease_index],
