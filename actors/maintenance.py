@@ -56,6 +56,8 @@ class Maintenance:
                 now = time.monotonic()
                 if now >= next_recovery:
                     recover_expired(self.system)
+                    for job in self.system.periodic:
+                        job()
                     next_recovery = now + RECOVERY_EVERY_S
                 if now >= next_sweep:
                     self.system.mailbox.sweep_unacked()

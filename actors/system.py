@@ -64,6 +64,9 @@ class ActorSystem:
         self._routes: list[tuple[str, Behaviour[Any]]] = []
         self._enqueue = enqueue
         self.turn_queue: str | None = None
+        #: extra jobs the maintenance loop runs about once a second (e.g. lease sweeps
+        #: of things that are not actors)
+        self.periodic: list[Callable[[], Any]] = []
 
     # -- wiring -----------------------------------------------------------------------
     def route(self, actor_id_prefix: str, behaviour: Behaviour[Any]) -> None:

@@ -23,6 +23,7 @@ from .client import (
     get_workflow_events,
     get_workflow_run,
     list_workflow_runs,
+    retry_run,
     start,
     wait_for_run,
 )
@@ -52,7 +53,7 @@ from .step_context import StepContext, get_step_context
 __all__ = [
     "ChildWorkflowHandle", "HookPayloadError", "ParentClosePolicy", "TypedHook",
     "cancel_workflow", "define_hook", "get_hook", "hook", "list_hooks", "resume_hook", "shield",
-    "start_child_workflow",
+    "retry_run", "start_child_workflow",
     "TERMINAL_STATUSES", "CancellationError", "ChildWorkflowFailedError", "FatalError",
     "HookAlreadyReceivedError", "HookExpiredError", "HookNotFoundError", "MaxNestingDepthError",
     "NonDeterminismError", "PyWorkflowError", "RetryableError", "RunInfo", "RunNotFoundError",

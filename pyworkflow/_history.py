@@ -33,7 +33,9 @@ class CallRecord:
     name: str
     data: dict[str, Any]
     attempt: int = 1
-    state: str = "pending"  # pending | retry_wait | done
+    state: str = "pending"  # pending | retry_wait | parked | done
+    worker_losses: int = 0
+    failed_seq: int | None = None  # seq of the failure that ended it, if it failed
 
     def describe(self) -> str:
         if self.kind == "sleep":
@@ -55,9 +57,11 @@ class History:
     cancel_requested: bool = False
     cancel_reason: str | None = None
     cancel_force: bool = True
+    recoveries: int = 0
+    terminal_seq: int | None = None
     last_ts: float = 0.0
 
-    def record(self, etype: str, data: dict[str, Any], ts: float) -> None:
+    def record(self, etype: str, data: dict[str, Any], ts: float, seq: int = 0) -> None:
         self.last_ts = max(self.last_ts, ts)
         if etype == "workflow_started":
             self.started = data
@@ -71,7 +75,14 @@ class History:
             call.attempt, call.state = data["attempt"], "pending"
         elif etype == "step_failed":
             call = self.calls[data["call_id"]]
-            call.state = "retry_wait" if data.get("will_retry") else "done"
+            if data.get("worker_lost"):
+                call.worker_losses += 1
+            if data.get("parked"):
+                call.state = "parked"
+            elif data.get("will_retry"):
+                call.state = "retry_wait"
+            else:
+                call.state, call.failed_seq = "done", seq
         elif etype in RESOLUTION_EVENTS:
             found = self.calls.get(data["call_id"])
             # An interrupted wait on a child ends the wait, not the child.
@@ -80,6 +91,15 @@ class History:
         elif etype in TERMINAL_EVENTS:
             self.terminal = {"type": etype, **data}
             self.status = TERMINAL_EVENTS[etype]
+            self.terminal_seq = seq
+        elif etype == "workflow_recovered":
+            self.recoveries = data.get("recoveries", self.recoveries + 1)
+        elif etype == "run_retried":
+            self.terminal, self.terminal_seq, self.parked = None, None, None
+            self.status = "running"
+            call_id = data.get("call_id")
+            if call_id in self.calls:
+                self.calls[call_id].state = "retry_wait"
         elif etype == "workflow_parked":
             self.parked = data
             self.status = "parked"

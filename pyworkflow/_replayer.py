@@ -34,6 +34,7 @@ from ._children import ChildrenMixin
 from ._context import current_run
 from ._history import COMMAND_EVENTS, TERMINAL_EVENTS, History
 from ._loop import WorkflowLoop
+from ._recovery import RecoveryMixin
 from ._steps import StepsMixin
 from ._waits import WaitsMixin
 from .errors import CancellationError, NonDeterminismError
@@ -70,7 +71,7 @@ def _recorded_name(etype: str, data: dict[str, Any]) -> str | None:
     return data.get("step") or data.get("name") or data.get("workflow")
 
 
-class Replayer(StepsMixin, WaitsMixin, CancelMixin, ChildrenMixin):
+class Replayer(StepsMixin, WaitsMixin, CancelMixin, ChildrenMixin, RecoveryMixin):
     """The state of one run inside a worker: its history and its live coroutine."""
 
     def __init__(self, run_id: str, queues: dict[str, str]) -> None:
@@ -89,20 +90,26 @@ class Replayer(StepsMixin, WaitsMixin, CancelMixin, ChildrenMixin):
         self.depth = 0
         self.parent: dict[str, Any] | None = None
         self.after_commit: list[Any] = []
+        self.masked: set[int] = set()
         self._completion_issued = False
         self.init_children()
 
     # -- the journal side ------------------------------------------------------------
     def apply(self, event: Event) -> None:
         """Replay one committed event (rebuilding a run, or catching up)."""
+        if event.seq in self.masked:
+            return  # superseded by an operator's retry (see ``run_retried``)
         self.now_ms = int(event.ts * 1000)
-        self.history.record(event.type, event.data, event.ts)
+        self.history.record(event.type, event.data, event.ts, event.seq)
         if self.divergence is not None or self.setup_error is not None:
             return
         if event.type == "workflow_started":
             self._begin(event.data)
         elif event.type in COMMAND_EVENTS:
-            self._match(event.type, event.data)
+            if not event.data.get("forced"):
+                self._match(event.type, event.data)
+        elif event.type in ("workflow_resumed", "run_retried"):
+            self._run()
         else:
             self.resolve(event.type, event.data)
 
@@ -132,8 +139,9 @@ class Replayer(StepsMixin, WaitsMixin, CancelMixin, ChildrenMixin):
     # -- the live side -------------------------------------------------------------
     def emit(self, etype: str, data: dict[str, Any]) -> None:
         assert self.ctx is not None
+        seq = self.ctx.next_seq
         self.ctx.emit(etype, data)
-        self.history.record(etype, data, time.time())
+        self.history.record(etype, data, time.time(), seq)
 
     def begin_live(self, ctx: TurnContext) -> None:
         self.ctx = ctx
@@ -166,10 +174,7 @@ class Replayer(StepsMixin, WaitsMixin, CancelMixin, ChildrenMixin):
                     "issued": d.issued, "error_type": "NonDeterminismError"}
         else:
             data = {"reason": self.setup_error, "error_type": "WorkflowNotFoundError"}
-        self.emit("workflow_parked", data)
-        assert self.ctx is not None
-        error = {"type": data["error_type"], "message": data["reason"], "traceback": None}
-        self.ctx.project(status="parked", error=json.dumps(error))
+        error = self.park(data)
         if self.setup_error is not None:
             # A child that can never run must not leave its parent waiting.
             self.notify_parent("failed", None, error)
@@ -239,7 +244,7 @@ class Replayer(StepsMixin, WaitsMixin, CancelMixin, ChildrenMixin):
     def _run(self) -> None:
         # Commands are emitted from inside the running loop (a workflow task issues
         # them): the outer run_until_idle goes on with whatever they made ready.
-        if self.task is None or self.loop.is_running():
+        if self.task is None or self.loop.is_running() or self.history.parked is not None:
             return
         self.loop.run_until_idle()
         if self.task.done() and not self._completion_issued:

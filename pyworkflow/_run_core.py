@@ -41,6 +41,7 @@ class RunCore:
     hook_callbacks: dict[int, Callable[[str], Any]]
     child_results: dict[int, asyncio.Future[Any]]
     child_outcomes: dict[int, str]
+    masked: set[int]
 
     def emit(self, etype: str, data: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -67,6 +68,25 @@ class RunCore:
         raise NotImplementedError
 
     def retry_due(self, payload: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def dispatch_step(self, call_id: int, name: str, data: dict[str, Any],
+                      attempt: int) -> None:
+        raise NotImplementedError
+
+    def close_children(self) -> None:
+        raise NotImplementedError
+
+    def notify_parent(self, status: str, result: Any, error: dict[str, Any] | None) -> None:
+        raise NotImplementedError
+
+    def park(self, data: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def step_lost_decision(self, call_losses: int, retries_left: bool) -> str:
+        raise NotImplementedError
+
+    def fail_for_worker_loss(self, where: str) -> None:
         raise NotImplementedError
 
     def child_result(self, call_id: int) -> Any:

@@ -23,6 +23,7 @@ from ._embedded_redis import resolve_redis
 from .celery_app import make_celery, queue_names
 from .config import Settings, load_settings, redis_client
 from .run_behaviour import RUN_ID_PREFIX, RunBehaviour
+from .step_leases import StepLeases
 
 logger = _log.get_logger("pyworkflow.runtime")
 
@@ -73,8 +74,8 @@ def runtime() -> Runtime:
             app = make_celery(settings)
             queues = queue_names(settings.key_prefix)
             actors.install(app, system, turn_queue=queues["turns"])
-            system.route(RUN_ID_PREFIX, RunBehaviour(queues))
-            step_task.install(app, system)
+            system.route(RUN_ID_PREFIX, RunBehaviour(queues, settings.key_prefix, client))
+            step_task.install(app, system, StepLeases(client, settings.key_prefix))
             _runtime = Runtime(settings, client, system, app)
             for installer in _installers:
                 installer(_runtime)

@@ -59,11 +59,14 @@ class StepsMixin(RunCore):
             self.emit("step_completed", data)
             self.resolve("step_completed", data)
             return
+        if payload.get("worker_lost") and self._step_lost(call, base, payload):
+            return
         retry_at = None if self.history.cancel_requested else self._retry_at(
             call.data, call.attempt, payload)
         data = {**base, "error_type": payload.get("error_type", "Exception"),
                 "error": payload.get("error", ""), "traceback": payload.get("traceback"),
-                "will_retry": retry_at is not None, "retry_at_ms": retry_at}
+                "will_retry": retry_at is not None, "retry_at_ms": retry_at,
+                "worker_lost": bool(payload.get("worker_lost"))}
         self.emit("step_failed", data)
         if retry_at is None:
             self.resolve("step_failed", data)
@@ -73,6 +76,25 @@ class StepsMixin(RunCore):
             timer_id=self.retry_timer_id(call.call_id, call.attempt + 1), due_ms=retry_at,
             actor_id=self.run_id, kind="timer-fired",
             payload={"purpose": "retry", "call_id": call.call_id, "attempt": call.attempt + 1}))
+
+    def _step_lost(self, call: Any, base: dict[str, Any], payload: dict[str, Any]) -> bool:
+        """The attempt's worker died. True when that ended (failed or parked) the run."""
+        retries_left = call.attempt < call.data.get("max_attempts", 1)
+        decision = self.step_lost_decision(call.worker_losses + 1, retries_left)
+        if decision == "retry":
+            return False
+        data = {**base, "error_type": "WorkerLostError", "error": payload.get("error", ""),
+                "traceback": None, "will_retry": False, "retry_at_ms": None,
+                "worker_lost": True, "parked": decision == "park"}
+        self.emit("step_failed", data)
+        if decision == "fail":
+            self.fail_for_worker_loss(f"step {call.name!r}")
+        else:
+            self.park({"reason": f"step {call.name!r} lost its worker {call.worker_losses} "
+                                 "times (poison step?); fix it, then "
+                                 "`pyworkflow runs retry <run_id>`",
+                       "error_type": "PoisonStepError", "call_id": call.call_id})
+        return True
 
     def retry_timer_id(self, call_id: int, attempt: int) -> str:
         return f"{self.run_id}:retry:{call_id}:{attempt}"

@@ -201,6 +201,21 @@ def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = False,
     return get_workflow_run(run_id)
 
 
+def retry_run(run_id: str) -> RunInfo:
+    """An operator's retry, after fixing what stopped the run.
+
+    A ``parked`` run resumes where it stopped, replayed with the code the workers
+    run now (a step parked as poison gets a new attempt). A ``failed`` run re-opens
+    from its failed step, which gets a new attempt; the failure stays in the journal,
+    marked superseded. Other statuses are left unchanged (returned as they are).
+    """
+    info = get_workflow_run(run_id)
+    if info.status not in ("parked", "failed"):
+        return info
+    runtime().system.send(run_id, "retry", {})
+    return info
+
+
 def wait_for_run(run_id: str, timeout: float | None = None, poll: float = 0.1) -> RunInfo:
     """Block until the run is finished (or parked); returns its final state."""
     deadline = None if timeout is None else time.monotonic() + timeout

@@ -7,9 +7,11 @@ record (status, result, error, waiting-on) is projected in the same commit.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from actors import Behaviour, Event, Message, MessageRejected, TurnContext
+from actors.keys import ActorKeys
 
 from ._replayer import Replayer
 
@@ -17,11 +19,22 @@ RUN_ID_PREFIX = "run-"
 
 
 class RunBehaviour(Behaviour[Replayer]):
-    def __init__(self, queues: dict[str, str]) -> None:
+    def __init__(self, queues: dict[str, str], prefix: str, redis: Any) -> None:
         self.queues = queues
+        self.prefix = prefix
+        self._redis = redis
 
     def initial_state(self, actor_id: str) -> Replayer:
-        return Replayer(actor_id, self.queues)
+        state = Replayer(actor_id, self.queues)
+        masked = self._redis.hget(ActorKeys(self.prefix, actor_id).record, "masked")
+        if masked:
+            state.masked = set(json.loads(masked))
+        return state
+
+    def on_recovered(self, state: Replayer, ctx: TurnContext, crashes: int) -> None:
+        state.begin_live(ctx)
+        state.on_recovered(crashes)
+        state.end_live()
 
     def apply(self, state: Replayer, event: Event) -> None:
         state.apply(event)
@@ -32,7 +45,7 @@ class RunBehaviour(Behaviour[Replayer]):
         handler = _HANDLERS.get(message.kind)
         if handler is None:
             raise MessageRejected(f"a workflow run does not accept {message.kind!r} messages")
-        if state.history.finished and message.kind != "start":
+        if state.history.finished and message.kind not in ("start", "retry"):
             return  # a late report for a finished run: nothing left to decide
         handler(state, message.payload)
 
@@ -59,4 +72,5 @@ _HANDLERS = {
     "cancel": Replayer.cancel,
     "hook-received": Replayer.hook_received,
     "child-completed": Replayer.child_finished,
+    "retry": Replayer.retry,
 }

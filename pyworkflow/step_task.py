@@ -22,6 +22,7 @@ from . import serialization
 from .errors import RetryableError, StepTimeoutError
 from .registry import get_step
 from .step_context import StepContext, reset_step_context, set_step_context
+from .step_leases import StepLeases
 
 logger = _log.get_logger("pyworkflow.step")
 
@@ -57,10 +58,15 @@ def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], timeout: float | Non
     return box.get("result")
 
 
-def run_step(system: Any, run_id: str, call_id: int, step: str, attempt: int,
-             args: list[Any], kwargs: dict[str, Any], timeout: float | None = None) -> None:
+def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: str,
+             attempt: int, args: list[Any], kwargs: dict[str, Any],
+             timeout: float | None = None) -> None:
     ctx = StepContext(run_id, call_id, step, attempt)
     log = logger.bind(run_id=run_id, step=step, call_id=call_id, attempt=attempt)
+    if leases.is_dead(run_id, call_id, attempt):
+        log.info("skipping a redelivered step attempt already reported lost")
+        return
+    member = leases.hold(run_id, call_id, attempt)
     payload: dict[str, Any] = {"call_id": call_id, "attempt": attempt}
     started = time.monotonic()
     try:
@@ -80,11 +86,14 @@ def run_step(system: Any, run_id: str, call_id: int, step: str, attempt: int,
     kind = "step-completed" if payload["ok"] else "step-failed"
     system.deliver(Message(kind=kind, actor_id=run_id, payload=payload,
                            msg_id=f"{run_id}:{call_id}:{attempt}:result"), inline=True)
+    leases.drop(member)
 
 
-def install(app: Any, system: Any) -> None:
+def install(app: Any, system: Any, leases: StepLeases) -> None:
     @app.task(name="pyworkflow.step", acks_late=True, reject_on_worker_lost=True,
               ignore_result=True)
     def step_task(run_id: str, call_id: int, step: str, attempt: int, args: list[Any],
                   kwargs: dict[str, Any], timeout: float | None = None) -> None:
-        run_step(system, run_id, call_id, step, attempt, args, kwargs, timeout)
+        run_step(system, leases, run_id, call_id, step, attempt, args, kwargs, timeout)
+
+    system.periodic.append(lambda: leases.recover_lost(system))

@@ -62,7 +62,10 @@ async def catches() -> str:
 class Harness:
     def __init__(self, run_id: str = "run-test") -> None:
         self.run_id = run_id
-        self.behaviour = RunBehaviour(QUEUES)
+        from pyworkflow._runtime import runtime
+
+        rt = runtime()
+        self.behaviour = RunBehaviour(QUEUES, rt.settings.key_prefix, rt.redis)
         self.state = self.behaviour.initial_state(run_id)
         self.journal: list[Event] = []
         self.record: dict[str, str] = {}

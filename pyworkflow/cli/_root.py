@@ -60,6 +60,6 @@ def cli(ctx: click.Context, module: str | None, config_file: str | None, output:
 
 
 def main() -> None:
-    from . import runs, setup, worker, workflows  # noqa: F401  (registers commands)
+    from . import hooks, runs, setup, worker, workflows  # noqa: F401  (registers commands)
 
     cli(prog_name="pyworkflow")

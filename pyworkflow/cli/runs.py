@@ -1,32 +1,40 @@
-"""``pyworkflow runs list|status|logs``: look at runs and their journals.
+"""``pyworkflow runs list|status|logs|children|cancel``: look at runs, and stop them.
 
 These commands read Redis only (no worker needed, no ``--module`` needed), so an
 operator can inspect any run from any machine. :func:`follow_run` is shared with
 ``workflows run --wait``: both poll the journal from the last sequence number
 seen, so each event is printed once, in commit order, as soon as it exists.
+
+A run's children are read from its own journal (``child_started`` events), not
+from an index: the journal is the source of truth and a child is listed even
+before its first turn has written its run record (it shows as ``pending``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from .. import client
+from ..client import RunInfo
 from ..errors import RunNotFoundError
 from . import _output as out
 from ._root import CliError, cli
 from .setup import NeedsRedis
 
-__all__ = ["EVENT_TYPES", "STATUSES", "follow_run", "load_run", "print_run"]
+__all__ = ["EVENT_TYPES", "STATUSES", "child_runs", "follow_run", "load_run", "print_run",
+           "run_dict"]
 
 STATUSES = ("pending", "running", "suspended", "completed", "failed", "cancelled", "parked")
 EVENT_TYPES = (
     "workflow_started", "step_scheduled", "step_retrying", "step_completed", "step_failed",
     "sleep_started", "sleep_completed", "workflow_completed", "workflow_failed",
-    "workflow_parked", "cancel_requested", "workflow_cancelled",
+    "workflow_parked", "cancel_requested", "workflow_cancelled", "hook_created",
+    "hook_received", "hook_expired", "wait_cancelled", "child_started", "child_completed",
+    "child_failed", "child_cancel_requested",
 )
 #: Statuses after which following a run is pointless: terminal, or parked until an
 #: operator intervenes (a parked run would otherwise be followed forever).
@@ -83,8 +91,11 @@ _SHOWN = {"run_id", "workflow", "status", "args", "kwargs", "result", "error", "
           "updated_at", "parent_run_id", "waiting_on"}
 
 
-def print_run(info: Any) -> None:
-    """Every field of a run as ``Label: value`` lines (the result in full)."""
+def print_run(info: Any, children: int | None = None) -> None:
+    """Every field of a run as ``Label: value`` lines (the result in full).
+
+    ``children`` is the number of child runs it started, when the caller counted them.
+    """
     created, updated = info.created_at, info.updated_at
     age = out.format_duration(updated - created) if created and updated else "-"
     fields = [
@@ -97,11 +108,54 @@ def print_run(info: Any) -> None:
         ("Parent", info.parent_run_id or "-"),
         ("Waiting on", ", ".join(info.waiting_on or []) or "-"),
     ]
+    if children is not None:
+        fields.append(("Children", f"{children}  (list them with: pyworkflow runs children "
+                                   f"{info.run_id})" if children else "0"))
     # Fields the SDK adds later are shown too, rather than silently hidden.
     for key, value in info.to_dict().items():
         if key not in _SHOWN:
             fields.append((key.replace("_", " ").capitalize(), out.compact(value)))
     out.print_fields(fields)
+
+
+def child_events(run_id: str) -> list[dict[str, Any]]:
+    """The ``child_started`` data of a run, once per child, in start order."""
+    seen: dict[str, dict[str, Any]] = {}
+    for event in client.get_workflow_events(run_id):
+        data = event.get("data") or {}
+        if event.get("type") == "child_started" and data.get("child_run_id"):
+            seen.setdefault(str(data["child_run_id"]), data)
+    return list(seen.values())
+
+
+def child_runs(run_id: str) -> list[tuple[dict[str, Any], RunInfo]]:
+    """Each child a run started: its ``child_started`` data and its current state.
+
+    A child whose record does not exist yet (its start message is committed but its
+    first turn has not run) is ``pending``, which is what ``start`` reports too.
+    """
+    found = []
+    for data in child_events(run_id):
+        child_id = str(data["child_run_id"])
+        try:
+            info = client.get_workflow_run(child_id)
+        except RunNotFoundError:
+            info = RunInfo(child_id, str(data.get("workflow", "?")), "pending",
+                           parent_run_id=run_id)
+        found.append((data, info))
+    return found
+
+
+def _children_count(run_id: str) -> int:
+    try:
+        return len(child_events(run_id))
+    except RunNotFoundError:  # a child not started yet has no journal
+        return 0
+
+
+def run_dict(info: RunInfo, children: int) -> dict[str, Any]:
+    """What ``runs status -o json`` prints: the run's fields and its number of children."""
+    return {**info.to_dict(), "children": children}
 
 
 @cli.group(cls=NeedsRedis)
@@ -114,14 +168,19 @@ def runs() -> None:
 @click.option("--status", "-s", type=click.Choice(STATUSES), help="Only runs in this status.")
 @click.option("--workflow", "-w", help="Only runs of this workflow.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=50, show_default=True)
-def list_runs(status: str | None, workflow: str | None, limit: int) -> None:
+@click.option("--top-level", is_flag=True, help="Only runs that are not a child of another.")
+def list_runs(status: str | None, workflow: str | None, limit: int, top_level: bool) -> None:
     """List runs, newest first."""
-    found = client.list_workflow_runs(status=status, workflow=workflow, limit=limit)
+    if top_level:
+        found = _top_level_runs(status, workflow, limit)
+    else:
+        found = client.list_workflow_runs(status=status, workflow=workflow, limit=limit)
     if out.is_json():
         out.emit_json([info.to_dict() for info in found])
         return
     if not found:
-        click.echo("No runs" + (" matching the filters." if status or workflow else " yet.")
+        filtered = status or workflow or top_level
+        click.echo("No runs" + (" matching the filters." if filtered else " yet.")
                    + " Start one with: pyworkflow --module MODULE workflows run NAME")
         return
     out.print_table(
@@ -131,15 +190,32 @@ def list_runs(status: str | None, workflow: str | None, limit: int) -> None:
     )
 
 
+def _top_level_runs(status: str | None, workflow: str | None, limit: int) -> list[RunInfo]:
+    """Up to ``limit`` runs without a parent, newest first.
+
+    The client has no parent filter, so ask for more runs until enough are top-level
+    or there are no more; the request doubles each round, so a fan-out of thousands
+    of children costs a few rounds, not one per page.
+    """
+    asked = limit
+    while True:
+        batch = client.list_workflow_runs(status=status, workflow=workflow, limit=asked)
+        top = [info for info in batch if info.parent_run_id is None]
+        if len(top) >= limit or len(batch) < asked:
+            return top[:limit]
+        asked *= 2
+
+
 @runs.command("status")
 @click.argument("run_id")
 def status(run_id: str) -> None:
-    """Show everything about one run: status, arguments, result or error."""
+    """Show everything about one run: status, arguments, result or error, parent, children."""
     info = load_run(run_id)
+    children = len(child_events(run_id))
     if out.is_json():
-        out.emit_json(info.to_dict())
+        out.emit_json(run_dict(info, children))
         return
-    print_run(info)
+    print_run(info, children)
 
 
 @runs.command("logs")
@@ -184,3 +260,94 @@ def _follow_interruptibly(run_id: str, show: Callable[[dict[str, Any]], None]) -
                    f"pyworkflow runs logs {run_id} --follow", err=True)
         raise click.exceptions.Exit(130) from None
     click.echo(f"Run {run_id} is {info.status}.", err=out.is_json())
+
+
+@runs.command("children")
+@click.argument("run_id")
+def children(run_id: str) -> None:
+    """List the child runs RUN_ID started, in start order, with their current status."""
+    load_run(run_id)
+    found = child_runs(run_id)
+    if out.is_json():
+        out.emit_json([run_dict(info, _children_count(info.run_id)) for _, info in found])
+        return
+    if not found:
+        click.echo(f"Run {run_id} has started no child workflows.")
+        return
+    out.print_table(
+        ["RUN ID", "WORKFLOW", "STATUS", "AWAITED", "ON PARENT CLOSE", "UPDATED"],
+        [[info.run_id, info.workflow, info.status, "yes" if data.get("wait", True) else "no",
+          data.get("policy") or "-", out.format_time(info.updated_at)] for data, info in found],
+    )
+
+
+def _cancel_outcome(info: RunInfo, outcome: str, text: str, code: int = 0) -> NoReturn:
+    """Print one outcome of ``runs cancel`` (JSON: the run plus ``outcome``) and exit."""
+    if out.is_json():
+        out.emit_json({**info.to_dict(), "outcome": outcome})
+    else:
+        click.echo(text)
+    raise click.exceptions.Exit(code)
+
+
+@runs.command("cancel")
+@click.argument("run_id")
+@click.option("--reason", "-r", metavar="TEXT", help="Why; recorded in the run's journal.")
+@click.option("--wait", is_flag=True,
+              help="Wait until the run has stopped; exit 1 unless it ends cancelled.")
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="With --wait: give up waiting after this long (exit 1; the cancellation "
+                   "stays requested).")
+def cancel(run_id: str, reason: str | None, wait: bool, timeout: float | None) -> None:
+    """Cancel a run: it stops at its next checkpoint and runs its cleanup code.
+
+    A sleep or hook wait is interrupted at once; a step already running finishes
+    first. A run that has already finished is left unchanged (exit 0).
+
+    \b
+    Examples:
+      pyworkflow runs cancel run-1234 --reason "Customer cancelled"
+      pyworkflow runs cancel run-1234 --wait --timeout 60
+    """
+    if timeout is not None and not wait:
+        raise click.UsageError("--timeout only applies with --wait")
+    info = load_run(run_id)
+    if info.finished:
+        _cancel_outcome(info, "already_finished",
+                        f"run {run_id} is already {info.status}; nothing changed")
+    try:
+        after = client.cancel_workflow(run_id, reason=reason)
+    except RunNotFoundError:
+        load_run(run_id)  # gone in between: the shared one-line error
+        raise
+    if after.finished and after.status != "cancelled":  # it finished before the request
+        _cancel_outcome(after, "already_finished",
+                        f"run {run_id} is already {after.status}; nothing changed")
+    if not wait:
+        _cancel_outcome(after, "requested",
+                        f"Cancellation requested for run {run_id} (now {after.status}); it "
+                        "stops at its next checkpoint.\n"
+                        f"Wait for it with: pyworkflow runs cancel {run_id} --wait")
+    _wait_cancelled(run_id, timeout)
+
+
+def _wait_cancelled(run_id: str, timeout: float | None) -> None:
+    out.note(f"Cancellation requested for run {run_id}; waiting for it to stop "
+             "(Ctrl-C stops waiting, not the cancellation)")
+    try:
+        final = client.wait_for_run(run_id, timeout)
+    except TimeoutError:
+        current = load_run(run_id)
+        _cancel_outcome(current, "timeout",
+                        f"Timed out after {out.format_duration(timeout)}: run {run_id} is "
+                        f"still {current.status}; the cancellation stays requested. Follow "
+                        f"it with: pyworkflow runs logs {run_id} --follow", 1)
+    except KeyboardInterrupt:
+        click.echo(f"Stopped waiting; the cancellation of run {run_id} stays requested.",
+                   err=True)
+        raise click.exceptions.Exit(130) from None
+    if final.status == "cancelled":
+        _cancel_outcome(final, "cancelled", f"Run {run_id} is cancelled.")
+    _cancel_outcome(final, "ended_" + final.status,
+                    f"Run {run_id} ended {final.status}, not cancelled. Details: "
+                    f"pyworkflow runs status {run_id}", 1)

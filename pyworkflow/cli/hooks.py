@@ -1,0 +1,209 @@
+"""``pyworkflow hooks list|info|resume|serve``: the hooks runs wait on, and answering them.
+
+Why these rules:
+
+* ``resume`` and ``serve`` validate payloads with the models that ``define_hook``
+  registers, which exist only once the user's module is imported: without
+  ``--module`` a typed hook's payload would go through unchecked and fail later,
+  inside the run. Both say so on stderr when no module is given.
+* Every refusal of ``resume`` is one line that names the cause (unknown token,
+  expired, cancelled, already received, the fields a typed hook refused, JSON that
+  does not parse) and leaves the hook as it was, so the command can be fixed and
+  run again.
+* ``serve`` runs the HTTP endpoint of :mod:`pyworkflow.hook_server` in the
+  foreground, for a process manager to supervise; SIGTERM and Ctrl-C stop it after
+  the requests in flight are answered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import IO, Any
+
+import click
+
+from .. import hooks as sdk
+from .._runtime import runtime
+from ..errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
+from ..hook_server import make_server, payload_errors, serve_until_stopped
+from . import _output as out
+from ._root import CliError, cli
+from .setup import NeedsRedis
+
+HOOK_STATUSES = ("pending", "received", "expired", "cancelled")
+_EXAMPLE_PAYLOAD = """'{"approved": true}'"""
+
+
+def _no_hook(token: str) -> CliError:
+    return CliError(f"no hook with token {token!r}. List the waiting ones with: "
+                    "pyworkflow hooks list --status pending")
+
+
+def _load_hook(token: str) -> Any:
+    try:
+        return sdk.get_hook(token)
+    except HookNotFoundError:
+        raise _no_hook(token) from None
+
+
+def _module_given() -> bool:
+    root = click.get_current_context().find_root().obj or {}
+    return bool(root.get("module") or os.environ.get("PYWORKFLOW_MODULE"))
+
+
+def _warn_unvalidated(what: str) -> None:
+    if not _module_given():
+        click.echo(f"note: no --module given, so {what} not checked against typed hooks' "
+                   "models (define_hook); pass --module to validate them", err=True)
+
+
+def _expiry_text(expires_at: float | None, status: str) -> str:
+    if expires_at is None:
+        return "never"
+    left = expires_at - time.time()
+    if status == "pending" and left > 0:
+        return f"{out.format_time(expires_at)}  (in {out.format_duration(left)})"
+    return f"{out.format_time(expires_at)}  ({'passed' if left <= 0 else 'not applicable'})"
+
+
+@cli.group(cls=NeedsRedis)
+def hooks() -> None:
+    """List the hooks runs wait on, deliver payloads to them, or serve them over HTTP."""
+    out.keep_stdout_clean()
+
+
+@hooks.command("list")
+@click.option("--status", "-s", type=click.Choice(HOOK_STATUSES), help="Only hooks in this status.")
+@click.option("--run-id", "-r", metavar="RUN_ID", help="Only the hooks of this run.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=100, show_default=True)
+def list_hooks(status: str | None, run_id: str | None, limit: int) -> None:
+    """List hooks, newest first."""
+    found = sdk.list_hooks(status=status, run_id=run_id, limit=limit)
+    if out.is_json():
+        out.emit_json([info.to_dict() for info in found])
+        return
+    if not found:
+        click.echo("No hooks" + (" matching the filters." if status or run_id else " yet.")
+                   + " A run creates one when it awaits hook(...).")
+        return
+    out.print_table(
+        ["TOKEN", "NAME", "RUN ID", "STATUS", "EXPIRES", "CREATED"],
+        [[i.token, i.name, i.run_id, i.status,
+          out.format_time(i.expires_at) if i.expires_at is not None else "never",
+          out.format_time(i.created_at)] for i in found],
+    )
+
+
+@hooks.command("info")
+@click.argument("token")
+def info(token: str) -> None:
+    """Show one hook: its run, status and expiry, and how to resume it."""
+    hook = _load_hook(token)
+    if out.is_json():
+        out.emit_json(hook.to_dict())
+        return
+    fields = [("Token", hook.token), ("Name", hook.name), ("Run", hook.run_id),
+              ("Status", hook.status), ("Expires", _expiry_text(hook.expires_at, hook.status)),
+              ("Created", out.format_time(hook.created_at))]
+    if hook.status == "pending":
+        fields.append(("Resume it", f"pyworkflow hooks resume {hook.token} --payload "
+                                    f"{_EXAMPLE_PAYLOAD}"))
+    out.print_fields(fields)
+
+
+def _refuse_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not allowed (the journal cannot hold it)")
+
+
+def _read_payload(payload: str | None, payload_file: IO[str] | None) -> Any:
+    if (payload is None) == (payload_file is None):
+        raise CliError(f"give the payload with exactly one of --payload JSON or --payload-file "
+                       f"FILE, e.g. --payload {_EXAMPLE_PAYLOAD} (use --payload null for none)")
+    if payload is not None:
+        source, text = "--payload", payload
+    else:
+        assert payload_file is not None
+        source = f"--payload-file {payload_file.name}"
+        try:
+            text = payload_file.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {source}: {exc}") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        raise CliError(f"{source} is not valid JSON ({exc}); e.g. --payload "
+                       f"{_EXAMPLE_PAYLOAD}") from None
+
+
+def _describe_errors(exc: sdk.HookPayloadError) -> str:
+    parts = []
+    for item in payload_errors(exc):
+        where = ".".join(str(p) for p in item["loc"]) or "(payload)"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+@hooks.command("resume")
+@click.argument("token")
+@click.option("--payload", "-p", metavar="JSON", help="The payload, as JSON.")
+@click.option("--payload-file", "-f", type=click.File("r", encoding="utf-8"), metavar="FILE",
+              help="Read the JSON payload from FILE ('-' for stdin).")
+def resume(token: str, payload: str | None, payload_file: IO[str] | None) -> None:
+    """Deliver a payload to the run waiting on TOKEN (each hook takes one payload).
+
+    \b
+    Examples:
+      pyworkflow -m app.flows hooks resume TOKEN --payload '{"approved": true}'
+      curl -s https://... | pyworkflow -m app.flows hooks resume TOKEN --payload-file -
+    """
+    value = _read_payload(payload, payload_file)
+    _warn_unvalidated("the payload is")
+    try:
+        hook = sdk.resume_hook(token, value)
+    except HookNotFoundError:
+        raise _no_hook(token) from None
+    except HookAlreadyReceivedError:
+        raise CliError(f"hook {token!r} already received a payload; a hook resumes its run "
+                       "only once") from None
+    except HookExpiredError:
+        current = sdk.get_hook(token)
+        when = (f" at {out.format_time(current.expires_at)}"
+                if current.status == "expired" and current.expires_at else "")
+        raise CliError(f"hook {token!r} is {current.status}{when}; nothing was delivered "
+                       f"(run {current.run_id})") from None
+    except sdk.HookPayloadError as exc:
+        name = sdk.get_hook(token).name
+        raise CliError(f"payload refused by hook {name!r}, nothing was delivered: "
+                       f"{_describe_errors(exc)}") from None
+    if out.is_json():
+        out.emit_json(hook.to_dict())
+        return
+    click.echo(f"Delivered to hook {hook.name!r} of run {hook.run_id}; the run resumes at its "
+               "next turn.")
+    click.echo(f"Follow it with: pyworkflow runs logs {hook.run_id} --follow")
+
+
+@hooks.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on (0 picks a free one).")
+def serve(host: str, port: int) -> None:
+    """Accept hook payloads over HTTP until Ctrl-C or SIGTERM.
+
+    \b
+    POST /hooks/<token> with a JSON body -> 202 {"status": "accepted", "run_id": ...}
+    GET  /healthz                        -> 200 {"ok": true}
+    """
+    runtime().redis.ping()  # Redis down is the group's one-line error, before listening
+    try:
+        server = make_server(host, port)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    _warn_unvalidated("payloads are")
+    out.note(f"Listening on {server.url} (POST /hooks/<token>, GET /healthz); "
+             "Ctrl-C to stop")
+    serve_until_stopped(server)
+    out.note("Stopped.")

@@ -1,0 +1,97 @@
+"""Step leases: noticing, within seconds, that a step attempt's worker died.
+
+A step task holds a lease (a sorted-set entry scored by its expiry) that a thread
+in its process renews while the step runs. A SIGKILLed worker stops renewing; the
+maintenance loop of any live worker then claims the expired entry (only one
+worker's ZREM succeeds) and reports the attempt to its run as failed with
+``worker_lost``, under the same message id the attempt's own result would have
+used, so if the attempt did finish after all, only one of the two is recorded.
+The attempt is also marked dead, so if Celery redelivers its task later (after the
+broker's visibility timeout) the redelivery does not run it again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from actors import Message
+from actors import log as _log
+
+LEASE_MS = 5_000
+DEAD_MARK_TTL_S = 3 * 3600  # longer than the broker's visibility timeout (1 h)
+
+logger = _log.get_logger("pyworkflow.step_leases")
+
+
+def _member(run_id: str, call_id: int, attempt: int) -> str:
+    return f"{run_id}|{call_id}|{attempt}"
+
+
+class StepLeases:
+    def __init__(self, redis: Any, prefix: str) -> None:
+        self._redis = redis
+        self.key = f"{prefix}:{{stepleases}}"
+        self._dead_prefix = f"{prefix}:{{stepleases}}:dead:"
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def is_dead(self, run_id: str, call_id: int, attempt: int) -> bool:
+        return bool(self._redis.exists(self._dead_prefix + _member(run_id, call_id, attempt)))
+
+    def hold(self, run_id: str, call_id: int, attempt: int) -> str:
+        member = _member(run_id, call_id, attempt)
+        self._redis.zadd(self.key, {member: time.time() * 1000 + LEASE_MS})
+        with self._lock:
+            self._held.add(member)
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._renew_loop, daemon=True,
+                                                name="pyworkflow-step-leases")
+                self._thread.start()
+        return member
+
+    def drop(self, member: str) -> None:
+        with self._lock:
+            self._held.discard(member)
+        self._redis.zrem(self.key, member)
+
+    def _renew_loop(self) -> None:
+        while True:
+            time.sleep(LEASE_MS / 1000 / 3)
+            with self._lock:
+                held = list(self._held)
+            if not held:
+                continue
+            try:
+                expiry = time.time() * 1000 + LEASE_MS
+                # XX: never resurrect a lease that recovery already declared dead.
+                self._redis.zadd(self.key, {m: expiry for m in held}, xx=True)
+            except Exception as exc:
+                logger.warning("step lease renewal failed; retrying", error=str(exc))
+
+    def recover_lost(self, system: Any, limit: int = 100) -> int:
+        """Report step attempts whose lease expired as failed with ``worker_lost``."""
+        now = time.time() * 1000
+        expired = self._redis.zrangebyscore(self.key, "-inf", now, start=0, num=limit)
+        lost = 0
+        for raw in expired:
+            member = raw.decode()
+            if not self._redis.zrem(self.key, member):
+                continue  # another worker claimed it
+            run_id, call_id, attempt = member.split("|")
+            self._redis.set(self._dead_prefix + member, 1, ex=DEAD_MARK_TTL_S)
+            logger.warning("step attempt lost its worker", run_id=run_id, call_id=call_id,
+                           attempt=attempt)
+            system.deliver(Message(
+                kind="step-failed", actor_id=run_id,
+                payload={"call_id": int(call_id), "attempt": int(attempt), "ok": False,
+                         "worker_lost": True, "error_type": "WorkerLostError",
+                         "error": "the worker running this step attempt was lost"},
+                msg_id=f"{run_id}:{call_id}:{attempt}:result"))
+            lost += 1
+        return lost
