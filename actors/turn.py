@@ -65,14 +65,16 @@ class Turn:
         sys_ = self.system
         k = self.keys
         pipe = sys_.redis.pipeline(transaction=False)
-        sys_.scripts.begin_turn(keys=[k.activation, k.meta], args=[self.token, sys_.lease_ms],
-                                client=pipe)
+        sys_.scripts.begin_turn(keys=[k.activation, k.meta, k.inflight],
+                                args=[self.token, sys_.lease_ms], client=pipe)
         pipe.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
-        turn_no, crashes = pipe.execute()[0]
+        turn_no, crashes, *stranded = pipe.execute()[0]
         self.turn_no, self.crashes = int(turn_no), int(crashes)
         if not self.turn_no:
             logger.debug("stale turn ignored", actor_id=self.actor_id)
             return
+        if stranded:
+            sys_.mailbox.restore(t.decode() if isinstance(t, bytes) else t for t in stranded)
         sys_.leases.hold(self.actor_id, self.token)
         with structlog.contextvars.bound_contextvars(actor_id=self.actor_id, turn=self.turn_no):
             try:

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
+
+from actors import Send
 
 from ._run_core import RunCore
 from .registry import find_workflow
@@ -94,7 +97,7 @@ class RecoveryMixin(RunCore):
                                                 "attempt": call.attempt + 1})
                     self.dispatch_step(call.call_id, call.name, call.data, call.attempt)
             self.ctx.project(status="running", error="null")
-            self.ctx.request_rebuild()
+            self._rebuild_and_wake()
             return
         if self.history.status != "failed" or self.history.terminal_seq is None:
             return  # nothing to retry: running, suspended, completed or cancelled
@@ -110,4 +113,13 @@ class RecoveryMixin(RunCore):
             self.emit("step_retrying", {"call_id": last.call_id, "step": last.name,
                                         "attempt": last.attempt + 1})
             self.dispatch_step(last.call_id, last.name, last.data, last.attempt)
+        self._rebuild_and_wake()
+
+    def _rebuild_and_wake(self) -> None:
+        """Rebuild the run from its journal with the current code after this commit, then
+        handle a ``wake`` message: commands the rebuilt code issues past the end of the
+        journal are recorded when it is handled."""
+        assert self.ctx is not None
         self.ctx.request_rebuild()
+        wake_id = f"{self.run_id}:wake:{uuid.uuid4().hex}"
+        self.ctx.effect(Send(self.run_id, "wake", {}, msg_id=wake_id))

@@ -85,7 +85,7 @@ class StepsMixin(RunCore):
             return False
         data = {**base, "error_type": "WorkerLostError", "error": payload.get("error", ""),
                 "traceback": None, "will_retry": False, "retry_at_ms": None,
-                "worker_lost": True, "parked": decision == "park"}
+                "worker_lost": True, "parked": decision == "park", "ends_run": decision == "fail"}
         self.emit("step_failed", data)
         if decision == "fail":
             self.fail_for_worker_loss(f"step {call.name!r}")
@@ -118,7 +118,8 @@ class StepsMixin(RunCore):
     def step_outcome(self, etype: str, data: dict[str, Any]) -> tuple[str, Any] | None:
         if etype == "step_completed":
             return "value", serialization.decode(data.get("result"))
-        if etype == "step_failed" and not data.get("will_retry"):
+        if etype == "step_failed" and not data.get("will_retry") \
+                and not data.get("parked") and not data.get("ends_run"):
             return "error", _step_error(data)
         return None
 

@@ -46,11 +46,24 @@ _workflows: dict[str, WorkflowDef] = {}
 _steps: dict[str, StepDef] = {}
 
 
+def _check_unique(kind: str, table: dict[str, Any], name: str, fn: Callable[..., Any]) -> None:
+    """Two modules defining the same name would silently run one another's code (the
+    journal names workflows and steps): refuse it. Re-defining a name inside one module
+    (a reload, a test) is allowed."""
+    existing = table.get(name)
+    if existing is not None and existing.fn.__module__ != fn.__module__:
+        raise ValueError(
+            f"{kind} name {name!r} is defined twice: in {existing.fn.__module__} and in "
+            f"{fn.__module__}; give one of them another name (e.g. @{kind}(name=...))")
+
+
 def register_workflow(defn: WorkflowDef) -> None:
+    _check_unique("workflow", _workflows, defn.name, defn.fn)
     _workflows[defn.name] = defn
 
 
 def register_step(defn: StepDef) -> None:
+    _check_unique("step", _steps, defn.name, defn.fn)
     _steps[defn.name] = defn
 
 

@@ -73,4 +73,5 @@ _HANDLERS = {
     "hook-received": Replayer.hook_received,
     "child-completed": Replayer.child_finished,
     "retry": Replayer.retry,
+    "wake": lambda state, payload: None,  # begin_live (above) did the work
 }

@@ -35,6 +35,7 @@ class StepLeases:
         self._redis = redis
         self.key = f"{prefix}:{{stepleases}}"
         self._dead_prefix = f"{prefix}:{{stepleases}}:dead:"
+        self._starts_prefix = f"{prefix}:{{stepleases}}:starts:"
         self._held: set[str] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -43,9 +44,15 @@ class StepLeases:
     def is_dead(self, run_id: str, call_id: int, attempt: int) -> bool:
         return bool(self._redis.exists(self._dead_prefix + _member(run_id, call_id, attempt)))
 
-    def hold(self, run_id: str, call_id: int, attempt: int) -> str:
+    def hold(self, run_id: str, call_id: int, attempt: int) -> tuple[str, bool]:
+        """Take the attempt's lease. The flag is False when this attempt already started
+        once before: its worker died mid-step and the broker handed the task back."""
         member = _member(run_id, call_id, attempt)
-        self._redis.zadd(self.key, {member: time.time() * 1000 + LEASE_MS})
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.incr(self._starts_prefix + member)
+        pipe.expire(self._starts_prefix + member, DEAD_MARK_TTL_S)
+        pipe.zadd(self.key, {member: time.time() * 1000 + LEASE_MS})
+        first = int(pipe.execute()[0]) == 1
         with self._lock:
             self._held.add(member)
             if self._thread is None or self._pid != os.getpid():
@@ -53,7 +60,7 @@ class StepLeases:
                 self._thread = threading.Thread(target=self._renew_loop, daemon=True,
                                                 name="pyworkflow-step-leases")
                 self._thread.start()
-        return member
+        return member, first
 
     def drop(self, member: str) -> None:
         with self._lock:
@@ -74,6 +81,20 @@ class StepLeases:
             except Exception as exc:
                 logger.warning("step lease renewal failed; retrying", error=str(exc))
 
+    def report_lost(self, system: Any, member: str) -> None:
+        """Declare an attempt dead and tell its run (once: the message id is the one the
+        attempt's own result would have had)."""
+        run_id, call_id, attempt = member.split("|")
+        self._redis.set(self._dead_prefix + member, 1, ex=DEAD_MARK_TTL_S)
+        logger.warning("step attempt lost its worker", run_id=run_id, call_id=call_id,
+                       attempt=attempt)
+        system.deliver(Message(
+            kind="step-failed", actor_id=run_id,
+            payload={"call_id": int(call_id), "attempt": int(attempt), "ok": False,
+                     "worker_lost": True, "error_type": "WorkerLostError",
+                     "error": "the worker running this step attempt was lost"},
+            msg_id=f"{run_id}:{call_id}:{attempt}:result"))
+
     def recover_lost(self, system: Any, limit: int = 100) -> int:
         """Report step attempts whose lease expired as failed with ``worker_lost``."""
         now = time.time() * 1000
@@ -83,15 +104,6 @@ class StepLeases:
             member = raw.decode()
             if not self._redis.zrem(self.key, member):
                 continue  # another worker claimed it
-            run_id, call_id, attempt = member.split("|")
-            self._redis.set(self._dead_prefix + member, 1, ex=DEAD_MARK_TTL_S)
-            logger.warning("step attempt lost its worker", run_id=run_id, call_id=call_id,
-                           attempt=attempt)
-            system.deliver(Message(
-                kind="step-failed", actor_id=run_id,
-                payload={"call_id": int(call_id), "attempt": int(attempt), "ok": False,
-                         "worker_lost": True, "error_type": "WorkerLostError",
-                         "error": "the worker running this step attempt was lost"},
-                msg_id=f"{run_id}:{call_id}:{attempt}:result"))
+            self.report_lost(system, member)
             lost += 1
         return lost

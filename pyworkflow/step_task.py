@@ -66,7 +66,14 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
     if leases.is_dead(run_id, call_id, attempt):
         log.info("skipping a redelivered step attempt already reported lost")
         return
-    member = leases.hold(run_id, call_id, attempt)
+    member, first = leases.hold(run_id, call_id, attempt)
+    if not first:
+        # This attempt already ran and its worker died (the broker handed the task
+        # back): report it lost rather than run it again, so work that kills its
+        # worker is retried per policy and stopped by the poison limit.
+        leases.drop(member)
+        leases.report_lost(system, member)
+        return
     payload: dict[str, Any] = {"call_id": call_id, "attempt": attempt}
     started = time.monotonic()
     try:

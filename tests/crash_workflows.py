@@ -45,3 +45,34 @@ async def crash_parent_with_unknown_child() -> str:
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return "started?"
+
+
+def _poisoned(key: str) -> bool:
+    rt = _runtime.runtime()
+    return bool(rt.redis.exists(f"{rt.settings.key_prefix}:test:poison:{key}"))
+
+
+@step()
+async def before_poison(x: int) -> int:
+    return x * 10
+
+
+@step(max_retries=5, retry_delay=0.2)
+async def maybe_poison_step(key: str) -> str:
+    if _poisoned(key):
+        os._exit(1)  # simulates a step that kills its worker (segfault, OOM kill)
+    return "survived"
+
+
+@workflow()
+async def poison_turn_workflow(key: str) -> int:
+    value = await before_poison(4)
+    if _poisoned(key):
+        os._exit(1)  # workflow code that kills the worker running the turn
+    return await before_poison(value)
+
+
+@workflow()
+async def poison_step_workflow(key: str) -> str:
+    await before_poison(1)
+    return await maybe_poison_step(key)

@@ -43,7 +43,7 @@ def test_09_order_fulfillment_through_the_cli(workers) -> None:  # type: ignore[
     assert notification["parent_run_id"] == run_id
     started = [e for e in pyworkflow.get_workflow_events(run_id) if e["type"] == "child_started"]
     assert [e["data"]["workflow"] for e in started] == [
-        "payment_workflow", "shipping_workflow", "notification_workflow"]
+        "payment_child_workflow", "shipping_workflow", "notification_workflow"]
     for e in started:
         child = pyworkflow.get_workflow_run(e["data"]["child_run_id"])
         assert child.parent_run_id == run_id and child.status == "completed"

@@ -8,8 +8,10 @@ two real ``pyworkflow worker run`` processes serving ``examples.celery.durable``
 from __future__ import annotations
 
 import importlib
+import json
 import multiprocessing
 import os
+import shlex
 import subprocess
 import time
 import uuid
@@ -27,6 +29,7 @@ from pyworkflow import (
     HookNotFoundError,
     HookPayloadError,
 )
+from pyworkflow.registry import get_workflow
 from tests._workers import PYWORKFLOW, REPO, Worker, wait_for
 
 PACKAGE = "examples.celery.durable"
@@ -47,7 +50,12 @@ def workers(rt, log_dir: Path) -> Iterator[list[Worker]]:  # type: ignore[no-unt
 
 @pytest.fixture(scope="module")
 def payments(workers: list[Worker]) -> Any:
-    return importlib.import_module(f"{PACKAGE}.05_idempotency")
+    module = importlib.import_module(f"{PACKAGE}.05_idempotency")
+    defined_in = get_workflow("payment_workflow").fn.__module__
+    assert defined_in == module.__name__, (
+        f"'payment_workflow' resolves to {defined_in}, not {module.__name__}: another example "
+        "registers a workflow of the same name, and the last import wins")
+    return module
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -153,8 +161,6 @@ def test_twenty_concurrent_starts_with_one_key_make_one_run(workers, payments,  
 
 
 def test_cli_idempotency_key_returns_the_same_run_twice(workers, payments) -> None:  # type: ignore[no-untyped-def]
-    import json
-
     command = ["--output", "json", "--module", f"{PACKAGE}.05_idempotency", "workflows", "run",
                "payment_workflow", "--arg", "payment_id=pay-123", "--arg", "amount=99.99",
                "--idempotency-key", "payment-pay-123"]
@@ -183,10 +189,10 @@ def test_payment_is_charged_once_across_a_forced_retry(workers, payments) -> Non
     stored = payments.provider_charge(key, payment_id, 42.5, 99)  # what the provider holds
     assert final.result["transaction_id"] == stored["transaction_id"]
     journal = events(run_id)
-    failed = [e for e in journal if step_event("step_failed", "charge_payment")(e)]
+    failed = [e for e in journal if step_event("step_failed", "charge_customer")(e)]
     assert [e["data"]["attempt"] for e in failed] == [1]
     assert failed[0]["data"]["error_type"] == "RetryableError"
-    assert len([e for e in journal if step_event("step_completed", "charge_payment")(e)]) == 1
+    assert len([e for e in journal if step_event("step_completed", "charge_customer")(e)]) == 1
 
 
 # -- 07: hooks -------------------------------------------------------------------------------
@@ -201,7 +207,7 @@ def test_typed_hook_resumed_completes_with_the_models_fields(workers) -> None:  
     assert created["data"]["token"] == pending.token
     assert created["data"]["expires_at_ms"] is None
     # on_created ran once, after the commit, and told the operator how to resume.
-    needle = f"pyworkflow hooks resume {pending.token} --payload"
+    needle = f"hooks resume {pending.token} --payload"
     wait_for(lambda: sum(w.log_text().count(needle) for w in workers) >= 1, 10, 0.05,
              "on_created's log line")
     info = pyworkflow.resume_hook(pending.token, {"approved": True, "reviewer": "alice",
@@ -217,6 +223,26 @@ def test_typed_hook_resumed_completes_with_the_models_fields(workers) -> None:  
     assert received[0]["data"]["payload"] == {"approved": True, "reviewer": "alice",
                                               "comments": "within budget"}
     assert sum(w.log_text().count(needle) for w in workers) == 1  # never again on replay
+
+
+def test_the_command_on_created_logs_resumes_the_hook(workers) -> None:  # type: ignore[no-untyped-def]
+    run_id = pyworkflow.start("approval_workflow", unique("order"), 99.0)
+    token = pending_hook(run_id, "order_approval").token
+
+    def logged_command() -> str | None:
+        for w in workers:
+            for line in w.log_text().splitlines():
+                if token in line and line.startswith("{"):
+                    return str(json.loads(line)["event"]).split("resume it with: ", 1)[1]
+        return None
+
+    command = shlex.split(wait_for(logged_command, 10, 0.05, "on_created's log line"))
+    assert command[0] == "pyworkflow"
+    cli(*command[1:])
+    final = wait_done(run_id)
+    assert final.status == "completed", final
+    assert (final.result["approved"], final.result["reviewer"], final.result["comments"]) == \
+        (True, "alice", "looks good")
 
 
 def test_typed_hook_refuses_an_invalid_payload_then_takes_one_delivery(workers) -> None:  # type: ignore[no-untyped-def]
@@ -330,7 +356,7 @@ def test_cancel_after_the_charge_refunds_it(workers) -> None:  # type: ignore[no
     info = pyworkflow.cancel_workflow(run_id, reason="changed my mind", wait=True, timeout=15)
     assert info.status == "cancelled", info
     steps = [e["data"]["step"] for e in events(run_id) if e["type"] == "step_completed"]
-    assert steps == ["reserve_inventory", "charge_payment", "release_inventory",
+    assert steps == ["reserve_inventory", "charge_order", "release_inventory",
                      "refund_payment"]
 
 
@@ -360,8 +386,6 @@ def test_cancelling_a_finished_run_leaves_it_unchanged(workers) -> None:  # type
 
 
 def test_runs_cancel_cli_as_the_readme_types_it(workers) -> None:  # type: ignore[no-untyped-def]
-    import json
-
     run_id = json.loads(cli("--output", "json", "--module", f"{PACKAGE}.08_cancellation",
                             "workflows", "run", "cancellable_order_workflow",
                             "--arg", "order_id=order-123").stdout)["run_id"]

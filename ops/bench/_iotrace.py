@@ -9,12 +9,31 @@ maintenance, the bench's own reporters) do not pollute a task's figures.
 
 from __future__ import annotations
 
+import collections
+import sys
 import threading
 import time
 from typing import Any
 
 _lock = threading.Lock()
 _installed = False
+
+
+#: Frames from these packages are skipped when naming the call site of a round trip.
+_LIBRARY_MARKERS = ("/redis/", "/kombu/", "/celery/", "/contextlib.py", "/functools.py",
+                    "/_iotrace.py")
+
+
+def call_site() -> str:
+    """``file:line (function)`` of the innermost caller outside redis/kombu/celery."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not any(marker in name for marker in _LIBRARY_MARKERS):
+            short = name.split("/main/", 1)[-1]
+            return f"{short}:{frame.f_lineno} ({frame.f_code.co_name})"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "?"
 
 
 class Window:
@@ -25,6 +44,8 @@ class Window:
         self.round_trips = 0
         self.io_s = 0.0
         self.started = 0.0
+        #: When set, every round trip is counted by call site (slow: profiling only).
+        self.sites: collections.Counter[str] | None = None
 
     def open(self) -> None:
         self.ident = threading.get_ident()
@@ -62,6 +83,8 @@ def install() -> None:
         finally:
             current.round_trips += 1
             current.io_s += time.perf_counter() - t0
+            if current.sites is not None:
+                current.sites[call_site()] += 1
 
     def read_response(self: Any, *args: Any, **kwargs: Any) -> Any:
         if current.ident != threading.get_ident():

@@ -3,9 +3,11 @@
     python ops/bench/profile_steps.py [--steps 1000] [--profile] [--no-publish]
 
 Runs ``bench_sequential(N)`` entirely in this process against the real Redis: the
-turn and step tasks the runtime enqueues are executed here, in order, instead of
+turn and step tasks the runtime enqueues are executed here, in order (the bodies of
+the registered Celery tasks, called directly), instead of
 by a worker (each is still published to the broker, to a queue nobody consumes,
-unless ``--no-publish``, so the cost of the publish is included). For every step
+unless ``--no-publish``, so the cost of the publish is included; ``--cold`` empties
+the state cache before every task, as if every turn landed on another process). For every step
 task (the step plus the turn it runs in place plus the publish of the next step)
 it records the wall time and the Redis round trips, and prints them by slice of
 history, so a cost that grows with the run's length shows up; ``--profile`` adds
@@ -37,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--slices", type=int, default=5, help="history slices to report")
     p.add_argument("--profile", action="store_true", help="print a cProfile summary")
     p.add_argument("--top", type=int, default=30, help="functions in the cProfile summary")
+    p.add_argument("--cold", action="store_true",
+                   help="empty the state cache before every task: every turn replays the run")
+    p.add_argument("--sites", action="store_true",
+                   help="count the Redis round trips of step tasks by engine call site")
     p.add_argument("--no-publish", action="store_true",
                    help="do not publish the Celery tasks (pure turn + step cost)")
     args = p.parse_args(argv)
@@ -53,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     from ops.bench import bench_workflows as bw
     from ops.bench.run import delete_keys
     from pyworkflow import _runtime, get_workflow_run, start
-    from pyworkflow.step_task import run_step
 
     rt = _runtime.runtime()
     logging.getLogger().setLevel(logging.WARNING)  # no per-step log lines in the profile
@@ -71,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     system.set_enqueue(enqueue)
     profiler = cProfile.Profile() if args.profile else None
+    sites: collections.Counter[str] = collections.Counter()
     per_step: list[tuple[float, int, float]] = []
     other: list[tuple[str, float, int]] = []
     try:
@@ -80,15 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             profiler.enable()
         while queue:
             name, task_args, kwargs = queue.popleft()
+            if args.cold:
+                system.cache.clear()
             _iotrace.current.open()
-            if name == "pyworkflow.step":
-                run_step(system, **kwargs)
-            elif name == "actors.turn":
-                from actors.turn import run_turn
-
-                run_turn(system, *task_args)
-            else:
-                raise RuntimeError(f"unexpected task {name}")
+            _iotrace.current.sites = sites if args.sites and name == "pyworkflow.step" else None
+            # The registered task's body, without Celery's tracing around it.
+            rt.celery.tasks[name].run(*task_args, **kwargs)
             rts, io_s, wall = _iotrace.current.close()
             if name == "pyworkflow.step":
                 per_step.append((wall, rts, io_s))
@@ -103,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"bench_sequential({args.steps}) in-process: status {status}, "
           f"{total:.2f}s, {total / args.steps * 1000:.2f} ms/step "
-          f"(publish {'off' if args.no_publish else 'on'}; {deleted} keys deleted)")
+          f"(publish {'off' if args.no_publish else 'on'}, cache "
+          f"{'emptied before every task' if args.cold else 'on'}; {deleted} keys deleted)")
     for name, wall, rts in other:
         print(f"  separate {name}: {wall * 1000:.2f} ms, {rts} Redis round trips")
     print("  step task = step + turn in place + publish of the next step, by history slice:")
@@ -118,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {i + 1:>6}-{i + len(chunk):<6} {statistics.median(walls) * 1000:>9.2f} "
               f"{mean_wall:>8.2f} {statistics.fmean(c[1] for c in chunk):>8.1f} "
               f"{mean_io:>8.2f} {mean_wall - mean_io:>8.2f}")
+    if args.sites and per_step:
+        print(f"\n  Redis round trips per step task, by call site ({len(per_step)} step tasks):")
+        for site, count in sites.most_common():
+            print(f"  {count / len(per_step):6.2f}  {site}")
     if profiler:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)

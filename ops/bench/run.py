@@ -35,6 +35,8 @@ PYWORKFLOW = str(Path(sys.executable).with_name("pyworkflow"))
 
 SCALING_TARGET = 1.3  # per-step(N=max) / per-step(N=10)
 RATIO_TARGET = 2.0  # workflow / plain Celery
+#: What a worker logs when recovery restarts an actor whose activation lease expired.
+TAKEOVER_LINE = "actor taken over after its lease expired"
 
 
 def log(msg: str) -> None:
@@ -191,7 +193,8 @@ class Results:
     actor_fresh: list[float] = field(default_factory=list)
     celery_rt: list[float] = field(default_factory=list)
     turn_hit_rate: float | None = None
-    phases: list[tuple[str, dict[str, TaskStats]]] = field(default_factory=list)
+    #: (label, per-task stats, recoveries logged by the workers during the phase)
+    phases: list[tuple[str, dict[str, TaskStats], int]] = field(default_factory=list)
     total_hits: int = 0
     total_misses: int = 0
     notes: list[str] = field(default_factory=list)
@@ -255,8 +258,10 @@ class Bench:
         """Cache-counter and per-task deltas over a block of measurements."""
         out: dict[str, Any] = {}
         before = self.counters()
+        offsets = self.workers.log_offsets()
         yield out
         after = self.counters()
+        out["takeovers"] = self.workers.log_since(offsets).count(TAKEOVER_LINE)
         delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
         hits, misses = delta.get("hits", 0), delta.get("misses", 0)
         out["hits"], out["misses"] = hits, misses
@@ -268,7 +273,7 @@ class Bench:
             name, _, field_ = key.rpartition("|")
             setattr(tasks.setdefault(name, TaskStats(name)), field_, value)
         out["tasks"] = {n: t for n, t in tasks.items() if t.tasks}
-        self.results.phases.append((label, out["tasks"]))
+        self.results.phases.append((label, out["tasks"], out["takeovers"]))
 
     @staticmethod
     def run_ms(tasks: dict[str, TaskStats], name: str) -> float | None:
@@ -499,8 +504,8 @@ def summary(r: Results) -> str:
     for row in r.seq:
         if row.chain_note != "celery.chain":
             add(f"  N={row.n}: {row.chain_note}; the self-chaining baseline stands in")
-    add("  (step task ms: mean run time of one step task as the worker logs it, step plus")
-    add("   the turn it runs in place; turn task ms: separate turn tasks, e.g. start)")
+    add("  (step task ms: mean run time of a step task inside the worker: the step plus the")
+    add("   turn it runs in place; turn task ms: separate turn tasks: start, recoveries)")
     add("")
     if r.conc_runs:
         add(f"Concurrent: {r.conc_runs} runs of a 3-step workflow vs {r.conc_runs} plain "
@@ -535,12 +540,14 @@ def summary(r: Results) -> str:
         add("   figures include the turn it runs in place and the publish of the next step)")
         add(f"  {'phase':<40} {'task':<16} {'count':>6} {'run ms':>7} {'redis rt':>8} "
             f"{'redis ms':>8} {'other ms':>8}")
-        for label, tasks in r.phases:
+        for label, tasks, takeovers in r.phases:
             for name in sorted(tasks):
                 t = tasks[name]
                 add(f"  {label:<40} {name:<16} {t.tasks:>6} {t.run_ms:>7.2f} "
                     f"{t.rt_per_task:>8.1f} {t.io_ms:>8.2f} {t.run_ms - t.io_ms:>8.2f}")
                 label = ""
+            if takeovers:
+                add(f"  {'':<40} {takeovers} x '{TAKEOVER_LINE}' in the worker log")
         add("")
     add("Targets")
     if len(r.seq) >= 2:
@@ -611,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from ops.bench import bench_workflows  # noqa: F401  (workflows, tasks, actor route)
     from pyworkflow import _runtime

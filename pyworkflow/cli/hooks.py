@@ -4,8 +4,9 @@ Why these rules:
 
 * ``resume`` and ``serve`` validate payloads with the models that ``define_hook``
   registers, which exist only once the user's module is imported: without
-  ``--module`` a typed hook's payload would go through unchecked and fail later,
-  inside the run. Both say so on stderr when no module is given.
+  ``--module`` a typed hook's payload goes through unchecked and fails later,
+  inside the run. Both say so on stderr when no module is given (``resume`` after
+  delivering, so that its refusals stay one line).
 * Every refusal of ``resume`` is one line that names the cause (unknown token,
   expired, cancelled, already received, the fields a typed hook refused, JSON that
   does not parse) and leaves the hook as it was, so the command can be fixed and
@@ -56,7 +57,7 @@ def _module_given() -> bool:
 def _warn_unvalidated(what: str) -> None:
     if not _module_given():
         click.echo(f"note: no --module given, so {what} not checked against typed hooks' "
-                   "models (define_hook); pass --module to validate them", err=True)
+                   "models (define_hook); pass --module to have them validated", err=True)
 
 
 def _expiry_text(expires_at: float | None, status: str) -> str:
@@ -159,7 +160,6 @@ def resume(token: str, payload: str | None, payload_file: IO[str] | None) -> Non
       curl -s https://... | pyworkflow -m app.flows hooks resume TOKEN --payload-file -
     """
     value = _read_payload(payload, payload_file)
-    _warn_unvalidated("the payload is")
     try:
         hook = sdk.resume_hook(token, value)
     except HookNotFoundError:
@@ -177,6 +177,7 @@ def resume(token: str, payload: str | None, payload_file: IO[str] | None) -> Non
         name = sdk.get_hook(token).name
         raise CliError(f"payload refused by hook {name!r}, nothing was delivered: "
                        f"{_describe_errors(exc)}") from None
+    _warn_unvalidated("the payload was")
     if out.is_json():
         out.emit_json(hook.to_dict())
         return

@@ -94,7 +94,7 @@ async def validate_payment(payment_id: str, amount: float) -> dict:
 
 
 @step(max_retries=3, retry_delay="exponential")
-async def charge_payment(payment_id: str, amount: float,
+async def charge_customer(payment_id: str, amount: float,
                          fail_first_attempt: bool = False) -> dict:
     """Charge through the provider with the step's idempotency key.
 
@@ -121,7 +121,7 @@ async def payment_workflow(payment_id: str, amount: float,
                            fail_first_attempt: bool = False) -> dict:
     """Validate a payment, charge it exactly once, send a receipt."""
     payment = await validate_payment(payment_id, amount)
-    charge = await charge_payment(payment_id, payment["amount"], fail_first_attempt)
+    charge = await charge_customer(payment_id, payment["amount"], fail_first_attempt)
     receipt = await send_receipt(payment_id, charge["transaction_id"], charge["amount"])
     return {"payment_id": payment_id, "status": "charged",
             "transaction_id": charge["transaction_id"],

@@ -4,14 +4,16 @@
 token; while it waits the run holds no worker. The token is unguessable and is
 handed out by ``on_created(token)``, which runs once, after the hook is recorded
 (never on replay): here it logs the command that resumes the hook. Deliver it
-from the CLI or from an app with ``resume_hook(token, payload)``.
+from the CLI (``--module`` lets it check a typed hook's payload before delivery)
+or from an app with ``resume_hook(token, payload)``.
 
     pyworkflow --module examples.celery.durable.07_hooks worker run
     pyworkflow --module examples.celery.durable.07_hooks workflows run approval_workflow \\
         --arg order_id=order-123 --arg amount=1250
-    # the worker logs the command to resume the hook; the token is also in the journal:
-    pyworkflow runs logs <run_id> --type hook_created
-    pyworkflow hooks resume <token> --payload '{"approved": true, "reviewer": "alice"}'
+    # the worker logs the command that resumes the hook; or find the token with:
+    pyworkflow hooks list --status pending
+    pyworkflow --module examples.celery.durable.07_hooks hooks resume <token> \\
+        --payload '{"approved": true, "reviewer": "alice"}'
 
 Three workflows:
 
@@ -63,8 +65,8 @@ def announce(name: str, example_payload: Any) -> Callable[[str], None]:
     """
     def on_created(token: str) -> None:
         payload = json.dumps(example_payload)
-        logger.info(f"hook {name!r} is waiting; resume it with: "
-                    f"pyworkflow hooks resume {token} --payload '{payload}'")
+        logger.info(f"hook {name!r} is waiting; resume it with: pyworkflow --module "
+                    f"{__name__} hooks resume {token} --payload '{payload}'")
 
     return on_created
 

@@ -31,7 +31,7 @@ async def reserve_inventory(order_id: str) -> dict:
 
 
 @step()
-async def charge_payment(order_id: str) -> dict:
+async def charge_order(order_id: str) -> dict:
     return {"order_id": order_id, "transaction_id": f"txn-{order_id}"}
 
 
@@ -58,7 +58,7 @@ async def cancellable_order_workflow(order_id: str, delay: str = "60s",
     charge: dict | None = None
     try:
         await sleep(delay)
-        charge = await charge_payment(order_id)
+        charge = await charge_order(order_id)
         await sleep(ship_delay or delay)
         shipment = await ship_order(order_id)
         return {"order_id": order_id, "status": "shipped", "tracking": shipment["tracking"],

@@ -18,7 +18,7 @@ from pyworkflow import FatalError, ParentClosePolicy, start_child_workflow, step
 
 
 @step()
-async def validate_order(order_id: str, amount: float) -> dict:
+async def validate_fulfillment_order(order_id: str, amount: float) -> dict:
     if amount <= 0:
         raise FatalError(f"order {order_id}: invalid amount {amount}")
     return {"order_id": order_id, "amount": amount}
@@ -40,7 +40,7 @@ async def send_email(to: str, subject: str) -> dict:
 
 
 @workflow()
-async def payment_workflow(order_id: str, amount: float) -> dict:
+async def payment_child_workflow(order_id: str, amount: float) -> dict:
     """Child: take the payment."""
     return await charge_card(order_id, amount)
 
@@ -60,8 +60,8 @@ async def notification_workflow(customer_email: str, order_id: str) -> dict:
 @workflow()
 async def order_fulfillment_workflow(order_id: str, amount: float, customer_email: str) -> dict:
     """Validate, pay (child), ship (child), notify (child, not awaited)."""
-    order = await validate_order(order_id, amount)
-    payment = await start_child_workflow(payment_workflow, order_id, order["amount"])
+    order = await validate_fulfillment_order(order_id, amount)
+    payment = await start_child_workflow(payment_child_workflow, order_id, order["amount"])
     shipping = await start_child_workflow(shipping_workflow, order_id)
     notification = await start_child_workflow(
         notification_workflow, customer_email, order_id, wait_for_completion=False,

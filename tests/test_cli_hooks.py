@@ -1,0 +1,313 @@
+"""``pyworkflow hooks ...`` against real hook records, and ``runs cancel|children``.
+
+Hooks are recorded directly with ``record_hook`` in the session's Redis, so no
+worker is needed. The ``runs`` commands that need runs with children or a
+cancellation in progress replace the client functions with fakes (as
+``test_cli_args`` does): what is checked is what the CLI prints and returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from pydantic import BaseModel
+
+from pyworkflow import client, hooks
+from pyworkflow.cli import hooks as _hooks  # noqa: F401  (registers the commands)
+from pyworkflow.cli import runs as _runs  # noqa: F401
+from pyworkflow.cli._root import cli
+from pyworkflow.errors import RunNotFoundError
+from tests._workers import PYWORKFLOW, REPO
+
+
+class Shipment(BaseModel):
+    address: str
+    express: bool = False
+
+
+hooks.define_hook("cli_test_shipment", Shipment)
+
+
+def invoke(*args: str, input: str | None = None) -> Result:  # noqa: A002  (click's name)
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def invoke_json(*args: str) -> Any:
+    result = invoke("--output", "json", *args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def one_line_error(result: Result) -> str:
+    """The command failed with exactly one line on stderr and nothing on stdout."""
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert result.stdout == ""
+    return lines[0]
+
+
+def new_hook(name: str = "cli_test_plain", expires_at_ms: int | None = None,
+             run_id: str | None = None) -> str:
+    token = secrets.token_urlsafe(24)
+    hooks.record_hook(token, run_id or f"run-cli{secrets.token_hex(6)}", 3, name, expires_at_ms)
+    return token
+
+
+# -- hooks list / info -----------------------------------------------------------------
+
+def test_list_shows_hooks_with_filters(rt: Any) -> None:
+    run_id = f"run-cli{secrets.token_hex(6)}"
+    pending = new_hook(run_id=run_id, expires_at_ms=int(time.time() * 1000) + 600_000)
+    done = new_hook(run_id=run_id)
+    hooks.resume_hook(done, {"x": 1})
+    listed = invoke_json("hooks", "list", "--run-id", run_id)
+    assert [h["token"] for h in listed] == [done, pending]  # newest first
+    for item in listed:
+        assert {"token", "name", "run_id", "status", "expires_at"} <= set(item)
+    assert [h["token"] for h in invoke_json("hooks", "list", "--run-id", run_id,
+                                            "--status", "pending")] == [pending]
+    assert len(invoke_json("hooks", "list", "--run-id", run_id, "--limit", "1")) == 1
+    table = invoke("hooks", "list", "--run-id", run_id).stdout
+    assert "TOKEN" in table and pending in table and "received" in table
+    assert "No hooks matching" in invoke("hooks", "list", "--run-id", "run-none").stdout
+
+
+def test_info_shows_one_hook_and_how_to_resume_it(rt: Any) -> None:
+    token = new_hook(expires_at_ms=int(time.time() * 1000) + 600_000)
+    data = invoke_json("hooks", "info", token)
+    assert data["token"] == token and data["status"] == "pending" and data["expires_at"]
+    text = invoke("hooks", "info", token).stdout
+    assert "cli_test_plain" in text and f"hooks resume {token}" in text and "in " in text
+    assert "no hook with token" in one_line_error(invoke("hooks", "info", "nope"))
+
+
+# -- hooks resume ------------------------------------------------------------------------
+
+def test_resume_delivers_once(rt: Any) -> None:
+    token = new_hook()
+    result = invoke("hooks", "resume", token, "--payload", '{"approved": true}')
+    assert result.exit_code == 0, result.stderr
+    assert "Delivered" in result.stdout and hooks.get_hook(token).run_id in result.stdout
+    assert hooks.get_hook(token).status == "received"
+    assert "already received" in one_line_error(
+        invoke("hooks", "resume", token, "--payload", "1"))
+
+
+def test_resume_json_prints_the_hook(rt: Any) -> None:
+    token = new_hook()
+    data = invoke_json("hooks", "resume", token, "--payload", "null")
+    assert data["token"] == token and data["status"] == "received"
+
+
+def test_resume_reads_a_file_or_stdin(rt: Any, tmp_path: Path) -> None:
+    path = tmp_path / "payload.json"
+    path.write_text('{"from": "file"}')
+    token = new_hook()
+    assert invoke("hooks", "resume", token, "--payload-file", str(path)).exit_code == 0
+    token = new_hook()
+    result = invoke("hooks", "resume", token, "--payload-file", "-", input='{"from": "stdin"}')
+    assert result.exit_code == 0, result.stderr
+
+
+def test_resume_refusals_are_one_line(rt: Any) -> None:
+    assert "no hook with token" in one_line_error(
+        invoke("hooks", "resume", secrets.token_urlsafe(24), "--payload", "{}"))
+    expired = new_hook(expires_at_ms=int(time.time() * 1000) - 1000)
+    assert "is expired" in one_line_error(invoke("hooks", "resume", expired, "--payload", "{}"))
+    cancelled = new_hook()
+    hooks.transition(cancelled, "cancelled")
+    assert "is cancelled" in one_line_error(
+        invoke("hooks", "resume", cancelled, "--payload", "{}"))
+
+
+@pytest.mark.parametrize("text", ['{"a": ', "NaN", "{'a': 1}"])
+def test_resume_refuses_malformed_json(rt: Any, text: str) -> None:
+    token = new_hook()
+    assert "not valid JSON" in one_line_error(invoke("hooks", "resume", token, "--payload", text))
+    assert hooks.get_hook(token).status == "pending"
+
+
+def test_resume_names_the_fields_a_typed_hook_refuses(rt: Any) -> None:
+    token = new_hook("cli_test_shipment")
+    line = one_line_error(invoke("hooks", "resume", token, "--payload", '{"express": "maybe"}'))
+    assert "cli_test_shipment" in line and "address: Field required" in line and "express:" in line
+    assert hooks.get_hook(token).status == "pending"
+    result = invoke("hooks", "resume", token, "--payload", '{"address": "1 Main St"}')
+    assert result.exit_code == 0, result.stderr
+
+
+def test_resume_needs_exactly_one_payload_option(rt: Any, tmp_path: Path) -> None:
+    token = new_hook()
+    assert "exactly one of" in one_line_error(invoke("hooks", "resume", token))
+    path = tmp_path / "p.json"
+    path.write_text("{}")
+    assert "exactly one of" in one_line_error(
+        invoke("hooks", "resume", token, "--payload", "{}", "--payload-file", str(path)))
+
+
+def test_serve_answers_and_stops_on_sigterm(rt: Any) -> None:
+    proc = subprocess.Popen([PYWORKFLOW, "hooks", "serve", "--port", "0"], cwd=REPO,
+                            env=dict(os.environ), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        assert banner.startswith("Listening on http://127.0.0.1:"), banner
+        url = banner.split()[2]
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as resp:
+            assert json.loads(resp.read()) == {"ok": True}
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Stopped." in out
+
+
+# -- runs cancel / children / status / list --top-level ----------------------------------
+
+def test_cancel_of_an_unknown_run_is_a_clear_error(rt: Any) -> None:
+    line = one_line_error(invoke("runs", "cancel", "run-doesnotexist"))
+    assert "no run 'run-doesnotexist'" in line
+
+
+class FakeRuns:
+    """Runs kept in a dict; ``cancel_workflow`` and ``wait_for_run`` move them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, runs: list[client.RunInfo],
+                 events: dict[str, list[dict[str, Any]]] | None = None,
+                 cancels_to: str | None = "cancelled") -> None:
+        self.runs = {r.run_id: r for r in runs}
+        self.events = events or {}
+        self.cancels_to = cancels_to
+        self.cancelled: list[tuple[str, str | None]] = []
+        monkeypatch.setattr(client, "get_workflow_run", self.get)
+        monkeypatch.setattr(client, "get_workflow_events", self.get_events)
+        monkeypatch.setattr(client, "cancel_workflow", self.cancel)
+        monkeypatch.setattr(client, "wait_for_run", self.wait)
+        monkeypatch.setattr(client, "list_workflow_runs", self.list)
+
+    def get(self, run_id: str) -> client.RunInfo:
+        if run_id not in self.runs:
+            raise RunNotFoundError(run_id)
+        return self.runs[run_id]
+
+    def get_events(self, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
+        self.get(run_id)
+        return self.events.get(run_id, [])
+
+    def cancel(self, run_id: str, reason: str | None = None, wait: bool = False,
+               timeout: float | None = None) -> client.RunInfo:
+        self.cancelled.append((run_id, reason))
+        return self.get(run_id)
+
+    def wait(self, run_id: str, timeout: float | None = None) -> client.RunInfo:
+        if self.cancels_to is None:
+            raise TimeoutError(f"run {run_id} is still running after {timeout}s")
+        self.runs[run_id].status = self.cancels_to
+        return self.runs[run_id]
+
+    def list(self, status: str | None = None, workflow: str | None = None,
+             limit: int = 50) -> list[client.RunInfo]:
+        return list(self.runs.values())[:limit]
+
+
+def run(run_id: str, status: str = "suspended", parent: str | None = None) -> client.RunInfo:
+    return client.RunInfo(run_id, "wf", status, created_at=1.0, updated_at=2.0,
+                          parent_run_id=parent)
+
+
+def test_cancel_of_a_finished_run_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeRuns(monkeypatch, [run("run-done", "completed")])
+    result = invoke("runs", "cancel", "run-done", "--wait")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "run run-done is already completed; nothing changed"
+    assert fake.cancelled == []
+
+
+def test_cancel_requests_and_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeRuns(monkeypatch, [run("run-a")])
+    result = invoke("runs", "cancel", "run-a", "--reason", "Customer cancelled")
+    assert result.exit_code == 0 and "Cancellation requested" in result.stdout
+    assert fake.cancelled == [("run-a", "Customer cancelled")]
+
+
+def test_cancel_wait_exits_0_when_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeRuns(monkeypatch, [run("run-a")])
+    result = invoke("--output", "json", "runs", "cancel", "run-a", "--wait")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["status"] == "cancelled" and data["outcome"] == "cancelled"
+
+
+def test_cancel_wait_exits_1_on_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeRuns(monkeypatch, [run("run-a")], cancels_to=None)
+    result = invoke("runs", "cancel", "run-a", "--wait", "--timeout", "0.1")
+    assert result.exit_code == 1 and "Timed out" in result.stdout
+    assert "still suspended" in result.stdout
+
+
+def test_cancel_wait_exits_1_when_the_run_ends_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeRuns(monkeypatch, [run("run-a")], cancels_to="failed")
+    result = invoke("runs", "cancel", "run-a", "--wait")
+    assert result.exit_code == 1 and "ended failed" in result.stdout
+
+
+def test_cancel_timeout_needs_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeRuns(monkeypatch, [run("run-a")])
+    assert invoke("runs", "cancel", "run-a", "--timeout", "5").exit_code == 2
+
+
+def _family(monkeypatch: pytest.MonkeyPatch) -> FakeRuns:
+    started = [{"seq": i + 2, "type": "child_started", "timestamp": 1.0,
+                "data": {"call_id": i, "workflow": "child_wf", "child_run_id": child,
+                         "wait": i == 0, "policy": "terminate"}}
+               for i, child in enumerate(["run-c1", "run-c2", "run-c3"])]
+    events = {"run-p": [{"seq": 1, "type": "workflow_started", "timestamp": 1.0, "data": {}},
+                        *started, {**started[0], "seq": 9}]}  # a repeat is listed once
+    # run-c3 has no record yet: its start message is committed, its first turn not run.
+    return FakeRuns(monkeypatch, [run("run-c1", "completed", "run-p"),
+                                  run("run-c2", "running", "run-p"), run("run-p")], events)
+
+
+def test_children_lists_each_child_with_its_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    _family(monkeypatch)
+    data = invoke_json("runs", "children", "run-p")
+    assert [(c["run_id"], c["status"]) for c in data] == [
+        ("run-c1", "completed"), ("run-c2", "running"), ("run-c3", "pending")]
+    assert all(c["parent_run_id"] == "run-p" and c["children"] == 0 for c in data)
+    assert set(invoke_json("runs", "status", "run-c1")) == set(data[0])  # same shape
+    table = invoke("runs", "children", "run-p").stdout
+    assert "run-c3" in table and "pending" in table and "AWAITED" in table
+    assert "no child workflows" in invoke("runs", "children", "run-c1").stdout
+    assert "no run 'run-x'" in one_line_error(invoke("runs", "children", "run-x"))
+
+
+def test_status_shows_parent_and_children_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    _family(monkeypatch)
+    assert invoke_json("runs", "status", "run-p")["children"] == 3
+    assert invoke_json("runs", "status", "run-c1")["parent_run_id"] == "run-p"
+    text = invoke("runs", "status", "run-p").stdout
+    assert "Children:" in text and "runs children run-p" in text
+    assert "Parent:" in invoke("runs", "status", "run-c2").stdout
+
+
+def test_list_top_level_skips_children(monkeypatch: pytest.MonkeyPatch) -> None:
+    _family(monkeypatch)
+    assert [r["run_id"] for r in invoke_json("runs", "list", "--top-level")] == ["run-p"]
+    assert [r["run_id"] for r in invoke_json("runs", "list", "--top-level", "-n", "1")] == [
+        "run-p"]
+    assert len(invoke_json("runs", "list")) == 3
