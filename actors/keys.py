@@ -45,6 +45,10 @@ class ActorKeys:
         return self._key("record")
 
     @property
+    def inhand(self) -> str:
+        return self._key("inhand")
+
+    @property
     def inflight(self) -> str:
         return self._key("inflight")
 
@@ -55,7 +59,7 @@ class ActorKeys:
 
     def all(self) -> list[str]:
         return [self.journal, self.activation, self.meta, self.seen, self.outbox,
-                self.record, self.inflight, self.mailbox]
+                self.record, self.inflight, self.inhand, self.mailbox]
 
 
 @dataclass(frozen=True)

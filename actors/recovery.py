@@ -35,9 +35,9 @@ def recover_expired(system: ActorSystem, limit: int = 200) -> int:
         keys = system.actor_keys(actor_id)
         token = uuid.uuid4().hex
         # Push the entry forward first, so a crash of this recovery is itself recovered.
-        system.redis.zadd(system.keys.lease_index, {actor_id: system.lease_score()})
+        system.redis.zadd(system.keys.lease_index, {actor_id: system.lease_score(queued=True)})
         out = system.scripts.recover(keys=[keys.activation, keys.inflight],
-                                     args=[token, system.lease_ms])
+                                     args=[token, system.queued_lease_ms])
         if int(out[0]) == 0:
             continue  # still owned: a live turn will refresh the index itself
         tags = [t.decode() if isinstance(t, bytes) else t for t in out[1:]]

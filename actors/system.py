@@ -35,6 +35,8 @@ from .timers import TimerStore, timer_message_id
 #: well within 10 s.
 DEFAULT_LEASE_MS = 5_000
 
+QUEUED_LEASE_MS = 30_000
+
 TURN_TASK_NAME = "actors.turn"
 
 logger = _log.get_logger("actors.system")
@@ -49,11 +51,18 @@ class ActorSystem:
 
     def __init__(self, client: redis.Redis, broker_url: str, prefix: str = "actors",
                  lease_ms: int = DEFAULT_LEASE_MS, cache_size: int = 1000,
+                 mailbox_in_redis: bool = False,
                  enqueue: Callable[[str, list[Any], dict[str, Any], str | None, str | None], None]
                  | None = None) -> None:
         self.redis = client
         self.prefix = prefix
         self.lease_ms = lease_ms
+        #: A turn that is enqueued but not started yet holds the actor this long: a deep
+        #: queue must not look like a dead turn (the running turn's lease is the short
+        #: one). Enqueued turn tasks live in the broker, so a dead worker loses none.
+        self.queued_lease_ms = QUEUED_LEASE_MS
+        #: the broker is this same Redis: a turn reads its mailbox's length atomically
+        self.mailbox_in_redis = mailbox_in_redis
         self.scripts = Scripts(client)
         self.keys = GlobalKeys(prefix)
         self.mailbox = Mailbox(broker_url, self.keys)
@@ -103,38 +112,53 @@ class ActorSystem:
     def deliver(self, message: Message, inline: bool = False) -> None:
         """Publish ``message`` and activate its actor.
 
-        ``inline=True`` runs the actor's turn right here, in this thread, when this call
-        wins the activation: a worker that just finished a step handles the run's next
-        move without another Celery hop. Only for callers already inside a worker task.
+        ``inline=True`` first tries to take the actor's flag and, if it wins, runs the
+        turn right here with the message in hand: no mailbox round trips and no Celery
+        hop (a worker that just finished a step handles the run's next move itself).
+        Only for callers inside a worker task that can produce the message again if
+        this process dies before the turn commits (a step holds a lease for that).
+        If the actor is busy, the message goes through the mailbox as usual.
         """
-        self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
-        self.activate(message.actor_id, inline=inline)
+        if inline:
+            from .turn import Turn, begin
 
-    def lease_score(self) -> float:
+            token = uuid.uuid4().hex
+            begun = begin(self, message.actor_id, token, activate=True, in_hand=message)
+            if begun is not None:
+                Turn(self, message.actor_id, token, begun, in_hand=message).run()
+                return
+        self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
+        self.activate(message.actor_id)
+
+    def lease_score(self, queued: bool = False) -> float:
         """A lease-index score: the lease's expiry in ms, plus a random fraction so that
         every write is distinguishable (``unindex.lua`` relies on it)."""
-        return time.time() * 1000 + self.lease_ms + random.random()
+        lease = self.queued_lease_ms if queued else self.lease_ms
+        return time.time() * 1000 + lease + random.random()
 
-    def activate(self, actor_id: str, inline: bool = False) -> bool:
+    def touch_index(self, pipe: Any, actor_id: str, queued: bool) -> None:
+        """Queue a sender's write to the lease index on ``pipe`` (see index_touch.lua)."""
+        self.scripts.call_in(pipe, "index_touch", [self.keys.lease_index],
+                             [actor_id, self.lease_score(queued=queued), random.random()])
+
+    def activate(self, actor_id: str) -> bool:
         """Take the actor's flag if free and start a turn chain; False if one is running."""
         keys = self.actor_keys(actor_id)
         token = uuid.uuid4().hex
-        pipe = self.redis.pipeline(transaction=False)
-        # Index first: if this process dies right after taking the flag, the index
-        # already points recovery at the actor.
-        pipe.zadd(self.keys.lease_index, {actor_id: self.lease_score()})
-        self.scripts.activate(keys=[keys.activation], args=[token, self.lease_ms], client=pipe)
-        won = bool(pipe.execute()[1])
+
+        def build(pipe: Any) -> None:
+            # Index first: if this process dies right after taking the flag, the index
+            # already points recovery at the actor.
+            self.touch_index(pipe, actor_id, queued=True)
+            self.scripts.call_in(pipe, "activate", [keys.activation],
+                                 [token, self.queued_lease_ms])
+
+        won = bool(self.scripts.pipeline(build)[1])
         if won:
-            self.start_turn(actor_id, token, inline=inline)
+            self.start_turn(actor_id, token)
         return won
 
-    def start_turn(self, actor_id: str, token: str, inline: bool = False) -> None:
-        if inline:
-            from .turn import run_turn
-
-            run_turn(self, actor_id, token)
-            return
+    def start_turn(self, actor_id: str, token: str) -> None:
         self.enqueue_task(TURN_TASK_NAME, [actor_id, token], {}, None, self.turn_queue)
 
     def enqueue_task(self, name: str, args: list[Any], kwargs: dict[str, Any],

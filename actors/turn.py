@@ -14,6 +14,12 @@ The order inside a batch is what makes the runtime correct:
 A turn ends by releasing the flag and then looking at the mailbox once more: a
 sender that published before the release is seen by that look, and one that
 published after it finds the flag free and starts a turn itself.
+
+A turn may also start with one message *in hand* (``ActorSystem.deliver(inline=
+True)``): a worker that produced the message and won the actor's activation handles
+it right there, without the mailbox round trips. Such a message is not in the
+mailbox until committed; if the process dies first, the sender's own recovery (for
+a step, its lease) produces it again.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import json
 import time
 import traceback
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -43,38 +50,71 @@ TURN_BUDGET_S = 2.0
 logger = _log.get_logger("actors.turn")
 
 
+@dataclass(frozen=True)
+class Begun:
+    """What ``begin_turn.lua`` told a turn that owns its actor."""
+
+    turn: int
+    crashes: int
+    last_seq: int
+    outbox: int
+    in_hand_seen: bool
+    left_in_hand: bytes | None  # a message a dead turn held in hand: back to the mailbox
+    stranded: list[str]
+
+
+def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
+          in_hand: Message | None = None) -> Begun | None:
+    """Claim (``activate``) or confirm the actor for ``token``; None if not its owner."""
+    k = system.actor_keys(actor_id)
+
+    def build(pipe: Any) -> None:
+        if activate:  # index first: if this process dies now, recovery finds the actor
+            system.touch_index(pipe, actor_id, queued=False)
+        system.scripts.call_in(
+            pipe, "begin_turn",
+            [k.activation, k.meta, k.inflight, k.journal, k.outbox, k.seen, k.inhand],
+            [token, system.lease_ms, "activate" if activate else "owned",
+             in_hand.msg_id if in_hand else "", in_hand.encode() if in_hand else ""])
+        if not activate:
+            pipe.zadd(system.keys.lease_index, {actor_id: system.lease_score()})
+
+    out = system.scripts.pipeline(build)[1 if activate else 0]
+    if int(out[0]) == 0:
+        return None
+    return Begun(int(out[0]), int(out[1]), int(out[2]), int(out[3]), bool(int(out[4])),
+                 out[5] or None, [t.decode() if isinstance(t, bytes) else t for t in out[6:]])
+
+
 def run_turn(system: ActorSystem, actor_id: str, token: str) -> None:
     """Run one turn of ``actor_id`` if ``token`` still owns it; else do nothing."""
-    Turn(system, actor_id, token).run()
+    begun = begin(system, actor_id, token, activate=False)
+    if begun is None:
+        logger.debug("stale turn ignored", actor_id=actor_id)
+        return
+    Turn(system, actor_id, token, begun).run()
 
 
 class Turn:
-    def __init__(self, system: ActorSystem, actor_id: str, token: str) -> None:
+    def __init__(self, system: ActorSystem, actor_id: str, token: str, begun: Begun,
+                 in_hand: Message | None = None) -> None:
         self.system = system
         self.actor_id = actor_id
         self.token = token
+        self.begun = begun
+        self.in_hand = in_hand
         self.keys = system.actor_keys(actor_id)
         self.journal = system.journal(actor_id)
         self.behaviour = system.behaviour_for(actor_id)
-        self.turn_no = 0
-        self.crashes = 0
+        self.turn_no = begun.turn
+        self.crashes = begun.crashes
         self.state: Any = None
         self.seq = 0
+        self._dispatched: list[str] = []  # outbox entries to delete in the next round trip
 
     def run(self) -> None:
         sys_ = self.system
-        k = self.keys
-        pipe = sys_.redis.pipeline(transaction=False)
-        sys_.scripts.begin_turn(keys=[k.activation, k.meta, k.inflight],
-                                args=[self.token, sys_.lease_ms], client=pipe)
-        pipe.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
-        turn_no, crashes, *stranded = pipe.execute()[0]
-        self.turn_no, self.crashes = int(turn_no), int(crashes)
-        if not self.turn_no:
-            logger.debug("stale turn ignored", actor_id=self.actor_id)
-            return
-        if stranded:
-            sys_.mailbox.restore(t.decode() if isinstance(t, bytes) else t for t in stranded)
+        self._restore_stranded(self.begun)
         sys_.leases.hold(self.actor_id, self.token)
         with structlog.contextvars.bound_contextvars(actor_id=self.actor_id, turn=self.turn_no):
             try:
@@ -85,24 +125,49 @@ class Turn:
             finally:
                 sys_.leases.drop(self.actor_id)
 
-    def _load_state(self) -> None:
+    def _restore_stranded(self, begun: Begun) -> None:
+        """Put back what a dead turn task of this actor had taken but not committed."""
+        if begun.stranded:
+            self.system.mailbox.restore(begun.stranded)
+        if begun.left_in_hand:
+            try:
+                message = Message.decode(begun.left_in_hand)
+            except MalformedMessage:
+                return
+            logger.info("a message a dead turn held in hand goes back to the mailbox",
+                        msg_id=message.msg_id)
+            self.system.mailbox.put(self.keys.mailbox, message)
+
+    def _load_state(self, known_last_seq: int | None = None) -> None:
         cached = self.system.cache.take(self.actor_id)
         if cached is None:
             self.state, self.seq = self.behaviour.initial_state(self.actor_id), 0
         else:
             self.state, self.seq = cached
+        if known_last_seq is not None and known_last_seq == self.seq:
+            return  # the cached state is current: nothing to read
         for event in self.journal.read(self.seq):
             self.behaviour.apply(self.state, event)
             self.seq = event.seq
 
     def _run(self) -> None:
-        self._load_state()
-        self._dispatch_outbox()
+        self._load_state(self.begun.last_seq)
+        if self.begun.outbox:
+            self._dispatch_outbox()
         if self.crashes:
             self._acknowledge_crashes()
+        if self.in_hand is not None:
+            if self.begun.in_hand_seen:
+                logger.info("dropped a redelivered message", msg_id=self.in_hand.msg_id)
+            else:
+                self._process([(None, self.in_hand)], [])
         started = time.monotonic()
+        # After a message in hand the mailbox is almost always empty; when it is in this
+        # Redis, ending the turn reads its length anyway, so skip the empty take.
+        skip_take = self.in_hand is not None and self.system.mailbox_in_redis
         while True:
-            if not self._batch():
+            if skip_take or not self._batch():
+                skip_take = False
                 if self._end():
                     return
                 continue
@@ -110,7 +175,7 @@ class Turn:
                 # Hand the lease to a fresh turn task so other actors get the worker.
                 logger.debug("turn budget spent; chaining the next turn")
                 self.system.cache.put(self.actor_id, self.state, self.seq)
-                self.system.redis.hdel(self.keys.meta, "running")
+                self._flush_dispatched(also=lambda p: p.hdel(self.keys.meta, "running"))
                 self.system.enqueue_task("actors.turn", [self.actor_id, self.token], {}, None,
                                          self.system.turn_queue)
                 return
@@ -139,20 +204,25 @@ class Turn:
             self.system.redis.hdel(self.keys.outbox, effect_id)
 
     def _batch(self) -> bool:
-        """Handle one batch; False when the mailbox was empty."""
+        """Take and handle one batch from the mailbox; False when it was empty."""
         sys_ = self.system
         taken = sys_.mailbox.take(self.keys.mailbox, BATCH_SIZE)
         if not taken:
             return False
         tags = [m.delivery_tag for m in taken]
-        pipe = sys_.redis.pipeline(transaction=False)
-        pipe.rpush(self.keys.inflight, *tags)
-        sys_.scripts.renew(keys=[self.keys.activation], args=[self.token, sys_.lease_ms],
-                           client=pipe)
-        pipe.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
-        if not pipe.execute()[1]:
+
+        def build(pipe: Any) -> None:
+            pipe.rpush(self.keys.inflight, *tags)
+            sys_.scripts.call_in(pipe, "renew", [self.keys.activation],
+                                 [self.token, sys_.lease_ms])
+            pipe.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
+            if self._dispatched:
+                pipe.hdel(self.keys.outbox, *self._dispatched)
+
+        if not sys_.scripts.pipeline(build)[1]:
             self._give_back(taken)
             raise LeaseLost(self.actor_id)
+        self._dispatched = []
 
         messages: list[tuple[Any, Message]] = []
         set_aside: list[Any] = []
@@ -166,7 +236,15 @@ class Turn:
         fresh = [(raw, m) for (raw, m), dup in zip(messages, seen, strict=True) if not dup]
         if len(fresh) < len(messages):
             logger.info("dropped redelivered messages", count=len(messages) - len(fresh))
+        self._process(fresh, taken, set_aside)
+        return True
 
+    def _process(self, fresh: list[tuple[Any, Message]], taken: list[Any],
+                 set_aside: list[Any] | None = None) -> None:
+        """Handle messages, commit, acknowledge and dispatch. ``raw`` is None for a
+        message held in hand (it is not in the mailbox: nothing to acknowledge)."""
+        sys_ = self.system
+        set_aside = set_aside or []
         self.behaviour.on_batch_start(self.actor_id, self.turn_no, self.token)
         ctx = TurnContext(actor_id=self.actor_id, turn=self.turn_no, seq=self.seq)
         for raw, msg in fresh:
@@ -177,16 +255,20 @@ class Turn:
                     self.behaviour.handle(self.state, msg, ctx)
                 except MessageRejected as exc:
                     del ctx.events[mark[0]:], ctx.effects[mark[1]:]
-                    self._dead_letter(raw.body, f"rejected: {exc}")
+                    self._dead_letter(_body(raw, msg), f"rejected: {exc}")
                     continue
                 except Exception as exc:
                     # The behaviour may have half-updated its state: set this message
                     # aside, give the rest back uncommitted and rebuild from the journal.
-                    self._dead_letter(raw.body, f"handler raised {type(exc).__name__}: {exc}",
+                    self._dead_letter(_body(raw, msg),
+                                      f"handler raised {type(exc).__name__}: {exc}",
                                       traceback.format_exc())
-                    self._abandon_batch(taken, keep=[raw])
+                    self._abandon_batch(taken, keep=[r for r in (raw,) if r is not None])
+                    if raw is None:  # set aside: it must not come back from the in-hand slot
+                        sys_.redis.delete(self.keys.inhand)
+                    self._requeue_in_hand([(r, m) for r, m in fresh if m is not msg])
                     self._load_fresh()
-                    return True
+                    return
         ctx.current_msg_id = None
         self.behaviour.settle(self.state, ctx)
 
@@ -198,25 +280,36 @@ class Turn:
         except SequenceConflict as exc:
             logger.warning("journal moved on; rebuilding state", actual_seq=exc.actual_seq)
             self._abandon_batch(taken, keep=set_aside)
+            self._requeue_in_hand(fresh)
             self._load_fresh()
-            return True
+            return
         except LeaseLost:
             self._abandon_batch(taken, keep=set_aside)
+            self._requeue_in_hand(fresh)
             raise
         self.seq = new_seq
         self._ack(taken)
         self._after_commit(ctx, effect_ids)
         self.behaviour.on_batch_end(self.actor_id, self.turn_no, self.token)
-        return True
 
     def _after_commit(self, ctx: TurnContext, effect_ids: list[tuple[str, Any]]) -> None:
-        sys_ = self.system
         if effect_ids:
-            sys_.dispatch(e for _, e in effect_ids)
-            sys_.redis.hdel(self.keys.outbox, *[eid for eid, _ in effect_ids])
+            self.system.dispatch(e for _, e in effect_ids)
+            self._dispatched.extend(eid for eid, _ in effect_ids)
         if ctx.rebuild:
             self._load_fresh()  # the behaviour asked to be rebuilt from its journal
         self.behaviour.after_commit(self.state)
+
+    def _flush_dispatched(self, also: Any = None) -> None:
+        if not self._dispatched and also is None:
+            return
+        pipe = self.system.redis.pipeline(transaction=False)
+        if self._dispatched:
+            pipe.hdel(self.keys.outbox, *self._dispatched)
+        if also is not None:
+            also(pipe)
+        pipe.execute()
+        self._dispatched = []
 
     def _abandon_batch(self, taken: list[Any], keep: list[Any]) -> None:
         """Give an uncommitted batch back to the mailbox, except the messages in ``keep``
@@ -224,7 +317,14 @@ class Turn:
         kept = {id(r) for r in keep}
         self._give_back([r for r in taken if id(r) not in kept])
         self._ack([r for r in taken if id(r) in kept])
-        self.system.redis.delete(self.keys.inflight)
+        if taken:
+            self.system.redis.delete(self.keys.inflight)
+
+    def _requeue_in_hand(self, fresh: list[tuple[Any, Message]]) -> None:
+        """A message held in hand that was not committed goes to the mailbox after all."""
+        for raw, msg in fresh:
+            if raw is None:
+                self.system.mailbox.put(self.keys.mailbox, msg)
 
     def _load_fresh(self) -> None:
         self.system.cache.evict(self.actor_id)
@@ -234,7 +334,8 @@ class Turn:
         raws = [r for r in raws if not r.acknowledged]
         for raw in raws:
             raw.ack()
-        self.system.redis.delete(self.keys.inflight)
+        if raws:
+            self.system.redis.delete(self.keys.inflight)
 
     def _give_back(self, raws: list[Any]) -> None:
         """Return uncommitted messages to the mailbox (behind newer ones: this only
@@ -251,29 +352,40 @@ class Turn:
     def _end(self) -> bool:
         """Release the actor; True when the turn chain is over, False when it must go on."""
         sys_ = self.system
-        index_score = sys_.redis.zscore(sys_.keys.lease_index, self.actor_id)
+        k = self.keys
         sys_.cache.put(self.actor_id, self.state, self.seq)
-        sys_.scripts.release(keys=[self.keys.activation, self.keys.inflight, self.keys.meta],
-                             args=[self.token])
-        if sys_.mailbox.size(self.keys.mailbox) == 0:
+        list_key = [k.mailbox] if sys_.mailbox_in_redis else []
+
+        def build(pipe: Any) -> None:
+            pipe.zscore(sys_.keys.lease_index, self.actor_id)
+            sys_.scripts.call_in(pipe, "release", [k.activation, k.inflight, k.meta, *list_key],
+                                 [self.token])
+            if self._dispatched:
+                pipe.hdel(k.outbox, *self._dispatched)
+
+        index_score, waiting = sys_.scripts.pipeline(build)[:2]
+        self._dispatched = []
+        if int(waiting) == -1:
+            waiting = sys_.mailbox.size(k.mailbox)
+        if int(waiting) <= 0:
             if index_score is not None:
                 sys_.scripts.unindex(keys=[sys_.keys.lease_index],
                                      args=[self.actor_id, repr(index_score)])
             return True
         # Someone published before we let go. Take the flag back, unless a sender did.
         token = uuid.uuid4().hex
-        won = sys_.scripts.activate(keys=[self.keys.activation], args=[token, sys_.lease_ms])
-        if not won:
+        begun = begin(sys_, self.actor_id, token, activate=True)
+        if begun is None:
             return True
-        sys_.redis.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
-        self.token = token
+        self.token, self.begun, self.turn_no = token, begun, begun.turn
         sys_.leases.hold(self.actor_id, token)
-        cached = sys_.cache.take(self.actor_id)
-        if cached is not None:
-            self.state, self.seq = cached
-        else:
-            self._load_state()
+        self._restore_stranded(begun)
+        self._load_state(begun.last_seq)
         return False
+
+
+def _body(raw: Any, msg: Message) -> Any:
+    return msg.encode() if raw is None else raw.body
 
 
 def _effect_order(effect_id: bytes | str) -> tuple[int, int]:

@@ -286,6 +286,12 @@ def _server_info(socket_path: str) -> dict[str, Any]:
     return info
 
 
+def _debug(log: _Logger, event: str, **kw: Any) -> None:
+    """``log.debug``, or ``log.info`` for a logger without one (a minimal stand-in)."""
+    method = getattr(log, "debug", None)
+    (method if callable(method) else log.info)(event, **kw)
+
+
 def resolve_redis(
     settings: Settings,
     log: _Logger,
@@ -299,15 +305,17 @@ def resolve_redis(
     ``127.0.0.1:6379`` is used, so a developer's existing Redis is not shadowed
     (``probe_default=False`` skips that probe, for tests). Otherwise the embedded
     server of ``settings.data_dir`` is attached to or started. Logs exactly one
-    line naming the server in use.
+    line naming the server in use: at INFO for the embedded server (worth seeing on
+    every start), at DEBUG for a configured or local one (every CLI call would
+    print it otherwise).
     """
     if settings.redis_url_configured:
-        log.info("using configured redis", url=redact_url(settings.redis_url))
+        _debug(log, "using configured redis", url=redact_url(settings.redis_url))
         return settings
     if probe_default and _answers(
         _ping(socket.AF_INET, (DEFAULT_HOST, DEFAULT_PORT)), loading_ok=True
     ):
-        log.info("using local redis", url=redact_url(settings.redis_url))
+        _debug(log, "using local redis", url=redact_url(settings.redis_url))
         return settings
     started, p = _ensure_server(settings.data_dir, timeout)
     info = _server_info(p.socket)

@@ -21,7 +21,7 @@ from actors import log as _log
 from . import step_task
 from ._embedded_redis import resolve_redis
 from .celery_app import make_celery, queue_names
-from .config import Settings, load_settings, redis_client
+from .config import Settings, celery_broker_url, load_settings, redis_client
 from .run_behaviour import RUN_ID_PREFIX, RunBehaviour
 from .step_leases import StepLeases
 
@@ -70,7 +70,10 @@ def runtime() -> Runtime:
             _log.configure()
             settings = resolve_redis(load_settings(_config_file), logger)
             client = redis_client(settings.redis_url)
-            system = actors.ActorSystem(client, settings.broker_url, prefix=settings.key_prefix)
+            same_redis = celery_broker_url(settings.broker_url) == celery_broker_url(
+                settings.redis_url)
+            system = actors.ActorSystem(client, settings.broker_url, prefix=settings.key_prefix,
+                                        mailbox_in_redis=same_redis)
             app = make_celery(settings)
             queues = queue_names(settings.key_prefix)
             actors.install(app, system, turn_queue=queues["turns"])

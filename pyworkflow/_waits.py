@@ -113,6 +113,8 @@ class WaitsMixin(RunCore):
         if etype == "hook_received":
             return "value", serialization.decode(data.get("payload"))
         if etype == "hook_expired":
+            from .hooks import hook_error
+
             token = self.history.calls[data["call_id"]].data.get("token", "?")
-            return "error", HookExpiredError(token)
+            return "error", hook_error(HookExpiredError, token)
         return None

@@ -32,8 +32,9 @@ Decisions:
   requests cannot open unbounded connections to Redis or the broker.
 * Logs carry only the first 6 characters of a token and never a payload; the
   standard library's access log (which prints the full path) is replaced.
-* Shutdown stops accepting, then waits for requests in flight: a delivery is never
-  cut between marking the hook received and sending the run its message.
+* Shutdown stops accepting, then waits for requests in flight: a delivery is not
+  cut between sending the run its message and marking the hook received (were it
+  cut, the sender's retry would finish it: see :mod:`pyworkflow.hooks`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from actors import log as _log
 
 from .errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
-from .hooks import HookPayloadError, get_hook, resume_hook
+from .hooks import TOKEN_SHOWN, HookPayloadError, refusal_status, resume_hook, short_token
 
 __all__ = ["DEFAULT_MAX_BODY", "HookServer", "make_server", "payload_errors",
            "serve_until_stopped", "short_token"]
@@ -71,7 +72,6 @@ REQUEST_TIMEOUT_S = 15.0
 #: Lingering close after refusing a body unread: at most this long, this many bytes.
 LINGER_S = 2.0
 LINGER_BYTES = 4 * 1024 * 1024
-TOKEN_SHOWN = 6
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what ``secrets.token_urlsafe`` produces
 _HOOK_PATH = re.compile(r"/hooks/(?P<token>[^/]+)/?")
@@ -81,11 +81,6 @@ _ALLOWED = {"hook": ("POST",), "healthz": ("GET", "HEAD")}
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, KombuOperationalError)
 
 logger = _log.get_logger("pyworkflow.hook_server")
-
-
-def short_token(token: str) -> str:
-    """What logs show of a token: enough to correlate, far too little to use."""
-    return token[:TOKEN_SHOWN] + "…" if len(token) > TOKEN_SHOWN else token
 
 
 def _redact(text: str) -> str:
@@ -215,11 +210,11 @@ class HookRequestHandler(BaseHTTPRequestHandler):
         except HookAlreadyReceivedError:
             raise _Reply(409, {"error": "hook already received a payload",
                                "status": "received"}) from None
-        except HookExpiredError:
-            status = self._status_of(token)
+        except HookExpiredError as exc:
+            status = refusal_status(exc)  # expired or cancelled: one error class for both
             raise _Reply(410, {"error": f"hook is {status}", "status": status}) from None
         except HookPayloadError as exc:
-            name = self._name_of(token)
+            name = exc.name
             self._fields["hook"] = name
             raise _Reply(422, {"error": f"payload does not fit hook {name!r}",
                                "errors": payload_errors(exc)}) from None
@@ -273,22 +268,6 @@ class HookRequestHandler(BaseHTTPRequestHandler):
             return json.loads(body, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise _Reply(400, {"error": f"body is not valid JSON: {exc}"}) from None
-
-    @staticmethod
-    def _status_of(token: str) -> str:
-        """``expired`` or ``cancelled``: the SDK raises one error for both."""
-        try:
-            status = get_hook(token).status
-        except Exception:
-            return "expired"
-        return status if status in ("expired", "cancelled") else "expired"
-
-    @staticmethod
-    def _name_of(token: str) -> str:
-        try:
-            return get_hook(token).name
-        except Exception:
-            return "?"
 
     # -- answering ------------------------------------------------------------------------
     def version_string(self) -> str:
@@ -353,7 +332,7 @@ class HookRequestHandler(BaseHTTPRequestHandler):
 
     def _log_failure(self, exc: Exception) -> None:
         text = traceback.format_exc()
-        if len(self._token) > TOKEN_SHOWN:  # a hook error's message names its token in full
+        if len(self._token) > TOKEN_SHOWN:  # defence in depth: SDK errors name a short form
             text = text.replace(self._token, short_token(self._token))
         logger.error("hook_http_failure", error_type=type(exc).__name__,
                      traceback=_redact(text), **self._fields)

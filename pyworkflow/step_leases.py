@@ -41,18 +41,23 @@ class StepLeases:
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def is_dead(self, run_id: str, call_id: int, attempt: int) -> bool:
-        return bool(self._redis.exists(self._dead_prefix + _member(run_id, call_id, attempt)))
-
-    def hold(self, run_id: str, call_id: int, attempt: int) -> tuple[str, bool]:
-        """Take the attempt's lease. The flag is False when this attempt already started
-        once before: its worker died mid-step and the broker handed the task back."""
+    def hold(self, run_id: str, call_id: int, attempt: int) -> tuple[str, str]:
+        """Take the attempt's lease, in one round trip. The verdict: ``run``; ``dead`` when
+        the attempt was already reported lost (a late redelivery of its task: skip it);
+        ``restarted`` when it started once before (its worker died mid-step and the
+        broker handed the task back: report it lost rather than run it again)."""
         member = _member(run_id, call_id, attempt)
         pipe = self._redis.pipeline(transaction=False)
+        pipe.exists(self._dead_prefix + member)
         pipe.incr(self._starts_prefix + member)
         pipe.expire(self._starts_prefix + member, DEAD_MARK_TTL_S)
         pipe.zadd(self.key, {member: time.time() * 1000 + LEASE_MS})
-        first = int(pipe.execute()[0]) == 1
+        dead, starts = pipe.execute()[:2]
+        if dead:
+            self._redis.zrem(self.key, member)
+            return member, "dead"
+        if int(starts) > 1:
+            return member, "restarted"
         with self._lock:
             self._held.add(member)
             if self._thread is None or self._pid != os.getpid():
@@ -60,7 +65,7 @@ class StepLeases:
                 self._thread = threading.Thread(target=self._renew_loop, daemon=True,
                                                 name="pyworkflow-step-leases")
                 self._thread.start()
-        return member, first
+        return member, "run"
 
     def drop(self, member: str) -> None:
         with self._lock:

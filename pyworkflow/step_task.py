@@ -63,15 +63,25 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
              timeout: float | None = None) -> None:
     ctx = StepContext(run_id, call_id, step, attempt)
     log = logger.bind(run_id=run_id, step=step, call_id=call_id, attempt=attempt)
-    if leases.is_dead(run_id, call_id, attempt):
+    member, verdict = leases.hold(run_id, call_id, attempt)
+    if verdict == "dead":
         log.info("skipping a redelivered step attempt already reported lost")
         return
-    member, first = leases.hold(run_id, call_id, attempt)
-    if not first:
+    if verdict == "restarted":
         # This attempt already ran and its worker died (the broker handed the task
         # back): report it lost rather than run it again, so work that kills its
-        # worker is retried per policy and stopped by the poison limit.
+        # worker is retried per policy and stopped by the poison limit. Unless the step
+        # had finished: its result, held in hand by the turn that died after it, is
+        # still in the run's in-hand slot and is what the run must get.
         leases.drop(member)
+        result_id = f"{run_id}:{call_id}:{attempt}:result"
+        held = system.redis.get(system.actor_keys(run_id).inhand)
+        if held:
+            message = Message.decode(held)
+            if message.msg_id == result_id:
+                log.info("the step had finished before its worker died; delivering its result")
+                system.deliver(message)
+                return
         leases.report_lost(system, member)
         return
     payload: dict[str, Any] = {"call_id": call_id, "attempt": attempt}

@@ -54,7 +54,11 @@ def redis_env() -> Iterator[dict[str, str]]:
     _runtime._runtime = None
     yield env
     client = redis_client(url)
-    for pattern in (f"{prefix}*", f"_kombu.binding.{prefix}*"):
+    # Kombu's binding tables for our exchanges: ``_kombu.binding.<exchange>`` and, for
+    # queues without an expiry, ``_kombu.binding_permanent.<exchange>`` (which keeps
+    # Kombu's sweep off the table). The shared ``_kombu.binding_deadlines`` is not ours.
+    for pattern in (f"{prefix}*", f"_kombu.binding.{prefix}*",
+                    f"_kombu.binding_permanent.{prefix}*"):
         batch = list(client.scan_iter(match=pattern, count=1000))
         for i in range(0, len(batch), 500):
             client.delete(*batch[i:i + 500])

@@ -25,8 +25,14 @@ from pydantic import BaseModel
 from pyworkflow import client, hooks
 from pyworkflow.cli import hooks as _hooks  # noqa: F401  (registers the commands)
 from pyworkflow.cli import runs as _runs  # noqa: F401
+from pyworkflow.cli._output import format_time
 from pyworkflow.cli._root import cli
-from pyworkflow.errors import RunNotFoundError
+from pyworkflow.errors import (
+    HookAlreadyReceivedError,
+    HookExpiredError,
+    HookNotFoundError,
+    RunNotFoundError,
+)
 from tests._workers import PYWORKFLOW, REPO
 
 
@@ -59,7 +65,7 @@ def one_line_error(result: Result) -> str:
 
 def new_hook(name: str = "cli_test_plain", expires_at_ms: int | None = None,
              run_id: str | None = None) -> str:
-    token = secrets.token_urlsafe(24)
+    token = hooks.new_token()
     hooks.record_hook(token, run_id or f"run-cli{secrets.token_hex(6)}", 3, name, expires_at_ms)
     return token
 
@@ -122,13 +128,23 @@ def test_resume_reads_a_file_or_stdin(rt: Any, tmp_path: Path) -> None:
 
 def test_resume_refusals_are_one_line(rt: Any) -> None:
     assert "no hook with token" in one_line_error(
-        invoke("hooks", "resume", secrets.token_urlsafe(24), "--payload", "{}"))
+        invoke("hooks", "resume", hooks.new_token(), "--payload", "{}"))
     expired = new_hook(expires_at_ms=int(time.time() * 1000) - 1000)
     assert "is expired" in one_line_error(invoke("hooks", "resume", expired, "--payload", "{}"))
     cancelled = new_hook()
     hooks.transition(cancelled, "cancelled")
     assert "is cancelled" in one_line_error(
         invoke("hooks", "resume", cancelled, "--payload", "{}"))
+
+
+def test_resume_refusals_never_show_the_whole_token(rt: Any) -> None:
+    received = new_hook()
+    hooks.resume_hook(received, None)
+    cancelled = new_hook()
+    hooks.transition(cancelled, "cancelled")
+    for token in (received, cancelled, hooks.new_token()):
+        line = one_line_error(invoke("hooks", "resume", token, "--payload", "{}"))
+        assert token not in line and token[:6] in line
 
 
 @pytest.mark.parametrize("text", ['{"a": ', "NaN", "{'a': 1}"])
@@ -154,6 +170,118 @@ def test_resume_needs_exactly_one_payload_option(rt: Any, tmp_path: Path) -> Non
     path.write_text("{}")
     assert "exactly one of" in one_line_error(
         invoke("hooks", "resume", token, "--payload", "{}", "--payload-file", str(path)))
+
+
+# -- resume_hook (the SDK) ---------------------------------------------------------------
+
+class Sends:
+    """Stands in for ``system.send``: records each message, then runs ``then``."""
+
+    def __init__(self, then: Any = None) -> None:
+        self.sent: list[tuple[str, str, dict[str, Any], str | None]] = []
+        self.then = then
+
+    def __call__(self, actor_id: str, kind: str, payload: dict[str, Any] | None = None,
+                 msg_id: str | None = None) -> None:
+        self.sent.append((actor_id, kind, payload or {}, msg_id))
+        if self.then is not None:
+            self.then()
+
+
+def test_a_failed_send_leaves_the_hook_pending_for_a_retry(
+        rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kombu.exceptions import OperationalError
+
+    token = new_hook()
+
+    def broker_down() -> None:
+        raise OperationalError("broker down")
+
+    monkeypatch.setattr(rt.system, "send", Sends(broker_down))
+    with pytest.raises(OperationalError):
+        hooks.resume_hook(token, {"n": 1})
+    assert hooks.get_hook(token).status == "pending"  # nothing lost: a retry can deliver
+    sends = Sends()
+    monkeypatch.setattr(rt.system, "send", sends)
+    assert hooks.resume_hook(token, {"n": 1}).status == "received"
+    assert hooks.get_hook(token).status == "received"
+    assert [(kind, msg_id) for _, kind, _, msg_id in sends.sent] == [
+        ("hook-received", f"hook:{token}")]
+
+
+def test_a_delivery_cut_after_its_send_is_finished_by_a_retry(
+        rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = new_hook()
+    sends = Sends()
+    monkeypatch.setattr(rt.system, "send", sends)
+    real = hooks.transition
+
+    def dies_before_marking(tok: str, to: str, check_expiry: bool = False) -> tuple[bool, str]:
+        if to == "received":
+            raise ConnectionError("process died here")
+        return real(tok, to, check_expiry)
+
+    monkeypatch.setattr(hooks, "transition", dies_before_marking)
+    with pytest.raises(ConnectionError):
+        hooks.resume_hook(token, {"n": 1})
+    monkeypatch.setattr(hooks, "transition", real)
+    assert hooks.resume_hook(token, {"n": 1}).status == "received"
+    # The same message twice: the run records it once (it dedupes by msg_id).
+    assert {msg_id for *_, msg_id in sends.sent} == {f"hook:{token}"} and len(sends.sent) == 2
+
+
+@pytest.mark.parametrize(("meanwhile", "error", "status"), [
+    ("received", HookAlreadyReceivedError, "received"),
+    ("expired", HookExpiredError, "expired"),
+    ("cancelled", HookExpiredError, "cancelled"),
+])
+def test_a_hook_that_moves_during_the_send_refuses_the_delivery(
+        rt: Any, monkeypatch: pytest.MonkeyPatch, meanwhile: str, error: type[Exception],
+        status: str) -> None:
+    token = new_hook()
+    monkeypatch.setattr(rt.system, "send", Sends(lambda: hooks.transition(token, meanwhile)))
+    with pytest.raises(error) as refused:
+        hooks.resume_hook(token, {"n": 1})
+    assert hooks.refusal_status(refused.value) == status
+    assert hooks.get_hook(token).status == meanwhile
+
+
+def test_hook_errors_show_only_the_start_of_the_token(rt: Any) -> None:
+    import pickle
+
+    received, cancelled, expired = new_hook(), new_hook(), new_hook(
+        expires_at_ms=int(time.time() * 1000) - 1000)
+    hooks.resume_hook(received)
+    hooks.transition(cancelled, "cancelled")
+    unknown = hooks.new_token()
+    cases = [(received, HookAlreadyReceivedError, "received"),
+             (cancelled, HookExpiredError, "cancelled"),
+             (expired, HookExpiredError, "expired"),
+             (unknown, HookNotFoundError, "missing")]
+    for token, error, status in cases:
+        with pytest.raises(error) as refused:
+            hooks.resume_hook(token, {"n": 1})
+        exc = refused.value
+        assert token not in str(exc) and token not in repr(exc) and token[:6] in str(exc)
+        assert exc.token == token and hooks.refusal_status(exc) == status  # type: ignore[attr-defined]
+        copy = pickle.loads(pickle.dumps(exc))
+        assert str(copy) == str(exc) and copy.token == token
+    with pytest.raises(HookExpiredError, match="was cancelled"):
+        hooks.resume_hook(cancelled)
+
+
+def test_list_hooks_reads_records_a_page_at_a_time(rt: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    run_id = f"run-cli{secrets.token_hex(6)}"
+    tokens = [new_hook(run_id=run_id) for _ in range(hooks.LIST_PAGE + 30)]
+
+    def one_by_one(*_: Any) -> None:
+        raise AssertionError("list_hooks read a hook record on its own")
+
+    monkeypatch.setattr(rt.redis, "hgetall", one_by_one)
+    found = hooks.list_hooks(run_id=run_id, limit=1000)
+    assert len(found) == len(tokens) and {h.token for h in found} == set(tokens)
+    assert len(hooks.list_hooks(run_id=run_id, limit=5)) == 5
 
 
 def test_serve_answers_and_stops_on_sigterm(rt: Any) -> None:
@@ -311,3 +439,17 @@ def test_list_top_level_skips_children(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [r["run_id"] for r in invoke_json("runs", "list", "--top-level", "-n", "1")] == [
         "run-p"]
     assert len(invoke_json("runs", "list")) == 3
+
+
+def test_status_shows_sleep_deadlines_as_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    wake_ms = int((time.time() + 3600) * 1000)
+    waiting = run("run-w")
+    waiting.waiting_on = [f"sleep until {wake_ms}", "hook approval"]
+    FakeRuns(monkeypatch, [waiting])
+    text = invoke("runs", "status", "run-w").stdout
+    line = next(line for line in text.splitlines() if line.startswith("Waiting on:"))
+    assert str(wake_ms) not in line and format_time(wake_ms / 1000) in line
+    assert "(in 59m" in line or "(in 1h00m)" in line
+    assert line.endswith(", hook approval")
+    assert invoke_json("runs", "status", "run-w")["waiting_on"][0] == f"sleep until {wake_ms}"
+    assert _runs.waiting_text(f"sleep until {wake_ms}", now=wake_ms / 1000 + 1).endswith("(due)")

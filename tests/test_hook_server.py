@@ -44,7 +44,7 @@ def server(rt: Any) -> Iterator[HookServer]:
 
 
 def new_hook(name: str = "server_test_plain", expires_at_ms: int | None = None) -> str:
-    token = secrets.token_urlsafe(24)
+    token = hooks.new_token()
     hooks.record_hook(token, f"run-test{secrets.token_hex(6)}", 1, name, expires_at_ms)
     return token
 
@@ -110,7 +110,7 @@ def test_empty_body_delivers_null(server: HookServer) -> None:
 
 
 def test_unknown_token_is_404(server: HookServer) -> None:
-    status, body = post(server, secrets.token_urlsafe(24), {})
+    status, body = post(server, hooks.new_token(), {})
     assert status == 404 and "error" in body
     status, body = post(server, "not%20a%20token", {})  # cannot be a token at all
     assert status == 404
@@ -124,6 +124,44 @@ def test_expired_and_cancelled_hooks_are_gone(server: HookServer) -> None:
     assert hooks.transition(cancelled, "cancelled") == (True, "cancelled")
     status, body = post(server, cancelled, {})
     assert status == 410 and body["status"] == "cancelled"
+
+
+def test_broker_down_is_503_and_the_sender_can_retry(server: HookServer, rt: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from kombu.exceptions import OperationalError
+
+    token = new_hook()
+    send = rt.system.send
+
+    def broker_down(*_: Any, **__: Any) -> None:
+        raise OperationalError("broker down")
+
+    monkeypatch.setattr(rt.system, "send", broker_down)
+    status, body = post(server, token, {"ok": 1})
+    assert status == 503 and body["error"]
+    assert hooks.get_hook(token).status == "pending"  # the payload was not lost
+    monkeypatch.setattr(rt.system, "send", send)
+    assert post(server, token, {"ok": 1})[0] == 202
+    assert hooks.get_hook(token).status == "received"
+
+
+def test_refusals_need_no_second_read(server: HookServer,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """410's status and 422's hook name come with the SDK's error, not another lookup."""
+    cancelled, typed = new_hook(), new_hook("server_test_approval")
+    hooks.transition(cancelled, "cancelled")
+    real, reads = hooks.get_hook, []
+
+    def counted(token: str) -> hooks.HookInfo:
+        reads.append(token)
+        return real(token)
+
+    monkeypatch.setattr(hooks, "get_hook", counted)
+    assert post(server, cancelled, {}) == (410, {"error": "hook is cancelled",
+                                                 "status": "cancelled"})
+    status, body = post(server, typed, {"approved": "perhaps"})
+    assert status == 422 and "server_test_approval" in body["error"]
+    assert reads == [cancelled, typed]  # the one read resume_hook itself makes
 
 
 def test_typed_hook_refuses_a_bad_payload_with_its_errors(server: HookServer) -> None:

@@ -1,13 +1,20 @@
--- End a turn chain: give up the actor's flag (the caller then re-checks the mailbox).
+-- End a turn chain: give up the actor's flag; the caller then makes sure the mailbox is
+-- empty (a message published before this release must not be stranded).
 -- KEYS[1]  {actor}:activation  string: owning token
 -- KEYS[2]  {actor}:inflight    list: mailbox delivery tags taken but not yet acknowledged
 -- KEYS[3]  {actor}:meta        hash: 'running' is cleared (this turn task ended cleanly)
+-- KEYS[4]  (optional) the mailbox's Redis list, when the broker is this same Redis: its
+--          length is read in the same atomic step, saving the caller a round trip
 -- ARGV[1]  token
--- Returns 1 when released, 0 when the token did not own the actor.
+-- Returns -2 when the token did not own the actor; else the mailbox length, or -1 when
+-- the mailbox is not in this Redis (the caller asks the broker).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 0
+  return -2
 end
 redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[2])
 redis.call('HDEL', KEYS[3], 'running')
-return 1
+if KEYS[4] then
+  return redis.call('LLEN', KEYS[4])
+end
+return -1

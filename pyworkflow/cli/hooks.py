@@ -10,7 +10,8 @@ Why these rules:
 * Every refusal of ``resume`` is one line that names the cause (unknown token,
   expired, cancelled, already received, the fields a typed hook refused, JSON that
   does not parse) and leaves the hook as it was, so the command can be fixed and
-  run again.
+  run again. Like the SDK's errors, these lines show only the start of a token
+  (``list`` and ``info`` show it whole: finding tokens is what they are for).
 * ``serve`` runs the HTTP endpoint of :mod:`pyworkflow.hook_server` in the
   foreground, for a process manager to supervise; SIGTERM and Ctrl-C stop it after
   the requests in flight are answered.
@@ -38,7 +39,7 @@ _EXAMPLE_PAYLOAD = """'{"approved": true}'"""
 
 
 def _no_hook(token: str) -> CliError:
-    return CliError(f"no hook with token {token!r}. List the waiting ones with: "
+    return CliError(f"no hook with token {sdk.short_token(token)!r}. List the waiting ones with: "
                     "pyworkflow hooks list --status pending")
 
 
@@ -160,22 +161,23 @@ def resume(token: str, payload: str | None, payload_file: IO[str] | None) -> Non
       curl -s https://... | pyworkflow -m app.flows hooks resume TOKEN --payload-file -
     """
     value = _read_payload(payload, payload_file)
+    shown = sdk.short_token(token)
     try:
         hook = sdk.resume_hook(token, value)
     except HookNotFoundError:
         raise _no_hook(token) from None
     except HookAlreadyReceivedError:
-        raise CliError(f"hook {token!r} already received a payload; a hook resumes its run "
+        raise CliError(f"hook {shown!r} already received a payload; a hook resumes its run "
                        "only once") from None
-    except HookExpiredError:
-        current = sdk.get_hook(token)
-        when = (f" at {out.format_time(current.expires_at)}"
-                if current.status == "expired" and current.expires_at else "")
-        raise CliError(f"hook {token!r} is {current.status}{when}; nothing was delivered "
-                       f"(run {current.run_id})") from None
+    except HookExpiredError as exc:
+        status, seen = sdk.refusal_status(exc), sdk.refused_hook(exc)
+        when = (f" at {out.format_time(seen.expires_at)}"
+                if status == "expired" and seen is not None and seen.expires_at else "")
+        of_run = f" (run {seen.run_id})" if seen is not None else ""
+        raise CliError(f"hook {shown!r} is {status}{when}; nothing was delivered{of_run}"
+                       ) from None
     except sdk.HookPayloadError as exc:
-        name = sdk.get_hook(token).name
-        raise CliError(f"payload refused by hook {name!r}, nothing was delivered: "
+        raise CliError(f"payload refused by hook {exc.name!r}, nothing was delivered: "
                        f"{_describe_errors(exc)}") from None
     _warn_unvalidated("the payload was")
     if out.is_json():

@@ -1,4 +1,4 @@
-"""``pyworkflow runs list|status|logs|children|cancel``: look at runs, and stop them.
+"""``pyworkflow runs list|status|logs|children|cancel|retry``: look at runs, stop or retry them.
 
 These commands read Redis only (no worker needed, no ``--module`` needed), so an
 operator can inspect any run from any machine. :func:`follow_run` is shared with
@@ -8,10 +8,16 @@ seen, so each event is printed once, in commit order, as soon as it exists.
 A run's children are read from its own journal (``child_started`` events), not
 from an index: the journal is the source of truth and a child is listed even
 before its first turn has written its run record (it shows as ``pending``).
+
+``retry --wait`` first waits for the run to *handle* the retry (a ``run_retried`` or
+``workflow_resumed`` event after the request), then for a final status: a failed
+run is still ``failed`` until then, and "failed" is final, so waiting for a final
+status alone would return at once with the old failure.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -34,8 +40,13 @@ EVENT_TYPES = (
     "sleep_started", "sleep_completed", "workflow_completed", "workflow_failed",
     "workflow_parked", "cancel_requested", "workflow_cancelled", "hook_created",
     "hook_received", "hook_expired", "wait_cancelled", "child_started", "child_completed",
-    "child_failed", "child_cancel_requested",
+    "child_failed", "child_cancel_requested", "workflow_recovered", "workflow_resumed",
+    "run_retried",
 )
+#: The statuses ``runs retry`` acts on (see ``client.retry_run``).
+RETRYABLE_STATUSES = ("parked", "failed")
+#: The events that show a run handled an operator's retry.
+RETRY_EVENTS = frozenset({"run_retried", "workflow_resumed"})
 #: Statuses after which following a run is pointless: terminal, or parked until an
 #: operator intervenes (a parked run would otherwise be followed forever).
 FINAL_STATUSES = frozenset(client.TERMINAL_STATUSES) | {"parked"}
@@ -87,6 +98,23 @@ def _arguments_text(args: list[Any], kwargs: dict[str, Any]) -> str:
     return ", ".join(parts) or "(none)"
 
 
+_EPOCH_MS = re.compile(r"\b(until|at) (\d{12,14})\b")
+
+
+def waiting_text(entry: str, now: float | None = None) -> str:
+    """One ``waiting_on`` entry for people: ``sleep until 1795686331132`` becomes
+    ``sleep until 2026-11-26 09:30:01 (in 3m05s)``; other entries are unchanged."""
+    now = time.time() if now is None else now
+
+    def human(match: re.Match[str]) -> str:
+        at = int(match[2]) / 1000
+        left = at - now
+        when = f"in {out.format_duration(left)}" if left > 0 else "due"
+        return f"{match[1]} {out.format_time(at)} ({when})"
+
+    return _EPOCH_MS.sub(human, entry)
+
+
 _SHOWN = {"run_id", "workflow", "status", "args", "kwargs", "result", "error", "created_at",
           "updated_at", "parent_run_id", "waiting_on"}
 
@@ -106,7 +134,7 @@ def print_run(info: Any, children: int | None = None) -> None:
         ("Created", out.format_time(created)),
         ("Updated", f"{out.format_time(updated)}  ({age} after creation)"),
         ("Parent", info.parent_run_id or "-"),
-        ("Waiting on", ", ".join(info.waiting_on or []) or "-"),
+        ("Waiting on", ", ".join(waiting_text(w) for w in info.waiting_on or []) or "-"),
     ]
     if children is not None:
         fields.append(("Children", f"{children}  (list them with: pyworkflow runs children "
@@ -281,8 +309,8 @@ def children(run_id: str) -> None:
     )
 
 
-def _cancel_outcome(info: RunInfo, outcome: str, text: str, code: int = 0) -> NoReturn:
-    """Print one outcome of ``runs cancel`` (JSON: the run plus ``outcome``) and exit."""
+def _outcome(info: RunInfo, outcome: str, text: str, code: int = 0) -> NoReturn:
+    """Print one outcome of ``runs cancel|retry`` (JSON: the run plus ``outcome``), exit."""
     if out.is_json():
         out.emit_json({**info.to_dict(), "outcome": outcome})
     else:
@@ -313,7 +341,7 @@ def cancel(run_id: str, reason: str | None, wait: bool, timeout: float | None) -
         raise click.UsageError("--timeout only applies with --wait")
     info = load_run(run_id)
     if info.finished:
-        _cancel_outcome(info, "already_finished",
+        _outcome(info, "already_finished",
                         f"run {run_id} is already {info.status}; nothing changed")
     try:
         after = client.cancel_workflow(run_id, reason=reason)
@@ -321,10 +349,10 @@ def cancel(run_id: str, reason: str | None, wait: bool, timeout: float | None) -
         load_run(run_id)  # gone in between: the shared one-line error
         raise
     if after.finished and after.status != "cancelled":  # it finished before the request
-        _cancel_outcome(after, "already_finished",
+        _outcome(after, "already_finished",
                         f"run {run_id} is already {after.status}; nothing changed")
     if not wait:
-        _cancel_outcome(after, "requested",
+        _outcome(after, "requested",
                         f"Cancellation requested for run {run_id} (now {after.status}); it "
                         "stops at its next checkpoint.\n"
                         f"Wait for it with: pyworkflow runs cancel {run_id} --wait")
@@ -338,7 +366,7 @@ def _wait_cancelled(run_id: str, timeout: float | None) -> None:
         final = client.wait_for_run(run_id, timeout)
     except TimeoutError:
         current = load_run(run_id)
-        _cancel_outcome(current, "timeout",
+        _outcome(current, "timeout",
                         f"Timed out after {out.format_duration(timeout)}: run {run_id} is "
                         f"still {current.status}; the cancellation stays requested. Follow "
                         f"it with: pyworkflow runs logs {run_id} --follow", 1)
@@ -347,7 +375,112 @@ def _wait_cancelled(run_id: str, timeout: float | None) -> None:
                    err=True)
         raise click.exceptions.Exit(130) from None
     if final.status == "cancelled":
-        _cancel_outcome(final, "cancelled", f"Run {run_id} is cancelled.")
-    _cancel_outcome(final, "ended_" + final.status,
+        _outcome(final, "cancelled", f"Run {run_id} is cancelled.")
+    _outcome(final, "ended_" + final.status,
                     f"Run {run_id} ended {final.status}, not cancelled. Details: "
                     f"pyworkflow runs status {run_id}", 1)
+
+
+@runs.command("retry")
+@click.argument("run_id")
+@click.option("--wait", is_flag=True,
+              help="Wait until the run is finished (or parked again); exit 1 unless it "
+                   "completes.")
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="With --wait: give up waiting after this long (exit 1; the retry stays "
+                   "requested).")
+def retry(run_id: str, wait: bool, timeout: float | None) -> None:
+    """Retry a parked or failed run, once what stopped it is fixed.
+
+    A parked run resumes where it stopped; a failed run re-opens from its failed
+    step, which gets a new attempt (the failure stays in the journal, marked
+    superseded). Both replay with the code the workers run now. A run in any other
+    status is left unchanged and not waited for (exit 0; with --wait, exit 0 only if
+    it is completed).
+
+    \b
+    Examples:
+      pyworkflow runs retry run-1234
+      pyworkflow runs retry run-1234 --wait --timeout 300
+    """
+    if timeout is not None and not wait:
+        raise click.UsageError("--timeout only applies with --wait")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    current = load_run(run_id)
+    # The journal's end before the request: the retry's own events come after it.
+    after_seq = _last_seq(run_id) if wait and current.status in RETRYABLE_STATUSES else 0
+    try:
+        before = client.retry_run(run_id)
+    except RunNotFoundError:
+        load_run(run_id)  # gone in between: the shared one-line error
+        raise
+    if before.status not in RETRYABLE_STATUSES:
+        _outcome(before, "nothing_to_retry", f"run {run_id} is {before.status}; nothing to retry",
+                 0 if not wait or before.status == "completed" else 1)
+    follow = f"follow it with: pyworkflow runs logs {run_id} --follow"
+    if before.status == "parked":
+        text = (f"retry requested for parked run {run_id}: it resumes with the code the "
+                f"workers run now; {follow}")
+    else:
+        text = (f"retry requested for failed run {run_id}: its failed step gets a new "
+                f"attempt, with the code the workers run now; {follow}")
+    if not wait:
+        _outcome(before, "requested", text)
+    out.note(text)
+    _wait_retry_handled(run_id, after_seq, deadline)
+    _wait_retried(run_id, deadline)
+
+
+def _last_seq(run_id: str) -> int:
+    return max((int(e["seq"]) for e in client.get_workflow_events(run_id)), default=0)
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _retry_timeout(run_id: str, handled: bool) -> NoReturn:
+    current = load_run(run_id)
+    if handled:
+        text = (f"Timed out: run {run_id} is still {current.status}. Follow it with: "
+                f"pyworkflow runs logs {run_id} --follow")
+    else:
+        text = (f"Timed out: no worker has handled the retry of run {run_id} yet (is one "
+                "running?); it stays requested and runs when a worker takes it")
+    _outcome(current, "timeout", text, 1)
+
+
+def _wait_retry_handled(run_id: str, after_seq: int, deadline: float | None) -> None:
+    """Poll the journal until the run records that it took the retry."""
+    try:
+        while True:
+            events = client.get_workflow_events(run_id, after_seq=after_seq)
+            if any(e.get("type") in RETRY_EVENTS for e in events):
+                return
+            after_seq = max([after_seq, *(int(e["seq"]) for e in events)])
+            left = _left(deadline)
+            if left is not None and left <= 0:
+                _retry_timeout(run_id, handled=False)
+            time.sleep(POLL_SECONDS if left is None else min(POLL_SECONDS, left))
+    except KeyboardInterrupt:
+        _stopped_waiting(run_id)
+
+
+def _stopped_waiting(run_id: str) -> NoReturn:
+    click.echo(f"Stopped waiting; the retry of run {run_id} goes on.", err=True)
+    raise click.exceptions.Exit(130)
+
+
+def _wait_retried(run_id: str, deadline: float | None) -> None:
+    try:
+        final = client.wait_for_run(run_id, _left(deadline))
+    except TimeoutError:
+        _retry_timeout(run_id, handled=True)
+    except KeyboardInterrupt:
+        _stopped_waiting(run_id)
+    if final.status == "completed":
+        _outcome(final, "completed", f"Run {run_id} completed.")
+    again = " again" if final.status == "parked" else ""
+    _outcome(final, "ended_" + final.status,
+             f"Run {run_id} is {final.status}{again}, not completed. Details: "
+             f"pyworkflow runs status {run_id}", 1)

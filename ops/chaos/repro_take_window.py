@@ -1,0 +1,132 @@
+"""Reproduce, deterministically, a turn killed while it takes mailbox messages.
+
+    python ops/chaos/repro_take_window.py --die-at rpop   # message lost for good
+    python ops/chaos/repro_take_window.py --die-at tag    # message stranded (unacked)
+    python ops/chaos/repro_take_window.py --die-at tag --wait-sweep   # ... and after the sweep
+
+Found by the chaos run (``ops/chaos/run.py``): a SIGKILL that lands while a turn is
+taking messages from its actor's mailbox can leave the run stuck forever. A turn
+takes messages with Kombu's ``basic_get(no_ack=False)``, which on the Redis
+transport is two round trips (``RPOP`` the list, then ``QoS.append``: ``HSET`` the
+unacked hash), and only then records the delivery tags in the actor's in-flight
+list, which recovery uses to put messages back. So:
+
+* killed between ``RPOP`` and ``HSET`` (``--die-at rpop``): the message is in no
+  Redis key at all; recovery restores nothing; the run waits forever;
+* killed between ``HSET`` and recording the tag (``--die-at tag``): recovery
+  restores nothing ("restored_messages": 0); the mailbox sweep puts the message
+  back in the mailbox list after the 300 s visibility timeout, but nothing
+  activates the actor, so no turn ever takes it.
+
+This script starts its own Redis (AOF always), a *victim* worker that SIGKILLs
+its own process group at that point, the first time a turn takes the child run's
+``start`` message (``--kind`` picks another kind, e.g. ``child-completed``), and
+then a healthy *survivor* worker. It starts ``repro_parent``, which starts the
+child ``repro_child`` and waits for it, and reports where the message is. Exit
+status 0 when the run completed (the bug is fixed), 1 when it is stuck.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from ops.chaos.run import (  # noqa: E402
+    ChaosRedis,
+    WorkerProc,
+    _raise_interrupt,
+    actor_state,
+    clean_environment,
+    log,
+)
+
+MODULE = "ops.chaos.repro_take_window_workflows"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--die-at", choices=["rpop", "tag"], default="rpop")
+    p.add_argument("--kind", default="start",
+                   help="message kind whose take kills the victim (start: the child's start)")
+    p.add_argument("--wait", type=float, default=40.0,
+                   help="seconds to wait for the run after the survivor started (40)")
+    p.add_argument("--wait-sweep", action="store_true",
+                   help="also wait past the mailbox's 300 s unacked sweep")
+    p.add_argument("--keep", action="store_true", help="keep the folder with the logs")
+    args = p.parse_args(argv)
+    os.chdir(REPO)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    workdir = Path(tempfile.mkdtemp(prefix="pwrepro-"))
+    redis = ChaosRedis(workdir)
+    workers: list[WorkerProc] = []
+    try:
+        redis.start()
+        prefix = f"pwrepro-{uuid.uuid4().hex[:8]}"
+        env = clean_environment(redis.url, prefix, workdir)
+        (workdir / "logs").mkdir()
+        import pyworkflow
+        from ops.chaos import repro_take_window_workflows  # noqa: F401
+        from pyworkflow import _runtime
+
+        rt = _runtime.runtime()
+        victim = WorkerProc("victim", workdir / "logs", {
+            **env, "REPRO_DIE_AT": args.die_at, "REPRO_KIND": args.kind}, 2, MODULE)
+        workers.append(victim.start())
+        while not victim.poll_ready():
+            time.sleep(0.1)
+        run_id = pyworkflow.start("repro_parent", 20)
+        log(f"started {run_id}; victim dies at '{args.die_at}' taking a '{args.kind}' message")
+        deadline = time.monotonic() + 30
+        while victim.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if victim.alive():
+            log("the victim never reached the injection point")
+            return 2
+        victim.signal_group(signal.SIGKILL)
+        log("victim SIGKILLed itself; starting the survivor")
+        survivor = WorkerProc("survivor", workdir / "logs", env, 2, MODULE)
+        workers.append(survivor.start())
+        wait = args.wait + (340.0 if args.wait_sweep else 0.0)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if pyworkflow.get_workflow_run(run_id).status in ("completed", "failed"):
+                break
+            time.sleep(0.5)
+        info = pyworkflow.get_workflow_run(run_id)
+        log(f"parent {run_id}: {info.status} (result {info.result!r}) after waiting {wait:.0f}s")
+        for e in pyworkflow.get_workflow_events(run_id):
+            log(f"  {e['seq']} {e['type']} {json.dumps(e['data'])[:160]}")
+        child = next((e["data"]["child_run_id"] for e in pyworkflow.get_workflow_events(run_id)
+                      if e["type"] == "child_started"), None)
+        for actor in filter(None, [child, run_id]):
+            raw = rt.redis.hget(rt.system.actor_keys(actor).record, "status")
+            log(f"{actor}: status {raw.decode() if raw else None}; "
+                f"{actor_state(rt, actor)}")
+        for w in workers:
+            for line in w.log_lines_with(["actors.recovery", "earlier turn tasks"], 10):
+                log(line[:300])
+        return 0 if info.status == "completed" else 1
+    finally:
+        for w in workers:
+            w.signal_group(signal.SIGKILL)
+        redis.stop(kill=True)
+        if args.keep:
+            log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Workflows and fault injection for ``repro_take_window.py`` (see there).
+
+Imported by a worker with ``REPRO_DIE_AT`` set, this module makes the worker
+SIGKILL its own process group (as the chaos run does) at one exact point of a
+turn, the first time that turn takes a mailbox message of kind ``REPRO_KIND``
+(default ``start``) addressed to a child run:
+
+* ``REPRO_DIE_AT=rpop``: inside Kombu's ``basic_get``, after the message was
+  popped from the mailbox list (``RPOP``) and before Kombu's ``QoS.append`` wrote
+  it to the unacked hash;
+* ``REPRO_DIE_AT=tag``: right after ``Mailbox.take`` returned, before the turn
+  recorded the delivery tags in the actor's in-flight list.
+
+A Redis key (``<prefix>:repro:fired``) makes it fire once per deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import Any
+
+from pyworkflow import _runtime, start_child_workflow, step, workflow
+
+DIE_AT = os.environ.get("REPRO_DIE_AT", "")
+KIND = os.environ.get("REPRO_KIND", "start")
+
+
+@step()
+async def repro_child_step(x: int) -> int:
+    return x + 1
+
+
+@workflow()
+async def repro_child(x: int) -> int:
+    return await repro_child_step(x)
+
+
+@workflow()
+async def repro_parent(x: int) -> int:
+    return int(await start_child_workflow(repro_child, x)) * 2
+
+
+def _target(raw_body: Any, routing_key: str) -> bool:
+    if not routing_key.endswith(":mailbox"):
+        return False
+    try:
+        body = json.loads(raw_body)
+    except (TypeError, ValueError):
+        return False
+    payload = body.get("payload") or {}
+    if KIND == "start":
+        return bool(body.get("kind") == "start" and payload.get("parent"))
+    return bool(body.get("kind") == KIND)
+
+
+def _fire_once() -> bool:
+    rt = _runtime.runtime()
+    return bool(rt.redis.set(f"{rt.settings.key_prefix}:repro:fired", os.getpid(), nx=True))
+
+
+def _die() -> None:
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _install() -> None:
+    if DIE_AT == "rpop":
+        from kombu.transport import redis as kombu_redis
+
+        original_append = kombu_redis.QoS.append
+
+        def append(self: Any, message: Any, delivery_tag: str) -> Any:
+            if _target(message.body, message.delivery_info.get("routing_key", "")) \
+                    and _fire_once():
+                _die()
+            return original_append(self, message, delivery_tag)
+
+        setattr(kombu_redis.QoS, "append", append)  # noqa: B010
+    elif DIE_AT == "tag":
+        from actors import mailbox
+
+        original_take = mailbox.Mailbox.take
+
+        def take(self: Any, queue_name: str, limit: int) -> Any:
+            taken = original_take(self, queue_name, limit)
+            if any(_target(m.body, queue_name) for m in taken) and _fire_once():
+                _die()
+            return taken
+
+        setattr(mailbox.Mailbox, "take", take)  # noqa: B010
+
+
+_install()

@@ -1,0 +1,46 @@
+"""The chaos command at CI scale: ``python ops/chaos/run.py --small``.
+
+30 runs (each with six steps, three sleeps and a child workflow) on 2 real
+workers while 3 workers are killed (SIGKILL and SIGTERM) and Redis restarts once.
+The command starts and cleans up its own Redis server and workers; it must pass
+every check (see ``ops/chaos/README.md``) and report nothing lost.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+RUN = REPO / "ops" / "chaos" / "run.py"
+
+
+def _server_binary() -> str | None:
+    from pyworkflow._embedded_redis import find_server_binary
+
+    return find_server_binary()
+
+
+@pytest.mark.skipif(_server_binary() is None, reason="no redis-server/valkey-server binary")
+def test_chaos_small_loses_nothing() -> None:
+    # The session's autouse fixture points PYWORKFLOW_* at the test Redis; the chaos
+    # run must use only its own server, so none of it is passed on (run.py also drops
+    # any PYWORKFLOW_* it inherits).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYWORKFLOW_")}
+    proc = subprocess.run([sys.executable, str(RUN), "--small"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=240)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-8000:]
+    assert "RESULT: PASS" in out, out[-8000:]
+    assert re.search(r"^lost\s+0$", out, re.MULTILINE), out[-8000:]
+    assert re.search(r"^duplicates\s+0$", out, re.MULTILINE), out[-8000:]
+    assert re.search(r"^out of sequence\s+0$", out, re.MULTILINE), out[-8000:]
+    assert re.search(r"^runs\s+30 started, 30 completed", out, re.MULTILINE), out[-8000:]
+    assert re.search(r"^worker kills\s+3 \(SIGKILL 2, SIGTERM 1\)", out, re.MULTILINE), \
+        out[-8000:]
+    assert re.search(r"^Redis restarts\s+1 ", out, re.MULTILINE), out[-8000:]
