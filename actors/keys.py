@@ -45,6 +45,10 @@ class ActorKeys:
         return self._key("record")
 
     @property
+    def dispatching(self) -> str:
+        return self._key("dispatching")
+
+    @property
     def inhand(self) -> str:
         return self._key("inhand")
 
@@ -59,7 +63,7 @@ class ActorKeys:
 
     def all(self) -> list[str]:
         return [self.journal, self.activation, self.meta, self.seen, self.outbox,
-                self.record, self.inflight, self.inhand, self.mailbox]
+                self.record, self.inflight, self.inhand, self.dispatching, self.mailbox]
 
 
 @dataclass(frozen=True)

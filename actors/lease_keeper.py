@@ -58,8 +58,10 @@ class LeaseKeeper:
                                          client=pipe)
                     pipe.zadd(system.keys.lease_index, {actor_id: system.lease_score()})
                 results = pipe.execute()
-                for (actor_id, _), ok in zip(held, results[::2], strict=True):
-                    if not ok:
+                for (actor_id, token), ok in zip(held, results[::2], strict=True):
+                    with self._lock:
+                        still_held = self._held.get(actor_id) == token
+                    if not ok and still_held:  # else the turn just ended: nothing to renew
                         logger.warning("lease could not be renewed", actor_id=actor_id)
             except Exception as exc:
                 logger.warning("lease renewal failed; retrying", error=str(exc))

@@ -75,7 +75,10 @@ def configure(fmt: str | None = None, level: str | int = "INFO", force: bool = F
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # filter_by_level first: a debug line below the level costs one check, not a
+        # run through the whole chain.
+        processors=[structlog.stdlib.filter_by_level, *shared,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 BATCH_SIZE = 50
 #: A turn that has worked this long hands over to a fresh turn task (fairness).
 TURN_BUDGET_S = 2.0
+#: How long a released turn may take to dispatch its last effects before the next turn
+#: dispatches them itself (only matters if the releasing process died).
+DISPATCHING_MARK_MS = 2_000
 
 logger = _log.get_logger("actors.turn")
 
@@ -73,7 +76,8 @@ def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
             system.touch_index(pipe, actor_id, queued=False)
         system.scripts.call_in(
             pipe, "begin_turn",
-            [k.activation, k.meta, k.inflight, k.journal, k.outbox, k.seen, k.inhand],
+            [k.activation, k.meta, k.inflight, k.journal, k.outbox, k.seen, k.inhand,
+             k.dispatching],
             [token, system.lease_ms, "activate" if activate else "owned",
              in_hand.msg_id if in_hand else "", in_hand.encode() if in_hand else ""])
         if not activate:
@@ -110,6 +114,11 @@ class Turn:
         self.crashes = begun.crashes
         self.state: Any = None
         self.seq = 0
+        # Committed effects not dispatched yet. They go out before the next batch, or,
+        # when the turn ends, right *after* the actor is released: a step dispatched
+        # while this turn still held the run would often finish before the release and
+        # find the run busy, losing the in-place turn (see ``_end``).
+        self._pending: list[tuple[str, Any]] = []
         self._dispatched: list[str] = []  # outbox entries to delete in the next round trip
 
     def run(self) -> None:
@@ -175,6 +184,7 @@ class Turn:
                 # Hand the lease to a fresh turn task so other actors get the worker.
                 logger.debug("turn budget spent; chaining the next turn")
                 self.system.cache.put(self.actor_id, self.state, self.seq)
+                self._dispatch_pending()
                 self._flush_dispatched(also=lambda p: p.hdel(self.keys.meta, "running"))
                 self.system.enqueue_task("actors.turn", [self.actor_id, self.token], {}, None,
                                          self.system.turn_queue)
@@ -206,6 +216,7 @@ class Turn:
     def _batch(self) -> bool:
         """Take and handle one batch from the mailbox; False when it was empty."""
         sys_ = self.system
+        self._dispatch_pending()
         taken = sys_.mailbox.take(self.keys.mailbox, BATCH_SIZE)
         if not taken:
             return False
@@ -293,12 +304,16 @@ class Turn:
         self.behaviour.on_batch_end(self.actor_id, self.turn_no, self.token)
 
     def _after_commit(self, ctx: TurnContext, effect_ids: list[tuple[str, Any]]) -> None:
-        if effect_ids:
-            self.system.dispatch(e for _, e in effect_ids)
-            self._dispatched.extend(eid for eid, _ in effect_ids)
+        self._pending.extend(effect_ids)
         if ctx.rebuild:
             self._load_fresh()  # the behaviour asked to be rebuilt from its journal
         self.behaviour.after_commit(self.state)
+
+    def _dispatch_pending(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.system.dispatch(e for _, e in pending)
+            self._dispatched.extend(eid for eid, _ in pending)
 
     def _flush_dispatched(self, also: Any = None) -> None:
         if not self._dispatched and also is None:
@@ -356,10 +371,13 @@ class Turn:
         sys_.cache.put(self.actor_id, self.state, self.seq)
         list_key = [k.mailbox] if sys_.mailbox_in_redis else []
 
+        dispatching = "1" if self._pending else "0"
+
         def build(pipe: Any) -> None:
             pipe.zscore(sys_.keys.lease_index, self.actor_id)
-            sys_.scripts.call_in(pipe, "release", [k.activation, k.inflight, k.meta, *list_key],
-                                 [self.token])
+            sys_.scripts.call_in(pipe, "release",
+                                 [k.activation, k.inflight, k.meta, k.dispatching, *list_key],
+                                 [self.token, dispatching, DISPATCHING_MARK_MS])
             if self._dispatched:
                 pipe.hdel(k.outbox, *self._dispatched)
 
@@ -368,9 +386,22 @@ class Turn:
         if int(waiting) == -1:
             waiting = sys_.mailbox.size(k.mailbox)
         if int(waiting) <= 0:
-            if index_score is not None:
-                sys_.scripts.unindex(keys=[sys_.keys.lease_index],
-                                     args=[self.actor_id, repr(index_score)])
+            # Released: now send what the last batch decided. Should this process die
+            # here, the outbox still holds it and the lease index still points at the
+            # actor (the entry is only dropped below), so recovery dispatches it.
+            self._dispatch_pending()
+            dispatched, self._dispatched = self._dispatched, []
+
+            def finish(pipe: Any) -> None:
+                if dispatched:
+                    pipe.hdel(k.outbox, *dispatched)
+                    pipe.delete(k.dispatching)
+                if index_score is not None:
+                    sys_.scripts.call_in(pipe, "unindex", [sys_.keys.lease_index],
+                                         [self.actor_id, repr(index_score)])
+
+            if dispatched or index_score is not None:
+                sys_.scripts.pipeline(finish)
             return True
         # Someone published before we let go. Take the flag back, unless a sender did.
         token = uuid.uuid4().hex
@@ -381,6 +412,9 @@ class Turn:
         sys_.leases.hold(self.actor_id, token)
         self._restore_stranded(begun)
         self._load_state(begun.last_seq)
+        if self._pending:  # ours to send again, now that we own the actor once more
+            self._dispatch_pending()
+            self._flush_dispatched(also=lambda p: p.delete(k.dispatching))
         return False
 
 

@@ -145,7 +145,7 @@ class ChildrenMixin(RunCore):
     def close_children(self) -> None:
         """Apply each still-running child's parent-close policy as the parent ends."""
         assert self.ctx is not None
-        for call in self.history.calls.values():
+        for call in list(self.history.open.values()):
             if call.kind != "child" or call.state == "done":
                 continue
             policy = call.data.get("policy", ParentClosePolicy.TERMINATE.value)

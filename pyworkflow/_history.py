@@ -50,6 +50,8 @@ class CallRecord:
 @dataclass
 class History:
     calls: dict[int, CallRecord] = field(default_factory=dict)
+    #: the calls not done yet, kept as events arrive so a turn never scans the history
+    open: dict[int, CallRecord] = field(default_factory=dict)
     started: dict[str, Any] | None = None
     status: str = "pending"
     terminal: dict[str, Any] | None = None
@@ -62,6 +64,15 @@ class History:
     last_ts: float = 0.0
 
     def record(self, etype: str, data: dict[str, Any], ts: float, seq: int = 0) -> None:
+        self._record(etype, data, ts, seq)
+        call = self.calls.get(data.get("call_id", -1)) if isinstance(data, dict) else None
+        if call is not None:
+            if call.state == "done":
+                self.open.pop(call.call_id, None)
+            else:
+                self.open[call.call_id] = call
+
+    def _record(self, etype: str, data: dict[str, Any], ts: float, seq: int) -> None:
         self.last_ts = max(self.last_ts, ts)
         if etype == "workflow_started":
             self.started = data
@@ -116,7 +127,7 @@ class History:
         return self.terminal is not None
 
     def open_calls(self) -> list[CallRecord]:
-        return [c for c in self.calls.values() if c.state != "done"]
+        return list(self.open.values())
 
     def live_status(self) -> str:
         """``running`` while a step is executing, ``suspended`` while the run waits only on
@@ -127,6 +138,6 @@ class History:
             return "parked"
         if self.started is None:
             return "pending"
-        if any(c.kind == "step" and c.state == "pending" for c in self.calls.values()):
+        if any(c.kind == "step" and c.state == "pending" for c in self.open.values()):
             return "running"
         return "suspended"

@@ -93,7 +93,7 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
         result = _call(defn.fn, serialization.decode(args), serialization.decode(kwargs),
                        timeout, ctx)
         payload.update(ok=True, result=serialization.encode(result, path=f"{step} result"))
-        log.info("step completed", seconds=round(time.monotonic() - started, 4))
+        log.debug("step completed", seconds=round(time.monotonic() - started, 4))
     except Exception as exc:
         payload.update(ok=False, error_type=type(exc).__name__, error=str(exc),
                        traceback="".join(traceback.format_exception(exc)))

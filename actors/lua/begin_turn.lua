@@ -10,6 +10,8 @@
 -- KEYS[5]  {actor}:outbox      hash: effects committed but not dispatched
 -- KEYS[6]  {actor}:seen        set: msg_ids already in the journal
 -- KEYS[7]  {actor}:inhand      string: a message a turn held in hand, until committed
+-- KEYS[8]  {actor}:dispatching string: a released turn is still dispatching its outbox
+--          entries (reported as an empty outbox, so they are not sent twice)
 -- ARGV[1]  token;  ARGV[2]  lease in ms;  ARGV[3]  'activate' or 'owned'
 -- ARGV[4]  msg_id of a message the caller holds in hand, or ''
 -- ARGV[5]  that message (JSON), kept in KEYS[7] so a crash before the commit loses it not
@@ -55,7 +57,11 @@ end
 if ARGV[5] ~= '' and seen == 0 then
   redis.call('SET', KEYS[7], ARGV[5])
 end
-local out = {turn, crashes, seq, redis.call('HLEN', KEYS[5]), seen, left}
+local outbox = 0
+if redis.call('EXISTS', KEYS[8]) == 0 then
+  outbox = redis.call('HLEN', KEYS[5])
+end
+local out = {turn, crashes, seq, outbox, seen, left}
 for _, tag in ipairs(tags) do
   out[#out + 1] = tag
 end

@@ -3,9 +3,12 @@
 -- KEYS[1]  {actor}:activation  string: owning token
 -- KEYS[2]  {actor}:inflight    list: mailbox delivery tags taken but not yet acknowledged
 -- KEYS[3]  {actor}:meta        hash: 'running' is cleared (this turn task ended cleanly)
--- KEYS[4]  (optional) the mailbox's Redis list, when the broker is this same Redis: its
+-- KEYS[4]  {actor}:dispatching  string: set while a released turn still dispatches the
+--          effects of its last batch (the next turn then leaves the outbox to it)
+-- KEYS[5]  (optional) the mailbox's Redis list, when the broker is this same Redis: its
 --          length is read in the same atomic step, saving the caller a round trip
--- ARGV[1]  token
+-- ARGV[1]  token;  ARGV[2]  '1' when the caller still has effects to dispatch
+-- ARGV[3]  how long the dispatching mark may last (ms), should the caller die
 -- Returns -2 when the token did not own the actor; else the mailbox length, or -1 when
 -- the mailbox is not in this Redis (the caller asks the broker).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
@@ -14,7 +17,10 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[2])
 redis.call('HDEL', KEYS[3], 'running')
-if KEYS[4] then
-  return redis.call('LLEN', KEYS[4])
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[4], '1', 'PX', ARGV[3])
+end
+if KEYS[5] then
+  return redis.call('LLEN', KEYS[5])
 end
 return -1

@@ -279,7 +279,8 @@ class WorkerPool:
             time.sleep(0.1)
 
     def all_ready(self) -> bool:
-        return all(w.alive() and w.poll_ready() for w in self.slots)
+        ready = [w.alive() and w.poll_ready() for w in self.slots]  # poll every one
+        return all(ready)
 
     def tend(self) -> None:
         """Replace workers that died on their own; finish SIGTERMed ones."""
@@ -291,7 +292,8 @@ class WorkerPool:
                 log(f"worker {note}; starting a replacement")
                 w.signal_group(signal.SIGKILL)
                 self.slots[i] = self._spawn()
-            elif not w.ready and time.monotonic() - w.started_at > WORKER_READY_TIMEOUT_S:
+            elif not w.poll_ready() and \
+                    time.monotonic() - w.started_at > WORKER_READY_TIMEOUT_S:
                 raise RuntimeError(f"worker {w.name} not ready after {WORKER_READY_TIMEOUT_S}s; "
                                    f"see {w.log_path}")
         still: list[tuple[WorkerProc, Kill, float]] = []
@@ -476,7 +478,10 @@ class Chaos:
                     log(f"client error (retrying): {type(exc).__name__}: {exc}")
                     time.sleep(0.5)
                     continue
-                raise
+                # Anything else (a worker that never gets ready): stop, check what there is.
+                self.out.stopped = f"error: {type(exc).__name__}: {exc}"
+                log(f"stopping the chaos: {self.out.stopped}")
+                break
             if next_i >= opts.runs and not self.active and not actions:
                 break
             if next_i - len(self.active) != ended:
