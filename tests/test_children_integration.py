@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,10 +89,24 @@ def test_10_nesting_stops_at_three_levels(workers) -> None:  # type: ignore[no-u
 
 
 def test_cancelling_a_parent_cancels_its_children(workers) -> None:  # type: ignore[no-untyped-def]
-    run_id = pyworkflow.start("parallel_parent_workflow", 2)
-    wait_for(lambda: len([e for e in pyworkflow.get_workflow_events(run_id)
-                          if e["type"] == "child_started"]) == 2, 20, 0.05, "two children")
+    run_id = pyworkflow.start("parallel_parent_workflow", 2, "60s")
+
+    def two_children() -> list[dict[str, Any]] | None:
+        found = [e for e in pyworkflow.get_workflow_events(run_id) if e["type"] == "child_started"]
+        return found if len(found) == 2 else None
+
+    started = wait_for(two_children, 20, 0.05, "two children")
+    children = [e["data"]["child_run_id"] for e in started]
+    for child in children:
+        wait_for(lambda c=child: _status(c) == "suspended", 20, 0.05, "the child to sleep")
     final = pyworkflow.cancel_workflow(run_id, reason="stop", wait=True, timeout=30)
-    if final.status == "completed":
-        pytest.skip("the children finished before the cancel arrived")
     assert final.status == "cancelled"
+    for child in children:  # TERMINATE: each child is cancelled and ends cancelled
+        wait_for(lambda c=child: _status(c) == "cancelled", 20, 0.05, "the child to cancel")
+
+
+def _status(run_id: str) -> str | None:
+    try:
+        return pyworkflow.get_workflow_run(run_id).status
+    except pyworkflow.RunNotFoundError:
+        return None

@@ -46,7 +46,10 @@ def cli_json(*args: str) -> Any:
 
 def wait_done(run_id: str, timeout: float = 60) -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
-        info = pyworkflow.get_workflow_run(run_id)
+        try:
+            info = pyworkflow.get_workflow_run(run_id)
+        except pyworkflow.RunNotFoundError:
+            return None  # a child's record appears with its first turn
         return info.to_dict() if info.finished or info.status == "parked" else None
 
     return wait_for(done, timeout, 0.05, f"run {run_id} to finish")  # type: ignore[no-any-return]

@@ -20,6 +20,7 @@ from pyworkflow import (
     ChildWorkflowFailedError,
     FatalError,
     MaxNestingDepthError,
+    sleep,
     start_child_workflow,
     step,
     workflow,
@@ -55,15 +56,17 @@ async def nested_parent_workflow(label: str = "root") -> dict:
 
 
 @workflow()
-async def parallel_child_workflow(index: int) -> dict:
+async def parallel_child_workflow(index: int, delay: str = "0s") -> dict:
+    if delay != "0s":
+        await sleep(delay)
     return {"index": index, "work": await do_work(f"task-{index}")}
 
 
 @workflow()
-async def parallel_parent_workflow(count: int = 3) -> dict:
+async def parallel_parent_workflow(count: int = 3, child_delay: str = "0s") -> dict:
     """Start ``count`` children at once and gather their results."""
     handles = await asyncio.gather(*(
-        start_child_workflow(parallel_child_workflow, i, wait_for_completion=False)
+        start_child_workflow(parallel_child_workflow, i, child_delay, wait_for_completion=False)
         for i in range(count)))
     results = await asyncio.gather(*(h.result() for h in handles))
     return {"children": len(results), "results": list(results)}
