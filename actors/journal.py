@@ -123,7 +123,8 @@ class Journal:
             args.extend((name, value))
         k = self._keys
         status, value = self._scripts.commit(
-            keys=[k.journal, k.activation, k.seen, k.outbox, k.record, k.inhand], args=args)
+            keys=[k.journal, k.activation, k.seen, k.outbox, k.record, k.inhand, k.taken],
+            args=args)
         if status == -1:
             raise LeaseLost(k.actor_id)
         if status == -2:

@@ -45,6 +45,10 @@ class ActorKeys:
         return self._key("record")
 
     @property
+    def taken(self) -> str:
+        return self._key("taken")
+
+    @property
     def dispatching(self) -> str:
         return self._key("dispatching")
 
@@ -63,7 +67,8 @@ class ActorKeys:
 
     def all(self) -> list[str]:
         return [self.journal, self.activation, self.meta, self.seen, self.outbox,
-                self.record, self.inflight, self.inhand, self.dispatching, self.mailbox]
+                self.record, self.inflight, self.inhand, self.dispatching, self.taken,
+                self.mailbox]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ them: nothing waits for a visibility timeout.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import threading
 from collections.abc import Iterable
@@ -148,3 +150,34 @@ class Mailbox:
         """Drop an actor's (empty) queue; on AMQP this frees the broker's queue."""
         if self._needs_declare:
             self._channel().queue_delete(queue_name, if_empty=True)
+
+
+class TakenEnvelope:
+    """A message read straight from a mailbox's Redis list (``take.lua``), when the
+    broker is the runtime's own Redis.
+
+    The list holds Kombu's Redis-transport envelopes: a JSON object whose ``body`` is
+    our message, base64-encoded when ``properties.body_encoding`` says so. Reading it
+    here is the only place the runtime knows that format; the generic path
+    (``Mailbox.take``) goes through Kombu and works with any transport.
+    """
+
+    delivery_tag = None
+
+    def __init__(self, envelope: bytes) -> None:
+        self.envelope = envelope
+        self.acknowledged = False
+
+    @property
+    def body(self) -> bytes:
+        try:
+            data = json.loads(self.envelope)
+            body = data["body"]
+            if data.get("properties", {}).get("body_encoding") == "base64":
+                return base64.b64decode(body)
+            return body.encode() if isinstance(body, str) else bytes(body)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return self.envelope  # not an envelope: decoding it as a message fails clearly
+
+    def ack(self) -> None:
+        self.acknowledged = True

@@ -36,7 +36,8 @@ def recover_expired(system: ActorSystem, limit: int = 200) -> int:
         token = uuid.uuid4().hex
         # Push the entry forward first, so a crash of this recovery is itself recovered.
         system.redis.zadd(system.keys.lease_index, {actor_id: system.lease_score(queued=True)})
-        out = system.scripts.recover(keys=[keys.activation, keys.inflight],
+        out = system.scripts.recover(keys=[keys.activation, keys.inflight, keys.taken,
+                                           keys.mailbox],
                                      args=[token, system.queued_lease_ms])
         if int(out[0]) == 0:
             continue  # still owned: a live turn will refresh the index itself

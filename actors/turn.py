@@ -37,6 +37,7 @@ from . import log as _log
 from .behaviour import MessageRejected, TurnContext
 from .effects import effect_from_dict
 from .journal import LeaseLost, SequenceConflict
+from .mailbox import TakenEnvelope
 from .message import MalformedMessage, Message
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
         system.scripts.call_in(
             pipe, "begin_turn",
             [k.activation, k.meta, k.inflight, k.journal, k.outbox, k.seen, k.inhand,
-             k.dispatching],
+             k.dispatching, k.taken, k.mailbox],
             [token, system.lease_ms, "activate" if activate else "owned",
              in_hand.msg_id if in_hand else "", in_hand.encode() if in_hand else ""])
         if not activate:
@@ -217,23 +218,9 @@ class Turn:
         """Take and handle one batch from the mailbox; False when it was empty."""
         sys_ = self.system
         self._dispatch_pending()
-        taken = sys_.mailbox.take(self.keys.mailbox, BATCH_SIZE)
+        taken = self._take_from_redis() if sys_.mailbox_in_redis else self._take_with_kombu()
         if not taken:
             return False
-        tags = [m.delivery_tag for m in taken]
-
-        def build(pipe: Any) -> None:
-            pipe.rpush(self.keys.inflight, *tags)
-            sys_.scripts.call_in(pipe, "renew", [self.keys.activation],
-                                 [self.token, sys_.lease_ms])
-            pipe.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
-            if self._dispatched:
-                pipe.hdel(self.keys.outbox, *self._dispatched)
-
-        if not sys_.scripts.pipeline(build)[1]:
-            self._give_back(taken)
-            raise LeaseLost(self.actor_id)
-        self._dispatched = []
 
         messages: list[tuple[Any, Message]] = []
         set_aside: list[Any] = []
@@ -249,6 +236,46 @@ class Turn:
             logger.info("dropped redelivered messages", count=len(messages) - len(fresh))
         self._process(fresh, taken, set_aside)
         return True
+
+    def _take_from_redis(self) -> list[Any]:
+        """One round trip: take a batch (``take.lua``), renew the lease and the index."""
+        sys_, k = self.system, self.keys
+
+        def build(pipe: Any) -> None:
+            sys_.scripts.call_in(pipe, "take", [k.mailbox, k.taken, k.activation],
+                                 [self.token, sys_.lease_ms, BATCH_SIZE])
+            pipe.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
+            if self._dispatched:
+                pipe.hdel(k.outbox, *self._dispatched)
+
+        items = sys_.scripts.pipeline(build)[0]
+        self._dispatched = []
+        if items and items[0] == -1:
+            raise LeaseLost(self.actor_id)
+        return [TakenEnvelope(item) for item in items]
+
+    def _take_with_kombu(self) -> list[Any]:
+        """Through Kombu (any transport): take, then record the delivery tags with the
+        lease so recovery can put the messages back."""
+        sys_ = self.system
+        taken = sys_.mailbox.take(self.keys.mailbox, BATCH_SIZE)
+        if not taken:
+            return []
+        tags = [m.delivery_tag for m in taken]
+
+        def build(pipe: Any) -> None:
+            pipe.rpush(self.keys.inflight, *tags)
+            sys_.scripts.call_in(pipe, "renew", [self.keys.activation],
+                                 [self.token, sys_.lease_ms])
+            pipe.zadd(sys_.keys.lease_index, {self.actor_id: sys_.lease_score()})
+            if self._dispatched:
+                pipe.hdel(self.keys.outbox, *self._dispatched)
+
+        if not sys_.scripts.pipeline(build)[1]:
+            self._give_back(taken)
+            raise LeaseLost(self.actor_id)
+        self._dispatched = []
+        return taken
 
     def _process(self, fresh: list[tuple[Any, Message]], taken: list[Any],
                  set_aside: list[Any] | None = None) -> None:
@@ -295,7 +322,9 @@ class Turn:
             self._load_fresh()
             return
         except LeaseLost:
-            self._abandon_batch(taken, keep=set_aside)
+            # Whoever took the actor over already put our taken envelopes back (recover
+            # .lua); touching its 'taken' list now could drop its batch.
+            self._give_back([r for r in taken if not isinstance(r, TakenEnvelope)])
             self._requeue_in_hand(fresh)
             raise
         self.seq = new_seq
@@ -330,10 +359,10 @@ class Turn:
         """Give an uncommitted batch back to the mailbox, except the messages in ``keep``
         (already set aside as dead letters), which are acknowledged."""
         kept = {id(r) for r in keep}
-        self._give_back([r for r in taken if id(r) not in kept])
         self._ack([r for r in taken if id(r) in kept])
+        self._give_back([r for r in taken if id(r) not in kept])
         if taken:
-            self.system.redis.delete(self.keys.inflight)
+            self.system.redis.delete(self.keys.inflight, self.keys.taken)
 
     def _requeue_in_hand(self, fresh: list[tuple[Any, Message]]) -> None:
         """A message held in hand that was not committed goes to the mailbox after all."""
@@ -349,14 +378,23 @@ class Turn:
         raws = [r for r in raws if not r.acknowledged]
         for raw in raws:
             raw.ack()
-        if raws:
+        if any(not isinstance(r, TakenEnvelope) for r in raws):
             self.system.redis.delete(self.keys.inflight)
 
     def _give_back(self, raws: list[Any]) -> None:
-        """Return uncommitted messages to the mailbox (behind newer ones: this only
-        happens when a turn loses its lease, its seq, or its handler raises)."""
+        """Return uncommitted messages to the mailbox (through Kombu, behind newer ones;
+        from a Redis mailbox, back at the head in order). This only happens when a turn
+        loses its lease, its seq, or its handler raises."""
+        envelopes = [r for r in raws if isinstance(r, TakenEnvelope) and not r.acknowledged]
+        if envelopes:
+            pipe = self.system.redis.pipeline(transaction=True)
+            pipe.delete(self.keys.taken)
+            pipe.rpush(self.keys.mailbox, *[e.envelope for e in reversed(envelopes)])
+            pipe.execute()
+            for e in envelopes:
+                e.acknowledged = True
         for raw in raws:
-            if not raw.acknowledged:
+            if not isinstance(raw, TakenEnvelope) and not raw.acknowledged:
                 raw.reject(requeue=True)
 
     def _dead_letter(self, body: Any, reason: str, detail: str | None = None) -> None:

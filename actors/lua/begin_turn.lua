@@ -12,6 +12,8 @@
 -- KEYS[7]  {actor}:inhand      string: a message a turn held in hand, until committed
 -- KEYS[8]  {actor}:dispatching string: a released turn is still dispatching its outbox
 --          entries (reported as an empty outbox, so they are not sent twice)
+-- KEYS[9]  {actor}:taken       list: envelopes a dead turn took from a Redis mailbox
+-- KEYS[10] {actor}:mailbox     list: where those go back, at the head, in order
 -- ARGV[1]  token;  ARGV[2]  lease in ms;  ARGV[3]  'activate' or 'owned'
 -- ARGV[4]  msg_id of a message the caller holds in hand, or ''
 -- ARGV[5]  that message (JSON), kept in KEYS[7] so a crash before the commit loses it not
@@ -35,6 +37,11 @@ if redis.call('HEXISTS', KEYS[2], 'running') == 1 then
   redis.call('HINCRBY', KEYS[2], 'crashes', 1)
   tags = redis.call('LRANGE', KEYS[3], 0, -1)
   redis.call('DEL', KEYS[3])
+  local taken = redis.call('LRANGE', KEYS[9], 0, -1)
+  for i = #taken, 1, -1 do
+    redis.call('RPUSH', KEYS[10], taken[i])
+  end
+  redis.call('DEL', KEYS[9])
 end
 local held = redis.call('GET', KEYS[7])
 if held then

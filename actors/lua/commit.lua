@@ -5,6 +5,7 @@
 -- KEYS[4]  {actor}:outbox      hash: effect id -> JSON effect, committed but not yet dispatched
 -- KEYS[5]  {actor}:record      hash: the behaviour's projection of its state (for queries)
 -- KEYS[6]  {actor}:inhand      string: a message held in hand, now committed (deleted)
+-- KEYS[7]  {actor}:taken       list: envelopes taken from a Redis mailbox, now committed
 -- ARGV[1]  token;  ARGV[2]  expected last seq;  ARGV[3]  lease in milliseconds
 -- ARGV[4]  n events, then n JSON events
 -- then     m msg ids, then the m msg ids
@@ -46,5 +47,6 @@ for j = 1, r do
   redis.call('HSET', KEYS[5], ARGV[i + 2 * j - 1], ARGV[i + 2 * j])
 end
 redis.call('DEL', KEYS[6])
+redis.call('DEL', KEYS[7])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return {1, seq}

@@ -1,8 +1,9 @@
-"""Reproduce, deterministically, a turn killed while it takes mailbox messages.
+"""Reproduce, deterministically, a worker SIGKILLed at a point where a run is lost.
 
-    python ops/chaos/repro_take_window.py --die-at rpop   # message lost for good
-    python ops/chaos/repro_take_window.py --die-at tag    # message stranded (unacked)
-    python ops/chaos/repro_take_window.py --die-at tag --wait-sweep   # ... and after the sweep
+    python ops/chaos/repro_kill_window.py --die-at rpop   # message lost for good
+    python ops/chaos/repro_kill_window.py --die-at tag    # message stranded (unacked)
+    python ops/chaos/repro_kill_window.py --die-at tag --wait-sweep   # ... and after the sweep
+    python ops/chaos/repro_kill_window.py --die-at step-received     # step task never started
 
 Found by the chaos run (``ops/chaos/run.py``): a SIGKILL that lands while a turn is
 taking messages from its actor's mailbox can leave the run stuck forever. A turn
@@ -17,6 +18,13 @@ list, which recovery uses to put messages back. So:
   restores nothing ("restored_messages": 0); the mailbox sweep puts the message
   back in the mailbox list after the 300 s visibility timeout, but nothing
   activates the actor, so no turn ever takes it.
+
+A third failure of the same family (``--die-at step-received``): a worker
+SIGKILLed after it received a step task from the broker but before a pool process
+started it. The attempt never took its step lease, so no worker reports it lost;
+the task sits in Celery's ``unacked`` hash until the broker's visibility timeout
+(3600 s), and the run waits that long ("running", a ``step_scheduled`` with no
+outcome).
 
 This script starts its own Redis (AOF always), a *victim* worker that SIGKILLs
 its own process group at that point, the first time a turn takes the child run's
@@ -52,12 +60,12 @@ from ops.chaos.run import (  # noqa: E402
     log,
 )
 
-MODULE = "ops.chaos.repro_take_window_workflows"
+MODULE = "ops.chaos.repro_kill_window_workflows"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--die-at", choices=["rpop", "tag"], default="rpop")
+    p.add_argument("--die-at", choices=["rpop", "tag", "step-received"], default="rpop")
     p.add_argument("--kind", default="start",
                    help="message kind whose take kills the victim (start: the child's start)")
     p.add_argument("--wait", type=float, default=40.0,
@@ -77,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         env = clean_environment(redis.url, prefix, workdir)
         (workdir / "logs").mkdir()
         import pyworkflow
-        from ops.chaos import repro_take_window_workflows  # noqa: F401
+        from ops.chaos import repro_kill_window_workflows  # noqa: F401
         from pyworkflow import _runtime
 
         rt = _runtime.runtime()
@@ -87,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         while not victim.poll_ready():
             time.sleep(0.1)
         run_id = pyworkflow.start("repro_parent", 20)
-        log(f"started {run_id}; victim dies at '{args.die_at}' taking a '{args.kind}' message")
+        what = "receiving a step task" if args.die_at == "step-received" else \
+            f"taking a '{args.kind}' message"
+        log(f"started {run_id}; victim dies at '{args.die_at}' {what}")
         deadline = time.monotonic() + 30
         while victim.alive() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -114,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
             raw = rt.redis.hget(rt.system.actor_keys(actor).record, "status")
             log(f"{actor}: status {raw.decode() if raw else None}; "
                 f"{actor_state(rt, actor)}")
+            if actor == child and raw:
+                for e in pyworkflow.get_workflow_events(actor):
+                    log(f"  {e['seq']} {e['type']} {json.dumps(e['data'])[:160]}")
+        tasks = [json.loads(v)[0]["headers"].get("id") for v in rt.redis.hvals("unacked")]
+        log(f"Celery tasks taken by a worker and not acknowledged (restored only after the "
+            f"broker's visibility timeout): {tasks}")
         for w in workers:
             for line in w.log_lines_with(["actors.recovery", "earlier turn tasks"], 10):
                 log(line[:300])

@@ -1,4 +1,4 @@
-"""Workflows and fault injection for ``repro_take_window.py`` (see there).
+"""Workflows and fault injection for ``repro_kill_window.py`` (see there).
 
 Imported by a worker with ``REPRO_DIE_AT`` set, this module makes the worker
 SIGKILL its own process group (as the chaos run does) at one exact point of a
@@ -10,6 +10,10 @@ turn, the first time that turn takes a mailbox message of kind ``REPRO_KIND``
   it to the unacked hash;
 * ``REPRO_DIE_AT=tag``: right after ``Mailbox.take`` returned, before the turn
   recorded the delivery tags in the actor's in-flight list.
+
+* ``REPRO_DIE_AT=step-received``: when the worker has received a step task from
+  the broker (Celery's ``task_received`` signal, in the worker's main process) and
+  before a pool process starts it (so before the attempt holds its step lease).
 
 A Redis key (``<prefix>:repro:fired``) makes it fire once per deployment.
 """
@@ -89,6 +93,14 @@ def _install() -> None:
             return taken
 
         setattr(mailbox.Mailbox, "take", take)  # noqa: B010
+    elif DIE_AT == "step-received":
+        from celery.signals import task_received
+
+        def on_received(sender: Any = None, request: Any = None, **_: Any) -> None:
+            if request is not None and request.name == "pyworkflow.step" and _fire_once():
+                _die()
+
+        task_received.connect(on_received, weak=False)
 
 
 _install()
