@@ -126,7 +126,7 @@ class Mailbox:
         On AMQP the broker already requeued them when the dead worker's connection
         dropped, so there is nothing to do.
         """
-        qos = self._channel().qos
+        qos = getattr(self._channel(), "qos", None)  # a virtual (Kombu-emulated) channel's
         restore_by_tag = getattr(qos, "restore_by_tag", None)
         if restore_by_tag is None:
             return 0
@@ -141,7 +141,7 @@ class Mailbox:
         """Safety net: restore mailbox messages unacknowledged for longer than the
         visibility timeout (a turn that died between taking a message and recording
         its tag)."""
-        qos = self._channel().qos
+        qos = getattr(self._channel(), "qos", None)
         restore_visible = getattr(qos, "restore_visible", None)
         if restore_visible is not None:
             restore_visible(num=100, interval=1)

@@ -1,37 +1,43 @@
-"""Reproduce, deterministically, a worker SIGKILLed at a point where a run is lost.
+"""Reproduce, deterministically, a worker SIGKILLed at a point where a run can be lost.
 
-    python ops/chaos/repro_kill_window.py --die-at rpop   # message lost for good
-    python ops/chaos/repro_kill_window.py --die-at tag    # message stranded (unacked)
-    python ops/chaos/repro_kill_window.py --die-at tag --wait-sweep   # ... and after the sweep
-    python ops/chaos/repro_kill_window.py --die-at step-received     # step task never started
+    python ops/chaos/repro_kill_window.py --die-at taken          # Redis fast path: recovers
+    python ops/chaos/repro_kill_window.py --die-at rpop           # Kombu path: message lost
+    python ops/chaos/repro_kill_window.py --die-at tag [--wait-sweep]   # Kombu path: stranded
+    python ops/chaos/repro_kill_window.py --die-at step-received  # step task never started
 
-Found by the chaos run (``ops/chaos/run.py``): a SIGKILL that lands while a turn is
-taking messages from its actor's mailbox can leave the run stuck forever. A turn
-takes messages with Kombu's ``basic_get(no_ack=False)``, which on the Redis
-transport is two round trips (``RPOP`` the list, then ``QoS.append``: ``HSET`` the
-unacked hash), and only then records the delivery tags in the actor's in-flight
-list, which recovery uses to put messages back. So:
+Found by the chaos run (``ops/chaos/run.py``). A SIGKILL that lands while a turn
+takes messages from its actor's mailbox could leave the run stuck forever:
 
-* killed between ``RPOP`` and ``HSET`` (``--die-at rpop``): the message is in no
-  Redis key at all; recovery restores nothing; the run waits forever;
-* killed between ``HSET`` and recording the tag (``--die-at tag``): recovery
-  restores nothing ("restored_messages": 0); the mailbox sweep puts the message
-  back in the mailbox list after the 300 s visibility timeout, but nothing
-  activates the actor, so no turn ever takes it.
+* Kombu path (the broker is not the runtime's Redis; forced here with a broker URL
+  that names the same server as ``localhost``): a turn takes messages with Kombu's
+  ``basic_get(no_ack=False)``, which on the Redis transport is two round trips
+  (``RPOP`` the list, then ``QoS.append``: ``HSET`` the unacked hash), and only then
+  records the delivery tags in the actor's in-flight list, which recovery uses:
 
-A third failure of the same family (``--die-at step-received``): a worker
-SIGKILLed after it received a step task from the broker but before a pool process
-started it. The attempt never took its step lease, so no worker reports it lost;
-the task sits in Celery's ``unacked`` hash until the broker's visibility timeout
-(3600 s), and the run waits that long ("running", a ``step_scheduled`` with no
-outcome).
+  * killed between ``RPOP`` and ``HSET`` (``--die-at rpop``): the message is in no
+    Redis key at all; recovery restores nothing; the run waits forever;
+  * killed between ``HSET`` and recording the tag (``--die-at tag``): recovery
+    restores nothing ("restored_messages": 0); the mailbox sweep puts the message
+    back in the mailbox list after the 300 s visibility timeout, but nothing
+    activates the actor, so no turn takes it (``--wait-sweep`` shows it).
+
+* Redis fast path (the default, commit ee065ea): ``take.lua`` moves the batch into
+  the actor's ``taken`` list atomically and recovery puts it back; ``--die-at
+  taken`` kills right after the take and checks that the run recovers.
+
+* ``--die-at step-received``: a worker SIGKILLed after it received a step task from
+  the broker but before a pool process started it. The attempt never took its
+  step lease, so no worker reports it lost; the task sits in Celery's ``unacked``
+  hash until the broker's visibility timeout (3600 s), and the run waits that long
+  ("running", a ``step_scheduled`` with no outcome).
 
 This script starts its own Redis (AOF always), a *victim* worker that SIGKILLs
-its own process group at that point, the first time a turn takes the child run's
-``start`` message (``--kind`` picks another kind, e.g. ``child-completed``), and
-then a healthy *survivor* worker. It starts ``repro_parent``, which starts the
-child ``repro_child`` and waits for it, and reports where the message is. Exit
-status 0 when the run completed (the bug is fixed), 1 when it is stuck.
+its own process group at that point (the first time a turn takes the child run's
+``start`` message; ``--kind`` picks another kind, e.g. ``child-completed``), then a
+healthy *survivor* worker. It starts ``repro_parent``, which starts the child
+``repro_child`` and waits for it, and reports where the message or task is. Exit
+status 0 when the run completed (recovered), 1 when it is stuck, 2 when the victim
+never reached the point.
 """
 
 from __future__ import annotations
@@ -65,7 +71,8 @@ MODULE = "ops.chaos.repro_kill_window_workflows"
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--die-at", choices=["rpop", "tag", "step-received"], default="rpop")
+    p.add_argument("--die-at", choices=["taken", "rpop", "tag", "step-received"],
+                   default="taken")
     p.add_argument("--kind", default="start",
                    help="message kind whose take kills the victim (start: the child's start)")
     p.add_argument("--wait", type=float, default=40.0,
@@ -83,12 +90,18 @@ def main(argv: list[str] | None = None) -> int:
         redis.start()
         prefix = f"pwrepro-{uuid.uuid4().hex[:8]}"
         env = clean_environment(redis.url, prefix, workdir)
+        if args.die_at in ("rpop", "tag"):
+            # Same server, another name: the runtime no longer sees the broker as its
+            # own Redis and takes mailbox messages through Kombu.
+            alias = redis.url.replace("127.0.0.1", "localhost")
+            os.environ["PYWORKFLOW_BROKER_URL"] = env["PYWORKFLOW_BROKER_URL"] = alias
         (workdir / "logs").mkdir()
         import pyworkflow
         from ops.chaos import repro_kill_window_workflows  # noqa: F401
         from pyworkflow import _runtime
 
         rt = _runtime.runtime()
+        log(f"mailbox path: {'Redis fast path' if rt.system.mailbox_in_redis else 'Kombu'}")
         victim = WorkerProc("victim", workdir / "logs", {
             **env, "REPRO_DIE_AT": args.die_at, "REPRO_KIND": args.kind}, 2, MODULE)
         workers.append(victim.start())

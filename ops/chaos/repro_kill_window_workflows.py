@@ -5,12 +5,14 @@ SIGKILL its own process group (as the chaos run does) at one exact point of a
 turn, the first time that turn takes a mailbox message of kind ``REPRO_KIND``
 (default ``start``) addressed to a child run:
 
-* ``REPRO_DIE_AT=rpop``: inside Kombu's ``basic_get``, after the message was
+* ``REPRO_DIE_AT=rpop`` (Kombu mailbox path): inside Kombu's ``basic_get``, after the message was
   popped from the mailbox list (``RPOP``) and before Kombu's ``QoS.append`` wrote
   it to the unacked hash;
-* ``REPRO_DIE_AT=tag``: right after ``Mailbox.take`` returned, before the turn
+* ``REPRO_DIE_AT=tag`` (Kombu mailbox path): right after ``Mailbox.take`` returned, before the turn
   recorded the delivery tags in the actor's in-flight list.
 
+* ``REPRO_DIE_AT=taken``: on the Redis fast path (broker = the runtime's Redis),
+  right after ``take.lua`` moved the batch into the actor's ``taken`` list;
 * ``REPRO_DIE_AT=step-received``: when the worker has received a step task from
   the broker (Celery's ``task_received`` signal, in the worker's main process) and
   before a pool process starts it (so before the attempt holds its step lease).
@@ -93,6 +95,18 @@ def _install() -> None:
             return taken
 
         setattr(mailbox.Mailbox, "take", take)  # noqa: B010
+    elif DIE_AT == "taken":
+        from actors import turn
+
+        original_take_redis = turn.Turn._take_from_redis
+
+        def take_from_redis(self: Any) -> Any:
+            taken = original_take_redis(self)
+            if any(_target(m.body, self.keys.mailbox) for m in taken) and _fire_once():
+                _die()
+            return taken
+
+        setattr(turn.Turn, "_take_from_redis", take_from_redis)  # noqa: B010
     elif DIE_AT == "step-received":
         from celery.signals import task_received
 
