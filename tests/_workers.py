@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +91,20 @@ class Worker:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+@contextlib.contextmanager
+def worker_pool(module: str, log_dir: Path, name: str, count: int = 2, pool: str = "prefork",
+                concurrency: int = 2) -> Iterator[list[Worker]]:
+    """``count`` workers serving ``module``, started together and stopped (SIGTERM) after;
+    the module is imported here too, since tests start runs from this process."""
+    workers = [Worker(module, log_dir, f"{name}{i}", pool=pool, concurrency=concurrency)
+               .start(wait=False) for i in range(count)]
+    try:
+        for w in workers:
+            w.wait_ready()
+        importlib.import_module(module)
+        yield workers
+    finally:
+        for w in workers:
+            w.stop()

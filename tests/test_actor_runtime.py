@@ -12,20 +12,15 @@ import pytest
 
 from actors import Message
 from pyworkflow import _runtime
-from tests._workers import Worker, wait_for
+from tests._workers import Worker, wait_for, worker_pool
 
 MODULE = "tests.toy_actors"
 
 
 @pytest.fixture(scope="module")
 def workers(rt, log_dir: Path) -> Iterator[list[Worker]]:  # type: ignore[no-untyped-def]
-    pool = [Worker(MODULE, log_dir, f"w{i}", pool="threads", concurrency=4).start(wait=False)
-            for i in range(2)]
-    for w in pool:
-        w.wait_ready()
-    yield pool
-    for w in pool:
-        w.stop()
+    with worker_pool(MODULE, log_dir, "w", pool="threads", concurrency=4) as pool:
+        yield pool
 
 
 def _events(rt, actor_id: str):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import pyworkflow
-from tests._workers import Worker, wait_for
+from tests._workers import Worker, wait_for, worker_pool
 from tests.test_examples_cli import cli, cli_json, wait_done
 
 PACKAGE = "examples.celery.durable"
@@ -17,15 +17,8 @@ PACKAGE = "examples.celery.durable"
 
 @pytest.fixture(scope="module")
 def workers(rt, log_dir: Path) -> Iterator[list[Worker]]:  # type: ignore[no-untyped-def]
-    pool = [Worker(PACKAGE, log_dir, f"ch{i}", pool="prefork", concurrency=2).start(wait=False)
-            for i in range(2)]
-    for w in pool:
-        w.wait_ready()
-    import examples.celery.durable  # noqa: F401
-
-    yield pool
-    for w in pool:
-        w.stop()
+    with worker_pool(PACKAGE, log_dir, "ch", pool="prefork", concurrency=2) as pool:
+        yield pool
 
 
 def test_09_order_fulfillment_through_the_cli(workers) -> None:  # type: ignore[no-untyped-def]

@@ -13,22 +13,15 @@ from typing import Any
 import pytest
 
 import pyworkflow
-from tests._workers import PYWORKFLOW, REPO, Worker, wait_for
+from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
 
 PACKAGE = "examples.celery.durable"
 
 
 @pytest.fixture(scope="module")
 def workers(rt, log_dir: Path) -> Iterator[list[Worker]]:  # type: ignore[no-untyped-def]
-    pool = [Worker(PACKAGE, log_dir, f"ex{i}", pool="prefork", concurrency=2).start(wait=False)
-            for i in range(2)]
-    for w in pool:
-        w.wait_ready()
-    import examples.celery.durable  # noqa: F401  (this process starts runs too)
-
-    yield pool
-    for w in pool:
-        w.stop()
+    with worker_pool(PACKAGE, log_dir, "ex", pool="prefork", concurrency=2) as pool:
+        yield pool
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

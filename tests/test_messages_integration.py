@@ -30,22 +30,15 @@ from pyworkflow import (
     HookPayloadError,
 )
 from pyworkflow.registry import get_workflow
-from tests._workers import PYWORKFLOW, REPO, Worker, wait_for
+from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
 
 PACKAGE = "examples.celery.durable"
 
 
 @pytest.fixture(scope="module")
 def workers(rt, log_dir: Path) -> Iterator[list[Worker]]:  # type: ignore[no-untyped-def]
-    pool = [Worker(PACKAGE, log_dir, f"msg{i}", pool="prefork", concurrency=2).start(wait=False)
-            for i in range(2)]
-    for w in pool:
-        w.wait_ready()
-    import examples.celery.durable  # noqa: F401  (registers workflows and hook models here)
-
-    yield pool
-    for w in pool:
-        w.stop()
+    with worker_pool(PACKAGE, log_dir, "msg", pool="prefork", concurrency=2) as pool:
+        yield pool
 
 
 @pytest.fixture(scope="module")
