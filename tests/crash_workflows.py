@@ -76,3 +76,16 @@ async def poison_turn_workflow(key: str) -> int:
 async def poison_step_workflow(key: str) -> str:
     await before_poison(1)
     return await maybe_poison_step(key)
+
+
+@step(max_retries=1, retry_delay=0.1)
+async def fails_while_flagged(key: str) -> str:
+    if _poisoned(key):
+        raise ValueError("the downstream service is misconfigured")
+    return "fixed"
+
+
+@workflow()
+async def fix_then_retry_workflow(key: str) -> list[str]:
+    first = await before_poison(2)
+    return [str(first), await fails_while_flagged(key)]

@@ -211,3 +211,31 @@ def test_poison_step_parks_then_retry_runs_the_step_again(  # type: ignore[no-un
                     and e["data"]["call_id"] == 1]) == 1
     finally:
         worker.kill()
+
+
+def test_operator_retry_reopens_a_failed_run_from_its_failed_step(  # type: ignore[no-untyped-def]
+        rt, log_dir: Path) -> None:
+    import tests.crash_workflows  # noqa: F401
+
+    key = uuid.uuid4().hex[:6]
+    flag = f"{rt.settings.key_prefix}:test:poison:{key}"
+    rt.redis.set(flag, 1)
+    worker = Worker(CRASH, log_dir, f"reopen-{key}", pool="threads", concurrency=2).start()
+    try:
+        run_id = pyworkflow.start("fix_then_retry_workflow", key)
+        final = wait_done(run_id, 30)
+        assert final["status"] == "failed"
+        assert final["error"]["type"] == "StepFailedError"
+        rt.redis.delete(flag)  # the operator fixes the cause
+        pyworkflow.retry_run(run_id)
+        wait_for(lambda: pyworkflow.get_workflow_run(run_id).status == "completed", 30, 0.1,
+                 "the re-opened run to complete")
+        assert pyworkflow.get_workflow_run(run_id).result == ["20", "fixed"]
+        evs = events(run_id)
+        assert len([e for e in evs if e["type"] == "step_scheduled"
+                    and e["data"]["call_id"] == 1]) == 1  # the first step did not run again
+        assert [e["type"] for e in evs].count("workflow_failed") == 1  # history kept
+        assert any(e["type"] == "run_retried" for e in evs)
+        assert_clean_journal(run_id)
+    finally:
+        worker.stop()
