@@ -58,6 +58,27 @@ class StepLeases:
             return member, "dead"
         if int(starts) > 1:
             return member, "restarted"
+        self._keep(member)
+        return member, "run"
+
+    def reserve(self, run_id: str, call_id: int, attempt: int) -> None:
+        """Cover an attempt from the moment a worker *receives* its task: a worker that
+        dies with tasks reserved but not started would otherwise leave them in the
+        broker's unacked set until its visibility timeout (an hour), with no lease to
+        expire. The attempt's own ``hold`` takes over the same lease when it starts."""
+        member = _member(run_id, call_id, attempt)
+        self._redis.zadd(self.key, {member: time.time() * 1000 + LEASE_MS}, nx=True)
+        self._keep(member)
+
+    def release_reservations(self) -> None:
+        """Warm shutdown: the broker gets the reserved tasks back at once; their leases
+        must not expire and report healthy attempts lost."""
+        with self._lock:
+            held, self._held = list(self._held), set()
+        if held:
+            self._redis.zrem(self.key, *held)
+
+    def _keep(self, member: str) -> None:
         with self._lock:
             self._held.add(member)
             if self._thread is None or self._pid != os.getpid():
@@ -65,7 +86,6 @@ class StepLeases:
                 self._thread = threading.Thread(target=self._renew_loop, daemon=True,
                                                 name="pyworkflow-step-leases")
                 self._thread.start()
-        return member, "run"
 
     def drop(self, member: str) -> None:
         with self._lock:
@@ -81,8 +101,16 @@ class StepLeases:
                 continue
             try:
                 expiry = time.time() * 1000 + LEASE_MS
-                # XX: never resurrect a lease that recovery already declared dead.
-                self._redis.zadd(self.key, {m: expiry for m in held}, xx=True)
+                pipe = self._redis.pipeline(transaction=False)
+                for member in held:
+                    # XX: never resurrect a lease that is gone (the attempt ended, or
+                    # recovery declared it dead); CH tells which ones are gone.
+                    pipe.zadd(self.key, {member: expiry}, xx=True, ch=True)
+                gone = [m for m, changed in zip(held, pipe.execute(), strict=True)
+                        if not changed]
+                if gone:
+                    with self._lock:
+                        self._held.difference_update(gone)
             except Exception as exc:
                 logger.warning("step lease renewal failed; retrying", error=str(exc))
 

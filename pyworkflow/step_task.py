@@ -15,6 +15,8 @@ import time
 import traceback
 from typing import Any
 
+from celery import signals
+
 from actors import Message
 from actors import log as _log
 
@@ -114,3 +116,17 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
         run_step(system, leases, run_id, call_id, step, attempt, args, kwargs, timeout)
 
     system.periodic.append(lambda: leases.recover_lost(system))
+
+    def _received(request: Any = None, **_: Any) -> None:
+        if request is not None and request.name == "pyworkflow.step":
+            kw = request.kwargs or {}
+            try:
+                leases.reserve(kw["run_id"], int(kw["call_id"]), int(kw["attempt"]))
+            except Exception as exc:  # never lose the task over its lease
+                logger.warning("could not reserve a step lease", error=str(exc))
+
+    def _shutting_down(**_: Any) -> None:
+        leases.release_reservations()
+
+    signals.task_received.connect(_received, weak=False)
+    signals.worker_shutting_down.connect(_shutting_down, weak=False)
