@@ -103,3 +103,10 @@ class GlobalKeys:
 
     def for_actor(self, actor_id: str) -> ActorKeys:
         return ActorKeys(self.prefix, actor_id)
+
+    def actor_of_mailbox(self, queue_name: str) -> str | None:
+        """The actor whose mailbox queue this is (``<prefix>:{<actor>}:mailbox``)."""
+        head, tail = f"{self.prefix}:{{", "}:mailbox"
+        if queue_name.startswith(head) and queue_name.endswith(tail):
+            return queue_name[len(head):-len(tail)]
+        return None

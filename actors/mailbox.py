@@ -19,6 +19,7 @@ import base64
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -137,14 +138,30 @@ class Mailbox:
             restore_by_tag(tag, leftmost=False)
         return len(tags)
 
-    def sweep_unacked(self) -> None:
-        """Safety net: restore mailbox messages unacknowledged for longer than the
-        visibility timeout (a turn that died between taking a message and recording
-        its tag)."""
+    def sweep_unacked(self, redis_client: Any) -> set[str]:
+        """Safety net (Kombu path on a Redis broker): put back mailbox messages left
+        unacknowledged longer than the visibility timeout (a turn that died between
+        taking a message and recording its tag) and return their queue names, so the
+        caller can activate those actors: a message put back with nobody to take it
+        would wait for the next message to its actor."""
         qos = getattr(self._channel(), "qos", None)
-        restore_visible = getattr(qos, "restore_visible", None)
-        if restore_visible is not None:
-            restore_visible(num=100, interval=1)
+        restore_by_tag = getattr(qos, "restore_by_tag", None)
+        if restore_by_tag is None:
+            return set()  # not a virtual transport: the broker redelivers by itself
+        unacked = self._keys.mailbox_unacked
+        cutoff = time.time() - MAILBOX_VISIBILITY_TIMEOUT_S
+        tags = redis_client.zrangebyscore(f"{unacked}_index", "-inf", cutoff, start=0, num=100)
+        queues: set[str] = set()
+        for raw_tag in tags:
+            tag = raw_tag.decode() if isinstance(raw_tag, bytes) else raw_tag
+            entry = redis_client.hget(unacked, tag)
+            if entry:
+                try:
+                    queues.add(json.loads(entry)[2])
+                except (ValueError, IndexError, TypeError):
+                    pass
+            restore_by_tag(tag)
+        return queues
 
     def delete(self, queue_name: str) -> None:
         """Drop an actor's (empty) queue; on AMQP this frees the broker's queue."""

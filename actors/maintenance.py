@@ -43,6 +43,15 @@ class Maintenance:
             self._thread.join(timeout)
             self._thread = None
 
+    def _sweep(self) -> None:
+        system = self.system
+        if system.mailbox_in_redis:
+            return  # the Redis fast path keeps taken messages in the actor's own keys
+        for queue in system.mailbox.sweep_unacked(system.redis):
+            actor_id = system.keys.actor_of_mailbox(queue)
+            if actor_id is not None:
+                system.activate(actor_id)
+
     def _loop(self) -> None:
         next_recovery = 0.0
         next_sweep = time.monotonic() + UNACKED_SWEEP_EVERY_S
@@ -60,7 +69,7 @@ class Maintenance:
                         job()
                     next_recovery = now + RECOVERY_EVERY_S
                 if now >= next_sweep:
-                    self.system.mailbox.sweep_unacked()
+                    self._sweep()
                     next_sweep = now + UNACKED_SWEEP_EVERY_S
                 failures = 0
             except Exception as exc:  # Redis down, broker down: keep trying, say so

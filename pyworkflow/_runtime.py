@@ -63,6 +63,16 @@ def on_runtime(installer: Any) -> None:
             installer(_runtime)
 
 
+def _same_server(broker_url: str, redis_url: str) -> bool:
+    """Whether the broker is the runtime's own Redis (then mailboxes are read with Lua in
+    the same atomic steps as the journal). ``localhost`` and ``127.0.0.1`` are one."""
+    def norm(url: str) -> str:
+        return celery_broker_url(url).replace("://localhost", "://127.0.0.1").replace(
+            "@localhost", "@127.0.0.1").rstrip("/")
+
+    return norm(broker_url) == norm(redis_url)
+
+
 def runtime() -> Runtime:
     global _runtime
     with _lock:
@@ -70,8 +80,7 @@ def runtime() -> Runtime:
             _log.configure()
             settings = resolve_redis(load_settings(_config_file), logger)
             client = redis_client(settings.redis_url)
-            same_redis = celery_broker_url(settings.broker_url) == celery_broker_url(
-                settings.redis_url)
+            same_redis = _same_server(settings.broker_url, settings.redis_url)
             system = actors.ActorSystem(client, settings.broker_url, prefix=settings.key_prefix,
                                         mailbox_in_redis=same_redis)
             app = make_celery(settings)
