@@ -40,13 +40,22 @@ class CancelTimer:
 
 @dataclass(frozen=True)
 class EnqueueTask:
-    """Send a Celery task by name; ``task_id`` is stable so a re-dispatch is recognisable."""
+    """Send a Celery task by name; ``task_id`` is stable so a re-dispatch is recognisable.
+
+    ``watch``: a sorted set and a member to score "now + ``watch_ms``" as the task is
+    sent. Whoever runs the task replaces that entry with a short lease; one that never
+    does (a message lost by the broker, a worker killed with the task reserved) leaves
+    an entry that expires, for the sender's recovery to notice.
+    """
 
     name: str
     task_id: str
     args: list[Any] = field(default_factory=list)
     kwargs: dict[str, Any] = field(default_factory=dict)
     queue: str | None = None
+    watch_key: str | None = None
+    watch_member: str | None = None
+    watch_ms: int = 0
 
 
 Effect = Send | StartTimer | CancelTimer | EnqueueTask

@@ -168,9 +168,14 @@ class ActorSystem:
         self._enqueue(name, args, kwargs, task_id, queue)
 
     # -- effects ------------------------------------------------------------------
-    def dispatch(self, effects: Iterable[Effect]) -> None:
+    def dispatch(self, effects: Iterable[Effect], watched: bool = False) -> None:
+        """``watched``: the caller already wrote the watch entries (see EnqueueTask)."""
         for effect in effects:
-            self.dispatch_one(effect)
+            if watched and isinstance(effect, EnqueueTask):
+                self.enqueue_task(effect.name, effect.args, effect.kwargs, effect.task_id,
+                                  effect.queue)
+            else:
+                self.dispatch_one(effect)
 
     def dispatch_one(self, effect: Effect) -> None:
         if isinstance(effect, Send):
@@ -183,6 +188,9 @@ class ActorSystem:
         elif isinstance(effect, CancelTimer):
             self.timers.cancel(effect.timer_id)
         elif isinstance(effect, EnqueueTask):
+            if effect.watch_key and effect.watch_member:
+                self.redis.zadd(effect.watch_key,
+                                {effect.watch_member: time.time() * 1000 + effect.watch_ms})
             self.enqueue_task(effect.name, effect.args, effect.kwargs, effect.task_id,
                               effect.queue)
         else:  # pragma: no cover

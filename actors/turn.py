@@ -35,7 +35,7 @@ import structlog
 
 from . import log as _log
 from .behaviour import MessageRejected, TurnContext
-from .effects import effect_from_dict
+from .effects import EnqueueTask, effect_from_dict
 from .journal import LeaseLost, SequenceConflict
 from .mailbox import TakenEnvelope
 from .message import MalformedMessage, Message
@@ -338,11 +338,18 @@ class Turn:
             self._load_fresh()  # the behaviour asked to be rebuilt from its journal
         self.behaviour.after_commit(self.state)
 
-    def _dispatch_pending(self) -> None:
+    def _dispatch_pending(self, watched: bool = False) -> None:
         if self._pending:
             pending, self._pending = self._pending, []
-            self.system.dispatch(e for _, e in pending)
+            self.system.dispatch((e for _, e in pending), watched=watched)
             self._dispatched.extend(eid for eid, _ in pending)
+
+    def _write_watches(self, pipe: Any) -> None:
+        """Queue the watch entries of the pending tasks (see EnqueueTask) on ``pipe``."""
+        now = time.time() * 1000
+        for _, effect in self._pending:
+            if isinstance(effect, EnqueueTask) and effect.watch_key and effect.watch_member:
+                pipe.zadd(effect.watch_key, {effect.watch_member: now + effect.watch_ms})
 
     def _flush_dispatched(self, also: Any = None) -> None:
         if not self._dispatched and also is None:
@@ -418,6 +425,7 @@ class Turn:
                                  [self.token, dispatching, DISPATCHING_MARK_MS])
             if self._dispatched:
                 pipe.hdel(k.outbox, *self._dispatched)
+            self._write_watches(pipe)
 
         index_score, waiting = sys_.scripts.pipeline(build)[:2]
         self._dispatched = []
@@ -427,7 +435,7 @@ class Turn:
             # Released: now send what the last batch decided. Should this process die
             # here, the outbox still holds it and the lease index still points at the
             # actor (the entry is only dropped below), so recovery dispatches it.
-            self._dispatch_pending()
+            self._dispatch_pending(watched=True)
             dispatched, self._dispatched = self._dispatched, []
 
             def finish(pipe: Any) -> None:
@@ -451,7 +459,7 @@ class Turn:
         self._restore_stranded(begun)
         self._load_state(begun.last_seq)
         if self._pending:  # ours to send again, now that we own the actor once more
-            self._dispatch_pending()
+            self._dispatch_pending(watched=True)
             self._flush_dispatched(also=lambda p: p.delete(k.dispatching))
         return False
 

@@ -91,6 +91,7 @@ class Replayer(StepsMixin, WaitsMixin, CancelMixin, ChildrenMixin, RecoveryMixin
         self.parent: dict[str, Any] | None = None
         self.after_commit: list[Any] = []
         self.masked: set[int] = set()
+        self.step_lease_key: str | None = None
         self._completion_issued = False
         self.init_children()
 

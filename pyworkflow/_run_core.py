@@ -42,6 +42,7 @@ class RunCore:
     child_results: dict[int, asyncio.Future[Any]]
     child_outcomes: dict[int, str]
     masked: set[int]
+    step_lease_key: str | None
 
     def emit(self, etype: str, data: dict[str, Any]) -> None:
         raise NotImplementedError

@@ -11,6 +11,7 @@ from ._run_core import RunCore
 from .errors import StepFailedError, error_from_record
 from .registry import StepDef
 from .retry import retry_delay_ms
+from .step_leases import QUEUED_MS, step_lease_member
 
 if TYPE_CHECKING:
     import asyncio
@@ -45,7 +46,18 @@ class StepsMixin(RunCore):
             kwargs={"run_id": self.run_id, "call_id": call_id, "step": name, "attempt": attempt,
                     "args": data.get("args", []), "kwargs": data.get("kwargs", {}),
                     "timeout": data.get("timeout")},
-            queue=self.queues["steps"]))
+            queue=self.queues["steps"], watch_key=self.step_lease_key,
+            watch_member=step_lease_member(self.run_id, call_id, attempt), watch_ms=QUEUED_MS))
+
+    def step_undelivered(self, payload: dict[str, Any]) -> None:
+        """A dispatched attempt never reached a worker: send it again, same attempt."""
+        call = self.history.calls.get(payload.get("call_id", -1))
+        if call is None or call.kind != "step" or call.state != "pending" \
+                or call.attempt != payload.get("attempt"):
+            return
+        self.emit("step_redispatched", {"call_id": call.call_id, "step": call.name,
+                                        "attempt": call.attempt})
+        self.dispatch_step(call.call_id, call.name, call.data, call.attempt)
 
     def step_finished(self, payload: dict[str, Any]) -> None:
         """A step attempt reported back (``step-completed`` or ``step-failed``)."""

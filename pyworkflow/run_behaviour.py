@@ -14,6 +14,7 @@ from actors import Behaviour, Event, Message, MessageRejected, TurnContext
 from actors.keys import ActorKeys
 
 from ._replayer import Replayer
+from .step_leases import step_lease_key
 
 RUN_ID_PREFIX = "run-"
 
@@ -26,6 +27,7 @@ class RunBehaviour(Behaviour[Replayer]):
 
     def initial_state(self, actor_id: str) -> Replayer:
         state = Replayer(actor_id, self.queues)
+        state.step_lease_key = step_lease_key(self.prefix)
         masked = self._redis.hget(ActorKeys(self.prefix, actor_id).record, "masked")
         if masked:
             state.masked = set(json.loads(masked))
@@ -73,5 +75,6 @@ _HANDLERS = {
     "hook-received": Replayer.hook_received,
     "child-completed": Replayer.child_finished,
     "retry": Replayer.retry,
+    "step-undelivered": Replayer.step_undelivered,
     "wake": lambda state, payload: None,  # begin_live (above) did the work
 }

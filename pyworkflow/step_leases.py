@@ -15,25 +15,37 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from typing import Any
 
 from actors import Message
 from actors import log as _log
 
 LEASE_MS = 5_000
+#: A dispatched step attempt that no worker has received after this long is presumed
+#: lost in transit (e.g. a message the broker handed out as Redis restarted): its run
+#: sends it again, under the same attempt and task id.
+QUEUED_MS = 60_000
 DEAD_MARK_TTL_S = 3 * 3600  # longer than the broker's visibility timeout (1 h)
 
 logger = _log.get_logger("pyworkflow.step_leases")
 
 
-def _member(run_id: str, call_id: int, attempt: int) -> str:
+def step_lease_member(run_id: str, call_id: int, attempt: int) -> str:
     return f"{run_id}|{call_id}|{attempt}"
+
+
+def step_lease_key(prefix: str) -> str:
+    return f"{prefix}:{{stepleases}}"
+
+
+_member = step_lease_member
 
 
 class StepLeases:
     def __init__(self, redis: Any, prefix: str) -> None:
         self._redis = redis
-        self.key = f"{prefix}:{{stepleases}}"
+        self.key = step_lease_key(prefix)
         self._dead_prefix = f"{prefix}:{{stepleases}}:dead:"
         self._starts_prefix = f"{prefix}:{{stepleases}}:starts:"
         self._held: set[str] = set()
@@ -67,7 +79,7 @@ class StepLeases:
         broker's unacked set until its visibility timeout (an hour), with no lease to
         expire. The attempt's own ``hold`` takes over the same lease when it starts."""
         member = _member(run_id, call_id, attempt)
-        self._redis.zadd(self.key, {member: time.time() * 1000 + LEASE_MS}, nx=True)
+        self._redis.zadd(self.key, {member: time.time() * 1000 + LEASE_MS})
         self._keep(member)
 
     def release_reservations(self) -> None:
@@ -128,6 +140,17 @@ class StepLeases:
                      "error": "the worker running this step attempt was lost"},
             msg_id=f"{run_id}:{call_id}:{attempt}:result"))
 
+    def report_undelivered(self, system: Any, member: str) -> None:
+        """The attempt was dispatched but never started: ask its run to send it again."""
+        run_id, call_id, attempt = member.split("|")
+        logger.warning("step attempt never started; its run sends it again", run_id=run_id,
+                       call_id=call_id, attempt=attempt)
+        self._redis.zadd(self.key, {member: time.time() * 1000 + QUEUED_MS})
+        system.deliver(Message(
+            kind="step-undelivered", actor_id=run_id,
+            payload={"call_id": int(call_id), "attempt": int(attempt)},
+            msg_id=f"{member}:undelivered:{uuid.uuid4().hex}"))
+
     def recover_lost(self, system: Any, limit: int = 100) -> int:
         """Report step attempts whose lease expired as failed with ``worker_lost``."""
         now = time.time() * 1000
@@ -137,6 +160,9 @@ class StepLeases:
             member = raw.decode()
             if not self._redis.zrem(self.key, member):
                 continue  # another worker claimed it
-            self.report_lost(system, member)
+            if self._redis.get(self._starts_prefix + member) is None:
+                self.report_undelivered(system, member)
+            else:
+                self.report_lost(system, member)
             lost += 1
         return lost
