@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,7 +110,7 @@ class Journal:
         All or nothing. Returns the new last seq. Raises :class:`LeaseLost` or
         :class:`SequenceConflict` having written nothing.
         """
-        args: list[Any] = [token, expected_seq, lease_ms, len(events)]
+        args: list[Any] = [token, expected_seq, lease_ms, uuid.uuid4().hex, len(events)]
         args.extend(e.encode() for e in events)
         args.append(len(msg_ids))
         args.extend(msg_ids)
@@ -123,7 +124,7 @@ class Journal:
             args.extend((name, value))
         k = self._keys
         status, value = self._scripts.commit(
-            keys=[k.journal, k.activation, k.seen, k.outbox, k.record, k.inhand, k.taken],
+            keys=[k.journal, k.activation, k.seen, k.outbox, k.record, k.inhand, k.taken, k.meta],
             args=args)
         if status == -1:
             raise LeaseLost(k.actor_id)

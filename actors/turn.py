@@ -320,6 +320,7 @@ class Turn:
             self._abandon_batch(taken, keep=set_aside)
             self._requeue_in_hand(fresh)
             self._load_fresh()
+            self._dispatch_outbox()  # whatever the other commit decided must still go out
             return
         except LeaseLost:
             # Whoever took the actor over already put our taken envelopes back (recover

@@ -79,3 +79,19 @@ def test_malformed_messages_are_refused(raw: bytes, reason: str) -> None:
 def test_message_round_trip() -> None:
     m = Message(kind="deposit", actor_id="account-1", payload={"amount": 3})
     assert Message.decode(m.encode()) == m
+
+
+def test_a_retried_commit_whose_reply_was_lost_counts_as_done(rt) -> None:  # type: ignore[no-untyped-def]
+    actor_id, token = _owned_actor(rt)
+    journal = rt.system.journal(actor_id)
+    keys = rt.system.actor_keys(actor_id)
+    args = [token, 0, 60_000, "commit-1", 1, NewEvent("a").encode(), 1, "m1", 0, 0]
+    script_keys = [keys.journal, keys.activation, keys.seen, keys.outbox, keys.record,
+                   keys.inhand, keys.taken, keys.meta]
+    assert list(rt.system.scripts.commit(keys=script_keys, args=args)) == [1, 1]
+    # The very same call again (redis-py retrying after a lost reply): done, not doubled.
+    assert list(rt.system.scripts.commit(keys=script_keys, args=args)) == [1, 1]
+    assert [e.type for e in journal.read()] == ["a"]
+    # Another commit expecting the same seq is still refused.
+    with pytest.raises(SequenceConflict):
+        journal.commit(token, 0, 60_000, [NewEvent("b")], ["m2"], [])

@@ -6,8 +6,12 @@
 -- KEYS[5]  {actor}:record      hash: the behaviour's projection of its state (for queries)
 -- KEYS[6]  {actor}:inhand      string: a message held in hand, now committed (deleted)
 -- KEYS[7]  {actor}:taken       list: envelopes taken from a Redis mailbox, now committed
+-- KEYS[8]  {actor}:meta        hash: 'last_commit' = the id of the last commit, so a
+--                              client retry of a commit whose reply was lost (a Redis
+--                              restart) is recognised as already done
 -- ARGV[1]  token;  ARGV[2]  expected last seq;  ARGV[3]  lease in milliseconds
--- ARGV[4]  n events, then n JSON events
+-- ARGV[4]  this commit's id (random per call; a client retry sends the same)
+-- ARGV[5]  n events, then n JSON events
 -- then     m msg ids, then the m msg ids
 -- then     k effects, then k pairs (effect id, JSON effect)
 -- then     r record fields, then r pairs (field, value)
@@ -23,9 +27,13 @@ if #last > 0 then
 end
 local expected = tonumber(ARGV[2])
 if seq ~= expected then
+  if redis.call('HGET', KEYS[8], 'last_commit') == ARGV[4] then
+    return {1, seq}  -- this very commit already happened; its reply was lost
+  end
   return {-2, seq}
 end
-local i = 4
+redis.call('HSET', KEYS[8], 'last_commit', ARGV[4])
+local i = 5
 local n = tonumber(ARGV[i])
 for j = 1, n do
   seq = seq + 1

@@ -13,6 +13,10 @@ turn, the first time that turn takes a mailbox message of kind ``REPRO_KIND``
 
 * ``REPRO_DIE_AT=taken``: on the Redis fast path (broker = the runtime's Redis),
   right after ``take.lua`` moved the batch into the actor's ``taken`` list;
+* ``REPRO_DIE_AT=commit-reply-lost`` (no kill): the first commit that stages a
+  ``Send`` of kind ``REPRO_KIND`` runs, then runs again, as redis-py's ``Retry``
+  does when the reply of a script that did run is lost with its connection (a
+  Redis restart); the second run finds the journal moved on;
 * ``REPRO_DIE_AT=step-received``: when the worker has received a step task from
   the broker (Celery's ``task_received`` signal, in the worker's main process) and
   before a pool process starts it (so before the attempt holds its step lease).
@@ -107,6 +111,23 @@ def _install() -> None:
             return taken
 
         setattr(turn.Turn, "_take_from_redis", take_from_redis)  # noqa: B010
+    elif DIE_AT == "commit-reply-lost":
+        from actors import journal
+
+        original_commit = journal.Journal.commit
+
+        def commit(self: Any, token: str, expected_seq: int, lease_ms: int, events: Any,
+                   msg_ids: Any, effects: Any, record: Any = None) -> Any:
+            out = original_commit(self, token, expected_seq, lease_ms, events, msg_ids,
+                                  effects, record)
+            if any(getattr(e, "kind", None) == KIND for _, e in effects) and _fire_once():
+                # The commit ran, its reply was lost with the connection (a Redis
+                # restart), and redis-py's Retry sent the same script again.
+                return original_commit(self, token, expected_seq, lease_ms, events,
+                                       msg_ids, effects, record)
+            return out
+
+        setattr(journal.Journal, "commit", commit)  # noqa: B010
     elif DIE_AT == "step-received":
         from celery.signals import task_received
 

@@ -85,7 +85,7 @@ def fmt_s(value: float | None) -> str:
 class ChaosRedis:
     """A Redis-compatible server owned by this run, restartable on one port and folder."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, alias: bool = False) -> None:
         from pyworkflow._embedded_redis import find_server_binary
 
         binary = find_server_binary()
@@ -98,10 +98,17 @@ class ChaosRedis:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.log_path = workdir / "redis.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        #: Also listen on 127.0.0.2, so the same server can be named by another URL.
+        self.alias = alias
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def alias_url(self) -> str:
+        """The same server under another address (needs ``alias=True``)."""
+        return f"redis://127.0.0.2:{self.port}/0"
 
     def _answers(self) -> bool:
         try:
@@ -114,7 +121,8 @@ class ChaosRedis:
     def start(self, timeout: float = 20.0) -> None:
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
-                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                [self.binary, "--port", str(self.port), "--bind",
+                 *(["127.0.0.1", "127.0.0.2"] if self.alias else ["127.0.0.1"]),
                  "--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "always",
                  "--save", "", "--protected-mode", "no", "--maxmemory-policy", "noeviction"],
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -358,6 +366,7 @@ class Options:
     concurrency: int
     min_gap: float
     keep: bool
+    kombu_mailbox: bool = False
 
 
 @dataclass
@@ -546,6 +555,8 @@ class Report:
     restart_resume: list[float] = field(default_factory=list)
     recovered_turns: int = 0
     gaps: list[float] = field(default_factory=list)
+    #: (gap, run_id, the event before the gap, the event after it) for gaps over the limit
+    slow: list[tuple[float, str, str, str]] = field(default_factory=list)
 
     def add(self, kind: str, run_id: str, message: str) -> None:
         self.problems[kind].append(f"{run_id}: {message}")
@@ -595,7 +606,9 @@ def actor_state(rt: Any, run_id: str) -> dict[str, Any]:
             body = json.loads(base64.b64decode(envelope["body"]))
             mailbox.append({"msg_id": body.get("msg_id"), "kind": body.get("kind"),
                             "redelivered": envelope.get("headers", {}).get("redelivered")})
+    taken_list = getattr(keys, "taken", None)  # the Redis fast path's per-actor list
     return {"mailbox": mailbox, "taken_unacked": taken,
+            "taken_list": len(rt.redis.lrange(taken_list, 0, -1)) if taken_list else None,
             "activation": rt.redis.get(keys.activation),
             "inflight": rt.redis.lrange(keys.inflight, 0, -1),
             "lease_index": rt.redis.zscore(rt.system.keys.lease_index, run_id)}
@@ -671,12 +684,21 @@ def check(pw: ModuleType, rt: Any, cw: ModuleType, out: Outcome) -> tuple[Report
     recovery_metrics(rep, data, out)
     now = time.time()
     for run in data.values():
-        stamps = [e["timestamp"] for e in run.events]
+        marks = [(e["timestamp"], _event_label(e)) for e in run.events]
         if run.status not in TERMINAL:
-            stamps.append(now)  # a stuck run's gap runs until now
-        rep.gaps.append(max((b - a for a, b in zip(stamps, stamps[1:], strict=False)),
-                            default=0.0))
+            marks.append((now, "(now: never ended)"))  # a stuck run's gap runs until now
+        gap, before, after = max(((b[0] - a[0], a[1], b[1])
+                                  for a, b in zip(marks, marks[1:], strict=False)),
+                                 default=(0.0, "", ""))
+        rep.gaps.append(gap)
+        if gap > STALL_REPORT_S:
+            rep.slow.append((gap, run.run_id, before, after))
     return rep, data
+
+
+def _event_label(event: dict[str, Any]) -> str:
+    call = event["data"].get("call_id")
+    return f"{event['type']}" + (f"(call {call})" if call is not None else "")
 
 
 def recovery_metrics(rep: Report, data: dict[str, RunData], out: Outcome) -> None:
@@ -777,6 +799,8 @@ def summary(opts: Options, out: Outcome, rep: Report, unexpected: list[str]) -> 
     lines = [head] + [f"{k.ljust(width)}  {v}" for k, v in rows]
     lines.append(f"RESULT: {'PASS' if ok else 'FAIL'}")
     lines += [f"note: worker {note}" for note in unexpected]
+    lines += [f"note: {run_id} stood still {gap:.1f}s between {before} and {after}"
+              for gap, run_id, before, after in sorted(rep.slow, reverse=True)[:5]]
     lines += [
         "",
         "recovery: per SIGKILL, each step attempt running on the killed worker at that",
@@ -834,6 +858,10 @@ def parse_args(argv: list[str] | None) -> Options:
                    help="seconds between two chaos actions at least (2)")
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary folder (worker logs, Redis AOF)")
+    p.add_argument("--kombu-mailbox", action="store_true",
+                   help="name the broker redis://127.0.0.2:PORT (the same server): the "
+                        "runtime then takes mailbox messages through Kombu, the path used "
+                        "when the broker is not its own Redis")
     a = p.parse_args(argv)
     preset = ({"runs": 30, "workers": 2, "kills": 3, "redis_restarts": 1, "in_flight": 10,
                "timeout": 180.0} if a.small else
@@ -843,7 +871,7 @@ def parse_args(argv: list[str] | None) -> Options:
                               for k, v in preset.items()}
     seed = a.seed if a.seed is not None else random.randrange(1_000_000)
     opts = Options(seed=seed, concurrency=a.concurrency, min_gap=a.min_gap, keep=a.keep,
-                   stall=a.stall, **values)
+                   stall=a.stall, kombu_mailbox=a.kombu_mailbox, **values)
     if opts.runs < 1 or opts.workers < 1 or opts.kills < 0 or opts.redis_restarts < 0:
         p.error("--runs and --workers must be >= 1, --kills and --redis-restarts >= 0")
     if opts.kills and opts.workers < 2:
@@ -851,7 +879,8 @@ def parse_args(argv: list[str] | None) -> Options:
     return opts
 
 
-def clean_environment(redis_url: str, prefix: str, workdir: Path) -> dict[str, str]:
+def clean_environment(redis_url: str, prefix: str, workdir: Path,
+                      broker_url: str | None = None) -> dict[str, str]:
     """Point this process and the workers at the chaos Redis, and nothing else.
 
     Every inherited ``PYWORKFLOW_*`` variable is dropped first (a test session's
@@ -861,7 +890,7 @@ def clean_environment(redis_url: str, prefix: str, workdir: Path) -> dict[str, s
         del os.environ[key]
     os.environ.update({
         "PYWORKFLOW_REDIS_URL": redis_url,
-        "PYWORKFLOW_BROKER_URL": redis_url,
+        "PYWORKFLOW_BROKER_URL": broker_url or redis_url,
         "PYWORKFLOW_KEY_PREFIX": prefix,
         "PYWORKFLOW_DATA_DIR": str(workdir / "data"),
     })
@@ -881,9 +910,10 @@ def main(argv: list[str] | None = None) -> int:
     redis: ChaosRedis | None = None
     pool: WorkerPool | None = None
     try:
-        redis = ChaosRedis(workdir)
+        redis = ChaosRedis(workdir, alias=opts.kombu_mailbox)
         redis.start()
-        env = clean_environment(redis.url, prefix, workdir)
+        broker = redis.alias_url if opts.kombu_mailbox else None
+        env = clean_environment(redis.url, prefix, workdir, broker)
         os.environ.setdefault("PYWORKFLOW_LOG_FORMAT", "json")
         log(f"seed {opts.seed}; Redis on port {redis.port} (AOF always); prefix {prefix}; "
             f"folder {workdir}")
@@ -895,6 +925,8 @@ def main(argv: list[str] | None = None) -> int:
         _runtime._runtime = None
         rt = _runtime.runtime()
         assert rt.settings.redis_url == redis.url and rt.settings.key_prefix == prefix
+        log("mailbox path: " + ("Redis fast path" if getattr(rt.system, "mailbox_in_redis", False)
+                                else "Kombu"))
         pool = WorkerPool(opts.workers, opts.concurrency, workdir / "logs", env)
         pool.log_dir.mkdir()
         pool.start()
