@@ -40,7 +40,14 @@ def recover_expired(system: ActorSystem, limit: int = 200) -> int:
                                            keys.mailbox],
                                      args=[token, system.queued_lease_ms])
         if int(out[0]) == 0:
-            continue  # still owned: a live turn will refresh the index itself
+            # Still owned, for ``pttl`` more ms: look again right when that runs out. (The
+            # index entry may run a few ms ahead of the lease; leaving the queued score
+            # from above would delay the recovery of a turn that is just dying by 30 s.)
+            pttl = int(out[1])
+            if pttl > 0:
+                system.redis.zadd(system.keys.lease_index,
+                                  {actor_id: time.time() * 1000 + pttl + 1})
+            continue
         tags = [t.decode() if isinstance(t, bytes) else t for t in out[1:]]
         restored = system.mailbox.restore(tags)
         logger.info("actor taken over after its lease expired", actor_id=actor_id,
