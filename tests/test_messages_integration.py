@@ -12,7 +12,6 @@ import json
 import multiprocessing
 import os
 import shlex
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,7 +29,8 @@ from pyworkflow import (
     HookPayloadError,
 )
 from pyworkflow.registry import get_workflow
-from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
+from tests._workers import Worker, wait_for, worker_pool
+from tests.test_examples_cli import cli
 
 PACKAGE = "examples.celery.durable"
 
@@ -56,15 +56,6 @@ def payments(workers: list[Worker]) -> Any:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([PYWORKFLOW, *args], cwd=REPO, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"pyworkflow {' '.join(args)} exited {proc.returncode}:\n"
-                             f"{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def events(run_id: str) -> list[dict[str, Any]]:
