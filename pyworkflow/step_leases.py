@@ -26,6 +26,11 @@ LEASE_MS = 5_000
 #: lost in transit (e.g. a message the broker handed out as Redis restarted): its run
 #: sends it again, under the same attempt and task id.
 QUEUED_MS = 60_000
+#: A worker renews the lease of a task it received but has not started for this long
+#: at most. A task its pool never starts (a child that died as it was handed the job)
+#: then expires and is sent again; one that waits behind long steps may run twice (its
+#: result is recorded once).
+RESERVED_MAX_S = 30.0
 DEAD_MARK_TTL_S = 3 * 3600  # longer than the broker's visibility timeout (1 h)
 
 logger = _log.get_logger("pyworkflow.step_leases")
@@ -49,6 +54,9 @@ class StepLeases:
         self._dead_prefix = f"{prefix}:{{stepleases}}:dead:"
         self._starts_prefix = f"{prefix}:{{stepleases}}:starts:"
         self._held: set[str] = set()
+        #: reservations (received, not started) and when they were made: renewed only
+        #: for RESERVED_MAX_S, so a task the pool never starts is not covered forever
+        self._reserved: dict[str, float] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -70,6 +78,8 @@ class StepLeases:
             return member, "dead"
         if int(starts) > 1:
             return member, "restarted"
+        with self._lock:
+            self._reserved.pop(member, None)  # started: renewed for as long as it runs
         self._keep(member)
         return member, "run"
 
@@ -80,6 +90,8 @@ class StepLeases:
         expire. The attempt's own ``hold`` takes over the same lease when it starts."""
         member = _member(run_id, call_id, attempt)
         self._redis.zadd(self.key, {member: time.time() * 1000 + LEASE_MS})
+        with self._lock:
+            self._reserved[member] = time.monotonic()
         self._keep(member)
 
     def release_reservations(self) -> None:
@@ -108,6 +120,11 @@ class StepLeases:
         while True:
             time.sleep(LEASE_MS / 1000 / 3)
             with self._lock:
+                now = time.monotonic()
+                stale = [m for m, t in self._reserved.items() if now - t > RESERVED_MAX_S]
+                for member in stale:  # received long ago and never started: let it expire
+                    self._reserved.pop(member, None)
+                    self._held.discard(member)
                 held = list(self._held)
             if not held:
                 continue

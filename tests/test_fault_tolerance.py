@@ -204,7 +204,9 @@ def test_poison_step_parks_then_retry_runs_the_step_again(  # type: ignore[no-un
         assert final["error"]["type"] == "PoisonStepError"
         rt.redis.delete(poison)
         pyworkflow.retry_run(run_id)
-        wait_for(lambda: pyworkflow.get_workflow_run(run_id).status == "completed", 30, 0.1,
+        # 60 s: if the prefork pool lost the job while replacing its dead children, the
+        # attempt's reservation lapses after 30 s and the attempt is sent again.
+        wait_for(lambda: pyworkflow.get_workflow_run(run_id).status == "completed", 60, 0.1,
                  "the retried run")
         assert pyworkflow.get_workflow_run(run_id).result == "survived"
         assert len([e for e in events(run_id) if e["type"] == "step_completed"
