@@ -44,8 +44,6 @@ def step_lease_key(prefix: str) -> str:
     return f"{prefix}:{{stepleases}}"
 
 
-_member = step_lease_member
-
 
 class StepLeases:
     def __init__(self, redis: Any, prefix: str) -> None:
@@ -66,7 +64,7 @@ class StepLeases:
         the attempt was already reported lost (a late redelivery of its task: skip it);
         ``restarted`` when it started once before (its worker died mid-step and the
         broker handed the task back: report it lost rather than run it again)."""
-        member = _member(run_id, call_id, attempt)
+        member = step_lease_member(run_id, call_id, attempt)
         pipe = self._redis.pipeline(transaction=False)
         pipe.exists(self._dead_prefix + member)
         pipe.incr(self._starts_prefix + member)
@@ -88,7 +86,7 @@ class StepLeases:
         dies with tasks reserved but not started would otherwise leave them in the
         broker's unacked set until its visibility timeout (an hour), with no lease to
         expire. The attempt's own ``hold`` takes over the same lease when it starts."""
-        member = _member(run_id, call_id, attempt)
+        member = step_lease_member(run_id, call_id, attempt)
         self._redis.zadd(self.key, {member: time.time() * 1000 + LEASE_MS})
         with self._lock:
             self._reserved[member] = time.monotonic()
