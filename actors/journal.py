@@ -63,7 +63,7 @@ class SequenceConflict(Exception):
         self.actual_seq = actual_seq
 
 
-def _decode_entry(entry_id: bytes | str, fields: dict[Any, Any]) -> Event:
+def decode_entry(entry_id: bytes | str, fields: dict[Any, Any]) -> Event:
     eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     raw = fields.get(b"e", fields.get("e"))
     body = json.loads(raw or b"{}")
@@ -83,7 +83,7 @@ class Journal:
         """Events with seq > ``after_seq``, oldest first."""
         entries: list[tuple[bytes, dict[bytes, bytes]]] = self._client.xrange(  # type: ignore[assignment]
             self._keys.journal, min=f"{after_seq + 1}-0", max="+", count=count)
-        return [_decode_entry(eid, fields) for eid, fields in entries]
+        return [decode_entry(eid, fields) for eid, fields in entries]
 
     def iter_all(self, page: int = 1000) -> Iterable[Event]:
         seq = 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from actors import Send
@@ -20,6 +19,8 @@ from actors import Send
 from . import serialization
 from ._run_core import RunCore
 from .errors import ChildWorkflowFailedError, MaxNestingDepthError
+from .ids import new_run_id, start_message_id
+from .keys import runs_index
 
 if TYPE_CHECKING:
     from ._replayer import Command
@@ -77,14 +78,14 @@ class ChildrenMixin(RunCore):
 
     def emit_child(self, cmd: Command) -> None:
         assert self.ctx is not None
-        child_run_id = f"run-{uuid.uuid4().hex[:20]}"
+        child_run_id = new_run_id()
         data = {"call_id": cmd.call_id, "workflow": cmd.name, "child_run_id": child_run_id,
                 **cmd.payload}
         self.emit("child_started", data)
         self.ctx.effect(Send(child_run_id, "start", {
             "workflow": cmd.name, "args": cmd.payload["args"], "kwargs": cmd.payload["kwargs"],
             "parent": {"run_id": self.run_id, "call_id": cmd.call_id},
-            "depth": self.depth + 1}, msg_id=f"{child_run_id}:start"))
+            "depth": self.depth + 1}, msg_id=start_message_id(child_run_id)))
         self.child_matched(cmd, data)
 
     def child_matched(self, cmd: Command, data: dict[str, Any]) -> None:
@@ -168,7 +169,7 @@ class ChildrenMixin(RunCore):
         from ._runtime import runtime
 
         rt = runtime()
-        rt.redis.zadd(f"{rt.settings.key_prefix}:{{index}}:runs", {self.run_id: time.time()})
+        rt.redis.zadd(runs_index(rt.settings.key_prefix), {self.run_id: time.time()})
 
 
 def _mark_retrieved(future: asyncio.Future[Any]) -> None:

@@ -22,6 +22,7 @@ from . import step_task
 from ._embedded_redis import resolve_redis
 from .celery_app import make_celery, queue_names
 from .config import Settings, celery_broker_url, load_settings, redis_client
+from .idempotency import IdempotencyRetention
 from .run_behaviour import RUN_ID_PREFIX, RunBehaviour
 from .step_leases import StepLeases
 
@@ -88,6 +89,10 @@ def runtime() -> Runtime:
             actors.install(app, system, turn_queue=queues["turns"])
             system.route(RUN_ID_PREFIX, RunBehaviour(queues, settings.key_prefix, client))
             step_task.install(app, system, StepLeases(client, settings.key_prefix))
+            retention = IdempotencyRetention(client, settings.key_prefix,
+                                             settings.idempotency_retention,
+                                             lambda run_id: system.actor_keys(run_id).record)
+            system.periodic.append(retention.sweep)
             _runtime = Runtime(settings, client, system, app)
             for installer in _installers:
                 installer(_runtime)

@@ -1,144 +1,147 @@
-"""The client API for apps: start runs, read their state and their journals.
+"""The client API for apps, synchronous: start runs, read their state and journals.
 
-Each call is a few Redis round trips, so every function works from plain sync code
-(Django views, scripts) and also from async code: the returned value can be used
-directly or awaited (``run_id = await start(...)`` and ``run_id = start(...)`` both
-work). The call itself runs synchronously; it never blocks for long.
+Each call is a few Redis round trips, so these work from plain sync code (Django
+views, scripts, Celery tasks). Async apps use :mod:`pyworkflow.aio`, the same
+functions on ``redis.asyncio``. For code written against the product we replace,
+the quick calls' values can also be awaited (``run_id = await start(...)``), and a
+*waiting* call (``wait_for_run``, ``get_result``, ``cancel_workflow(wait=True)``)
+made from inside a running event loop does not block it: it returns an awaitable
+that waits through ``pyworkflow.aio`` (see :class:`LoopWait`).
+
+Waiting for a run is woken by Redis: a blocking read on the run's journal (every
+status change is a journal event, committed with the record), never a sleep loop.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
 import time
-import uuid
-from collections.abc import Generator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
-from . import serialization
+from . import keys
 from ._runtime import runtime
+from ._start_plan import StartPlan, plan_start
 from .errors import RunNotFoundError, WorkflowFailedError
-from .registry import WorkflowDef, get_workflow
-from .run_behaviour import RUN_ID_PREFIX
+from .idempotency import (
+    CLAIM_LUA,
+    RELEASE_LUA,
+    IfFinished,
+    check_if_finished,
+    claim_args,
+    holder_verdict,
+    release_args,
+    start_message,
+)
+from .ids import RUN_ID_PREFIX
+from .run_info import (
+    TERMINAL_STATUSES,
+    AwaitableList,
+    RunId,
+    RunInfo,
+    run_info_from_record,
+)
 
-TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+__all__ = ["MAX_LIST_LIMIT", "RUN_ID_PREFIX", "TERMINAL_STATUSES", "LoopWait", "RunId", "RunInfo",
+           "check_limit", "result_of",
+           "cancel_workflow", "get_result", "get_workflow_events", "get_workflow_run",
+           "list_workflow_runs", "retry_run", "start", "wait_for_run"]
 
-
-class _Awaitable:
-    """Lets a synchronous result also be awaited."""
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        if False:  # pragma: no cover - makes this a generator
-            yield
-        return self
-
-
-class RunId(str, _Awaitable):
-    """A run id (a ``str``) that can also be awaited."""
-
-
-class _AwaitableList(list[Any], _Awaitable):
-    pass
-
-
-@dataclass
-class RunInfo(_Awaitable):
-    run_id: str
-    workflow: str
-    status: str
-    args: list[Any] = field(default_factory=list)
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    result: Any = None
-    error: dict[str, Any] | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-    parent_run_id: str | None = None
-    waiting_on: list[str] = field(default_factory=list)
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["args"] = serialization.encode(self.args)
-        data["kwargs"] = serialization.encode(self.kwargs)
-        data["result"] = serialization.encode(self.result)
-        return data
+#: The most runs one ``list_workflow_runs`` call (or ``runs list --limit``) returns.
+MAX_LIST_LIMIT = 10_000
+#: A blocking read on a journal returns at least this often (ms), to re-check the
+#: deadline and a record changed without an event (there is none today).
+WAKE_CHECK_MS = 2_000
 
 
-def _workflow_def(workflow_or_name: Any) -> WorkflowDef:
-    if isinstance(workflow_or_name, str):
-        return get_workflow(workflow_or_name)
-    defn = getattr(workflow_or_name, "__pyworkflow_workflow__", None)
-    if defn is None:
-        raise TypeError(f"{workflow_or_name!r} is not a workflow: decorate it with @workflow")
-    return defn  # type: ignore[no-any-return]
-
-
-def _bind(defn: WorkflowDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    try:
-        defn.signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        raise TypeError(f"{exc} for {defn.name}{defn.signature}") from None
+def _scripts() -> tuple[Any, Any]:
+    rt = runtime()
+    cached = getattr(rt, "_idempotency_scripts", None)
+    if cached is None:
+        cached = (rt.redis.register_script(CLAIM_LUA), rt.redis.register_script(RELEASE_LUA))
+        rt._idempotency_scripts = cached  # type: ignore[attr-defined]
+    return cached  # type: ignore[no-any-return]
 
 
 def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
-          **kwargs: Any) -> RunId:
-    """Start a run and return its id. Arguments are checked against the workflow's
-    signature and must be JSON-serialisable (see ``serialization``); nothing is
-    written when they are not."""
-    defn = _workflow_def(workflow_or_name)
-    _bind(defn, args, kwargs)
-    names = [p.name for p in defn.signature.parameters.values()]
-    enc_args, enc_kwargs = serialization.check_arguments(args, kwargs, names)
-    rt = runtime()
-    run_id = f"{RUN_ID_PREFIX}{uuid.uuid4().hex[:20]}"
+          if_finished: IfFinished = "return", **kwargs: Any) -> RunId:
+    """Start a run and return its id.
+
+    Arguments are checked against the workflow's signature and must be
+    JSON-serialisable (see ``serialization``); nothing is written when they are not.
+    A start that fails (Redis or the broker down) undoes what it wrote and raises:
+    no run is left ``pending`` forever. With ``idempotency_key`` the same key gives
+    the same run (see :mod:`pyworkflow.idempotency` for ``if_finished``).
+    """
     if idempotency_key is not None:
-        key = f"{rt.settings.key_prefix}:{{idempotency}}:{idempotency_key}"
-        if not rt.redis.set(key, run_id, nx=True):
-            existing = rt.redis.get(key)
-            if existing is not None:
-                return RunId(existing.decode())
-    now = time.time()
-    record = {"run_id": run_id, "workflow": defn.name, "status": "pending",
-              "args": json.dumps(enc_args), "kwargs": json.dumps(enc_kwargs),
-              "created_at": repr(now), "updated_at": repr(now)}
-    keys = rt.system.actor_keys(run_id)
-    pipe = rt.redis.pipeline(transaction=False)
-    pipe.hset(keys.record, mapping=record)
-    pipe.zadd(_runs_index(), {run_id: now})
-    pipe.execute()
-    rt.system.send(run_id, "start", {"workflow": defn.name, "args": enc_args,
-                                     "kwargs": enc_kwargs}, msg_id=f"{run_id}:start")
-    return RunId(run_id)
+        check_if_finished(if_finished)
+    plan = plan_start(workflow_or_name, args, kwargs)
+    rt = runtime()
+    record_key = rt.system.actor_keys(plan.run_id).record
+    rt.redis.hset(record_key, mapping=plan.record)
+    claimed = False
+    try:
+        if idempotency_key is not None:
+            holder = _claim(plan, idempotency_key, if_finished)
+            if holder is not None:
+                rt.redis.delete(record_key)
+                return RunId(holder)
+            claimed = True
+        rt.redis.zadd(keys.runs_index(rt.settings.key_prefix), {plan.run_id: plan.created_at})
+        rt.system.send(plan.run_id, "start", plan.message, msg_id=plan.msg_id)
+    except BaseException:
+        _undo_start(plan, idempotency_key if claimed else None)
+        raise
+    return RunId(plan.run_id)
 
 
-def _runs_index() -> str:
-    return f"{runtime().settings.key_prefix}:{{index}}:runs"
+def _claim(plan: StartPlan, key: str, if_finished: IfFinished) -> str | None:
+    """Make ``key`` name the new run (None), or return the run it names instead."""
+    rt = runtime()
+    claim, _ = _scripts()
+    expected = ""
+    for _attempt in range(10):
+        lkeys, largs = claim_args(rt.settings.key_prefix, key, plan.run_id, expected,
+                                  rt.settings.idempotency_retention)
+        won, holder = claim(keys=lkeys, args=largs)
+        if won:
+            return None
+        expected = holder.decode()
+        if not expected:
+            continue  # it was let go meanwhile: claim it as free
+        rec = rt.redis.hgetall(rt.system.actor_keys(expected).record)
+        info = run_info_from_record(expected, rec) if rec else None
+        if holder_verdict(key, info, if_finished) == "return":
+            _resend_lost_start(expected, rec)
+            return expected
+    raise RuntimeError(f"idempotency key {key!r} keeps changing hands; try again")
 
 
-def _loads(raw: bytes | None, default: Any = None) -> Any:
-    return default if raw is None else serialization.loads(raw)
+def _resend_lost_start(run_id: str, record: dict[bytes, bytes]) -> bool:
+    """A ``pending`` run with an empty journal may never have got its start message:
+    send it again (same message id, so a start that did arrive is not doubled)."""
+    start = start_message(run_id, record)
+    if start is None or runtime().system.journal(run_id).last_seq() > 0:
+        return False
+    runtime().system.send(run_id, "start", start["payload"], msg_id=start["msg_id"])
+    return True
 
 
-def _info(run_id: str, rec: dict[bytes, bytes]) -> RunInfo:
-    def f(name: str) -> bytes | None:
-        return rec.get(name.encode())
-
-    def ts(name: str) -> float | None:
-        raw = f(name)
-        return float(raw) if raw else None
-
-    parent = f("parent_run_id")
-    return RunInfo(
-        run_id=run_id, workflow=(f("workflow") or b"?").decode(),
-        status=(f("status") or b"pending").decode(),
-        args=_loads(f("args"), []), kwargs=_loads(f("kwargs"), {}),
-        result=_loads(f("result")), error=json.loads(f("error") or b"null"),
-        created_at=ts("created_at"), updated_at=ts("updated_at"),
-        parent_run_id=parent.decode() if parent else None,
-        waiting_on=json.loads(f("waiting_on") or b"[]"))
+def _undo_start(plan: StartPlan, claimed_key: str | None) -> None:
+    """Best effort: if Redis itself is down this fails too, and what stays behind is
+    a record without a start message, which the next start with the same key (or
+    ``retry_run``) completes."""
+    rt = runtime()
+    with contextlib.suppress(Exception):
+        pipe = rt.redis.pipeline(transaction=False)
+        pipe.delete(rt.system.actor_keys(plan.run_id).record)
+        pipe.zrem(keys.runs_index(rt.settings.key_prefix), plan.run_id)
+        pipe.execute()
+        if claimed_key is not None:
+            _, release = _scripts()
+            lkeys, largs = release_args(rt.settings.key_prefix, claimed_key, plan.run_id)
+            release(keys=lkeys, args=largs)
 
 
 def get_workflow_run(run_id: str) -> RunInfo:
@@ -146,7 +149,7 @@ def get_workflow_run(run_id: str) -> RunInfo:
     rec = rt.redis.hgetall(rt.system.actor_keys(run_id).record)
     if not rec:
         raise RunNotFoundError(run_id)
-    return _info(run_id, rec)
+    return run_info_from_record(run_id, rec)
 
 
 def get_workflow_events(run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
@@ -154,18 +157,26 @@ def get_workflow_events(run_id: str, after_seq: int = 0) -> list[dict[str, Any]]
     if after_seq == 0 and not rt.redis.exists(rt.system.actor_keys(run_id).record):
         raise RunNotFoundError(run_id)
     events = rt.system.journal(run_id).read(after_seq)
-    return _AwaitableList({"seq": e.seq, "type": e.type, "timestamp": e.ts, "data": e.data}
-                          for e in events)
+    return AwaitableList({"seq": e.seq, "type": e.type, "timestamp": e.ts, "data": e.data}
+                         for e in events)
+
+
+def check_limit(limit: int) -> int:
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
+        raise ValueError(f"limit must be an integer from 1 to {MAX_LIST_LIMIT}; got {limit!r}")
+    return limit
 
 
 def list_workflow_runs(status: str | None = None, workflow: str | None = None,
                        limit: int = 50) -> list[RunInfo]:
     """Newest first, filtered by status and workflow name."""
+    check_limit(limit)
     rt = runtime()
-    out: list[RunInfo] = _AwaitableList()
+    out: list[RunInfo] = AwaitableList()
     offset, page = 0, max(limit, 100)
+    index = keys.runs_index(rt.settings.key_prefix)
     while len(out) < limit:
-        ids = rt.redis.zrevrange(_runs_index(), offset, offset + page - 1)
+        ids = rt.redis.zrevrange(index, offset, offset + page - 1)
         if not ids:
             break
         offset += page
@@ -175,7 +186,7 @@ def list_workflow_runs(status: str | None = None, workflow: str | None = None,
         for raw, rec in zip(ids, pipe.execute(), strict=True):
             if not rec:
                 continue
-            info = _info(raw.decode(), rec)
+            info = run_info_from_record(raw.decode(), rec)
             if (status is None or info.status == status) and \
                     (workflow is None or info.workflow == workflow):
                 out.append(info)
@@ -192,6 +203,10 @@ def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = False,
     at once) and its cleanup runs. A finished run is left unchanged: the returned
     info shows its final status. With ``wait`` this returns once the run is terminal.
     """
+    if wait and _in_event_loop():
+        from .aio import cancel_workflow as aio_cancel
+
+        return LoopWait(lambda: aio_cancel(run_id, reason, wait, timeout))  # type: ignore[return-value]
     info = get_workflow_run(run_id)
     if info.finished:
         return info
@@ -207,33 +222,92 @@ def retry_run(run_id: str) -> RunInfo:
     A ``parked`` run resumes where it stopped, replayed with the code the workers
     run now (a step parked as poison gets a new attempt). A ``failed`` run re-opens
     from its failed step, which gets a new attempt; the failure stays in the journal,
-    marked superseded. Other statuses are left unchanged (returned as they are).
+    marked superseded. A ``pending`` run that never got its start message (its
+    starter died) gets it. Other statuses are left unchanged (returned as they are).
     """
-    info = get_workflow_run(run_id)
-    if info.status not in ("parked", "failed"):
-        return info
-    runtime().system.send(run_id, "retry", {})
+    rt = runtime()
+    rec = rt.redis.hgetall(rt.system.actor_keys(run_id).record)
+    if not rec:
+        raise RunNotFoundError(run_id)
+    info = run_info_from_record(run_id, rec)
+    if info.status == "pending":
+        _resend_lost_start(run_id, rec)
+    elif info.status in ("parked", "failed"):
+        rt.system.send(run_id, "retry", {})
     return info
 
 
-def wait_for_run(run_id: str, timeout: float | None = None, poll: float = 0.1) -> RunInfo:
-    """Block until the run is finished (or parked); returns its final state."""
+def _journal_tail(run_id: str) -> str:
+    last = runtime().redis.xrevrange(runtime().system.actor_keys(run_id).journal, count=1)
+    return last[0][0].decode() if last else "0-0"
+
+
+def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
+    """Block until the run is finished (or parked); returns its final state.
+
+    Woken by the run's own journal (XREAD BLOCK), so it returns within a few ms of
+    the run's end. Inside a running event loop it returns an awaitable instead of
+    blocking the loop (``await wait_for_run(...)``); prefer ``pyworkflow.aio``.
+    """
+    if _in_event_loop():
+        from .aio import wait_for_run as aio_wait
+
+        return LoopWait(lambda: aio_wait(run_id, timeout))  # type: ignore[return-value]
+    rt = runtime()
+    journal_key = rt.system.actor_keys(run_id).journal
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
+        tail = _journal_tail(run_id)
         info = get_workflow_run(run_id)
-        if info.finished or info.status == "parked":
+        if info.settled:
             return info
-        if deadline is not None and time.monotonic() > deadline:
-            raise TimeoutError(f"run {run_id} is still {info.status} after {timeout}s")
-        time.sleep(poll)
+        block_ms = WAKE_CHECK_MS
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"run {run_id} is still {info.status} after {timeout}s")
+            block_ms = max(1, min(block_ms, int(left * 1000)))
+        rt.redis.xread({journal_key: tail}, count=1, block=block_ms)
 
 
 def get_result(run_id: str, timeout: float | None = None) -> Any:
     """The run's result; raises ``WorkflowFailedError`` if it did not complete."""
-    info = wait_for_run(run_id, timeout)
+    if _in_event_loop():
+        from .aio import get_result as aio_result
+
+        return LoopWait(lambda: aio_result(run_id, timeout))
+    return result_of(wait_for_run(run_id, timeout))
+
+
+def result_of(info: RunInfo) -> Any:
     if info.status != "completed":
         err = info.error or {}
-        raise WorkflowFailedError(run_id, err.get("type", info.status), err.get("message", ""))
+        raise WorkflowFailedError(info.run_id, err.get("type", info.status),
+                                  err.get("message", ""))
     return info.result
 
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class LoopWait:
+    """What a waiting call returns when made inside a running event loop: an awaitable
+    that waits without blocking the loop. Using it as the value itself (without
+    ``await``) is an error that says what to do, never a silent stall."""
+
+    def __init__(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        self._make = make
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._make().__await__()
+
+    def __getattr__(self, name: str) -> Any:
+        raise TypeError("this call waits, and it was made inside a running event loop: "
+                        "await it, or use pyworkflow.aio (e.g. `await "
+                        "pyworkflow.aio.wait_for_run(run_id)`)")
 

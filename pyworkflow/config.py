@@ -24,17 +24,22 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
+
+from actors import redaction
+
+from .durations import parse_duration
 
 __all__ = [
     "ConfigError",
@@ -43,16 +48,16 @@ __all__ = [
     "Settings",
     "celery_broker_url",
     "load_settings",
+    "normalize_url",
     "redact_url",
     "redis_client",
 ]
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 LOG_FORMATS = ("auto", "json", "console")
-_KEYS = ("redis_url", "broker_url", "key_prefix", "data_dir", "log_format")
+_KEYS = ("redis_url", "broker_url", "key_prefix", "data_dir", "log_format",
+         "idempotency_retention")
 _ENV = {key: "PYWORKFLOW_" + key.upper() for key in _KEYS}
-_MASK = "***"
-_SECRET_QUERY_KEYS = frozenset({"password", "pass", "pwd", "secret", "token"})
 
 
 class ConfigError(Exception):
@@ -82,6 +87,8 @@ class Settings:
     redis_url_configured: bool = False
     broker_url_configured: bool = False
     log_format: str = "auto"
+    #: How long an idempotency key is kept after its run ends, in seconds.
+    idempotency_retention: float = 24 * 3600.0
     #: True once the URLs point at the embedded server (set by ``resolve_redis``).
     embedded: bool = False
     #: The files that contributed values, for ``config show``-style output.
@@ -114,36 +121,52 @@ class Settings:
 
 
 def redact_url(url: str) -> str:
-    """Hide the credentials of a URL so it can be logged.
+    """Hide the credentials of a URL so it can be shown (see :mod:`actors.redaction`).
 
     ``redis://:secret@h:6379/0`` -> ``redis://:***@h:6379/0``;
-    ``amqp://user:pw@h//`` -> ``amqp://user:***@h//``. A bare userinfo without a
-    colon (``redis://token@h``) is treated as a secret too, since some hosted
-    Redis services put the password there. Password-like query parameters are
-    masked as well. URLs without credentials come back unchanged.
+    ``amqp://user:pw@h//`` -> ``amqp://user:***@h//``; a bare userinfo
+    (``redis://token@h``, as some hosted Redis services give) and password-like
+    query parameters are hidden too. The same function redacts log lines.
     """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    # The authority ends at the first '/', '?' or '#'; a userinfo ends at its last '@'.
-    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    authority, tail = rest[:end], rest[end:]
-    userinfo, at, hostport = authority.rpartition("@")
-    if at:
-        user, colon, _password = userinfo.partition(":")
-        authority = f"{user}:{_MASK}@{hostport}" if colon else f"{_MASK}@{hostport}"
-    query_start = tail.find("?")
-    if query_start >= 0:
-        path, query = tail[:query_start], tail[query_start + 1 :]
-        fragment = ""
-        if "#" in query:
-            query, _, frag = query.partition("#")
-            fragment = "#" + frag
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(key.lower() in _SECRET_QUERY_KEYS for key, _ in pairs):
-            masked = [(k, _MASK if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in pairs]
-            tail = f"{path}?{urlencode(masked, safe='*/')}{fragment}"
-    return f"{scheme}://{authority}{tail}"
+    return redaction.redact_url(url)
+
+
+def _encode_userinfo_part(part: str) -> str:
+    """Percent-encode what would break a URL, keeping ``%XX`` the user already wrote."""
+    part = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", part)
+    return quote(part, safe="%!$&'()*+,;=~-._")
+
+
+def normalize_url(url: str, source: str) -> str:
+    """Return ``url`` with its userinfo percent-encoded, after checking its shape.
+
+    A password pasted with a raw ``/``, ``?``, ``#`` or ``@`` would otherwise be
+    split by redis-py and Kombu into a host, a port and a path, and quoted in
+    pieces in their errors ("Port could not be cast to integer value as 'pa'").
+    The userinfo is taken up to the last ``@`` (the rule of
+    :func:`actors.redaction.split_url`). Its password is registered with the
+    redactor, so no log line or error shows it. Errors name ``source`` and show
+    the URL redacted.
+    """
+    failover = re.split(r";(?=[A-Za-z][A-Za-z0-9+.-]*://)", url)
+    if len(failover) > 1:  # Kombu's "url1;url2" list of brokers to fail over between
+        return ";".join(normalize_url(one, source) for one in failover)
+    scheme, userinfo, rest = redaction.split_url(url)
+    if not scheme.endswith("://") or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://", scheme):
+        raise ConfigError(f"{source}: not a URL (expected scheme://...): "
+                          f"{redact_url(url)!r}")
+    if userinfo is not None:
+        user, colon, password = userinfo.partition(":")
+        redaction.register_secret(password if colon else user)
+        userinfo = _encode_userinfo_part(user) + (
+            ":" + _encode_userinfo_part(password) if colon else "")
+        redaction.register_secret(userinfo.partition(":")[2] if colon else userinfo)
+        url = f"{scheme}{userinfo}@{rest}"
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    port = authority.rpartition("]")[2].rpartition(":")[2] if ":" in authority else ""
+    if port and not port.isdigit():
+        raise ConfigError(f"{source}: the port of {redact_url(url)!r} is not a number")
+    return url
 
 
 def _join_url(scheme: str, netloc: str, path: str, query: str) -> str:
@@ -303,7 +326,12 @@ def load_settings(
         return merged[key][0] if key in merged else default
 
     redis_url = get("redis_url", DEFAULT_REDIS_URL)
-    broker_url = celery_broker_url(get("broker_url", redis_url))
+    if "redis_url" in merged:
+        redis_url = normalize_url(redis_url, merged["redis_url"][1])
+    broker_url = get("broker_url", redis_url)
+    if "broker_url" in merged:
+        broker_url = normalize_url(broker_url, merged["broker_url"][1])
+    broker_url = celery_broker_url(broker_url)
     log_format = get("log_format", "auto").lower()
     if log_format not in LOG_FORMATS:
         raise ConfigError(
@@ -316,7 +344,13 @@ def load_settings(
             f"{merged['key_prefix'][1]}: key_prefix must be non-empty, "
             "without spaces or braces (braces are reserved for hash tags)"
         )
+    try:
+        retention = parse_duration(get("idempotency_retention", "24h"))
+    except ValueError as exc:
+        raise ConfigError(f"{merged['idempotency_retention'][1]}: idempotency_retention "
+                          f"{exc}") from None
     return Settings(
+        idempotency_retention=retention,
         redis_url=redis_url,
         broker_url=broker_url,
         key_prefix=key_prefix,

@@ -157,6 +157,20 @@ class RunNotFoundError(PyWorkflowError, LookupError):
         self.run_id = run_id
 
 
+class IdempotencyKeyUsedError(PyWorkflowError):
+    """``start(..., idempotency_key=K, if_finished="refuse")``: K already started a run
+    that has ended, and the caller asked not to start another."""
+
+    key: str = ""
+    run_id: str = ""
+    status: str = ""
+
+    def __init__(self, key: str, run_id: str, status: str) -> None:
+        super().__init__(f"idempotency key {key!r} already started run {run_id}, which is "
+                         f"{status}; pass if_finished='start_new' to start a new run with it")
+        self.key, self.run_id, self.status = key, run_id, status
+
+
 class _HookError(PyWorkflowError):
     """Shared shape of the hook errors: the hook's token and a fixed explanation."""
 
@@ -233,7 +247,8 @@ _BY_NAME: dict[str, type[PyWorkflowError]] = {
     cls.__name__: cls
     for cls in (PyWorkflowError, RetryableError, FatalError, StepTimeoutError, StepFailedError,
                 WorkflowFailedError, NonDeterminismError, CancellationError,
-                WorkflowNotFoundError, RunNotFoundError, HookExpiredError, HookNotFoundError,
+                WorkflowNotFoundError, RunNotFoundError, IdempotencyKeyUsedError,
+                HookExpiredError, HookNotFoundError,
                 HookAlreadyReceivedError, ChildWorkflowFailedError, MaxNestingDepthError,
                 RecordedError)
 }

@@ -14,9 +14,10 @@ from actors import Behaviour, Event, Message, MessageRejected, TurnContext
 from actors.keys import ActorKeys
 
 from ._replayer import Replayer
+from .ids import RUN_ID_PREFIX
 from .step_leases import step_lease_key
 
-RUN_ID_PREFIX = "run-"
+__all__ = ["RUN_ID_PREFIX", "RunBehaviour"]
 
 
 class RunBehaviour(Behaviour[Replayer]):

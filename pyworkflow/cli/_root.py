@@ -21,7 +21,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
+                BrokenPipeError):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
@@ -33,6 +34,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
+@click.version_option(package_name="pyworkflow", prog_name="pyworkflow")
 @click.option("--module", "-m", "module", metavar="MODULE",
               help="Python module that defines your workflows (imported before the command).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
@@ -62,4 +64,16 @@ def cli(ctx: click.Context, module: str | None, config_file: str | None, output:
 def main() -> None:
     from . import hooks, runs, setup, worker, workflows  # noqa: F401  (registers commands)
 
-    cli(prog_name="pyworkflow")
+    try:
+        cli(prog_name="pyworkflow")
+    except BrokenPipeError:
+        _quiet_closed_stdout()
+        sys.exit(141)  # what a shell reports for a command ended by SIGPIPE
+
+
+def _quiet_closed_stdout() -> None:
+    """The reader of our output went away (``pyworkflow runs list | head -2``): that is
+    not an error to report. Point stdout at /dev/null so the interpreter's final flush
+    does not raise a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

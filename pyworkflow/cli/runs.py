@@ -195,7 +195,8 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--status", "-s", type=click.Choice(STATUSES), help="Only runs in this status.")
 @click.option("--workflow", "-w", help="Only runs of this workflow.")
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", "-n", type=click.IntRange(min=1, max=client.MAX_LIST_LIMIT), default=50,
+              show_default=True, help=f"At most {client.MAX_LIST_LIMIT}.")
 @click.option("--top-level", is_flag=True, help="Only runs that are not a child of another.")
 def list_runs(status: str | None, workflow: str | None, limit: int, top_level: bool) -> None:
     """List runs, newest first."""
@@ -229,9 +230,9 @@ def _top_level_runs(status: str | None, workflow: str | None, limit: int) -> lis
     while True:
         batch = client.list_workflow_runs(status=status, workflow=workflow, limit=asked)
         top = [info for info in batch if info.parent_run_id is None]
-        if len(top) >= limit or len(batch) < asked:
+        if len(top) >= limit or len(batch) < asked or asked >= client.MAX_LIST_LIMIT:
             return top[:limit]
-        asked *= 2
+        asked = min(asked * 2, client.MAX_LIST_LIMIT)
 
 
 @runs.command("status")

@@ -15,7 +15,8 @@ from typing import Any
 import click
 
 from .. import client, registry
-from ..errors import RunNotFoundError, WorkflowNotFoundError
+from ..errors import IdempotencyKeyUsedError, RunNotFoundError, WorkflowNotFoundError
+from ..idempotency import IF_FINISHED_CHOICES
 from ..serialization import SerializationError
 from . import _output as out
 from ._arguments import ArgumentError, bind_arguments, format_signature
@@ -117,17 +118,27 @@ def info(name: str) -> None:
         click.echo(data["doc"])
 
 
-def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None) -> str:
-    # ``start`` takes ``idempotency_key`` itself: a workflow parameter of that name
-    # must travel positionally, which works unless it is keyword-only.
-    if "idempotency_key" in kwargs:
+_START_OPTIONS = ("idempotency_key", "if_finished")
+
+
+def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None,
+           if_finished: str) -> str:
+    # ``start`` takes ``idempotency_key`` and ``if_finished`` itself: a workflow
+    # parameter of either name must travel positionally, which works unless it is
+    # keyword-only.
+    if any(name in kwargs for name in _START_OPTIONS):
         bound = wf.signature.bind(*args, **kwargs)
         args, kwargs = list(bound.args), dict(bound.kwargs)
-        if "idempotency_key" in kwargs:
-            raise CliError(f"{wf.name} has a keyword-only parameter 'idempotency_key', which "
-                           "clashes with start()'s option of that name; rename the parameter")
+        for name in _START_OPTIONS:
+            if name in kwargs:
+                raise CliError(f"{wf.name} has a keyword-only parameter {name!r}, which "
+                               "clashes with start()'s option of that name; rename the "
+                               "parameter")
+    options: dict[str, Any] = {} if if_finished == "return" else {"if_finished": if_finished}
     try:
-        return str(client.start(wf.name, *args, idempotency_key=key, **kwargs))
+        return str(client.start(wf.name, *args, idempotency_key=key, **options, **kwargs))
+    except IdempotencyKeyUsedError as exc:
+        raise CliError(str(exc)) from None
     except SerializationError as exc:
         raise CliError(f"cannot store the arguments of {wf.name}: {exc}") from None
     except TypeError as exc:  # the SDK's own argument check; its message names the signature
@@ -144,12 +155,17 @@ def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None) ->
                    "--arg overrides its keys.")
 @click.option("--idempotency-key", "-k", metavar="KEY",
               help="Start at most one run per key: a repeat returns the existing run's id.")
+@click.option("--if-finished", type=click.Choice(IF_FINISHED_CHOICES), default="return",
+              show_default=True,
+              help="With --idempotency-key, when the key's run has ended: return it, start "
+                   "a new run with the key, or refuse (exit 1).")
 @click.option("--wait", is_flag=True,
               help="Follow the run's events until it finishes; exit 1 unless it completed.")
 @click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
               help="With --wait: give up waiting after this long (the run goes on).")
 def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
-        idempotency_key: str | None, wait: bool, timeout: float | None) -> None:
+        idempotency_key: str | None, if_finished: str, wait: bool,
+        timeout: float | None) -> None:
     """Start a workflow run (and optionally wait for its outcome).
 
     \b
@@ -164,7 +180,7 @@ def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
         args, kwargs = bind_arguments(wf.name, wf.signature, arg_items, args_json)
     except ArgumentError as exc:
         raise CliError(str(exc)) from None
-    run_id = _start(wf, args, kwargs, idempotency_key)
+    run_id = _start(wf, args, kwargs, idempotency_key, if_finished)
     if wait:
         _wait(run_id, wf.name, timeout)
         return

@@ -1,0 +1,55 @@
+"""What starting a run writes, decided before anything is written.
+
+Shared by the sync client and ``pyworkflow.aio``: both validate the arguments
+against the workflow's signature, encode them (refusing what JSON cannot carry,
+naming the argument) and build the run's first record and its start message here,
+then do only the I/O themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from . import serialization
+from .ids import new_run_id, start_message_id
+from .registry import WorkflowDef, get_workflow
+
+
+@dataclass(frozen=True)
+class StartPlan:
+    run_id: str
+    workflow: str
+    record: dict[str, str]
+    message: dict[str, Any]
+    msg_id: str
+    created_at: float
+
+
+def workflow_def(workflow_or_name: Any) -> WorkflowDef:
+    if isinstance(workflow_or_name, str):
+        return get_workflow(workflow_or_name)
+    defn = getattr(workflow_or_name, "__pyworkflow_workflow__", None)
+    if defn is None:
+        raise TypeError(f"{workflow_or_name!r} is not a workflow: decorate it with @workflow")
+    return defn  # type: ignore[no-any-return]
+
+
+def plan_start(workflow_or_name: Any, args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> StartPlan:
+    defn = workflow_def(workflow_or_name)
+    try:
+        defn.signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{exc} for {defn.name}{defn.signature}") from None
+    names = [p.name for p in defn.signature.parameters.values()]
+    enc_args, enc_kwargs = serialization.check_arguments(args, kwargs, names)
+    run_id = new_run_id()
+    now = time.time()
+    record = {"run_id": run_id, "workflow": defn.name, "status": "pending",
+              "args": json.dumps(enc_args), "kwargs": json.dumps(enc_kwargs),
+              "created_at": repr(now), "updated_at": repr(now)}
+    message = {"workflow": defn.name, "args": enc_args, "kwargs": enc_kwargs}
+    return StartPlan(run_id, defn.name, record, message, start_message_id(run_id), now)

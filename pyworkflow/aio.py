@@ -1,0 +1,276 @@
+"""The client API for async apps: the top level's functions, never blocking the loop.
+
+    from pyworkflow import aio
+
+    run_id = await aio.start(order_workflow, "o-1", 9.5)
+    info = await aio.wait_for_run(run_id, timeout=60)      # woken by Redis, not polled
+    infos = await asyncio.gather(*(aio.get_workflow_run(r) for r in run_ids))
+
+Reads and waits use ``redis.asyncio`` (one client per event loop, so an app that
+runs several loops, or ``asyncio.run`` twice, is fine). Waiting for a run is a
+blocking read on the run's journal (``XREAD BLOCK``): every status change is a
+journal event committed together with the run's record, so the wait returns within
+a few milliseconds of the run's end. Putting a message in a run's mailbox goes
+through Kombu, which has no asyncio API; those sends (start, cancel, retry,
+resume_hook) run in the default thread pool, a millisecond each, so the loop is
+never blocked by them either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from . import hooks as _hooks
+from . import keys
+from ._runtime import Runtime, runtime
+from ._start_plan import StartPlan, plan_start
+from .client import MAX_LIST_LIMIT, WAKE_CHECK_MS, check_limit, result_of
+from .config import _socket_url_to_unix
+from .errors import RunNotFoundError
+from .idempotency import (
+    CLAIM_LUA,
+    RELEASE_LUA,
+    IfFinished,
+    check_if_finished,
+    claim_args,
+    holder_verdict,
+    release_args,
+    start_message,
+)
+from .run_info import RunInfo, run_info_from_record
+
+__all__ = ["MAX_LIST_LIMIT", "cancel_workflow", "get_hook", "get_result",
+           "get_workflow_events", "get_workflow_run", "list_hooks", "list_workflow_runs",
+           "resume_hook", "retry_run", "start", "wait_for_run"]
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Client] = \
+    weakref.WeakKeyDictionary()
+
+
+class _Client:
+    """The runtime (settings, key layout, Kombu sender) plus this loop's Redis client."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        url = rt.settings.redis_url
+        if url.partition("://")[0].lower() in ("redis+socket", "socket"):
+            url = _socket_url_to_unix(url)
+        self.redis: Any = aioredis.Redis.from_url(
+            url, decode_responses=False, socket_timeout=30.0, socket_connect_timeout=5.0,
+            client_name="pyworkflow-aio",
+            retry=Retry(ExponentialBackoff(cap=3.0, base=0.2), 5),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionError])
+        self.claim = self.redis.register_script(CLAIM_LUA)
+        self.release = self.redis.register_script(RELEASE_LUA)
+
+    @property
+    def prefix(self) -> str:
+        return self.rt.settings.key_prefix
+
+    def record_key(self, run_id: str) -> str:
+        return self.rt.system.actor_keys(run_id).record
+
+    def journal_key(self, run_id: str) -> str:
+        return self.rt.system.actor_keys(run_id).journal
+
+    async def send(self, run_id: str, kind: str, payload: dict[str, Any],
+                   msg_id: str | None = None) -> None:
+        await asyncio.to_thread(self.rt.system.send, run_id, kind, payload, msg_id)
+
+
+async def _client() -> _Client:
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        # The first call may resolve Redis (and start the embedded server): off the loop.
+        client = _Client(await asyncio.to_thread(runtime))
+        _clients[loop] = client
+    return client
+
+
+async def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
+                if_finished: IfFinished = "return", **kwargs: Any) -> str:
+    """``pyworkflow.start``, awaited: same checks, same undo on failure, same keys."""
+    if idempotency_key is not None:
+        check_if_finished(if_finished)
+    plan = plan_start(workflow_or_name, args, kwargs)
+    c = await _client()
+    await c.redis.hset(c.record_key(plan.run_id), mapping=plan.record)
+    claimed = False
+    try:
+        if idempotency_key is not None:
+            holder = await _claim(c, plan, idempotency_key, if_finished)
+            if holder is not None:
+                await c.redis.delete(c.record_key(plan.run_id))
+                return holder
+            claimed = True
+        await c.redis.zadd(keys.runs_index(c.prefix), {plan.run_id: plan.created_at})
+        await c.send(plan.run_id, "start", plan.message, plan.msg_id)
+    except BaseException:
+        await _undo_start(c, plan, idempotency_key if claimed else None)
+        raise
+    return plan.run_id
+
+
+async def _claim(c: _Client, plan: StartPlan, key: str, if_finished: IfFinished) -> str | None:
+    expected = ""
+    for _attempt in range(10):
+        lkeys, largs = claim_args(c.prefix, key, plan.run_id, expected,
+                                  c.rt.settings.idempotency_retention)
+        won, holder = await c.claim(keys=lkeys, args=largs)
+        if won:
+            return None
+        expected = holder.decode()
+        if not expected:
+            continue
+        rec = await c.redis.hgetall(c.record_key(expected))
+        info = run_info_from_record(expected, rec) if rec else None
+        if holder_verdict(key, info, if_finished) == "return":
+            await _resend_lost_start(c, expected, rec)
+            return expected
+    raise RuntimeError(f"idempotency key {key!r} keeps changing hands; try again")
+
+
+async def _resend_lost_start(c: _Client, run_id: str, record: dict[bytes, bytes]) -> None:
+    start = start_message(run_id, record)
+    if start is None or await c.redis.xlen(c.journal_key(run_id)) > 0:
+        return
+    await c.send(run_id, "start", start["payload"], start["msg_id"])
+
+
+async def _undo_start(c: _Client, plan: StartPlan, claimed_key: str | None) -> None:
+    try:
+        pipe = c.redis.pipeline(transaction=False)
+        pipe.delete(c.record_key(plan.run_id))
+        pipe.zrem(keys.runs_index(c.prefix), plan.run_id)
+        await pipe.execute()
+        if claimed_key is not None:
+            lkeys, largs = release_args(c.prefix, claimed_key, plan.run_id)
+            await c.release(keys=lkeys, args=largs)
+    except Exception:  # best effort, as in the sync client
+        pass
+
+
+async def get_workflow_run(run_id: str) -> RunInfo:
+    c = await _client()
+    rec = await c.redis.hgetall(c.record_key(run_id))
+    if not rec:
+        raise RunNotFoundError(run_id)
+    return run_info_from_record(run_id, rec)
+
+
+async def get_workflow_events(run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
+    from actors.journal import decode_entry
+
+    c = await _client()
+    if after_seq == 0 and not await c.redis.exists(c.record_key(run_id)):
+        raise RunNotFoundError(run_id)
+    entries = await c.redis.xrange(c.journal_key(run_id), min=f"{after_seq + 1}-0", max="+")
+    events = [decode_entry(eid, fields) for eid, fields in entries]
+    return [{"seq": e.seq, "type": e.type, "timestamp": e.ts, "data": e.data} for e in events]
+
+
+async def list_workflow_runs(status: str | None = None, workflow: str | None = None,
+                             limit: int = 50) -> list[RunInfo]:
+    """Newest first, filtered by status and workflow name."""
+    check_limit(limit)
+    c = await _client()
+    out: list[RunInfo] = []
+    offset, page = 0, max(limit, 100)
+    index = keys.runs_index(c.prefix)
+    while len(out) < limit:
+        ids = await c.redis.zrevrange(index, offset, offset + page - 1)
+        if not ids:
+            break
+        offset += page
+        pipe = c.redis.pipeline(transaction=False)
+        for raw in ids:
+            pipe.hgetall(c.record_key(raw.decode()))
+        for raw, rec in zip(ids, await pipe.execute(), strict=True):
+            if not rec:
+                continue
+            info = run_info_from_record(raw.decode(), rec)
+            if (status is None or info.status == status) and \
+                    (workflow is None or info.workflow == workflow):
+                out.append(info)
+                if len(out) >= limit:
+                    break
+    return out
+
+
+async def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
+    """Until the run is finished (or parked); woken by the run's journal."""
+    c = await _client()
+    journal = c.journal_key(run_id)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        last = await c.redis.xrevrange(journal, count=1)
+        tail = last[0][0].decode() if last else "0-0"
+        info = await get_workflow_run(run_id)
+        if info.settled:
+            return info
+        block_ms = WAKE_CHECK_MS
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"run {run_id} is still {info.status} after {timeout}s")
+            block_ms = max(1, min(block_ms, int(left * 1000)))
+        await c.redis.xread({journal: tail}, count=1, block=block_ms)
+
+
+async def get_result(run_id: str, timeout: float | None = None) -> Any:
+    """The run's result; raises ``WorkflowFailedError`` if it did not complete."""
+    return result_of(await wait_for_run(run_id, timeout))
+
+
+async def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = False,
+                          timeout: float | None = None) -> RunInfo:
+    """``pyworkflow.cancel_workflow``, awaited."""
+    info = await get_workflow_run(run_id)
+    if info.finished:
+        return info
+    c = await _client()
+    await c.send(run_id, "cancel", {"reason": reason, "force": True})
+    if wait:
+        return await wait_for_run(run_id, timeout)
+    return await get_workflow_run(run_id)
+
+
+async def retry_run(run_id: str) -> RunInfo:
+    """``pyworkflow.retry_run``, awaited."""
+    c = await _client()
+    rec = await c.redis.hgetall(c.record_key(run_id))
+    if not rec:
+        raise RunNotFoundError(run_id)
+    info = run_info_from_record(run_id, rec)
+    if info.status == "pending":
+        await _resend_lost_start(c, run_id, rec)
+    elif info.status in ("parked", "failed"):
+        await c.send(run_id, "retry", {})
+    return info
+
+
+async def resume_hook(token: str, payload: Any = None) -> Any:
+    """``pyworkflow.resume_hook``, awaited (its checks and send run off the loop)."""
+    await _client()
+    return await asyncio.to_thread(_hooks.resume_hook, token, payload)
+
+
+async def get_hook(token: str) -> Any:
+    await _client()
+    return await asyncio.to_thread(_hooks.get_hook, token)
+
+
+async def list_hooks(status: str | None = None, run_id: str | None = None,
+                     limit: int = 100) -> Any:
+    await _client()
+    return await asyncio.to_thread(_hooks.list_hooks, status, run_id, limit)

@@ -1,0 +1,105 @@
+"""What an app sees of a run: ``RunInfo``, decoded from the run's record.
+
+The record is the projection each turn's commit writes next to the journal; this
+module only reads it, so the sync client, ``pyworkflow.aio`` and the CLI share one
+decoding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import serialization
+
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+
+#: Statuses after which a run does nothing more by itself: terminal, or parked until an
+#: operator acts. Waiting for a run ends at one of these.
+SETTLED_STATUSES = TERMINAL_STATUSES | {"parked"}
+
+
+class _Awaitable:
+    """Lets a synchronous result also be awaited (``await start(...)`` keeps working for
+    code written against the product we replace). Hashed by identity, so
+    ``asyncio.gather`` (which keys its awaitables in a dict) accepts these values."""
+
+    __hash__ = object.__hash__
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        if False:  # pragma: no cover - makes this a generator
+            yield
+        return self
+
+
+class RunId(str, _Awaitable):
+    """A run id (a ``str``) that can also be awaited."""
+
+    __hash__ = str.__hash__
+
+
+class AwaitableList(list[Any], _Awaitable):
+    """A list that can also be awaited (compared by value, hashed by identity)."""
+
+    __hash__ = object.__hash__  # type: ignore[assignment,misc]
+
+
+@dataclass(eq=False)
+class RunInfo(_Awaitable):
+    """A run's state as its last commit left it. Compared and hashed by identity; use
+    ``to_dict()`` to compare contents."""
+
+    run_id: str
+    workflow: str
+    status: str
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
+    error: dict[str, Any] | None = None
+    created_at: float | None = None
+    updated_at: float | None = None
+    parent_run_id: str | None = None
+    waiting_on: list[str] = field(default_factory=list)
+    finished_at: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def settled(self) -> bool:
+        """Finished, or parked until an operator acts: nothing more happens by itself."""
+        return self.status in SETTLED_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["args"] = serialization.encode(self.args)
+        data["kwargs"] = serialization.encode(self.kwargs)
+        data["result"] = serialization.encode(self.result)
+        return data
+
+
+def _loads(raw: bytes | None, default: Any = None) -> Any:
+    return default if raw is None else serialization.loads(raw)
+
+
+def run_info_from_record(run_id: str, rec: dict[bytes, bytes]) -> RunInfo:
+    """Decode a run's record hash (bytes to bytes, as redis-py returns it)."""
+    def f(name: str) -> bytes | None:
+        return rec.get(name.encode())
+
+    def ts(name: str) -> float | None:
+        raw = f(name)
+        return float(raw) if raw else None
+
+    parent = f("parent_run_id")
+    return RunInfo(
+        run_id=run_id, workflow=(f("workflow") or b"?").decode(),
+        status=(f("status") or b"pending").decode(),
+        args=_loads(f("args"), []), kwargs=_loads(f("kwargs"), {}),
+        result=_loads(f("result")), error=json.loads(f("error") or b"null"),
+        created_at=ts("created_at"), updated_at=ts("updated_at"),
+        parent_run_id=parent.decode() if parent else None,
+        waiting_on=json.loads(f("waiting_on") or b"[]"), finished_at=ts("finished_at"))
