@@ -12,26 +12,29 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from typing import Any
 
 import structlog
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@",
-                          re.IGNORECASE)
+from .redaction import redact
+
+__all__ = ["configure", "get_logger", "redact"]
+
 _configured = False
 
 
-def redact(text: str) -> str:
-    """Hide passwords in any URL inside ``text``."""
-    return _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-
-
 def _redact_credentials(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Every string of a line, the rendered traceback included, through one redactor.
+
+    It runs after ``format_exc_info``: an exception's text (a connection error
+    quoting its URL) is as much a leak as the event itself.
+    """
     for key, value in event_dict.items():
-        if isinstance(value, str) and "@" in value and "://" in value:
+        if isinstance(value, str):
             event_dict[key] = redact(value)
+        elif isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
+            event_dict[key] = type(value)(redact(v) if isinstance(v, str) else v for v in value)
     return event_dict
 
 
@@ -65,15 +68,17 @@ def configure(fmt: str | None = None, level: str | int = "INFO", force: bool = F
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # Tracebacks become text here, in both formats, so the redactor sees them.
+        structlog.processors.format_exc_info,
         _redact_credentials,
     ]
     renderer: Any
     out = stream or sys.stderr
     if _wants_json(fmt, out):
         renderer = structlog.processors.JSONRenderer()
-        shared.append(structlog.processors.format_exc_info)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty(),
+                                                 exception_formatter=structlog.dev.plain_traceback)
     structlog.configure(
         # filter_by_level first: a debug line below the level costs one check, not a
         # run through the whole chain.

@@ -153,8 +153,9 @@ def normalize_url(url: str, source: str) -> str:
         return ";".join(normalize_url(one, source) for one in failover)
     scheme, userinfo, rest = redaction.split_url(url)
     if not scheme.endswith("://") or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://", scheme):
-        raise ConfigError(f"{source}: not a URL (expected scheme://...): "
-                          f"{redact_url(url)!r}")
+        # Not shown at all: without a scheme, nothing tells where a password starts.
+        raise ConfigError(f"{source}: not a URL (expected scheme://host..., e.g. "
+                          f"{DEFAULT_REDIS_URL})")
     if userinfo is not None:
         user, colon, password = userinfo.partition(":")
         redaction.register_secret(password if colon else user)
@@ -228,20 +229,35 @@ def redis_client(
 
 
 def celery_broker_url(url: str) -> str:
-    """Convert redis-py's ``unix:///path?db=N`` into Kombu's ``redis+socket:///path``.
+    """Convert a redis-py URL into the form Kombu reads.
 
-    Kombu does not understand ``unix://``; the database number travels as
-    ``virtual_host``. Any other URL (redis, rediss, amqp, already converted) is
-    returned as it is.
+    Kombu does not understand ``unix://`` (``unix:///path?db=N`` becomes
+    ``redis+socket:///path`` with the database as ``virtual_host``), nor a
+    ``?password=`` / ``?username=`` in the query, which redis-py accepts (they
+    move into the userinfo, percent-encoded). Any other URL (amqp, already
+    converted) is returned as it is.
     """
     parts = urlsplit(url)
-    if parts.scheme.lower() != "unix":
+    scheme = parts.scheme.lower()
+    if scheme not in ("unix", "redis", "rediss"):
         return url
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    db = query.pop("db", "0") or "0"
-    if db != "0":
-        query["virtual_host"] = db
-    return _join_url("redis+socket", parts.netloc, parts.path, urlencode(query))
+    netloc = parts.netloc
+    if "password" in query or "username" in query:
+        user = (quote(query.pop("username"), safe="") if "username" in query
+                else parts.username or "")
+        password = query.pop("password", None)
+        secret = quote(password, safe="") if password is not None else parts.password
+        host = netloc.rpartition("@")[2]
+        netloc = f"{user}:{secret}@{host}" if secret is not None else f"{user}@{host}"
+    elif scheme != "unix":
+        return url
+    if scheme == "unix":
+        db = query.pop("db", "0") or "0"
+        if db != "0":
+            query["virtual_host"] = db
+        scheme = "redis+socket"
+    return _join_url(scheme, netloc, parts.path, urlencode(query))
 
 
 def _read_toml(path: str) -> dict[str, Any]:
