@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import Celery, signals
 
+from . import redis_transport
 from .maintenance import Maintenance
 from .system import TURN_TASK_NAME, ActorSystem
 from .turn import run_turn
@@ -20,7 +21,11 @@ _maintenance: Maintenance | None = None
 
 
 def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> None:
-    """Register the turn task on ``app`` and run maintenance in every worker."""
+    """Register the turn task on ``app`` and run maintenance in every worker. On a Redis
+    broker, Celery uses our Redis transport, which survives a Redis restart (see
+    ``actors.redis_transport``)."""
+    if redis_transport.serves(str(app.conf.broker_url or "")) and not app.conf.broker_transport:
+        app.conf.broker_transport = redis_transport.TRANSPORT_PATH
 
     def enqueue(name: str, args: list[Any], kwargs: dict[str, Any], task_id: str | None,
                 queue: str | None) -> None:

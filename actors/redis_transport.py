@@ -1,0 +1,65 @@
+"""Kombu's Redis transport, kept usable after its connection lets go of it.
+
+Why this exists: a Celery worker on the Redis broker used to exit (status 0,
+"Unrecoverable error: AttributeError: 'NoneType' object has no attribute
+'hostname'") after a Redis restart. The sequence, in Kombu 5.x and Celery 5.x:
+
+1. the consumer's event loop reads a socket Redis closed: ``ConnectionError``;
+2. Celery's ``on_connection_error_after_connected`` calls ``connection.collect()``,
+   which closes the default channel: a channel still waiting on its BRPOP reads
+   the dead socket first, fails with ``ConnectionError`` (swallowed) and stays
+   open; ``collect`` then detaches the transport anyway (``transport.client =
+   None``);
+3. Celery then calls ``connection.close()``, which closes that channel again: the
+   channel has dropped its connection pool, and requeueing the messages it had
+   delivered but not acknowledged (tasks in flight, prefetched tasks) builds a new
+   pool from ``transport.client``, which is now ``None``: ``AttributeError``.
+   Celery only treats connection errors as recoverable, so the consumer dies and
+   with it the worker.
+
+It needs tasks in flight on that channel and a BRPOP pending at the moment the
+socket dies, hence "sometimes". The same detached transport also broke the late
+acknowledgement of a task that finishes after the reconnection (its message
+belongs to the old channel).
+
+The fix is at that mechanism: this transport remembers the connection
+parameters it was created with, so a channel whose transport was detached can
+still reach Redis. Its last requeue then either succeeds (Redis is back) or fails
+with a ``ConnectionError``, which Celery ignores as it reconnects; an
+acknowledgement after the reconnection reaches Redis as it should.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from kombu.transport import redis as kombu_redis
+
+#: The URL schemes this transport serves (``redis+socket://`` names Kombu's transport
+#: in the URL itself and keeps it).
+SCHEMES = ("redis", "rediss")
+
+#: What Celery's ``broker_transport`` setting names to use it.
+TRANSPORT_PATH = "actors.redis_transport:Transport"
+
+
+class Transport(kombu_redis.Transport):
+    """Kombu's Redis transport whose ``client`` (the connection parameters) survives
+    the ``kombu.Connection`` detaching it on close or collect."""
+
+    _client: Any = None
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        if value is not None:  # a detached transport keeps where it was connected to
+            self._client = value
+
+
+def serves(broker_url: str) -> bool:
+    """Whether ``broker_url`` is a broker this transport can stand in for."""
+    return urlsplit(broker_url).scheme.lower() in SCHEMES
