@@ -18,6 +18,7 @@ from typing import Any
 from actors import CancelTimer
 
 from ._run_core import RunCore
+from ._waits import WaitsMixin
 from .errors import CancellationError
 
 _shield_depth: contextvars.ContextVar[int] = contextvars.ContextVar("pyworkflow_shield",
@@ -59,9 +60,9 @@ class CancelMixin(RunCore):
             if call.kind in ("sleep", "hook"):
                 self.ctx.effect(CancelTimer(self.wait_timer_id(call.call_id)))
             if call.kind == "hook":
-                from .hooks import transition
-
-                transition(call.data["token"], "cancelled")
+                assert isinstance(self, WaitsMixin)  # the replayer is made of both mixins
+                if not self.settle_hook(call, "cancelled"):
+                    continue  # a delivery was accepted before the cancel: its payload counts
             if call.kind == "step":
                 self.ctx.effect(CancelTimer(self.retry_timer_id(call.call_id, call.attempt + 1)))
             data = {"call_id": call.call_id, "kind": call.kind}

@@ -66,7 +66,8 @@ class WaitsMixin(RunCore):
                                    "shielded": cmd.payload.get("shielded", False)})
         # Written before the commit so the token resolves as soon as anyone has it; a
         # turn that fails to commit leaves a token no run is waiting on (refused later).
-        record_hook(token, self.run_id, cmd.call_id, cmd.name, expires)
+        record_hook(token, self.run_id, cmd.call_id, cmd.name, expires,
+                    shielded=bool(cmd.payload.get("shielded")))
         if expires is not None:
             self.ctx.effect(StartTimer(
                 timer_id=self.wait_timer_id(cmd.call_id), due_ms=expires, actor_id=self.run_id,
@@ -74,6 +75,22 @@ class WaitsMixin(RunCore):
         callback = self.hook_callbacks.pop(cmd.call_id, None)
         if callback is not None:
             self.after_commit.append(lambda: callback(token))
+
+    def settle_hook(self, call: Any, to: str) -> bool:
+        """Move a waiting hook's record to ``to`` (``expired``, ``cancelled``); False when a
+        delivery claimed it first. Its payload is then recorded now, from the record (the
+        message may still be on its way, or its sender may have died before sending it);
+        the message, when it comes, finds the hook resolved and is dropped."""
+        from .hook_records import transition
+        from .hooks import stored_payload
+
+        move = transition(call.data["token"], to)
+        if move.moved or move.status != "received":
+            return True
+        if move.payload is not None:
+            self.hook_received({"token": call.data["token"], "call_id": call.call_id,
+                                "payload": stored_payload(move.payload)})
+        return False
 
     def hook_received(self, payload: dict[str, Any]) -> None:
         call = self.history.calls.get(payload.get("call_id", -1))
@@ -98,11 +115,8 @@ class WaitsMixin(RunCore):
             self.emit("sleep_completed", woke)
             self.resolve("sleep_completed", woke)
         elif purpose == "hook-timeout" and call.kind == "hook":
-            from .hooks import transition
-
-            moved, status = transition(call.data["token"], "expired")
-            if not moved and status == "received":
-                return  # a delivery won the race; its message is on its way
+            if not self.settle_hook(call, "expired"):
+                return  # a delivery won the race: its payload is recorded instead
             expired = {"call_id": call.call_id, "name": call.name}
             self.emit("hook_expired", expired)
             self.resolve("hook_expired", expired)
@@ -111,7 +125,11 @@ class WaitsMixin(RunCore):
         if etype == "sleep_completed":
             return "value", None
         if etype == "hook_received":
-            return "value", serialization.decode(data.get("payload"))
+            try:  # the limits the door applied: an accepted payload always decodes
+                return "value", serialization.decode_checked(data.get("payload"),
+                                                             "hook payload")
+            except serialization.SerializationError as exc:  # recorded before the limits
+                return "error", exc
         if etype == "hook_expired":
             from .hooks import hook_error
 

@@ -240,6 +240,7 @@ async def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = F
         return info
     c = await _client()
     await c.send(run_id, "cancel", {"reason": reason, "force": True})
+    await asyncio.to_thread(_hooks.cancel_hooks, run_id)  # its tokens answer "cancelled"
     if wait:
         return await wait_for_run(run_id, timeout)
     return await get_workflow_run(run_id)

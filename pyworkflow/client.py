@@ -24,6 +24,7 @@ from . import keys
 from ._runtime import runtime
 from ._start_plan import StartPlan, plan_start
 from .errors import RunNotFoundError, WorkflowFailedError
+from .hooks import cancel_hooks
 from .idempotency import (
     CLAIM_LUA,
     RELEASE_LUA,
@@ -211,6 +212,7 @@ def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = False,
     if info.finished:
         return info
     runtime().system.send(run_id, "cancel", {"reason": reason, "force": True})
+    cancel_hooks(run_id)  # from now on its hooks' tokens answer "cancelled"
     if wait:
         return wait_for_run(run_id, timeout)
     return get_workflow_run(run_id)

@@ -2,26 +2,25 @@
 
 A token is 192 random bits, unrelated to the run id, created when the run first
 reaches the hook (and recorded in its journal, so a replay reuses it). The token
-maps to the run in a small Redis hash whose status moves atomically from
-``pending`` to ``received``, ``expired`` or ``cancelled``: exactly one delivery is
-accepted, and a late one gets its own clear error. The payload travels to the run
-as an ordinary mailbox message.
+maps to the run in a small Redis record (:mod:`pyworkflow.hook_records`) whose
+status moves atomically from ``pending`` to ``received``, ``expired`` or
+``cancelled``: exactly one delivery is accepted, and a late one gets its own clear
+error. The payload travels to the run as an ordinary mailbox message.
 
-Why a delivery sends first and marks the hook ``received`` second (see
-:func:`resume_hook`): a delivery that stops in between (the broker refuses the
-message, the process dies) must leave something a retry can finish. Sent first,
-the message is the durable part and the status a record of it; a retry sends the
-same message again, which is harmless (below), and then marks the hook. Marked
-first, a failed send would lose the payload and turn every retry away as
-"already received".
+Why a delivery *claims* the hook first and sends second (see :func:`resume_hook`):
+the claim stores the payload with the status move, atomically, so when deliveries
+race the one told "accepted" is the one the run records, and the run can read that
+payload from the record itself when its hook times out or is cancelled while the
+message is on its way. A claim whose send fails is given back (the hook is pending
+again, and the sender's retry can deliver). A sender that dies between its claim and
+its send leaves the hook ``received`` with the payload stored: the same payload sent
+again is accepted again and re-sends the message (the message id is ``hook:<token>``,
+so the run records it once); a different payload is refused as already received.
 
-The message id is ``hook:<token>`` and nothing else, so every delivery to one
-token is the same message to the run: it records exactly one, the first it
-handles (in practice the first one sent), and drops the rest. Two *concurrent*
-deliveries of different payloads to one token are therefore both sent, and the
-one whose status change wins is not necessarily the one the run records; a
-sender that needs to know which payload counted reads the run's journal
-(``hook_received``).
+Payloads meet the one set of limits of :mod:`pyworkflow.serialization` (size,
+depth) before anything changes, so what is accepted the worker can always decode.
+They are encoded like any journal value: a delivered dict that happens to use the
+codec's tag key comes back as that dict, not as a typed value.
 
 Tokens are credentials: exception messages built here carry only their first
 characters (:func:`short_token`); the exception's ``.token`` attribute keeps the
@@ -30,23 +29,26 @@ full token for the code that caught it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import secrets
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from . import hook_records as records
+from . import serialization
 from ._context import in_workflow
 from ._runtime import runtime
 from .errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
+from .hook_records import HookInfo
+
+__all__ = ["HookInfo", "HookPayloadError", "TypedHook", "define_hook", "get_hook", "hook",
+           "list_hooks", "resume_hook"]
 
 M = TypeVar("M")
 E = TypeVar("E", HookAlreadyReceivedError, HookExpiredError, HookNotFoundError)
 
-_TRANSITION = (Path(__file__).with_name("hook_transition.lua")).read_text()
 _models: dict[str, Any] = {}
 #: How many hook records ``list_hooks`` reads per round trip.
 LIST_PAGE = 100
@@ -127,61 +129,19 @@ def _refusal(token: str, status: str, hook: HookInfo | None) -> Exception:
     return hook_error(HookExpiredError, token, hook=hook)
 
 
-def _key(token: str) -> str:
-    return f"{runtime().settings.key_prefix}:{{hooks}}:{token}"
-
-
-def _index() -> str:
-    return f"{runtime().settings.key_prefix}:{{index}}:hooks"
-
-
-@dataclass
-class HookInfo:
-    token: str
-    name: str
-    run_id: str
-    call_id: int
-    status: str
-    expires_at: float | None
-    created_at: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 def record_hook(token: str, run_id: str, call_id: int, name: str,
-                expires_at_ms: int | None) -> None:
-    rt = runtime()
-    now = time.time()
-    pipe = rt.redis.pipeline(transaction=False)
-    pipe.hset(_key(token), mapping={
-        "run_id": run_id, "call_id": call_id, "name": name, "status": "pending",
-        "expires_at_ms": "" if expires_at_ms is None else expires_at_ms, "created_at": repr(now)})
-    pipe.zadd(_index(), {token: now})
-    pipe.execute()
+                expires_at_ms: int | None, shielded: bool = False) -> None:
+    records.record(token, run_id, call_id, name, expires_at_ms, shielded)
 
 
 def transition(token: str, to: str, check_expiry: bool = False) -> tuple[bool, str]:
-    moved, status = runtime().redis.eval(_TRANSITION, 1, _key(token), "pending", to,
-                                         "1" if check_expiry else "0")
-    return bool(moved), status.decode() if isinstance(status, bytes) else status
-
-
-def _info(token: str, raw: dict[bytes, bytes]) -> HookInfo | None:
-    """A hook's record as read from its hash (None when the hash is gone)."""
-    if not raw:
-        return None
-    f = {k.decode(): v.decode() for k, v in raw.items()}
-    expires = f.get("expires_at_ms")
-    status = f["status"]
-    if status == "pending" and expires and int(expires) <= time.time() * 1000:
-        status = "expired"
-    return HookInfo(token, f["name"], f["run_id"], int(f["call_id"]), status,
-                    int(expires) / 1000 if expires else None, float(f["created_at"]))
+    """Move a pending hook to ``to`` (an operator's or a test's move); ``(moved, status)``."""
+    move = records.transition(token, to, check_expiry)
+    return move.moved, move.status
 
 
 def get_hook(token: str) -> HookInfo:
-    info = _info(token, runtime().redis.hgetall(_key(token)))
+    info = records.read(token)
     if info is None:
         raise hook_error(HookNotFoundError, token)
     return info
@@ -195,15 +155,15 @@ def list_hooks(status: str | None = None, run_id: str | None = None,
     offset = 0
     while len(out) < limit:
         tokens = [raw.decode() for raw in
-                  redis.zrevrange(_index(), offset, offset + LIST_PAGE - 1)]
+                  redis.zrevrange(records.index_key(), offset, offset + LIST_PAGE - 1)]
         if not tokens:
             break
         offset += LIST_PAGE
         pipe = redis.pipeline(transaction=False)
         for token in tokens:
-            pipe.hgetall(_key(token))
+            pipe.hgetall(records.hook_key(token))
         for token, raw in zip(tokens, pipe.execute(), strict=True):
-            info = _info(token, raw)
+            info = records.parse(token, raw)
             if info is None:
                 continue
             if (status is None or info.status == status) and \
@@ -226,39 +186,60 @@ def _validate(name: str, payload: Any) -> Any:
     return instance.model_dump(mode="json")
 
 
+def _checked_payload(name: str, payload: Any) -> Any:
+    """The payload as the journal will hold it, within the limits the worker decodes."""
+    checked = serialization.encode(_validate(name, payload), path="payload")
+    serialization.check_limits(checked, "payload")
+    return checked
+
+
 def resume_hook(token: str, payload: Any = None) -> HookInfo:
     """Deliver ``payload`` to the run waiting on ``token``. Exactly one delivery wins.
 
     Raises HookNotFoundError (no such token), HookExpiredError (expired, or
-    cancelled: its message and ``.status`` say which), HookAlreadyReceivedError, or
-    HookPayloadError (the payload does not fit the hook's model; nothing changes).
-    Any other error (Redis or the broker unreachable) leaves the hook pending, and
-    calling again is safe: see the module docstring for why the message is sent
-    before the hook is marked received, and which payload counts when two
-    deliveries race.
+    cancelled: its message and ``.status`` say which), HookAlreadyReceivedError
+    (another payload won), HookPayloadError (the payload does not fit the hook's
+    model) or :class:`~pyworkflow.serialization.PayloadError` (over the size or
+    depth limits); nothing changes then. Any other error (Redis or the broker
+    unreachable) leaves the hook pending, or received with this very payload if the
+    process could not give its claim back; either way calling again with the same
+    payload is safe (see the module docstring).
     """
     info = get_hook(token)
-    if info.status != "pending":
+    if info.status not in ("pending", "received"):
         raise _refusal(token, info.status, info)
-    checked = _validate(info.name, payload)
-    json.dumps(checked)  # refuse what the journal could not hold, before anything changes
-    # The expiry, by the Redis clock, before anything is sent: pending -> pending is
-    # a no-op move that fails once the hook's deadline has passed.
-    moved, status = transition(token, "pending", check_expiry=True)
-    if not moved:
-        raise _refusal(token, status, info)
-    runtime().system.send(info.run_id, "hook-received",
-                          {"token": token, "call_id": info.call_id, "payload": checked},
-                          msg_id=f"hook:{token}")
-    # No expiry check now: the message is sent, and the run takes it unless its timeout
-    # already fired, which moves the hook to ``expired`` first. So this move fails
-    # exactly when the run will drop the message (expired or cancelled meanwhile), or
-    # when a concurrent delivery marked it first (the run records one of the two).
-    moved, status = transition(token, "received")
-    if not moved:
-        raise _refusal(token, status, info)
+    checked = _checked_payload(info.name, payload)
+    text = json.dumps(checked, separators=(",", ":"), ensure_ascii=False)
+    delivery = secrets.token_hex(12)
+    move = records.claim(token, delivery, text)
+    if not move.moved and not (move.status == "received" and move.payload == text):
+        raise _refusal(token, move.status, info)
+    try:
+        runtime().system.send(info.run_id, "hook-received",
+                              {"token": token, "call_id": info.call_id, "payload": checked},
+                              msg_id=f"hook:{token}")
+    except BaseException:
+        if move.moved:
+            with contextlib.suppress(Exception):  # the send's error is the one to report
+                records.release(token, delivery)  # give the claim back: a retry can deliver
+        raise
     info.status = "received"
     return info
+
+
+def cancel_hooks(run_id: str) -> list[str]:
+    """Close the run's pending hooks that a cancel interrupts (all but shielded ones).
+
+    Called by ``cancel_workflow`` once the cancel is sent, so that from then on their
+    tokens answer "cancelled" (410) instead of accepting a payload the run would only
+    record because the cancel had not reached it yet. Returns the tokens closed.
+    """
+    return records.close_run_hooks(run_id)
+
+
+def stored_payload(text: str) -> Any:
+    """A claimed hook's stored payload (JSON text, checked at the door) as journal data."""
+    return serialization.parse_json(text, "hook payload")
 
 
 async def hook(name: str, timeout: Any = None,

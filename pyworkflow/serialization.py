@@ -22,6 +22,7 @@ import enum
 import importlib
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -35,10 +36,21 @@ try:  # pydantic is optional: support its models when the app has it installed.
 except ImportError:  # pragma: no cover - depends on the environment
     pass
 
-__all__ = ["SerializationError", "check_arguments", "decode", "dumps", "encode", "loads"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "PayloadError", "SerializationError", "check_arguments",
+           "check_limits", "decode", "decode_checked", "dumps", "encode", "loads", "parse_json"]
 
 TAG = "__pw__"
 _HINT = "use plain data, dataclasses, or pydantic models"
+
+#: The limits of every value that crosses the door (a hook payload over HTTP, the CLI's
+#: ``--payload``/``--arg``/``--args-json``, a workflow's arguments at ``start``) and of
+#: what the worker decodes: one set, so that what the door accepts the worker can always
+#: decode (DESIGN.md, "Input at the door"). Depth counts nested JSON arrays and objects
+#: of the encoded value (tags included); the worker's recursive decoder stays far below
+#: Python's recursion limit at this depth, however deep the worker's own stack is.
+MAX_DEPTH = 100
+#: Bytes of the compact UTF-8 JSON text of one value (the HTTP endpoint's body limit).
+MAX_BYTES = 1024 * 1024
 
 
 class SerializationError(TypeError):
@@ -53,6 +65,21 @@ class SerializationError(TypeError):
         super().__init__(message)
         self.path = path
         self.argument = argument
+
+
+class PayloadError(SerializationError, ValueError):
+    """Input from outside that the door refuses: not UTF-8, not JSON, too deep, too big.
+
+    ``reason`` is ``"utf8"``, ``"json"``, ``"depth"`` or ``"size"`` (the HTTP endpoint
+    answers 413 for ``size`` and 400 for the others); ``limit`` is the limit that was
+    passed, for ``depth`` and ``size``. Nothing has changed when it is raised.
+    """
+
+    def __init__(self, message: str, *, reason: str, limit: int | None = None,
+                 path: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.reason = reason
+        self.limit = limit
 
 
 def _class_ref(cls: type) -> str:
@@ -127,11 +154,24 @@ def _encode_scalar(value: Any) -> dict[str, Any] | None:
 
 
 def _enter(value: Any, path: str, active: set[int]) -> None:
-    """Track the containers on the current path: a cycle would recurse forever."""
+    """Track the containers on the current path: a cycle would recurse forever, and a
+    path deeper than :data:`MAX_DEPTH` is refused before it exhausts the stack."""
     if id(value) in active:
         raise SerializationError(f"value at {path} contains a reference cycle; {_HINT}",
                                  path=path)
+    if len(active) >= MAX_DEPTH:
+        raise _too_deep(f"value at {path[:40]}…" if len(path) > 40 else f"value at {path}")
     active.add(id(value))
+
+
+def _too_deep(what: str) -> PayloadError:
+    return PayloadError(f"{what} is nested more than {MAX_DEPTH} levels deep (arrays and "
+                        "objects); flatten it", reason="depth", limit=MAX_DEPTH, path=what)
+
+
+def _too_big(what: str, size: int) -> PayloadError:
+    return PayloadError(f"{what} is {size} bytes of JSON, over the limit of {MAX_BYTES}",
+                        reason="size", limit=MAX_BYTES)
 
 
 def _encode_container(value: Any, path: str, active: set[int]) -> Any:
@@ -264,6 +304,91 @@ def decode(data: Any) -> Any:
                                  f"{data!r}: {exc}") from exc
 
 
+def decode_checked(data: Any, what: str = "value") -> Any:
+    """:func:`decode` after :func:`check_limits`: how a worker reads what came from outside.
+
+    Raises :class:`PayloadError` (never ``RecursionError``) for data over the limits.
+    """
+    check_limits(data, what)
+    return decode(data)
+
+
+# A JSON string literal (escapes included), and the structural characters outside them.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _text_depth_exceeds(text: str, limit: int) -> bool:
+    """Whether JSON ``text`` nests arrays/objects deeper than ``limit``, without parsing.
+
+    Iterative, so 100 000 levels cost a scan, not a ``RecursionError`` (which
+    ``json.loads`` raises past ~1 000 levels, and the recursive decoder far earlier).
+    """
+    depth = 0
+    for char in _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)):
+        depth = depth + 1 if char in "[{" else depth - 1
+        if depth > limit:
+            return True
+    return False
+
+
+def _refuse_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not allowed (the journal cannot hold it)")
+
+
+def parse_json(text: str | bytes, what: str = "payload") -> Any:
+    """The one checked JSON reader for input from outside (HTTP bodies, CLI options).
+
+    Refuses, with a :class:`PayloadError` naming ``what``: bytes that are not UTF-8 (or
+    a ``str`` holding undecodable bytes, as a shell argument can), text over
+    :data:`MAX_BYTES`, nesting over :data:`MAX_DEPTH`, anything ``json`` cannot parse,
+    and ``NaN``/``Infinity``. Returns plain JSON data (tags are not interpreted).
+    """
+    if isinstance(text, bytes | bytearray):
+        size = len(text)
+        if size > MAX_BYTES:
+            raise _too_big(what, size)
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PayloadError(f"{what} is not valid UTF-8 (byte {exc.start})",
+                               reason="utf8") from None
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise PayloadError(f"{what} is not valid UTF-8 (character {exc.start})",
+                               reason="utf8") from None
+        if size > MAX_BYTES:
+            raise _too_big(what, size)
+    if _text_depth_exceeds(text, MAX_DEPTH):
+        raise _too_deep(what)
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        raise PayloadError(f"{what} is not valid JSON ({exc})", reason="json") from None
+
+
+def check_limits(data: Any, what: str = "value") -> None:
+    """Refuse JSON-compatible ``data`` nested deeper than :data:`MAX_DEPTH` or whose
+    compact JSON text is over :data:`MAX_BYTES`. Iterative: never a ``RecursionError``."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                raise _too_deep(what)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    try:
+        size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise PayloadError(f"{what} holds text that is not valid UTF-8",
+                           reason="utf8") from None
+    if size > MAX_BYTES:
+        raise _too_big(what, size)
+
+
 def dumps(value: Any) -> str:
     """Encode ``value`` and write it as compact JSON text."""
     return json.dumps(encode(value), separators=(",", ":"), ensure_ascii=False,
@@ -289,7 +414,15 @@ def check_arguments(args: tuple[Any, ...], kwargs: dict[str, Any],
 
 def _encode_argument(value: Any, name: str | None, fallback: str, root: str) -> Any:
     try:
-        return encode(value, path=name or root)
+        encoded = encode(value, path=name or root)
+        check_limits(encoded, name or root)
+        return encoded
+    except PayloadError as exc:
+        label = repr(name) if name else fallback
+        refused = PayloadError(f"argument {label}: {exc}", reason=exc.reason, limit=exc.limit,
+                               path=exc.path)
+        refused.argument = name or fallback
+        raise refused from None
     except SerializationError as exc:
         label = repr(name) if name else fallback
         raise SerializationError(f"argument {label}: {exc}", path=exc.path,

@@ -209,25 +209,29 @@ def test_a_failed_send_leaves_the_hook_pending_for_a_retry(
         ("hook-received", f"hook:{token}")]
 
 
-def test_a_delivery_cut_after_its_send_is_finished_by_a_retry(
+def test_a_delivery_cut_after_its_claim_is_finished_by_a_retry_of_its_payload(
         rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sender died between claiming the hook and sending: the claim and its payload
+    stay; the same payload sent again is accepted and sent, another one is refused."""
+    from pyworkflow import hook_records
+
     token = new_hook()
-    sends = Sends()
-    monkeypatch.setattr(rt.system, "send", sends)
-    real = hooks.transition
 
-    def dies_before_marking(tok: str, to: str, check_expiry: bool = False) -> tuple[bool, str]:
-        if to == "received":
-            raise ConnectionError("process died here")
-        return real(tok, to, check_expiry)
+    def process_dies() -> None:
+        raise ConnectionError("process died here")
 
-    monkeypatch.setattr(hooks, "transition", dies_before_marking)
+    monkeypatch.setattr(rt.system, "send", Sends(process_dies))
+    monkeypatch.setattr(hook_records, "release", lambda *_: False)  # never got that far
     with pytest.raises(ConnectionError):
         hooks.resume_hook(token, {"n": 1})
-    monkeypatch.setattr(hooks, "transition", real)
+    assert hooks.get_hook(token).status == "received"
+    sends = Sends()
+    monkeypatch.setattr(rt.system, "send", sends)
+    with pytest.raises(HookAlreadyReceivedError):
+        hooks.resume_hook(token, {"n": 2})
     assert hooks.resume_hook(token, {"n": 1}).status == "received"
-    # The same message twice: the run records it once (it dedupes by msg_id).
-    assert {msg_id for *_, msg_id in sends.sent} == {f"hook:{token}"} and len(sends.sent) == 2
+    assert [(p["payload"], msg_id) for _, _, p, msg_id in sends.sent] == [
+        ({"n": 1}, f"hook:{token}")]
 
 
 @pytest.mark.parametrize(("meanwhile", "error", "status"), [
@@ -235,15 +239,26 @@ def test_a_delivery_cut_after_its_send_is_finished_by_a_retry(
     ("expired", HookExpiredError, "expired"),
     ("cancelled", HookExpiredError, "cancelled"),
 ])
-def test_a_hook_that_moves_during_the_send_refuses_the_delivery(
+def test_a_hook_that_moves_before_the_claim_refuses_the_delivery(
         rt: Any, monkeypatch: pytest.MonkeyPatch, meanwhile: str, error: type[Exception],
         status: str) -> None:
+    from pyworkflow import hook_records
+
     token = new_hook()
-    monkeypatch.setattr(rt.system, "send", Sends(lambda: hooks.transition(token, meanwhile)))
+    claim = hook_records.claim
+
+    def moved_first(*args: Any) -> hook_records.Move:
+        hooks.transition(token, meanwhile)
+        return claim(*args)
+
+    monkeypatch.setattr(hook_records, "claim", moved_first)
+    sends = Sends()
+    monkeypatch.setattr(rt.system, "send", sends)
     with pytest.raises(error) as refused:
         hooks.resume_hook(token, {"n": 1})
     assert hooks.refusal_status(refused.value) == status
     assert hooks.get_hook(token).status == meanwhile
+    assert sends.sent == []
 
 
 def test_hook_errors_show_only_the_start_of_the_token(rt: Any) -> None:

@@ -1,8 +1,9 @@
 """The hook HTTP endpoint, over real HTTP: every status code it promises.
 
-The server runs in a thread on port 0 against the session's Redis. Hooks are
-recorded directly with ``record_hook`` (no workflow needed): ``resume_hook`` then
-sends a message to a run that does not exist, which is harmless.
+The web app runs under uvicorn in a thread, on port 0, against the session's Redis
+(in this process, so a test can make the broker fail). Hooks are recorded
+directly with ``record_hook`` (no workflow needed): ``resume_hook`` then sends a
+message to a run that does not exist, which is harmless.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn
 from pydantic import BaseModel
 
 from pyworkflow import hooks
-from pyworkflow.hook_server import DEFAULT_MAX_BODY, HookServer, make_server
+from pyworkflow.web import DEFAULT_MAX_BODY, create_app
+from pyworkflow.web.server import bind, config, url_of
+from tests._workers import wait_for
 
 
 class Approval(BaseModel):
@@ -33,14 +37,31 @@ class Approval(BaseModel):
 hooks.define_hook("server_test_approval", Approval)
 
 
+class HookServer:
+    """The app under uvicorn on a thread: ``url`` and ``server_address`` to reach it."""
+
+    def __init__(self) -> None:
+        self.sock = bind("127.0.0.1", 0)
+        self.url = url_of(self.sock)
+        self.server_address = self.sock.getsockname()
+        self.uvicorn = uvicorn.Server(config(create_app()))
+        self.thread = threading.Thread(target=self.uvicorn.run,
+                                       kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> HookServer:
+        self.thread.start()
+        wait_for(lambda: self.uvicorn.started, 10, message="uvicorn to start")
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.uvicorn.should_exit = True
+        self.thread.join(15)
+
+
 @pytest.fixture(scope="module")
 def server(rt: Any) -> Iterator[HookServer]:
-    srv = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with HookServer() as srv:
+        yield srv
 
 
 def new_hook(name: str = "server_test_plain", expires_at_ms: int | None = None) -> str:

@@ -19,12 +19,18 @@ except ImportError:  # pragma: no cover - depends on the environment
     pydantic = None
 
 from pyworkflow.serialization import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    PayloadError,
     SerializationError,
     check_arguments,
+    check_limits,
     decode,
+    decode_checked,
     dumps,
     encode,
     loads,
+    parse_json,
 )
 
 
@@ -277,3 +283,58 @@ def test_pydantic_models_round_trip() -> None:
     data["v"]["since"] = "not a date"
     with pytest.raises(SerializationError, match="cannot rebuild .*Customer"):
         decode(data)
+
+
+# -- the limits every payload from outside meets (DESIGN.md, "Input at the door") --------
+
+def _nested(levels: int) -> Any:
+    value: Any = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 600, 100_000])
+def test_parse_json_refuses_deep_nesting_without_recursion(levels: int) -> None:
+    with pytest.raises(PayloadError) as refused:
+        parse_json("[" * levels + "]" * levels)
+    assert refused.value.reason == "depth" and refused.value.limit == MAX_DEPTH
+    assert f"more than {MAX_DEPTH} levels" in str(refused.value)
+
+
+def test_what_parse_json_accepts_the_worker_decodes() -> None:
+    deepest = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    data = parse_json(deepest)
+    assert decode_checked(encode(data)) == data == _nested(MAX_DEPTH)
+    # Brackets inside strings are text, not nesting.
+    assert parse_json(json.dumps({"a": "[" * 1000, "b": '\\"]{' * 500})) == {
+        "a": "[" * 1000, "b": '\\"]{' * 500}
+
+
+def test_parse_json_refuses_size_utf8_and_constants() -> None:
+    with pytest.raises(PayloadError) as too_big:
+        parse_json(b'"' + b"x" * MAX_BYTES + b'"')
+    assert too_big.value.reason == "size" and too_big.value.limit == MAX_BYTES
+    for bad in (b"\xff\xfe", "caf\udce9"):  # raw bytes, and argv's surrogate escapes
+        with pytest.raises(PayloadError) as not_utf8:
+            parse_json(bad)
+        assert not_utf8.value.reason == "utf8" and "UTF-8" in str(not_utf8.value)
+    for bad_json in ("NaN", '{"x": Infinity}', "{"):
+        with pytest.raises(PayloadError) as not_json:
+            parse_json(bad_json)
+        assert not_json.value.reason == "json"
+
+
+def test_deep_arguments_are_refused_at_start_by_name() -> None:
+    with pytest.raises(PayloadError) as refused:
+        check_arguments((), {"tree": _nested(600)})
+    assert refused.value.reason == "depth" and refused.value.argument == "tree"
+    assert str(refused.value).startswith("argument 'tree': ")
+    check_arguments((_nested(MAX_DEPTH - 1),), {})  # the deepest accepted, with its list
+
+
+def test_decode_checked_refuses_what_the_door_would_have() -> None:
+    with pytest.raises(PayloadError):
+        decode_checked(_nested(MAX_DEPTH + 1))
+    with pytest.raises(PayloadError):
+        check_limits("x" * MAX_BYTES)

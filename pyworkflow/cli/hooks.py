@@ -12,14 +12,17 @@ Why these rules:
   does not parse) and leaves the hook as it was, so the command can be fixed and
   run again. Like the SDK's errors, these lines show only the start of a token
   (``list`` and ``info`` show it whole: finding tokens is what they are for).
-* ``serve`` runs the HTTP endpoint of :mod:`pyworkflow.hook_server` in the
-  foreground, for a process manager to supervise; SIGTERM and Ctrl-C stop it after
-  the requests in flight are answered.
+* ``serve`` runs the web app (:mod:`pyworkflow.web`) with uvicorn in the foreground,
+  for a process manager to supervise; SIGTERM and Ctrl-C stop it after the requests
+  in flight are answered (at most :data:`pyworkflow.web.server.GRACE_S` seconds).
+  A port that is taken is a one-line error.
+* A payload given on the command line meets the limits the HTTP endpoint and the
+  worker apply (:func:`pyworkflow.serialization.parse_json`): what is accepted here
+  the run can always decode.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import IO, Any
@@ -29,7 +32,8 @@ import click
 from .. import hooks as sdk
 from .._runtime import runtime
 from ..errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
-from ..hook_server import make_server, payload_errors, serve_until_stopped
+from ..serialization import PayloadError, parse_json
+from ..web.hooks_endpoint import payload_errors
 from . import _output as out
 from ._root import CliError, cli
 from .setup import NeedsRedis
@@ -115,10 +119,6 @@ def info(token: str) -> None:
     out.print_fields(fields)
 
 
-def _refuse_constant(text: str) -> Any:
-    raise ValueError(f"{text} is not allowed (the journal cannot hold it)")
-
-
 def _read_payload(payload: str | None, payload_file: IO[str] | None) -> Any:
     if (payload is None) == (payload_file is None):
         raise CliError(f"give the payload with exactly one of --payload JSON or --payload-file "
@@ -133,10 +133,10 @@ def _read_payload(payload: str | None, payload_file: IO[str] | None) -> Any:
         except (OSError, UnicodeDecodeError) as exc:
             raise CliError(f"cannot read {source}: {exc}") from None
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        raise CliError(f"{source} is not valid JSON ({exc}); e.g. --payload "
-                       f"{_EXAMPLE_PAYLOAD}") from None
+        return parse_json(text, source)
+    except PayloadError as exc:
+        example = f"; e.g. --payload {_EXAMPLE_PAYLOAD}" if exc.reason == "json" else ""
+        raise CliError(f"{exc}{example}") from None
 
 
 def _describe_errors(exc: sdk.HookPayloadError) -> str:
@@ -179,6 +179,8 @@ def resume(token: str, payload: str | None, payload_file: IO[str] | None) -> Non
     except sdk.HookPayloadError as exc:
         raise CliError(f"payload refused by hook {exc.name!r}, nothing was delivered: "
                        f"{_describe_errors(exc)}") from None
+    except PayloadError as exc:
+        raise CliError(f"{exc}; nothing was delivered") from None
     _warn_unvalidated("the payload was")
     if out.is_json():
         out.emit_json(hook.to_dict())
@@ -200,13 +202,16 @@ def serve(host: str, port: int) -> None:
     POST /hooks/<token> with a JSON body -> 202 {"status": "accepted", "run_id": ...}
     GET  /healthz                        -> 200 {"ok": true}
     """
+    from ..web import create_app
+    from ..web.server import bind, serve, url_of
+
     runtime().redis.ping()  # Redis down is the group's one-line error, before listening
     try:
-        server = make_server(host, port)
+        sock = bind(host, port)
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     _warn_unvalidated("payloads are")
-    out.note(f"Listening on {server.url} (POST /hooks/<token>, GET /healthz); "
+    out.note(f"Listening on {url_of(sock)} (POST /hooks/<token>, GET /healthz); "
              "Ctrl-C to stop")
-    serve_until_stopped(server)
+    serve(create_app(), sock)
     out.note("Stopped.")

@@ -1,0 +1,69 @@
+"""The web app: one ASGI application (Starlette) for everything pyworkflow serves.
+
+``create_app()`` returns it, ready for ``pyworkflow hooks serve`` (uvicorn) or to be
+mounted in a user's own app (``Mount("/workflows", app=create_app())``). Today it
+serves ``POST /hooks/<token>`` (:mod:`.hooks_endpoint`) and ``GET /healthz``;
+every answer, errors included, is JSON.
+
+``GET /healthz`` is liveness only (``{"ok": true}``): it does not touch Redis, so a
+Redis hiccup does not get every replica killed by its orchestrator at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .hooks_endpoint import DEFAULT_MAX_BODY, Deliveries, hook_routes
+from .replies import Reply, http_error, json_reply
+from .request_log import RequestLog
+
+__all__ = ["DEFAULT_MAX_BODY", "app", "create_app"]
+
+ROUTES_SHOWN = ["POST /hooks/<token>", "GET /healthz"]
+
+
+async def healthz(request: Request) -> Response:
+    if request.method not in ("GET", "HEAD"):
+        return json_reply(Reply(405, {"error": f"method {request.method} not allowed here",
+                                      "allow": ["GET", "HEAD"]}, {"Allow": "GET, HEAD"}))
+    return json_reply(Reply(200, {"ok": True}))
+
+
+def create_app(*, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
+    """A new app. ``max_body`` may lower the body limit, never raise it past the limit
+    the worker decodes (:data:`pyworkflow.serialization.MAX_BYTES`)."""
+    if not 0 <= max_body <= DEFAULT_MAX_BODY:
+        raise ValueError(f"max_body must be between 0 and {DEFAULT_MAX_BODY} bytes, "
+                         f"not {max_body}")
+    deliveries = Deliveries()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            deliveries.close()
+
+    web = Starlette(
+        routes=[*hook_routes(), Route("/healthz", healthz, methods=["GET", "HEAD", "POST",
+                                                                     "PUT", "DELETE"])],
+        middleware=[Middleware(RequestLog)],
+        exception_handlers={404: http_error, 405: http_error},
+        lifespan=lifespan,
+    )
+    web.router.redirect_slashes = False  # "/healthz/" is another path: 404, not a redirect
+    web.state.max_body = max_body
+    web.state.deliveries = deliveries
+    web.state.routes_shown = ROUTES_SHOWN
+    return web
+
+
+#: A module-level app, for ``uvicorn pyworkflow.web:app``.
+app = create_app()
