@@ -27,7 +27,8 @@ from kombu import Connection, Producer, Queue
 from kombu.message import Message as KombuMessage
 
 from .keys import GlobalKeys
-from .message import Message
+from .message import MalformedMessage, Message
+from .transport_guard import GuardedConnection
 
 #: How long a taken-but-unacknowledged mailbox message may sit before the periodic
 #: sweep puts it back. Only a safety net: recovery restores a dead turn's messages
@@ -49,7 +50,7 @@ class Mailbox:
         if getattr(local, "pid", None) != os.getpid():
             local.pid = os.getpid()
             unacked = self._keys.mailbox_unacked
-            local.conn = Connection(self._url, transport_options={
+            local.conn = GuardedConnection(self._url, transport_options={
                 "unacked_key": unacked,
                 "unacked_index_key": f"{unacked}_index",
                 "unacked_mutex_key": f"{unacked}_mutex",
@@ -177,6 +178,11 @@ class TakenEnvelope:
     our message, base64-encoded when ``properties.body_encoding`` says so. Reading it
     here is the only place the runtime knows that format; the generic path
     (``Mailbox.take``) goes through Kombu and works with any transport.
+
+    Anything else in the list (not JSON, not an object, a body that is not a string,
+    broken base64) raises :class:`MalformedMessage` from :attr:`body`, never anything
+    else: the turn dead-letters it. (A body of a huge integer once reached
+    ``bytes(n)``, which allocates n bytes.)
     """
 
     delivery_tag = None
@@ -189,12 +195,18 @@ class TakenEnvelope:
     def body(self) -> bytes:
         try:
             data = json.loads(self.envelope)
-            body = data["body"]
-            if data.get("properties", {}).get("body_encoding") == "base64":
-                return base64.b64decode(body)
-            return body.encode() if isinstance(body, str) else bytes(body)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return self.envelope  # not an envelope: decoding it as a message fails clearly
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise MalformedMessage(f"not a mailbox envelope (not JSON: {exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("body"), str):
+            raise MalformedMessage("not a mailbox envelope (an object with a string body)")
+        properties = data.get("properties")
+        encoding = properties.get("body_encoding") if isinstance(properties, dict) else None
+        if encoding == "base64":
+            try:
+                return base64.b64decode(data["body"], validate=True)
+            except ValueError as exc:
+                raise MalformedMessage(f"envelope body is not base64: {exc}") from None
+        return str(data["body"]).encode("utf-8", "surrogatepass")
 
     def ack(self) -> None:
         self.acknowledged = True

@@ -1,8 +1,9 @@
 """The message: the only thing that ever enters an actor's mailbox.
 
 One frozen dataclass with one wire format (JSON), so what a sender writes and what
-a turn reads are decided in one place. Decoding is strict: anything that is not a
-well-formed message raises :class:`MalformedMessage`, and the turn sets it aside.
+a turn reads are decided in one place. Decoding is strict and total: anything that is not a
+well-formed message raises :class:`MalformedMessage` (never another exception, for
+any bytes), and the turn sets it aside.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class Message:
     def decode(cls, raw: str | bytes) -> Message:
         try:
             data = json.loads(raw)
-        except (ValueError, TypeError, UnicodeDecodeError) as exc:
-            raise MalformedMessage(f"not JSON: {exc}") from None
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
+            raise MalformedMessage(f"not JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
         if not isinstance(data, dict):
             raise MalformedMessage("not a JSON object")
         missing = [k for k in ("msg_id", "kind", "actor_id", "payload", "sent_at") if k not in data]
@@ -56,7 +57,11 @@ class Message:
             raise MalformedMessage("kind and actor_id must be strings")
         if not isinstance(data["payload"], dict):
             raise MalformedMessage("payload must be a JSON object")
-        if not isinstance(data["sent_at"], int | float):
+        if not isinstance(data["sent_at"], int | float) or isinstance(data["sent_at"], bool):
             raise MalformedMessage("sent_at must be a number")
+        try:
+            sent_at = float(data["sent_at"])
+        except OverflowError:
+            raise MalformedMessage("sent_at is out of range") from None
         return cls(kind=data["kind"], actor_id=data["actor_id"], payload=data["payload"],
-                   msg_id=data["msg_id"], sent_at=float(data["sent_at"]))
+                   msg_id=data["msg_id"], sent_at=sent_at)

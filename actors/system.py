@@ -20,7 +20,7 @@ import redis
 from . import log as _log
 from ._scripts import Scripts
 from .behaviour import Behaviour
-from .deadletters import DeadLetters
+from .dead_letters import DeadLetters
 from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
 from .journal import Journal
 from .keys import ActorKeys, GlobalKeys
@@ -29,6 +29,7 @@ from .mailbox import Mailbox
 from .message import Message, new_msg_id
 from .state_cache import StateCache
 from .timers import TimerStore, timer_message_id
+from .transport_guard import route_dead_letters
 
 #: Lease of a turn chain on its actor. A worker that dies mid-turn is noticed once
 #: this expires; the recovery sweep runs every second, so an actor is running again
@@ -68,6 +69,8 @@ class ActorSystem:
         self.mailbox = Mailbox(broker_url, self.keys)
         self.timers = TimerStore(client, self.scripts, self.keys)
         self.dead_letters = DeadLetters(client, self.keys.dead_letters)
+        # A process has one actor system: what its queues cannot read lands here.
+        route_dead_letters(self.dead_letter_from_queue)
         self.cache = StateCache(cache_size)
         self.leases = LeaseKeeper(self)
         self._routes: list[tuple[str, Behaviour[Any]]] = []
@@ -195,6 +198,12 @@ class ActorSystem:
                               effect.queue)
         else:  # pragma: no cover
             raise TypeError(f"unknown effect {effect!r}")
+
+    def dead_letter_from_queue(self, queue: str, raw: bytes, reason: str) -> None:
+        """Record an entry a queue held that could not be read (see ``transport_guard``),
+        naming the actor when the queue is an actor's mailbox."""
+        self.dead_letters.add(reason, raw, queue=queue,
+                              actor_id=self.keys.actor_of_mailbox(queue) or "")
 
     # -- inspection and housekeeping ---------------------------------------------
     def is_active(self, actor_id: str) -> bool:

@@ -5,7 +5,9 @@ The order inside a batch is what makes the runtime correct:
 1. take messages (unacknowledged) and record their delivery tags with the lease,
    so recovery can put them back if this process dies;
 2. drop messages whose ``msg_id`` the journal already holds (redeliveries) and set
-   malformed ones aside in the dead letters;
+   aside in the dead letters, at once and for good, what is malformed or addressed to
+   another actor (a dead letter is taken out of the mailbox when it is recorded, so no
+   later give-back, lost lease or crash brings it back to be dead-lettered twice);
 3. let the behaviour turn the rest into events and effects;
 4. commit events, seen msg_ids and effects in one script, fenced by the lease
    token and the expected seq (nothing is written if either fails);
@@ -223,18 +225,24 @@ class Turn:
             return False
 
         messages: list[tuple[Any, Message]] = []
-        set_aside: list[Any] = []
         for raw in taken:
             try:
-                messages.append((raw, Message.decode(raw.body)))
+                message = Message.decode(raw.body)
             except MalformedMessage as exc:
-                self._dead_letter(raw.body, str(exc))
-                set_aside.append(raw)
+                self._dead_letter(raw, str(exc))
+                continue
+            if message.actor_id != self.actor_id:
+                # A message names its actor; one in another actor's mailbox (forged, or
+                # misrouted) must not act on this one (e.g. wake its sleep).
+                self._dead_letter(raw, f"addressed to actor {message.actor_id!r}, found in "
+                                       f"the mailbox of {self.actor_id!r}")
+                continue
+            messages.append((raw, message))
         seen = self.journal.seen([m.msg_id for _, m in messages])
         fresh = [(raw, m) for (raw, m), dup in zip(messages, seen, strict=True) if not dup]
         if len(fresh) < len(messages):
             logger.info("dropped redelivered messages", count=len(messages) - len(fresh))
-        self._process(fresh, taken, set_aside)
+        self._process(fresh, taken)
         return True
 
     def _take_from_redis(self) -> list[Any]:
@@ -277,12 +285,10 @@ class Turn:
         self._dispatched = []
         return taken
 
-    def _process(self, fresh: list[tuple[Any, Message]], taken: list[Any],
-                 set_aside: list[Any] | None = None) -> None:
+    def _process(self, fresh: list[tuple[Any, Message]], taken: list[Any]) -> None:
         """Handle messages, commit, acknowledge and dispatch. ``raw`` is None for a
         message held in hand (it is not in the mailbox: nothing to acknowledge)."""
         sys_ = self.system
-        set_aside = set_aside or []
         self.behaviour.on_batch_start(self.actor_id, self.turn_no, self.token)
         ctx = TurnContext(actor_id=self.actor_id, turn=self.turn_no, seq=self.seq)
         for raw, msg in fresh:
@@ -293,17 +299,14 @@ class Turn:
                     self.behaviour.handle(self.state, msg, ctx)
                 except MessageRejected as exc:
                     del ctx.events[mark[0]:], ctx.effects[mark[1]:]
-                    self._dead_letter(_body(raw, msg), f"rejected: {exc}")
+                    self._dead_letter(raw, f"rejected: {exc}", message=msg)
                     continue
                 except Exception as exc:
                     # The behaviour may have half-updated its state: set this message
                     # aside, give the rest back uncommitted and rebuild from the journal.
-                    self._dead_letter(_body(raw, msg),
-                                      f"handler raised {type(exc).__name__}: {exc}",
-                                      traceback.format_exc())
-                    self._abandon_batch(taken, keep=[r for r in (raw,) if r is not None])
-                    if raw is None:  # set aside: it must not come back from the in-hand slot
-                        sys_.redis.delete(self.keys.inhand)
+                    self._dead_letter(raw, f"handler raised {type(exc).__name__}: {exc}",
+                                      traceback.format_exc(), message=msg)
+                    self._abandon_batch(taken)
                     self._requeue_in_hand([(r, m) for r, m in fresh if m is not msg])
                     self._load_fresh()
                     return
@@ -317,7 +320,7 @@ class Turn:
                                           ctx.record)
         except SequenceConflict as exc:
             logger.warning("journal moved on; rebuilding state", actual_seq=exc.actual_seq)
-            self._abandon_batch(taken, keep=set_aside)
+            self._abandon_batch(taken)
             self._requeue_in_hand(fresh)
             self._load_fresh()
             self._dispatch_outbox()  # whatever the other commit decided must still go out
@@ -363,12 +366,10 @@ class Turn:
         pipe.execute()
         self._dispatched = []
 
-    def _abandon_batch(self, taken: list[Any], keep: list[Any]) -> None:
-        """Give an uncommitted batch back to the mailbox, except the messages in ``keep``
-        (already set aside as dead letters), which are acknowledged."""
-        kept = {id(r) for r in keep}
-        self._ack([r for r in taken if id(r) in kept])
-        self._give_back([r for r in taken if id(r) not in kept])
+    def _abandon_batch(self, taken: list[Any]) -> None:
+        """Give an uncommitted batch back to the mailbox, except what was set aside as
+        dead letters (already out of it)."""
+        self._give_back(taken)
         if taken:
             self.system.redis.delete(self.keys.inflight, self.keys.taken)
 
@@ -405,10 +406,28 @@ class Turn:
             if not isinstance(raw, TakenEnvelope) and not raw.acknowledged:
                 raw.reject(requeue=True)
 
-    def _dead_letter(self, body: Any, reason: str, detail: str | None = None) -> None:
+    def _dead_letter(self, raw: Any, reason: str, detail: str | None = None,
+                     message: Message | None = None) -> None:
+        """Move one taken message to the dead letters and out of the mailbox, now, in one
+        round trip: from this actor's 'taken' list (Redis mailbox), by acknowledging it
+        (Kombu), or from the in-hand slot (``raw`` None, ``message`` given)."""
+        sys_, k = self.system, self.keys
         logger.error("message set aside as a dead letter", reason=reason)
-        self.system.dead_letters.add(self.actor_id, reason if detail is None
-                                     else f"{reason}\n{detail}", body)
+        if raw is None:
+            assert message is not None
+            body: bytes | str = message.encode()
+        else:
+            body = _readable_body(raw)
+        pipe = sys_.redis.pipeline(transaction=False)
+        sys_.dead_letters.add(reason if detail is None else f"{reason}\n{detail}", body,
+                              queue=k.mailbox, actor_id=self.actor_id, pipe=pipe)
+        if isinstance(raw, TakenEnvelope):
+            pipe.lrem(k.taken, 1, raw.envelope)  # type: ignore[arg-type]
+        elif raw is None:
+            pipe.delete(k.inhand)
+        pipe.execute()
+        if raw is not None and not raw.acknowledged:
+            raw.ack()
 
     def _end(self) -> bool:
         """Release the actor; True when the turn chain is over, False when it must go on."""
@@ -465,8 +484,13 @@ class Turn:
         return False
 
 
-def _body(raw: Any, msg: Message) -> Any:
-    return msg.encode() if raw is None else raw.body
+def _readable_body(raw: Any) -> bytes | str:
+    """What a dead letter shows: the message's body when it can be read out of its
+    envelope, else the envelope itself (both are what an operator needs to see)."""
+    try:
+        return raw.body  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001  (a broken envelope: show it as it is)
+        return raw.envelope if isinstance(raw, TakenEnvelope) else repr(raw)[:1000]
 
 
 def _effect_order(effect_id: bytes | str) -> tuple[int, int]:

@@ -8,6 +8,8 @@
   Otherwise a run recovers up to ``max_recovery_attempts`` times (default 3); work
   that kills its worker more often is *poison*: the run is parked, stops running
   that code, and waits for an operator's ``runs retry`` (after the code is fixed).
+  A parked run records no further recoveries: until an operator acts, turn tasks
+  that die on it change nothing in its journal.
 * ``runs retry`` resumes a parked run in place (rebuilt with the current code, the
   parked step dispatched again), or re-opens a failed run from its failed step: the
   failure events are kept in the journal but marked superseded in the run's record,
@@ -66,6 +68,10 @@ class RecoveryMixin(RunCore):
     def on_recovered(self, crashes: int) -> None:
         """Turn tasks of this run died ``crashes`` times since it last knew."""
         if self.history.finished or self.history.started is None:
+            return
+        if self.history.parked is not None:
+            # Parked: it waits for an operator (``runs retry``), not for recovery. Counting
+            # and recording more crashes would only grow the journal while it waits.
             return
         total = self.history.recoveries + crashes
         self.emit("workflow_recovered", {"crashes": crashes, "recoveries": total,

@@ -4,7 +4,9 @@ JSON only (no pickle on the wire), late acks with reject-on-worker-lost (a task
 whose worker dies is not dropped by the broker), prefetch of one (a long step does
 not hold other work hostage), and queue names under the key prefix so that
 independent deployments (and test sessions) on one Redis never steal each
-other's tasks.
+other's tasks. A worker survives any bytes in its queues: what it cannot read or
+run is dead-lettered (``actors.task_consumer``, ``actors.transport_guard``) and
+listed by ``pyworkflow dead-letters list``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from celery import Celery, signals
 
 from actors import log as _log
+from actors import task_consumer
 
 from .config import Settings, celery_broker_url
 
@@ -49,6 +52,7 @@ def make_celery(settings: Settings) -> Celery:
         task_send_sent_event=False,
         enable_utc=True,
     )
+    task_consumer.guard(app)
     return app
 
 
