@@ -59,12 +59,25 @@ def _ensure_venv(command: str) -> Path:
     return py
 
 
+def _check_demo_imports(py: Path) -> None:
+    """Import what the demo's worker imports, in the demo's environment, so a missing
+    dependency is one clear line here rather than a traceback in a worker's log."""
+    probe = subprocess.run([str(py), "-c", "import pyworkflow, examples.celery.durable"],
+                           cwd=ROOT, capture_output=True, text=True)
+    if probe.returncode != 0:
+        lines = probe.stderr.strip().splitlines() or ["(no output)"]
+        sys.exit(f"[dev] the demo's environment cannot import the examples: {lines[-1]}\n"
+                 "[dev] a runtime dependency is missing from pyproject.toml's dependencies?")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in EXTRAS:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
     py = _ensure_venv(command)
+    if command == "demo":
+        _check_demo_imports(py)
     module = ["-m", "pyworkflow.demo"] if command == "demo" else ["-m", "pytest"]
     try:
         return subprocess.call([str(py), *module, *rest], cwd=ROOT)
