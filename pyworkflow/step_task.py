@@ -10,12 +10,13 @@ step costs one Celery hop, not two.
 from __future__ import annotations
 
 import asyncio
-import threading
+import inspect
 import time
 import traceback
 from typing import Any
 
 from celery import signals
+from celery.exceptions import SoftTimeLimitExceeded
 
 from actors import Message
 from actors import log as _log
@@ -24,40 +25,50 @@ from . import serialization
 from .errors import RetryableError, StepTimeoutError
 from .registry import get_step
 from .step_context import StepContext, reset_step_context, set_step_context
-from .step_leases import StepLeases
+from .step_leases import StepLeases, step_lease_member
+from .step_time_limits import StepRequest, soft_limit_armed
 
 logger = _log.get_logger("pyworkflow.step")
 
 
 def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], timeout: float | None,
           ctx: StepContext) -> Any:
-    def invoke() -> Any:
-        token = set_step_context(ctx)
-        try:
-            if asyncio.iscoroutinefunction(fn):
-                return asyncio.run(fn(*args, **kwargs))
-            return fn(*args, **kwargs)
-        finally:
-            reset_step_context(token)
+    """Run the step body in this thread; an attempt past ``timeout`` raises
+    :class:`StepTimeoutError` and its result, if it had one, is discarded
+    (see :mod:`pyworkflow.step_time_limits` for what stops it)."""
+    token = set_step_context(ctx)
+    started = time.monotonic()
+    try:
+        with soft_limit_armed():
+            if inspect.iscoroutinefunction(fn):
+                coro = fn(*args, **kwargs)
+                result = asyncio.run(coro if timeout is None else asyncio.wait_for(coro, timeout))
+            else:
+                result = fn(*args, **kwargs)
+    except SoftTimeLimitExceeded:
+        raise _timed_out(ctx.step, timeout, "stopped at its soft time limit") from None
+    except TimeoutError:
+        if timeout is None or time.monotonic() - started < timeout:
+            raise  # the step's own TimeoutError, not ours
+        raise _timed_out(ctx.step, timeout, "cancelled") from None
+    finally:
+        reset_step_context(token)
+    if timeout is not None and time.monotonic() - started >= timeout:
+        raise _timed_out(ctx.step, timeout, "ran to its end; its result is discarded")
+    return result
 
-    if timeout is None:
-        return invoke()
-    box: dict[str, Any] = {}
 
-    def target() -> None:
-        try:
-            box["result"] = invoke()
-        except BaseException as exc:  # re-raised in the task's thread
-            box["error"] = exc
+def _timed_out(step: str, timeout: float | None, how: str) -> StepTimeoutError:
+    return StepTimeoutError(f"step {step!r} ran longer than its timeout of {timeout}s ({how})")
 
-    worker = threading.Thread(target=target, name=f"step-{ctx.step}", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise StepTimeoutError(f"step {ctx.step!r} ran longer than its timeout of {timeout}s")
-    if "error" in box:
-        raise box["error"]
-    return box.get("result")
+
+def _report(system: Any, run_id: str, payload: dict[str, Any], inline: bool) -> None:
+    """The attempt's one outcome message; its id names the attempt, so a second report
+    of the same attempt (a redelivery, a hard-limit kill racing a late finish) is dropped."""
+    kind = "step-completed" if payload["ok"] else "step-failed"
+    system.deliver(Message(kind=kind, actor_id=run_id, payload=payload,
+                           msg_id=f"{run_id}:{payload['call_id']}:{payload['attempt']}:result"),
+                   inline=inline)
 
 
 def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: str,
@@ -102,15 +113,32 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
         if isinstance(exc, RetryableError):
             payload["retry_at_ms"] = exc.retry_after_ms(int(time.time() * 1000))
         log.warning("step failed", error_type=type(exc).__name__, error=str(exc))
-    kind = "step-completed" if payload["ok"] else "step-failed"
-    system.deliver(Message(kind=kind, actor_id=run_id, payload=payload,
-                           msg_id=f"{run_id}:{call_id}:{attempt}:result"), inline=True)
+    _report(system, run_id, payload, inline=True)
     leases.drop(member)
 
 
+def report_hard_limit(system: Any, leases: StepLeases, kwargs: dict[str, Any],
+                      hard_limit: float) -> None:
+    """In the worker's main process: the attempt's process was killed at its hard time
+    limit, so it cannot report; report the timeout for it and release its lease."""
+    run_id, call_id, attempt = kwargs["run_id"], int(kwargs["call_id"]), int(kwargs["attempt"])
+    error = _timed_out(kwargs.get("step", "?"), kwargs.get("timeout"),
+                       f"killed at its hard time limit of {hard_limit}s")
+    logger.warning("step killed at its hard time limit", run_id=run_id, step=kwargs.get("step"),
+                   call_id=call_id, attempt=attempt)
+    _report(system, run_id, {"call_id": call_id, "attempt": attempt, "ok": False,
+                             "error_type": type(error).__name__, "error": str(error),
+                             "traceback": None}, inline=False)
+    leases.drop(step_lease_member(run_id, call_id, attempt))
+
+
 def install(app: Any, system: Any, leases: StepLeases) -> None:
+    class Request(StepRequest):
+        def hard_limit_reached(self, kwargs: dict[str, Any], limit: float) -> None:
+            report_hard_limit(system, leases, kwargs, limit)
+
     @app.task(name="pyworkflow.step", acks_late=True, reject_on_worker_lost=True,
-              ignore_result=True)
+              ignore_result=True, Request=Request)
     def step_task(run_id: str, call_id: int, step: str, attempt: int, args: list[Any],
                   kwargs: dict[str, Any], timeout: float | None = None) -> None:
         run_step(system, leases, run_id, call_id, step, attempt, args, kwargs, timeout)
