@@ -144,7 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
+        from actors.redaction import redact
+
         reason = str(exc) if isinstance(exc, DemoFailed) else f"{type(exc).__name__}: {exc}"
+        reason = redact(reason)
         print(f"\ndemo failed: {reason}", file=sys.stderr)
         tail = _tail(log)
         if tail:

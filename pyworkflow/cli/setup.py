@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import click
+
+from actors.redaction import redact
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -47,7 +49,9 @@ class Check:
 
 
 def _short(exc: BaseException) -> str:
-    return out.truncate(str(exc).rstrip(".") or type(exc).__name__, 90)
+    """A driver's error, shortened; redacted before it is cut, so no cut can leave a
+    piece of a credential the redactor would no longer recognise."""
+    return out.truncate(redact(str(exc)).rstrip(".") or type(exc).__name__, 90)
 
 
 def _redis_fix(settings: Any) -> str:
