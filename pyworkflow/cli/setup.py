@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import click
-
-from actors.redaction import redact
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from actors.redaction import redact
 
 from .. import _runtime, registry
 from ..config import redact_url, redis_client
