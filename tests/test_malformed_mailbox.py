@@ -1,0 +1,133 @@
+"""What an actor's turn does with mailbox entries it must not act on.
+
+A malformed entry, or a message addressed to another actor, is dead-lettered once,
+before it touches the behaviour, and the actor goes on; a parked run records no
+more recoveries while it waits for an operator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors import Message, TurnContext
+from actors.keys import GlobalKeys
+from actors.mailbox import Mailbox
+from tests._workers import Worker, wait_for, worker_pool
+
+MODULE = "tests.toy_actors"
+
+
+@pytest.fixture(scope="module")
+def workers(rt, log_dir: Path) -> Iterator[list[Worker]]:  # type: ignore[no-untyped-def]
+    with worker_pool(MODULE, log_dir, "mbox", count=1, pool="threads", concurrency=2) as pool:
+        yield pool
+
+
+def _deposits(rt, actor_id: str) -> list[int]:  # type: ignore[no-untyped-def]
+    return [e.data["amount"] for e in rt.system.journal(actor_id).iter_all()
+            if e.type == "deposited"]
+
+
+def _letters(rt, actor_id: str) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    return rt.system.dead_letters.list(10_000, actor_id=actor_id)  # type: ignore[no-any-return]
+
+
+def test_an_envelope_whose_body_is_a_huge_integer_is_dead_lettered(  # type: ignore[no-untyped-def]
+        rt, workers) -> None:
+    actor_id = f"account-{uuid.uuid4().hex[:8]}"
+    system = rt.system
+    mailbox = system.actor_keys(actor_id).mailbox
+    system.send(actor_id, "deposit", {"amount": 1})
+    rt.redis.lpush(mailbox, json.dumps({"body": 10**20, "properties": {}}))
+    system.send(actor_id, "deposit", {"amount": 2})
+
+    wait_for(lambda: _deposits(rt, actor_id) == [1, 2], 20, 0.05, "both deposits")
+    (letter,) = wait_for(lambda: _letters(rt, actor_id), 5, 0.05, "a dead letter")
+    assert "string body" in letter["reason"]
+    assert "100000000000000000000" in letter["raw"]
+    assert letter["queue"] == mailbox
+    assert rt.redis.hget(system.actor_keys(actor_id).meta, "crashes") is None  # no turn died
+    wait_for(lambda: not system.is_active(actor_id), 10, 0.05, "the actor to go idle")
+    assert rt.redis.llen(mailbox) == 0
+
+
+def test_a_message_for_another_actor_does_not_act_on_this_one(  # type: ignore[no-untyped-def]
+        rt, workers) -> None:
+    actor_id = f"account-{uuid.uuid4().hex[:8]}"
+    other_id = f"account-{uuid.uuid4().hex[:8]}"
+    system = rt.system
+    forged = Message(kind="deposit", actor_id=other_id, payload={"amount": 50})
+    system.mailbox.put(system.actor_keys(actor_id).mailbox, forged)
+    system.send(actor_id, "deposit", {"amount": 1})
+
+    wait_for(lambda: _deposits(rt, actor_id) == [1], 20, 0.05, "the real deposit")
+    (letter,) = wait_for(lambda: _letters(rt, actor_id), 5, 0.05, "a dead letter")
+    assert letter["reason"] == (f"addressed to actor {other_id!r}, found in the mailbox of "
+                                f"{actor_id!r}")
+    assert forged.msg_id in letter["raw"]
+    wait_for(lambda: not system.is_active(actor_id), 10, 0.05, "the actor to go idle")
+    assert _deposits(rt, actor_id) == [1]
+    assert _deposits(rt, other_id) == []
+
+
+def test_a_malformed_message_is_dead_lettered_once_when_its_batch_is_abandoned(  # type: ignore[no-untyped-def]
+        rt, workers) -> None:
+    """One batch: a malformed entry, a message whose handler raises (the batch is given
+    back uncommitted) and a good one. The malformed entry must not come back with it."""
+    actor_id = f"account-{uuid.uuid4().hex[:8]}"
+    system = rt.system
+    mailbox = system.actor_keys(actor_id).mailbox
+    marker = uuid.uuid4().hex
+    system.mailbox.put_raw(mailbox, f"garbage {marker}")
+    system.mailbox.put(mailbox, Message("withdraw", actor_id, {"amount": "x"}))  # int("x")
+    system.mailbox.put(mailbox, Message("deposit", actor_id, {"amount": 4}))
+    system.activate(actor_id)
+
+    wait_for(lambda: _deposits(rt, actor_id) == [4], 20, 0.05, "the deposit")
+    wait_for(lambda: not system.is_active(actor_id), 10, 0.05, "the actor to go idle")
+    letters = _letters(rt, actor_id)
+    assert len([d for d in letters if marker in d["raw"]]) == 1, letters
+    assert len([d for d in letters if "handler raised ValueError" in d["reason"]]) == 1
+
+
+def test_kombu_mailbox_path_dead_letters_entries_kombu_cannot_parse(rt) -> None:  # type: ignore[no-untyped-def]
+    """The generic (any broker) take: an entry that is not an envelope does not raise
+    out of ``Mailbox.take``; it is dead-lettered and the messages after it are taken."""
+    actor_id = f"account-{uuid.uuid4().hex[:8]}"
+    keys = GlobalKeys(rt.settings.key_prefix)
+    queue = keys.for_actor(actor_id).mailbox
+    mailbox = Mailbox(os.environ["PYWORKFLOW_REDIS_URL"], keys)
+    good = Message("deposit", actor_id, {"amount": 1})
+    mailbox.put(queue, good)
+    rt.redis.lpush(queue, b"\xff not an envelope")  # taken first (Kombu pops the right end)
+    rt.redis.lpush(queue, b"\xff not an envelope")
+    rt.redis.rpush(queue, b"\xff not an envelope")
+
+    taken: list[Any] = []
+    for _ in range(5):  # an unreadable entry ends a take early ("nothing this time")
+        taken += mailbox.take(queue, 10)
+    assert [Message.decode(m.body).msg_id for m in taken] == [good.msg_id]
+    for m in taken:
+        m.ack()
+    letters = _letters(rt, actor_id)
+    assert rt.redis.llen(queue) == 0
+    assert len(letters) == 3 and all(d["reason"].startswith("not a Kombu message envelope")
+                                     for d in letters)
+
+
+def test_a_parked_run_records_no_more_recoveries() -> None:
+    from tests.test_replay import Harness
+
+    h = Harness(f"run-{uuid.uuid4().hex[:8]}")
+    h.send("start", workflow="no_such_workflow", args=[], kwargs={})
+    assert h.record["status"] == "parked"
+    ctx = TurnContext(actor_id=h.run_id, turn=2, seq=len(h.journal))
+    h.behaviour.on_recovered(h.state, ctx, 1)
+    assert ctx.events == []
