@@ -209,7 +209,8 @@ def serve(host: str, port: int) -> None:
     try:
         sock = bind(host, port)
     except OSError as exc:
-        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise CliError(f"cannot listen on {host}:{port}: {reason}") from None
     _warn_unvalidated("payloads are")
     out.note(f"Listening on {url_of(sock)} (POST /hooks/<token>, GET /healthz); "
              "Ctrl-C to stop")

@@ -1,0 +1,21 @@
+"""Workflows for the hook delivery tests (served by real workers in tests/test_hook_delivery.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyworkflow import hook, sleep, workflow
+
+
+@workflow(name="hooktest_echo")
+async def echo(timeout: str | None = None) -> Any:
+    """Returns the payload its hook receives."""
+    return await hook("hooktest_door", timeout=timeout)
+
+
+@workflow(name="hooktest_echo_then_sleep")
+async def echo_then_sleep() -> Any:
+    """Waits on its hook, then sleeps (where a cancel that came after the payload lands)."""
+    payload = await hook("hooktest_door")
+    await sleep("60s")
+    return payload
