@@ -336,13 +336,21 @@ def _refuse_constant(text: str) -> Any:
     raise ValueError(f"{text} is not allowed (the journal cannot hold it)")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: json reads it as inf, which the journal refuses
+        raise ValueError(f"{text} is out of range for a float")
+    return value
+
+
 def parse_json(text: str | bytes, what: str = "payload") -> Any:
     """The one checked JSON reader for input from outside (HTTP bodies, CLI options).
 
     Refuses, with a :class:`PayloadError` naming ``what``: bytes that are not UTF-8 (or
     a ``str`` holding undecodable bytes, as a shell argument can), text over
     :data:`MAX_BYTES`, nesting over :data:`MAX_DEPTH`, anything ``json`` cannot parse,
-    and ``NaN``/``Infinity``. Returns plain JSON data (tags are not interpreted).
+    and ``NaN``/``Infinity`` (``1e999`` too). Returns plain JSON data (tags are not
+    interpreted).
     """
     if isinstance(text, bytes | bytearray):
         size = len(text)
@@ -364,7 +372,7 @@ def parse_json(text: str | bytes, what: str = "payload") -> Any:
     if _text_depth_exceeds(text, MAX_DEPTH):
         raise _too_deep(what)
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except ValueError as exc:
         raise PayloadError(f"{what} is not valid JSON ({exc})", reason="json") from None
 

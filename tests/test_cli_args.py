@@ -278,3 +278,60 @@ def test_wait_timeout_exits_1_and_says_how_to_keep_following(
                     "--wait", "--timeout", "0.3")
     assert result.exit_code == 1
     assert "still running" in result.stdout and "runs logs run-test -f" in result.stdout
+
+
+# -- input limits and encodings (one checked reader with the HTTP endpoint and the worker) --
+
+def _deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+@pytest.mark.parametrize("levels", [600, 100_000])
+def test_deeply_nested_args_json_is_a_clear_error(levels: int) -> None:
+    message = error(untyped, args_json=f'{{"a": {_deep(levels)}, "c": 1}}')
+    assert "nested more than 100 levels" in message and "untyped(" in message
+    message = error(untyped, "c=1", f"a={_deep(levels)}")
+    assert message.startswith("--arg a: ") and "nested more than 100 levels" in message
+
+
+def test_undecodable_bytes_in_an_arg_are_a_clear_error() -> None:
+    value = b"caf\xe9".decode("utf-8", "surrogateescape")  # what argv holds for latin-1 bytes
+    message = error(order, "order_id=" + value, "amount=1")
+    assert "is not valid UTF-8 (byte 0xe9" in message and "caf\ufffd" in message
+
+
+def _cli_bytes(*args: bytes, env: dict[str, str] | None = None) -> Any:
+    """The real console script, so argv carries the raw bytes a shell would pass."""
+    import os
+    import subprocess
+
+    from tests._workers import PYWORKFLOW, REPO
+
+    return subprocess.run([PYWORKFLOW.encode(), *args], cwd=REPO, capture_output=True,
+                          timeout=60, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("argv", [
+    [b"runs", b"status", b"run-\xff\xfe"],
+    [b"-o", b"json", b"runs", b"status", b"run-\xff"],
+    [b"hooks", b"info", b"tok\xe9n"],
+    [b"-m", b"tests.hook_workflows", b"workflows", b"run", b"hooktest_echo", b"--arg",
+     b"timeout=\xff"],
+])
+def test_non_utf8_on_the_command_line_is_one_clear_line(rt: Any, argv: list[bytes]) -> None:
+    done = _cli_bytes(*argv)
+    lines = done.stderr.decode("utf-8").splitlines()  # valid UTF-8 itself
+    assert done.returncode == 1 and done.stdout == b""
+    assert len(lines) == 1 and "is not valid UTF-8 (byte 0x" in lines[0], lines
+    assert "Traceback" not in lines[0] and "UnicodeEncodeError" not in lines[0]
+
+
+def test_output_json_is_utf8_whatever_the_locale(rt: Any) -> None:
+    from pyworkflow import hooks
+
+    token = hooks.new_token()
+    hooks.record_hook(token, "run-café", 1, "approbation-é", None)
+    done = _cli_bytes(b"-o", b"json", b"hooks", b"info", token.encode(),
+                      env={"PYTHONIOENCODING": "latin-1"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.decode("utf-8"))["name"] == "approbation-é"

@@ -11,6 +11,12 @@ Why these rules:
   must not turn an id into the int 123. ``'"..."'`` still forces a JSON string.
 * ``NaN``/``Infinity`` (which Python's ``json`` accepts) stay strings: the
   journal refuses non-finite floats, and nobody types ``nan`` meaning a float.
+* Values are read by the one checked JSON reader the HTTP endpoint and the worker
+  share (:func:`pyworkflow.serialization.parse_json`): a value nested deeper or
+  larger than the limits is an error here, not a run that fails on a worker.
+* Arguments are text: bytes that are not UTF-8 (which a shell passes through, and
+  Python keeps as lone surrogates) are refused with the argument shown, rather than
+  failing later in Redis with an encoder's traceback.
 * Arguments are checked against the signature *before* the run starts, and the
   error names the parameter, shows the signature and suggests the closest name:
   a typo must not start a run that fails later on a worker.
@@ -22,12 +28,16 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import json
-import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["ArgumentError", "bind_arguments", "format_signature", "parse_arg", "parse_value"]
+from ..serialization import PayloadError, parse_json
+
+__all__ = ["ArgumentError", "bind_arguments", "check_command_line", "format_signature",
+           "parse_arg", "parse_value", "shown_text"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _P = inspect.Parameter
 
@@ -66,15 +76,25 @@ def format_signature(name: str, signature: inspect.Signature, *, returns: bool =
     return f"{name}{signature.replace(parameters=params, return_annotation=ret)}"
 
 
-def _refuse_constant(text: str) -> Any:
-    raise ValueError(text)
+def shown_text(text: str) -> str:
+    """``text`` printable whatever it holds: undecodable bytes become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
+def _check_utf8(text: str, what: str) -> None:
+    bad = _SURROGATE.search(text)
+    if bad is not None:
+        raw = bad.group().encode("utf-8", "surrogateescape") if "\udc80" <= bad.group() <= \
+            "\udcff" else b""
+        byte = f" (byte 0x{raw[0]:02x} at character {bad.start()})" if raw else ""
+        raise ArgumentError(f"{what} {shown_text(text)!r} is not valid UTF-8{byte}; "
+                            "pyworkflow reads its arguments as UTF-8 text")
+
+
+def check_command_line(args: Sequence[str]) -> None:
+    """Refuse a command line holding bytes that are not UTF-8 (a run id, a token, a value)."""
+    for arg in args:
+        _check_utf8(arg, "the argument")
 
 
 def _wants_text(param: inspect.Parameter | None) -> bool:
@@ -86,11 +106,14 @@ def _wants_text(param: inspect.Parameter | None) -> bool:
 
 def parse_value(text: str, param: inspect.Parameter | None = None) -> Any:
     """Read one ``--arg`` value: raw text for ``str`` parameters, else JSON, else text."""
+    _check_utf8(text, "the value")
     if _wants_text(param):
         return text
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except ValueError:
+        return parse_json(text, "the value")
+    except PayloadError as exc:
+        if exc.reason != "json":  # too deep or too big: JSON, but more than a run takes
+            raise ArgumentError(str(exc)) from None
         return text
 
 
@@ -120,10 +143,11 @@ def _keyword_names(signature: inspect.Signature) -> list[str]:
 
 def _parse_args_json(text: str, shown: str) -> tuple[list[Any], dict[str, Any]]:
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        raise ArgumentError(f"--args-json is not valid JSON ({exc}); expected an object of "
-                            f"keyword arguments or a list of positional ones for {shown}") from None
+        data = parse_json(text, "--args-json")
+    except PayloadError as exc:
+        hint = (f"; expected an object of keyword arguments or a list of positional ones "
+                f"for {shown}") if exc.reason == "json" else f" for {shown}"
+        raise ArgumentError(f"{exc}{hint}") from None
     if isinstance(data, dict):
         return [], data
     if isinstance(data, list):
@@ -146,10 +170,14 @@ def _collect_keywords(items: Sequence[str], signature: inspect.Signature, shown:
                 iter(_keyword_names(signature)), "name")
             raise ArgumentError(f"malformed --arg {item!r}: expected KEY=VALUE, e.g. "
                                 f"--arg {example}=VALUE, for {shown}") from None
+        _check_utf8(item, "--arg")
         if key in seen:
             raise ArgumentError(f"parameter {key!r} given twice with --arg for {shown}")
         seen.add(key)
-        kwargs[key] = parse_value(text, signature.parameters.get(key))
+        try:
+            kwargs[key] = parse_value(text, signature.parameters.get(key))
+        except ArgumentError as exc:
+            raise ArgumentError(f"--arg {key}: {exc} for {shown}") from None
     return kwargs
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "keep_stdout_clean", "note", "print_fields", "print_table", "truncate",
 ]
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 VALUE_WIDTH = 100
 _TYPE_WIDTH = 18  # len("workflow_completed"), so the detail column lines up
 
@@ -56,8 +58,15 @@ def _json_default(value: Any) -> Any:
 
 
 def emit_json(value: Any) -> None:
-    """Print the command's one JSON document on stdout."""
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=_json_default))
+    """Print the command's one JSON document on stdout, as UTF-8 whatever the locale.
+
+    Written as bytes: a terminal or pipe configured for another encoding (latin-1,
+    ``PYTHONIOENCODING``) must not turn it into something a JSON reader refuses, and a
+    lone surrogate (undecodable bytes a value brought in) becomes U+FFFD rather than
+    an encoder's error halfway through the document.
+    """
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=_json_default)
+    click.echo(_SURROGATE.sub("\ufffd", text).encode("utf-8"))
 
 
 def note(text: str = "") -> None:

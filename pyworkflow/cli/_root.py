@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .. import _runtime
+from ._arguments import ArgumentError, check_command_line
 
 
 class CliError(click.ClickException):
@@ -17,6 +18,13 @@ class CliError(click.ClickException):
 
 class _Group(click.Group):
     """Turns any exception into one line on stderr (unless ``--debug``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:  # a run id or a value with bytes that are not UTF-8: one clear line
+            check_command_line(args)
+        except ArgumentError as exc:
+            raise CliError(str(exc)) from None
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
