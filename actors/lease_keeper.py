@@ -4,6 +4,16 @@ A lease must outlive a slow handler (a behaviour may legitimately take longer
 than the lease to handle one batch) yet expire quickly when the process dies. One
 thread per process renews every running turn's lease a few times per lease
 period; when the process is killed the renewals stop and recovery takes over.
+
+It renews the lease only, never the actor's entry in the lease index. The turn
+itself moves that entry forward at every round trip, and recovery, finding an
+entry whose lease still runs, reschedules it to the lease's end. A renewal written
+to the index from this thread raced with the turn's end: when it landed between
+the turn's release and its ``unindex`` (which removes the entry only if nobody
+touched it), the entry of an idle actor stayed behind, and five seconds later
+recovery "took over" an actor nobody had lost (the benchmark's "actor taken over
+after its lease expired" under plain load: one spurious turn, and a log line that
+cries wolf).
 """
 
 from __future__ import annotations
@@ -56,9 +66,8 @@ class LeaseKeeper:
                     keys = system.actor_keys(actor_id)
                     system.scripts.renew(keys=[keys.activation], args=[token, system.lease_ms],
                                          client=pipe)
-                    pipe.zadd(system.keys.lease_index, {actor_id: system.lease_score()})
                 results = pipe.execute()
-                for (actor_id, token), ok in zip(held, results[::2], strict=True):
+                for (actor_id, token), ok in zip(held, results, strict=True):
                     with self._lock:
                         still_held = self._held.get(actor_id) == token
                     if not ok and still_held:  # else the turn just ended: nothing to renew
