@@ -1,15 +1,20 @@
 """Ids that pyworkflow derives: built here and nowhere else.
 
 A run id is the run actor's id (the runtime routes ``run-...`` actors to the
-workflow behaviour). The start message's id is derived from the run id, so a start
-sent twice (a retried client call, a parent replayed) is one message to the run.
+workflow behaviour). Message ids are derived from what they report, so the same
+report sent twice (a retried call, a replayed turn, a step result and its "worker
+lost" twin) is one message to the run: the runtime drops a msg_id it has seen.
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 RUN_ID_PREFIX = "run-"
+#: Celery task names: the runtime's turn task and pyworkflow's step task.
+TURN_TASK = "actors.turn"
+STEP_TASK = "pyworkflow.step"
 
 
 def new_run_id() -> str:
@@ -17,5 +22,72 @@ def new_run_id() -> str:
     return f"{RUN_ID_PREFIX}{uuid.uuid4().hex[:20]}"
 
 
+def new_hook_token() -> str:
+    """192 random bits, URL-safe: whoever holds a token can resume the hook. Never
+    starting with ``-``, so that a token pasted on a command line (``pyworkflow hooks
+    resume TOKEN``) is not read as an option."""
+    while True:
+        token = secrets.token_urlsafe(24)
+        if not token.startswith("-"):
+            return token
+
+
+# -- messages to a run -------------------------------------------------------------------
 def start_message_id(run_id: str) -> str:
     return f"{run_id}:start"
+
+
+def step_result_message_id(run_id: str, call_id: int, attempt: int) -> str:
+    """One id for an attempt's outcome, whoever reports it (the step, or the worker that
+    saw its lease expire): whichever arrives first is the one recorded."""
+    return f"{run_id}:{call_id}:{attempt}:result"
+
+
+def step_undelivered_message_id(run_id: str, call_id: int, attempt: int) -> str:
+    """Each report of a lost dispatch is new (the same attempt may be lost twice)."""
+    return f"{step_attempt(run_id, call_id, attempt)}:undelivered:{uuid.uuid4().hex}"
+
+
+def hook_message_id(token: str) -> str:
+    return f"hook:{token}"
+
+
+def child_done_message_id(child_run_id: str) -> str:
+    return f"{child_run_id}:done"
+
+
+def cancel_child_message_id(run_id: str, call_id: int) -> str:
+    return f"{run_id}:cancel-child:{call_id}"
+
+
+def close_child_message_id(run_id: str, call_id: int) -> str:
+    return f"{run_id}:close-child:{call_id}"
+
+
+def wake_message_id(run_id: str) -> str:
+    """A wake-up is always new: each one asks for another turn."""
+    return f"{run_id}:wake:{uuid.uuid4().hex}"
+
+
+# -- tasks and timers --------------------------------------------------------------------
+def step_task_id(run_id: str, call_id: int, attempt: int) -> str:
+    return f"{run_id}:{call_id}:{attempt}"
+
+
+def step_attempt(run_id: str, call_id: int, attempt: int) -> str:
+    """An attempt as a member of the step-lease index."""
+    return f"{run_id}|{call_id}|{attempt}"
+
+
+def step_idempotency_key(run_id: str, call_id: int) -> str:
+    """The same for every attempt of one step call: what a step passes to external APIs."""
+    return f"{run_id}:{call_id}"
+
+
+def wait_timer_id(run_id: str, call_id: int) -> str:
+    """The timer of a sleep or of a hook's timeout."""
+    return f"{run_id}:wait:{call_id}"
+
+
+def retry_timer_id(run_id: str, call_id: int, attempt: int) -> str:
+    return f"{run_id}:retry:{call_id}:{attempt}"

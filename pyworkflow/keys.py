@@ -1,9 +1,9 @@
 """Redis keys of pyworkflow's own global structures: one place that decides them.
 
 A run's own keys (journal, record, mailbox, ...) are the actor runtime's
-(``actors.keys``); what lives here spans runs: the runs index and the idempotency
-keys. Each global structure carries its own hash tag, so on a Redis Cluster it sits
-in one slot and no script mixes it with a run's keys.
+(``actors.keys``); what lives here spans runs. Each global structure carries its own
+hash tag, so on a Redis Cluster it sits in one slot and no script mixes it with a
+run's keys.
 """
 
 from __future__ import annotations
@@ -22,3 +22,33 @@ def idempotency_key(prefix: str, key: str) -> str:
 def idempotency_index(prefix: str) -> str:
     """Sorted set of idempotency keys, scored by when retention should look at them next."""
     return f"{prefix}:{{idempotency}}:index"
+
+
+def hook(prefix: str, token: str) -> str:
+    """Hash: one hook's record (run, call, name, status, expiry, claimed payload)."""
+    return f"{prefix}:{{hooks}}:{token}"
+
+
+def run_hooks(prefix: str, run_id: str) -> str:
+    """Set: the tokens of one run's hooks (a cancel closes them)."""
+    return f"{prefix}:{{hooks}}:run:{run_id}"
+
+
+def hooks_index(prefix: str) -> str:
+    """Sorted set: every hook token, by creation time."""
+    return f"{prefix}:{{index}}:hooks"
+
+
+def step_leases(prefix: str) -> str:
+    """Sorted set: step attempts (``ids.step_attempt``) by when their lease expires."""
+    return f"{prefix}:{{stepleases}}"
+
+
+def step_lease_dead_prefix(prefix: str) -> str:
+    """Prefix of the marks of attempts already reported lost (``+ ids.step_attempt``)."""
+    return f"{prefix}:{{stepleases}}:dead:"
+
+
+def step_lease_starts_prefix(prefix: str) -> str:
+    """Prefix of the start counters of attempts (``+ ids.step_attempt``)."""
+    return f"{prefix}:{{stepleases}}:starts:"

@@ -1,0 +1,84 @@
+"""The journal's event names: each defined here once, with its group and meaning.
+
+The engine emits them, the CLI filters and shows them, the tests look for them; all
+import these names. Groups:
+
+* *command* events record a command the workflow code issued, in issue order; replay
+  matches the code's commands against them (``COMMAND_KINDS`` names each one's kind);
+* *resolution* events end a call: the future the code awaits is resolved from them;
+* *terminal* events end the run (``TERMINAL_STATUS`` maps each to the run's status);
+* the rest record what happened to the run (cancels, recoveries, operator actions).
+"""
+
+from __future__ import annotations
+
+WORKFLOW_STARTED = "workflow_started"
+STEP_SCHEDULED = "step_scheduled"
+STEP_REDISPATCHED = "step_redispatched"
+STEP_RETRYING = "step_retrying"
+STEP_COMPLETED = "step_completed"
+STEP_FAILED = "step_failed"
+SLEEP_STARTED = "sleep_started"
+SLEEP_COMPLETED = "sleep_completed"
+HOOK_CREATED = "hook_created"
+HOOK_RECEIVED = "hook_received"
+HOOK_EXPIRED = "hook_expired"
+CHILD_STARTED = "child_started"
+CHILD_COMPLETED = "child_completed"
+CHILD_FAILED = "child_failed"
+CHILD_CANCEL_REQUESTED = "child_cancel_requested"
+CANCEL_REQUESTED = "cancel_requested"
+WAIT_CANCELLED = "wait_cancelled"
+WORKFLOW_COMPLETED = "workflow_completed"
+WORKFLOW_FAILED = "workflow_failed"
+WORKFLOW_CANCELLED = "workflow_cancelled"
+WORKFLOW_PARKED = "workflow_parked"
+WORKFLOW_RECOVERED = "workflow_recovered"
+WORKFLOW_RESUMED = "workflow_resumed"
+RUN_RETRIED = "run_retried"
+
+#: Every event, with the one line ``runs logs --type`` and the docs show for it.
+DESCRIPTIONS: dict[str, str] = {
+    WORKFLOW_STARTED: "the run began, with its workflow and arguments",
+    STEP_SCHEDULED: "the code called a step; its first attempt was dispatched",
+    STEP_REDISPATCHED: "an attempt's task never reached a worker and was sent again",
+    STEP_RETRYING: "a step's next attempt was dispatched after a failure",
+    STEP_COMPLETED: "a step attempt returned; its result",
+    STEP_FAILED: "a step attempt failed (and whether it will be retried)",
+    SLEEP_STARTED: "the code began a durable sleep; when it wakes",
+    SLEEP_COMPLETED: "a sleep's timer fired",
+    HOOK_CREATED: "the code waits for a payload from outside; the hook's token",
+    HOOK_RECEIVED: "a hook's payload arrived",
+    HOOK_EXPIRED: "a hook's timeout passed with no payload",
+    CHILD_STARTED: "the code started a child run; its run id",
+    CHILD_COMPLETED: "a child run completed; its result",
+    CHILD_FAILED: "a child run failed or was cancelled",
+    CHILD_CANCEL_REQUESTED: "the code asked a child run to cancel",
+    CANCEL_REQUESTED: "someone asked the run to cancel",
+    WAIT_CANCELLED: "a sleep, hook, retry wait or child wait was interrupted by a cancel",
+    WORKFLOW_COMPLETED: "the run completed; its result",
+    WORKFLOW_FAILED: "the run failed; its error",
+    WORKFLOW_CANCELLED: "the run ended cancelled",
+    WORKFLOW_PARKED: "the run stopped for an operator; the reason",
+    WORKFLOW_RECOVERED: "turns of the run died (worker lost) and it was recovered",
+    WORKFLOW_RESUMED: "an operator's retry resumed a parked run",
+    RUN_RETRIED: "an operator's retry re-opened a failed run",
+}
+ALL: tuple[str, ...] = tuple(DESCRIPTIONS)
+
+#: Terminal events and the run status each one leaves.
+TERMINAL_STATUS: dict[str, str] = {WORKFLOW_COMPLETED: "completed",
+                                   WORKFLOW_FAILED: "failed",
+                                   WORKFLOW_CANCELLED: "cancelled"}
+#: Command events and the kind of command each records, in the order code issues them.
+COMMAND_KINDS: dict[str, str] = {
+    STEP_SCHEDULED: "step", SLEEP_STARTED: "sleep", HOOK_CREATED: "hook",
+    CHILD_STARTED: "child", CHILD_CANCEL_REQUESTED: "cancel_child",
+    **{name: "complete" for name in TERMINAL_STATUS},
+}
+#: Events that end a call: its future is resolved (or failed) from them.
+RESOLUTIONS: frozenset[str] = frozenset({
+    STEP_COMPLETED, STEP_FAILED, SLEEP_COMPLETED, HOOK_RECEIVED, HOOK_EXPIRED,
+    WAIT_CANCELLED, CHILD_COMPLETED, CHILD_FAILED})
+#: The events that show a run handled an operator's retry.
+RETRIES: frozenset[str] = frozenset({RUN_RETRIED, WORKFLOW_RESUMED})
