@@ -41,19 +41,19 @@ from . import serialization
 from ._context import in_workflow
 from ._runtime import runtime
 from .errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
+from .hook_errors import TOKEN_SHOWN, hook_error, refusal_status, refused_hook, short_token
 from .hook_records import HookInfo
+from .ids import new_hook_token as new_token
 
-__all__ = ["HookInfo", "HookPayloadError", "TypedHook", "define_hook", "get_hook", "hook",
-           "list_hooks", "resume_hook"]
+__all__ = ["TOKEN_SHOWN", "HookInfo", "HookPayloadError", "TypedHook", "define_hook", "get_hook",
+           "hook", "hook_error", "list_hooks", "new_token", "refusal_status", "refused_hook",
+           "resume_hook", "short_token"]
 
 M = TypeVar("M")
-E = TypeVar("E", HookAlreadyReceivedError, HookExpiredError, HookNotFoundError)
 
 _models: dict[str, Any] = {}
 #: How many hook records ``list_hooks`` reads per round trip.
 LIST_PAGE = 100
-#: How many characters of a token messages and logs show.
-TOKEN_SHOWN = 6
 
 
 class HookPayloadError(ValueError):
@@ -63,56 +63,6 @@ class HookPayloadError(ValueError):
         super().__init__(f"payload refused by hook {name!r}: {errors}")
         self.name = name
         self.errors = errors
-
-
-def new_token() -> str:
-    """192 random bits, URL-safe. Never starting with ``-``, so that a token pasted on a
-    command line (``pyworkflow hooks resume TOKEN``) is not read as an option."""
-    while True:
-        token = secrets.token_urlsafe(24)
-        if not token.startswith("-"):
-            return token
-
-
-def short_token(token: str) -> str:
-    """What messages and logs show of a token: enough to correlate, far too little to use."""
-    return token[:TOKEN_SHOWN] + "…" if len(token) > TOKEN_SHOWN else token
-
-
-def hook_error(cls: type[E], token: str, explanation: str | None = None,
-               hook: HookInfo | None = None) -> E:
-    """A hook error whose message names only the start of ``token``.
-
-    The classes in :mod:`pyworkflow.errors` build their message from the token they
-    are given, so they get the short form and ``.token`` is set to the full token
-    afterwards. ``explanation`` replaces the class's fixed one (a cancelled hook
-    raises ``HookExpiredError`` saying so). ``.status`` is the hook's status as the
-    refusal saw it (``received``, ``expired``, ``cancelled`` or ``missing``) and
-    ``.hook`` the hook's record when it was read, so a caller needs no second look.
-    """
-    shown = short_token(token)
-    exc = cls(shown)
-    if explanation is not None:
-        exc.args = (f"hook {shown!r}: {explanation}",)
-    status = {HookNotFoundError: "missing", HookAlreadyReceivedError: "received"}.get(
-        cls, hook.status if hook is not None and hook.status != "pending" else "expired")
-    vars(exc).update(token=token, status=status, hook=hook)  # pickled along (see errors.py)
-    return exc
-
-
-def refusal_status(exc: Exception) -> str:
-    """``missing``, ``received``, ``expired`` or ``cancelled``: why a delivery was refused."""
-    status = getattr(exc, "status", None)
-    if isinstance(status, str):
-        return status
-    return "missing" if isinstance(exc, HookNotFoundError) else \
-        "received" if isinstance(exc, HookAlreadyReceivedError) else "expired"
-
-
-def refused_hook(exc: Exception) -> HookInfo | None:
-    """The hook's record as the refusal saw it (None when it was not read)."""
-    hook = getattr(exc, "hook", None)
-    return hook if isinstance(hook, HookInfo) else None
 
 
 def _refusal(token: str, status: str, hook: HookInfo | None) -> Exception:
