@@ -13,7 +13,7 @@
     run_id = start(order_workflow, "order-123", 99.99)
 """
 
-from ._cancel import shield
+
 from .children import ChildWorkflowHandle, ParentClosePolicy, start_child_workflow
 from .client import (
     TERMINAL_STATUSES,
@@ -47,7 +47,7 @@ from .errors import (
     WorkflowNotFoundError,
 )
 from .hooks import HookPayloadError, TypedHook, define_hook, get_hook, hook, list_hooks, resume_hook
-from .primitives import is_replaying, now, sleep
+from .primitives import is_replaying, now, shield, sleep
 from .serialization import SerializationError
 from .step_context import StepContext, get_step_context
 

@@ -18,12 +18,14 @@ from celery import Celery
 import actors
 from actors import log as _log
 
-from . import step_task
+from . import keys, step_task
 from ._embedded_redis import resolve_redis
 from .celery_app import make_celery, queue_names
 from .config import Settings, celery_broker_url, load_settings, redis_client
+from .engine import Ports, RunBehaviour
 from .idempotency import IdempotencyRetention
-from .run_behaviour import RUN_ID_PREFIX, RunBehaviour
+from .ids import RUN_ID_PREFIX
+from .run_ports import RedisHookStore, RedisRunStore
 from .step_leases import StepLeases
 
 logger = _log.get_logger("pyworkflow.runtime")
@@ -87,7 +89,10 @@ def runtime() -> Runtime:
             app = make_celery(settings)
             queues = queue_names(settings.key_prefix)
             actors.install(app, system, turn_queue=queues["turns"])
-            system.route(RUN_ID_PREFIX, RunBehaviour(queues, settings.key_prefix, client))
+            ports = Ports(hooks=RedisHookStore(),
+                          runs=RedisRunStore(client, settings.key_prefix, system),
+                          queues=queues, step_lease_key=keys.step_leases(settings.key_prefix))
+            system.route(RUN_ID_PREFIX, RunBehaviour(ports))
             step_task.install(app, system, StepLeases(client, settings.key_prefix))
             retention = IdempotencyRetention(client, settings.key_prefix,
                                              settings.idempotency_retention,

@@ -1,15 +1,49 @@
-"""``start_child_workflow``: run another workflow as a child of this run."""
+"""Child workflows: ``start_child_workflow`` and what it returns.
+
+A child is a run of its own; its start is recorded in the parent's journal, so a
+replayed or recovered parent never starts it twice (see ``engine/commands/child``).
+"""
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from . import serialization
-from ._children import ChildWorkflowHandle, ParentClosePolicy
-from ._context import in_workflow
+from .engine import Run, in_workflow
+from .engine.commands import CANCEL_CHILD, CHILD, StartedChild
+from .engine.commands.child import ABANDON, REQUEST_CANCEL, TERMINATE
 from .registry import get_workflow
 
 __all__ = ["ChildWorkflowHandle", "ParentClosePolicy", "start_child_workflow"]
+
+
+class ParentClosePolicy(enum.StrEnum):
+    """What happens to a still-running child when its parent ends."""
+
+    TERMINATE = TERMINATE  # cancel it; it ends cancelled once its cleanup has run
+    REQUEST_CANCEL = REQUEST_CANCEL  # ask it to cancel; it may catch that and finish
+    ABANDON = ABANDON  # leave it running
+
+
+class ChildWorkflowHandle:
+    """A started child: await ``result()``, or ``cancel()`` it, from the parent."""
+
+    def __init__(self, run: Run, started: StartedChild) -> None:
+        self._run = run
+        self._call_id = started.call_id
+        self.child_run_id = started.child_run_id
+        self.workflow = started.workflow
+
+    async def result(self) -> Any:
+        return await CHILD.result(self._run, self._call_id)
+
+    async def cancel(self, reason: str | None = None) -> None:
+        await CANCEL_CHILD.schedule(self._run, self.workflow, self.child_run_id, reason)
+
+    async def status(self) -> str:
+        """The child's status as the parent's journal knows it (deterministic)."""
+        return CHILD.status(self._run, self._call_id)
 
 
 async def start_child_workflow(workflow: Any, *args: Any, wait_for_completion: bool = True,
@@ -36,8 +70,10 @@ async def start_child_workflow(workflow: Any, *args: Any, wait_for_completion: b
         raise TypeError(f"cannot start child {name}: {exc} for {name}{defn.signature}") from None
     names = [p.name for p in defn.signature.parameters.values()]
     enc_args, enc_kwargs = serialization.check_arguments(args, kwargs, names)
-    handle: ChildWorkflowHandle = await run.schedule_child(
-        name, enc_args, enc_kwargs, wait_for_completion, ParentClosePolicy(parent_close_policy))
+    started: StartedChild = await CHILD.schedule(
+        run, name, enc_args, enc_kwargs, wait_for_completion,
+        ParentClosePolicy(parent_close_policy).value)
+    handle = ChildWorkflowHandle(run, started)
     if not wait_for_completion:
         return handle
     return await handle.result()

@@ -12,8 +12,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from ._context import in_workflow
 from .durations import parse_duration
+from .engine import in_workflow
+from .engine.commands import STEP
 from .registry import StepDef, WorkflowDef, register_step, register_workflow
 from .retry import validate_retry_delay
 
@@ -70,7 +71,7 @@ def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = 3,
             run = in_workflow()
             if run is None:
                 return func(*args, **kwargs)
-            return run.schedule_step(defn, args, kwargs)
+            return STEP.schedule(run, defn, args, kwargs)
 
         setattr(call, STEP_ATTR, defn)
         return call  # type: ignore[return-value]

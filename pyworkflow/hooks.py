@@ -38,8 +38,9 @@ from typing import Any, Generic, TypeVar
 
 from . import hook_records as records
 from . import serialization
-from ._context import in_workflow
 from ._runtime import runtime
+from .engine import in_workflow
+from .engine.commands import HOOK
 from .errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
 from .hook_errors import TOKEN_SHOWN, hook_error, refusal_status, refused_hook, short_token
 from .hook_records import HookInfo
@@ -187,11 +188,6 @@ def cancel_hooks(run_id: str) -> list[str]:
     return records.close_run_hooks(run_id)
 
 
-def stored_payload(text: str) -> Any:
-    """A claimed hook's stored payload (JSON text, checked at the door) as journal data."""
-    return serialization.parse_json(text, "hook payload")
-
-
 async def hook(name: str, timeout: Any = None,
                on_created: Callable[[str], Any] | None = None) -> Any:
     """Suspend the run until a payload is delivered to this hook's token.
@@ -203,7 +199,7 @@ async def hook(name: str, timeout: Any = None,
     run = in_workflow()
     if run is None:
         raise RuntimeError("hook() can only be awaited inside a workflow")
-    return await run.schedule_hook(name, timeout, on_created)
+    return await HOOK.schedule(run, name, timeout, on_created)
 
 
 class TypedHook(Generic[M]):

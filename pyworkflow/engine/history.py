@@ -11,19 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-TERMINAL_EVENTS = {"workflow_completed": "completed", "workflow_failed": "failed",
-                   "workflow_cancelled": "cancelled"}
-#: Events that record a command the workflow code issued, in the order it issued them.
-COMMAND_EVENTS = {
-    "step_scheduled": "step", "sleep_started": "sleep", "hook_created": "hook",
-    "child_started": "child", "child_cancel_requested": "cancel_child",
-    **{t: "complete" for t in TERMINAL_EVENTS},
-}
-#: Events that end a call: its future is resolved (or failed) from them.
-RESOLUTION_EVENTS = {"step_completed", "step_failed", "sleep_completed", "hook_received",
-                     "hook_expired", "wait_cancelled", "child_completed", "child_failed"}
-_KINDS = {"step_scheduled": "step", "sleep_started": "sleep", "hook_created": "hook",
-          "child_started": "child"}
+from .. import events as ev
+
+#: The command events that open a call the history tracks (a run's end is no call).
+_CALL_KINDS = {name: kind for name, kind in ev.COMMAND_KINDS.items()
+               if kind in ("step", "sleep", "hook", "child")}
 
 
 @dataclass
@@ -74,17 +66,17 @@ class History:
 
     def _record(self, etype: str, data: dict[str, Any], ts: float, seq: int) -> None:
         self.last_ts = max(self.last_ts, ts)
-        if etype == "workflow_started":
+        if etype == ev.WORKFLOW_STARTED:
             self.started = data
             self.status = "running"
-        elif etype in _KINDS:
+        elif etype in _CALL_KINDS:
             name = data.get("step") or data.get("name") or data.get("workflow") or etype
-            self.calls[data["call_id"]] = CallRecord(data["call_id"], _KINDS[etype], name, data,
-                                                     attempt=data.get("attempt", 1))
-        elif etype == "step_retrying":
+            self.calls[data["call_id"]] = CallRecord(
+                data["call_id"], _CALL_KINDS[etype], name, data, attempt=data.get("attempt", 1))
+        elif etype == ev.STEP_RETRYING:
             call = self.calls[data["call_id"]]
             call.attempt, call.state = data["attempt"], "pending"
-        elif etype == "step_failed":
+        elif etype == ev.STEP_FAILED:
             call = self.calls[data["call_id"]]
             if data.get("worker_lost"):
                 call.worker_losses += 1
@@ -94,30 +86,30 @@ class History:
                 call.state = "retry_wait"
             else:
                 call.state, call.failed_seq = "done", seq
-        elif etype in RESOLUTION_EVENTS:
+        elif etype in ev.RESOLUTIONS:
             found = self.calls.get(data["call_id"])
             # An interrupted wait on a child ends the wait, not the child.
-            if found is not None and not (etype == "wait_cancelled" and found.kind == "child"):
+            if found is not None and not (etype == ev.WAIT_CANCELLED and found.kind == "child"):
                 found.state = "done"
-        elif etype in TERMINAL_EVENTS:
+        elif etype in ev.TERMINAL_STATUS:
             self.terminal = {"type": etype, **data}
-            self.status = TERMINAL_EVENTS[etype]
+            self.status = ev.TERMINAL_STATUS[etype]
             self.terminal_seq = seq
-        elif etype == "workflow_recovered":
+        elif etype == ev.WORKFLOW_RECOVERED:
             self.recoveries = data.get("recoveries", self.recoveries + 1)
-        elif etype == "run_retried":
+        elif etype == ev.RUN_RETRIED:
             self.terminal, self.terminal_seq, self.parked = None, None, None
             self.status = "running"
             call_id = data.get("call_id")
             if call_id in self.calls:
                 self.calls[call_id].state = "retry_wait"
-        elif etype == "workflow_parked":
+        elif etype == ev.WORKFLOW_PARKED:
             self.parked = data
             self.status = "parked"
-        elif etype == "workflow_resumed":
+        elif etype == ev.WORKFLOW_RESUMED:
             self.parked = None
             self.status = "running"
-        elif etype == "cancel_requested":
+        elif etype == ev.CANCEL_REQUESTED:
             self.cancel_requested = True
             self.cancel_reason = data.get("reason")
             self.cancel_force = data.get("force", True)

@@ -18,7 +18,7 @@ from pyworkflow import (
     step,
     workflow,
 )
-from tests.test_replay import Harness
+from tests.engine.harness import Harness
 
 cleanups: list[str] = []
 
@@ -115,7 +115,7 @@ def test_cancel_of_a_finished_run_changes_nothing() -> None:
     assert h.journal == before
 
 
-def test_hook_delivery_and_on_created_runs_after_commit(rt) -> None:  # type: ignore[no-untyped-def]
+def test_hook_delivery_and_on_created_runs_after_commit() -> None:
     cleanups.clear()
     h = Harness("run-hook")
     ctx = h.send("start", workflow="sig_hooked", args=[], kwargs={})
@@ -137,7 +137,7 @@ def test_hook_delivery_and_on_created_runs_after_commit(rt) -> None:  # type: ig
     assert cleanups == [token]  # on_created did not run again on replay
 
 
-def test_hook_timeout_raises_in_the_workflow(rt) -> None:  # type: ignore[no-untyped-def]
+def test_hook_timeout_raises_in_the_workflow() -> None:
     h = Harness("run-hook-timeout")
     h.send("start", workflow="sig_hooked", args=[], kwargs={})
     h.send("timer-fired", purpose="hook-timeout", call_id=1)
@@ -145,7 +145,7 @@ def test_hook_timeout_raises_in_the_workflow(rt) -> None:  # type: ignore[no-unt
     assert h.journal[-1].data["result"] == "expired"
 
 
-def test_children_start_once_and_report_back(rt) -> None:  # type: ignore[no-untyped-def]
+def test_children_start_once_and_report_back() -> None:
     h = Harness("run-parent")
     ctx = h.send("start", workflow="sig_parent", args=[], kwargs={})
     (start_a,) = _sends(ctx, "start")

@@ -1,23 +1,15 @@
-"""The replay engine, driven directly (no Redis round trips, no workers).
-
-A harness plays the actor runtime's part: it hands messages to the run behaviour,
-collects the events and effects of each turn, and can rebuild a run from its
-journal the way a worker without the run in its cache would.
-"""
+"""The replay engine, driven directly through its in-memory ports: no Redis, no workers."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 import pytest
 
-from actors import EnqueueTask, Event, Message, StartTimer, TurnContext
+from actors import StartTimer
 from pyworkflow import FatalError, StepFailedError, sleep, step, workflow
-from pyworkflow.run_behaviour import RunBehaviour
+from tests.engine.harness import Harness
 
-QUEUES = {"turns": "t", "steps": "s"}
 executions: list[str] = []
 
 
@@ -57,47 +49,6 @@ async def catches() -> str:
         return await flaky()
     except StepFailedError as exc:
         return f"gave up after {exc.attempts}: {exc.error_type}"
-
-
-class Harness:
-    def __init__(self, run_id: str = "run-test") -> None:
-        self.run_id = run_id
-        from pyworkflow._runtime import runtime
-
-        rt = runtime()
-        self.behaviour = RunBehaviour(QUEUES, rt.settings.key_prefix, rt.redis)
-        self.state = self.behaviour.initial_state(run_id)
-        self.journal: list[Event] = []
-        self.record: dict[str, str] = {}
-
-    def send(self, kind: str, **payload: Any) -> TurnContext:
-        ctx = TurnContext(actor_id=self.run_id, turn=1, seq=len(self.journal))
-        ctx.current_msg_id = f"m{len(self.journal)}"
-        self.behaviour.handle(self.state, Message(kind, self.run_id, payload), ctx)
-        self.behaviour.settle(self.state, ctx)
-        for e in ctx.events:  # as the journal would store and return them
-            data = json.loads(json.dumps(e.data))
-            self.journal.append(Event(len(self.journal) + 1, e.type, data, e.ts, e.msg_id))
-        self.record.update(ctx.record)
-        return ctx
-
-    def steps(self, ctx: TurnContext) -> list[dict[str, Any]]:
-        return [e.kwargs for e in ctx.effects if isinstance(e, EnqueueTask)]
-
-    def complete(self, task: dict[str, Any], result: Any) -> TurnContext:
-        return self.send("step-completed", call_id=task["call_id"], attempt=task["attempt"],
-                         ok=True, result=result)
-
-    def types(self) -> list[str]:
-        return [e.type for e in self.journal]
-
-    def rebuilt(self) -> Harness:
-        """A fresh harness that replays this journal (a cache miss)."""
-        other = Harness(self.run_id)
-        for event in self.journal:
-            other.behaviour.apply(other.state, event)
-        other.journal = list(self.journal)
-        return other
 
 
 def run_sequence(h: Harness) -> None:

@@ -1,0 +1,77 @@
+"""A workflow run as an actor: the behaviour the actor runtime drives.
+
+Messages (``start``, ``step-completed``, ``timer-fired``, ``cancel``, …) become
+journal events; between them the run's coroutine advances (:class:`Run`). The run's
+record (status, result, error, waiting-on) is projected in the same commit. Which
+handler takes a message is looked up in the command table (``commands``); the
+behaviour itself only frames a turn: begin live, handle, settle, after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.behaviour import Behaviour, MessageRejected, TurnContext
+from actors.journal import Event
+from actors.message import Message
+
+from .commands import MESSAGES, RECOVERY, TIMERS
+from .ports import Ports
+from .run import Run
+
+#: Messages a finished run still handles: a duplicate start, an operator's retry.
+_AFTER_THE_END = frozenset({"start", "retry"})
+
+
+def _start(run: Run, payload: dict[str, Any]) -> None:
+    if "workflow" not in payload:
+        raise MessageRejected("start message without a workflow name")
+    run.start(payload)
+
+
+def _timer_fired(run: Run, payload: dict[str, Any]) -> None:
+    handler = TIMERS.get(str(payload.get("purpose")))
+    if handler is None:
+        raise MessageRejected(f"a timer with an unknown purpose {payload.get('purpose')!r}")
+    handler(run, payload)
+
+
+def _wake(run: Run, payload: dict[str, Any]) -> None:
+    """Nothing to do: beginning the live turn recorded what the rebuilt code issued."""
+
+
+_HANDLERS = {"start": _start, "timer-fired": _timer_fired, "wake": _wake, **MESSAGES}
+
+
+class RunBehaviour(Behaviour[Run]):
+    def __init__(self, ports: Ports) -> None:
+        self.ports = ports
+
+    def initial_state(self, actor_id: str) -> Run:
+        return Run(actor_id, self.ports)
+
+    def on_recovered(self, state: Run, ctx: TurnContext, crashes: int) -> None:
+        state.begin_live(ctx)
+        RECOVERY.recovered(state, crashes)
+        state.end_live()
+
+    def apply(self, state: Run, event: Event) -> None:
+        state.apply(event)
+
+    def handle(self, state: Run, message: Message, ctx: TurnContext) -> None:
+        if state.ctx is None:
+            state.begin_live(ctx)
+        handler = _HANDLERS.get(message.kind)
+        if handler is None:
+            raise MessageRejected(f"a workflow run does not accept {message.kind!r} messages")
+        if state.history.finished and message.kind not in _AFTER_THE_END:
+            return  # a late report for a finished run: nothing left to decide
+        handler(state, message.payload)
+
+    def settle(self, state: Run, ctx: TurnContext) -> None:
+        if state.ctx is None:  # a batch of only duplicates: still flush and project
+            state.begin_live(ctx)
+        state.end_live()
+
+    def after_commit(self, state: Run) -> None:
+        state.run_after_commit()

@@ -1,0 +1,47 @@
+"""The table of command kinds: adding a kind is one file here plus one line below.
+
+``KINDS`` maps each kind (as ``events.COMMAND_KINDS`` names it) to its class;
+``RESOLVERS`` maps each resolution event to the kind whose calls it ends;
+``MESSAGES`` and ``TIMERS`` map each mailbox message kind and timer purpose a run
+accepts to its handler. The engine looks everything up here, so no string switch
+on kinds is spread through it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import CommandKind, Handler, Outcome
+from .cancel import Cancellation
+from .child import CancelChildKind, ChildKind, StartedChild
+from .complete import CompleteKind
+from .hook import HookKind
+from .recovery import Recovery
+from .sleep import SleepKind
+from .step import StepKind
+
+STEP = StepKind()
+SLEEP = SleepKind()
+HOOK = HookKind()
+CHILD = ChildKind()
+CANCEL_CHILD = CancelChildKind()
+COMPLETE = CompleteKind()
+
+KINDS: dict[str, CommandKind[Any]] = {
+    kind.kind: kind for kind in (STEP, SLEEP, HOOK, CHILD, CANCEL_CHILD, COMPLETE)}
+RESOLVERS: dict[str, CommandKind[Any]] = {
+    event: kind for kind in KINDS.values() for event in kind.resolutions}
+
+CANCELLATION = Cancellation(KINDS)
+RECOVERY = Recovery(KINDS)
+
+TIMERS: dict[str, Handler] = {
+    purpose: handler for kind in KINDS.values() for purpose, handler in kind.timers().items()}
+MESSAGES: dict[str, Handler] = {
+    **{message: handler for kind in KINDS.values()
+       for message, handler in kind.messages().items()},
+    **CANCELLATION.messages(), **RECOVERY.messages()}
+
+__all__ = ["CANCELLATION", "CANCEL_CHILD", "CHILD", "COMPLETE", "HOOK", "KINDS", "MESSAGES",
+           "RECOVERY", "RESOLVERS", "SLEEP", "STEP", "TIMERS", "CommandKind", "Handler",
+           "Outcome", "StartedChild"]

@@ -1,0 +1,45 @@
+"""Cancellation: a ``cancel`` message, then ``cancel_requested`` in the journal.
+
+From that event on, every checkpoint (the start of a step, sleep, hook or child
+wait) raises ``CancellationError`` in the workflow, except inside ``shield()``
+(``Run.checkpoint``). Calls already waiting are offered to their kind
+(``interrupt``): sleeps, hooks, retry waits and child waits stop at once
+(``wait_cancelled``) so the workflow wakes to run its cleanup; a running step is not
+interrupted, its result is recorded when it arrives.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ... import events as ev
+from .base import Handler
+
+if TYPE_CHECKING:
+    from ..run import Run
+    from .base import CommandKind
+
+
+class Cancellation:
+    def __init__(self, kinds: dict[str, CommandKind[Any]]) -> None:
+        self._kinds = kinds
+
+    def messages(self) -> dict[str, Handler]:
+        return {"cancel": self.cancel}
+
+    def cancel(self, run: Run, payload: dict[str, Any]) -> None:
+        if run.history.cancel_requested or run.history.finished:
+            return
+        run.emit(ev.CANCEL_REQUESTED, {"reason": payload.get("reason"),
+                                       "force": bool(payload.get("force", True))})
+        for call in list(run.history.open_calls()):
+            if run.history.finished:
+                break  # the workflow already ended while handling an earlier interruption
+            if not self._kinds[call.kind].interrupt(run, call):
+                continue
+            data = {"call_id": call.call_id, "kind": call.kind}
+            run.emit(ev.WAIT_CANCELLED, data)
+            run.resolve(ev.WAIT_CANCELLED, data)
+        if run.task is None and not run.history.finished and run.history.started is None:
+            return
+        run.project(status=run.history.live_status())

@@ -1,0 +1,129 @@
+"""What the engine needs from outside, as small interfaces (ports), with in-memory
+versions for tests and in-process runs.
+
+The engine does no I/O: a worker fills these ports with Redis-backed stores
+(``pyworkflow.run_ports``), tests and ``pyworkflow.testing`` with the in-memory
+ones below. Everything else the engine decides leaves it as journal events,
+effects and projections of the run's record.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class HookMove:
+    """The result of moving a hook's status: whether it moved, the status it is in now,
+    and the payload a delivery stored when it claimed the hook (JSON text), if any."""
+
+    moved: bool
+    status: str
+    payload: str | None = None
+
+
+class HookStore(Protocol):
+    """Hook records: a token resolves to its run as soon as anyone holds it."""
+
+    def record(self, token: str, run_id: str, call_id: int, name: str,
+               expires_at_ms: int | None, shielded: bool) -> None: ...
+
+    def settle(self, token: str, to: str) -> HookMove:
+        """Move a pending hook to ``to`` (``expired``, ``cancelled``); a hook a delivery
+        claimed first stays ``received`` and its stored payload comes back."""
+        ...
+
+
+class RunStore(Protocol):
+    """What the engine reads and indexes about runs beyond their journals."""
+
+    def index(self, run_id: str, created_at: float) -> None:
+        """List a run that a parent started (top-level runs are listed by their client)."""
+        ...
+
+    def masked(self, run_id: str) -> set[int]:
+        """Journal positions an operator's retry superseded (``run_retried``): replay skips
+        them, and they precede the event that says so, hence read before replay."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the epoch."""
+        ...
+
+
+class WallClock:
+    def now(self) -> float:
+        return time.time()
+
+
+@dataclass
+class Ports:
+    hooks: HookStore
+    runs: RunStore
+    clock: Clock = field(default_factory=WallClock)
+    #: Celery queues: ``steps`` is where step tasks go.
+    queues: dict[str, str] = field(default_factory=lambda: {"steps": "steps", "turns": "turns"})
+    #: The step-lease index that dispatched step tasks are watched in (None: unwatched).
+    step_lease_key: str | None = None
+
+
+# -- in memory ------------------------------------------------------------------------
+@dataclass
+class MemoryHook:
+    run_id: str
+    call_id: int
+    name: str
+    expires_at_ms: int | None
+    shielded: bool
+    status: str = "pending"
+    payload: str | None = None
+
+
+class MemoryHookStore:
+    def __init__(self) -> None:
+        self.hooks: dict[str, MemoryHook] = {}
+
+    def record(self, token: str, run_id: str, call_id: int, name: str,
+               expires_at_ms: int | None, shielded: bool) -> None:
+        self.hooks[token] = MemoryHook(run_id, call_id, name, expires_at_ms, shielded)
+
+    def settle(self, token: str, to: str) -> HookMove:
+        hook = self.hooks.get(token)
+        if hook is None:
+            return HookMove(False, "missing")
+        if hook.status != "pending":
+            return HookMove(False, hook.status, hook.payload)
+        hook.status = to
+        return HookMove(True, to)
+
+    def claim(self, token: str, payload: str) -> HookMove:
+        """A delivery: what ``resume_hook`` does against Redis."""
+        hook = self.hooks.get(token)
+        if hook is None or hook.status != "pending":
+            return HookMove(False, hook.status if hook else "missing")
+        hook.status, hook.payload = "received", payload
+        return HookMove(True, "received", payload)
+
+
+class MemoryRunStore:
+    def __init__(self) -> None:
+        self.indexed: dict[str, float] = {}
+        self.masks: dict[str, set[int]] = {}
+
+    def index(self, run_id: str, created_at: float) -> None:
+        self.indexed[run_id] = created_at
+
+    def masked(self, run_id: str) -> set[int]:
+        return set(self.masks.get(run_id, set()))
+
+
+def memory_ports(**overrides: object) -> Ports:
+    """Ports that keep everything in this process (tests, in-process runs)."""
+    ports = Ports(hooks=MemoryHookStore(), runs=MemoryRunStore())
+    for name, value in overrides.items():
+        setattr(ports, name, value)
+    return ports

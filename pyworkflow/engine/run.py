@@ -1,0 +1,341 @@
+"""The run being replayed: its journal, its live coroutine, and the core verbs.
+
+Every primitive a workflow awaits (a step, a sleep, a hook, a child, its own end)
+is a *command* with a position (``call_id``). While events are replayed, commands
+the code issues are matched, in order, against the command events the journal
+recorded; a different command at the same position is non-determinism and parks
+the run, naming both sides. Past the end of the journal the code is *live*: each
+command it issues is recorded by its kind (``commands/``) as a new event plus its
+effects, committed by the turn.
+
+Resolution events (a step's result, a fired sleep, a hook's payload) resolve the
+waiting future and the loop runs until the code waits again, in journal order, so
+the interleaving of concurrent branches (``gather``) is the same on every replay.
+
+This module is the core the kinds rely on: ``emit``, ``resolve``, ``wake``,
+``new_command``, ``checkpoint``, ``effect``/``project``, ``park``, ``end_run`` and
+the worker-loss policy. It does no I/O: what it needs from outside comes through
+``ports``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+import json
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from actors.behaviour import TurnContext
+from actors.effects import Effect, Send
+from actors.journal import Event
+
+from .. import events as ev
+from .. import serialization
+from ..errors import CancellationError, NonDeterminismError
+from ..ids import child_done_message_id
+from ..registry import find_workflow
+from .command import Command
+from .commands import KINDS, RESOLVERS
+from .context import current_run, shielded
+from .history import History
+from .loop import WorkflowLoop
+from .ports import Ports
+
+DEFAULT_MAX_RECOVERY_ATTEMPTS = 3
+
+
+class Run:
+    """The state of one run inside a worker: its history and its live coroutine."""
+
+    def __init__(self, run_id: str, ports: Ports) -> None:
+        self.run_id = run_id
+        self.ports = ports
+        self.history = History()
+        self.loop = WorkflowLoop()  # type: ignore[abstract]
+        self.task: asyncio.Task[Any] | None = None
+        self.next_call_id = 1
+        self.futures: dict[int, asyncio.Future[Any]] = {}
+        self.unmatched: collections.deque[Command] = collections.deque()
+        self.ctx: TurnContext | None = None  # set while handling live messages
+        self.divergence: NonDeterminismError | None = None
+        self.setup_error: str | None = None
+        self.now_ms = 0
+        self.depth = 0
+        self.parent: dict[str, Any] | None = None
+        self.after_commit: list[Callable[[], Any]] = []
+        self.masked: set[int] = ports.runs.masked(run_id)
+        self.kind_state: dict[str, Any] = {k: kind.new_state() for k, kind in KINDS.items()}
+        self._completion_issued = False
+
+    # -- the journal side ------------------------------------------------------------
+    def apply(self, event: Event) -> None:
+        """Replay one committed event (rebuilding a run, or catching up)."""
+        if event.seq in self.masked:
+            return  # superseded by an operator's retry (see ``run_retried``)
+        self.now_ms = int(event.ts * 1000)
+        self.history.record(event.type, event.data, event.ts, event.seq)
+        if self.divergence is not None or self.setup_error is not None:
+            return
+        if event.type == ev.WORKFLOW_STARTED:
+            self._begin(event.data)
+        elif event.type in ev.COMMAND_KINDS:
+            if not event.data.get("forced"):
+                self._match(event.type, event.data)
+        elif event.type in ev.RETRIES:
+            self.wake()
+        else:
+            self.resolve(event.type, event.data)
+
+    def _match(self, etype: str, data: dict[str, Any]) -> None:
+        kind = KINDS[ev.COMMAND_KINDS[etype]]
+        position = data.get("call_id", self.next_call_id)
+        if not self.unmatched:
+            self.divergence = NonDeterminismError(
+                position, kind.describe_event(etype, data), "nothing")
+            return
+        cmd = self.unmatched.popleft()
+        if cmd.kind != kind.kind or not kind.same(cmd, etype, data):
+            self.divergence = NonDeterminismError(
+                cmd.call_id, kind.describe_event(etype, data), KINDS[cmd.kind].describe(cmd))
+            return
+        kind.matched(self, cmd, data)
+
+    # -- the live side -------------------------------------------------------------
+    @property
+    def live(self) -> bool:
+        return self.ctx is not None
+
+    def turn(self) -> TurnContext:
+        """The turn being committed (only while live)."""
+        assert self.ctx is not None, "no turn: the run is replaying"
+        return self.ctx
+
+    def now(self) -> float:
+        return self.ports.clock.now()
+
+    def emit(self, etype: str, data: dict[str, Any]) -> None:
+        ctx = self.turn()
+        seq = ctx.next_seq
+        ctx.emit(etype, data)
+        self.history.record(etype, data, self.now(), seq)
+
+    def effect(self, effect: Effect) -> None:
+        self.turn().effect(effect)
+
+    def project(self, **fields: str) -> None:
+        self.turn().project(**fields)
+
+    def begin_live(self, ctx: TurnContext) -> None:
+        self.ctx = ctx
+        self.now_ms = int(self.now() * 1000)
+        if self.divergence is not None or self.setup_error is not None:
+            self._park_for_setup()
+            return
+        # Commands issued past the end of the journal are new: record them now.
+        while self.unmatched:
+            self._emit_command(self.unmatched.popleft())
+
+    def end_live(self) -> None:
+        if self.ctx is not None and not self.history.finished:
+            self.project(status=self.history.live_status(), updated_at=repr(self.now()),
+                         waiting_on=serialization.dumps(
+                             [c.describe() for c in self.history.open_calls()]))
+        self.ctx = None
+
+    def run_after_commit(self) -> None:
+        callbacks, self.after_commit = self.after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def start(self, payload: dict[str, Any]) -> None:
+        """The ``start`` message: record the run's beginning and run its code."""
+        if self.history.started is not None:
+            return
+        data = {"workflow": payload["workflow"], "args": payload.get("args", []),
+                "kwargs": payload.get("kwargs", {})}
+        for key in ("parent", "depth"):
+            if payload.get(key) is not None:
+                data[key] = payload[key]
+        self.emit(ev.WORKFLOW_STARTED, data)
+        now = self.now()
+        self.project(status="running", started_at=repr(now), workflow=data["workflow"],
+                     args=json.dumps(data["args"]), kwargs=json.dumps(data["kwargs"]))
+        if "parent" in data:
+            self.project(parent_run_id=data["parent"]["run_id"], created_at=repr(now))
+            self.ports.runs.index(self.run_id, now)
+        self._begin(data)
+        if self.setup_error is not None:
+            self._park_for_setup()
+
+    # -- the coroutine ------------------------------------------------------------
+    def _begin(self, data: dict[str, Any]) -> None:
+        self.parent = data.get("parent")
+        self.depth = int(data.get("depth", 0))
+        defn = find_workflow(data["workflow"])
+        if defn is None:
+            self.setup_error = (f"workflow {data['workflow']!r} is not registered on this "
+                                "worker: start the worker with the module that defines it "
+                                "(pyworkflow --module ... worker run), then `runs retry`")
+            return
+        args = serialization.decode(data.get("args", []))
+        kwargs = serialization.decode(data.get("kwargs", {}))
+        ctx = contextvars.copy_context()
+        ctx.run(current_run.set, self)
+        self.task = self.loop.create_task(defn.fn(*args, **kwargs), context=ctx)
+        self.wake()
+
+    def resolve(self, etype: str, data: dict[str, Any]) -> None:
+        """Resolve the future a resolution event ends, then let the code run on."""
+        future = self.futures.get(data.get("call_id", -1))
+        if future is None or future.done():
+            return
+        outcome = self._outcome(etype, data)
+        if outcome is None:
+            return  # not an ending (a retry is pending)
+        del self.futures[data["call_id"]]
+        kind, value = outcome
+        if kind == "error":
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+        self.wake()
+
+    def _outcome(self, etype: str, data: dict[str, Any]) -> tuple[str, Any] | None:
+        if etype == ev.WAIT_CANCELLED:
+            return "error", CancellationError(self.history.cancel_reason)
+        kind = RESOLVERS.get(etype)
+        return None if kind is None else kind.outcome(self, etype, data)
+
+    def wake(self) -> None:
+        """Let the code run until it waits again; issue its end once it returns.
+
+        Commands are emitted from inside the running loop (a workflow task issues
+        them): the outer ``run_until_idle`` goes on with whatever they made ready."""
+        if self.task is None or self.loop.is_running() or self.history.parked is not None:
+            return
+        self.loop.run_until_idle()
+        if self.task.done() and not self._completion_issued:
+            self._completion_issued = True
+            self._issue(self._completion_command())
+
+    def _completion_command(self) -> Command:
+        assert self.task is not None
+        call_id = self.next_call_id
+        self.next_call_id += 1
+        if self.task.cancelled():
+            exc: BaseException | None = CancellationError("cancelled")
+        else:
+            exc = self.task.exception()
+        cancelled = self.history.cancel_requested and (
+            self.history.cancel_force or isinstance(exc, CancellationError))
+        if cancelled:
+            return Command(call_id, "complete", ev.WORKFLOW_CANCELLED,
+                           {"reason": self.history.cancel_reason}, None)
+        if exc is None:
+            try:
+                result = serialization.encode(self.task.result(), path="result")
+            except serialization.SerializationError as err:
+                return Command(call_id, "complete", ev.WORKFLOW_FAILED, {
+                    "error_type": "SerializationError", "error": str(err), "traceback": None},
+                    None)
+            return Command(call_id, "complete", ev.WORKFLOW_COMPLETED, {"result": result}, None)
+        return Command(call_id, "complete", ev.WORKFLOW_FAILED, {
+            "error_type": type(exc).__name__, "error": str(exc),
+            "traceback": "".join(traceback.format_exception(exc))}, None)
+
+    def new_command(self, kind: str, name: str, payload: dict[str, Any]) -> asyncio.Future[Any]:
+        """Issue a command at the next position; the future resolves from the journal."""
+        future = self.loop.create_future()
+        cmd = Command(self.next_call_id, kind, name, payload, future)
+        self.next_call_id += 1
+        self._issue(cmd)
+        return future
+
+    def _issue(self, cmd: Command) -> None:
+        if cmd.future is not None and KINDS[cmd.kind].awaits_resolution:
+            self.futures[cmd.call_id] = cmd.future
+        if self.ctx is not None and self.divergence is None:
+            self._emit_command(cmd)
+        else:
+            self.unmatched.append(cmd)
+
+    def _emit_command(self, cmd: Command) -> None:
+        KINDS[cmd.kind].emit(self, cmd)
+
+    # -- cancellation ---------------------------------------------------------------
+    def checkpoint(self) -> None:
+        """Raise ``CancellationError`` at a primitive once the run is being cancelled,
+        except inside ``shield()``."""
+        if self.history.cancel_requested and not shielded():
+            raise CancellationError(self.history.cancel_reason)
+
+    # -- ending and stopping ----------------------------------------------------------
+    def end_run(self, status: str, fields: dict[str, str], result: Any,
+                error: dict[str, Any] | None) -> None:
+        """Project the run's end, close its open calls (children), tell its parent."""
+        now = repr(self.now())
+        self.project(status=status, updated_at=now, finished_at=now, waiting_on="[]",
+                     **fields)
+        for call in list(self.history.open.values()):
+            KINDS[call.kind].on_run_end(self, call)
+        self._notify_parent(status, result, error)
+
+    def _notify_parent(self, status: str, result: Any, error: dict[str, Any] | None) -> None:
+        if not self.parent or self.ctx is None:
+            return
+        self.effect(Send(self.parent["run_id"], "child-completed", {
+            "call_id": self.parent["call_id"], "child_run_id": self.run_id, "status": status,
+            "result": result, "error": error}, msg_id=child_done_message_id(self.run_id)))
+
+    def park(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Stop the run for an operator: recorded, visible in its status, code not run."""
+        self.emit(ev.WORKFLOW_PARKED, data)
+        error = {"type": data["error_type"], "message": data["reason"], "traceback": None}
+        self.project(status="parked", error=json.dumps(error), updated_at=repr(self.now()))
+        return error
+
+    def _park_for_setup(self) -> None:
+        if self.history.parked is not None or self.history.finished:
+            return
+        if self.divergence is not None:
+            d = self.divergence
+            data = {"reason": str(d), "position": d.position, "recorded": d.recorded,
+                    "issued": d.issued, "error_type": "NonDeterminismError"}
+        else:
+            data = {"reason": self.setup_error, "error_type": "WorkflowNotFoundError"}
+        error = self.park(data)
+        if self.setup_error is not None:
+            # A child that can never run must not leave its parent waiting.
+            self._notify_parent("failed", None, error)
+
+    # -- worker loss ---------------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        started = self.history.started or {}
+        defn = find_workflow(started.get("workflow", ""))
+        return defn.options if defn is not None else {}
+
+    def max_recoveries(self) -> int:
+        return int(self.options().get("max_recovery_attempts", DEFAULT_MAX_RECOVERY_ATTEMPTS))
+
+    def recovers_on_worker_loss(self) -> bool:
+        return bool(self.options().get("recover_on_worker_loss", True))
+
+    def worker_lost_decision(self, losses: int, retries_left: bool) -> str:
+        """After work of this run lost its worker ``losses`` times: 'fail' the run, 'park'
+        it (poison), or 'retry'."""
+        if not self.recovers_on_worker_loss():
+            return "fail"
+        if losses >= self.max_recoveries() or not retries_left:
+            return "park"
+        return "retry"
+
+    def fail_for_worker_loss(self, where: str) -> None:
+        reason = (f"a worker was lost during {where} and this workflow is declared "
+                  "recover_on_worker_loss=False")
+        self.emit(ev.WORKFLOW_FAILED, {"error_type": "WorkerLostError", "error": reason,
+                                       "traceback": None, "forced": True})
+        error = {"type": "WorkerLostError", "message": reason, "traceback": None}
+        self.end_run("failed", {"error": json.dumps(error)}, None, error)
