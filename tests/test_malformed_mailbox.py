@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from actors import Message, TurnContext
+from actors import Message
 from actors.keys import GlobalKeys
 from actors.mailbox import Mailbox
 from tests._workers import Worker, wait_for, worker_pool
@@ -120,14 +120,3 @@ def test_kombu_mailbox_path_dead_letters_entries_kombu_cannot_parse(rt) -> None:
     assert rt.redis.llen(queue) == 0
     assert len(letters) == 3 and all(d["reason"].startswith("not a Kombu message envelope")
                                      for d in letters)
-
-
-def test_a_parked_run_records_no_more_recoveries() -> None:
-    from tests.test_replay import Harness
-
-    h = Harness(f"run-{uuid.uuid4().hex[:8]}")
-    h.send("start", workflow="no_such_workflow", args=[], kwargs={})
-    assert h.record["status"] == "parked"
-    ctx = TurnContext(actor_id=h.run_id, turn=2, seq=len(h.journal))
-    h.behaviour.on_recovered(h.state, ctx, 1)
-    assert ctx.events == []
