@@ -37,15 +37,23 @@ def workflow_def(workflow_or_name: Any) -> WorkflowDef:
     return defn  # type: ignore[no-any-return]
 
 
-def plan_start(workflow_or_name: Any, args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> StartPlan:
-    defn = workflow_def(workflow_or_name)
+def encode_arguments(defn: WorkflowDef, args: tuple[Any, ...], kwargs: dict[str, Any],
+                     what: str = "") -> tuple[list[Any], dict[str, Any]]:
+    """Check a run's arguments against the workflow's signature and encode them as
+    JSON (within the input limits); raises ``TypeError``/``SerializationError`` naming
+    the workflow, before anything is written. ``what`` prefixes the message (a child)."""
     try:
         defn.signature.bind(*args, **kwargs)
     except TypeError as exc:
-        raise TypeError(f"{exc} for {defn.name}{defn.signature}") from None
+        raise TypeError(f"{what}{exc} for {defn.name}{defn.signature}") from None
     names = [p.name for p in defn.signature.parameters.values()]
-    enc_args, enc_kwargs = serialization.check_arguments(args, kwargs, names)
+    return serialization.check_arguments(args, kwargs, names)
+
+
+def plan_start(workflow_or_name: Any, args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> StartPlan:
+    defn = workflow_def(workflow_or_name)
+    enc_args, enc_kwargs = encode_arguments(defn, args, kwargs)
     run_id = new_run_id()
     now = time.time()
     record = {"run_id": run_id, "workflow": defn.name, "status": "pending",

@@ -9,11 +9,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from . import serialization
+from ._start_plan import encode_arguments, workflow_def
 from .engine import Run, in_workflow
 from .engine.commands import CANCEL_CHILD, CHILD, StartedChild
 from .engine.commands.child import ABANDON, REQUEST_CANCEL, TERMINATE
-from .registry import get_workflow
 
 __all__ = ["ChildWorkflowHandle", "ParentClosePolicy", "start_child_workflow"]
 
@@ -59,19 +58,11 @@ async def start_child_workflow(workflow: Any, *args: Any, wait_for_completion: b
     run = in_workflow()
     if run is None:
         raise RuntimeError("start_child_workflow() can only be awaited inside a workflow")
-    name = workflow if isinstance(workflow, str) else getattr(
-        workflow, "__pyworkflow_workflow__", None) and workflow.__pyworkflow_workflow__.name
-    if not name:
-        raise TypeError(f"{workflow!r} is not a workflow: decorate it with @workflow")
-    defn = get_workflow(name)
-    try:
-        defn.signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        raise TypeError(f"cannot start child {name}: {exc} for {name}{defn.signature}") from None
-    names = [p.name for p in defn.signature.parameters.values()]
-    enc_args, enc_kwargs = serialization.check_arguments(args, kwargs, names)
+    defn = workflow_def(workflow)
+    enc_args, enc_kwargs = encode_arguments(defn, args, kwargs,
+                                            f"cannot start child {defn.name}: ")
     started: StartedChild = await CHILD.schedule(
-        run, name, enc_args, enc_kwargs, wait_for_completion,
+        run, defn.name, enc_args, enc_kwargs, wait_for_completion,
         ParentClosePolicy(parent_close_policy).value)
     handle = ChildWorkflowHandle(run, started)
     if not wait_for_completion:
