@@ -32,13 +32,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from . import hooks as _hooks
 from . import keys
 from ._runtime import Runtime, runtime
+from ._scripts import script
 from ._start_plan import StartPlan, plan_start
 from .client import MAX_LIST_LIMIT, WAKE_CHECK_MS, check_limit, result_of
 from .config import _socket_url_to_unix
 from .errors import RunNotFoundError
 from .idempotency import (
-    CLAIM_LUA,
-    RELEASE_LUA,
+    CLAIM_SCRIPT,
+    RELEASE_SCRIPT,
     IfFinished,
     check_if_finished,
     claim_args,
@@ -69,8 +70,8 @@ class _Client:
             client_name="pyworkflow-aio",
             retry=Retry(ExponentialBackoff(cap=3.0, base=0.2), 5),
             retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionError])
-        self.claim = self.redis.register_script(CLAIM_LUA)
-        self.release = self.redis.register_script(RELEASE_LUA)
+        self.claim = script(self.redis, CLAIM_SCRIPT)
+        self.release = script(self.redis, RELEASE_SCRIPT)
 
     @property
     def prefix(self) -> str:

@@ -20,6 +20,7 @@ from actors import log as _log
 from actors import task_consumer
 
 from .config import Settings, celery_broker_url
+from .ids import TURN_TASK
 
 
 def queue_names(prefix: str) -> dict[str, str]:
@@ -41,7 +42,7 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_default_queue=queues["steps"],
-        task_routes={"actors.turn": {"queue": queues["turns"]}},
+        task_routes={TURN_TASK: {"queue": queues["turns"]}},
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,

@@ -22,12 +22,13 @@ from typing import Any
 
 from . import keys
 from ._runtime import runtime
+from ._scripts import script
 from ._start_plan import StartPlan, plan_start
 from .errors import RunNotFoundError, WorkflowFailedError
 from .hooks import cancel_hooks
 from .idempotency import (
-    CLAIM_LUA,
-    RELEASE_LUA,
+    CLAIM_SCRIPT,
+    RELEASE_SCRIPT,
     IfFinished,
     check_if_finished,
     claim_args,
@@ -54,15 +55,6 @@ MAX_LIST_LIMIT = 10_000
 #: A blocking read on a journal returns at least this often (ms), to re-check the
 #: deadline and a record changed without an event (there is none today).
 WAKE_CHECK_MS = 2_000
-
-
-def _scripts() -> tuple[Any, Any]:
-    rt = runtime()
-    cached = getattr(rt, "_idempotency_scripts", None)
-    if cached is None:
-        cached = (rt.redis.register_script(CLAIM_LUA), rt.redis.register_script(RELEASE_LUA))
-        rt._idempotency_scripts = cached  # type: ignore[attr-defined]
-    return cached  # type: ignore[no-any-return]
 
 
 def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
@@ -100,7 +92,7 @@ def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
 def _claim(plan: StartPlan, key: str, if_finished: IfFinished) -> str | None:
     """Make ``key`` name the new run (None), or return the run it names instead."""
     rt = runtime()
-    claim, _ = _scripts()
+    claim = script(rt.redis, CLAIM_SCRIPT)
     expected = ""
     for _attempt in range(10):
         lkeys, largs = claim_args(rt.settings.key_prefix, key, plan.run_id, expected,
@@ -140,7 +132,7 @@ def _undo_start(plan: StartPlan, claimed_key: str | None) -> None:
         pipe.zrem(keys.runs_index(rt.settings.key_prefix), plan.run_id)
         pipe.execute()
         if claimed_key is not None:
-            _, release = _scripts()
+            release = script(rt.redis, RELEASE_SCRIPT)
             lkeys, largs = release_args(rt.settings.key_prefix, claimed_key, plan.run_id)
             release(keys=lkeys, args=largs)
 

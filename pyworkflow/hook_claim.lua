@@ -1,6 +1,6 @@
 -- Claim a pending hook for one delivery: the status move and the payload it carries are
 -- one atomic write, so the delivery that wins the move is the payload the run records.
--- KEYS[1]  {hooks}:<token>  hash: run_id, call_id, name, status, expires_at_ms, created_at,
+-- KEYS[1]  the hook's hash (keys.hook): run_id, call_id, name, status, expires_at_ms, created_at,
 --          shielded, and once claimed: payload (the JSON text) and delivery (its id)
 -- ARGV[1]  the delivery's id (random);  ARGV[2]  the payload, as JSON text
 -- Returns {1, 'received'} when claimed; {0, status, stored payload or false} when not

@@ -8,12 +8,10 @@ client (a refused delivery) build their errors here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from .errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
-
-if TYPE_CHECKING:
-    from .hook_records import HookInfo
+from .hook_info import HookInfo
 
 E = TypeVar("E", HookAlreadyReceivedError, HookExpiredError, HookNotFoundError)
 
@@ -59,6 +57,4 @@ def refusal_status(exc: Exception) -> str:
 def refused_hook(exc: Exception) -> HookInfo | None:
     """The hook's record as the refusal saw it (None when it was not read)."""
     hook = getattr(exc, "hook", None)
-    from .hook_records import HookInfo
-
     return hook if isinstance(hook, HookInfo) else None

@@ -1,5 +1,5 @@
 -- Give a claimed hook back when its delivery could not send the run its message.
--- KEYS[1]  {hooks}:<token>  hash (see hook_claim.lua): status, payload, delivery
+-- KEYS[1]  the hook's hash (keys.hook; see hook_claim.lua): status, payload, delivery
 -- ARGV[1]  the id of the delivery that claimed it
 -- Only that delivery's own claim is undone (status back to 'pending', payload dropped);
 -- returns 1 when released, 0 when the hook is not held by that delivery.

@@ -1,5 +1,5 @@
 -- Move a hook from one status to another, atomically, or say why not.
--- KEYS[1]  {hooks}:<token>  hash: run_id, call_id, name, status, expires_at_ms, created_at,
+-- KEYS[1]  the hook's hash (keys.hook): run_id, call_id, name, status, expires_at_ms, created_at,
 --          shielded ('1' when awaited inside shield()), payload and delivery once received
 -- ARGV[1]  required current status ('pending');  ARGV[2]  new status
 -- ARGV[3]  '1' to refuse when the hook's expires_at_ms has passed (by the Redis clock)

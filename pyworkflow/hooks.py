@@ -2,7 +2,7 @@
 
 A token is 192 random bits, unrelated to the run id, created when the run first
 reaches the hook (and recorded in its journal, so a replay reuses it). The token
-maps to the run in a small Redis record (:mod:`pyworkflow.hook_records`) whose
+maps to the run in a small Redis record (:mod:`pyworkflow.hook_store`) whose
 status moves atomically from ``pending`` to ``received``, ``expired`` or
 ``cancelled``: exactly one delivery is accepted, and a late one gets its own clear
 error. The payload travels to the run as an ordinary mailbox message.
@@ -36,14 +36,15 @@ import secrets
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from . import hook_records as records
+from . import hook_store as store
 from . import serialization
 from ._runtime import runtime
 from .engine import in_workflow
 from .engine.commands import HOOK
 from .errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
 from .hook_errors import TOKEN_SHOWN, hook_error, refusal_status, refused_hook, short_token
-from .hook_records import HookInfo
+from .hook_info import HookInfo
+from .ids import hook_message_id
 from .ids import new_hook_token as new_token
 
 __all__ = ["TOKEN_SHOWN", "HookInfo", "HookPayloadError", "TypedHook", "define_hook", "get_hook",
@@ -53,8 +54,6 @@ __all__ = ["TOKEN_SHOWN", "HookInfo", "HookPayloadError", "TypedHook", "define_h
 M = TypeVar("M")
 
 _models: dict[str, Any] = {}
-#: How many hook records ``list_hooks`` reads per round trip.
-LIST_PAGE = 100
 
 
 class HookPayloadError(ValueError):
@@ -82,17 +81,17 @@ def _refusal(token: str, status: str, hook: HookInfo | None) -> Exception:
 
 def record_hook(token: str, run_id: str, call_id: int, name: str,
                 expires_at_ms: int | None, shielded: bool = False) -> None:
-    records.record(token, run_id, call_id, name, expires_at_ms, shielded)
+    store.record(token, run_id, call_id, name, expires_at_ms, shielded)
 
 
 def transition(token: str, to: str, check_expiry: bool = False) -> tuple[bool, str]:
     """Move a pending hook to ``to`` (an operator's or a test's move); ``(moved, status)``."""
-    move = records.transition(token, to, check_expiry)
+    move = store.transition(token, to, check_expiry)
     return move.moved, move.status
 
 
 def get_hook(token: str) -> HookInfo:
-    info = records.read(token)
+    info = store.read(token)
     if info is None:
         raise hook_error(HookNotFoundError, token)
     return info
@@ -100,29 +99,8 @@ def get_hook(token: str) -> HookInfo:
 
 def list_hooks(status: str | None = None, run_id: str | None = None,
                limit: int = 100) -> list[HookInfo]:
-    """Newest first, filtered by status and run; one round trip per page of records."""
-    redis = runtime().redis
-    out: list[HookInfo] = []
-    offset = 0
-    while len(out) < limit:
-        tokens = [raw.decode() for raw in
-                  redis.zrevrange(records.index_key(), offset, offset + LIST_PAGE - 1)]
-        if not tokens:
-            break
-        offset += LIST_PAGE
-        pipe = redis.pipeline(transaction=False)
-        for token in tokens:
-            pipe.hgetall(records.hook_key(token))
-        for token, raw in zip(tokens, pipe.execute(), strict=True):
-            info = records.parse(token, raw)
-            if info is None:
-                continue
-            if (status is None or info.status == status) and \
-                    (run_id is None or info.run_id == run_id):
-                out.append(info)
-                if len(out) >= limit:
-                    break
-    return out
+    """Newest first, filtered by status and run."""
+    return store.list_records(status, run_id, limit)
 
 
 def _validate(name: str, payload: Any) -> Any:
@@ -162,17 +140,17 @@ def resume_hook(token: str, payload: Any = None) -> HookInfo:
     checked = _checked_payload(info.name, payload)
     text = json.dumps(checked, separators=(",", ":"), ensure_ascii=False)
     delivery = secrets.token_hex(12)
-    move = records.claim(token, delivery, text)
+    move = store.claim(token, delivery, text)
     if not move.moved and not (move.status == "received" and move.payload == text):
         raise _refusal(token, move.status, info)
     try:
         runtime().system.send(info.run_id, "hook-received",
                               {"token": token, "call_id": info.call_id, "payload": checked},
-                              msg_id=f"hook:{token}")
+                              msg_id=hook_message_id(token))
     except BaseException:
         if move.moved:
             with contextlib.suppress(Exception):  # the send's error is the one to report
-                records.release(token, delivery)  # give the claim back: a retry can deliver
+                store.release(token, delivery)  # give the claim back: a retry can deliver
         raise
     info.status = "received"
     return info
@@ -185,7 +163,7 @@ def cancel_hooks(run_id: str) -> list[str]:
     tokens answer "cancelled" (410) instead of accepting a payload the run would only
     record because the cancel had not reached it yet. Returns the tokens closed.
     """
-    return records.close_run_hooks(run_id)
+    return store.close_run_hooks(run_id)
 
 
 async def hook(name: str, timeout: Any = None,

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 from . import keys
+from ._scripts import script
 from .errors import IdempotencyKeyUsedError
 from .ids import start_message_id
 from .run_info import TERMINAL_STATUSES, RunInfo
@@ -36,8 +36,9 @@ IfFinished = Literal["return", "start_new", "refuse"]
 IF_FINISHED_CHOICES: tuple[IfFinished, ...] = ("return", "start_new", "refuse")
 DEFAULT_RETENTION_S = 24 * 3600.0
 
-CLAIM_LUA = Path(__file__).with_name("idempotency_claim.lua").read_text()
-RELEASE_LUA = Path(__file__).with_name("idempotency_release.lua").read_text()
+#: The scripts (``pyworkflow._scripts``) that claim and let go of a key.
+CLAIM_SCRIPT = "idempotency_claim"
+RELEASE_SCRIPT = "idempotency_release"
 
 #: How often retention looks again at a key whose run is still live.
 _LIVE_RECHECK_S = 3600.0
@@ -102,7 +103,7 @@ class IdempotencyRetention:
         self._prefix = prefix
         self._retention_s = retention_s
         self._record_key = record_key
-        self._release = client.register_script(RELEASE_LUA)
+        self._release = script(client, RELEASE_SCRIPT)
 
     def sweep(self, now: float | None = None) -> int:
         """Delete the due keys of ended runs; returns how many were deleted."""

@@ -17,19 +17,19 @@ from .engine.ports import HookMove
 
 
 class RedisHookStore:
-    """Through ``hook_records``, which reaches Redis by ``runtime()``: imported at the
+    """Through ``hook_store``, which reaches Redis by ``runtime()``: imported at the
     call, since the runtime builds this store while it is being built itself."""
 
     def record(self, token: str, run_id: str, call_id: int, name: str,
                expires_at_ms: int | None, shielded: bool) -> None:
-        from . import hook_records
+        from . import hook_store
 
-        hook_records.record(token, run_id, call_id, name, expires_at_ms, shielded)
+        hook_store.record(token, run_id, call_id, name, expires_at_ms, shielded)
 
     def settle(self, token: str, to: str) -> HookMove:
-        from . import hook_records
+        from . import hook_store
 
-        move = hook_records.transition(token, to)
+        move = hook_store.transition(token, to)
         return HookMove(move.moved, move.status, move.payload)
 
 

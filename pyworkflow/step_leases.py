@@ -15,11 +15,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from typing import Any
 
 from actors import Message
 from actors import log as _log
+
+from . import keys
+from .ids import step_attempt, step_result_message_id, step_undelivered_message_id
 
 LEASE_MS = 5_000
 #: A dispatched step attempt that no worker has received after this long is presumed
@@ -36,21 +38,18 @@ DEAD_MARK_TTL_S = 3 * 3600  # longer than the broker's visibility timeout (1 h)
 logger = _log.get_logger("pyworkflow.step_leases")
 
 
-def step_lease_member(run_id: str, call_id: int, attempt: int) -> str:
-    return f"{run_id}|{call_id}|{attempt}"
-
-
-def step_lease_key(prefix: str) -> str:
-    return f"{prefix}:{{stepleases}}"
-
+def _attempt_of(member: str) -> tuple[str, int, int]:
+    """``(run_id, call_id, attempt)`` of a lease member (``ids.step_attempt``)."""
+    run_id, call_id, attempt = member.rsplit("|", 2)
+    return run_id, int(call_id), int(attempt)
 
 
 class StepLeases:
     def __init__(self, redis: Any, prefix: str) -> None:
         self._redis = redis
-        self.key = step_lease_key(prefix)
-        self._dead_prefix = f"{prefix}:{{stepleases}}:dead:"
-        self._starts_prefix = f"{prefix}:{{stepleases}}:starts:"
+        self.key = keys.step_leases(prefix)
+        self._dead_prefix = keys.step_lease_dead_prefix(prefix)
+        self._starts_prefix = keys.step_lease_starts_prefix(prefix)
         self._held: set[str] = set()
         #: reservations (received, not started) and when they were made: renewed only
         #: for RESERVED_MAX_S, so a task the pool never starts is not covered forever
@@ -64,7 +63,7 @@ class StepLeases:
         the attempt was already reported lost (a late redelivery of its task: skip it);
         ``restarted`` when it started once before (its worker died mid-step and the
         broker handed the task back: report it lost rather than run it again)."""
-        member = step_lease_member(run_id, call_id, attempt)
+        member = step_attempt(run_id, call_id, attempt)
         pipe = self._redis.pipeline(transaction=False)
         pipe.exists(self._dead_prefix + member)
         pipe.incr(self._starts_prefix + member)
@@ -86,7 +85,7 @@ class StepLeases:
         dies with tasks reserved but not started would otherwise leave them in the
         broker's unacked set until its visibility timeout (an hour), with no lease to
         expire. The attempt's own ``hold`` takes over the same lease when it starts."""
-        member = step_lease_member(run_id, call_id, attempt)
+        member = step_attempt(run_id, call_id, attempt)
         self._redis.zadd(self.key, {member: time.time() * 1000 + LEASE_MS})
         with self._lock:
             self._reserved[member] = time.monotonic()
@@ -144,27 +143,27 @@ class StepLeases:
     def report_lost(self, system: Any, member: str) -> None:
         """Declare an attempt dead and tell its run (once: the message id is the one the
         attempt's own result would have had)."""
-        run_id, call_id, attempt = member.split("|")
+        run_id, call_id, attempt = _attempt_of(member)
         self._redis.set(self._dead_prefix + member, 1, ex=DEAD_MARK_TTL_S)
         logger.warning("step attempt lost its worker", run_id=run_id, call_id=call_id,
                        attempt=attempt)
         system.deliver(Message(
             kind="step-failed", actor_id=run_id,
-            payload={"call_id": int(call_id), "attempt": int(attempt), "ok": False,
+            payload={"call_id": call_id, "attempt": attempt, "ok": False,
                      "worker_lost": True, "error_type": "WorkerLostError",
                      "error": "the worker running this step attempt was lost"},
-            msg_id=f"{run_id}:{call_id}:{attempt}:result"))
+            msg_id=step_result_message_id(run_id, call_id, attempt)))
 
     def report_undelivered(self, system: Any, member: str) -> None:
         """The attempt was dispatched but never started: ask its run to send it again."""
-        run_id, call_id, attempt = member.split("|")
+        run_id, call_id, attempt = _attempt_of(member)
         logger.warning("step attempt never started; its run sends it again", run_id=run_id,
                        call_id=call_id, attempt=attempt)
         self._redis.zadd(self.key, {member: time.time() * 1000 + QUEUED_MS})
         system.deliver(Message(
             kind="step-undelivered", actor_id=run_id,
-            payload={"call_id": int(call_id), "attempt": int(attempt)},
-            msg_id=f"{member}:undelivered:{uuid.uuid4().hex}"))
+            payload={"call_id": call_id, "attempt": attempt},
+            msg_id=step_undelivered_message_id(run_id, call_id, attempt)))
 
     def recover_lost(self, system: Any, limit: int = 100) -> int:
         """Report step attempts whose lease expired as failed with ``worker_lost``."""

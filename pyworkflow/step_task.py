@@ -23,12 +23,13 @@ from actors import log as _log
 
 from . import serialization
 from .errors import RetryableError, StepTimeoutError
+from .ids import STEP_TASK, step_attempt, step_result_message_id
 from .registry import get_step
 from .step_context import StepContext, reset_step_context, set_step_context
-from .step_leases import StepLeases, step_lease_member
+from .step_leases import StepLeases
 from .step_time_limits import StepRequest, soft_limit_armed
 
-logger = _log.get_logger("pyworkflow.step")
+logger = _log.get_logger(STEP_TASK)
 
 
 def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], timeout: float | None,
@@ -66,9 +67,18 @@ def _report(system: Any, run_id: str, payload: dict[str, Any], inline: bool) -> 
     """The attempt's one outcome message; its id names the attempt, so a second report
     of the same attempt (a redelivery, a hard-limit kill racing a late finish) is dropped."""
     kind = "step-completed" if payload["ok"] else "step-failed"
-    system.deliver(Message(kind=kind, actor_id=run_id, payload=payload,
-                           msg_id=f"{run_id}:{payload['call_id']}:{payload['attempt']}:result"),
+    msg_id = step_result_message_id(run_id, payload["call_id"], payload["attempt"])
+    system.deliver(Message(kind=kind, actor_id=run_id, payload=payload, msg_id=msg_id),
                    inline=inline)
+
+
+def message_in_hand(system: Any, run_id: str) -> Message | None:
+    """The message a turn of ``run_id`` held in hand (in the runtime's in-hand slot) when
+    its process died, if any. The one place pyworkflow looks at that slot: the actor
+    runtime has no read of it of its own yet (wanted: ``ActorSystem.message_in_hand``);
+    until then this goes through the runtime's public key layout (``actor_keys``)."""
+    raw = system.redis.get(system.actor_keys(run_id).inhand)
+    return Message.decode(raw) if raw else None
 
 
 def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: str,
@@ -87,14 +97,11 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
         # had finished: its result, held in hand by the turn that died after it, is
         # still in the run's in-hand slot and is what the run must get.
         leases.drop(member)
-        result_id = f"{run_id}:{call_id}:{attempt}:result"
-        held = system.redis.get(system.actor_keys(run_id).inhand)
-        if held:
-            message = Message.decode(held)
-            if message.msg_id == result_id:
-                log.info("the step had finished before its worker died; delivering its result")
-                system.deliver(message)
-                return
+        held = message_in_hand(system, run_id)
+        if held is not None and held.msg_id == step_result_message_id(run_id, call_id, attempt):
+            log.info("the step had finished before its worker died; delivering its result")
+            system.deliver(held)
+            return
         leases.report_lost(system, member)
         return
     payload: dict[str, Any] = {"call_id": call_id, "attempt": attempt}
@@ -129,7 +136,7 @@ def report_hard_limit(system: Any, leases: StepLeases, kwargs: dict[str, Any],
     _report(system, run_id, {"call_id": call_id, "attempt": attempt, "ok": False,
                              "error_type": type(error).__name__, "error": str(error),
                              "traceback": None}, inline=False)
-    leases.drop(step_lease_member(run_id, call_id, attempt))
+    leases.drop(step_attempt(run_id, call_id, attempt))
 
 
 def install(app: Any, system: Any, leases: StepLeases) -> None:
@@ -137,7 +144,7 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
         def hard_limit_reached(self, kwargs: dict[str, Any], limit: float) -> None:
             report_hard_limit(system, leases, kwargs, limit)
 
-    @app.task(name="pyworkflow.step", acks_late=True, reject_on_worker_lost=True,
+    @app.task(name=STEP_TASK, acks_late=True, reject_on_worker_lost=True,
               ignore_result=True, Request=Request)
     def step_task(run_id: str, call_id: int, step: str, attempt: int, args: list[Any],
                   kwargs: dict[str, Any], timeout: float | None = None) -> None:
@@ -146,7 +153,7 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
     system.periodic.append(lambda: leases.recover_lost(system))
 
     def _received(request: Any = None, **_: Any) -> None:
-        if request is not None and request.name == "pyworkflow.step":
+        if request is not None and request.name == STEP_TASK:
             kw = request.kwargs or {}
             try:
                 leases.reserve(kw["run_id"], int(kw["call_id"]), int(kw["attempt"]))

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 from pydantic import BaseModel
 
-from pyworkflow import client, hooks
+from pyworkflow import client, hook_store, hooks
 from pyworkflow.cli import hooks as _hooks  # noqa: F401  (registers the commands)
 from pyworkflow.cli import runs as _runs  # noqa: F401
 from pyworkflow.cli._output import format_time
@@ -213,7 +213,6 @@ def test_a_delivery_cut_after_its_claim_is_finished_by_a_retry_of_its_payload(
         rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sender died between claiming the hook and sending: the claim and its payload
     stay; the same payload sent again is accepted and sent, another one is refused."""
-    from pyworkflow import hook_records
 
     token = new_hook()
 
@@ -221,7 +220,7 @@ def test_a_delivery_cut_after_its_claim_is_finished_by_a_retry_of_its_payload(
         raise ConnectionError("process died here")
 
     monkeypatch.setattr(rt.system, "send", Sends(process_dies))
-    monkeypatch.setattr(hook_records, "release", lambda *_: False)  # never got that far
+    monkeypatch.setattr(hook_store, "release", lambda *_: False)  # never got that far
     with pytest.raises(ConnectionError):
         hooks.resume_hook(token, {"n": 1})
     assert hooks.get_hook(token).status == "received"
@@ -242,16 +241,15 @@ def test_a_delivery_cut_after_its_claim_is_finished_by_a_retry_of_its_payload(
 def test_a_hook_that_moves_before_the_claim_refuses_the_delivery(
         rt: Any, monkeypatch: pytest.MonkeyPatch, meanwhile: str, error: type[Exception],
         status: str) -> None:
-    from pyworkflow import hook_records
 
     token = new_hook()
-    claim = hook_records.claim
+    claim = hook_store.claim
 
-    def moved_first(*args: Any) -> hook_records.Move:
+    def moved_first(*args: Any) -> hook_store.Move:
         hooks.transition(token, meanwhile)
         return claim(*args)
 
-    monkeypatch.setattr(hook_records, "claim", moved_first)
+    monkeypatch.setattr(hook_store, "claim", moved_first)
     sends = Sends()
     monkeypatch.setattr(rt.system, "send", sends)
     with pytest.raises(error) as refused:
@@ -288,7 +286,7 @@ def test_hook_errors_show_only_the_start_of_the_token(rt: Any) -> None:
 def test_list_hooks_reads_records_a_page_at_a_time(rt: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     run_id = f"run-cli{secrets.token_hex(6)}"
-    tokens = [new_hook(run_id=run_id) for _ in range(hooks.LIST_PAGE + 30)]
+    tokens = [new_hook(run_id=run_id) for _ in range(hook_store.LIST_PAGE + 30)]
 
     def one_by_one(*_: Any) -> None:
         raise AssertionError("list_hooks read a hook record on its own")

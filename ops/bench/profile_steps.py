@@ -30,6 +30,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from pyworkflow.ids import STEP_TASK
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -89,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.cold:
                 system.cache.clear()
             _iotrace.current.open()
-            _iotrace.current.sites = sites if args.sites and name == "pyworkflow.step" else None
+            _iotrace.current.sites = sites if args.sites and name == STEP_TASK else None
             # The registered task's body, without Celery's tracing around it.
             rt.celery.tasks[name].run(*task_args, **kwargs)
             rts, io_s, wall = _iotrace.current.close()
-            if name == "pyworkflow.step":
+            if name == STEP_TASK:
                 per_step.append((wall, rts, io_s))
             else:
                 other.append((name, wall, rts))

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyworkflow.ids import STEP_TASK, TURN_TASK
+
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 RESULTS_FILE = HERE / "last-results.txt"
@@ -372,8 +374,8 @@ class Bench:
                 chain_note=chain_note,
                 self_chain_per_task_ms=statistics.median(self_t) / n * 1000,
                 hit_rate=wf_phase["hit_rate"],
-                step_task_ms=self.run_ms(tasks, "pyworkflow.step"),
-                turn_task_ms=self.run_ms(tasks, "actors.turn"))
+                step_task_ms=self.run_ms(tasks, STEP_TASK),
+                turn_task_ms=self.run_ms(tasks, TURN_TASK))
             self.results.seq.append(row)
             chain_txt = ("-" if row.chain_per_task_ms is None
                          else f"{row.chain_per_task_ms:.2f}")
@@ -427,8 +429,8 @@ class Bench:
         r.wf_runs_per_s = count / wf_elapsed
         r.chains_per_s = count / chain_elapsed
         r.conc_hit_rate = wf_phase["hit_rate"]
-        r.conc_step_task_ms = self.run_ms(wf_phase["tasks"], "pyworkflow.step")
-        r.conc_turn_tasks = self.count(wf_phase["tasks"], "actors.turn")
+        r.conc_step_task_ms = self.run_ms(wf_phase["tasks"], STEP_TASK)
+        r.conc_turn_tasks = self.count(wf_phase["tasks"], TURN_TASK)
         log(f"  {r.wf_runs_per_s:.1f} runs/s vs {r.chains_per_s:.1f} chains/s, "
             f"cache hit rate {fmt_rate(r.conc_hit_rate)}")
 

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         (workdir / "logs").mkdir()
         import pyworkflow
         from ops.chaos import repro_kill_window_workflows  # noqa: F401
-        from pyworkflow import _runtime
+        from pyworkflow import _runtime, events
 
         rt = _runtime.runtime()
         log(f"mailbox path: {'Redis fast path' if rt.system.mailbox_in_redis else 'Kombu'}")
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         for e in pyworkflow.get_workflow_events(run_id):
             log(f"  {e['seq']} {e['type']} {json.dumps(e['data'])[:160]}")
         child = next((e["data"]["child_run_id"] for e in pyworkflow.get_workflow_events(run_id)
-                      if e["type"] == "child_started"), None)
+                      if e["type"] == events.CHILD_STARTED), None)
         for actor in filter(None, [child, run_id]):
             raw = rt.redis.hget(rt.system.actor_keys(actor).record, "status")
             outbox = rt.redis.hgetall(rt.system.actor_keys(actor).outbox)

@@ -32,6 +32,7 @@ import signal
 from typing import Any
 
 from pyworkflow import _runtime, start_child_workflow, step, workflow
+from pyworkflow.ids import STEP_TASK
 
 DIE_AT = os.environ.get("REPRO_DIE_AT", "")
 KIND = os.environ.get("REPRO_KIND", "start")
@@ -132,7 +133,7 @@ def _install() -> None:
         from celery.signals import task_received
 
         def on_received(sender: Any = None, request: Any = None, **_: Any) -> None:
-            if request is not None and request.name == "pyworkflow.step" and _fire_once():
+            if request is not None and request.name == STEP_TASK and _fire_once():
                 _die()
 
         task_received.connect(on_received, weak=False)

@@ -41,6 +41,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from pyworkflow import events
+
 REPO = Path(__file__).resolve().parents[2]
 MODULE = "ops.chaos.chaos_workflows"
 PYWORKFLOW = str(Path(sys.executable).with_name("pyworkflow"))
@@ -618,7 +620,7 @@ def check_journal(rep: Report, run: RunData, steps: int) -> None:
     seqs = [e["seq"] for e in run.events]
     if seqs != list(range(1, len(seqs) + 1)):
         rep.add("out of sequence", run.run_id, f"seqs {seqs[:50]}")
-    done = Counter(e["data"]["call_id"] for e in run.events if e["type"] == "step_completed")
+    done = Counter(e["data"]["call_id"] for e in run.events if e["type"] == events.STEP_COMPLETED)
     for call_id, n in done.items():
         if n > 1:
             rep.add("double completion", run.run_id, f"call {call_id} completed {n} times")
@@ -633,7 +635,7 @@ def check_journal(rep: Report, run: RunData, steps: int) -> None:
                                                   "side effect")
         elif count > 1:
             rep.reexecuted += 1
-    rep.recovered_turns += sum(1 for e in run.events if e["type"] == "workflow_recovered")
+    rep.recovered_turns += sum(1 for e in run.events if e["type"] == events.WORKFLOW_RECOVERED)
 
 
 def check(pw: ModuleType, rt: Any, cw: ModuleType, out: Outcome) -> tuple[Report,
@@ -643,7 +645,8 @@ def check(pw: ModuleType, rt: Any, cw: ModuleType, out: Outcome) -> tuple[Report
     for run_id, i in out.runs.items():
         run = data[run_id] = load_run(pw, rt, cw, run_id)
         completed = run.status == "completed"
-        children = [e["data"]["child_run_id"] for e in run.events if e["type"] == "child_started"]
+        children = [e["data"]["child_run_id"] for e in run.events
+                    if e["type"] == events.CHILD_STARTED]
         if not completed:
             rep.add("not completed", run_id, f"status {run.status}, children {children}")
         else:
@@ -725,10 +728,10 @@ def recovery_metrics(rep: Report, data: dict[str, RunData], out: Outcome) -> Non
                     continue
                 hit += 1
                 rep.lost_attempts += 1
-                failed = [e["timestamp"] for e in run.events if e["type"] == "step_failed"
+                failed = [e["timestamp"] for e in run.events if e["type"] == events.STEP_FAILED
                           and e["data"].get("call_id") == call_id
                           and e["data"].get("attempt") == attempt]
-                done = [e["timestamp"] for e in run.events if e["type"] == "step_completed"
+                done = [e["timestamp"] for e in run.events if e["type"] == events.STEP_COMPLETED
                         and e["data"].get("call_id") == call_id]
                 if failed:
                     rep.detect.append(failed[0] - kill.at)
