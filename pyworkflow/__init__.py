@@ -41,15 +41,20 @@ from .errors import (
     PyWorkflowError,
     RetryableError,
     RunNotFoundError,
+    SignalTimeoutError,
     StepFailedError,
     StepTimeoutError,
     WorkflowFailedError,
     WorkflowNotFoundError,
+    WorkflowTimeoutError,
 )
 from .hooks import HookPayloadError, TypedHook, define_hook, get_hook, hook, list_hooks, resume_hook
+from .patching import deprecate_patch, patched
 from .primitives import is_replaying, now, shield, sleep
 from .serialization import SerializationError
+from .signals import wait_for_signal
 from .step_context import StepContext, get_step_context
+from .values import set_value
 
 __all__ = [
     "ChildWorkflowHandle", "HookPayloadError", "ParentClosePolicy", "TypedHook",
@@ -63,4 +68,6 @@ __all__ = [
     "WorkflowFailedError", "WorkflowNotFoundError", "get_result", "get_step_context",
     "get_workflow_events", "get_workflow_run", "is_replaying", "list_workflow_runs", "now",
     "sleep", "start", "step", "wait_for_run", "workflow",
+    "SignalTimeoutError", "WorkflowTimeoutError", "deprecate_patch", "patched", "set_value",
+    "wait_for_signal",
 ]

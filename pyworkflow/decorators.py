@@ -24,6 +24,30 @@ WORKFLOW_ATTR = "__pyworkflow_workflow__"
 STEP_ATTR = "__pyworkflow_step__"
 
 
+#: The options ``@workflow`` takes, and the check each value must pass.
+WORKFLOW_OPTIONS: dict[str, Callable[[Any], object]] = {
+    "recover_on_worker_loss": lambda v: isinstance(v, bool),
+    "max_recovery_attempts": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "max_duration": lambda v: parse_duration(v) > 0,
+}
+
+
+def _check_workflow_options(options: dict[str, Any]) -> None:
+    """Refuse an unknown option or a bad value at import time, naming it: a typo such
+    as ``max_duraton="1h"`` must not be silently ignored."""
+    for key, value in options.items():
+        check = WORKFLOW_OPTIONS.get(key)
+        if check is None:
+            raise TypeError(f"@workflow got an unknown option {key!r}; the options are "
+                            f"{', '.join(sorted(WORKFLOW_OPTIONS))} (and name)")
+        try:
+            ok = check(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"@workflow option {key}={value!r}: {exc}") from None
+        if not ok:
+            raise ValueError(f"@workflow option {key}={value!r} is not valid")
+
+
 @overload
 def workflow(fn: F, /) -> F: ...
 @overload
@@ -34,9 +58,12 @@ def workflow(fn: None = None, /, *, name: str | None = None,
 def workflow(fn: Any = None, /, *, name: str | None = None, **options: Any) -> Any:
     """Declare a durable workflow. ``name`` defaults to the function's name.
 
-    Options are kept on the definition (e.g. ``recover_on_worker_loss``,
-    ``max_recovery_attempts``) for the runtime to read.
+    Options (checked here, at import time): ``recover_on_worker_loss`` (default True),
+    ``max_recovery_attempts`` (default 3), ``max_duration`` (a duration: past it the
+    run is cancelled, its cleanup runs, and it ends failed with
+    ``WorkflowTimeoutError``).
     """
+    _check_workflow_options(options)
 
     def decorate(func: F) -> F:
         defn = WorkflowDef(name or func.__name__, func, dict(options))

@@ -157,6 +157,22 @@ class RunNotFoundError(PyWorkflowError, LookupError):
         self.run_id = run_id
 
 
+class SignalTimeoutError(PyWorkflowError):
+    """``wait_for_signal(name, timeout=...)`` waited that long and no signal came."""
+
+    name: str = ""
+
+    def __init__(self, name: str, timeout_s: float | None = None) -> None:
+        after = "" if timeout_s is None else f" within {timeout_s:g}s"
+        super().__init__(f"no signal {name!r} arrived{after}")
+        self.name = name
+
+
+class WorkflowTimeoutError(PyWorkflowError):
+    """A run outlived its ``@workflow(max_duration=...)`` (or its parent's): it was
+    cancelled, its cleanup ran, and it ended failed with this error."""
+
+
 class IdempotencyKeyUsedError(PyWorkflowError):
     """``start(..., idempotency_key=K, if_finished="refuse")``: K already started a run
     that has ended, and the caller asked not to start another."""
@@ -248,6 +264,7 @@ _BY_NAME: dict[str, type[PyWorkflowError]] = {
     for cls in (PyWorkflowError, RetryableError, FatalError, StepTimeoutError, StepFailedError,
                 WorkflowFailedError, NonDeterminismError, CancellationError,
                 WorkflowNotFoundError, RunNotFoundError, IdempotencyKeyUsedError,
+                SignalTimeoutError, WorkflowTimeoutError,
                 HookExpiredError, HookNotFoundError,
                 HookAlreadyReceivedError, ChildWorkflowFailedError, MaxNestingDepthError,
                 RecordedError)

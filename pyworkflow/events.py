@@ -36,6 +36,12 @@ WORKFLOW_PARKED = "workflow_parked"
 WORKFLOW_RECOVERED = "workflow_recovered"
 WORKFLOW_RESUMED = "workflow_resumed"
 RUN_RETRIED = "run_retried"
+SIGNAL_RECEIVED = "signal_received"
+SIGNAL_WAIT_STARTED = "signal_wait_started"
+SIGNAL_DELIVERED = "signal_delivered"
+SIGNAL_TIMED_OUT = "signal_timed_out"
+VALUE_SET = "value_set"
+PATCH_MARKED = "patch_marked"
 
 #: Every event, with the one line ``runs logs --type`` and the docs show for it.
 DESCRIPTIONS: dict[str, str] = {
@@ -63,6 +69,12 @@ DESCRIPTIONS: dict[str, str] = {
     WORKFLOW_RECOVERED: "turns of the run died (worker lost) and it was recovered",
     WORKFLOW_RESUMED: "an operator's retry resumed a parked run",
     RUN_RETRIED: "an operator's retry re-opened a failed run",
+    SIGNAL_RECEIVED: "an app sent the run a signal; kept until the code waits for it",
+    SIGNAL_WAIT_STARTED: "the code waits for the next signal of a name",
+    SIGNAL_DELIVERED: "a signal was handed to the code waiting for it",
+    SIGNAL_TIMED_OUT: "a wait for a signal ended with no signal",
+    VALUE_SET: "the code published a value apps can read",
+    PATCH_MARKED: "the code took the new branch of a patch (patched() returned True)",
 }
 ALL: tuple[str, ...] = tuple(DESCRIPTIONS)
 
@@ -74,11 +86,15 @@ TERMINAL_STATUS: dict[str, str] = {WORKFLOW_COMPLETED: "completed",
 COMMAND_KINDS: dict[str, str] = {
     STEP_SCHEDULED: "step", SLEEP_STARTED: "sleep", HOOK_CREATED: "hook",
     CHILD_STARTED: "child", CHILD_CANCEL_REQUESTED: "cancel_child",
+    SIGNAL_WAIT_STARTED: "signal", VALUE_SET: "value", PATCH_MARKED: "patch",
     **{name: "complete" for name in TERMINAL_STATUS},
 }
 #: Events that end a call: its future is resolved (or failed) from them.
 RESOLUTIONS: frozenset[str] = frozenset({
     STEP_COMPLETED, STEP_FAILED, SLEEP_COMPLETED, HOOK_RECEIVED, HOOK_EXPIRED,
-    WAIT_CANCELLED, CHILD_COMPLETED, CHILD_FAILED})
+    WAIT_CANCELLED, CHILD_COMPLETED, CHILD_FAILED, SIGNAL_DELIVERED, SIGNAL_TIMED_OUT})
+#: The kinds of command that open a *call*: something the run waits on, tracked in its
+#: history until a resolution event ends it (the others are done when recorded).
+CALL_KINDS: frozenset[str] = frozenset({"step", "sleep", "hook", "child", "signal"})
 #: The events that show a run handled an operator's retry.
 RETRIES: frozenset[str] = frozenset({RUN_RETRIED, WORKFLOW_RESUMED})

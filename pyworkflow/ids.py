@@ -89,5 +89,16 @@ def wait_timer_id(run_id: str, call_id: int) -> str:
     return f"{run_id}:wait:{call_id}"
 
 
+def run_timeout_timer_id(run_id: str) -> str:
+    """The timer of a run's ``max_duration``."""
+    return f"{run_id}:deadline"
+
+
+def new_signal_id() -> str:
+    """Each signal an app sends is new (sending twice is two signals); an app that
+    retries a send passes its own id to keep it one."""
+    return f"signal:{uuid.uuid4().hex}"
+
+
 def retry_timer_id(run_id: str, call_id: int, attempt: int) -> str:
     return f"{run_id}:retry:{call_id}:{attempt}"

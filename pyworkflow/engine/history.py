@@ -14,8 +14,7 @@ from typing import Any
 from .. import events as ev
 
 #: The command events that open a call the history tracks (a run's end is no call).
-_CALL_KINDS = {name: kind for name, kind in ev.COMMAND_KINDS.items()
-               if kind in ("step", "sleep", "hook", "child")}
+_CALL_KINDS = {name: kind for name, kind in ev.COMMAND_KINDS.items() if kind in ev.CALL_KINDS}
 
 
 @dataclass
@@ -36,6 +35,8 @@ class CallRecord:
             return f"hook {self.name}"
         if self.kind == "child":
             return f"child {self.name} {self.data.get('child_run_id')}"
+        if self.kind == "signal":
+            return f"signal {self.name}"
         return f"step {self.name}" + (f" (attempt {self.attempt})" if self.attempt > 1 else "")
 
 
@@ -51,6 +52,8 @@ class History:
     cancel_requested: bool = False
     cancel_reason: str | None = None
     cancel_force: bool = True
+    #: the cancel came from the run's own deadline (``max_duration``): it ends failed
+    cancel_timed_out: bool = False
     recoveries: int = 0
     terminal_seq: int | None = None
     last_ts: float = 0.0
@@ -113,6 +116,7 @@ class History:
             self.cancel_requested = True
             self.cancel_reason = data.get("reason")
             self.cancel_force = data.get("force", True)
+            self.cancel_timed_out = bool(data.get("timed_out"))
 
     @property
     def finished(self) -> bool:

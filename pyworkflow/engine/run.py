@@ -29,16 +29,17 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.behaviour import TurnContext
-from actors.effects import Effect, Send
+from actors.effects import Effect, Send, StartTimer
 from actors.journal import Event
 
 from .. import events as ev
-from .. import serialization
+from .. import ids, serialization
+from ..durations import deadline_ms
 from ..errors import CancellationError, NonDeterminismError
 from ..ids import child_done_message_id
 from ..registry import find_workflow
 from .command import Command
-from .commands import KINDS, RESOLVERS
+from .commands import KINDS, OBSERVERS, RESOLVERS
 from .context import current_run, shielded
 from .history import History
 from .loop import WorkflowLoop
@@ -68,15 +69,37 @@ class Run:
         self.after_commit: list[Callable[[], Any]] = []
         self.masked: set[int] = ports.runs.masked(run_id)
         self.kind_state: dict[str, Any] = {k: kind.new_state() for k, kind in KINDS.items()}
+        #: the change ids of every ``patch_marked`` in the journal taken so far
+        self.patch_markers: set[str] = set()
+        self._pending: collections.deque[Event] = collections.deque()
         self._completion_issued = False
 
     # -- the journal side ------------------------------------------------------------
     def apply(self, event: Event) -> None:
-        """Replay one committed event (rebuilding a run, or catching up)."""
+        """Take one committed event (rebuilding a run, or catching up). Events are
+        replayed in order by ``catch_up``, which the live side calls first: so while
+        the code replays, the rest of the journal is known (``patched()`` needs that)."""
+        self._pending.append(event)
+        if event.type == ev.PATCH_MARKED:
+            self.patch_markers.add(event.data.get("change_id", ""))
+
+    def catch_up(self) -> None:
+        """Replay the events taken since the last catch-up."""
+        while self._pending:
+            self._replay(self._pending.popleft())
+
+    @property
+    def at_journal_end(self) -> bool:
+        """Whether the code runs past the end of the journal (live, or replaying the last
+        event): what it issues now is new, not a repeat of history."""
+        return self.ctx is not None or not self._pending
+
+    def _replay(self, event: Event) -> None:
         if event.seq in self.masked:
             return  # superseded by an operator's retry (see ``run_retried``)
         self.now_ms = int(event.ts * 1000)
         self.history.record(event.type, event.data, event.ts, event.seq)
+        self._observe(event.type, event.data)
         if self.divergence is not None or self.setup_error is not None:
             return
         if event.type == ev.WORKFLOW_STARTED:
@@ -88,6 +111,10 @@ class Run:
             self.wake()
         else:
             self.resolve(event.type, event.data)
+
+    def _observe(self, etype: str, data: dict[str, Any]) -> None:
+        for kind in OBSERVERS.get(etype, ()):
+            kind.observe(self, etype, data)
 
     def _match(self, etype: str, data: dict[str, Any]) -> None:
         kind = KINDS[ev.COMMAND_KINDS[etype]]
@@ -121,6 +148,7 @@ class Run:
         seq = ctx.next_seq
         ctx.emit(etype, data)
         self.history.record(etype, data, self.now(), seq)
+        self._observe(etype, data)
 
     def effect(self, effect: Effect) -> None:
         self.turn().effect(effect)
@@ -129,6 +157,7 @@ class Run:
         self.turn().project(**fields)
 
     def begin_live(self, ctx: TurnContext) -> None:
+        self.catch_up()
         self.ctx = ctx
         self.now_ms = int(self.now() * 1000)
         if self.divergence is not None or self.setup_error is not None:
@@ -159,7 +188,14 @@ class Run:
         for key in ("parent", "depth"):
             if payload.get(key) is not None:
                 data[key] = payload[key]
+        deadline = self._deadline_ms(payload)
+        if deadline is not None:
+            data["deadline_ms"] = deadline
         self.emit(ev.WORKFLOW_STARTED, data)
+        if deadline is not None:
+            self.effect(StartTimer(timer_id=ids.run_timeout_timer_id(self.run_id),
+                                   due_ms=deadline, actor_id=self.run_id, kind="timer-fired",
+                                   payload={"purpose": "run-timeout"}))
         now = self.now()
         self.project(status="running", started_at=repr(now), workflow=data["workflow"],
                      args=json.dumps(data["args"]), kwargs=json.dumps(data["kwargs"]))
@@ -169,6 +205,22 @@ class Run:
         self._begin(data)
         if self.setup_error is not None:
             self._park_for_setup()
+
+    def _deadline_ms(self, payload: dict[str, Any]) -> int | None:
+        """When the run must end: its own ``max_duration`` from now, and never after its
+        parent's deadline (passed down in the start message)."""
+        defn = find_workflow(payload["workflow"])
+        own = defn.options.get("max_duration") if defn is not None else None
+        deadlines = [int(payload["deadline_ms"])] if payload.get("deadline_ms") else []
+        if own is not None:
+            deadlines.append(deadline_ms(own, self.now_ms))
+        return min(deadlines) if deadlines else None
+
+    @property
+    def deadline_ms(self) -> int | None:
+        started = self.history.started or {}
+        value = started.get("deadline_ms")
+        return int(value) if value is not None else None
 
     # -- the coroutine ------------------------------------------------------------
     def _begin(self, data: dict[str, Any]) -> None:
@@ -231,6 +283,11 @@ class Run:
             exc = self.task.exception()
         cancelled = self.history.cancel_requested and (
             self.history.cancel_force or isinstance(exc, CancellationError))
+        if cancelled and self.history.cancel_timed_out:
+            return Command(call_id, "complete", ev.WORKFLOW_FAILED, {
+                "error_type": "WorkflowTimeoutError",
+                "error": self.history.cancel_reason or "the run's max_duration passed",
+                "traceback": None}, None)
         if cancelled:
             return Command(call_id, "complete", ev.WORKFLOW_CANCELLED,
                            {"reason": self.history.cancel_reason}, None)

@@ -51,5 +51,6 @@ class Harness:
         other = Harness(self.run_id, self.ports)
         for event in self.journal:
             other.behaviour.apply(other.state, event)
+        other.state.catch_up()
         other.journal = list(self.journal)
         return other

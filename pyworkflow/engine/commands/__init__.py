@@ -16,9 +16,12 @@ from .cancel import Cancellation
 from .child import CancelChildKind, ChildKind, StartedChild
 from .complete import CompleteKind
 from .hook import HookKind
+from .patch import PatchKind
 from .recovery import Recovery
+from .signal import SignalKind
 from .sleep import SleepKind
 from .step import StepKind
+from .value import ValueKind
 
 STEP = StepKind()
 SLEEP = SleepKind()
@@ -26,22 +29,33 @@ HOOK = HookKind()
 CHILD = ChildKind()
 CANCEL_CHILD = CancelChildKind()
 COMPLETE = CompleteKind()
+SIGNAL = SignalKind()
+VALUE = ValueKind()
+PATCH = PatchKind()
 
 KINDS: dict[str, CommandKind[Any]] = {
-    kind.kind: kind for kind in (STEP, SLEEP, HOOK, CHILD, CANCEL_CHILD, COMPLETE)}
+    kind.kind: kind
+    for kind in (STEP, SLEEP, HOOK, CHILD, CANCEL_CHILD, COMPLETE, SIGNAL, VALUE, PATCH)}
 RESOLVERS: dict[str, CommandKind[Any]] = {
     event: kind for kind in KINDS.values() for event in kind.resolutions}
+
+OBSERVERS: dict[str, list[CommandKind[Any]]] = {}
+for _kind in KINDS.values():
+    for _event in _kind.observes:
+        OBSERVERS.setdefault(_event, []).append(_kind)
 
 CANCELLATION = Cancellation(KINDS)
 RECOVERY = Recovery(KINDS)
 
 TIMERS: dict[str, Handler] = {
-    purpose: handler for kind in KINDS.values() for purpose, handler in kind.timers().items()}
+    **{purpose: handler for kind in KINDS.values()
+       for purpose, handler in kind.timers().items()},
+    **CANCELLATION.timers()}
 MESSAGES: dict[str, Handler] = {
     **{message: handler for kind in KINDS.values()
        for message, handler in kind.messages().items()},
     **CANCELLATION.messages(), **RECOVERY.messages()}
 
 __all__ = ["CANCELLATION", "CANCEL_CHILD", "CHILD", "COMPLETE", "HOOK", "KINDS", "MESSAGES",
-           "RECOVERY", "RESOLVERS", "SLEEP", "STEP", "TIMERS", "CommandKind", "Handler",
-           "Outcome", "StartedChild"]
+           "OBSERVERS", "PATCH", "RECOVERY", "RESOLVERS", "SIGNAL", "SLEEP", "STEP", "TIMERS",
+           "VALUE", "CommandKind", "Handler", "Outcome", "StartedChild"]

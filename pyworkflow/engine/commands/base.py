@@ -37,6 +37,8 @@ class CommandKind(Generic[S]):
     #: whether the code's future is the call's (resolved by a resolution event); a
     #: child's future is resolved with a handle at once, its result comes separately
     awaits_resolution: ClassVar[bool] = True
+    #: events this kind keeps state from (replayed and new alike): see ``observe``
+    observes: ClassVar[frozenset[str]] = frozenset()
 
     # -- state a kind keeps per run (not in the journal, rebuilt by replay) ---------
     def new_state(self) -> S:
@@ -58,6 +60,9 @@ class CommandKind(Generic[S]):
 
     def matched(self, run: Run, cmd: Command, data: dict[str, Any]) -> None:
         """A replayed command met its recorded event: restore what the event decided."""
+
+    def observe(self, run: Run, etype: str, data: dict[str, Any]) -> None:
+        """An event in ``observes`` was replayed or recorded: update this kind's state."""
 
     # -- live --------------------------------------------------------------------------
     def emit(self, run: Run, cmd: Command) -> None:

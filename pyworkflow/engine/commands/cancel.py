@@ -27,11 +27,24 @@ class Cancellation:
     def messages(self) -> dict[str, Handler]:
         return {"cancel": self.cancel}
 
+    def timers(self) -> dict[str, Handler]:
+        return {"run-timeout": self.timed_out}
+
+    def timed_out(self, run: Run, payload: dict[str, Any]) -> None:
+        """The run's deadline passed: cancel it (its shielded cleanup runs); it then ends
+        failed with ``WorkflowTimeoutError`` rather than cancelled."""
+        limit = run.options().get("max_duration")
+        why = f"max_duration {limit} exceeded" if limit else "its parent's deadline passed"
+        self.cancel(run, {"reason": f"the run timed out: {why}", "force": True,
+                          "timed_out": True})
+
     def cancel(self, run: Run, payload: dict[str, Any]) -> None:
         if run.history.cancel_requested or run.history.finished:
             return
-        run.emit(ev.CANCEL_REQUESTED, {"reason": payload.get("reason"),
-                                       "force": bool(payload.get("force", True))})
+        data = {"reason": payload.get("reason"), "force": bool(payload.get("force", True))}
+        if payload.get("timed_out"):
+            data["timed_out"] = True
+        run.emit(ev.CANCEL_REQUESTED, data)
         for call in list(run.history.open_calls()):
             if run.history.finished:
                 break  # the workflow already ended while handling an earlier interruption

@@ -73,10 +73,13 @@ class ChildKind(CommandKind[Children]):
         data = {"call_id": cmd.call_id, "workflow": cmd.name, "child_run_id": child_run_id,
                 **cmd.payload}
         run.emit(ev.CHILD_STARTED, data)
-        run.effect(Send(child_run_id, "start", {
-            "workflow": cmd.name, "args": cmd.payload["args"], "kwargs": cmd.payload["kwargs"],
-            "parent": {"run_id": run.run_id, "call_id": cmd.call_id},
-            "depth": run.depth + 1}, msg_id=ids.start_message_id(child_run_id)))
+        start = {"workflow": cmd.name, "args": cmd.payload["args"],
+                 "kwargs": cmd.payload["kwargs"],
+                 "parent": {"run_id": run.run_id, "call_id": cmd.call_id},
+                 "depth": run.depth + 1}
+        if run.deadline_ms is not None:  # a child cannot outlive its parent's deadline
+            start["deadline_ms"] = run.deadline_ms
+        run.effect(Send(child_run_id, "start", start, msg_id=ids.start_message_id(child_run_id)))
         self.matched(run, cmd, data)
 
     def matched(self, run: Run, cmd: Command, data: dict[str, Any]) -> None:

@@ -1,0 +1,198 @@
+"""Signals, published values, patching and run timeouts, in the engine (in memory)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actors import CancelTimer, Send, StartTimer
+from pyworkflow import (
+    SignalTimeoutError,
+    deprecate_patch,
+    patched,
+    set_value,
+    shield,
+    sleep,
+    start_child_workflow,
+    step,
+    wait_for_signal,
+    workflow,
+)
+from tests.engine.harness import Harness
+
+
+@step()
+async def note(what: str) -> str:
+    return what
+
+
+@workflow(name="msg_two_signals")
+async def two_signals() -> list[Any]:
+    await set_value("stage", "waiting")
+    first = await wait_for_signal("paid")
+    second = await wait_for_signal("paid")
+    await set_value("stage", "paid")
+    return [first, second]
+
+
+@workflow(name="msg_signal_timeout")
+async def signal_timeout() -> str:
+    try:
+        await wait_for_signal("never", timeout="1h")
+    except SignalTimeoutError as exc:
+        return f"timed out: {exc}"
+    return "signalled"
+
+
+@workflow(name="msg_patched")
+async def patched_flow() -> str:
+    await note("a")
+    if patched("v2"):
+        return await note("new")
+    return await note("old")
+
+
+@workflow(name="msg_bounded", max_duration="2h")
+async def bounded() -> str:
+    try:
+        await sleep("1d")
+    finally:
+        async with shield():
+            await note("cleanup")
+    return "slept"
+
+
+@workflow(name="msg_bounded_parent", max_duration="1h")
+async def bounded_parent() -> Any:
+    return await start_child_workflow("msg_bounded")
+
+
+def test_a_signal_sent_before_the_wait_is_kept_and_two_arrive_in_order() -> None:
+    h = Harness("run-signals")
+    h.send("signal", name="paid", payload={"n": 1})  # before the run even started
+    ctx = h.send("start", workflow="msg_two_signals", args=[], kwargs={})
+    assert h.record["values"] == '{"stage": "waiting"}'
+    assert [e.type for e in ctx.events][-3:] == [  # the kept one at once, then a wait
+        "signal_wait_started", "signal_delivered", "signal_wait_started"]
+    h.send("signal", name="other", payload="ignored")
+    h.send("signal", name="paid", payload={"n": 2})
+    before = list(h.journal)
+    h.send("signal", name="paid", payload={"n": 3})  # the run has ended: not changed
+    assert h.journal == before
+    done = [e for e in h.journal if e.type == "workflow_completed"]
+    assert done[0].data["result"] == [{"n": 1}, {"n": 2}]
+    delivered = [e.data["received_seq"] for e in h.journal if e.type == "signal_delivered"]
+    assert len(delivered) == len(set(delivered)) == 2  # each signal once
+    assert h.record["values"] == '{"stage": "paid"}'
+    other = h.rebuilt()
+    assert other.state.divergence is None
+    assert other.record == {}  # replay never re-publishes
+
+
+def test_a_signal_wait_times_out_with_a_clear_error() -> None:
+    h = Harness("run-signal-timeout")
+    ctx = h.send("start", workflow="msg_signal_timeout", args=[], kwargs={})
+    (timer,) = [e for e in ctx.effects if isinstance(e, StartTimer)]
+    h.send("timer-fired", **timer.payload)
+    assert h.journal[-1].data["result"] == "timed out: no signal 'never' arrived within 3600s"
+    h.send("signal", name="never", payload=1)  # too late: the run has ended
+    assert h.journal[-1].type == "workflow_completed"
+
+
+def test_a_cancel_interrupts_a_signal_wait() -> None:
+    h = Harness("run-signal-cancel")
+    h.send("start", workflow="msg_signal_timeout", args=[], kwargs={})
+    ctx = h.send("cancel", reason="stop")
+    assert any(isinstance(e, CancelTimer) for e in ctx.effects)
+    assert h.journal[-1].type == "workflow_cancelled"
+
+
+def test_a_new_run_takes_the_patched_branch_and_replays_it() -> None:
+    h = Harness("run-patch-new")
+    (a,) = h.steps(h.send("start", workflow="msg_patched", args=[], kwargs={}))
+    (b,) = h.steps(h.complete(a, "a"))
+    assert [e.type for e in h.journal][-2:] == ["patch_marked", "step_scheduled"]
+    assert b["args"] == ["new"]
+    h.complete(b, "new")
+    assert h.journal[-1].data["result"] == "new"
+    assert h.rebuilt().state.divergence is None
+
+
+def test_an_old_run_replays_the_old_branch_after_the_patch_is_deployed() -> None:
+    @workflow(name="msg_patched")
+    async def before_the_patch() -> str:
+        await note("a")
+        return await note("old")
+
+    try:
+        h = Harness("run-patch-old")
+        (a,) = h.steps(h.send("start", workflow="msg_patched", args=[], kwargs={}))
+        h.complete(a, "a")  # the old code scheduled note("old"): in the journal
+    finally:
+        workflow(name="msg_patched")(patched_flow)
+    other = h.rebuilt()  # a worker with the new code replays it
+    assert other.state.divergence is None
+    (old,) = [e for e in other.journal if e.type == "step_scheduled" and e.data["call_id"] == 2]
+    assert old.data["args"] == ["old"]
+    other.send("step-completed", call_id=2, attempt=1, ok=True, result="old")
+    assert other.journal[-1].data["result"] == "old"
+    assert "patch_marked" not in [e.type for e in other.journal]
+
+
+def test_deprecate_patch_matches_a_recorded_marker() -> None:
+    h = Harness("run-patch-deprecated")
+    (a,) = h.steps(h.send("start", workflow="msg_patched", args=[], kwargs={}))
+    h.complete(a, "a")
+
+    @workflow(name="msg_patched")
+    async def after_deprecation() -> str:
+        await note("a")
+        deprecate_patch("v2")
+        return await note("new")
+
+    try:
+        assert h.rebuilt().state.divergence is None
+        fresh = Harness("run-patch-fresh")
+        (a2,) = fresh.steps(fresh.send("start", workflow="msg_patched", args=[], kwargs={}))
+        (b2,) = fresh.steps(fresh.complete(a2, "a"))
+        assert b2["args"] == ["new"] and "patch_marked" not in fresh.types()
+    finally:
+        workflow(name="msg_patched")(patched_flow)
+
+
+def test_max_duration_cancels_runs_cleanup_and_fails_the_run() -> None:
+    h = Harness("run-bounded")
+    ctx = h.send("start", workflow="msg_bounded", args=[], kwargs={})
+    timers = {e.payload["purpose"]: e for e in ctx.effects if isinstance(e, StartTimer)}
+    started = h.journal[0]
+    assert timers["run-timeout"].due_ms == started.data["deadline_ms"]
+    assert started.data["deadline_ms"] - int(started.ts * 1000) == pytest.approx(7_200_000,
+                                                                                abs=50)
+    (cleanup,) = h.steps(h.send("timer-fired", purpose="run-timeout"))
+    assert cleanup["args"] == ["cleanup"]
+    h.complete(cleanup, "cleanup")
+    assert h.journal[-1].type == "workflow_failed"
+    assert h.journal[-1].data["error_type"] == "WorkflowTimeoutError"
+    assert "max_duration 2h exceeded" in h.journal[-1].data["error"]
+    assert h.record["status"] == "failed"
+
+
+def test_a_child_cannot_outlive_its_parents_deadline() -> None:
+    h = Harness("run-bounded-parent")
+    ctx = h.send("start", workflow="msg_bounded_parent", args=[], kwargs={})
+    (start,) = [e for e in ctx.effects if isinstance(e, Send) and e.kind == "start"]
+    parent_deadline = h.journal[0].data["deadline_ms"]
+    assert start.payload["deadline_ms"] == parent_deadline
+    child = Harness(start.actor_id)
+    child.send("start", **start.payload)
+    assert child.journal[0].data["deadline_ms"] == parent_deadline  # 1h, not its own 2h
+
+
+def test_unknown_or_bad_workflow_options_are_refused_at_import() -> None:
+    with pytest.raises(TypeError, match="max_duraton"):
+        @workflow(max_duraton="1h")
+        async def typo() -> None: ...
+    with pytest.raises(ValueError, match="max_duration"):
+        @workflow(max_duration="soon")
+        async def bad() -> None: ...
