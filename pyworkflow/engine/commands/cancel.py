@@ -45,6 +45,8 @@ class Cancellation:
         if payload.get("timed_out"):
             data["timed_out"] = True
         run.emit(ev.CANCEL_REQUESTED, data)
+        # Steps already running read this (``get_step_context().check_cancellation()``).
+        run.project(cancel_requested="1")
         for call in list(run.history.open_calls()):
             if run.history.finished:
                 break  # the workflow already ended while handling an earlier interruption
