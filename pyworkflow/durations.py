@@ -110,13 +110,16 @@ def deadline_ms(value: DurationLike | dt.datetime, now_ms: int) -> int:
     return now_ms + _ceil_ms(_exact_seconds(value))
 
 
-def format_duration(seconds: float | dt.timedelta) -> str:
+def format_duration(seconds: float | dt.timedelta | None) -> str:
     """Short human form for CLI output: ``"250ms"``, ``"45s"``, ``"2.5s"``, ``"1h30m"``.
 
     Under a second shows milliseconds, under ten seconds keeps one decimal, from
     a minute on shows whole seconds split into d/h/m/s with zero parts left out.
-    The output is itself accepted by :func:`parse_duration`.
+    The output is itself accepted by :func:`parse_duration`; the one form every
+    command and message prints. No duration (``None``) is ``"-"``, as in a table.
     """
+    if seconds is None:
+        return "-"
     if isinstance(seconds, dt.timedelta):
         seconds = seconds.total_seconds()
     if math.isnan(seconds):

@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import pyworkflow
-from pyworkflow import client
+from pyworkflow import client, events
+from pyworkflow.cli import run_control as _run_control  # noqa: F401  (registers cancel, retry)
 from pyworkflow.cli import runs as _runs  # noqa: F401  (registers the commands)
 from pyworkflow.cli import workflows as _workflows  # noqa: F401
 from pyworkflow.cli._arguments import (
@@ -335,3 +336,13 @@ def test_output_json_is_utf8_whatever_the_locale(rt: Any) -> None:
                       env={"PYTHONIOENCODING": "latin-1"})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.decode("utf-8"))["name"] == "approbation-é"
+
+
+def test_logs_type_accepts_every_event_the_engine_emits(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeRuns(monkeypatch, ["completed"])
+    everything = [arg for name in events.ALL for arg in ("-t", name)]
+    result = invoke("runs", "logs", "run-test", *everything)
+    assert result.exit_code == 0 and "note:" not in result.stderr, result.stderr
+    assert events.STEP_REDISPATCHED in _runs.EVENT_TYPES
+    typo = invoke("runs", "logs", "run-test", "-t", "step_complete")
+    assert typo.exit_code == 0 and "step_complete not among the known event types" in typo.stderr

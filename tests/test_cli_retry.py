@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pyworkflow import client
+from pyworkflow.cli import run_control as _run_control  # noqa: F401  (registers cancel, retry)
 from pyworkflow.cli import runs as _runs  # noqa: F401  (registers the commands)
 from pyworkflow.cli._root import cli
 from pyworkflow.errors import RunNotFoundError

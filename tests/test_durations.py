@@ -118,6 +118,7 @@ def test_deadline_refuses_bad_durations() -> None:
     (60, "1m"), (90, "1m30s"), (5400, "1h30m"), (3600, "1h"), (86400 + 61, "1d1m1s"),
     (14 * 86400, "14d"), (-3, "-3s"), (-0.25, "-250ms"),
     (float("inf"), "forever"), (float("nan"), "?"), (dt.timedelta(hours=2), "2h"),
+    (185, "3m5s"), (None, "-"),
 ])
 def test_format_duration(seconds: Any, text: str) -> None:
     assert format_duration(seconds) == text

@@ -23,6 +23,9 @@ from typing import Any
 
 import click
 
+from .. import events
+from ..durations import format_duration
+
 __all__ = [
     "compact", "emit_json", "format_duration", "format_event", "format_time", "is_json", "mark",
     "keep_stdout_clean", "note", "print_fields", "print_table", "truncate",
@@ -30,7 +33,7 @@ __all__ = [
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 VALUE_WIDTH = 100
-_TYPE_WIDTH = 18  # len("workflow_completed"), so the detail column lines up
+_TYPE_WIDTH = len(events.WORKFLOW_COMPLETED)  # so the detail column lines up
 
 
 def is_json(ctx: click.Context | None = None) -> bool:
@@ -97,24 +100,6 @@ def format_time(timestamp: float | None, *, millis: bool = False) -> str:
     return moment.isoformat(sep=" ", timespec="milliseconds" if millis else "seconds")
 
 
-def format_duration(seconds: float | None) -> str:
-    """``450ms``, ``12.5s``, ``3m05s``, ``2h10m``, ``4d03h``: the scale a person reads."""
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s"
-
-
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Left-aligned columns separated by two spaces; the last column is not padded."""
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
@@ -152,9 +137,9 @@ def _step_detail(kind: str, data: Mapping[str, Any]) -> list[str]:
     parts = [str(data.get("step", "?"))]
     if data.get("attempt") is not None:
         parts.append(f"attempt {data['attempt']}")
-    if kind == "step_completed":
+    if kind == events.STEP_COMPLETED:
         parts.append(f"-> {compact(data.get('result'))}")
-    elif kind == "step_failed":
+    elif kind == events.STEP_FAILED:
         parts.append(f"{data.get('error_type', 'Error')}: {data.get('error', '')}")
         if data.get("will_retry"):
             parts.append(f"(retry at {_ms_time(data.get('retry_at_ms'))})")
@@ -167,16 +152,16 @@ def _detail(kind: str, data: Mapping[str, Any]) -> list[str]:
     """The human part of an event line; unknown types show their data compactly."""
     if kind.startswith("step_") and "step" in data:
         return _step_detail(kind, data)
-    if kind == "workflow_started" and "workflow" in data:
+    if kind == events.WORKFLOW_STARTED and "workflow" in data:
         args = [compact(a) for a in data.get("args") or []]
         args += [f"{k}={compact(v)}" for k, v in (data.get("kwargs") or {}).items()]
         return [f"{data['workflow']}({', '.join(args)})"]
-    if kind == "sleep_started":
+    if kind == events.SLEEP_STARTED:
         wake = _ms_time(data.get("wake_at_ms"))
         return [f"{format_duration(data.get('duration_s'))}, until {wake}"]
-    if kind == "workflow_completed":
+    if kind == events.WORKFLOW_COMPLETED:
         return [f"-> {compact(data.get('result'))}"]
-    if kind == "workflow_failed":
+    if kind == events.WORKFLOW_FAILED:
         return [f"{data.get('error_type', 'Error')}: {data.get('error', '')}"]
     rest = {k: v for k, v in data.items() if k != "call_id"}  # call_id is internal
     return [compact(rest)] if rest else []

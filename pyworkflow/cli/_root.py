@@ -70,7 +70,7 @@ def cli(ctx: click.Context, module: str | None, config_file: str | None, output:
 
 
 def main() -> None:
-    from . import dead_letters, hooks, runs, setup, worker, workflows  # noqa: F401  (registers commands)
+    from . import dead_letters, hooks, run_control, runs, setup, worker, workflows  # noqa: F401  (registers commands)
 
     try:
         cli(prog_name="pyworkflow")
