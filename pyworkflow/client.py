@@ -46,7 +46,7 @@ from .run_info import (
 )
 
 __all__ = ["MAX_LIST_LIMIT", "RUN_ID_PREFIX", "TERMINAL_STATUSES", "LoopWait", "RunId", "RunInfo",
-           "check_limit", "result_of",
+           "app_key", "check_limit", "redis_connection", "result_of",
            "cancel_workflow", "get_result", "get_workflow_events", "get_workflow_run",
            "list_workflow_runs", "retry_run", "start", "wait_for_run"]
 
@@ -55,6 +55,27 @@ MAX_LIST_LIMIT = 10_000
 #: A blocking read on a journal returns at least this often (ms), to re-check the
 #: deadline and a record changed without an event (there is none today).
 WAKE_CHECK_MS = 2_000
+
+
+def redis_connection() -> Any:
+    """The Redis client pyworkflow uses in this process, resolved from the configuration
+    (the embedded server's, when that is the one configured).
+
+    For an app's own small records that should live beside its runs (under
+    :func:`app_key`), without a second connection setting to keep in step. Never write
+    pyworkflow's own keys with it: they are the runtime's.
+    """
+    return runtime().redis
+
+
+def app_key(name: str) -> str:
+    """A Redis key for an app's own data: ``<key prefix>:app:<name>``.
+
+    Under the deployment's key prefix, so independent deployments (and test sessions)
+    sharing one Redis never see each other's data, and apart from every key pyworkflow
+    itself writes.
+    """
+    return f"{runtime().settings.key_prefix}:app:{name}"
 
 
 def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,

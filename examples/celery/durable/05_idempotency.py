@@ -16,8 +16,9 @@ Two layers of duplicate prevention:
         --arg payment_id=pay-123 --arg amount=99.99 \\
         --idempotency-key payment-pay-123
 
-The payment provider is simulated by a tiny ledger in Redis (under the
-deployment's key prefix, ``<prefix>:example:ledger``), keyed by idempotency key.
+The payment provider is simulated by a tiny ledger in pyworkflow's Redis, under a
+key of the app's own (``pyworkflow.client.app_key``: ``<prefix>:app:example:ledger``),
+keyed by idempotency key.
 ``fail_first_attempt=True`` makes the first charge attempt fail *after* the
 provider charged (a lost response), so the step is retried with the same key:
 the ledger then shows two requests and one charge.
@@ -30,7 +31,7 @@ import uuid
 from typing import Any
 
 from pyworkflow import FatalError, RetryableError, get_step_context, step, workflow
-from pyworkflow._runtime import runtime
+from pyworkflow.client import app_key, redis_connection
 
 # -- the simulated payment provider ----------------------------------------------------
 
@@ -50,8 +51,9 @@ return redis.call('HGET', KEYS[1], ARGV[1])
 
 
 def ledger_key(suffix: str = "") -> str:
-    """Where the simulated provider keeps its books (under the deployment's prefix)."""
-    return f"{runtime().settings.key_prefix}:example:ledger{suffix}"
+    """Where the simulated provider keeps its books (an app key: under the deployment's
+    prefix, apart from pyworkflow's own keys)."""
+    return app_key(f"example:ledger{suffix}")
 
 
 def provider_charge(idempotency_key: str, payment_id: str, amount: float,
@@ -65,21 +67,21 @@ def provider_charge(idempotency_key: str, payment_id: str, amount: float,
               "payment_id": payment_id, "amount": round(amount, 2),
               "idempotency_key": idempotency_key}
     request = {"idempotency_key": idempotency_key, "attempt": attempt}
-    stored = runtime().redis.eval(
-        _CHARGE_ONCE, 3, ledger_key(), ledger_key(":charges"),
-        ledger_key(f":requests:{payment_id}"), idempotency_key, payment_id,
-        json.dumps(charge), json.dumps(request))
+    charge_once = redis_connection().register_script(_CHARGE_ONCE)  # EVALSHA; loads if missing
+    stored = charge_once(
+        keys=[ledger_key(), ledger_key(":charges"), ledger_key(f":requests:{payment_id}")],
+        args=[idempotency_key, payment_id, json.dumps(charge), json.dumps(request)])
     return json.loads(stored)  # type: ignore[no-any-return]
 
 
 def ledger_charges(payment_id: str) -> int:
     """How many times the provider actually charged this payment."""
-    return int(runtime().redis.hget(ledger_key(":charges"), payment_id) or 0)
+    return int(redis_connection().hget(ledger_key(":charges"), payment_id) or 0)
 
 
 def ledger_requests(payment_id: str) -> list[dict[str, Any]]:
     """Every charge request the provider received for this payment, in order."""
-    raw = runtime().redis.lrange(ledger_key(f":requests:{payment_id}"), 0, -1)
+    raw = redis_connection().lrange(ledger_key(f":requests:{payment_id}"), 0, -1)
     return [json.loads(r) for r in raw]
 
 
