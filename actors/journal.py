@@ -132,11 +132,6 @@ class Journal:
             raise SequenceConflict(int(value))
         return int(value)
 
-    def record(self) -> dict[str, str]:
-        """The behaviour's projection of the actor (written with each commit)."""
-        raw: dict[bytes, bytes] = self._client.hgetall(self._keys.record)  # type: ignore[assignment]
-        return {k.decode(): v.decode() for k, v in raw.items()}
-
     def seen(self, msg_ids: Sequence[str]) -> list[bool]:
         """Whether each msg_id's effects are already in the journal (redelivery check)."""
         if not msg_ids:

@@ -65,11 +65,6 @@ class ActorKeys:
         """The Kombu queue name (on the Redis transport, also the list's key)."""
         return self._key("mailbox")
 
-    def all(self) -> list[str]:
-        return [self.journal, self.activation, self.meta, self.seen, self.outbox,
-                self.record, self.inflight, self.inhand, self.dispatching, self.taken,
-                self.mailbox]
-
 
 @dataclass(frozen=True)
 class GlobalKeys:

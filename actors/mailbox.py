@@ -164,11 +164,6 @@ class Mailbox:
             restore_by_tag(tag)
         return queues
 
-    def delete(self, queue_name: str) -> None:
-        """Drop an actor's (empty) queue; on AMQP this frees the broker's queue."""
-        if self._needs_declare:
-            self._channel().queue_delete(queue_name, if_empty=True)
-
 
 class TakenEnvelope:
     """A message read straight from a mailbox's Redis list (``take.lua``), when the

@@ -37,7 +37,3 @@ class StateCache:
     def evict(self, actor_id: str) -> None:
         with self._lock:
             self._entries.pop(actor_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()

@@ -205,11 +205,6 @@ class ActorSystem:
         self.dead_letters.add(reason, raw, queue=queue,
                               actor_id=self.keys.actor_of_mailbox(queue) or "")
 
-    # -- inspection and housekeeping ---------------------------------------------
+    # -- inspection ----------------------------------------------------------------
     def is_active(self, actor_id: str) -> bool:
         return bool(self.redis.exists(self.actor_keys(actor_id).activation))
-
-    def purge_actor(self, actor_id: str) -> None:
-        """Delete every key of an actor (tests and retention jobs)."""
-        self.redis.delete(*self.actor_keys(actor_id).all())
-        self.redis.zrem(self.keys.lease_index, actor_id)

@@ -76,10 +76,6 @@ class TimerStore:
             self._keys.timers_due, 0, -1, withscores=True)
         return {k.decode(): float(v) for k, v in rows}
 
-    def message_of(self, timer_id: str) -> Message | None:
-        raw = self._client.hget(self._keys.timers_body, timer_id)
-        return Message.decode(raw) if raw else None
-
 
 def timer_message_id(timer_id: str) -> str:
     return f"timer:{timer_id}"

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         while queue:
             name, task_args, kwargs = queue.popleft()
             if args.cold:
-                system.cache.clear()
+                system.cache.evict(run_id)
             _iotrace.current.open()
             _iotrace.current.sites = sites if args.sites and name == STEP_TASK else None
             # The registered task's body, without Celery's tracing around it.
