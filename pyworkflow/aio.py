@@ -19,7 +19,6 @@ never blocked by them either.
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
 from typing import Any
 
@@ -34,7 +33,7 @@ from . import keys
 from ._runtime import Runtime, runtime
 from ._scripts import script
 from ._start_plan import StartPlan, plan_start
-from .client import MAX_LIST_LIMIT, WAKE_CHECK_MS, check_limit, result_of
+from .client import result_of
 from .config import _socket_url_to_unix
 from .errors import RunNotFoundError
 from .idempotency import (
@@ -48,6 +47,17 @@ from .idempotency import (
     start_message,
 )
 from .run_info import RunInfo, run_info_from_record
+from .run_queries import (
+    MAX_LIST_LIMIT,
+    block_ms,
+    check_limit,
+    event_dict,
+    journal_tail,
+    list_page,
+    retry_message,
+    take_matching,
+    wait_deadline,
+)
 
 __all__ = ["MAX_LIST_LIMIT", "cancel_workflow", "get_hook", "get_result",
            "get_workflow_events", "get_workflow_run", "list_hooks", "list_workflow_runs",
@@ -177,7 +187,7 @@ async def get_workflow_events(run_id: str, after_seq: int = 0) -> list[dict[str,
         raise RunNotFoundError(run_id)
     entries = await c.redis.xrange(c.journal_key(run_id), min=f"{after_seq + 1}-0", max="+")
     events = [decode_entry(eid, fields) for eid, fields in entries]
-    return [{"seq": e.seq, "type": e.type, "timestamp": e.ts, "data": e.data} for e in events]
+    return [event_dict(e.seq, e.type, e.ts, e.data) for e in events]
 
 
 async def list_workflow_runs(status: str | None = None, workflow: str | None = None,
@@ -186,7 +196,7 @@ async def list_workflow_runs(status: str | None = None, workflow: str | None = N
     check_limit(limit)
     c = await _client()
     out: list[RunInfo] = []
-    offset, page = 0, max(limit, 100)
+    offset, page = 0, list_page(limit)
     index = keys.runs_index(c.prefix)
     while len(out) < limit:
         ids = await c.redis.zrevrange(index, offset, offset + page - 1)
@@ -196,15 +206,7 @@ async def list_workflow_runs(status: str | None = None, workflow: str | None = N
         pipe = c.redis.pipeline(transaction=False)
         for raw in ids:
             pipe.hgetall(c.record_key(raw.decode()))
-        for raw, rec in zip(ids, await pipe.execute(), strict=True):
-            if not rec:
-                continue
-            info = run_info_from_record(raw.decode(), rec)
-            if (status is None or info.status == status) and \
-                    (workflow is None or info.workflow == workflow):
-                out.append(info)
-                if len(out) >= limit:
-                    break
+        take_matching(out, ids, await pipe.execute(), status, workflow, limit)
     return out
 
 
@@ -212,20 +214,13 @@ async def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
     """Until the run is finished (or parked); woken by the run's journal."""
     c = await _client()
     journal = c.journal_key(run_id)
-    deadline = None if timeout is None else time.monotonic() + timeout
+    deadline = wait_deadline(timeout)
     while True:
-        last = await c.redis.xrevrange(journal, count=1)
-        tail = last[0][0].decode() if last else "0-0"
+        tail = journal_tail(await c.redis.xrevrange(journal, count=1))
         info = await get_workflow_run(run_id)
         if info.settled:
             return info
-        block_ms = WAKE_CHECK_MS
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"run {run_id} is still {info.status} after {timeout}s")
-            block_ms = max(1, min(block_ms, int(left * 1000)))
-        await c.redis.xread({journal: tail}, count=1, block=block_ms)
+        await c.redis.xread({journal: tail}, count=1, block=block_ms(info, deadline, timeout))
 
 
 async def get_result(run_id: str, timeout: float | None = None) -> Any:
@@ -254,9 +249,10 @@ async def retry_run(run_id: str) -> RunInfo:
     if not rec:
         raise RunNotFoundError(run_id)
     info = run_info_from_record(run_id, rec)
-    if info.status == "pending":
+    action = retry_message(info)
+    if action == "start":
         await _resend_lost_start(c, run_id, rec)
-    elif info.status in ("parked", "failed"):
+    elif action == "retry":
         await c.send(run_id, "retry", {})
     return info
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
@@ -44,17 +43,23 @@ from .run_info import (
     RunInfo,
     run_info_from_record,
 )
+from .run_queries import (
+    MAX_LIST_LIMIT,
+    block_ms,
+    check_limit,
+    event_dict,
+    journal_tail,
+    list_page,
+    retry_message,
+    take_matching,
+    wait_deadline,
+)
 
 __all__ = ["MAX_LIST_LIMIT", "RUN_ID_PREFIX", "TERMINAL_STATUSES", "LoopWait", "RunId", "RunInfo",
            "app_key", "check_limit", "redis_connection", "result_of",
            "cancel_workflow", "get_result", "get_workflow_events", "get_workflow_run",
            "list_workflow_runs", "retry_run", "start", "wait_for_run"]
 
-#: The most runs one ``list_workflow_runs`` call (or ``runs list --limit``) returns.
-MAX_LIST_LIMIT = 10_000
-#: A blocking read on a journal returns at least this often (ms), to re-check the
-#: deadline and a record changed without an event (there is none today).
-WAKE_CHECK_MS = 2_000
 
 
 def redis_connection() -> Any:
@@ -171,14 +176,7 @@ def get_workflow_events(run_id: str, after_seq: int = 0) -> list[dict[str, Any]]
     if after_seq == 0 and not rt.redis.exists(rt.system.actor_keys(run_id).record):
         raise RunNotFoundError(run_id)
     events = rt.system.journal(run_id).read(after_seq)
-    return AwaitableList({"seq": e.seq, "type": e.type, "timestamp": e.ts, "data": e.data}
-                         for e in events)
-
-
-def check_limit(limit: int) -> int:
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
-        raise ValueError(f"limit must be an integer from 1 to {MAX_LIST_LIMIT}; got {limit!r}")
-    return limit
+    return AwaitableList(event_dict(e.seq, e.type, e.ts, e.data) for e in events)
 
 
 def list_workflow_runs(status: str | None = None, workflow: str | None = None,
@@ -187,7 +185,7 @@ def list_workflow_runs(status: str | None = None, workflow: str | None = None,
     check_limit(limit)
     rt = runtime()
     out: list[RunInfo] = AwaitableList()
-    offset, page = 0, max(limit, 100)
+    offset, page = 0, list_page(limit)
     index = keys.runs_index(rt.settings.key_prefix)
     while len(out) < limit:
         ids = rt.redis.zrevrange(index, offset, offset + page - 1)
@@ -197,15 +195,7 @@ def list_workflow_runs(status: str | None = None, workflow: str | None = None,
         pipe = rt.redis.pipeline(transaction=False)
         for raw in ids:
             pipe.hgetall(rt.system.actor_keys(raw.decode()).record)
-        for raw, rec in zip(ids, pipe.execute(), strict=True):
-            if not rec:
-                continue
-            info = run_info_from_record(raw.decode(), rec)
-            if (status is None or info.status == status) and \
-                    (workflow is None or info.workflow == workflow):
-                out.append(info)
-                if len(out) >= limit:
-                    break
+        take_matching(out, ids, pipe.execute(), status, workflow, limit)
     return out
 
 
@@ -245,16 +235,12 @@ def retry_run(run_id: str) -> RunInfo:
     if not rec:
         raise RunNotFoundError(run_id)
     info = run_info_from_record(run_id, rec)
-    if info.status == "pending":
+    action = retry_message(info)
+    if action == "start":
         _resend_lost_start(run_id, rec)
-    elif info.status in ("parked", "failed"):
+    elif action == "retry":
         rt.system.send(run_id, "retry", {})
     return info
-
-
-def _journal_tail(run_id: str) -> str:
-    last = runtime().redis.xrevrange(runtime().system.actor_keys(run_id).journal, count=1)
-    return last[0][0].decode() if last else "0-0"
 
 
 def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
@@ -270,19 +256,13 @@ def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
         return LoopWait(lambda: aio_wait(run_id, timeout))  # type: ignore[return-value]
     rt = runtime()
     journal_key = rt.system.actor_keys(run_id).journal
-    deadline = None if timeout is None else time.monotonic() + timeout
+    deadline = wait_deadline(timeout)
     while True:
-        tail = _journal_tail(run_id)
+        tail = journal_tail(rt.redis.xrevrange(journal_key, count=1))
         info = get_workflow_run(run_id)
         if info.settled:
             return info
-        block_ms = WAKE_CHECK_MS
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"run {run_id} is still {info.status} after {timeout}s")
-            block_ms = max(1, min(block_ms, int(left * 1000)))
-        rt.redis.xread({journal_key: tail}, count=1, block=block_ms)
+        rt.redis.xread({journal_key: tail}, count=1, block=block_ms(info, deadline, timeout))
 
 
 def get_result(run_id: str, timeout: float | None = None) -> Any:
