@@ -60,7 +60,7 @@ class Scripts:
             pipe = self._client.pipeline(transaction=False)
             build(pipe)
             try:
-                return pipe.execute()  # type: ignore[no-any-return]
+                return pipe.execute()
             except NoScriptError:
                 if attempt == 2:
                     raise

@@ -79,19 +79,19 @@ class DeadLetters:
             batch = self._client.xrevrange(self._key, last, "-", count=500)
             if not batch:
                 break
-            for entry_id, fields in batch:  # type: ignore[union-attr]
+            for entry_id, fields in batch:
                 letter = _letter(entry_id, fields or {})
                 if (queue is None or letter.queue == queue) and (
                         actor_id is None or letter.actor_id == actor_id):
                     found.append(letter)
                     if len(found) == limit:
                         break
-            last = "(" + _text(batch[-1][0])  # type: ignore[index]
+            last = "(" + _text(batch[-1][0])
         found.reverse()
         return found
 
     def count(self) -> int:
-        return int(self._client.xlen(self._key))  # type: ignore[arg-type]
+        return int(self._client.xlen(self._key))
 
 
 def _text(value: Any) -> str:

@@ -1,3 +1,6 @@
+# Kombu ships type hints for few of its functions; calls into it are not
+# held to --strict (everything else in this module is).
+# mypy: untyped-calls-exclude=kombu
 """The mailbox: one Kombu queue per actor, on the default exchange.
 
 On the default exchange the routing key is the queue name, so on the Redis
@@ -9,13 +12,12 @@ broker requeue what a dead consumer held.
 Messages are taken with ``no_ack=False``: a message stays owned by the broker
 until the turn that took it has committed its effects. On the Redis transport an
 unacknowledged message waits in Kombu's ``unacked`` hash until someone restores it
-by delivery tag, so turns record their tags (see ``Turn``) and recovery restores
+by delivery tag, so turns record their tags (see ``kombu_reader``) and recovery restores
 them: nothing waits for a visibility timeout.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import threading
@@ -23,11 +25,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from kombu import Connection, Producer, Queue
+from kombu.connection import Connection
+from kombu.entity import Queue
 from kombu.message import Message as KombuMessage
+from kombu.messaging import Producer
 
 from .keys import GlobalKeys
-from .message import MalformedMessage, Message
+from .message import Message
 from .transport_guard import GuardedConnection
 
 #: How long a taken-but-unacknowledged mailbox message may sit before the periodic
@@ -67,7 +71,7 @@ class Mailbox:
     def _needs_declare(self) -> bool:
         # The Redis transport needs no declaration on the default exchange; AMQP drops
         # messages routed to a queue that does not exist yet.
-        return self._connection().transport.driver_type != "redis"
+        return bool(self._connection().transport.driver_type != "redis")
 
     @staticmethod
     def queue_for(queue_name: str) -> Queue:
@@ -164,44 +168,3 @@ class Mailbox:
             restore_by_tag(tag)
         return queues
 
-
-class TakenEnvelope:
-    """A message read straight from a mailbox's Redis list (``take.lua``), when the
-    broker is the runtime's own Redis.
-
-    The list holds Kombu's Redis-transport envelopes: a JSON object whose ``body`` is
-    our message, base64-encoded when ``properties.body_encoding`` says so. Reading it
-    here is the only place the runtime knows that format; the generic path
-    (``Mailbox.take``) goes through Kombu and works with any transport.
-
-    Anything else in the list (not JSON, not an object, a body that is not a string,
-    broken base64) raises :class:`MalformedMessage` from :attr:`body`, never anything
-    else: the turn dead-letters it. (A body of a huge integer once reached
-    ``bytes(n)``, which allocates n bytes.)
-    """
-
-    delivery_tag = None
-
-    def __init__(self, envelope: bytes) -> None:
-        self.envelope = envelope
-        self.acknowledged = False
-
-    @property
-    def body(self) -> bytes:
-        try:
-            data = json.loads(self.envelope)
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise MalformedMessage(f"not a mailbox envelope (not JSON: {exc})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("body"), str):
-            raise MalformedMessage("not a mailbox envelope (an object with a string body)")
-        properties = data.get("properties")
-        encoding = properties.get("body_encoding") if isinstance(properties, dict) else None
-        if encoding == "base64":
-            try:
-                return base64.b64decode(data["body"], validate=True)
-            except ValueError as exc:
-                raise MalformedMessage(f"envelope body is not base64: {exc}") from None
-        return str(data["body"]).encode("utf-8", "surrogatepass")
-
-    def ack(self) -> None:
-        self.acknowledged = True

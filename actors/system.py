@@ -24,12 +24,16 @@ from .dead_letters import DeadLetters
 from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
 from .journal import Journal
 from .keys import ActorKeys, GlobalKeys
+from .kombu_reader import KombuReader
 from .lease_keeper import LeaseKeeper
 from .mailbox import Mailbox
+from .mailbox_reader import MailboxReader
 from .message import Message, new_msg_id
+from .redis_list_reader import RedisListReader
 from .state_cache import StateCache
 from .timers import TimerStore, timer_message_id
 from .transport_guard import route_dead_letters
+from .turn import run_in_hand
 
 #: Lease of a turn chain on its actor. A worker that dies mid-turn is noticed once
 #: this expires; the recovery sweep runs every second, so an actor is running again
@@ -104,6 +108,13 @@ class ActorSystem:
     def journal(self, actor_id: str) -> Journal:
         return Journal(self.redis, self.scripts, self.actor_keys(actor_id))
 
+    def mailbox_reader(self, keys: ActorKeys) -> MailboxReader[Any]:
+        """How a turn reads an actor's mailbox: straight from its Redis list when the
+        broker is this same Redis, else through Kombu."""
+        if self.mailbox_in_redis:
+            return RedisListReader(self, keys)
+        return KombuReader(self, keys)
+
     # -- sending and activation ----------------------------------------------------
     def send(self, actor_id: str, kind: str, payload: dict[str, Any] | None = None,
              msg_id: str | None = None) -> Message:
@@ -122,14 +133,8 @@ class ActorSystem:
         this process dies before the turn commits (a step holds a lease for that).
         If the actor is busy, the message goes through the mailbox as usual.
         """
-        if inline:
-            from .turn import Turn, begin
-
-            token = uuid.uuid4().hex
-            begun = begin(self, message.actor_id, token, activate=True, in_hand=message)
-            if begun is not None:
-                Turn(self, message.actor_id, token, begun, in_hand=message).run()
-                return
+        if inline and run_in_hand(self, message):
+            return
         self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
         self.activate(message.actor_id)
 

@@ -1,3 +1,6 @@
+# Celery ships no type information: its classes are Any to mypy, and subclassing
+# two of them is what this module is for.
+# mypy: allow-subclassing-any
 """The Celery consumer of a worker: task messages it cannot run become dead letters.
 
 Why: Celery's consumer drops some malformed task messages with a log line

@@ -39,9 +39,11 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
     system.set_enqueue(enqueue)
     system.turn_queue = turn_queue
 
-    @app.task(name=TURN_TASK_NAME, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
     def turn(actor_id: str, token: str) -> None:
         run_turn(system, actor_id, token)
+
+    app.task(name=TURN_TASK_NAME, acks_late=True, reject_on_worker_lost=True,
+             ignore_result=True)(turn)
 
     def _start(**_: Any) -> None:
         global _maintenance

@@ -101,17 +101,17 @@ def _install() -> None:
 
         setattr(mailbox.Mailbox, "take", take)  # noqa: B010
     elif DIE_AT == "taken":
-        from actors import turn
+        from actors import redis_list_reader
 
-        original_take_redis = turn.Turn._take_from_redis
+        original_take_redis = redis_list_reader.RedisListReader.take
 
-        def take_from_redis(self: Any) -> Any:
-            taken = original_take_redis(self)
-            if any(_target(m.body, self.keys.mailbox) for m in taken) and _fire_once():
+        def take_from_redis(self: Any, token: str, limit: int, also: Any) -> Any:
+            taken = original_take_redis(self, token, limit, also)
+            if any(_target(m.body, self.length_key) for m in taken) and _fire_once():
                 _die()
             return taken
 
-        setattr(turn.Turn, "_take_from_redis", take_from_redis)  # noqa: B010
+        setattr(redis_list_reader.RedisListReader, "take", take_from_redis)  # noqa: B010
     elif DIE_AT == "commit-reply-lost":
         from actors import journal
 
