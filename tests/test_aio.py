@@ -18,6 +18,7 @@ import pytest
 
 import pyworkflow
 from pyworkflow import aio
+from pyworkflow import events as ev
 from tests._workers import Worker, worker_pool
 
 MODULE = "tests.client_workflows"
@@ -75,7 +76,7 @@ def test_gather_works_over_every_client_call(workers: list[Worker]) -> None:
             aio.get_workflow_run(a), aio.get_workflow_events(b),
             aio.list_workflow_runs(workflow="client_quick", limit=5))
         assert again.status == "completed"
-        assert events[-1]["type"] == "workflow_completed"
+        assert events[-1]["type"] == ev.WORKFLOW_COMPLETED
         assert {a, b} <= {i.run_id for i in listed}
         # The top-level (sync) values can be awaited and gathered too: they used to
         # raise TypeError: unhashable type: 'RunInfo'.
@@ -83,7 +84,7 @@ def test_gather_works_over_every_client_call(workers: list[Worker]) -> None:
                                    pyworkflow.get_workflow_run(b),
                                    pyworkflow.get_workflow_events(a))
         assert [top[0].result, top[1].result] == [2, 4]
-        assert top[2][0]["type"] == "workflow_started"
+        assert top[2][0]["type"] == ev.WORKFLOW_STARTED
 
     asyncio.run(main())
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import pyworkflow
+from pyworkflow import events as ev
 from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
 
 PACKAGE = "examples.celery.durable"
@@ -65,7 +66,7 @@ def test_01_basic_workflow_as_the_readme_runs_it(workers) -> None:  # type: igno
         "step_completed", "step_scheduled", "step_completed", "workflow_completed"]
     assert [e["seq"] for e in events] == list(range(1, 9))
     assert all({"seq", "type", "timestamp", "data"} <= set(e) for e in events)
-    steps = [e["data"]["step"] for e in events if e["type"] == "step_completed"]
+    steps = [e["data"]["step"] for e in events if e["type"] == ev.STEP_COMPLETED]
     assert steps == ["validate_order", "charge_payment", "send_confirmation"]
     listed = cli_json("runs", "list")
     assert run_id in [r["run_id"] for r in listed]
@@ -96,8 +97,8 @@ def test_02_sleeps_durably_then_completes(workers) -> None:  # type: ignore[no-u
     assert final["result"]["emails"] == ["welcome", "tips", "survey"]
     assert elapsed >= 3.0, f"two 1.5 s sleeps took only {elapsed:.2f}s"
     events = pyworkflow.get_workflow_events(run_id)
-    sleeps = [e for e in events if e["type"] == "sleep_started"]
-    woke = [e for e in events if e["type"] == "sleep_completed"]
+    sleeps = [e for e in events if e["type"] == ev.SLEEP_STARTED]
+    woke = [e for e in events if e["type"] == ev.SLEEP_COMPLETED]
     assert len(sleeps) == len(woke) == 2
     for s, w in zip(sleeps, woke, strict=True):
         assert w["timestamp"] * 1000 >= s["data"]["wake_at_ms"], "woke early"
@@ -116,12 +117,12 @@ def test_03_fifty_runs_never_hang(workers) -> None:  # type: ignore[no-untyped-d
         elif endpoint == "/api/fatal":
             assert final["status"] == "failed" and final["error"]["type"] == "FatalError"
             failures = [e for e in pyworkflow.get_workflow_events(run_id)
-                        if e["type"] == "step_failed"]
+                        if e["type"] == ev.STEP_FAILED]
             assert len(failures) == 1  # never retried
         else:
             assert final["status"] == "failed" and final["error"]["type"] == "RetryableError"
             failures = [e for e in pyworkflow.get_workflow_events(run_id)
-                        if e["type"] == "step_failed"]
+                        if e["type"] == ev.STEP_FAILED]
             assert [f["data"]["attempt"] for f in failures] == [1, 2, 3, 4]
 
 
@@ -138,11 +139,11 @@ def test_04_batch_runs_items_in_parallel(workers) -> None:  # type: ignore[no-un
     final = wait_done(run_id)
     assert final["result"] == {"batch_id": "batch-789", "processed": 5, "total": 200}
     events = pyworkflow.get_workflow_events(run_id)
-    scheduled = [e for e in events if e["type"] == "step_scheduled"
+    scheduled = [e for e in events if e["type"] == ev.STEP_SCHEDULED
                  and e["data"]["step"] == "process_item"]
     assert len(scheduled) == 5
     # All five were dispatched together, before any of them completed.
-    first_done = min(e["seq"] for e in events if e["type"] == "step_completed"
+    first_done = min(e["seq"] for e in events if e["type"] == ev.STEP_COMPLETED
                      and e["data"]["step"] == "process_item")
     assert max(e["seq"] for e in scheduled) < first_done
 

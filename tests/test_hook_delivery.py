@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 import pyworkflow
+from pyworkflow import events as ev
 from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
 
 MODULE = "tests.hook_workflows"
@@ -89,7 +90,7 @@ def finished(run_id: str, timeout: float = 60) -> pyworkflow.RunInfo:
 
 def received(run_id: str) -> list[Any]:
     return [e["data"]["payload"] for e in pyworkflow.get_workflow_events(run_id)
-            if e["type"] == "hook_received"]
+            if e["type"] == ev.HOOK_RECEIVED]
 
 
 def post(url: str, token: str, body: bytes) -> httpx.Response:

@@ -28,6 +28,7 @@ from pyworkflow import (
     HookNotFoundError,
     HookPayloadError,
 )
+from pyworkflow import events as ev
 from pyworkflow.registry import get_workflow
 from tests._workers import Worker, wait_for, worker_pool
 from tests.test_examples_cli import cli
@@ -173,10 +174,10 @@ def test_payment_is_charged_once_across_a_forced_retry(workers, payments) -> Non
     stored = payments.provider_charge(key, payment_id, 42.5, 99)  # what the provider holds
     assert final.result["transaction_id"] == stored["transaction_id"]
     journal = events(run_id)
-    failed = [e for e in journal if step_event("step_failed", "charge_customer")(e)]
+    failed = [e for e in journal if step_event(ev.STEP_FAILED, "charge_customer")(e)]
     assert [e["data"]["attempt"] for e in failed] == [1]
     assert failed[0]["data"]["error_type"] == "RetryableError"
-    assert len([e for e in journal if step_event("step_completed", "charge_customer")(e)]) == 1
+    assert len([e for e in journal if step_event(ev.STEP_COMPLETED, "charge_customer")(e)]) == 1
 
 
 # -- 07: hooks -------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ def test_typed_hook_resumed_completes_with_the_models_fields(workers) -> None:  
     pending = pending_hook(run_id, "order_approval")
     wait_for(lambda: pyworkflow.get_workflow_run(run_id).status == "suspended", 20, 0.05,
              "the run to suspend on its hook")
-    created = wait_event(run_id, lambda e: e["type"] == "hook_created", 10, "hook_created")
+    created = wait_event(run_id, lambda e: e["type"] == ev.HOOK_CREATED, 10, "hook_created")
     assert created["data"]["token"] == pending.token
     assert created["data"]["expires_at_ms"] is None
     # on_created ran once, after the commit, and told the operator how to resume.
@@ -202,7 +203,7 @@ def test_typed_hook_resumed_completes_with_the_models_fields(workers) -> None:  
     assert final.result == {"order_id": final.args[0], "amount": 1250.0, "approved": True,
                             "reviewer": "alice", "comments": "within budget",
                             "state": "fulfilled"}
-    received = [e for e in events(run_id) if e["type"] == "hook_received"]
+    received = [e for e in events(run_id) if e["type"] == ev.HOOK_RECEIVED]
     assert len(received) == 1
     assert received[0]["data"]["payload"] == {"approved": True, "reviewer": "alice",
                                               "comments": "within budget"}
@@ -262,8 +263,8 @@ def test_hook_timeout_raises_hook_expired_in_the_workflow(workers) -> None:  # t
     assert final.result == {"request_id": final.args[0], "status": "expired",
                             "state": "escalated"}
     journal = events(run_id)
-    (created,) = [e for e in journal if e["type"] == "hook_created"]
-    (expired,) = [e for e in journal if e["type"] == "hook_expired"]
+    (created,) = [e for e in journal if e["type"] == ev.HOOK_CREATED]
+    (expired,) = [e for e in journal if e["type"] == ev.HOOK_EXPIRED]
     waited = expired["timestamp"] - created["timestamp"]
     assert 2.0 <= waited <= 3.0, f"the 2 s hook expired after {waited:.3f}s"
     assert created["data"]["expires_at_ms"] <= expired["timestamp"] * 1000
@@ -300,7 +301,7 @@ def test_two_approvals_in_sequence(workers) -> None:  # type: ignore[no-untyped-
     assert final.result["approvals"] == [
         {"approved": True, "reviewer": "manager-mia", "comments": ""},
         {"approved": True, "reviewer": "finance-fay", "comments": "budgeted"}]
-    hooks = [e["data"]["name"] for e in events(run_id) if e["type"] == "hook_received"]
+    hooks = [e["data"]["name"] for e in events(run_id) if e["type"] == ev.HOOK_RECEIVED]
     assert hooks == ["manager_approval", "finance_approval"]
 
 
@@ -309,11 +310,11 @@ def test_two_approvals_in_sequence(workers) -> None:  # type: ignore[no-untyped-
 
 def test_cancel_during_the_first_sleep_releases_and_ends_cancelled(workers) -> None:  # type: ignore[no-untyped-def]
     run_id = pyworkflow.start("cancellable_order_workflow", unique("order"), delay="60s")
-    slept = wait_event(run_id, lambda e: e["type"] == "sleep_started", 20, "the first sleep")
+    slept = wait_event(run_id, lambda e: e["type"] == ev.SLEEP_STARTED, 20, "the first sleep")
     assert slept["data"]["wake_at_ms"] - slept["timestamp"] * 1000 >= 59_000
     cancelled_at = time.monotonic()
     pyworkflow.cancel_workflow(run_id, reason="Customer cancelled")
-    wait_event(run_id, step_event("step_completed", "release_inventory"), 10,
+    wait_event(run_id, step_event(ev.STEP_COMPLETED, "release_inventory"), 10,
                "the release step to complete")
     assert time.monotonic() - cancelled_at <= 10
     final = wait_done(run_id, 20)
@@ -321,25 +322,25 @@ def test_cancel_during_the_first_sleep_releases_and_ends_cancelled(workers) -> N
     journal = events(run_id)
     kinds = [e["type"] for e in journal]
     assert "sleep_completed" not in kinds
-    assert kinds[-1] == "workflow_cancelled"
+    assert kinds[-1] == ev.WORKFLOW_CANCELLED
     assert journal[-1]["data"].get("reason") == "Customer cancelled"
     requested = kinds.index("cancel_requested")
     interrupted = kinds.index("wait_cancelled")
     release = next(i for i, e in enumerate(journal)
-                   if step_event("step_scheduled", "release_inventory")(e))
+                   if step_event(ev.STEP_SCHEDULED, "release_inventory")(e))
     assert requested < interrupted < release
     assert journal[requested]["data"]["reason"] == "Customer cancelled"
-    steps = [e["data"]["step"] for e in journal if e["type"] == "step_scheduled"]
+    steps = [e["data"]["step"] for e in journal if e["type"] == ev.STEP_SCHEDULED]
     assert steps == ["reserve_inventory", "release_inventory"]  # never charged, no refund
 
 
 def test_cancel_after_the_charge_refunds_it(workers) -> None:  # type: ignore[no-untyped-def]
     run_id = pyworkflow.start("cancellable_order_workflow", unique("order"), delay="0.2s",
                               ship_delay="60s")
-    wait_event(run_id, lambda e: e["type"] == "sleep_started", 20, "the second sleep", count=2)
+    wait_event(run_id, lambda e: e["type"] == ev.SLEEP_STARTED, 20, "the second sleep", count=2)
     info = pyworkflow.cancel_workflow(run_id, reason="changed my mind", wait=True, timeout=15)
     assert info.status == "cancelled", info
-    steps = [e["data"]["step"] for e in events(run_id) if e["type"] == "step_completed"]
+    steps = [e["data"]["step"] for e in events(run_id) if e["type"] == ev.STEP_COMPLETED]
     assert steps == ["reserve_inventory", "charge_order", "release_inventory",
                      "refund_payment"]
 
@@ -373,7 +374,7 @@ def test_runs_cancel_cli_as_the_readme_types_it(workers) -> None:  # type: ignor
     run_id = json.loads(cli("--output", "json", "--module", f"{PACKAGE}.08_cancellation",
                             "workflows", "run", "cancellable_order_workflow",
                             "--arg", "order_id=order-123").stdout)["run_id"]
-    wait_event(run_id, lambda e: e["type"] == "sleep_started", 20, "the first sleep")
+    wait_event(run_id, lambda e: e["type"] == ev.SLEEP_STARTED, 20, "the first sleep")
     proc = cli("runs", "cancel", run_id, "--reason", "Customer cancelled", check=False)
     if proc.returncode != 0 and "No such command" in proc.stderr:
         pyworkflow.cancel_workflow(run_id, reason="test cleanup", wait=True, timeout=15)
@@ -381,5 +382,5 @@ def test_runs_cancel_cli_as_the_readme_types_it(workers) -> None:  # type: ignor
     assert proc.returncode == 0, proc.stdout + proc.stderr
     final = wait_done(run_id, 20)
     assert final.status == "cancelled", final
-    requested = [e for e in events(run_id) if e["type"] == "cancel_requested"]
+    requested = [e for e in events(run_id) if e["type"] == ev.CANCEL_REQUESTED]
     assert [e["data"]["reason"] for e in requested] == ["Customer cancelled"]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import pyworkflow
+from pyworkflow import events as ev
 from pyworkflow.config import redis_client
 from pyworkflow.step_time_limits import grace_s
 from tests._workers import Worker, worker_pool
@@ -66,10 +67,10 @@ def test_a_timed_out_attempt_stops_and_is_reported_once(prefork: list[Worker], k
 
     assert final["status"] == "failed", final
     events = list(pyworkflow.get_workflow_events(run_id))
-    failed = [e["data"] for e in events if e["type"] == "step_failed"]
+    failed = [e["data"] for e in events if e["type"] == ev.STEP_FAILED]
     assert [(f["attempt"], f["error_type"]) for f in failed] == [
         (1, "StepTimeoutError"), (2, "StepTimeoutError")]
-    assert not [e for e in events if e["type"] == "step_completed"]
+    assert not [e for e in events if e["type"] == ev.STEP_COMPLETED]
 
     seen = attempts_seen(tag)
     assert sorted(seen) == [1, 2]
