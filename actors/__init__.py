@@ -2,9 +2,13 @@
 
 Vocabulary (one module each): ``message`` (what travels), ``mailbox`` (a Kombu queue
 per actor), ``journal`` (an append-only stream per actor), ``behaviour`` (what an
-actor does), ``turn`` (one task that drains a mailbox), ``system`` (sending and
-activation), ``effects`` (what happens after a commit), ``timers`` (durable, in
-Redis), ``recovery`` and ``maintenance`` (leases), ``log`` (structlog).
+actor does), ``system`` (sending and activation), ``turn`` (one task that owns an
+actor, drains its mailbox and releases it), ``batch`` (one commit's worth of
+messages), ``mailbox_reader`` with ``redis_list_reader`` and ``kombu_reader`` (how a
+turn takes messages, per transport), ``in_hand`` (a message handled where it was
+produced), ``stranded`` (what a dead turn left, put back), ``live_state`` (the state
+a turn holds), ``outbox`` and ``effects`` (what happens after a commit), ``timers``
+(durable, in Redis), ``recovery`` and ``maintenance`` (leases), ``log`` (structlog).
 It knows nothing of workflows.
 """
 
@@ -12,11 +16,11 @@ from .behaviour import Behaviour, MessageRejected, TurnContext
 from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
 from .journal import Event, Journal, LeaseLost, NewEvent, SequenceConflict
 from .message import MalformedMessage, Message
-from .system import ActorSystem, UnknownActor
+from .system import TURN_TASK_NAME, ActorSystem, UnknownActor
 from .worker import install
 
 __all__ = [
     "ActorSystem", "Behaviour", "CancelTimer", "Effect", "EnqueueTask", "Event", "Journal",
     "LeaseLost", "MalformedMessage", "Message", "MessageRejected", "NewEvent", "Send",
-    "SequenceConflict", "StartTimer", "TurnContext", "UnknownActor", "install",
+    "SequenceConflict", "StartTimer", "TURN_TASK_NAME", "TurnContext", "UnknownActor", "install",
 ]

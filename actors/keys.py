@@ -94,7 +94,18 @@ class GlobalKeys:
 
     @property
     def mailbox_unacked(self) -> str:
+        """Kombu's hash of mailbox messages taken and not acknowledged (Redis broker)."""
         return f"{self.prefix}:{{mailbox}}:unacked"
+
+    @property
+    def mailbox_unacked_index(self) -> str:
+        """Kombu's zset of those messages' delivery tags by when they were taken."""
+        return f"{self.mailbox_unacked}_index"
+
+    @property
+    def mailbox_unacked_mutex(self) -> str:
+        """Kombu's lock around restoring them."""
+        return f"{self.mailbox_unacked}_mutex"
 
     def for_actor(self, actor_id: str) -> ActorKeys:
         return ActorKeys(self.prefix, actor_id)

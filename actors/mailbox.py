@@ -53,11 +53,11 @@ class Mailbox:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.pid = os.getpid()
-            unacked = self._keys.mailbox_unacked
+            keys = self._keys
             local.conn = GuardedConnection(self._url, transport_options={
-                "unacked_key": unacked,
-                "unacked_index_key": f"{unacked}_index",
-                "unacked_mutex_key": f"{unacked}_mutex",
+                "unacked_key": keys.mailbox_unacked,
+                "unacked_index_key": keys.mailbox_unacked_index,
+                "unacked_mutex_key": keys.mailbox_unacked_mutex,
                 "visibility_timeout": MAILBOX_VISIBILITY_TIMEOUT_S,
                 "priority_steps": [0],
             })
@@ -155,7 +155,8 @@ class Mailbox:
             return set()  # not a virtual transport: the broker redelivers by itself
         unacked = self._keys.mailbox_unacked
         cutoff = time.time() - MAILBOX_VISIBILITY_TIMEOUT_S
-        tags = redis_client.zrangebyscore(f"{unacked}_index", "-inf", cutoff, start=0, num=100)
+        tags = redis_client.zrangebyscore(self._keys.mailbox_unacked_index, "-inf", cutoff,
+                                          start=0, num=100)
         queues: set[str] = set()
         for raw_tag in tags:
             tag = raw_tag.decode() if isinstance(raw_tag, bytes) else raw_tag

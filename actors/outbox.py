@@ -26,7 +26,7 @@ from .keys import ActorKeys
 if TYPE_CHECKING:
     from .system import ActorSystem
 
-logger = _log.get_logger("actors.turn")
+logger = _log.get_logger("actors.outbox")
 
 
 def effect_ids(seq: int, effects: list[Effect]) -> list[tuple[str, Effect]]:

@@ -19,7 +19,7 @@ from .message import MalformedMessage, Message
 if TYPE_CHECKING:
     from .system import ActorSystem
 
-logger = _log.get_logger("actors.turn")
+logger = _log.get_logger("actors.stranded")
 
 
 def put_back(system: ActorSystem, keys: ActorKeys, tags: list[str],

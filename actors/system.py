@@ -42,6 +42,7 @@ DEFAULT_LEASE_MS = 5_000
 
 QUEUED_LEASE_MS = 30_000
 
+#: The Celery task that runs a turn (registered by ``install``).
 TURN_TASK_NAME = "actors.turn"
 
 logger = _log.get_logger("actors.system")

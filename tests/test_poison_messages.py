@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
+from actors import TURN_TASK_NAME
 from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
 
 MODULE = "tests.toy_actors"
 
 
-def _envelope(queue: str, body: str, task: str = "actors.turn") -> dict[str, Any]:
+def _envelope(queue: str, body: str, task: str = TURN_TASK_NAME) -> dict[str, Any]:
     """A Kombu Redis-transport envelope of a Celery (protocol 2) task message."""
     return {
         "body": body, "content-type": "application/json", "content-encoding": "utf-8",
