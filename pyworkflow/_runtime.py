@@ -23,9 +23,10 @@ from ._embedded_redis import resolve_redis
 from .celery_app import make_celery, queue_names
 from .config import Settings, celery_broker_url, load_settings, redis_client
 from .engine import Ports, RunBehaviour
+from .hook_store import HookStore
 from .idempotency import IdempotencyRetention
 from .ids import RUN_ID_PREFIX
-from .run_ports import RedisHookStore, RedisRunStore
+from .run_ports import RedisRunStore
 from .step_leases import StepLeases
 
 logger = _log.get_logger("pyworkflow.runtime")
@@ -37,6 +38,7 @@ class Runtime:
     redis: Any
     system: actors.ActorSystem
     celery: Celery
+    hooks: HookStore
 
     @property
     def queues(self) -> dict[str, str]:
@@ -89,7 +91,8 @@ def runtime() -> Runtime:
             app = make_celery(settings)
             queues = queue_names(settings.key_prefix)
             actors.install(app, system, turn_queue=queues["turns"])
-            ports = Ports(hooks=RedisHookStore(),
+            hooks = HookStore(client, settings.key_prefix)
+            ports = Ports(hooks=hooks,
                           runs=RedisRunStore(client, settings.key_prefix, system),
                           queues=queues, step_lease_key=keys.step_leases(settings.key_prefix))
             system.route(RUN_ID_PREFIX, RunBehaviour(ports))
@@ -98,7 +101,7 @@ def runtime() -> Runtime:
                                              settings.idempotency_retention,
                                              lambda run_id: system.actor_keys(run_id).record)
             system.periodic.append(retention.sweep)
-            _runtime = Runtime(settings, client, system, app)
+            _runtime = Runtime(settings, client, system, app, hooks)
             for installer in _installers:
                 installer(_runtime)
         return _runtime

@@ -33,7 +33,6 @@ from . import keys
 from ._runtime import Runtime, runtime
 from ._scripts import script
 from ._start_plan import StartPlan, plan_start
-from .client import result_of
 from .config import _socket_url_to_unix
 from .errors import RunNotFoundError
 from .idempotency import (
@@ -54,6 +53,7 @@ from .run_queries import (
     event_dict,
     journal_tail,
     list_page,
+    result_of,
     retry_message,
     take_matching,
     wait_deadline,

@@ -19,11 +19,11 @@ import contextlib
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
-from . import keys
+from . import aio, keys
 from ._runtime import runtime
 from ._scripts import script
 from ._start_plan import StartPlan, plan_start
-from .errors import RunNotFoundError, WorkflowFailedError
+from .errors import RunNotFoundError
 from .hooks import cancel_hooks
 from .idempotency import (
     CLAIM_SCRIPT,
@@ -50,6 +50,7 @@ from .run_queries import (
     event_dict,
     journal_tail,
     list_page,
+    result_of,
     retry_message,
     take_matching,
     wait_deadline,
@@ -208,9 +209,7 @@ def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = False,
     info shows its final status. With ``wait`` this returns once the run is terminal.
     """
     if wait and _in_event_loop():
-        from .aio import cancel_workflow as aio_cancel
-
-        return LoopWait(lambda: aio_cancel(run_id, reason, wait, timeout))  # type: ignore[return-value]
+        return LoopWait(lambda: aio.cancel_workflow(run_id, reason, wait, timeout))  # type: ignore[return-value]
     info = get_workflow_run(run_id)
     if info.finished:
         return info
@@ -251,9 +250,7 @@ def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
     blocking the loop (``await wait_for_run(...)``); prefer ``pyworkflow.aio``.
     """
     if _in_event_loop():
-        from .aio import wait_for_run as aio_wait
-
-        return LoopWait(lambda: aio_wait(run_id, timeout))  # type: ignore[return-value]
+        return LoopWait(lambda: aio.wait_for_run(run_id, timeout))  # type: ignore[return-value]
     rt = runtime()
     journal_key = rt.system.actor_keys(run_id).journal
     deadline = wait_deadline(timeout)
@@ -268,18 +265,8 @@ def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
 def get_result(run_id: str, timeout: float | None = None) -> Any:
     """The run's result; raises ``WorkflowFailedError`` if it did not complete."""
     if _in_event_loop():
-        from .aio import get_result as aio_result
-
-        return LoopWait(lambda: aio_result(run_id, timeout))
+        return LoopWait(lambda: aio.get_result(run_id, timeout))
     return result_of(wait_for_run(run_id, timeout))
-
-
-def result_of(info: RunInfo) -> Any:
-    if info.status != "completed":
-        err = info.error or {}
-        raise WorkflowFailedError(info.run_id, err.get("type", info.status),
-                                  err.get("message", ""))
-    return info.result
 
 
 def _in_event_loop() -> bool:

@@ -16,6 +16,9 @@ A set per run (``keys.run_hooks``) lists the tokens of each run, so that a cance
 can close the run's hooks at once (a token answers 410 as soon as
 ``cancel_workflow`` returns); an index (``keys.hooks_index``) lists every token by
 creation time for ``list_hooks``. The key names are :mod:`pyworkflow.keys`'.
+
+A ``HookStore`` is bound to one Redis client and key prefix (the runtime holds one);
+it is also the engine's hook port (``record`` and ``settle``).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import keys
-from ._runtime import runtime
 from ._scripts import script
+from .engine.ports import HookMove
 from .hook_info import HookInfo, hook_info_from_record
 
 #: How many hook records ``list_records`` reads per round trip.
@@ -43,17 +46,8 @@ class Move:
     payload: str | None = None
 
 
-def _prefix() -> str:
-    return runtime().settings.key_prefix
-
-
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _run(name: str, token: str, *args: str) -> Any:
-    redis = runtime().redis
-    return script(redis, name)(keys=[keys.hook(_prefix(), token)], args=list(args))
 
 
 def _move(reply: list[Any]) -> Move:
@@ -61,70 +55,79 @@ def _move(reply: list[Any]) -> Move:
     return Move(bool(reply[0]), _text(reply[1]), None if payload is None else _text(payload))
 
 
-def record(token: str, run_id: str, call_id: int, name: str, expires_at_ms: int | None,
-           shielded: bool = False) -> None:
-    prefix = _prefix()
-    now = time.time()
-    pipe = runtime().redis.pipeline(transaction=False)
-    pipe.hset(keys.hook(prefix, token), mapping={
-        "run_id": run_id, "call_id": call_id, "name": name, "status": "pending",
-        "expires_at_ms": "" if expires_at_ms is None else expires_at_ms, "created_at": repr(now),
-        "shielded": "1" if shielded else "0"})
-    pipe.zadd(keys.hooks_index(prefix), {token: now})
-    pipe.sadd(keys.run_hooks(prefix, run_id), token)
-    pipe.execute()
+class HookStore:
+    def __init__(self, redis: Any, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
 
+    def _run(self, name: str, token: str, *args: str) -> Any:
+        return script(self._redis, name)(keys=[keys.hook(self._prefix, token)],
+                                         args=list(args))
 
-def transition(token: str, to: str, check_expiry: bool = False,
-               spare_shielded: bool = False) -> Move:
-    """Move a ``pending`` hook to ``to``; a no-op move (``pending``) checks the expiry."""
-    return _move(_run("hook_transition", token, "pending", to, "1" if check_expiry else "0",
-                      "1" if spare_shielded else "0"))
+    def record(self, token: str, run_id: str, call_id: int, name: str,
+               expires_at_ms: int | None, shielded: bool = False) -> None:
+        prefix = self._prefix
+        now = time.time()
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(keys.hook(prefix, token), mapping={
+            "run_id": run_id, "call_id": call_id, "name": name, "status": "pending",
+            "expires_at_ms": "" if expires_at_ms is None else expires_at_ms,
+            "created_at": repr(now), "shielded": "1" if shielded else "0"})
+        pipe.zadd(keys.hooks_index(prefix), {token: now})
+        pipe.sadd(keys.run_hooks(prefix, run_id), token)
+        pipe.execute()
 
+    def transition(self, token: str, to: str, check_expiry: bool = False,
+                   spare_shielded: bool = False) -> Move:
+        """Move a ``pending`` hook to ``to``; a no-op move (``pending``) checks the expiry."""
+        return _move(self._run("hook_transition", token, "pending", to,
+                               "1" if check_expiry else "0", "1" if spare_shielded else "0"))
 
-def claim(token: str, delivery: str, payload_text: str) -> Move:
-    """Mark the hook ``received`` with this delivery's payload, if it is still pending."""
-    return _move(_run("hook_claim", token, delivery, payload_text))
+    def settle(self, token: str, to: str) -> HookMove:
+        """The engine's port: move a waiting hook to ``to``, or learn the claimed payload."""
+        move = self.transition(token, to)
+        return HookMove(move.moved, move.status, move.payload)
 
+    def claim(self, token: str, delivery: str, payload_text: str) -> Move:
+        """Mark the hook ``received`` with this delivery's payload, if it is still pending."""
+        return _move(self._run("hook_claim", token, delivery, payload_text))
 
-def release(token: str, delivery: str) -> bool:
-    """Undo this delivery's own claim (its message was not sent); False if not held."""
-    return bool(_run("hook_release", token, delivery))
+    def release(self, token: str, delivery: str) -> bool:
+        """Undo this delivery's own claim (its message was not sent); False if not held."""
+        return bool(self._run("hook_release", token, delivery))
 
+    def close_run_hooks(self, run_id: str) -> list[str]:
+        """Move every pending, unshielded hook of the run to ``cancelled``; the tokens
+        moved."""
+        members = self._redis.smembers(keys.run_hooks(self._prefix, run_id))
+        tokens = sorted(_text(t) for t in members)
+        return [t for t in tokens if self.transition(t, "cancelled", spare_shielded=True).moved]
 
-def close_run_hooks(run_id: str) -> list[str]:
-    """Move every pending, unshielded hook of the run to ``cancelled``; the tokens moved."""
-    members = runtime().redis.smembers(keys.run_hooks(_prefix(), run_id))
-    tokens = sorted(_text(t) for t in members)
-    return [t for t in tokens if transition(t, "cancelled", spare_shielded=True).moved]
+    def read(self, token: str) -> HookInfo | None:
+        return hook_info_from_record(token, self._redis.hgetall(keys.hook(self._prefix, token)))
 
-
-def read(token: str) -> HookInfo | None:
-    return hook_info_from_record(token, runtime().redis.hgetall(keys.hook(_prefix(), token)))
-
-
-def list_records(status: str | None = None, run_id: str | None = None,
-                 limit: int = 100) -> list[HookInfo]:
-    """Newest first, filtered by status and run; one round trip per page of records."""
-    redis, prefix = runtime().redis, _prefix()
-    out: list[HookInfo] = []
-    offset = 0
-    while len(out) < limit:
-        tokens = [_text(raw) for raw in
-                  redis.zrevrange(keys.hooks_index(prefix), offset, offset + LIST_PAGE - 1)]
-        if not tokens:
-            break
-        offset += LIST_PAGE
-        pipe = redis.pipeline(transaction=False)
-        for token in tokens:
-            pipe.hgetall(keys.hook(prefix, token))
-        for token, raw in zip(tokens, pipe.execute(), strict=True):
-            info = hook_info_from_record(token, raw)
-            if info is None:
-                continue
-            if (status is None or info.status == status) and \
-                    (run_id is None or info.run_id == run_id):
-                out.append(info)
-                if len(out) >= limit:
-                    break
-    return out
+    def list_records(self, status: str | None = None, run_id: str | None = None,
+                     limit: int = 100) -> list[HookInfo]:
+        """Newest first, filtered by status and run; one round trip per page of records."""
+        redis, prefix = self._redis, self._prefix
+        out: list[HookInfo] = []
+        offset = 0
+        while len(out) < limit:
+            tokens = [_text(raw) for raw in
+                      redis.zrevrange(keys.hooks_index(prefix), offset, offset + LIST_PAGE - 1)]
+            if not tokens:
+                break
+            offset += LIST_PAGE
+            pipe = redis.pipeline(transaction=False)
+            for token in tokens:
+                pipe.hgetall(keys.hook(prefix, token))
+            for token, raw in zip(tokens, pipe.execute(), strict=True):
+                info = hook_info_from_record(token, raw)
+                if info is None:
+                    continue
+                if (status is None or info.status == status) and \
+                        (run_id is None or info.run_id == run_id):
+                    out.append(info)
+                    if len(out) >= limit:
+                        break
+        return out

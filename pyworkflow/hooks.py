@@ -36,7 +36,6 @@ import secrets
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from . import hook_store as store
 from . import serialization
 from ._runtime import runtime
 from .engine import in_workflow
@@ -44,6 +43,7 @@ from .engine.commands import HOOK
 from .errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
 from .hook_errors import TOKEN_SHOWN, hook_error, refusal_status, refused_hook, short_token
 from .hook_info import HookInfo
+from .hook_store import HookStore
 from .ids import hook_message_id
 from .ids import new_hook_token as new_token
 
@@ -54,6 +54,10 @@ __all__ = ["TOKEN_SHOWN", "HookInfo", "HookPayloadError", "TypedHook", "define_h
 M = TypeVar("M")
 
 _models: dict[str, Any] = {}
+
+
+def _store() -> HookStore:
+    return runtime().hooks
 
 
 class HookPayloadError(ValueError):
@@ -81,17 +85,17 @@ def _refusal(token: str, status: str, hook: HookInfo | None) -> Exception:
 
 def record_hook(token: str, run_id: str, call_id: int, name: str,
                 expires_at_ms: int | None, shielded: bool = False) -> None:
-    store.record(token, run_id, call_id, name, expires_at_ms, shielded)
+    _store().record(token, run_id, call_id, name, expires_at_ms, shielded)
 
 
 def transition(token: str, to: str, check_expiry: bool = False) -> tuple[bool, str]:
     """Move a pending hook to ``to`` (an operator's or a test's move); ``(moved, status)``."""
-    move = store.transition(token, to, check_expiry)
+    move = _store().transition(token, to, check_expiry)
     return move.moved, move.status
 
 
 def get_hook(token: str) -> HookInfo:
-    info = store.read(token)
+    info = _store().read(token)
     if info is None:
         raise hook_error(HookNotFoundError, token)
     return info
@@ -100,7 +104,7 @@ def get_hook(token: str) -> HookInfo:
 def list_hooks(status: str | None = None, run_id: str | None = None,
                limit: int = 100) -> list[HookInfo]:
     """Newest first, filtered by status and run."""
-    return store.list_records(status, run_id, limit)
+    return _store().list_records(status, run_id, limit)
 
 
 def _validate(name: str, payload: Any) -> Any:
@@ -140,7 +144,7 @@ def resume_hook(token: str, payload: Any = None) -> HookInfo:
     checked = _checked_payload(info.name, payload)
     text = json.dumps(checked, separators=(",", ":"), ensure_ascii=False)
     delivery = secrets.token_hex(12)
-    move = store.claim(token, delivery, text)
+    move = _store().claim(token, delivery, text)
     if not move.moved and not (move.status == "received" and move.payload == text):
         raise _refusal(token, move.status, info)
     try:
@@ -150,7 +154,7 @@ def resume_hook(token: str, payload: Any = None) -> HookInfo:
     except BaseException:
         if move.moved:
             with contextlib.suppress(Exception):  # the send's error is the one to report
-                store.release(token, delivery)  # give the claim back: a retry can deliver
+                _store().release(token, delivery)  # give the claim back: a retry can deliver
         raise
     info.status = "received"
     return info
@@ -163,7 +167,7 @@ def cancel_hooks(run_id: str) -> list[str]:
     tokens answer "cancelled" (410) instead of accepting a payload the run would only
     record because the cancel had not reached it yet. Returns the tokens closed.
     """
-    return store.close_run_hooks(run_id)
+    return _store().close_run_hooks(run_id)
 
 
 async def hook(name: str, timeout: Any = None,

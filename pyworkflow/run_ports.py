@@ -1,4 +1,5 @@
-"""The engine's ports on a worker: hook records and run indexes in Redis.
+"""The engine's run port on a worker: the runs index and masked journal positions in
+Redis (the hook port is ``hook_store.HookStore``).
 
 The engine (``pyworkflow.engine``) does no I/O; a worker's runtime hands it these
 stores (see ``_runtime``), tests and in-process runs the in-memory ones of
@@ -13,24 +14,6 @@ from typing import Any
 import actors
 
 from . import keys
-from .engine.ports import HookMove
-
-
-class RedisHookStore:
-    """Through ``hook_store``, which reaches Redis by ``runtime()``: imported at the
-    call, since the runtime builds this store while it is being built itself."""
-
-    def record(self, token: str, run_id: str, call_id: int, name: str,
-               expires_at_ms: int | None, shielded: bool) -> None:
-        from . import hook_store
-
-        hook_store.record(token, run_id, call_id, name, expires_at_ms, shielded)
-
-    def settle(self, token: str, to: str) -> HookMove:
-        from . import hook_store
-
-        move = hook_store.transition(token, to)
-        return HookMove(move.moved, move.status, move.payload)
 
 
 class RedisRunStore:

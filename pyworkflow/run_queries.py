@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from .errors import WorkflowFailedError
 from .run_info import RunInfo, run_info_from_record
 
 #: The most runs one ``list_workflow_runs`` call (or ``runs list --limit``) returns.
@@ -83,3 +84,12 @@ def retry_message(info: RunInfo) -> str | None:
     if info.status in ("parked", "failed"):
         return "retry"
     return None
+
+
+def result_of(info: RunInfo) -> Any:
+    """A settled run's result; ``WorkflowFailedError`` if it did not complete."""
+    if info.status != "completed":
+        err = info.error or {}
+        raise WorkflowFailedError(info.run_id, err.get("type", info.status),
+                                  err.get("message", ""))
+    return info.result

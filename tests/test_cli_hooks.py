@@ -221,7 +221,7 @@ def test_a_delivery_cut_after_its_claim_is_finished_by_a_retry_of_its_payload(
         raise ConnectionError("process died here")
 
     monkeypatch.setattr(rt.system, "send", Sends(process_dies))
-    monkeypatch.setattr(hook_store, "release", lambda *_: False)  # never got that far
+    monkeypatch.setattr(rt.hooks, "release", lambda *_: False)  # never got that far
     with pytest.raises(ConnectionError):
         hooks.resume_hook(token, {"n": 1})
     assert hooks.get_hook(token).status == "received"
@@ -244,13 +244,13 @@ def test_a_hook_that_moves_before_the_claim_refuses_the_delivery(
         status: str) -> None:
 
     token = new_hook()
-    claim = hook_store.claim
+    claim = rt.hooks.claim
 
     def moved_first(*args: Any) -> hook_store.Move:
         hooks.transition(token, meanwhile)
         return claim(*args)
 
-    monkeypatch.setattr(hook_store, "claim", moved_first)
+    monkeypatch.setattr(rt.hooks, "claim", moved_first)
     sends = Sends()
     monkeypatch.setattr(rt.system, "send", sends)
     with pytest.raises(error) as refused:

@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 import pyworkflow
+from pyworkflow import _runtime
 from pyworkflow import events as ev
 from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
 
@@ -165,12 +166,10 @@ def test_after_a_cancel_the_token_answers_410(workers: list[Worker], serve: Serv
 def test_a_payload_accepted_before_the_cancel_is_recorded(workers: Any) -> None:
     """The delivery claimed the hook, and its message never came (its sender died):
     the cancel finds the hook received and records the stored payload."""
-    from pyworkflow import hook_store
-
     run_id = pyworkflow.start("hooktest_echo_then_sleep")
     token = pending_token(run_id)
     suspended(run_id)
-    assert hook_store.claim(token, uuid.uuid4().hex, '{"first": true}').moved
+    assert _runtime.runtime().hooks.claim(token, uuid.uuid4().hex, '{"first": true}').moved
     pyworkflow.cancel_workflow(run_id)
     assert finished(run_id).status == "cancelled"
     assert received(run_id) == [{"first": True}]
@@ -178,11 +177,9 @@ def test_a_payload_accepted_before_the_cancel_is_recorded(workers: Any) -> None:
 
 
 def test_a_delivery_claimed_before_the_timeout_is_recorded(workers: Any) -> None:
-    from pyworkflow import hook_store
-
     run_id = pyworkflow.start("hooktest_echo", timeout="1s")
     token = pending_token(run_id)
-    assert hook_store.claim(token, uuid.uuid4().hex, '{"in": "time"}').moved
+    assert _runtime.runtime().hooks.claim(token, uuid.uuid4().hex, '{"in": "time"}').moved
     final = finished(run_id)
     assert final.status == "completed" and final.result == {"in": "time"}
 

@@ -67,21 +67,3 @@ def cli(ctx: click.Context, module: str | None, config_file: str | None, output:
         except ImportError as exc:
             raise CliError(f"cannot import module {module!r}: {exc}. Run pyworkflow from the "
                            "folder that contains it, or check the name.") from None
-
-
-def main() -> None:
-    from . import dead_letters, hooks, run_control, runs, setup, worker, workflows  # noqa: F401  (registers commands)
-
-    try:
-        cli(prog_name="pyworkflow")
-    except BrokenPipeError:
-        _quiet_closed_stdout()
-        sys.exit(141)  # what a shell reports for a command ended by SIGPIPE
-
-
-def _quiet_closed_stdout() -> None:
-    """The reader of our output went away (``pyworkflow runs list | head -2``): that is
-    not an error to report. Point stdout at /dev/null so the interpreter's final flush
-    does not raise a second time."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
