@@ -18,11 +18,13 @@ from .children import ChildWorkflowHandle, ParentClosePolicy, start_child_workfl
 from .client import (
     TERMINAL_STATUSES,
     RunInfo,
+    app_key,
     cancel_workflow,
     get_result,
     get_workflow_events,
     get_workflow_run,
     list_workflow_runs,
+    redis_connection,
     retry_run,
     start,
     wait_for_run,
@@ -69,5 +71,5 @@ __all__ = [
     "get_workflow_events", "get_workflow_run", "is_replaying", "list_workflow_runs", "now",
     "sleep", "start", "step", "wait_for_run", "workflow",
     "SignalTimeoutError", "WorkflowTimeoutError", "deprecate_patch", "patched", "set_value",
-    "wait_for_signal",
+    "wait_for_signal", "app_key", "redis_connection",
 ]

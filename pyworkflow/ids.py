@@ -11,9 +11,12 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from actors.system import TURN_TASK_NAME
+
 RUN_ID_PREFIX = "run-"
-#: Celery task names: the runtime's turn task and pyworkflow's step task.
-TURN_TASK = "actors.turn"
+#: Celery task names: the runtime's turn task (named by the runtime) and pyworkflow's
+#: step task.
+TURN_TASK = TURN_TASK_NAME
 STEP_TASK = "pyworkflow.step"
 
 
