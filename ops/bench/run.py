@@ -382,7 +382,7 @@ class Bench:
             log(f"  workflow {row.wf_per_step_ms:.2f} ms/step, chain {chain_txt} ms/task, "
                 f"self-chain {row.self_chain_per_task_ms:.2f} ms/task, "
                 f"cache hit rate {fmt_rate(row.hit_rate)}, "
-                f"turn tasks {self.count(tasks, 'actors.turn')}")
+                f"turn tasks {self.count(tasks, TURN_TASK)}")
 
     def concurrent(self, count: int) -> None:
         from pyworkflow import start
