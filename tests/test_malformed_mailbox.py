@@ -19,6 +19,7 @@ import pytest
 from actors import Message
 from actors.keys import GlobalKeys
 from actors.mailbox import Mailbox
+from actors.transport_guard import route_dead_letters
 from tests._workers import Worker, wait_for, worker_pool
 
 MODULE = "tests.toy_actors"
@@ -100,6 +101,9 @@ def test_a_malformed_message_is_dead_lettered_once_when_its_batch_is_abandoned( 
 def test_kombu_mailbox_path_dead_letters_entries_kombu_cannot_parse(rt) -> None:  # type: ignore[no-untyped-def]
     """The generic (any broker) take: an entry that is not an envelope does not raise
     out of ``Mailbox.take``; it is dead-lettered and the messages after it are taken."""
+    # The sink is per process (the newest ActorSystem's); other tests build runtimes on
+    # Redis servers of their own and stop them: send this test's letters to its Redis.
+    route_dead_letters(rt.system.dead_letter_from_queue)
     actor_id = f"account-{uuid.uuid4().hex[:8]}"
     keys = GlobalKeys(rt.settings.key_prefix)
     queue = keys.for_actor(actor_id).mailbox

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import pyworkflow
+from actors.transport_guard import route_dead_letters
 from pyworkflow import _runtime
 from tests._workers import Worker, wait_for
 from tests.test_examples_cli import wait_done
@@ -56,6 +57,8 @@ def amqp_workers(redis_env: dict[str, str], log_dir: Path) -> Iterator[list[Work
             w.stop()
         os.environ.pop("PYWORKFLOW_BROKER_URL", None)
         _runtime._runtime = previous
+        if previous is not None:  # dead letters go to this session's Redis again
+            route_dead_letters(previous.system.dead_letter_from_queue)
 
 
 def _send(env: dict[str, str], actor_id: str, start: int, count: int) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import pyworkflow
+from actors.transport_guard import route_dead_letters
 from pyworkflow import _runtime
 from tests._redis_server import RedisServer
 from tests._workers import Worker, wait_for
@@ -38,6 +39,8 @@ def own_redis(redis_env: dict[str, str]) -> Iterator[RedisServer]:
     _runtime._runtime = None
     yield server
     _runtime._runtime = previous
+    if previous is not None:  # dead letters go to this session's Redis again
+        route_dead_letters(previous.system.dead_letter_from_queue)
     os.environ["PYWORKFLOW_REDIS_URL"] = old
     server.stop()
 
