@@ -45,23 +45,30 @@ from .idempotency import (
     release_args,
     start_message,
 )
-from .run_info import RunInfo, run_info_from_record
+from .run_info import RunInfo, run_info_from_record, values_from_record
 from .run_queries import (
     MAX_LIST_LIMIT,
     block_ms,
+    block_until,
     check_limit,
+    check_signal_target,
+    check_value_key,
     event_dict,
     journal_tail,
     list_page,
     result_of,
     retry_message,
+    signal_message,
     take_matching,
+    value_in_record,
+    value_timeout_text,
     wait_deadline,
 )
 
-__all__ = ["MAX_LIST_LIMIT", "cancel_workflow", "get_hook", "get_result",
-           "get_workflow_events", "get_workflow_run", "list_hooks", "list_workflow_runs",
-           "resume_hook", "retry_run", "start", "wait_for_run"]
+__all__ = ["MAX_LIST_LIMIT", "cancel_workflow", "get_hook", "get_result", "get_value",
+           "get_values", "get_workflow_events", "get_workflow_run", "list_hooks",
+           "list_workflow_runs", "resume_hook", "retry_run", "send_signal", "start",
+           "wait_for_run"]
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Client] = \
     weakref.WeakKeyDictionary()
@@ -226,6 +233,43 @@ async def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
 async def get_result(run_id: str, timeout: float | None = None) -> Any:
     """The run's result; raises ``WorkflowFailedError`` if it did not complete."""
     return result_of(await wait_for_run(run_id, timeout))
+
+
+async def send_signal(run_id: str, name: str, payload: Any = None,
+                      signal_id: str | None = None) -> str:
+    """``pyworkflow.send_signal``, awaited: the same checks, nothing sent when refused."""
+    msg_id, message = signal_message(name, payload, signal_id)
+    check_signal_target(await get_workflow_run(run_id))
+    c = await _client()
+    await c.send(run_id, "signal", message, msg_id)
+    return msg_id
+
+
+async def get_values(run_id: str) -> dict[str, Any]:
+    """``pyworkflow.get_values``, awaited."""
+    c = await _client()
+    rec = await c.redis.hgetall(c.record_key(run_id))
+    if not rec:
+        raise RunNotFoundError(run_id)
+    return values_from_record(rec)
+
+
+async def get_value(run_id: str, key: str, timeout: float | None = None) -> Any:
+    """``pyworkflow.get_value``, awaited; a wait is woken by the run's journal."""
+    check_value_key(key)
+    c = await _client()
+    journal, record = c.journal_key(run_id), c.record_key(run_id)
+    deadline = wait_deadline(timeout)
+    while True:
+        tail = journal_tail(await c.redis.xrevrange(journal, count=1))
+        rec = await c.redis.hgetall(record)
+        if not rec:
+            raise RunNotFoundError(run_id)
+        found, value = value_in_record(run_id, key, rec, waiting=timeout is not None)
+        if found:
+            return value
+        await c.redis.xread({journal: tail}, count=1,
+                            block=block_until(deadline, value_timeout_text(run_id, key, timeout)))
 
 
 async def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = False,

@@ -42,24 +42,32 @@ from .run_info import (
     RunId,
     RunInfo,
     run_info_from_record,
+    values_from_record,
 )
 from .run_queries import (
     MAX_LIST_LIMIT,
     block_ms,
+    block_until,
     check_limit,
+    check_signal_target,
+    check_value_key,
     event_dict,
     journal_tail,
     list_page,
     result_of,
     retry_message,
+    signal_message,
     take_matching,
+    value_in_record,
+    value_timeout_text,
     wait_deadline,
 )
 
 __all__ = ["MAX_LIST_LIMIT", "RUN_ID_PREFIX", "TERMINAL_STATUSES", "LoopWait", "RunId", "RunInfo",
            "app_key", "check_limit", "redis_connection", "result_of",
            "cancel_workflow", "get_result", "get_workflow_events", "get_workflow_run",
-           "list_workflow_runs", "retry_run", "start", "wait_for_run"]
+           "get_value", "get_values", "list_workflow_runs", "retry_run", "send_signal", "start",
+           "wait_for_run"]
 
 
 
@@ -260,6 +268,59 @@ def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
         if info.settled:
             return info
         rt.redis.xread({journal_key: tail}, count=1, block=block_ms(info, deadline, timeout))
+
+
+def send_signal(run_id: str, name: str, payload: Any = None,
+                signal_id: str | None = None) -> str:
+    """Send the run a signal named ``name``; returns the signal's id.
+
+    The workflow takes it with ``await wait_for_signal(name)``: signals that arrive
+    before it waits are kept, in order, and each is delivered once. Refused, with
+    nothing sent, when the name is not a non-empty string, the payload is not JSON
+    (the project's codec) or is over the input limits (``SerializationError``), the
+    run does not exist (``RunNotFoundError``) or has finished (``RunFinishedError``).
+    Pass your own ``signal_id`` to make a retried send one signal.
+    """
+    msg_id, message = signal_message(name, payload, signal_id)
+    check_signal_target(get_workflow_run(run_id))
+    runtime().system.send(run_id, "signal", message, msg_id=msg_id)
+    return msg_id
+
+
+def get_values(run_id: str) -> dict[str, Any]:
+    """Every value the run has published (``set_value``): key -> latest value."""
+    rt = runtime()
+    rec = rt.redis.hgetall(rt.system.actor_keys(run_id).record)
+    if not rec:
+        raise RunNotFoundError(run_id)
+    return values_from_record(rec)
+
+
+def get_value(run_id: str, key: str, timeout: float | None = None) -> Any:
+    """The latest value the run published under ``key``.
+
+    Without ``timeout``: at once, or ``ValueNotSetError`` (a ``LookupError``) when it
+    has not been set. With ``timeout`` (seconds): waits for the run to set it, woken
+    by the run's journal (a blocking read, as :func:`wait_for_run`); ``TimeoutError``
+    when the time passes first, ``ValueNotSetError`` as soon as the run ends (or
+    parks) without setting it.
+    """
+    check_value_key(key)
+    if timeout is not None and _in_event_loop():
+        return LoopWait(lambda: aio.get_value(run_id, key, timeout))
+    rt = runtime()
+    keys_ = rt.system.actor_keys(run_id)
+    deadline = wait_deadline(timeout)
+    while True:
+        tail = journal_tail(rt.redis.xrevrange(keys_.journal, count=1))
+        rec = rt.redis.hgetall(keys_.record)
+        if not rec:
+            raise RunNotFoundError(run_id)
+        found, value = value_in_record(run_id, key, rec, waiting=timeout is not None)
+        if found:
+            return value
+        rt.redis.xread({keys_.journal: tail}, count=1,
+                       block=block_until(deadline, value_timeout_text(run_id, key, timeout)))
 
 
 def get_result(run_id: str, timeout: float | None = None) -> Any:

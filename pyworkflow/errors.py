@@ -157,6 +157,30 @@ class RunNotFoundError(PyWorkflowError, LookupError):
         self.run_id = run_id
 
 
+class RunFinishedError(PyWorkflowError):
+    """A message for a run that has ended (a signal): it was refused, nothing was sent,
+    and the run is unchanged. A finished run never takes a message again."""
+
+    run_id: str = ""
+    status: str = ""
+
+    def __init__(self, run_id: str, status: str, what: str = "a message") -> None:
+        super().__init__(f"run {run_id!r} is already {status}; {what} to a finished run "
+                         "is refused (nothing was sent)")
+        self.run_id, self.status = run_id, status
+
+
+class ValueNotSetError(PyWorkflowError, LookupError):
+    """``get_value(run_id, key)``: the run has not published ``key`` (yet, or ever)."""
+
+    run_id: str = ""
+    key: str = ""
+
+    def __init__(self, run_id: str, key: str, why: str = "") -> None:
+        super().__init__(f"run {run_id!r} has not set a value {key!r}{why}")
+        self.run_id, self.key = run_id, key
+
+
 class SignalTimeoutError(PyWorkflowError):
     """``wait_for_signal(name, timeout=...)`` waited that long and no signal came."""
 
@@ -264,7 +288,7 @@ _BY_NAME: dict[str, type[PyWorkflowError]] = {
     for cls in (PyWorkflowError, RetryableError, FatalError, StepTimeoutError, StepFailedError,
                 WorkflowFailedError, NonDeterminismError, CancellationError,
                 WorkflowNotFoundError, RunNotFoundError, IdempotencyKeyUsedError,
-                SignalTimeoutError, WorkflowTimeoutError,
+                SignalTimeoutError, WorkflowTimeoutError, RunFinishedError, ValueNotSetError,
                 HookExpiredError, HookNotFoundError,
                 HookAlreadyReceivedError, ChildWorkflowFailedError, MaxNestingDepthError,
                 RecordedError)

@@ -103,3 +103,15 @@ def run_info_from_record(run_id: str, rec: dict[bytes, bytes]) -> RunInfo:
         created_at=ts("created_at"), updated_at=ts("updated_at"),
         parent_run_id=parent.decode() if parent else None,
         waiting_on=json.loads(f("waiting_on") or b"[]"), finished_at=ts("finished_at"))
+
+
+def values_from_record(rec: dict[bytes, bytes]) -> dict[str, Any]:
+    """The values a run has published (``set_value``), decoded: key -> latest value.
+
+    The record's ``values`` field is a JSON object of encoded values, rewritten whole
+    by the commit of each ``set_value``; a run that published nothing has none.
+    """
+    raw = rec.get(b"values")
+    if not raw:
+        return {}
+    return {key: serialization.decode(value) for key, value in json.loads(raw).items()}

@@ -12,8 +12,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import WorkflowFailedError
-from .run_info import RunInfo, run_info_from_record
+from . import ids, serialization
+from .errors import RunFinishedError, ValueNotSetError, WorkflowFailedError
+from .run_info import SETTLED_STATUSES, RunInfo, run_info_from_record, values_from_record
 
 #: The most runs one ``list_workflow_runs`` call (or ``runs list --limit``) returns.
 MAX_LIST_LIMIT = 10_000
@@ -62,12 +63,70 @@ def wait_deadline(timeout: float | None) -> float | None:
 def block_ms(info: RunInfo, deadline: float | None, timeout: float | None) -> int:
     """How long the next blocking read may wait; raises ``TimeoutError`` once the
     deadline has passed and the run is still not settled."""
+    return block_until(deadline, f"run {info.run_id} is still {info.status} after {timeout}s")
+
+
+def block_until(deadline: float | None, timed_out: str) -> int:
+    """How long the next blocking read may wait before ``deadline``; ``TimeoutError``
+    (with the message ``timed_out``) once it has passed."""
     if deadline is None:
         return WAKE_CHECK_MS
     left = deadline - time.monotonic()
     if left <= 0:
-        raise TimeoutError(f"run {info.run_id} is still {info.status} after {timeout}s")
+        raise TimeoutError(timed_out)
     return max(1, min(WAKE_CHECK_MS, int(left * 1000)))
+
+
+# -- signals and published values --------------------------------------------------------
+def signal_message(name: str, payload: Any, signal_id: str | None) -> tuple[str, dict[str, Any]]:
+    """The ``signal`` mailbox message for ``send_signal``: ``(msg_id, payload)``.
+
+    Everything is checked before anything is sent: the name (a non-empty string), the
+    payload (JSON through the project's codec, within the input limits the worker
+    applies) and the id. The message id is the signal id, so an app that retries a send
+    with its own ``signal_id`` delivers one signal, not two.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a signal name is a non-empty string, not {name!r}")
+    if signal_id is not None and (not isinstance(signal_id, str) or not signal_id):
+        raise TypeError(f"a signal id is a non-empty string, not {signal_id!r}")
+    what = f"signal {name!r} payload"
+    encoded = serialization.encode(payload, path=what)
+    serialization.check_limits(encoded, what)
+    sid = signal_id or ids.new_signal_id()
+    return sid, {"name": name, "payload": encoded, "signal_id": sid}
+
+
+def check_signal_target(info: RunInfo) -> None:
+    """A finished run takes no signal: refused, so the app learns it was not delivered.
+    (A parked run does: the signal waits in its journal until an operator's retry.)"""
+    if info.finished:
+        raise RunFinishedError(info.run_id, info.status, "a signal")
+
+
+def check_value_key(key: str) -> None:
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"a value's key is a non-empty string, not {key!r}")
+
+
+def value_in_record(run_id: str, key: str, rec: dict[bytes, bytes],
+                    waiting: bool) -> tuple[bool, Any]:
+    """``(True, value)`` when the run has published ``key``; ``(False, None)`` when a
+    wait for it should go on. Raises ``ValueNotSetError`` when there is nothing to wait
+    for: no wait was asked (``waiting`` False), or the run has settled without it."""
+    values = values_from_record(rec)
+    if key in values:
+        return True, values[key]
+    info = run_info_from_record(run_id, rec)
+    if not waiting:
+        raise ValueNotSetError(run_id, key, f" (it is {info.status})")
+    if info.status in SETTLED_STATUSES:
+        raise ValueNotSetError(run_id, key, f" and it is {info.status}")
+    return False, None
+
+
+def value_timeout_text(run_id: str, key: str, timeout: float | None) -> str:
+    return f"run {run_id} has not set a value {key!r} within {timeout}s"
 
 
 def event_dict(seq: int, kind: str, ts: float, data: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from . import serialization
 from .errors import RetryableError, StepTimeoutError
 from .ids import STEP_TASK, step_attempt, step_result_message_id
 from .registry import get_step
-from .step_context import StepContext, reset_step_context, set_step_context
+from .step_context import CancelWatch, StepContext, reset_step_context, set_step_context
 from .step_leases import StepLeases
 from .step_time_limits import StepRequest, soft_limit_armed
 
@@ -81,10 +81,16 @@ def message_in_hand(system: Any, run_id: str) -> Message | None:
     return Message.decode(raw) if raw else None
 
 
+def _cancel_probe(system: Any, run_id: str) -> Any:
+    """Reads the ``cancel_requested`` field a cancel projects onto the run's record."""
+    record = system.actor_keys(run_id).record
+    return lambda: system.redis.hget(record, "cancel_requested") == b"1"
+
+
 def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: str,
              attempt: int, args: list[Any], kwargs: dict[str, Any],
              timeout: float | None = None) -> None:
-    ctx = StepContext(run_id, call_id, step, attempt)
+    ctx = StepContext(run_id, call_id, step, attempt, CancelWatch(_cancel_probe(system, run_id)))
     log = logger.bind(run_id=run_id, step=step, call_id=call_id, attempt=attempt)
     member, verdict = leases.hold(run_id, call_id, attempt)
     if verdict == "dead":
