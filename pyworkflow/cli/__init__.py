@@ -10,7 +10,17 @@ from __future__ import annotations
 import os
 import sys
 
-from . import dead_letters, hooks, run_control, runs, setup, worker, workflows  # noqa: F401
+from . import (  # noqa: F401
+    dead_letters,
+    hooks,
+    run_check,
+    run_control,
+    run_messages,
+    runs,
+    setup,
+    worker,
+    workflows,
+)
 from ._root import cli
 
 __all__ = ["main"]

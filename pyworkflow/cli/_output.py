@@ -163,8 +163,28 @@ def _detail(kind: str, data: Mapping[str, Any]) -> list[str]:
         return [f"-> {compact(data.get('result'))}"]
     if kind == events.WORKFLOW_FAILED:
         return [f"{data.get('error_type', 'Error')}: {data.get('error', '')}"]
+    message = _message_detail(kind, data)
+    if message is not None:
+        return message
     rest = {k: v for k, v in data.items() if k != "call_id"}  # call_id is internal
     return [compact(rest)] if rest else []
+
+
+def _message_detail(kind: str, data: Mapping[str, Any]) -> list[str] | None:
+    """Signals, published values and patch markers, as a person reads them."""
+    name = str(data.get("name", "?"))
+    if kind in (events.SIGNAL_RECEIVED, events.SIGNAL_DELIVERED):
+        return [name, f"<- {compact(data.get('payload'))}"]
+    if kind == events.SIGNAL_WAIT_STARTED:
+        timeout = data.get("timeout_s")
+        return [name] + ([f"timeout {format_duration(timeout)}"] if timeout is not None else [])
+    if kind == events.SIGNAL_TIMED_OUT:
+        return [name]
+    if kind == events.VALUE_SET:
+        return [f"{data.get('key', '?')} = {compact(data.get('value'))}"]
+    if kind == events.PATCH_MARKED:
+        return [str(data.get("change_id", "?"))]
+    return None
 
 
 def format_event(event: Mapping[str, Any], width: int = VALUE_WIDTH) -> str:

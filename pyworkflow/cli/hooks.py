@@ -32,14 +32,14 @@ import click
 from .. import hooks as sdk
 from .._runtime import runtime
 from ..errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
-from ..serialization import PayloadError, parse_json
+from ..serialization import PayloadError
 from ..web.hooks_endpoint import payload_errors
 from . import _output as out
+from ._payload import EXAMPLE_PAYLOAD, read_payload
 from ._root import CliError, cli
 from .setup import NeedsRedis
 
 HOOK_STATUSES = ("pending", "received", "expired", "cancelled")
-_EXAMPLE_PAYLOAD = """'{"approved": true}'"""
 
 
 def _no_hook(token: str) -> CliError:
@@ -115,28 +115,8 @@ def info(token: str) -> None:
               ("Created", out.format_time(hook.created_at))]
     if hook.status == "pending":
         fields.append(("Resume it", f"pyworkflow hooks resume {hook.token} --payload "
-                                    f"{_EXAMPLE_PAYLOAD}"))
+                                    f"{EXAMPLE_PAYLOAD}"))
     out.print_fields(fields)
-
-
-def _read_payload(payload: str | None, payload_file: IO[str] | None) -> Any:
-    if (payload is None) == (payload_file is None):
-        raise CliError(f"give the payload with exactly one of --payload JSON or --payload-file "
-                       f"FILE, e.g. --payload {_EXAMPLE_PAYLOAD} (use --payload null for none)")
-    if payload is not None:
-        source, text = "--payload", payload
-    else:
-        assert payload_file is not None
-        source = f"--payload-file {payload_file.name}"
-        try:
-            text = payload_file.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CliError(f"cannot read {source}: {exc}") from None
-    try:
-        return parse_json(text, source)
-    except PayloadError as exc:
-        example = f"; e.g. --payload {_EXAMPLE_PAYLOAD}" if exc.reason == "json" else ""
-        raise CliError(f"{exc}{example}") from None
 
 
 def _describe_errors(exc: sdk.HookPayloadError) -> str:
@@ -160,7 +140,7 @@ def resume(token: str, payload: str | None, payload_file: IO[str] | None) -> Non
       pyworkflow -m app.flows hooks resume TOKEN --payload '{"approved": true}'
       curl -s https://... | pyworkflow -m app.flows hooks resume TOKEN --payload-file -
     """
-    value = _read_payload(payload, payload_file)
+    value = read_payload(payload, payload_file)
     shown = sdk.short_token(token)
     try:
         hook = sdk.resume_hook(token, value)

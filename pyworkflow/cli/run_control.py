@@ -100,14 +100,18 @@ def _wait_cancelled(run_id: str, timeout: float | None) -> None:
 
 
 @runs.command("retry")
-@click.argument("run_id")
+@click.argument("run_id", required=False)
+@click.option("--all-parked", is_flag=True,
+              help="Retry every parked run (with --workflow: of that workflow) instead of one.")
+@click.option("--workflow", "-w", help="With --all-parked: only runs of this workflow.")
 @click.option("--wait", is_flag=True,
               help="Wait until the run is finished (or parked again); exit 1 unless it "
                    "completes.")
 @click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
               help="With --wait: give up waiting after this long (exit 1; the retry stays "
                    "requested).")
-def retry(run_id: str, wait: bool, timeout: float | None) -> None:
+def retry(run_id: str | None, all_parked: bool, workflow: str | None, wait: bool,
+          timeout: float | None) -> None:
     """Retry a parked or failed run, once what stopped it is fixed.
 
     A parked run resumes where it stopped; a failed run re-opens from its failed
@@ -120,7 +124,17 @@ def retry(run_id: str, wait: bool, timeout: float | None) -> None:
     Examples:
       pyworkflow runs retry run-1234
       pyworkflow runs retry run-1234 --wait --timeout 300
+      pyworkflow runs retry --all-parked --workflow order_workflow
     """
+    if all_parked:
+        if run_id is not None or wait or timeout is not None:
+            raise click.UsageError("--all-parked takes no RUN_ID, --wait or --timeout")
+        _retry_all_parked(workflow)
+        return
+    if run_id is None:
+        raise click.UsageError("give a RUN_ID, or --all-parked")
+    if workflow is not None:
+        raise click.UsageError("--workflow only applies with --all-parked")
     if timeout is not None and not wait:
         raise click.UsageError("--timeout only applies with --wait")
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -147,6 +161,32 @@ def retry(run_id: str, wait: bool, timeout: float | None) -> None:
     out.note(text)
     _wait_retry_handled(run_id, after_seq, deadline)
     _wait_retried(run_id, deadline)
+
+
+def _retry_all_parked(workflow: str | None) -> None:
+    """One retry request per parked run (each resumes with the code the workers run
+    now); a run that left ``parked`` meanwhile is listed with its status, unchanged."""
+    parked = client.list_workflow_runs(status="parked", workflow=workflow,
+                                       limit=client.MAX_LIST_LIMIT)
+    done = []
+    for info in parked:
+        try:
+            before = client.retry_run(info.run_id)
+        except RunNotFoundError:
+            continue  # purged meanwhile
+        done.append((before, before.status == "parked"))
+    if out.is_json():
+        out.emit_json([{**b.to_dict(), "outcome": "requested" if ok else "nothing_to_retry"}
+                       for b, ok in done])
+        return
+    if not done:
+        click.echo("No parked runs" + (f" of workflow {workflow!r}." if workflow else "."))
+        return
+    out.print_table(["RUN ID", "WORKFLOW", "RETRY"],
+                    [[b.run_id, b.workflow, "requested" if ok else f"skipped ({b.status})"]
+                     for b, ok in done])
+    out.note(f"Retry requested for {sum(ok for _, ok in done)} parked run(s); follow one "
+             "with: pyworkflow runs logs RUN_ID --follow")
 
 
 def _last_seq(run_id: str) -> int:
