@@ -119,7 +119,7 @@ def _validate(name: str, payload: Any) -> Any:
     return instance.model_dump(mode="json")
 
 
-def _checked_payload(name: str, payload: Any) -> Any:
+def checked_payload(name: str, payload: Any) -> Any:
     """The payload as the journal will hold it, within the limits the worker decodes."""
     checked = serialization.encode(_validate(name, payload), path="payload")
     serialization.check_limits(checked, "payload")
@@ -141,7 +141,7 @@ def resume_hook(token: str, payload: Any = None) -> HookInfo:
     info = get_hook(token)
     if info.status not in ("pending", "received"):
         raise _refusal(token, info.status, info)
-    checked = _checked_payload(info.name, payload)
+    checked = checked_payload(info.name, payload)
     text = json.dumps(checked, separators=(",", ":"), ensure_ascii=False)
     delivery = secrets.token_hex(12)
     move = _store().claim(token, delivery, text)

@@ -81,15 +81,18 @@ class MemoryHook:
     shielded: bool
     status: str = "pending"
     payload: str | None = None
+    created_at: float = 0.0
 
 
 class MemoryHookStore:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         self.hooks: dict[str, MemoryHook] = {}
+        self._clock: Clock = clock or WallClock()
 
     def record(self, token: str, run_id: str, call_id: int, name: str,
                expires_at_ms: int | None, shielded: bool) -> None:
-        self.hooks[token] = MemoryHook(run_id, call_id, name, expires_at_ms, shielded)
+        self.hooks[token] = MemoryHook(run_id, call_id, name, expires_at_ms, shielded,
+                                       created_at=self._clock.now())
 
     def settle(self, token: str, to: str) -> HookMove:
         hook = self.hooks.get(token)
@@ -101,10 +104,16 @@ class MemoryHookStore:
         return HookMove(True, to)
 
     def claim(self, token: str, payload: str) -> HookMove:
-        """A delivery: what ``resume_hook`` does against Redis."""
+        """A delivery: what ``resume_hook`` does against Redis (a hook whose expiry has
+        passed by this store's clock refuses it, as the Redis script does)."""
         hook = self.hooks.get(token)
-        if hook is None or hook.status != "pending":
-            return HookMove(False, hook.status if hook else "missing")
+        if hook is None:
+            return HookMove(False, "missing")
+        if hook.status == "pending" and hook.expires_at_ms is not None \
+                and hook.expires_at_ms <= self._clock.now() * 1000:
+            return HookMove(False, "expired")
+        if hook.status != "pending":
+            return HookMove(False, hook.status, hook.payload)
         hook.status, hook.payload = "received", payload
         return HookMove(True, "received", payload)
 
