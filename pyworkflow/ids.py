@@ -59,6 +59,11 @@ def child_done_message_id(child_run_id: str) -> str:
     return f"{child_run_id}:done"
 
 
+def run_ended_message_id(run_id: str) -> str:
+    """What a run started by a schedule tells its schedule when it ends."""
+    return f"{run_id}:ended"
+
+
 def cancel_child_message_id(run_id: str, call_id: int) -> str:
     return f"{run_id}:cancel-child:{call_id}"
 

@@ -46,6 +46,9 @@ from .loop import WorkflowLoop
 from .ports import Ports
 
 DEFAULT_MAX_RECOVERY_ATTEMPTS = 3
+#: Start-message fields of runs that the system starts (not a client, not a parent):
+#: recorded in ``workflow_started``, projected onto the record, and the run is indexed.
+SYSTEM_STARTS = ("schedule_id", "fire_time", "continued_from")
 
 
 class Run:
@@ -185,7 +188,7 @@ class Run:
             return
         data = {"workflow": payload["workflow"], "args": payload.get("args", []),
                 "kwargs": payload.get("kwargs", {})}
-        for key in ("parent", "depth"):
+        for key in ("parent", "depth", *SYSTEM_STARTS):
             if payload.get(key) is not None:
                 data[key] = payload[key]
         deadline = self._deadline_ms(payload)
@@ -201,7 +204,11 @@ class Run:
                      args=json.dumps(data["args"]), kwargs=json.dumps(data["kwargs"]))
         if "parent" in data:
             self.project(parent_run_id=data["parent"]["run_id"], created_at=repr(now))
-            self.ports.runs.index(self.run_id, now)
+        for key in SYSTEM_STARTS:
+            if key in data:
+                self.project(**{key: str(data[key])}, created_at=repr(now))
+        if "parent" in data or any(key in data for key in SYSTEM_STARTS):
+            self.ports.runs.index(self.run_id, now)  # no client listed it: list it here
         self._begin(data)
         if self.setup_error is not None:
             self._park_for_setup()
@@ -339,6 +346,11 @@ class Run:
         for call in list(self.history.open.values()):
             KINDS[call.kind].on_run_end(self, call)
         self._notify_parent(status, result, error)
+        schedule_id = (self.history.started or {}).get("schedule_id")
+        if schedule_id and self.ctx is not None:  # its schedule applies its overlap policy
+            self.effect(Send(str(schedule_id), "run-ended",
+                             {"run_id": self.run_id, "status": status},
+                             msg_id=ids.run_ended_message_id(self.run_id)))
 
     def _notify_parent(self, status: str, result: Any, error: dict[str, Any] | None) -> None:
         if not self.parent or self.ctx is None:
