@@ -29,6 +29,7 @@ from .client import (
     start,
     wait_for_run,
 )
+from .continuation import continue_as_new
 from .decorators import step, workflow
 from .errors import (
     CancellationError,
@@ -71,5 +72,5 @@ __all__ = [
     "get_workflow_events", "get_workflow_run", "is_replaying", "list_workflow_runs", "now",
     "sleep", "start", "step", "wait_for_run", "workflow",
     "SignalTimeoutError", "WorkflowTimeoutError", "deprecate_patch", "patched", "set_value",
-    "wait_for_signal", "app_key", "redis_connection",
+    "wait_for_signal", "app_key", "redis_connection", "continue_as_new",
 ]

@@ -42,6 +42,8 @@ SIGNAL_DELIVERED = "signal_delivered"
 SIGNAL_TIMED_OUT = "signal_timed_out"
 VALUE_SET = "value_set"
 PATCH_MARKED = "patch_marked"
+WORKFLOW_CONTINUED_AS_NEW = "workflow_continued_as_new"
+HISTORY_LARGE = "history_large"
 
 #: Every event, with the one line ``runs logs --type`` and the docs show for it.
 DESCRIPTIONS: dict[str, str] = {
@@ -75,19 +77,23 @@ DESCRIPTIONS: dict[str, str] = {
     SIGNAL_TIMED_OUT: "a wait for a signal ended with no signal",
     VALUE_SET: "the code published a value apps can read",
     PATCH_MARKED: "the code took the new branch of a patch (patched() returned True)",
+    WORKFLOW_CONTINUED_AS_NEW: "the run ended and a new run of it goes on (its id)",
+    HISTORY_LARGE: "the run's journal passed the warning size: use continue_as_new",
 }
 ALL: tuple[str, ...] = tuple(DESCRIPTIONS)
 
 #: Terminal events and the run status each one leaves.
 TERMINAL_STATUS: dict[str, str] = {WORKFLOW_COMPLETED: "completed",
                                    WORKFLOW_FAILED: "failed",
-                                   WORKFLOW_CANCELLED: "cancelled"}
+                                   WORKFLOW_CANCELLED: "cancelled",
+                                   WORKFLOW_CONTINUED_AS_NEW: "continued_as_new"}
 #: Command events and the kind of command each records, in the order code issues them.
 COMMAND_KINDS: dict[str, str] = {
     STEP_SCHEDULED: "step", SLEEP_STARTED: "sleep", HOOK_CREATED: "hook",
     CHILD_STARTED: "child", CHILD_CANCEL_REQUESTED: "cancel_child",
     SIGNAL_WAIT_STARTED: "signal", VALUE_SET: "value", PATCH_MARKED: "patch",
     **{name: "complete" for name in TERMINAL_STATUS},
+    WORKFLOW_CONTINUED_AS_NEW: "continue",
 }
 #: Events that end a call: its future is resolved (or failed) from them.
 RESOLUTIONS: frozenset[str] = frozenset({

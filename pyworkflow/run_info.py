@@ -14,7 +14,7 @@ from typing import Any
 
 from . import serialization
 
-TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "continued_as_new"})
 
 #: Statuses after which a run does nothing more by itself: terminal, or parked until an
 #: operator acts. Waiting for a run ends at one of these.
@@ -63,6 +63,9 @@ class RunInfo(_Awaitable):
     parent_run_id: str | None = None
     waiting_on: list[str] = field(default_factory=list)
     finished_at: float | None = None
+    #: continue-as-new: the run this one continued, and the run that continues it
+    continued_from: str | None = None
+    continued_to: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -102,7 +105,12 @@ def run_info_from_record(run_id: str, rec: dict[bytes, bytes]) -> RunInfo:
         result=_loads(f("result")), error=json.loads(f("error") or b"null"),
         created_at=ts("created_at"), updated_at=ts("updated_at"),
         parent_run_id=parent.decode() if parent else None,
-        waiting_on=json.loads(f("waiting_on") or b"[]"), finished_at=ts("finished_at"))
+        waiting_on=json.loads(f("waiting_on") or b"[]"), finished_at=ts("finished_at"),
+        continued_from=_text(f("continued_from")), continued_to=_text(f("continued_to")))
+
+
+def _text(raw: bytes | None) -> str | None:
+    return raw.decode() if raw else None
 
 
 def values_from_record(rec: dict[bytes, bytes]) -> dict[str, Any]:

@@ -338,19 +338,27 @@ class Run:
 
     # -- ending and stopping ----------------------------------------------------------
     def end_run(self, status: str, fields: dict[str, str], result: Any,
-                error: dict[str, Any] | None) -> None:
-        """Project the run's end, close its open calls (children), tell its parent."""
+                error: dict[str, Any] | None, continued: bool = False) -> None:
+        """Project the run's end, close its open calls (children), tell its parent and
+        its schedule (unless a successor goes on in its place: ``continued``)."""
         now = repr(self.now())
         self.project(status=status, updated_at=now, finished_at=now, waiting_on="[]",
                      **fields)
         for call in list(self.history.open.values()):
             KINDS[call.kind].on_run_end(self, call)
+        if continued:
+            return
         self._notify_parent(status, result, error)
         schedule_id = (self.history.started or {}).get("schedule_id")
         if schedule_id and self.ctx is not None:  # its schedule applies its overlap policy
             self.effect(Send(str(schedule_id), "run-ended",
                              {"run_id": self.run_id, "status": status},
                              msg_id=ids.run_ended_message_id(self.run_id)))
+
+    def ended_by_command(self) -> None:
+        """The code ended the run itself (continue-as-new): no end is issued when its
+        main task later stops."""
+        self._completion_issued = True
 
     def _notify_parent(self, status: str, result: Any, error: dict[str, Any] | None) -> None:
         if not self.parent or self.ctx is None:

@@ -44,7 +44,7 @@ from ..ids import STEP_TASK, hook_message_id, new_signal_id
 from ..run_info import RunInfo, run_info_from_record
 from ..run_queries import result_of
 from ..serialization import check_limits, encode
-from .clock import VirtualClock
+from .clock import Clock, VirtualClock
 from .step_runner import StepMock, run_attempt
 
 #: How many turns and step attempts one drive may take before the environment calls
@@ -62,9 +62,10 @@ class RunHandle:
     def info(self) -> RunInfo:
         return self._env.get_run(self.run_id)
 
-    def result(self) -> Any:
-        """Drive the environment until this run settles; its result (or its error)."""
-        return result_of(self._env.wait(self.run_id))
+    def result(self, follow: bool = True) -> Any:
+        """Drive the environment until this run settles; its result (or its error).
+        A run that continued as new is followed to the end of its chain."""
+        return result_of(self._env.wait(self.run_id, follow=follow))
 
     def hooks(self, status: str | None = "pending") -> list[HookInfo]:
         return self._env.hooks(self.run_id, status)
@@ -77,8 +78,8 @@ class WorkflowEnvironment:
     """Runs workflows in-process with a virtual clock; use it as a (async) context
     manager or on its own."""
 
-    def __init__(self, start_time: float | None = None) -> None:
-        self.clock = VirtualClock(start_time)
+    def __init__(self, start_time: float | None = None, *, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or VirtualClock(start_time)
         self.hook_store = MemoryHookStore(self.clock)
         self.runs_store = MemoryRunStore()
         self.behaviour = RunBehaviour(Ports(hooks=self.hook_store, runs=self.runs_store,
@@ -142,8 +143,15 @@ class WorkflowEnvironment:
             self._drain()
         self.clock.set_ms(target_ms)
 
-    def wait(self, run_id: str) -> RunInfo:
-        """Drive until the run settles (ends, or parks), jumping to each next timer."""
+    def wait(self, run_id: str, follow: bool = True) -> RunInfo:
+        """Drive until the run settles (ends, or parks), jumping to each next timer;
+        with ``follow``, on to the last run of a continue-as-new chain."""
+        info = self._wait_one(run_id)
+        while follow and info.continued_to:
+            info = self._wait_one(info.continued_to)
+        return info
+
+    def _wait_one(self, run_id: str) -> RunInfo:
         self._drain()
         while not self.get_run(run_id).settled:
             if not self._timers:

@@ -9,6 +9,7 @@ import pytest
 from actors import CancelTimer, Send, StartTimer
 from pyworkflow import (
     SignalTimeoutError,
+    continue_as_new,
     deprecate_patch,
     patched,
     set_value,
@@ -196,3 +197,34 @@ def test_unknown_or_bad_workflow_options_are_refused_at_import() -> None:
     with pytest.raises(ValueError, match="max_duration"):
         @workflow(max_duration="soon")
         async def bad() -> None: ...
+
+
+@workflow(name="msg_counter")
+async def counter(n: int) -> int:
+    await note(str(n))
+    if n >= 9:
+        return n
+    await continue_as_new(n + 1)
+
+
+def test_continue_as_new_names_one_successor_in_the_committed_turn() -> None:
+    h = Harness("run-continue")
+    (a,) = h.steps(h.send("start", workflow="msg_counter", args=[8], kwargs={}))
+    ctx = h.complete(a, "8")
+    (start,) = [e for e in ctx.effects if isinstance(e, Send) and e.kind == "start"]
+    last = h.journal[-1]
+    assert last.type == "workflow_continued_as_new"
+    assert last.data["continued_to"] == start.actor_id
+    assert start.payload == {"workflow": "msg_counter", "args": [9], "kwargs": {},
+                             "continued_from": "run-continue"}
+    assert start.msg_id == f"{start.actor_id}:start"
+    assert h.record["status"] == "continued_as_new"
+    assert h.record["continued_to"] == start.actor_id
+    other = h.rebuilt()  # replay: the same successor, no second start, no other end
+    assert other.state.divergence is None
+    assert other.send("timer-fired", purpose="sleep", call_id=1).events == []
+    successor = Harness(start.actor_id)
+    (b,) = successor.steps(successor.send("start", **start.payload))
+    successor.complete(b, "9")
+    assert successor.journal[-1].data == {"result": 9}
+    assert successor.record["continued_from"] == "run-continue"

@@ -13,6 +13,7 @@ from pyworkflow import (
     HookExpiredError,
     RetryableError,
     WorkflowFailedError,
+    continue_as_new,
     get_step_context,
     hook,
     set_value,
@@ -151,3 +152,27 @@ def test_it_works_inside_a_running_event_loop() -> None:
             return env.run(parent)  # type: ignore[no-any-return]
 
     assert asyncio.run(main()) == 42
+
+
+@workflow(name="env_counter")
+async def counter(n: int, total: int) -> int:
+    total += await double(n)
+    if n >= 5:
+        return total
+    await continue_as_new(n + 1, total)
+
+
+def test_continue_as_new_chains_runs_to_the_last_result() -> None:
+    with WorkflowEnvironment() as env:
+        h = env.start(counter, 1, 0)
+        assert h.result() == 2 * (1 + 2 + 3 + 4 + 5)
+        chain = [h.run_id]
+        while (nxt := env.get_run(chain[-1]).continued_to) is not None:
+            assert env.get_run(nxt).continued_from == chain[-1]
+            chain.append(nxt)
+        assert len(chain) == 5
+        assert [env.get_run(r).status for r in chain] == ["continued_as_new"] * 4 + ["completed"]
+        first = env.events(chain[0])
+        assert first[-1]["type"] == "workflow_continued_as_new"
+        assert first[-1]["data"]["continued_to"] == chain[1]
+        assert len(env.events(chain[-1])) < len(first) + 2  # each link starts a fresh journal

@@ -15,6 +15,7 @@ from .base import CommandKind, Handler, Outcome
 from .cancel import Cancellation
 from .child import CancelChildKind, ChildKind, StartedChild
 from .complete import CompleteKind
+from .continue_as_new import ContinueAsNewKind
 from .hook import HookKind
 from .patch import PatchKind
 from .recovery import Recovery
@@ -32,10 +33,12 @@ COMPLETE = CompleteKind()
 SIGNAL = SignalKind()
 VALUE = ValueKind()
 PATCH = PatchKind()
+CONTINUE_AS_NEW = ContinueAsNewKind()
 
 KINDS: dict[str, CommandKind[Any]] = {
     kind.kind: kind
-    for kind in (STEP, SLEEP, HOOK, CHILD, CANCEL_CHILD, COMPLETE, SIGNAL, VALUE, PATCH)}
+    for kind in (STEP, SLEEP, HOOK, CHILD, CANCEL_CHILD, COMPLETE, SIGNAL, VALUE, PATCH,
+                 CONTINUE_AS_NEW)}
 RESOLVERS: dict[str, CommandKind[Any]] = {
     event: kind for kind in KINDS.values() for event in kind.resolutions}
 
@@ -56,6 +59,7 @@ MESSAGES: dict[str, Handler] = {
        for message, handler in kind.messages().items()},
     **CANCELLATION.messages(), **RECOVERY.messages()}
 
-__all__ = ["CANCELLATION", "CANCEL_CHILD", "CHILD", "COMPLETE", "HOOK", "KINDS", "MESSAGES",
+__all__ = ["CANCELLATION", "CANCEL_CHILD", "CHILD", "COMPLETE", "CONTINUE_AS_NEW", "HOOK",
+           "KINDS", "MESSAGES",
            "OBSERVERS", "PATCH", "RECOVERY", "RESOLVERS", "SIGNAL", "SLEEP", "STEP", "TIMERS",
            "VALUE", "CommandKind", "Handler", "Outcome", "StartedChild"]
