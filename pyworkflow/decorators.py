@@ -17,6 +17,7 @@ from .engine import in_workflow
 from .engine.commands import STEP
 from .registry import StepDef, WorkflowDef, register_step, register_workflow
 from .retry import validate_retry_delay
+from .transient import call_step
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +30,7 @@ WORKFLOW_OPTIONS: dict[str, Callable[[Any], object]] = {
     "recover_on_worker_loss": lambda v: isinstance(v, bool),
     "max_recovery_attempts": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
     "max_duration": lambda v: parse_duration(v) > 0,
+    "durable": lambda v: isinstance(v, bool),
 }
 
 
@@ -61,7 +63,8 @@ def workflow(fn: Any = None, /, *, name: str | None = None, **options: Any) -> A
     Options (checked here, at import time): ``recover_on_worker_loss`` (default True),
     ``max_recovery_attempts`` (default 3), ``max_duration`` (a duration: past it the
     run is cancelled, its cleanup runs, and it ends failed with
-    ``WorkflowTimeoutError``).
+    ``WorkflowTimeoutError``), ``durable`` (default True; False makes every run of it
+    transient: in-process, nothing journaled, see ``transient.py``).
     """
     _check_workflow_options(options)
 
@@ -96,8 +99,8 @@ def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = 3,
         @functools.wraps(func)
         def call(*args: Any, **kwargs: Any) -> Any:
             run = in_workflow()
-            if run is None:
-                return func(*args, **kwargs)
+            if run is None:  # a plain call, or a transient run's (with retries)
+                return call_step(defn, args, kwargs)
             return STEP.schedule(run, defn, args, kwargs)
 
         setattr(call, STEP_ATTR, defn)
