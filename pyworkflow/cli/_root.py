@@ -50,12 +50,17 @@ class _Group(click.Group):
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Output format.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--runtime", type=click.Choice(["celery", "local"]), default="celery",
+              show_default=True, envvar="PYWORKFLOW_RUNTIME",
+              help="Where `workflows run` runs a workflow: on Celery workers, or in this "
+                   "process (local: no Redis, no worker, journal in memory).")
 @click.pass_context
 def cli(ctx: click.Context, module: str | None, config_file: str | None, output: str,
-        debug: bool) -> None:
+        debug: bool, runtime: str) -> None:
     """Durable, event-sourced Python workflows on Celery workers."""
     ctx.ensure_object(dict)
     ctx.obj["output"] = output
+    ctx.obj["runtime"] = runtime
     ctx.obj["module"] = module
     ctx.meta["pyworkflow.debug"] = debug
     if os.getcwd() not in sys.path:

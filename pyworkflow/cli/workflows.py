@@ -21,6 +21,7 @@ from ..serialization import SerializationError
 from . import _output as out
 from ._arguments import ArgumentError, bind_arguments, format_signature
 from ._root import CliError, cli
+from .in_process import run_local_here, run_transient_here, runtime_option
 from .runs import follow_run
 from .setup import NeedsRedis
 
@@ -163,15 +164,20 @@ def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None,
               help="Follow the run's events until it finishes; exit 1 unless it completed.")
 @click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
               help="With --wait: give up waiting after this long (the run goes on).")
+@click.option("--no-durable", is_flag=True,
+              help="Run it transient: in this process, nothing journaled, no worker "
+                   "(sleeps are plain waits; step retries still apply).")
 def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
         idempotency_key: str | None, if_finished: str, wait: bool,
-        timeout: float | None) -> None:
+        timeout: float | None, no_durable: bool) -> None:
     """Start a workflow run (and optionally wait for its outcome).
 
     \b
     Examples:
       pyworkflow -m app.flows workflows run order_workflow --arg order_id=o-1 --arg amount=9.99
       pyworkflow -m app.flows workflows run order_workflow --args-json '["o-1", 9.99]' --wait
+      pyworkflow --runtime local -m app.flows workflows run order_workflow --arg order_id=o-1 \
+          --arg amount=9.99 --no-durable
     """
     if timeout is not None and not wait:
         raise click.UsageError("--timeout only applies with --wait")
@@ -180,6 +186,13 @@ def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
         args, kwargs = bind_arguments(wf.name, wf.signature, arg_items, args_json)
     except ArgumentError as exc:
         raise CliError(str(exc)) from None
+    transient = no_durable or wf.options.get("durable") is False
+    if transient or runtime_option() == "local":
+        if idempotency_key:
+            raise CliError("--idempotency-key needs the celery runtime: local and transient "
+                           "runs keep nothing to remember the key in")
+        (run_transient_here if transient else run_local_here)(wf, args, kwargs)
+        return
     run_id = _start(wf, args, kwargs, idempotency_key, if_finished)
     if wait:
         _wait(run_id, wf.name, timeout)
