@@ -94,7 +94,9 @@ def runtime() -> Runtime:
             hooks = HookStore(client, settings.key_prefix)
             ports = Ports(hooks=hooks,
                           runs=RedisRunStore(client, settings.key_prefix, system),
-                          queues=queues, step_lease_key=keys.step_leases(settings.key_prefix))
+                          queues=queues, step_lease_key=keys.step_leases(settings.key_prefix),
+                          history_warn_events=settings.history_warn_events,
+                          history_limit_events=settings.history_limit_events)
             system.route(RUN_ID_PREFIX, RunBehaviour(ports))
             step_task.install(app, system, StepLeases(client, settings.key_prefix))
             retention = IdempotencyRetention(client, settings.key_prefix,

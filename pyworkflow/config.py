@@ -56,7 +56,7 @@ __all__ = [
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 LOG_FORMATS = ("auto", "json", "console")
 _KEYS = ("redis_url", "broker_url", "key_prefix", "data_dir", "log_format",
-         "idempotency_retention")
+         "idempotency_retention", "history_warn_events", "history_limit_events")
 _ENV = {key: "PYWORKFLOW_" + key.upper() for key in _KEYS}
 
 
@@ -89,6 +89,9 @@ class Settings:
     log_format: str = "auto"
     #: How long an idempotency key is kept after its run ends, in seconds.
     idempotency_retention: float = 24 * 3600.0
+    #: A run's journal size that logs a warning, and the size that parks it (0: never).
+    history_warn_events: int = 10_000
+    history_limit_events: int = 50_000
     #: True once the URLs point at the embedded server (set by ``resolve_redis``).
     embedded: bool = False
     #: The files that contributed values, for ``config show``-style output.
@@ -365,8 +368,16 @@ def load_settings(
     except ValueError as exc:
         raise ConfigError(f"{merged['idempotency_retention'][1]}: idempotency_retention "
                           f"{exc}") from None
+    sizes: dict[str, int] = {}
+    for key, default in (("history_warn_events", 10_000), ("history_limit_events", 50_000)):
+        raw = get(key, str(default))
+        if not raw.isdigit():
+            raise ConfigError(f"{merged[key][1]}: {key} must be a whole number, got {raw!r}")
+        sizes[key] = int(raw)
     return Settings(
         idempotency_retention=retention,
+        history_warn_events=sizes["history_warn_events"],
+        history_limit_events=sizes["history_limit_events"],
         redis_url=redis_url,
         broker_url=broker_url,
         key_prefix=key_prefix,

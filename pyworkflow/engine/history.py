@@ -54,6 +54,8 @@ class History:
     cancel_force: bool = True
     #: the cancel came from the run's own deadline (``max_duration``): it ends failed
     cancel_timed_out: bool = False
+    #: the journal passed the warning size (``history_large``)
+    history_warned: bool = False
     recoveries: int = 0
     terminal_seq: int | None = None
     last_ts: float = 0.0
@@ -112,6 +114,8 @@ class History:
         elif etype == ev.WORKFLOW_RESUMED:
             self.parked = None
             self.status = "running"
+        elif etype == ev.HISTORY_LARGE:
+            self.history_warned = True
         elif etype == ev.CANCEL_REQUESTED:
             self.cancel_requested = True
             self.cancel_reason = data.get("reason")

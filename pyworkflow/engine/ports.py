@@ -69,6 +69,9 @@ class Ports:
     queues: dict[str, str] = field(default_factory=lambda: {"steps": "steps", "turns": "turns"})
     #: The step-lease index that dispatched step tasks are watched in (None: unwatched).
     step_lease_key: str | None = None
+    #: A run's journal size that records a warning, and the size that parks it (0: never).
+    history_warn_events: int = 10_000
+    history_limit_events: int = 50_000
 
 
 # -- in memory ------------------------------------------------------------------------

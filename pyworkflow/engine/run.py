@@ -24,6 +24,7 @@ import asyncio
 import collections
 import contextvars
 import json
+import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 from actors.behaviour import TurnContext
 from actors.effects import Effect, Send, StartTimer
 from actors.journal import Event
+from actors.log import get_logger
 
 from .. import events as ev
 from .. import ids, serialization
@@ -44,6 +46,8 @@ from .context import current_run, shielded
 from .history import History
 from .loop import WorkflowLoop
 from .ports import Ports
+
+logger = get_logger("pyworkflow.engine")
 
 DEFAULT_MAX_RECOVERY_ATTEMPTS = 3
 #: Start-message fields of runs that the system starts (not a client, not a parent):
@@ -172,10 +176,30 @@ class Run:
 
     def end_live(self) -> None:
         if self.ctx is not None and not self.history.finished:
+            self._watch_history_size(self.ctx.next_seq - 1)
+        if self.ctx is not None and not self.history.finished:
             self.project(status=self.history.live_status(), updated_at=repr(self.now()),
                          waiting_on=serialization.dumps(
                              [c.describe() for c in self.history.open_calls()]))
         self.ctx = None
+
+    def _watch_history_size(self, events: int) -> None:
+        """A journal that grows without end makes every cache miss replay it all: warn
+        once (an event) past ``history_warn_events``, park past ``history_limit_events``
+        with the way out (``continue_as_new``)."""
+        limit, warn = self.ports.history_limit_events, self.ports.history_warn_events
+        if self.history.parked is not None:
+            return
+        if limit and events >= limit:
+            self.park({"reason": f"the run's journal holds {events} events (the limit is "
+                                 f"{limit}): make the workflow call continue_as_new() "
+                                 "before its history grows this large, then "
+                                 "`pyworkflow runs retry <run_id>`",
+                       "error_type": "HistoryLimitError", "events": events})
+        elif warn and events >= warn and not self.history.history_warned:
+            self.emit(ev.HISTORY_LARGE, {"events": events, "warn_at": warn, "limit": limit})
+            logger.warning("the run's journal is large: use continue_as_new", run_id=self.run_id,
+                           events=events, parks_at=limit)
 
     def run_after_commit(self) -> None:
         callbacks, self.after_commit = self.after_commit, []
@@ -312,6 +336,7 @@ class Run:
 
     def new_command(self, kind: str, name: str, payload: dict[str, Any]) -> asyncio.Future[Any]:
         """Issue a command at the next position; the future resolves from the journal."""
+        _refuse_while_closing()
         future = self.loop.create_future()
         cmd = Command(self.next_call_id, kind, name, payload, future)
         self.next_call_id += 1
@@ -333,6 +358,7 @@ class Run:
     def checkpoint(self) -> None:
         """Raise ``CancellationError`` at a primitive once the run is being cancelled,
         except inside ``shield()``."""
+        _refuse_while_closing()
         if self.history.cancel_requested and not shielded():
             raise CancellationError(self.history.cancel_reason)
 
@@ -416,3 +442,11 @@ class Run:
                                        "traceback": None, "forced": True})
         error = {"type": "WorkerLostError", "message": reason, "traceback": None}
         self.end_run("failed", {"error": json.dumps(error)}, None, error)
+
+
+def _refuse_while_closing() -> None:
+    """A run dropped from a worker's cache (or a test's) has its coroutine closed:
+    ``finally`` blocks run with ``GeneratorExit`` in flight. A primitive awaited there
+    must issue nothing (the run is not live) and let the close finish quietly."""
+    if isinstance(sys.exc_info()[1], GeneratorExit):
+        raise GeneratorExit

@@ -20,7 +20,8 @@ from pyworkflow import (
     wait_for_signal,
     workflow,
 )
-from tests.engine.harness import Harness
+from pyworkflow.engine import memory_ports
+from tests.engine.harness import QUEUES, Harness
 
 
 @step()
@@ -228,3 +229,25 @@ def test_continue_as_new_names_one_successor_in_the_committed_turn() -> None:
     successor.complete(b, "9")
     assert successor.journal[-1].data == {"result": 9}
     assert successor.record["continued_from"] == "run-continue"
+
+
+@workflow(name="msg_endless")
+async def endless() -> None:
+    while True:
+        await note("tick")
+
+
+def test_a_growing_journal_warns_once_then_parks_the_run() -> None:
+    h = Harness("run-endless", memory_ports(queues=QUEUES, history_warn_events=6,
+                                            history_limit_events=14))
+    (task,) = h.steps(h.send("start", workflow="msg_endless", args=[], kwargs={}))
+    for _ in range(10):
+        if h.record.get("status") == "parked":
+            break
+        (task,) = h.steps(h.complete(task, "tick"))
+    types = h.types()
+    assert types.count("history_large") == 1
+    assert types[-1] == "workflow_parked"
+    parked = h.journal[-1].data
+    assert parked["error_type"] == "HistoryLimitError" and "continue_as_new" in parked["reason"]
+    assert h.record["status"] == "parked"
