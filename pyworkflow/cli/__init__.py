@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     hooks,
     run_check,
     run_control,
+    run_export,
     run_messages,
     runs,
     setup,
