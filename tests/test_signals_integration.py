@@ -236,7 +236,9 @@ def test_a_cancelled_long_step_stops_within_two_seconds(workers) -> None:  # typ
                         and e["data"]["step"] == "pack_items", 10, "the packing step to stop")
     assert failed["data"]["error_type"] == "CancellationError", failed
     assert failed["data"]["will_retry"] is False
-    assert failed["timestamp"] - cancelled_at < 2.0, failed["timestamp"] - cancelled_at
+    requested = wait_event(run_id, of_type(ev.CANCEL_REQUESTED), 10, "the cancel")
+    assert failed["timestamp"] - requested["timestamp"] < 2.0, (failed, requested)
+    assert failed["timestamp"] - cancelled_at < 5.0  # including the CLI's own start-up
     info = pyworkflow.wait_for_run(run_id, timeout=20)
     assert info.status == "cancelled", info
     steps = [e["data"]["step"] for e in journal(run_id) if e["type"] == ev.STEP_COMPLETED]
