@@ -89,7 +89,14 @@ class Batches:
                 continue
             messages.append((item, message))
         seen = self._journal.seen([m.msg_id for _, m in messages])
-        fresh = [(item, m) for (item, m), dup in zip(messages, seen, strict=True) if not dup]
+        fresh: list[tuple[Any, Message]] = []
+        in_batch: set[str] = set()
+        for (item, m), dup in zip(messages, seen, strict=True):
+            # A redelivery (its id is in the journal), or the same message twice in one
+            # batch (a sender that retried): handled once; the copy is taken and acked.
+            if not dup and m.msg_id not in in_batch:
+                fresh.append((item, m))
+                in_batch.add(m.msg_id)
         if len(fresh) < len(messages):
             logger.info("dropped redelivered messages", count=len(messages) - len(fresh))
         self._handle(self._reader, fresh, taken)

@@ -124,3 +124,21 @@ def test_kombu_mailbox_path_dead_letters_entries_kombu_cannot_parse(rt) -> None:
     assert rt.redis.llen(queue) == 0
     assert len(letters) == 3 and all(d["reason"].startswith("not a Kombu message envelope")
                                      for d in letters)
+
+
+def test_the_same_message_twice_in_one_batch_is_handled_once(  # type: ignore[no-untyped-def]
+        rt, workers) -> None:
+    """A sender that retried a send (same msg_id) while the actor had not taken the
+    first copy yet: both copies are in one batch, and the message acts once."""
+    actor_id = f"account-{uuid.uuid4().hex[:8]}"
+    system = rt.system
+    mailbox = system.actor_keys(actor_id).mailbox
+    twice = Message("deposit", actor_id, {"amount": 5})
+    system.mailbox.put(mailbox, twice)
+    system.mailbox.put(mailbox, twice)
+    system.mailbox.put(mailbox, Message("deposit", actor_id, {"amount": 6}))
+    system.activate(actor_id)
+    wait_for(lambda: 6 in _deposits(rt, actor_id), 20, 0.05, "the last deposit")
+    wait_for(lambda: not system.is_active(actor_id), 10, 0.05, "the actor to go idle")
+    assert _deposits(rt, actor_id) == [5, 6]
+    assert rt.redis.llen(mailbox) == 0
