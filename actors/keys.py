@@ -65,6 +65,11 @@ class ActorKeys:
         """The Kombu queue name (on the Redis transport, also the list's key)."""
         return self._key("mailbox")
 
+    def every(self) -> list[str]:
+        """Every key of the actor: what ``ActorSystem.forget`` deletes."""
+        return [self.journal, self.activation, self.meta, self.seen, self.outbox, self.record,
+                self.taken, self.dispatching, self.inhand, self.inflight, self.mailbox]
+
 
 @dataclass(frozen=True)
 class GlobalKeys:

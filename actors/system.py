@@ -211,6 +211,20 @@ class ActorSystem:
         self.dead_letters.add(reason, raw, queue=queue,
                               actor_id=self.keys.actor_of_mailbox(queue) or "")
 
+    # -- retention -----------------------------------------------------------------
+    def forget(self, actor_id: str) -> bool:
+        """Delete every key of an actor that is not running (retention of finished
+        actors). False, deleting nothing, while a turn holds it: it is not finished."""
+        keys = self.actor_keys(actor_id)
+        if self.redis.exists(keys.activation):
+            return False
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(*keys.every())
+        pipe.zrem(self.keys.lease_index, actor_id)
+        pipe.execute()
+        self.cache.evict(actor_id)
+        return True
+
     # -- inspection ----------------------------------------------------------------
     def is_active(self, actor_id: str) -> bool:
         return bool(self.redis.exists(self.actor_keys(actor_id).activation))
