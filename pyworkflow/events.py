@@ -104,3 +104,32 @@ RESOLUTIONS: frozenset[str] = frozenset({
 CALL_KINDS: frozenset[str] = frozenset({"step", "sleep", "hook", "child", "signal"})
 #: The events that show a run handled an operator's retry.
 RETRIES: frozenset[str] = frozenset({RUN_RETRIED, WORKFLOW_RESUMED})
+
+# -- a schedule's journal (``sched-...`` actors; not a run's, so not in ``ALL``) ---------------
+SCHEDULE_CREATED = "schedule_created"
+SCHEDULE_UPDATED = "schedule_updated"
+SCHEDULE_PAUSED = "schedule_paused"
+SCHEDULE_RESUMED = "schedule_resumed"
+SCHEDULE_DELETED = "schedule_deleted"
+SCHEDULE_ARMED = "schedule_armed"
+SCHEDULE_FIRED = "schedule_fired"
+SCHEDULE_SKIPPED = "schedule_skipped"
+SCHEDULE_BUFFERED = "schedule_buffered"
+SCHEDULE_CANCEL_SENT = "schedule_cancel_sent"
+SCHEDULE_RUN_ENDED = "schedule_run_ended"
+
+SCHEDULE_DESCRIPTIONS: dict[str, str] = {
+    SCHEDULE_CREATED: "the schedule was created (or re-created after a delete); its spec",
+    SCHEDULE_UPDATED: "the schedule's spec changed; its new spec",
+    SCHEDULE_PAUSED: "the schedule was paused: no firing starts a run until it resumes",
+    SCHEDULE_RESUMED: "the schedule was resumed (firings missed while paused are not run)",
+    SCHEDULE_DELETED: "the schedule was deleted; runs already started go on",
+    SCHEDULE_ARMED: "the timer of the next firing was set (none: the schedule has ended)",
+    SCHEDULE_FIRED: "a firing started a run; its fire time, run id and why (timer, "
+                    "catch-up, trigger, backfill, buffered)",
+    SCHEDULE_SKIPPED: "a firing started no run; why (overlap, already started)",
+    SCHEDULE_BUFFERED: "a firing waits for the running run to end (buffer_one, buffer_all, "
+                       "cancel_other)",
+    SCHEDULE_CANCEL_SENT: "cancel_other asked a running run to cancel",
+    SCHEDULE_RUN_ENDED: "a run the schedule started ended; its status",
+}

@@ -9,6 +9,7 @@ lost" twin) is one message to the run: the runtime drops a msg_id it has seen.
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 
 from actors.system import TURN_TASK_NAME
@@ -110,3 +111,45 @@ def new_signal_id() -> str:
 
 def retry_timer_id(run_id: str, call_id: int, attempt: int) -> str:
     return f"{run_id}:retry:{call_id}:{attempt}"
+
+
+# -- schedules ---------------------------------------------------------------------------
+#: Schedule actors' ids start with this (the runtime routes them to the schedule behaviour).
+SCHEDULE_ID_PREFIX = "sched-"
+
+
+def schedule_id(name: str) -> str:
+    """The schedule actor's id for a name a user gave (``nightly`` -> ``sched-nightly``);
+    an id that already has the prefix is kept, so either form names one schedule."""
+    return name if name.startswith(SCHEDULE_ID_PREFIX) else f"{SCHEDULE_ID_PREFIX}{name}"
+
+
+def new_schedule_id(workflow: str) -> str:
+    return schedule_id(f"{workflow}-{uuid.uuid4().hex[:8]}")
+
+
+def scheduled_run_id(schedule: str, fire_ms: int) -> str:
+    """The one run of a schedule's firing: derived from (schedule, fire time), so a crash,
+    a duplicate timer or a repeated backfill never starts two runs for one firing.
+    Readable: ``run-sched-nightly-20260101T020000Z`` (``.123`` before ``Z`` off-second)."""
+    seconds, millis = divmod(int(fire_ms), 1000)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds))
+    return f"{RUN_ID_PREFIX}{schedule}-{stamp}{f'.{millis:03d}' if millis else ''}Z"
+
+
+def schedule_timer_id(schedule: str, generation: int, fire_ms: int) -> str:
+    """A firing's timer; the generation changes with every pause, resume and update, so a
+    timer armed before one of those is recognisably stale when it fires."""
+    return f"{schedule}:fire:{generation}:{fire_ms}"
+
+
+def schedule_declare_message_id(schedule: str, spec_digest: str) -> str:
+    """``@scheduled_workflow`` declares its schedule from every process that imports it:
+    one message per spec, so a restart is a repeat the actor drops (and a deleted
+    schedule stays deleted until its spec changes)."""
+    return f"{schedule}:declare:{spec_digest}"
+
+
+def schedule_cancel_message_id(schedule: str, run_id: str) -> str:
+    """``cancel_other`` asks a run to cancel once, however often the turn is replayed."""
+    return f"{schedule}:cancel:{run_id}"

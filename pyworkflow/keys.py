@@ -52,3 +52,8 @@ def step_lease_dead_prefix(prefix: str) -> str:
 def step_lease_starts_prefix(prefix: str) -> str:
     """Prefix of the start counters of attempts (``+ ids.step_attempt``)."""
     return f"{prefix}:{{stepleases}}:starts:"
+
+
+def schedules_index(prefix: str) -> str:
+    """Sorted set: every schedule id that exists (deleted ones leave it), by creation time."""
+    return f"{prefix}:{{index}}:schedules"
