@@ -25,8 +25,9 @@ from .config import Settings, celery_broker_url, load_settings, redis_client
 from .engine import Ports, RunBehaviour
 from .hook_store import HookStore
 from .idempotency import IdempotencyRetention
-from .ids import RUN_ID_PREFIX
+from .ids import RUN_ID_PREFIX, SCHEDULE_ID_PREFIX
 from .run_ports import RedisRunStore
+from .schedules.behaviour import ScheduleBehaviour
 from .step_leases import StepLeases
 
 logger = _log.get_logger("pyworkflow.runtime")
@@ -98,6 +99,7 @@ def runtime() -> Runtime:
                           history_warn_events=settings.history_warn_events,
                           history_limit_events=settings.history_limit_events)
             system.route(RUN_ID_PREFIX, RunBehaviour(ports))
+            system.route(SCHEDULE_ID_PREFIX, ScheduleBehaviour())
             step_task.install(app, system, StepLeases(client, settings.key_prefix))
             retention = IdempotencyRetention(client, settings.key_prefix,
                                              settings.idempotency_retention,
