@@ -26,6 +26,7 @@ from .engine import Ports, RunBehaviour
 from .hook_store import HookStore
 from .idempotency import IdempotencyRetention
 from .ids import RUN_ID_PREFIX, SCHEDULE_ID_PREFIX
+from .retention import RunRetention
 from .run_ports import RedisRunStore
 from .schedules.behaviour import ScheduleBehaviour
 from .step_leases import StepLeases
@@ -97,7 +98,8 @@ def runtime() -> Runtime:
                           runs=RedisRunStore(client, settings.key_prefix, system),
                           queues=queues, step_lease_key=keys.step_leases(settings.key_prefix),
                           history_warn_events=settings.history_warn_events,
-                          history_limit_events=settings.history_limit_events)
+                          history_limit_events=settings.history_limit_events,
+                          retention_s=settings.run_retention)
             system.route(RUN_ID_PREFIX, RunBehaviour(ports))
             system.route(SCHEDULE_ID_PREFIX, ScheduleBehaviour())
             step_task.install(app, system, StepLeases(client, settings.key_prefix))
@@ -105,6 +107,7 @@ def runtime() -> Runtime:
                                              settings.idempotency_retention,
                                              lambda run_id: system.actor_keys(run_id).record)
             system.periodic.append(retention.sweep)
+            system.periodic.append(RunRetention(client, settings.key_prefix, system).sweep)
             _runtime = Runtime(settings, client, system, app, hooks)
             for installer in _installers:
                 installer(_runtime)

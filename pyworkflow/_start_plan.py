@@ -50,8 +50,8 @@ def encode_arguments(defn: WorkflowDef, args: tuple[Any, ...], kwargs: dict[str,
     return serialization.check_arguments(args, kwargs, names)
 
 
-def plan_start(workflow_or_name: Any, args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> StartPlan:
+def plan_start(workflow_or_name: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+               idempotency_key: str | None = None) -> StartPlan:
     defn = workflow_def(workflow_or_name)
     enc_args, enc_kwargs = encode_arguments(defn, args, kwargs)
     run_id = new_run_id()
@@ -59,5 +59,7 @@ def plan_start(workflow_or_name: Any, args: tuple[Any, ...],
     record = {"run_id": run_id, "workflow": defn.name, "status": "pending",
               "args": json.dumps(enc_args), "kwargs": json.dumps(enc_kwargs),
               "created_at": repr(now), "updated_at": repr(now)}
+    if idempotency_key is not None:  # retention lets go of the key with the run
+        record["idempotency_key"] = idempotency_key
     message = {"workflow": defn.name, "args": enc_args, "kwargs": enc_kwargs}
     return StartPlan(run_id, defn.name, record, message, start_message_id(run_id), now)

@@ -120,7 +120,7 @@ async def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None =
     """``pyworkflow.start``, awaited: same checks, same undo on failure, same keys."""
     if idempotency_key is not None:
         check_if_finished(if_finished)
-    plan = plan_start(workflow_or_name, args, kwargs)
+    plan = plan_start(workflow_or_name, args, kwargs, idempotency_key)
     c = await _client()
     await c.redis.hset(c.record_key(plan.run_id), mapping=plan.record)
     claimed = False

@@ -104,7 +104,7 @@ def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
     """
     if idempotency_key is not None:
         check_if_finished(if_finished)
-    plan = plan_start(workflow_or_name, args, kwargs)
+    plan = plan_start(workflow_or_name, args, kwargs, idempotency_key)
     rt = runtime()
     record_key = rt.system.actor_keys(plan.run_id).record
     rt.redis.hset(record_key, mapping=plan.record)

@@ -56,7 +56,8 @@ __all__ = [
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 LOG_FORMATS = ("auto", "json", "console")
 _KEYS = ("redis_url", "broker_url", "key_prefix", "data_dir", "log_format",
-         "idempotency_retention", "history_warn_events", "history_limit_events")
+         "idempotency_retention", "history_warn_events", "history_limit_events",
+         "run_retention")
 _ENV = {key: "PYWORKFLOW_" + key.upper() for key in _KEYS}
 
 
@@ -89,6 +90,8 @@ class Settings:
     log_format: str = "auto"
     #: How long an idempotency key is kept after its run ends, in seconds.
     idempotency_retention: float = 24 * 3600.0
+    #: How long a finished run is kept before it is purged (None: forever).
+    run_retention: float | None = 30 * 86400.0
     #: A run's journal size that logs a warning, and the size that parks it (0: never).
     history_warn_events: int = 10_000
     history_limit_events: int = 50_000
@@ -368,6 +371,13 @@ def load_settings(
     except ValueError as exc:
         raise ConfigError(f"{merged['idempotency_retention'][1]}: idempotency_retention "
                           f"{exc}") from None
+    raw_retention = get("run_retention", "30d").strip()
+    try:
+        run_retention = None if raw_retention.lower() in ("none", "forever") \
+            else parse_duration(raw_retention)
+    except ValueError as exc:
+        raise ConfigError(f"{merged['run_retention'][1]}: run_retention {exc} (or 'none' "
+                          "to keep finished runs forever)") from None
     sizes: dict[str, int] = {}
     for key, default in (("history_warn_events", 10_000), ("history_limit_events", 50_000)):
         raw = get(key, str(default))
@@ -376,6 +386,7 @@ def load_settings(
         sizes[key] = int(raw)
     return Settings(
         idempotency_retention=retention,
+        run_retention=run_retention,
         history_warn_events=sizes["history_warn_events"],
         history_limit_events=sizes["history_limit_events"],
         redis_url=redis_url,

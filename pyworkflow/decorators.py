@@ -30,6 +30,7 @@ WORKFLOW_OPTIONS: dict[str, Callable[[Any], object]] = {
     "recover_on_worker_loss": lambda v: isinstance(v, bool),
     "max_recovery_attempts": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
     "max_duration": lambda v: parse_duration(v) > 0,
+    "retention": lambda v: v is None or parse_duration(v) >= 0,
     "durable": lambda v: isinstance(v, bool),
 }
 

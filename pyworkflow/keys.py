@@ -57,3 +57,8 @@ def step_lease_starts_prefix(prefix: str) -> str:
 def schedules_index(prefix: str) -> str:
     """Sorted set: every schedule id that exists (deleted ones leave it), by creation time."""
     return f"{prefix}:{{index}}:schedules"
+
+
+def runs_purge_index(prefix: str) -> str:
+    """Sorted set: finished runs, scored by when retention purges them (seconds)."""
+    return f"{prefix}:{{index}}:purge"

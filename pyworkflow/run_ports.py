@@ -25,6 +25,9 @@ class RedisRunStore:
     def index(self, run_id: str, created_at: float) -> None:
         self._client.zadd(keys.runs_index(self._prefix), {run_id: created_at})
 
+    def expire(self, run_id: str, at: float) -> None:
+        self._client.zadd(keys.runs_purge_index(self._prefix), {run_id: at})
+
     def masked(self, run_id: str) -> set[int]:
         raw = self._client.hget(self._system.actor_keys(run_id).record, "masked")
         return set(json.loads(raw)) if raw else set()

@@ -21,3 +21,9 @@ async def client_napping(seconds: float, x: int) -> int:
     """Sleeps first, so a test can wait on a run that ends at a known moment."""
     await sleep(seconds)
     return await client_double(x)
+
+
+@workflow(retention="1s")
+async def client_short_lived(x: int) -> int:
+    """Purged a second after it ends (retention)."""
+    return await client_double(x)

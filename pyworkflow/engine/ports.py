@@ -48,6 +48,10 @@ class RunStore(Protocol):
         them, and they precede the event that says so, hence read before replay."""
         ...
 
+    def expire(self, run_id: str, at: float) -> None:
+        """The run has ended: purge it (every key) at ``at`` (seconds since the epoch)."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> float:
@@ -72,6 +76,9 @@ class Ports:
     #: A run's journal size that records a warning, and the size that parks it (0: never).
     history_warn_events: int = 10_000
     history_limit_events: int = 50_000
+    #: How long a finished run is kept before it is purged (None: forever); a
+    #: workflow's own ``retention`` option wins.
+    retention_s: float | None = 30 * 86400.0
 
 
 # -- in memory ------------------------------------------------------------------------
@@ -125,12 +132,16 @@ class MemoryRunStore:
     def __init__(self) -> None:
         self.indexed: dict[str, float] = {}
         self.masks: dict[str, set[int]] = {}
+        self.expiries: dict[str, float] = {}
 
     def index(self, run_id: str, created_at: float) -> None:
         self.indexed[run_id] = created_at
 
     def masked(self, run_id: str) -> set[int]:
         return set(self.masks.get(run_id, set()))
+
+    def expire(self, run_id: str, at: float) -> None:
+        self.expiries[run_id] = at
 
 
 def memory_ports(**overrides: object) -> Ports:

@@ -36,7 +36,7 @@ from actors.log import get_logger
 
 from .. import events as ev
 from .. import ids, serialization
-from ..durations import deadline_ms
+from ..durations import deadline_ms, parse_duration
 from ..errors import CancellationError, NonDeterminismError
 from ..ids import child_done_message_id
 from ..registry import find_workflow
@@ -370,6 +370,11 @@ class Run:
         now = repr(self.now())
         self.project(status=status, updated_at=now, finished_at=now, waiting_on="[]",
                      **fields)
+        retention = self.retention_s()
+        if retention is not None:
+            purge_at = self.now() + retention
+            self.project(purge_at=repr(purge_at))
+            self.ports.runs.expire(self.run_id, purge_at)
         for call in list(self.history.open.values()):
             KINDS[call.kind].on_run_end(self, call)
         if continued:
@@ -419,6 +424,14 @@ class Run:
         started = self.history.started or {}
         defn = find_workflow(started.get("workflow", ""))
         return defn.options if defn is not None else {}
+
+    def retention_s(self) -> float | None:
+        """How long this run is kept once it has ended (None: forever)."""
+        options = self.options()
+        if "retention" in options:
+            value = options["retention"]
+            return None if value is None else parse_duration(value)
+        return self.ports.retention_s
 
     def max_recoveries(self) -> int:
         return int(self.options().get("max_recovery_attempts", DEFAULT_MAX_RECOVERY_ATTEMPTS))

@@ -251,3 +251,30 @@ def test_a_growing_journal_warns_once_then_parks_the_run() -> None:
     parked = h.journal[-1].data
     assert parked["error_type"] == "HistoryLimitError" and "continue_as_new" in parked["reason"]
     assert h.record["status"] == "parked"
+
+
+@workflow(name="msg_kept_a_day", retention="1d")
+async def kept_a_day() -> str:
+    return await note("x")
+
+
+@workflow(name="msg_kept_forever", retention=None)
+async def kept_forever() -> str:
+    return await note("x")
+
+
+def test_an_ended_run_schedules_its_purge_by_its_retention() -> None:
+    for workflow_name, expected in (("msg_kept_a_day", 86400.0), ("msg_kept_forever", None),
+                                    ("msg_patched", 30 * 86400.0)):
+        h = Harness(f"run-{workflow_name}")
+        (task,) = h.steps(h.send("start", workflow=workflow_name, args=[], kwargs={}))
+        while h.record.get("status") == "running" or not h.record.get("finished_at"):
+            tasks = h.steps(h.complete(task, "x"))
+            task = tasks[0] if tasks else task
+        expiries = h.ports.runs.expiries  # type: ignore[attr-defined]
+        if expected is None:
+            assert h.run_id not in expiries and "purge_at" not in h.record
+        else:
+            finished = float(h.record["finished_at"])
+            assert expiries[h.run_id] == pytest.approx(finished + expected)
+            assert float(h.record["purge_at"]) == pytest.approx(finished + expected)

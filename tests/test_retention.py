@@ -1,0 +1,53 @@
+"""Retention on real workers: finished runs are purged, every key of them."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import pyworkflow
+from pyworkflow import _runtime, keys
+from tests._workers import Worker, wait_for, worker_pool
+
+MODULE = "tests.client_workflows"
+
+
+@pytest.fixture(scope="module")
+def workers(rt, log_dir: Path) -> Iterator[list[Worker]]:  # type: ignore[no-untyped-def]
+    with worker_pool(MODULE, log_dir, "retain", count=1, pool="prefork", concurrency=2) as pool:
+        yield pool
+
+
+def test_finished_runs_past_their_retention_leave_no_key_behind(workers: list[Worker]) -> None:
+    rt = _runtime.runtime()
+    prefix = rt.settings.key_prefix
+    run_ids = [pyworkflow.start("client_short_lived", i,
+                                idempotency_key=f"retain-{uuid.uuid4().hex[:8]}" if i % 2 else None)
+               for i in range(200)]
+    started = time.monotonic()
+    for run_id in run_ids:
+        info = pyworkflow.wait_for_run(run_id, timeout=60)
+        assert info.status == "completed"
+    assert rt.redis.hget(rt.system.actor_keys(run_ids[0]).record, "purge_at") is not None
+
+    def purged() -> bool:
+        return not any(rt.redis.exists(rt.system.actor_keys(r).record) for r in run_ids)
+
+    wait_for(purged, 60, 0.2, "every run to be purged")
+    print(f"200 runs purged {time.monotonic() - started:.1f}s after they were started")
+    # Step attempts' start counters (keyed by attempt, for the worker-loss check) expire
+    # by themselves within hours; nothing of a purged run may stay without an expiry.
+    left = [k.decode() for k in rt.redis.scan_iter(match=f"{prefix}:*", count=1000)
+            if any(r in k.decode() for r in run_ids)]
+    assert left, "expected the attempts' start counters, with their TTL"
+    assert [k for k in left if rt.redis.ttl(k) < 0] == []
+    assert not any(rt.redis.zscore(keys.runs_index(prefix), r) for r in run_ids)
+    assert not any(rt.redis.zscore(keys.runs_purge_index(prefix), r) for r in run_ids)
+    idem = [k for k in rt.redis.scan_iter(match=f"{prefix}:{{idempotency}}:retain-*")]
+    assert idem == []
+    with pytest.raises(pyworkflow.RunNotFoundError):
+        pyworkflow.get_workflow_run(run_ids[0])
