@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     run_export,
     run_messages,
     runs,
+    schedules,
     setup,
     worker,
     workflows,

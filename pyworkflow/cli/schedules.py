@@ -1,0 +1,153 @@
+"""``pyworkflow schedules create|list|show|pause|resume|trigger|delete|backfill``.
+
+``create`` needs ``--module`` (the workflow's signature checks ``--arg``, like
+``workflows run``); the others only talk to the schedule's actor and record. Every
+refusal (a bad cron expression or timezone, an unknown schedule, an id in use) is
+one line on stderr and exit code 1, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from ..errors import PyWorkflowError, WorkflowNotFoundError
+from ..registry import get_workflow
+from ..schedules import api
+from ..schedules.info import ScheduleInfo
+from ..schedules.overlap import OVERLAP_POLICIES
+from ..serialization import SerializationError
+from . import _output as out
+from ._arguments import ArgumentError, bind_arguments
+from ._root import CliError, cli
+from .setup import NeedsRedis
+
+
+@cli.group(cls=NeedsRedis)
+def schedules() -> None:
+    """Start workflows on a cron expression or an interval."""
+    out.keep_stdout_clean()
+
+
+def _refusals(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except (PyWorkflowError, SerializationError, TypeError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def _when(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@schedules.command("create")
+@click.argument("workflow")
+@click.option("--cron", metavar="EXPR", help="A cron expression, e.g. '0 3 * * *'.")
+@click.option("--interval", metavar="DURATION", help="e.g. 30s, 5m, 1h.")
+@click.option("--arg", "-a", "arg_items", multiple=True, metavar="KEY=VALUE",
+              help="A keyword argument of every run (repeatable).")
+@click.option("--args-json", metavar="JSON", help="All arguments as JSON (object or list).")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA name, for --cron.")
+@click.option("--overlap", type=click.Choice(OVERLAP_POLICIES), default="skip",
+              show_default=True, help="What a firing does while the previous run is going.")
+@click.option("--schedule-id", metavar="ID", help="Its id (default: WORKFLOW-<random>).")
+@click.option("--start-at", metavar="ISO", help="No firing before this.")
+@click.option("--end-at", metavar="ISO", help="No firing after this.")
+@click.option("--jitter", metavar="DURATION", help="Delay each firing by up to this.")
+def create(workflow: str, cron: str | None, interval: str | None, arg_items: tuple[str, ...],
+           args_json: str | None, timezone: str, overlap: str, schedule_id: str | None,
+           start_at: str | None, end_at: str | None, jitter: str | None) -> None:
+    """Create a schedule that starts WORKFLOW.
+
+    \b
+    Examples:
+      pyworkflow -m app.flows schedules create report --cron '0 3 * * *' --timezone Europe/Paris
+      pyworkflow -m app.flows schedules create ping --interval 5m --arg url=https://x.io
+    """
+    if (cron is None) == (interval is None):
+        raise click.UsageError("give exactly one of --cron and --interval")
+    try:
+        wf = get_workflow(workflow)
+        args, kwargs = bind_arguments(wf.name, wf.signature, arg_items, args_json)
+    except (WorkflowNotFoundError, ArgumentError) as exc:
+        raise CliError(str(exc)) from None
+    sid = _refusals(api.create_schedule, wf.name, cron=cron, interval=interval, args=args,
+                    kwargs=kwargs, schedule_id=schedule_id, overlap=overlap,
+                    timezone=timezone, start_at=start_at, end_at=end_at, jitter=jitter)
+    info = api.get_schedule(sid)
+    if out.is_json():
+        out.emit_json(info.to_dict())
+        return
+    click.echo(sid)
+    out.note(f"{info.spec.describe()}, overlap {overlap}. Its runs: "
+             f"pyworkflow runs list --schedule {sid}")
+
+
+@schedules.command("list")
+@click.option("--status", type=click.Choice(("active", "paused")), help="Only these.")
+def list_(status: str | None) -> None:
+    """List schedules, oldest first."""
+    found = _refusals(api.list_schedules, status)
+    if out.is_json():
+        out.emit_json([i.to_dict() for i in found])
+        return
+    if not found:
+        click.echo("No schedules. Create one with: pyworkflow -m MODULE schedules create "
+                   "WORKFLOW --interval 5m")
+        return
+    out.print_table(["SCHEDULE ID", "WORKFLOW", "WHEN", "OVERLAP", "STATUS", "NEXT", "RUNS"],
+                    [[i.schedule_id, i.workflow, i.spec.describe(), i.overlap, i.status,
+                      _when(i.next_fire_at), i.fired] for i in found])
+
+
+@schedules.command("show")
+@click.argument("schedule_id")
+def show(schedule_id: str) -> None:
+    """Everything about one schedule."""
+    info: ScheduleInfo = _refusals(api.get_schedule, schedule_id)
+    if out.is_json():
+        out.emit_json(info.to_dict())
+        return
+    spec = info.spec
+    out.print_fields([
+        ("schedule", info.schedule_id), ("workflow", info.workflow), ("status", info.status),
+        ("when", spec.describe()), ("overlap", spec.overlap),
+        ("arguments", out.compact({"args": spec.args, "kwargs": spec.kwargs})),
+        ("next firing", _when(info.next_fire_at)), ("last firing", _when(info.last_fire_at)),
+        ("last run", info.last_run_id or "-"), ("running", ", ".join(info.running) or "-"),
+        ("waiting firings", str(len(info.buffered))),
+        ("runs started", str(info.fired)), ("firings skipped", str(info.skipped)),
+    ])
+
+
+def _simple(name: str, doc: str, call: Any, done: str) -> None:
+    @schedules.command(name, help=doc)
+    @click.argument("schedule_id")
+    def command(schedule_id: str) -> None:
+        _refusals(call, schedule_id)
+        click.echo(f"{done}: {schedule_id}")
+
+
+_simple("pause", "Stop firing until resumed (runs already going go on).", api.pause_schedule,
+        "paused")
+_simple("resume", "Fire again from now on (missed firings are not run).", api.resume_schedule,
+        "resumed")
+_simple("trigger", "Fire now, under the schedule's overlap policy.", api.trigger_schedule,
+        "triggered")
+_simple("delete", "Delete the schedule (its runs go on).", api.delete_schedule, "deleted")
+
+
+@schedules.command("backfill")
+@click.argument("schedule_id")
+@click.option("--start", required=True, metavar="ISO", help="From this time (inclusive).")
+@click.option("--end", required=True, metavar="ISO", help="Up to this time (inclusive).")
+@click.option("--overlap", type=click.Choice(OVERLAP_POLICIES), default="allow_all",
+              show_default=True)
+def backfill(schedule_id: str, start: str, end: str, overlap: str) -> None:
+    """Start one run for every firing between --start and --end."""
+    _refusals(api.backfill_schedule, schedule_id, start, end, overlap)
+    click.echo(f"backfill sent: {schedule_id} from {start} to {end}")

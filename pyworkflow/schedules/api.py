@@ -1,0 +1,197 @@
+"""What apps and the CLI call: create, change, inspect schedules.
+
+Each call checks what it can before anything is written (the workflow exists, the
+arguments fit its signature and encode as JSON, the cron expression and timezone
+are valid) and then sends one message to the schedule's actor, which decides and
+journals. ``create_schedule`` also writes the schedule's first record and index
+entry, so ``get_schedule`` and ``list_schedules`` see it at once; from then on the
+actor's projection keeps the record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .. import ids, keys
+from .._runtime import runtime
+from .._start_plan import encode_arguments, workflow_def
+from .errors import InvalidScheduleError, ScheduleExistsError, ScheduleNotFoundError
+from .info import ScheduleInfo
+from .spec import ScheduleSpec, epoch_ms, interval_seconds
+
+_UNSET: Any = object()
+
+
+def build_spec(workflow: Any, *, cron: str | None = None, interval: Any = None,
+               args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
+               overlap: str = "skip", timezone: str = "UTC", start_at: Any = None,
+               end_at: Any = None, jitter: Any = None) -> ScheduleSpec:
+    """A checked spec; raises InvalidScheduleError, TypeError or SerializationError."""
+    defn = workflow_def(workflow)
+    enc_args, enc_kwargs = encode_arguments(defn, tuple(args), dict(kwargs or {}))
+    return ScheduleSpec(
+        workflow=defn.name, args=enc_args, kwargs=enc_kwargs, cron=cron,
+        interval_s=None if interval is None else interval_seconds(interval),
+        timezone=timezone, overlap=overlap, start_at_ms=epoch_ms(start_at),
+        end_at_ms=epoch_ms(end_at),
+        jitter_s=None if jitter is None else interval_seconds(jitter)).check()
+
+
+def create_schedule(workflow: Any, *, cron: str | None = None, interval: Any = None,
+                    args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
+                    schedule_id: str | None = None, overlap: str = "skip",
+                    timezone: str = "UTC", start_at: Any = None, end_at: Any = None,
+                    jitter: Any = None) -> str:
+    """Start ``workflow`` on ``cron`` (in ``timezone``) or every ``interval`` (``"5m"``,
+    seconds, a timedelta); returns the schedule id (``sched-...``). ``overlap`` is what
+    a firing does while the previous run is still going (see ``overlap.py``)."""
+    spec = build_spec(workflow, cron=cron, interval=interval, args=args, kwargs=kwargs,
+                      overlap=overlap, timezone=timezone, start_at=start_at, end_at=end_at,
+                      jitter=jitter)
+    sid = ids.schedule_id(schedule_id) if schedule_id else ids.new_schedule_id(spec.workflow)
+    _check_id(sid)
+    rt = runtime()
+    record = rt.system.actor_keys(sid).record
+    if _status(rt.redis.hget(record, "status")) in ("active", "paused"):
+        raise ScheduleExistsError(sid)
+    now = time.time()
+    first = {"schedule_id": sid, "status": "active", "workflow": spec.workflow,
+             "spec": json.dumps(spec.to_dict()), "describe": spec.describe(),
+             "created_at": repr(now), "updated_at": repr(now)}
+    with rt.redis.pipeline() as pipe:
+        pipe.hset(record, mapping=first)
+        pipe.zadd(keys.schedules_index(rt.settings.key_prefix), {sid: now})
+        pipe.execute()
+    rt.system.send(sid, "create", {"spec": spec.to_dict()})
+    return sid
+
+
+def declare_schedule(sid: str, spec: ScheduleSpec) -> None:
+    """Make the schedule ``sid`` exist with ``spec`` (``@scheduled_workflow``): one message
+    per spec, so every process may declare it and only a change of spec updates it."""
+    rt = runtime()
+    rt.redis.zadd(keys.schedules_index(rt.settings.key_prefix), {sid: time.time()}, nx=True)
+    rt.system.send(sid, "declare", {"spec": spec.to_dict()},
+                   msg_id=ids.schedule_declare_message_id(sid, spec.digest()))
+
+
+def get_schedule(schedule_id: str) -> ScheduleInfo:
+    sid = ids.schedule_id(schedule_id)
+    raw = runtime().redis.hgetall(runtime().system.actor_keys(sid).record)
+    if not raw:
+        raise ScheduleNotFoundError(sid)
+    return ScheduleInfo.from_record(raw)
+
+
+def list_schedules(status: str | None = None) -> list[ScheduleInfo]:
+    """Every schedule that was not deleted, oldest first (``status``: only those)."""
+    rt = runtime()
+    sids = [s.decode() if isinstance(s, bytes) else s
+            for s in rt.redis.zrange(keys.schedules_index(rt.settings.key_prefix), 0, -1)]
+    with rt.redis.pipeline() as pipe:
+        for sid in sids:
+            pipe.hgetall(rt.system.actor_keys(sid).record)
+        records = pipe.execute()
+    found = [ScheduleInfo.from_record(raw) for raw in records if raw]
+    return [i for i in found if i.status != "deleted" and (status is None or i.status == status)]
+
+
+def pause_schedule(schedule_id: str, note: str | None = None) -> None:
+    """No firing starts a run until resumed; runs already going go on."""
+    _send(schedule_id, "pause", {"note": note})
+
+
+def resume_schedule(schedule_id: str) -> None:
+    """Fire again from now on; firings missed while paused are not run."""
+    _send(schedule_id, "resume", {})
+
+
+def trigger_schedule(schedule_id: str, overlap: str | None = None) -> None:
+    """Fire now, as if a firing were due (under the schedule's overlap policy unless
+    ``overlap`` says otherwise; ``allow_all`` always starts a run)."""
+    _send(schedule_id, "trigger", {"overlap": _policy(overlap)})
+
+
+def backfill_schedule(schedule_id: str, start: Any, end: Any,
+                      overlap: str | None = "allow_all") -> None:
+    """Start one run for every firing in ``[start, end]`` (datetimes, ISO strings or
+    epoch seconds); a firing that already has its run is not started again."""
+    start_ms, end_ms = epoch_ms(start), epoch_ms(end)
+    if start_ms is None or end_ms is None or end_ms < start_ms:
+        raise InvalidScheduleError("a backfill needs a start and an end after it")
+    _send(schedule_id, "backfill",
+          {"start_ms": start_ms, "end_ms": end_ms, "overlap": _policy(overlap)})
+
+
+def delete_schedule(schedule_id: str) -> None:
+    """Stop the schedule for good and drop it from the list; its runs go on."""
+    sid = _send(schedule_id, "delete", {})
+    rt = runtime()
+    rt.redis.zrem(keys.schedules_index(rt.settings.key_prefix), sid)
+
+
+def update_schedule(schedule_id: str, *, cron: Any = _UNSET, interval: Any = _UNSET,
+                    args: Any = _UNSET, kwargs: Any = _UNSET, overlap: Any = _UNSET,
+                    timezone: Any = _UNSET, start_at: Any = _UNSET, end_at: Any = _UNSET,
+                    jitter: Any = _UNSET) -> None:
+    """Change what was given; the rest stays. Giving ``cron`` drops the interval and the
+    other way round. The next firing is computed anew from now."""
+    current = get_schedule(schedule_id)
+    spec = current.spec
+    if current.status == "deleted":
+        raise ScheduleNotFoundError(current.schedule_id)
+    given = {k: v for k, v in {"cron": cron, "interval": interval, "overlap": overlap,
+                               "timezone": timezone, "start_at": start_at, "end_at": end_at,
+                               "jitter": jitter}.items() if v is not _UNSET}
+    if "cron" in given and "interval" not in given:
+        given["interval"] = None
+    if "interval" in given and "cron" not in given:
+        given["cron"] = None
+    new = build_spec(
+        spec.workflow, cron=given.get("cron", spec.cron),
+        interval=given.get("interval", spec.interval_s),
+        args=spec.args if args is _UNSET else args,
+        kwargs=spec.kwargs if kwargs is _UNSET else kwargs,
+        overlap=given.get("overlap", spec.overlap), timezone=given.get("timezone", spec.timezone),
+        start_at=given["start_at"] if "start_at" in given else _secs(spec.start_at_ms),
+        end_at=given["end_at"] if "end_at" in given else _secs(spec.end_at_ms),
+        jitter=given.get("jitter", spec.jitter_s))
+    changes = {k: v for k, v in new.to_dict().items()
+               if k != "anchor_ms" and v != getattr(spec, k)}
+    if changes:
+        _send(current.schedule_id, "update", {"changes": changes})
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _send(schedule_id: str, kind: str, payload: dict[str, Any]) -> str:
+    sid = ids.schedule_id(schedule_id)
+    rt = runtime()
+    if _status(rt.redis.hget(rt.system.actor_keys(sid).record, "status")) not in (
+            "active", "paused"):
+        raise ScheduleNotFoundError(sid)
+    rt.system.send(sid, kind, payload)
+    return sid
+
+
+def _status(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw or "")
+
+
+def _policy(overlap: str | None) -> str | None:
+    if overlap is not None:
+        ScheduleSpec(workflow="", args=[], kwargs={}, interval_s=60.0, overlap=overlap).check()
+    return overlap
+
+
+def _secs(ms: int | None) -> float | None:
+    return None if ms is None else ms / 1000
+
+
+def _check_id(sid: str) -> None:
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+    if len(sid) > 200 or not set(sid) <= allowed:
+        raise InvalidScheduleError(f"schedule id {sid!r}: use letters, digits and -_.: only "
+                                   "(at most 200)")
