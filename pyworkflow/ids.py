@@ -8,6 +8,7 @@ lost" twin) is one message to the run: the runtime drops a msg_id it has seen.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 import uuid
@@ -135,6 +136,15 @@ def scheduled_run_id(schedule: str, fire_ms: int) -> str:
     seconds, millis = divmod(int(fire_ms), 1000)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds))
     return f"{RUN_ID_PREFIX}{schedule}-{stamp}{f'.{millis:03d}' if millis else ''}Z"
+
+
+_FIRE_STAMP = re.compile(r"\d{8}T\d{6}(\.\d{3})?Z")
+
+
+def is_run_of_schedule(run_id: str, schedule: str) -> bool:
+    """Whether ``run_id`` is a firing's run of ``schedule`` (``runs list --schedule``)."""
+    head = f"{RUN_ID_PREFIX}{schedule}-"
+    return run_id.startswith(head) and bool(_FIRE_STAMP.fullmatch(run_id[len(head):]))
 
 
 def schedule_timer_id(schedule: str, generation: int, fire_ms: int) -> str:

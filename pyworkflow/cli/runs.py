@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from .. import client, events
+from .. import client, events, ids
 from ..client import RunInfo
 from ..errors import RunNotFoundError
 from ..run_info import SETTLED_STATUSES
@@ -187,17 +187,22 @@ def runs() -> None:
 @click.option("--limit", "-n", type=click.IntRange(min=1, max=client.MAX_LIST_LIMIT), default=50,
               show_default=True, help=f"At most {client.MAX_LIST_LIMIT}.")
 @click.option("--top-level", is_flag=True, help="Only runs that are not a child of another.")
-def list_runs(status: str | None, workflow: str | None, limit: int, top_level: bool) -> None:
+@click.option("--schedule", "schedule_id", metavar="ID", help="Only runs this schedule started.")
+def list_runs(status: str | None, workflow: str | None, limit: int, top_level: bool,
+              schedule_id: str | None) -> None:
     """List runs, newest first."""
-    if top_level:
-        found = _top_level_runs(status, workflow, limit)
+    if top_level or schedule_id:
+        sid = ids.schedule_id(schedule_id) if schedule_id else ""
+        found = _top_level_runs(status, workflow, limit, lambda info: (
+            (not top_level or info.parent_run_id is None)
+            and (not sid or ids.is_run_of_schedule(info.run_id, sid))))
     else:
         found = client.list_workflow_runs(status=status, workflow=workflow, limit=limit)
     if out.is_json():
         out.emit_json([info.to_dict() for info in found])
         return
     if not found:
-        filtered = status or workflow or top_level
+        filtered = status or workflow or top_level or schedule_id
         click.echo("No runs" + (" matching the filters." if filtered else " yet.")
                    + " Start one with: pyworkflow --module MODULE workflows run NAME")
         return
@@ -208,8 +213,9 @@ def list_runs(status: str | None, workflow: str | None, limit: int, top_level: b
     )
 
 
-def _top_level_runs(status: str | None, workflow: str | None, limit: int) -> list[RunInfo]:
-    """Up to ``limit`` runs without a parent, newest first.
+def _top_level_runs(status: str | None, workflow: str | None, limit: int,
+                    keep: Callable[[RunInfo], bool] | None = None) -> list[RunInfo]:
+    """Up to ``limit`` runs without a parent (or that ``keep`` keeps), newest first.
 
     The client has no parent filter, so ask for more runs until enough are top-level
     or there are no more; the request doubles each round, so a fan-out of thousands
@@ -218,7 +224,8 @@ def _top_level_runs(status: str | None, workflow: str | None, limit: int) -> lis
     asked = limit
     while True:
         batch = client.list_workflow_runs(status=status, workflow=workflow, limit=asked)
-        top = [info for info in batch if info.parent_run_id is None]
+        top = [info for info in batch
+               if (keep(info) if keep else info.parent_run_id is None)]
         if len(top) >= limit or len(batch) < asked or asked >= client.MAX_LIST_LIMIT:
             return top[:limit]
         asked = min(asked * 2, client.MAX_LIST_LIMIT)
