@@ -217,22 +217,40 @@ async def list_workflow_runs(status: str | None = None, workflow: str | None = N
     return out
 
 
-async def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
-    """Until the run is finished (or parked); woken by the run's journal."""
+async def wait_for_run(run_id: str, timeout: float | None = None,
+                       follow: bool = False) -> RunInfo:
+    """Until the run is finished (or parked); woken by the run's journal. With
+    ``follow``, on to the last run of its continue-as-new chain."""
+    deadline = wait_deadline(timeout)
+    info = await _wait_one(run_id, deadline, timeout)
+    while follow and info.continued_to:
+        info = await _wait_one(info.continued_to, deadline, timeout, expected=True)
+    return info
+
+
+async def _wait_one(run_id: str, deadline: float | None, timeout: float | None,
+                    expected: bool = False) -> RunInfo:
     c = await _client()
     journal = c.journal_key(run_id)
-    deadline = wait_deadline(timeout)
     while True:
         tail = journal_tail(await c.redis.xrevrange(journal, count=1))
-        info = await get_workflow_run(run_id)
+        try:
+            info = await get_workflow_run(run_id)
+        except RunNotFoundError:
+            if not expected:
+                raise
+            # A successor whose first turn has not run yet: its journal's creation wakes us.
+            await c.redis.xread({journal: "0-0"}, count=1, block=block_until(
+                deadline, f"run {run_id} has not started after {timeout}s"))
+            continue
         if info.settled:
             return info
         await c.redis.xread({journal: tail}, count=1, block=block_ms(info, deadline, timeout))
 
 
-async def get_result(run_id: str, timeout: float | None = None) -> Any:
+async def get_result(run_id: str, timeout: float | None = None, follow: bool = False) -> Any:
     """The run's result; raises ``WorkflowFailedError`` if it did not complete."""
-    return result_of(await wait_for_run(run_id, timeout))
+    return result_of(await wait_for_run(run_id, timeout, follow))
 
 
 async def send_signal(run_id: str, name: str, payload: Any = None,

@@ -250,21 +250,40 @@ def retry_run(run_id: str) -> RunInfo:
     return info
 
 
-def wait_for_run(run_id: str, timeout: float | None = None) -> RunInfo:
-    """Block until the run is finished (or parked); returns its final state.
+def wait_for_run(run_id: str, timeout: float | None = None, follow: bool = False) -> RunInfo:
+    """Block until the run is finished (or parked); returns its final state. With
+    ``follow``, a run that continued as new is followed to the last run of its chain
+    (``timeout`` covers the whole chain).
 
     Woken by the run's own journal (XREAD BLOCK), so it returns within a few ms of
     the run's end. Inside a running event loop it returns an awaitable instead of
     blocking the loop (``await wait_for_run(...)``); prefer ``pyworkflow.aio``.
     """
     if _in_event_loop():
-        return LoopWait(lambda: aio.wait_for_run(run_id, timeout))  # type: ignore[return-value]
+        return LoopWait(lambda: aio.wait_for_run(run_id, timeout, follow))  # type: ignore[return-value]
+    deadline = wait_deadline(timeout)
+    info = _wait_one(run_id, deadline, timeout)
+    while follow and info.continued_to:
+        info = _wait_one(info.continued_to, deadline, timeout, expected=True)
+    return info
+
+
+def _wait_one(run_id: str, deadline: float | None, timeout: float | None,
+              expected: bool = False) -> RunInfo:
+    """Wait for one run; ``expected``: a successor that may not exist yet."""
     rt = runtime()
     journal_key = rt.system.actor_keys(run_id).journal
-    deadline = wait_deadline(timeout)
     while True:
         tail = journal_tail(rt.redis.xrevrange(journal_key, count=1))
-        info = get_workflow_run(run_id)
+        try:
+            info = get_workflow_run(run_id)
+        except RunNotFoundError:
+            if not expected:
+                raise
+            # A successor whose first turn has not run yet: its journal's creation wakes us.
+            rt.redis.xread({journal_key: "0-0"}, count=1, block=block_until(
+                deadline, f"run {run_id} has not started after {timeout}s"))
+            continue
         if info.settled:
             return info
         rt.redis.xread({journal_key: tail}, count=1, block=block_ms(info, deadline, timeout))
@@ -323,11 +342,26 @@ def get_value(run_id: str, key: str, timeout: float | None = None) -> Any:
                        block=block_until(deadline, value_timeout_text(run_id, key, timeout)))
 
 
-def get_result(run_id: str, timeout: float | None = None) -> Any:
-    """The run's result; raises ``WorkflowFailedError`` if it did not complete."""
+def get_result(run_id: str, timeout: float | None = None, follow: bool = False) -> Any:
+    """The run's result; raises ``WorkflowFailedError`` if it did not complete. With
+    ``follow``, the result of the last run of its continue-as-new chain."""
     if _in_event_loop():
-        return LoopWait(lambda: aio.get_result(run_id, timeout))
-    return result_of(wait_for_run(run_id, timeout))
+        return LoopWait(lambda: aio.get_result(run_id, timeout, follow))
+    return result_of(wait_for_run(run_id, timeout, follow))
+
+
+def run_chain(run_id: str) -> list[RunInfo]:
+    """Every run of ``run_id``'s continue-as-new chain, oldest first."""
+    info = get_workflow_run(run_id)
+    while info.continued_from:
+        info = get_workflow_run(info.continued_from)
+    chain = [info]
+    while chain[-1].continued_to:
+        try:
+            chain.append(get_workflow_run(chain[-1].continued_to))
+        except RunNotFoundError:
+            break  # the successor's first turn has not projected its record yet
+    return chain
 
 
 def _in_event_loop() -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from pyworkflow import _runtime, start_child_workflow, step, workflow
+from pyworkflow import _runtime, continue_as_new, start_child_workflow, step, workflow
 
 
 def stall_once(key: str, seconds: float = 30.0) -> None:
@@ -89,3 +89,16 @@ async def fails_while_flagged(key: str) -> str:
 async def fix_then_retry_workflow(key: str) -> list[str]:
     first = await before_poison(2)
     return [str(first), await fails_while_flagged(key)]
+
+
+@workflow()
+async def crash_continuing(key: str, n: int, total: int) -> int:
+    """Adds n to total and continues as new up to n = 5; the turn that continues from
+    n = 3 stalls once (the test kills its worker there)."""
+    total += await crash_child_step(n) - 1
+    if n >= 5:
+        return total
+    if n == 3:
+        stall_once(key)
+    await continue_as_new(key, n + 1, total)
+    return -1

@@ -13,6 +13,7 @@ import sys
 from . import (  # noqa: F401
     dead_letters,
     hooks,
+    run_chain,
     run_check,
     run_control,
     run_export,
