@@ -54,6 +54,10 @@ def run_local_here(wf: Any, args: list[Any], kwargs: dict[str, Any]) -> None:
             click.echo(f"Started {wf.name}: run {handle.run_id} (local)", err=True)
         try:
             info = runtime.wait(handle.run_id)
+        except KeyboardInterrupt:
+            click.echo(f"Stopped: run {handle.run_id} ends with this process (its journal "
+                       "was in memory); run the command again to start over", err=True)
+            raise click.exceptions.Exit(130) from None
         except RuntimeError as exc:  # waiting on a hook or a signal nobody here can send
             raise CliError(f"{exc}. In the local runtime only this process can deliver it: "
                            "drive the run from code with pyworkflow.local_runtime."
