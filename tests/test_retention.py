@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 import pyworkflow
 from pyworkflow import _runtime, keys
 from tests._workers import Worker, wait_for, worker_pool
+from tests.test_examples_cli import cli
 
 MODULE = "tests.client_workflows"
 
@@ -51,3 +53,19 @@ def test_finished_runs_past_their_retention_leave_no_key_behind(workers: list[Wo
     assert idem == []
     with pytest.raises(pyworkflow.RunNotFoundError):
         pyworkflow.get_workflow_run(run_ids[0])
+
+
+def test_runs_purge_deletes_finished_runs_now(workers: list[Worker]) -> None:
+    rt = _runtime.runtime()
+    run_id = pyworkflow.start("client_quick", 3)
+    assert pyworkflow.get_result(run_id, timeout=30) == 6
+    dry = json.loads(cli("--output", "json", "runs", "purge", "--workflow", "client_quick",
+                         "--dry-run").stdout)
+    assert run_id in dry["matched"] and dry["purged"] == []
+    assert rt.redis.exists(rt.system.actor_keys(run_id).record)
+    done = json.loads(cli("--output", "json", "runs", "purge", "--workflow", "client_quick",
+                          "--status", "completed").stdout)
+    assert run_id in done["purged"]
+    assert not rt.redis.exists(rt.system.actor_keys(run_id).journal)
+    bad = cli("runs", "purge", "--older-than", "soon", check=False)
+    assert bad.returncode != 0 and "--older-than" in bad.stderr and "Traceback" not in bad.stderr

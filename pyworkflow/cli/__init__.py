@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     run_control,
     run_export,
     run_messages,
+    run_purge,
     runs,
     schedules,
     setup,

@@ -25,6 +25,7 @@ from actors.redaction import redact
 
 from .. import _runtime, registry
 from ..config import redact_url, redis_client
+from ..retention import RunRetention
 from . import _output as out
 from ._root import CliError, cli
 
@@ -179,7 +180,27 @@ def run_checks(module: str | None) -> list[Check]:
         checks.append(check_worker(rt, module))
     else:
         checks.append(Check("worker", None, "worker: skipped (broker unreachable)"))
+    if checks[0].ok:
+        checks.append(check_memory(rt))
     return checks
+
+
+def check_memory(rt: Any) -> Check:
+    """Redis memory use, and finished runs already past their retention (a growing
+    number means no worker is running the purge)."""
+    try:
+        used = rt.redis.info("memory").get("used_memory_human", "?")
+        due = RunRetention(rt.redis, rt.settings.key_prefix, rt.system).past_retention()
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        return Check("memory", False, f"cannot read Redis memory use ({_short(exc)})")
+    retention = rt.settings.run_retention
+    kept = "forever" if retention is None else out.format_duration(retention)
+    detail = (f"Redis uses {used}; {due} finished run(s) past retention (finished runs are "
+              f"kept {kept})")
+    if due > 1000:
+        return Check("memory", False, detail, "start a worker: its maintenance loop purges "
+                     "them (or run pyworkflow runs purge)")
+    return Check("memory", True, detail)
 
 
 def _module(ctx: click.Context) -> str | None:
