@@ -236,3 +236,14 @@ def _at_exit() -> None:
 
 atexit.register(_at_exit)
 _runtime.on_runtime(_install)
+
+
+@step()
+async def bench_short_step(i: int) -> int:
+    return i
+
+
+@workflow(retention="1s")
+async def bench_short_lived(i: int) -> int:
+    """For the retention soak: purged a second after it ends."""
+    return await bench_short_step(i)
