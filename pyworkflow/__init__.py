@@ -58,11 +58,13 @@ from .errors import (
     WorkflowTimeoutError,
 )
 from .hooks import HookPayloadError, TypedHook, define_hook, get_hook, hook, list_hooks, resume_hook
+from .local_runtime import run_local
 from .patching import deprecate_patch, patched
 from .primitives import is_replaying, now, shield, sleep
 from .serialization import SerializationError
 from .signals import wait_for_signal
 from .step_context import StepContext, get_step_context
+from .transient import run_transient
 from .values import set_value
 
 __all__ = [
@@ -80,4 +82,5 @@ __all__ = [
     "SignalTimeoutError", "WorkflowTimeoutError", "deprecate_patch", "patched", "set_value",
     "wait_for_signal", "app_key", "redis_connection", "continue_as_new", "get_value",
     "get_values", "run_chain", "send_signal", "RunFinishedError", "ValueNotSetError",
+    "run_local", "run_transient",
 ]

@@ -53,6 +53,10 @@ def encode_arguments(defn: WorkflowDef, args: tuple[Any, ...], kwargs: dict[str,
 def plan_start(workflow_or_name: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                idempotency_key: str | None = None) -> StartPlan:
     defn = workflow_def(workflow_or_name)
+    if defn.options.get("durable") is False:
+        raise TypeError(f"workflow {defn.name} is declared durable=False: it runs in the "
+                        "caller's process (pyworkflow.run_transient, or workflows run "
+                        "--no-durable), not on workers")
     enc_args, enc_kwargs = encode_arguments(defn, args, kwargs)
     run_id = new_run_id()
     now = time.time()
