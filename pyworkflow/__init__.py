@@ -61,6 +61,20 @@ from .hooks import HookPayloadError, TypedHook, define_hook, get_hook, hook, lis
 from .local_runtime import run_local
 from .patching import deprecate_patch, patched
 from .primitives import is_replaying, now, shield, sleep
+from .schedules.api import (
+    backfill_schedule,
+    create_schedule,
+    delete_schedule,
+    get_schedule,
+    list_schedules,
+    pause_schedule,
+    resume_schedule,
+    trigger_schedule,
+    update_schedule,
+)
+from .schedules.declared import scheduled_workflow
+from .schedules.errors import InvalidScheduleError, ScheduleExistsError, ScheduleNotFoundError
+from .schedules.info import ScheduleInfo
 from .serialization import SerializationError
 from .signals import wait_for_signal
 from .step_context import StepContext, get_step_context
@@ -82,5 +96,8 @@ __all__ = [
     "SignalTimeoutError", "WorkflowTimeoutError", "deprecate_patch", "patched", "set_value",
     "wait_for_signal", "app_key", "redis_connection", "continue_as_new", "get_value",
     "get_values", "run_chain", "send_signal", "RunFinishedError", "ValueNotSetError",
-    "run_local", "run_transient",
+    "run_local", "run_transient", "backfill_schedule", "create_schedule", "delete_schedule",
+    "get_schedule", "list_schedules", "pause_schedule", "resume_schedule", "trigger_schedule",
+    "update_schedule", "scheduled_workflow", "InvalidScheduleError", "ScheduleExistsError",
+    "ScheduleNotFoundError", "ScheduleInfo",
 ]
