@@ -21,8 +21,7 @@ DST included): any process that imports this module declares it.
 
 from __future__ import annotations
 
-from pyworkflow import step, workflow
-from pyworkflow.schedules.declared import scheduled_workflow
+from pyworkflow import scheduled_workflow, step, workflow
 
 
 @step()
