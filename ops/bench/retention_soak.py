@@ -42,7 +42,7 @@ def main() -> None:
     env = {**os.environ}
     if rt.settings.embedded:
         env["PYWORKFLOW_REDIS_URL"] = rt.settings.redis_url
-    workers = Workers(2, 2, "prefork", "WARNING", Path(tempfile.mkdtemp(prefix="soak-")), env)
+    workers = Workers(2, 2, "prefork", "INFO", Path(tempfile.mkdtemp(prefix="soak-")), env)
     workers.start()
     try:
         workers.wait_ready(60)
