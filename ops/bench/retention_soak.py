@@ -53,12 +53,17 @@ def main() -> None:
             wave = [pyworkflow.start("bench_short_lived", i)
                     for i in range(started, min(args.runs, started + args.wave))]
             started += len(wave)
-            for run_id in wave:
-                pyworkflow.wait_for_run(run_id, timeout=120)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and any(
-                    rt.redis.exists(rt.system.actor_keys(r).record) for r in wave[-50:]):
-                time.sleep(0.2)
+            # Each run ends, then is purged a second later: wait until none is left (or
+            # give up after two minutes and report what is left).
+            deadline = time.monotonic() + 120
+            pending = list(wave)
+            while pending and time.monotonic() < deadline:
+                pipe = rt.redis.pipeline(transaction=False)
+                for run_id in pending:
+                    pipe.exists(rt.system.actor_keys(run_id).record)
+                pending = [r for r, left in zip(pending, pipe.execute(), strict=True) if left]
+                if pending:
+                    time.sleep(0.5)
             used = rt.redis.info("memory")["used_memory"]
             left = sum(1 for _ in rt.redis.scan_iter(match=f"{prefix}:*:record", count=1000))
             log(f"{started:>6} runs: used_memory {used / 1e6:.2f} MB "
