@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     runs,
     schedules,
     setup,
+    web,
     worker,
     workflows,
 )

@@ -1,9 +1,12 @@
 """The web app: one ASGI application (Starlette) for everything pyworkflow serves.
 
-``create_app()`` returns it, ready for ``pyworkflow hooks serve`` (uvicorn) or to be
-mounted in a user's own app (``Mount("/workflows", app=create_app())``). Today it
-serves ``POST /hooks/<token>`` (:mod:`.hooks_endpoint`) and ``GET /healthz``;
-every answer, errors included, is JSON.
+``create_app()`` returns it, ready for ``pyworkflow web`` / ``pyworkflow hooks serve``
+(uvicorn) or to be mounted in a user's own app (``Mount("/workflows",
+app=create_app())``). It serves ``POST /hooks/<token>`` (:mod:`.hooks_endpoint`),
+``GET /healthz``, the dashboard (``/``, ``/runs/<id>``, ``/api/...``,
+:mod:`.dashboard`), its actions (:mod:`.actions`, off by default, guarded by
+:mod:`.guard`) and ``GET /metrics`` (:mod:`pyworkflow.metrics`). The hook endpoint's
+and the API's answers, errors included, are JSON.
 
 ``GET /healthz`` is liveness only (``{"ok": true}``): it does not touch Redis, so a
 Redis hiccup does not get every replica killed by its orchestrator at once.
@@ -13,20 +16,27 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from .actions import action_routes
+from .dashboard import dashboard_routes
+from .guard import Guard
 from .hooks_endpoint import DEFAULT_MAX_BODY, Deliveries, hook_routes
 from .replies import Reply, http_error, json_reply
 from .request_log import RequestLog
 
 __all__ = ["DEFAULT_MAX_BODY", "app", "create_app"]
 
-ROUTES_SHOWN = ["POST /hooks/<token>", "GET /healthz"]
+ROUTES_SHOWN = ["POST /hooks/<token>", "GET /healthz", "GET /", "GET /runs/<run_id>",
+                "GET /metrics"]
+STATIC = Path(__file__).with_name("static")
 
 
 async def healthz(request: Request) -> Response:
@@ -36,9 +46,16 @@ async def healthz(request: Request) -> Response:
     return json_reply(Reply(200, {"ok": True}))
 
 
-def create_app(*, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
+def create_app(*, max_body: int = DEFAULT_MAX_BODY, dashboard: bool = True,
+               actions: bool | None = None, auth_token: str | None = None) -> Starlette:
     """A new app. ``max_body`` may lower the body limit, never raise it past the limit
-    the worker decodes (:data:`pyworkflow.serialization.MAX_BYTES`)."""
+    the worker decodes (:data:`pyworkflow.serialization.MAX_BYTES`).
+
+    ``dashboard=False`` serves only the hook endpoint and ``/healthz``. ``actions``
+    (default: ``PYWORKFLOW_WEB_ACTIONS``, else off) lets the dashboard cancel, retry,
+    signal and resume hooks; ``auth_token`` (default: ``PYWORKFLOW_WEB_AUTH_TOKEN``)
+    makes every dashboard page, API call and ``/metrics`` require it (see
+    :mod:`.guard`)."""
     if not 0 <= max_body <= DEFAULT_MAX_BODY:
         raise ValueError(f"max_body must be between 0 and {DEFAULT_MAX_BODY} bytes, "
                          f"not {max_body}")
@@ -51,9 +68,13 @@ def create_app(*, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
         finally:
             deliveries.close()
 
+    health = Route("/healthz", healthz, methods=["GET", "HEAD", "POST", "PUT", "DELETE"])
+    routes: list[BaseRoute] = [*hook_routes(), health]
+    if dashboard:
+        routes += [*dashboard_routes(), *action_routes(),
+                   Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     web = Starlette(
-        routes=[*hook_routes(), Route("/healthz", healthz, methods=["GET", "HEAD", "POST",
-                                                                     "PUT", "DELETE"])],
+        routes=routes,
         middleware=[Middleware(RequestLog)],
         exception_handlers={404: http_error, 405: http_error},
         lifespan=lifespan,
@@ -61,7 +82,8 @@ def create_app(*, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
     web.router.redirect_slashes = False  # "/healthz/" is another path: 404, not a redirect
     web.state.max_body = max_body
     web.state.deliveries = deliveries
-    web.state.routes_shown = ROUTES_SHOWN
+    web.state.routes_shown = ROUTES_SHOWN if dashboard else ROUTES_SHOWN[:2]
+    web.state.guard = Guard.from_settings(actions, auth_token)
     return web
 
 

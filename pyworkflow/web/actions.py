@@ -1,0 +1,122 @@
+"""The dashboard's actions: cancel, retry, signal a run, resume a hook with a payload.
+
+Each is a ``POST`` under ``/api/``, checked by :class:`.guard.Guard` (off unless
+turned on, signed in, CSRF token, same origin) before anything is read, and each
+calls the same client function an app would (``cancel_workflow``, ``retry_run``,
+``send_signal``, ``resume_hook``), so the page can do nothing the SDK could not.
+Bodies are JSON read through :func:`pyworkflow.serialization.parse_json` (the limits
+every payload meets). Answers are JSON: ``200`` with the outcome, or ``4xx`` with
+``{"error": ...}`` naming the refusal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import serialization
+from ..client import cancel_workflow, retry_run, send_signal
+from ..errors import (
+    HookAlreadyReceivedError,
+    HookExpiredError,
+    HookNotFoundError,
+    RunFinishedError,
+    RunNotFoundError,
+)
+from ..hooks import HookPayloadError, resume_hook
+from .hooks_endpoint import payload_errors
+from .replies import Reply, json_reply
+
+__all__ = ["action_routes"]
+
+#: The most an action's body may hold (a hook payload or a signal's).
+MAX_BODY = serialization.MAX_BYTES
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise Reply(413, {"error": "body too large", "limit": MAX_BODY})
+    if not raw.strip():
+        return {}
+    try:
+        value = serialization.parse_json(raw, "body")
+    except serialization.PayloadError as exc:
+        raise Reply(400, {"error": str(exc)}) from None
+    if not isinstance(value, dict):
+        raise Reply(400, {"error": "the body must be a JSON object"})
+    return value
+
+
+def _cancel(run_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    reason = body.get("reason")
+    info = cancel_workflow(run_id, str(reason) if reason else "cancelled from the dashboard")
+    return {"status": info.status}
+
+
+def _retry(run_id: str, _: dict[str, Any]) -> dict[str, Any]:
+    return {"status": retry_run(run_id).status}
+
+
+def _signal(run_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise Reply(400, {"error": "a signal needs a non-empty name"})
+    return {"signal_id": send_signal(run_id, name, body.get("payload"))}
+
+
+def _resume(token: str, body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        info = resume_hook(token, body.get("payload"))
+    except HookNotFoundError:
+        raise Reply(404, {"error": "no hook with this token"}) from None
+    except HookAlreadyReceivedError:
+        raise Reply(409, {"error": "hook already received a payload"}) from None
+    except HookExpiredError as exc:
+        raise Reply(410, {"error": str(exc)}) from None
+    except HookPayloadError as exc:
+        raise Reply(422, {"error": f"payload does not fit hook {exc.name!r}",
+                          "errors": payload_errors(exc)}) from None
+    return {"status": "accepted", "run_id": info.run_id}
+
+
+_ACTIONS = {"cancel": _cancel, "retry": _retry, "signal": _signal}
+
+
+async def run_action(request: Request) -> Response:
+    try:
+        request.app.state.guard.check_action(request)
+        action = _ACTIONS.get(request.path_params["action"])
+        if action is None:
+            raise Reply(404, {"error": "no such action"})
+        body = await _body(request)
+        done = await run_in_threadpool(action, request.path_params["run_id"], body)
+        return json_reply(Reply(200, done))
+    except Reply as reply:
+        return json_reply(reply)
+    except RunNotFoundError:
+        return json_reply(Reply(404, {"error": "no run with this id"}))
+    except (RunFinishedError, TypeError, serialization.PayloadError) as exc:
+        return json_reply(Reply(409 if isinstance(exc, RunFinishedError) else 400,
+                                {"error": str(exc)}))
+
+
+async def hook_action(request: Request) -> Response:
+    try:
+        request.app.state.guard.check_action(request)
+        body = await _body(request)
+        done = await run_in_threadpool(_resume, request.path_params["token"], body)
+        return json_reply(Reply(200, done))
+    except Reply as reply:
+        return json_reply(reply)
+    except serialization.PayloadError as exc:
+        return json_reply(Reply(400, {"error": str(exc)}))
+
+
+def action_routes() -> list[Route]:
+    return [Route("/api/runs/{run_id}/{action}", run_action, methods=["POST"]),
+            Route("/api/hooks/{token}/resume", hook_action, methods=["POST"])]

@@ -1,0 +1,125 @@
+"""The dashboard: the runs list at ``/``, a run's page at ``/runs/<id>``, their JSON
+under ``/api/``, and ``/metrics``.
+
+The pages are a small HTML shell (:mod:`.pages`) and one hand-written script
+(``static/dashboard.js``) that draws them from the JSON API and polls it every two
+seconds while the tab is visible: a poll is one small page of the runs index, and
+polling needs no connection held open per viewer, nor anything from a proxy in
+front. Every route here answers only a signed-in request when an auth token is set
+(:mod:`.guard`); the JSON handlers are plain functions, which Starlette runs on its
+thread pool, because the client calls they make are blocking Redis calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ..errors import RunNotFoundError
+from ..metrics import CONTENT_TYPE, render_metrics
+from ..metrics.run_tally import current_tally
+from ..run_info import TERMINAL_STATUSES
+from .guard import AUTH_COOKIE
+from .pages import login_page, shell
+from .run_detail import run_detail
+from .run_pages import list_page
+
+__all__ = ["dashboard_routes"]
+
+STATUSES = ("pending", "running", "suspended", "parked", *sorted(TERMINAL_STATUSES))
+MAX_PAGE = 500
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _refused(request: Request) -> Response | None:
+    if request.app.state.guard.signed_in(request):
+        return None
+    if request.url.path.rstrip("/").endswith(("/api", "/metrics")) or "/api/" in request.url.path:
+        return JSONResponse({"error": "sign in: Authorization: Bearer <token>"}, 401,
+                            headers=_NO_STORE)
+    return HTMLResponse(login_page(request, failed=False), 401, headers=_NO_STORE)
+
+
+def _json(body: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status, headers=_NO_STORE)
+
+
+async def runs_page(request: Request) -> Response:
+    return _refused(request) or HTMLResponse(shell(request, "runs"), headers=_NO_STORE)
+
+
+async def run_page(request: Request) -> Response:
+    return _refused(request) or HTMLResponse(shell(request, "run"), headers=_NO_STORE)
+
+
+def _text_param(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name, "").strip()
+    return value[:200] or None
+
+
+def api_runs(request: Request) -> Response:
+    refused = _refused(request)
+    if refused:
+        return refused
+    try:
+        limit = min(MAX_PAGE, max(1, int(request.query_params.get("limit", "50"))))
+    except ValueError:
+        return _json({"error": "limit must be an integer"}, 400)
+    page = list_page(limit, _text_param(request, "cursor"), _text_param(request, "status"),
+                     _text_param(request, "workflow"), _text_param(request, "q"))
+    return _json({"runs": page.runs, "next_cursor": page.next_cursor, "scanned": page.scanned})
+
+
+def api_counts(request: Request) -> Response:
+    refused = _refused(request)
+    if refused:
+        return refused
+    tally = current_tally()
+    return _json({"by_status": tally.by_status(), "workflows": tally.workflows(),
+                  "indexed": tally.indexed, "counted": tally.counted,
+                  "statuses": list(STATUSES)})
+
+
+def api_run(request: Request) -> Response:
+    refused = _refused(request)
+    if refused:
+        return refused
+    try:
+        detail = run_detail(request.path_params["run_id"],
+                            full_tokens=request.app.state.guard.actions)
+    except RunNotFoundError:
+        return _json({"error": "no run with this id"}, 404)
+    detail["actions"] = request.app.state.guard.actions
+    return _json(detail)
+
+
+def metrics(request: Request) -> Response:
+    refused = _refused(request)
+    if refused:
+        return refused
+    return Response(render_metrics(), media_type=CONTENT_TYPE, headers=_NO_STORE)
+
+
+async def login(request: Request) -> Response:
+    guard = request.app.state.guard
+    if request.method == "GET":
+        return HTMLResponse(login_page(request, failed=False), headers=_NO_STORE)
+    form = await request.form()
+    token = form.get("token")
+    if not isinstance(token, str) or guard.auth_token is None or not guard.token_ok(token):
+        return HTMLResponse(login_page(request, failed=True), 401, headers=_NO_STORE)
+    home = request.scope.get("root_path", "") + "/"
+    reply = RedirectResponse(home, 303)
+    reply.set_cookie(AUTH_COOKIE, token, httponly=True, samesite="strict",
+                     secure=request.url.scheme == "https", path=home)
+    return reply
+
+
+def dashboard_routes() -> list[Route]:
+    return [Route("/", runs_page), Route("/runs/{run_id}", run_page),
+            Route("/api/runs", api_runs), Route("/api/counts", api_counts),
+            Route("/api/runs/{run_id}", api_run), Route("/metrics", metrics),
+            Route("/login", login, methods=["GET", "POST"])]

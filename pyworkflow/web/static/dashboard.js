@@ -1,0 +1,270 @@
+// pyworkflow dashboard: draws the runs list and a run's page from the JSON API,
+// polling it every 2 s while the tab is visible. Plain DOM, no framework, no build.
+"use strict";
+
+const POLL_MS = 2000;
+const body = document.body;
+const main = document.getElementById("main");
+const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined) continue;
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+function when(ts) {
+  return ts ? new Date(ts * 1000).toLocaleString() : "—";
+}
+
+function seconds(s) {
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 120) return `${s.toFixed(1)} s`;
+  if (s < 7200) return `${(s / 60).toFixed(1)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+function json(value) {
+  return JSON.stringify(value, null, 2);
+}
+
+async function getJSON(url) {
+  const resp = await fetch(url, {credentials: "same-origin", cache: "no-store"});
+  if (!resp.ok) throw new Error(`${resp.status} ${(await resp.json()).error || ""}`);
+  return resp.json();
+}
+
+async function act(url, payload) {
+  const resp = await fetch(url, {
+    method: "POST", credentials: "same-origin",
+    headers: {"Content-Type": "application/json", "X-CSRF-Token": csrfMeta ? csrfMeta.content : ""},
+    body: JSON.stringify(payload || {}),
+  });
+  const answer = await resp.json();
+  if (!resp.ok) throw new Error(answer.error || `HTTP ${resp.status}`);
+  return answer;
+}
+
+function setLive(ok) {
+  const live = document.getElementById("live");
+  live.textContent = ok ? "live" : "offline";
+  live.className = ok ? "live" : "live off";
+}
+
+function poll(fn, ms) {
+  let timer = null;
+  const tick = async () => {
+    try { await fn(); setLive(true); } catch (err) { setLive(false); console.error(err); }
+    timer = setTimeout(tick, ms);
+  };
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && timer === null) tick();
+  });
+  tick();
+  return () => { clearTimeout(timer); };
+}
+
+// A section is redrawn only when its data changed, so typing in a form survives polls.
+const drawn = {};
+function section(id, data, draw) {
+  const key = JSON.stringify(data);
+  const node = document.getElementById(id);
+  if (drawn[id] === key && node.childElementCount) return;
+  drawn[id] = key;
+  node.replaceChildren(...[draw(data)].flat());
+}
+
+// ---- runs list ------------------------------------------------------------------------
+function runsPage() {
+  const params = new URLSearchParams(location.search);
+  const filters = {status: params.get("status") || "", workflow: params.get("workflow") || "",
+                   q: params.get("q") || ""};
+  let extra = [];      // rows loaded with "more", kept across polls
+  let nextCursor = null;
+  const statusSel = el("select", {id: "f-status", name: "status"}, el("option", {value: ""}, "any status"));
+  const workflowSel = el("select", {id: "f-workflow", name: "workflow"}, el("option", {value: ""}, "any workflow"));
+  const text = el("input", {id: "f-q", name: "q", type: "search", placeholder: "run id or workflow", value: filters.q});
+  const form = el("form", {id: "filters", class: "filters", method: "get", action: "./"},
+    statusSel, workflowSel, text, el("button", {type: "submit"}, "Filter"));
+  const changed = () => form.requestSubmit();
+  statusSel.addEventListener("change", changed);
+  workflowSel.addEventListener("change", changed);
+  main.replaceChildren(
+    el("div", {id: "counts", class: "counts"}), form,
+    el("table", {class: "runs"}, el("thead", {}, el("tr", {},
+      el("th", {}, "Run"), el("th", {}, "Workflow"), el("th", {}, "Status"),
+      el("th", {}, "Started"), el("th", {}, "Took"))), el("tbody", {id: "runs"})),
+    el("p", {id: "more-line", class: "muted"}));
+
+  const query = (cursor) => {
+    const q = new URLSearchParams({limit: "50"});
+    for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
+    if (cursor) q.set("cursor", cursor);
+    return `api/runs?${q}`;
+  };
+  const row = (r) => el("tr", {"data-run-id": r.run_id, "data-status": r.status},
+    el("td", {}, el("a", {href: `runs/${encodeURIComponent(r.run_id)}`, class: "mono"}, r.run_id)),
+    el("td", {}, r.workflow || "?"),
+    el("td", {}, el("span", {class: `badge s-${r.status}`}, r.status)),
+    el("td", {}, when(r.created_at)),
+    el("td", {}, r.finished_at && r.created_at ? seconds(r.finished_at - r.created_at) : ""));
+
+  const drawMore = () => {
+    const line = document.getElementById("more-line");
+    line.replaceChildren(nextCursor
+      ? el("button", {id: "more", type: "button", onclick: loadMore}, "More runs")
+      : "");
+  };
+  async function loadMore() {
+    const page = await getJSON(query(nextCursor));
+    extra = extra.concat(page.runs);
+    nextCursor = page.next_cursor;
+    document.getElementById("runs").append(...page.runs.map(row));
+    drawMore();
+  }
+  const refresh = async () => {
+    const page = await getJSON(query(null));
+    if (!extra.length) nextCursor = page.next_cursor;
+    const rows = page.runs.concat(extra.filter((r) => !page.runs.some((p) => p.run_id === r.run_id)));
+    section("runs", rows, (rs) => rs.length ? rs.map(row)
+      : el("tr", {}, el("td", {colspan: "5", class: "muted"}, "No runs match.")));
+    drawMore();
+  };
+  let countsAt = 0;
+  const counts = async () => {
+    if (Date.now() - countsAt < 5000) return;
+    countsAt = Date.now();
+    const c = await getJSON("api/counts");
+    section("counts", c.by_status, (by) => Object.keys(by).sort().map((s) =>
+      el("a", {class: `count s-${s}`, "data-status": s, href: `?status=${encodeURIComponent(s)}`},
+        el("b", {}, by[s]), ` ${s}`)));
+    for (const [sel, values, chosen] of [[statusSel, c.statuses, filters.status],
+                                         [workflowSel, c.workflows, filters.workflow]]) {
+      const have = new Set([...sel.options].map((o) => o.value));
+      for (const v of [...values, chosen].filter(Boolean)) {
+        if (!have.has(v)) { sel.append(el("option", {value: v}, v)); have.add(v); }
+      }
+      sel.value = chosen;
+    }
+  };
+  poll(async () => { await Promise.all([refresh(), counts()]); }, POLL_MS);
+}
+
+// ---- one run ------------------------------------------------------------------------------
+function timeline(tl) {
+  const span = Math.max(tl.end - tl.start, 0.001);
+  const pos = (t) => `${(100 * (t - tl.start) / span).toFixed(3)}%`;
+  const width = (a, b) => `${Math.max(0.4, 100 * (b - a) / span).toFixed(3)}%`;
+  if (!tl.bars.length) return el("p", {class: "muted"}, "No steps, sleeps, hooks or children yet.");
+  const lanes = tl.bars.map((b) => {
+    const segs = b.segments.length ? b.segments : [{kind: b.kind, start: b.start, end: b.end, state: b.state}];
+    return el("div", {class: "lane", "data-kind": b.kind, "data-state": b.state},
+      el("div", {class: "lane-label", title: b.label}, `${b.kind} · ${b.label}`),
+      el("div", {class: "lane-track"}, segs.map((s) => el("div", {
+        class: `bar k-${b.kind} seg-${s.kind} st-${s.state}`,
+        style: `left:${pos(s.start)};width:${width(s.start, s.end)}`,
+        title: `${b.label}: ${s.kind}${s.attempt ? " " + s.attempt : ""} ${s.state}, ${seconds(s.end - s.start)}`,
+      }))),
+      el("div", {class: "lane-took"}, seconds(b.end - b.start)));
+  });
+  return [el("div", {class: "axis"}, el("span", {}, when(tl.start)),
+              el("span", {}, `total ${seconds(tl.end - tl.start)}`)), ...lanes];
+}
+
+function fields(pairs) {
+  return el("dl", {class: "fields"}, pairs.filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+function runPage() {
+  const runId = body.dataset.runId;
+  const actions = body.dataset.actions === "on";
+  const message = el("p", {id: "action-message", class: "muted"});
+  const say = (text, bad) => { message.textContent = text; message.className = bad ? "error" : "muted"; };
+  const doAct = (url, payload) => act(url, payload).then(
+    (a) => say(`done: ${JSON.stringify(a)}`), (e) => say(e.message, true));
+  main.replaceChildren(
+    el("h1", {class: "mono"}, runId),
+    el("div", {id: "summary"}),
+    actions ? el("div", {class: "actions"},
+      el("button", {id: "act-cancel", type: "button", onclick: () =>
+        confirm("Cancel this run?") && doAct(`api/runs/${encodeURIComponent(runId)}/cancel`)}, "Cancel"),
+      el("button", {id: "act-retry", type: "button", onclick: () =>
+        doAct(`api/runs/${encodeURIComponent(runId)}/retry`)}, "Retry"),
+      el("form", {id: "signal-form", class: "inline", onsubmit: (ev) => {
+        ev.preventDefault();
+        const f = ev.target;
+        let payload;
+        try { payload = f.payload.value.trim() ? JSON.parse(f.payload.value) : null; }
+        catch (e) { say(`payload is not JSON: ${e.message}`, true); return; }
+        doAct(`api/runs/${encodeURIComponent(runId)}/signal`, {name: f.name.value, payload});
+      }}, el("input", {name: "name", placeholder: "signal name", required: "required"}),
+          el("input", {name: "payload", placeholder: "JSON payload"}),
+          el("button", {type: "submit"}, "Send signal")),
+      message) : el("p", {class: "muted"}, "Actions are off (start the dashboard with --actions)."),
+    el("h2", {}, "Timeline"), el("div", {id: "timeline", class: "timeline"}),
+    el("h2", {}, "Pending and past hooks"), el("div", {id: "hooks"}),
+    el("h2", {}, "Published values"), el("div", {id: "values"}),
+    el("h2", {}, "Children"), el("div", {id: "children"}),
+    el("h2", {}, "Event log"), el("div", {id: "events"}));
+
+  const hookRow = (h) => el("tr", {"data-token": h.token, "data-status": h.status},
+    el("td", {}, h.name), el("td", {}, el("span", {class: `badge s-${h.status}`}, h.status)),
+    el("td", {class: "mono"}, h.token), el("td", {}, h.expires_at ? when(h.expires_at) : "never"),
+    el("td", {}, actions && h.status === "pending" ? el("form", {class: "inline hook-form", onsubmit: (ev) => {
+      ev.preventDefault();
+      let payload;
+      const text = ev.target.payload.value.trim();
+      try { payload = text ? JSON.parse(text) : null; }
+      catch (e) { say(`payload is not JSON: ${e.message}`, true); return; }
+      doAct(`api/hooks/${encodeURIComponent(h.token)}/resume`, {payload});
+    }}, el("textarea", {name: "payload", class: "hook-payload", rows: "2", placeholder: '{"approved": true}'}),
+        el("button", {type: "submit", class: "hook-resume"}, "Resume")) : ""));
+
+  let stop = null;
+  const refresh = async () => {
+    const d = await getJSON(`api/runs/${encodeURIComponent(runId)}`);
+    const r = d.run;
+    section("summary", r, () => [
+      fields([["Status", el("span", {id: "status", class: `badge s-${r.status}`}, r.status)],
+              ["Workflow", r.workflow], ["Started", when(r.created_at)],
+              ["Finished", r.finished_at ? when(r.finished_at) : null],
+              ["Took", r.finished_at ? seconds(r.finished_at - r.created_at) : null],
+              ["Parent", r.parent_run_id ? el("a", {href: `runs/${encodeURIComponent(r.parent_run_id)}`}, r.parent_run_id) : null],
+              ["Continued from", r.continued_from], ["Continued to", r.continued_to],
+              ["Waiting on", r.waiting_on && r.waiting_on.length ? r.waiting_on.join(", ") : null]]),
+      el("h2", {}, "Arguments"), el("pre", {id: "args"}, json({args: r.args, kwargs: r.kwargs})),
+      r.error ? [el("h2", {}, "Error"), el("pre", {id: "error", class: "error"},
+                 `${r.error.type || ""}: ${r.error.message || ""}\n\n${r.error.traceback || ""}`)]
+              : r.status === "completed" ? [el("h2", {}, "Result"), el("pre", {id: "result"}, json(r.result))] : []]);
+    section("timeline", d.timeline.bars.map((b) => [b.call_id, b.state, b.segments.length,
+      d.run.finished_at ? b.end : null]), () => timeline(d.timeline));
+    section("hooks", d.hooks, (hs) => hs.length ? el("table", {id: "hooks-table"},
+      el("tbody", {}, hs.map(hookRow))) : el("p", {class: "muted"}, "None."));
+    section("values", d.values, (v) => Object.keys(v).length ? el("pre", {id: "values-json"}, json(v))
+      : el("p", {class: "muted"}, "None published."));
+    section("children", d.children, (cs) => cs.length ? el("ul", {}, cs.map((c) => el("li", {},
+      el("a", {href: `runs/${encodeURIComponent(c.run_id)}`, class: "mono"}, c.run_id),
+      ` ${c.workflow || ""} `, el("span", {class: `badge s-${c.status}`}, c.status))))
+      : el("p", {class: "muted"}, "None."));
+    section("events", [d.events_total, d.events.length], () => [
+      d.events_total > d.events.length ? el("p", {class: "muted"}, `The newest ${d.events.length} of ${d.events_total} events.`) : "",
+      el("table", {id: "events-table", class: "events"}, el("tbody", {}, d.events.map((e) =>
+        el("tr", {"data-type": e.type}, el("td", {}, e.seq), el("td", {}, when(e.timestamp)),
+          el("td", {class: "mono"}, e.type), el("td", {}, el("code", {}, JSON.stringify(e.data))))))))]);
+    if (["completed", "failed", "cancelled", "continued_as_new"].includes(r.status) && stop) stop();
+  };
+  stop = poll(refresh, POLL_MS);
+}
+
+if (body.dataset.page === "runs") runsPage();
+else if (body.dataset.page === "run") runPage();
