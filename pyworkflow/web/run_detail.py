@@ -39,13 +39,21 @@ def run_detail(run_id: str, full_tokens: bool) -> dict[str, Any]:
     return {
         "run": info.to_dict(),
         "values": encode(values_from_record(record)),
-        "events": events[-EVENTS_SHOWN:],
+        "events": [_shown(e, full_tokens) for e in events[-EVENTS_SHOWN:]],
         "events_total": len(events),
         "timeline": build_timeline(events, time.time()),
         "children": _children(events),
         "hooks": _hooks(events, full_tokens),
         "now": time.time(),
     }
+
+
+def _shown(event: dict[str, Any], full_tokens: bool) -> dict[str, Any]:
+    """The event as the log shows it: a hook's token cut short unless actions are on."""
+    data = event.get("data")
+    if full_tokens or not isinstance(data, dict) or not isinstance(data.get("token"), str):
+        return event
+    return {**event, "data": {**data, "token": short_token(data["token"])}}
 
 
 def _children(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
