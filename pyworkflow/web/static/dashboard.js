@@ -15,7 +15,7 @@ function el(tag, attrs, ...children) {
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -80,7 +80,7 @@ function section(id, data, draw) {
   const node = document.getElementById(id);
   if (drawn[id] === key && node.childElementCount) return;
   drawn[id] = key;
-  node.replaceChildren(...[draw(data)].flat());
+  node.replaceChildren(...[draw(data)].flat(Infinity));
 }
 
 // ---- runs list ------------------------------------------------------------------------
@@ -260,7 +260,7 @@ function runPage() {
       d.events_total > d.events.length ? el("p", {class: "muted"}, `The newest ${d.events.length} of ${d.events_total} events.`) : "",
       el("table", {id: "events-table", class: "events"}, el("tbody", {}, d.events.map((e) =>
         el("tr", {"data-type": e.type}, el("td", {}, e.seq), el("td", {}, when(e.timestamp)),
-          el("td", {class: "mono"}, e.type), el("td", {}, el("code", {}, JSON.stringify(e.data))))))))]);
+          el("td", {class: "mono"}, e.type), el("td", {}, el("code", {}, JSON.stringify(e.data)))))))]);
     if (["completed", "failed", "cancelled", "continued_as_new"].includes(r.status) && stop) stop();
   };
   stop = poll(refresh, POLL_MS);

@@ -1,0 +1,116 @@
+"""The dashboard in a real headless Chromium (Selenium with the system's chromium and
+chromedriver): the list shows started runs, filters work, the run page draws the
+timeline and the event log, and a hook resumed from the page completes its run.
+
+Skipped, with the reason, when selenium or a Chromium with its driver is missing
+(``.ci/run`` installs them where it can).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+import pyworkflow
+from pyworkflow.web import create_app
+from pyworkflow.web.server import bind, config, url_of
+from tests._workers import Worker, wait_for
+from tests.web.conftest import pending_hook
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or \
+    shutil.which("google-chrome")
+DRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM or not DRIVER:
+        pytest.skip("no Chromium and chromedriver on this machine "
+                    "(apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--disable-gpu", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    try:
+        driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER),
+                                  options=options)
+    except WebDriverException as exc:
+        pytest.skip(f"Chromium would not start: {exc.msg}")
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def site(rt: Any) -> Iterator[str]:
+    """The app with actions on, under uvicorn on a thread (port 0)."""
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(config(create_app(actions=True)))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 10, message="uvicorn to start")
+    yield url_of(sock)
+    server.should_exit = True
+    thread.join(15)
+
+
+def rows(browser: Any) -> list[str]:
+    return [r.get_attribute("data-run-id")
+            for r in browser.find_elements(By.CSS_SELECTOR, "#runs tr[data-run-id]")]
+
+
+def test_list_shows_started_runs_and_filters_work(browser: Any, site: str,
+                                                  workers: list[Worker]) -> None:
+    failed = pyworkflow.start("dash_failing")
+    waiting = pyworkflow.start("dash_order", "o-browser-list")
+    pyworkflow.wait_for_run(failed, 30)
+    pending_hook(waiting)
+    browser.get(site + "/")
+    wait_for(lambda: {failed, waiting} <= set(rows(browser)), 15,
+             message="both runs in the list")
+    browser.get(site + "/?status=failed")
+    wait_for(lambda: failed in rows(browser), 15, message="the failed run under status=failed")
+    assert waiting not in rows(browser)
+    box = browser.find_element(By.ID, "f-q")
+    box.clear()
+    box.send_keys(waiting[-10:])
+    browser.find_element(By.ID, "f-status").send_keys("any status")
+    wait_for(lambda: rows(browser) == [waiting], 15, message="the text filter")
+    counts = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#counts .count"), 15,
+                      message="the counts per status")
+    assert any(c.get_attribute("data-status") == "failed" for c in counts)
+    pyworkflow.cancel_workflow(waiting)
+
+
+def test_run_page_shows_timeline_and_events_and_resumes_a_hook(
+        browser: Any, site: str, workers: list[Worker]) -> None:
+    run_id = pyworkflow.start("dash_order", "o-browser")
+    pending_hook(run_id)
+    browser.get(f"{site}/runs/{run_id}")
+    lanes = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#timeline .lane"), 15,
+                     message="timeline lanes")
+    assert [lane.get_attribute("data-kind") for lane in lanes] == ["step", "sleep", "child",
+                                                                    "hook"]
+    assert browser.find_elements(By.CSS_SELECTOR, "#timeline .bar.seg-retry_wait")
+    types = {r.get_attribute("data-type")
+             for r in browser.find_elements(By.CSS_SELECTOR, "#events-table tr")}
+    assert {"workflow_started", "step_failed", "hook_created"} <= types
+    assert "waiting for approval" in browser.find_element(By.ID, "values").text
+    box = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".hook-payload"), 15,
+                   message="the hook's payload box")[0]
+    box.send_keys('{"approved": true, "by": "browser"}')
+    browser.find_element(By.CSS_SELECTOR, ".hook-resume").click()
+    result = pyworkflow.get_result(run_id, timeout=30)
+    assert result["approval"] == {"approved": True, "by": "browser"}
+    wait_for(lambda: browser.find_element(By.ID, "status").text == "completed", 15,
+             message="the page to show the run completed")
+    assert "browser" in browser.find_element(By.ID, "result").text
