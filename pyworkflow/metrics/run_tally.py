@@ -5,9 +5,9 @@ Counted from the runs' records, not kept as counters: the records are the one pl
 a run's status lives (kept in step with the journal by each turn's commit), so a
 count made from them cannot drift, whichever worker process moved the run. The
 cost is a walk of the runs index reading two fields per run (pipelined, about
-0.3 s per 100,000 runs), so a tally is cached for :data:`TTL_S` seconds and made
-at most once at a time, and it counts at most :data:`CAP` runs, newest first
-(``truncated`` says when there were more).
+0.7 s per 100,000 runs, ops/bench/dashboard_list.py), so a tally is cached for
+:data:`TTL_S` seconds and made at most once at a time, and it counts at most
+:data:`CAP` runs, newest first (``truncated`` says when there were more).
 """
 
 from __future__ import annotations
