@@ -35,6 +35,8 @@ def scrape(client: TestClient) -> dict[str, float]:
 
 def test_runs_by_workflow_and_status_after_runs(rt: Any, workers: list[Worker]) -> None:
     client = TestClient(create_app())
+    for earlier in pyworkflow.list_workflow_runs(workflow="dash_failing", limit=10_000):
+        pyworkflow.wait_for_run(earlier.run_id, 30)  # other tests' runs: settled first
     before = scrape(client)
     failed = [pyworkflow.start("dash_failing") for _ in range(3)]
     waiting = pyworkflow.start("dash_order", "o-metrics")
