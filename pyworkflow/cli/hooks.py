@@ -194,5 +194,5 @@ def serve(host: str, port: int) -> None:
     _warn_unvalidated("payloads are")
     out.note(f"Listening on {url_of(sock)} (POST /hooks/<token>, GET /healthz); "
              "Ctrl-C to stop")
-    serve(create_app(), sock)
+    serve(create_app(dashboard=False), sock)
     out.note("Stopped.")

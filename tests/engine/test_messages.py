@@ -24,7 +24,7 @@ from pyworkflow.engine import memory_ports
 from tests.engine.harness import QUEUES, Harness
 
 
-@step()
+@step(name="msg_note")
 async def note(what: str) -> str:
     return what
 
