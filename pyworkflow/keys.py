@@ -62,3 +62,8 @@ def schedules_index(prefix: str) -> str:
 def runs_purge_index(prefix: str) -> str:
     """Sorted set: finished runs, scored by when retention purges them (seconds)."""
     return f"{prefix}:{{index}}:purge"
+
+
+def step_metrics(prefix: str) -> str:
+    """Hash: step attempt counters and duration buckets for ``/metrics``."""
+    return f"{prefix}:{{metrics}}:steps"

@@ -17,6 +17,8 @@ from typing import Any
 
 from celery import signals
 from celery.exceptions import SoftTimeLimitExceeded
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from actors import Message
 from actors import log as _log
@@ -27,6 +29,7 @@ from .ids import STEP_TASK, step_attempt, step_result_message_id
 from .registry import get_step
 from .step_context import CancelWatch, StepContext, reset_step_context, set_step_context
 from .step_leases import StepLeases
+from .step_metrics import record_attempt
 from .step_time_limits import StepRequest, soft_limit_armed
 
 logger = _log.get_logger(STEP_TASK)
@@ -128,6 +131,16 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
         log.warning("step failed", error_type=type(exc).__name__, error=str(exc))
     _report(system, run_id, payload, inline=True)
     leases.drop(member)
+    _count(system, step, bool(payload.get("ok")), time.monotonic() - started)
+
+
+def _count(system: Any, step: str, ok: bool, seconds: float) -> None:
+    """Step counters for ``/metrics`` (one pipelined write); never fails the step."""
+    try:
+        record_attempt(system.redis, system.prefix, step, "completed" if ok else "failed",
+                       seconds)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        logger.debug("step counters not written", error=str(exc))
 
 
 def report_hard_limit(system: Any, leases: StepLeases, kwargs: dict[str, Any],

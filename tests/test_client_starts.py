@@ -20,7 +20,7 @@ import pyworkflow
 from pyworkflow import IdempotencyKeyUsedError, _runtime, keys
 from pyworkflow._start_plan import plan_start
 from pyworkflow.idempotency import IdempotencyRetention
-from tests._workers import PYWORKFLOW, REPO, Worker, worker_pool
+from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
 
 MODULE = "tests.client_workflows"
 
@@ -157,3 +157,13 @@ def test_version_and_the_seeds_combined_form() -> None:
     names = {w["name"] for w in json.loads(listed.stdout)}
     assert {"order_workflow", "payment_workflow", "approval_workflow"} <= names or \
         len(names) >= 10, names
+
+
+def test_step_attempts_are_counted_for_metrics(workers: list[Worker]) -> None:
+    rt = _runtime.runtime()
+    key = keys.step_metrics(rt.settings.key_prefix)
+    field = "attempts|client_double|completed"
+    before = int(rt.redis.hget(key, field) or 0)
+    assert pyworkflow.get_result(pyworkflow.start("client_quick", 4), timeout=30) == 8
+    wait_for(lambda: int(rt.redis.hget(key, field) or 0) > before, 10, 0.05,
+             "the worker to count the attempt")

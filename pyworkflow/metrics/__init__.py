@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .._runtime import runtime
+from ..step_metrics import read_counters
 from .run_tally import Tally, current_tally
-from .step_counters import read_counters
 
 __all__ = ["CONTENT_TYPE", "render_metrics"]
 

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 import pyworkflow
 from pyworkflow import _runtime
-from pyworkflow.metrics import step_counters
+from pyworkflow import step_metrics as step_counters
 from pyworkflow.metrics.run_tally import current_tally
 from pyworkflow.web import create_app
 from tests._workers import Worker

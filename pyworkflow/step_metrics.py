@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import keys
+
 __all__ = ["BUCKETS", "counters_key", "read_counters", "record_attempt"]
 
 #: Histogram upper bounds (seconds) for step durations.
@@ -26,7 +28,7 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 
 
 def counters_key(prefix: str) -> str:
     """Hash: the step counters (see the module docstring), in their own hash slot."""
-    return f"{prefix}:{{metrics}}:steps"
+    return keys.step_metrics(prefix)
 
 
 def _le(bound: float) -> str:
