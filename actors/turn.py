@@ -209,8 +209,15 @@ class Turn:
             if index_score is not None:
                 sys_.scripts.call_in(pipe, "unindex", [sys_.keys.lease_index],
                                      [self.actor_id, repr(index_score)])
+            pipe.hlen(k.outbox)
 
-        sys_.scripts.pipeline(finish)
+        left = sys_.scripts.pipeline(finish)[-1]
+        if int(left) > 0:
+            # Effects of an earlier turn that died (or lost Redis) while dispatching them,
+            # hidden from this turn by its dispatching mark: keep the actor in the lease
+            # index so recovery comes back once the mark has expired and sends them.
+            sys_.scripts.pipeline(
+                lambda pipe: sys_.touch_index(pipe, self.actor_id, queued=False))
 
     def _take_back(self) -> bool:
         """Own the actor again after a release, if its flag is still free."""
