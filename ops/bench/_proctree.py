@@ -48,12 +48,12 @@ def tree(pid: int) -> list[int]:
     return out
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of ``pid``'s tree, reaped children included."""
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU seconds of the trees under ``pids``, reaped children included."""
     if not AVAILABLE:
         return None
     ticks = 0
-    for p in tree(pid):
+    for p in (q for pid in pids for q in tree(pid)):
         fields = _stat_fields(p)
         if fields:
             # after the name: state(0) ... utime(11) stime(12) cutime(13) cstime(14)
@@ -81,11 +81,12 @@ def pss_bytes(pid: int) -> int | None:
     return None
 
 
-def tree_memory(pid: int) -> tuple[int, int | None]:
-    """(RSS, PSS) summed over the tree; PSS None if any process's is unreadable."""
+def tree_memory(pids: list[int]) -> tuple[int, int | None]:
+    """(RSS, PSS) summed over the trees under ``pids``; PSS None if any process's is
+    unreadable."""
     rss, pss = 0, 0
     pss_ok = True
-    for p in tree(pid):
+    for p in (q for pid in pids for q in tree(pid)):
         rss += rss_bytes(p)
         value = pss_bytes(p)
         if value is None:
@@ -105,26 +106,27 @@ class Peak:
 
 
 class TreeSampler:
-    """Samples the RSS/PSS of named process trees every ``interval`` seconds."""
+    """Samples the RSS/PSS of named process trees every ``interval`` seconds (a name
+    may cover several roots: ``--workers 2``)."""
 
     def __init__(self, interval: float = 0.1) -> None:
         self.interval = interval
-        self.roots: dict[str, int] = {}
+        self.roots: dict[str, list[int]] = {}
         self.peaks: dict[str, Peak] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def watch(self, name: str, pid: int) -> None:
+    def watch(self, name: str, pids: list[int]) -> None:
         with self._lock:
-            self.roots[name] = pid
+            self.roots[name] = list(pids)
             self.peaks.setdefault(name, Peak())
 
     def sample(self) -> None:
         with self._lock:
             roots = dict(self.roots)
-        for name, pid in roots.items():
-            rss, pss = tree_memory(pid)
+        for name, pids in roots.items():
+            rss, pss = tree_memory(pids)
             if not rss:
                 continue
             with self._lock:
@@ -137,8 +139,8 @@ class TreeSampler:
 
     def current(self, name: str) -> tuple[int, int | None]:
         with self._lock:
-            pid = self.roots[name]
-        return tree_memory(pid)
+            pids = self.roots[name]
+        return tree_memory(pids)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

@@ -1,11 +1,10 @@
 """What the benchmark runs on the workers (``pyworkflow --module ops.bench.bench_workflows``).
 
 * ``bench_noop_step`` / ``bench_sequential`` / ``bench_three_steps``: the workflows.
-* ``bench.plain_task``: the Celery baseline, on the *same* Celery app, broker and
-  queues as the steps. No result backend: the last task of a chain (the one given
-  ``done=<chain_id>``) RPUSHes ``<prefix>:bench:done``, and the bench BLPOPs it.
-* ``bench.self_chain``: the same baseline for long chains, without a chain's
-  ever-growing message: each task sends the next itself (one Celery hop each).
+* ``bench_sleep_then_step``: the timers workload: a durable sleep, then one step
+  that returns the wall time; the run's result is its lateness (seconds after the
+  sleep was due).
+* The plain-Celery baselines run on a worker of their own (``plain_celery.py``).
 * ``bench.ping``: one plain task round trip (RPUSH ``<prefix>:bench:ping-done``).
 * ``benchactor-*``: a toy actor whose turn emits one event; ``on_batch_end`` RPUSHes
   ``<prefix>:bench:turn-done`` so the bench sees each committed turn.
@@ -21,17 +20,16 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from typing import Any
 
 from celery import signals
 
 from actors import Behaviour, Event, Message, TurnContext
-from pyworkflow import _runtime, step, workflow
+from pyworkflow import _runtime, now, sleep, step, workflow
 
 from . import _iotrace
 
-PLAIN_TASK = "bench.plain_task"
-SELF_CHAIN_TASK = "bench.self_chain"
 PING_TASK = "bench.ping"
 ACTOR_PREFIX = "benchactor-"
 CACHE_FLUSH_EVERY_TASKS = 50
@@ -65,6 +63,20 @@ async def bench_three_steps() -> int:
     b = await bench_noop_step(2)
     c = await bench_noop_step(3)
     return a + b + c
+
+
+@step()
+def bench_wall_step() -> float:
+    return time.time()
+
+
+@workflow()
+async def bench_sleep_then_step(seconds: float) -> float:
+    """Sleeps, then runs one step: returns how late that step ran after the sleep was
+    due (the sleep's wake time is the run's time at the sleep plus ``seconds``)."""
+    due = now().timestamp() + seconds
+    await sleep(seconds)
+    return float(await bench_wall_step()) - due
 
 
 # -- the toy actor for the turn-cost figure ----------------------------------------
@@ -197,22 +209,7 @@ def _on_process_end(**_: Any) -> None:
 # -- wiring, once the runtime exists --------------------------------------------------
 def _install(rt: _runtime.Runtime) -> None:
     app = rt.celery
-    done_key = bench_key(rt, "done")
     ping_key = bench_key(rt, "ping-done")
-
-    @app.task(name=PLAIN_TASK, ignore_result=True)
-    def plain_task(i: int, done: str | None = None) -> None:
-        """Does nothing; the last task of a baseline chain reports its chain id."""
-        if done is not None:
-            rt.redis.rpush(done_key, done)
-
-    @app.task(name=SELF_CHAIN_TASK, ignore_result=True)
-    def self_chain(i: int, remaining: int, done: str) -> None:
-        """Does nothing, then sends the next task of its chain (or reports the end)."""
-        if remaining > 0:
-            app.send_task(SELF_CHAIN_TASK, args=[i + 1, remaining - 1, done])
-        else:
-            rt.redis.rpush(done_key, done)
 
     @app.task(name=PING_TASK, ignore_result=True)
     def ping(token: str) -> None:

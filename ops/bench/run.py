@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,13 +30,18 @@ from typing import Any
 from pyworkflow.ids import STEP_TASK, TURN_TASK
 
 REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # ``python ops/bench/run.py``: make ``ops.bench`` importable
+    sys.path.insert(0, str(REPO))
+
+from ops.bench import _proctree, dbos_peer, plain_celery, side_by_side, timers  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 RESULTS_FILE = HERE / "last-results.txt"
 MODULE = "ops.bench.bench_workflows"
 PYWORKFLOW = str(Path(sys.executable).with_name("pyworkflow"))
 
-SCALING_TARGET = 1.3  # per-step(N=max) / per-step(N=10)
-RATIO_TARGET = 2.0  # workflow / plain Celery
+SYSTEMS = ("pyworkflow", "celery", "dbos")  # the columns; "celery" is the plain worker
+DBOS_TIMERS_MAX = 2000  # DBOS holds a thread per sleeping workflow: not for 10,000
 #: What a worker logs when recovery restarts an actor whose activation lease expired.
 TAKEOVER_LINE = "actor taken over after its lease expired"
 
@@ -54,8 +59,11 @@ class Workers:
     """``pyworkflow worker run`` processes, each in its own process group."""
 
     def __init__(self, count: int, concurrency: int, pool: str, loglevel: str,
-                 log_dir: Path, env: dict[str, str]) -> None:
+                 log_dir: Path, env: dict[str, str], argv: list[str] | None = None,
+                 name: str = "worker") -> None:
         self.count = count
+        self.argv = argv  # another worker command (the plain Celery worker)
+        self.name = name
         self.concurrency = concurrency
         self.pool = pool
         self.loglevel = loglevel
@@ -66,14 +74,15 @@ class Workers:
 
     def start(self) -> None:
         for i in range(self.count):
-            path = self.log_dir / f"worker-{i}.log"
+            path = self.log_dir / f"{self.name}-{i}.log"
             self.logs.append(path)
+            argv = self.argv or [
+                PYWORKFLOW, "--module", MODULE, "worker", "run",
+                "--concurrency", str(self.concurrency), "--pool", self.pool,
+                "--loglevel", self.loglevel, "--hostname", f"bench{i}-{os.getpid()}@%h"]
             with open(path, "ab") as out:
                 self.procs.append(subprocess.Popen(
-                    [PYWORKFLOW, "--module", MODULE, "worker", "run",
-                     "--concurrency", str(self.concurrency), "--pool", self.pool,
-                     "--loglevel", self.loglevel, "--hostname", f"bench{i}-{os.getpid()}@%h"],
-                    cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                    argv, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                     start_new_session=True))
 
     def log_text(self, i: int) -> str:
@@ -168,6 +177,7 @@ class SeqRow:
     chain_per_task_ms: float | None
     chain_note: str
     self_chain_per_task_ms: float
+    dbos_per_step_ms: float | None
     hit_rate: float | None
     step_task_ms: float | None  # mean runtime of a step task (step + the turn in place)
     turn_task_ms: float | None  # mean runtime of separate turn tasks, if any
@@ -200,11 +210,28 @@ class Results:
     total_hits: int = 0
     total_misses: int = 0
     notes: list[str] = field(default_factory=list)
+    #: the DBOS column: None when it ran, else why it did not (one line)
+    dbos_skipped: str | None = None
+    dbos_version: str = ""
+    dbos_runs_per_s: float | None = None
+    #: ``timers.TimerResult`` per system ("pyworkflow", "dbos")
+    timers: dict[str, Any] = field(default_factory=dict)
+    #: worker CPU seconds and steps run, per (system, workload): "seq", "conc", "timers"
+    cpu_s: dict[tuple[str, str], float] = field(default_factory=dict)
+    steps: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: peak (RSS, PSS) in bytes of each system's process tree, over the whole bench
+    peak_mem: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+
+    def cpu_ms_per_step(self, system: str, workload: str) -> float | None:
+        cpu, steps = self.cpu_s.get((system, workload)), self.steps.get((system, workload))
+        return None if cpu is None or not steps else cpu / steps * 1000
 
 
 # -- the benchmark ---------------------------------------------------------------------
 class Bench:
-    def __init__(self, rt: Any, workers: Workers, results: Results, timeout_scale: float) -> None:
+    def __init__(self, rt: Any, workers: Workers, results: Results, timeout_scale: float,
+                 plain_app: Any, plain_workers: Workers, dbos: Any | None,
+                 sampler: _proctree.TreeSampler) -> None:
         from celery import chain
 
         from ops.bench import bench_workflows as bw
@@ -216,8 +243,15 @@ class Bench:
         self.results = results
         self.scale = timeout_scale
         self.app = rt.celery
-        self.plain = self.app.tasks[bw.PLAIN_TASK]
-        self.done_key = bw.bench_key(rt, "done")
+        self.plain_app = plain_app
+        self.plain_workers = plain_workers
+        self.plain = plain_app.tasks[plain_celery.PLAIN_TASK]
+        self.dbos = dbos
+        self.sampler = sampler
+        self.roots = {"pyworkflow": [p.pid for p in workers.procs],
+                      "celery": [p.pid for p in plain_workers.procs],
+                      "dbos": [dbos.pid] if dbos is not None else []}
+        self.done_key = plain_celery.done_key(rt.settings.key_prefix)
         self.ping_key = bw.bench_key(rt, "ping-done")
         self.turn_key = bw.bench_key(rt, "turn-done")
 
@@ -228,11 +262,13 @@ class Bench:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.workers.check_alive()
+                self.plain_workers.check_alive()
                 raise BenchError(f"timed out waiting for {what}")
             item = self.rt.redis.blpop([key], timeout=max(0.01, min(5.0, left)))
             if item is not None:
                 return str(item[1].decode())
             self.workers.check_alive()
+            self.plain_workers.check_alive()
 
     def record_key(self, run_id: str) -> str:
         return str(self.rt.system.actor_keys(run_id).record)
@@ -287,6 +323,46 @@ class Bench:
         stats = tasks.get(name)
         return stats.tasks if stats else 0
 
+    def measure(self, system: str, workload: str, steps: int, fn: Callable[..., Any],
+                *args: Any, **kwargs: Any) -> Any:
+        """Runs ``fn``, adding the CPU its system's workers spent meanwhile (their whole
+        process tree, from /proc) and ``steps`` to that system's account."""
+        before = _proctree.cpu_seconds(self.roots[system])
+        out = fn(*args, **kwargs)
+        after = _proctree.cpu_seconds(self.roots[system])
+        if before is not None and after is not None:
+            key = (system, workload)
+            self.results.cpu_s[key] = self.results.cpu_s.get(key, 0.0) + after - before
+            self.results.steps[key] = self.results.steps.get(key, 0) + steps
+        return out
+
+    def wait_completed(self, run_ids: Sequence[str], timeout: float,
+                       on_poll: Callable[[], None] | None = None, every: float = 0.01) -> None:
+        """Until every run is ``completed`` (one pipelined HGET per pending run a poll)."""
+        pending = {rid: self.record_key(rid) for rid in run_ids}
+        deadline = time.monotonic() + timeout
+        while pending:
+            items = list(pending.items())
+            for i in range(0, len(items), 1000):
+                pipe = self.rt.redis.pipeline(transaction=False)
+                chunk = items[i:i + 1000]
+                for _, key in chunk:
+                    pipe.hget(key, "status")
+                for (rid, _), raw in zip(chunk, pipe.execute(), strict=True):
+                    status = raw.decode() if raw else "pending"
+                    if status == "completed":
+                        del pending[rid]
+                    elif status in ("failed", "cancelled", "parked"):
+                        raise BenchError(f"run {rid} ended {status}")
+            if on_poll is not None:
+                on_poll()
+            if pending:
+                if time.monotonic() > deadline:
+                    self.workers.check_alive()
+                    raise BenchError(f"{len(pending)} of {len(run_ids)} runs unfinished after "
+                                     f"{timeout:.0f}s")
+                time.sleep(every)
+
     # workflows ------------------------------------------------------------------------
     def run_workflow(self, wf: Callable[..., Any], *args: Any, timeout: float) -> float:
         """Wall time from ``start()`` to status completed, polling every 2 ms."""
@@ -328,7 +404,7 @@ class Bench:
         """``n`` plain tasks, each sending the next itself: one Celery hop each."""
         chain_id = uuid.uuid4().hex
         t0 = time.perf_counter()
-        self.app.send_task(self.bw.SELF_CHAIN_TASK, args=[0, n - 1, chain_id])
+        self.plain_app.send_task(plain_celery.SELF_CHAIN_TASK, args=[0, n - 1, chain_id])
         got = self.blpop(self.done_key, time.monotonic() + timeout, f"self-chain of {n}")
         if got != chain_id:
             raise BenchError(f"self-chain {chain_id} expected, {got} reported")
@@ -344,28 +420,39 @@ class Bench:
         for i in range(20):
             self.actor_round_trip(actor, i)
             self.ping_round_trip()
+        if self.dbos is not None:
+            self.dbos.call("warm", timeout=120 * self.scale)
 
     def sequential(self, ns: list[int]) -> None:
+        """Per N, ``reps`` rounds, systems interleaved in each: the workflow, a
+        ``celery.chain``, a self-chain, and DBOS's workflow when it runs."""
         for n in ns:
             reps = {10: 5, 100: 3}.get(n, 1)
             timeout = (60 + n * 0.5) * self.scale
             wf_t: list[float] = []
             chain_t: list[float] = []
             self_t: list[float] = []
+            dbos_t: list[float] = []
             chain_note = "celery.chain"
-            log(f"sequential N={n}: {reps} rep(s) of workflow / celery.chain / self-chain")
+            log(f"sequential N={n}: {reps} round(s) of workflow / celery.chain / self-chain"
+                + (" / DBOS" if self.dbos is not None else ""))
             with self.phase(f"sequential workflow N={n}") as wf_phase:
                 for _ in range(reps):
-                    wf_t.append(self.run_workflow(self.bw.bench_sequential, n, timeout=timeout))
-            with self.phase(f"sequential plain tasks N={n}"):
-                for _ in range(reps):
+                    wf_t.append(self.measure("pyworkflow", "seq", n, self.run_workflow,
+                                             self.bw.bench_sequential, n, timeout=timeout))
                     if chain_note == "celery.chain":
                         try:
-                            chain_t.append(self.run_chain(n, timeout=timeout))
+                            chain_t.append(self.measure("celery", "seq", n, self.run_chain, n,
+                                                        timeout=timeout))
                         except RecursionError as exc:
                             chain_note = f"celery.chain failed ({type(exc).__name__})"
                             self.results.notes.append(f"N={n}: {chain_note}: {exc}")
-                    self_t.append(self.run_self_chain(n, timeout=timeout))
+                    self_t.append(self.measure("celery", "seq", n, self.run_self_chain, n,
+                                               timeout=timeout))
+                    if self.dbos is not None:
+                        out = self.measure("dbos", "seq", n, self.dbos.call, "seq",
+                                           timeout=timeout, n=n)
+                        dbos_t.append(float(out["elapsed"]))
             tasks = wf_phase["tasks"]
             row = SeqRow(
                 n=n, reps=reps,
@@ -373,6 +460,7 @@ class Bench:
                 chain_per_task_ms=statistics.median(chain_t) / n * 1000 if chain_t else None,
                 chain_note=chain_note,
                 self_chain_per_task_ms=statistics.median(self_t) / n * 1000,
+                dbos_per_step_ms=statistics.median(dbos_t) / n * 1000 if dbos_t else None,
                 hit_rate=wf_phase["hit_rate"],
                 step_task_ms=self.run_ms(tasks, STEP_TASK),
                 turn_task_ms=self.run_ms(tasks, TURN_TASK))
@@ -381,6 +469,7 @@ class Bench:
                          else f"{row.chain_per_task_ms:.2f}")
             log(f"  workflow {row.wf_per_step_ms:.2f} ms/step, chain {chain_txt} ms/task, "
                 f"self-chain {row.self_chain_per_task_ms:.2f} ms/task, "
+                f"DBOS {fmt_ms(row.dbos_per_step_ms)} ms/step, "
                 f"cache hit rate {fmt_rate(row.hit_rate)}, "
                 f"turn tasks {self.count(tasks, TURN_TASK)}")
 
@@ -389,30 +478,14 @@ class Bench:
 
         timeout = (60 + count * 0.5) * self.scale
         log(f"concurrent: {count} runs of bench_three_steps")
-        with self.phase(f"{count} concurrent 3-step workflows") as wf_phase:
+
+        def workflows() -> float:
             t0 = time.perf_counter()
             run_ids = [start(self.bw.bench_three_steps) for _ in range(count)]
-            pending = {rid: self.record_key(rid) for rid in run_ids}
-            deadline = time.monotonic() + timeout
-            while pending:
-                pipe = self.rt.redis.pipeline(transaction=False)
-                items = list(pending.items())
-                for _, key in items:
-                    pipe.hget(key, "status")
-                for (rid, _), raw in zip(items, pipe.execute(), strict=True):
-                    status = raw.decode() if raw else "pending"
-                    if status == "completed":
-                        del pending[rid]
-                    elif status in ("failed", "cancelled", "parked"):
-                        raise BenchError(f"run {rid} ended {status}")
-                if pending:
-                    if time.monotonic() > deadline:
-                        raise BenchError(f"{len(pending)} of {count} runs unfinished after "
-                                         f"{timeout:.0f}s")
-                    time.sleep(0.01)
-            wf_elapsed = time.perf_counter() - t0
-        log(f"concurrent: {count} plain 3-task celery chains")
-        with self.phase(f"{count} concurrent 3-task chains"):
+            self.wait_completed(run_ids, timeout)
+            return time.perf_counter() - t0
+
+        def chains() -> float:
             t0 = time.perf_counter()
             ids = set()
             for _ in range(count):
@@ -423,16 +496,49 @@ class Bench:
             deadline = time.monotonic() + timeout
             while ids:
                 ids.discard(self.blpop(self.done_key, deadline, f"{len(ids)} chains"))
-            chain_elapsed = time.perf_counter() - t0
+            return time.perf_counter() - t0
+
+        with self.phase(f"{count} concurrent 3-step workflows") as wf_phase:
+            wf_elapsed = self.measure("pyworkflow", "conc", 3 * count, workflows)
+        log(f"concurrent: {count} plain 3-task celery chains")
+        chain_elapsed = self.measure("celery", "conc", 3 * count, chains)
         r = self.results
+        if self.dbos is not None:
+            log(f"concurrent: {count} DBOS 3-step workflows")
+            out = self.measure("dbos", "conc", 3 * count, self.dbos.call, "conc",
+                               timeout=timeout, count=count)
+            r.dbos_runs_per_s = count / float(out["elapsed"])
         r.conc_runs = count
         r.wf_runs_per_s = count / wf_elapsed
         r.chains_per_s = count / chain_elapsed
         r.conc_hit_rate = wf_phase["hit_rate"]
         r.conc_step_task_ms = self.run_ms(wf_phase["tasks"], STEP_TASK)
         r.conc_turn_tasks = self.count(wf_phase["tasks"], TURN_TASK)
-        log(f"  {r.wf_runs_per_s:.1f} runs/s vs {r.chains_per_s:.1f} chains/s, "
-            f"cache hit rate {fmt_rate(r.conc_hit_rate)}")
+        log(f"  {r.wf_runs_per_s:.1f} runs/s vs {r.chains_per_s:.1f} chains/s"
+            + (f" vs DBOS {r.dbos_runs_per_s:.1f} runs/s" if r.dbos_runs_per_s else "")
+            + f", cache hit rate {fmt_rate(r.conc_hit_rate)}")
+
+    def timers(self, count: int, seconds: float) -> None:
+        timeout = (120 + seconds + count * 0.1) * self.scale
+        log(f"timers: {count} pyworkflow runs sleeping {seconds:g} s, then one step")
+        with self.phase(f"{count} runs sleeping {seconds:g} s"):
+            res = self.measure("pyworkflow", "timers", count, timers.run_pyworkflow,
+                               self, self.sampler, count, seconds, timeout)
+        self.results.timers["pyworkflow"] = res
+        log(f"  lateness p50 {res.p50_ms:.0f} ms, p99 {res.p99_ms:.0f} ms, "
+            f"max {res.max_ms:.0f} ms (starting them took {res.start_s:.1f} s)")
+        if self.dbos is None:
+            return
+        if count > DBOS_TIMERS_MAX:
+            self.results.notes.append(f"DBOS timers not run with {count} runs (more than "
+                                      f"{DBOS_TIMERS_MAX}: one thread each in DBOS)")
+            return
+        log(f"timers: {count} DBOS runs sleeping {seconds:g} s, then one step")
+        res = self.measure("dbos", "timers", count, timers.run_dbos, self.dbos, count, seconds,
+                           timeout)
+        self.results.timers["dbos"] = res
+        log(f"  lateness p50 {res.p50_ms:.0f} ms, p99 {res.p99_ms:.0f} ms, "
+            f"max {res.max_ms:.0f} ms")
 
     # turn cost ----------------------------------------------------------------------
     def actor_round_trip(self, actor_id: str, i: int) -> float:
@@ -493,15 +599,16 @@ def summary(r: Results) -> str:
     add("")
     add("Sequential workflow of N trivial steps vs N plain Celery tasks (median over reps)")
     add(f"  {'N':>5} {'reps':>4} | {'wf ms/step':>10} | {'chain ms/task':>13} "
-        f"{'self-chain':>10} | {'wf/chain':>8} {'wf/self':>7} | {'cache hit':>9} | "
-        f"{'step task ms':>12} {'turn task ms':>12}")
+        f"{'self-chain':>10} | {'wf/chain':>8} {'wf/self':>7} | {'DBOS ms/step':>12} | "
+        f"{'cache hit':>9} | {'step task ms':>12} {'turn task ms':>12}")
     for row in r.seq:
         vs_chain = (None if row.chain_per_task_ms is None
                     else row.wf_per_step_ms / row.chain_per_task_ms)
         vs_self = row.wf_per_step_ms / row.self_chain_per_task_ms
         add(f"  {row.n:>5} {row.reps:>4} | {row.wf_per_step_ms:>10.2f} | "
             f"{fmt_ms(row.chain_per_task_ms):>13} {row.self_chain_per_task_ms:>10.2f} | "
-            f"{fmt_ms(vs_chain):>8} {vs_self:>7.2f} | {fmt_rate(row.hit_rate):>9} | "
+            f"{fmt_ms(vs_chain):>8} {vs_self:>7.2f} | {fmt_ms(row.dbos_per_step_ms):>12} | "
+            f"{fmt_rate(row.hit_rate):>9} | "
             f"{fmt_ms(row.step_task_ms):>12} {fmt_ms(row.turn_task_ms):>12}")
     for row in r.seq:
         if row.chain_note != "celery.chain":
@@ -513,7 +620,8 @@ def summary(r: Results) -> str:
         add(f"Concurrent: {r.conc_runs} runs of a 3-step workflow vs {r.conc_runs} plain "
             "3-task chains")
         add(f"  workflow: {r.wf_runs_per_s:8.1f} runs/s   chains: {r.chains_per_s:8.1f} "
-            f"chains/s   chain/workflow throughput ratio: {r.chains_per_s / r.wf_runs_per_s:.2f}")
+            f"chains/s   chain/workflow throughput ratio: {r.chains_per_s / r.wf_runs_per_s:.2f}"
+            + (f"   DBOS: {r.dbos_runs_per_s:.1f} runs/s" if r.dbos_runs_per_s else ""))
         add(f"  cache hit rate {fmt_rate(r.conc_hit_rate)}, step task "
             f"{fmt_ms(r.conc_step_task_ms)} ms, separate turn tasks {r.conc_turn_tasks}")
         add("")
@@ -551,23 +659,11 @@ def summary(r: Results) -> str:
             if takeovers:
                 add(f"  {'':<40} {takeovers} x '{TAKEOVER_LINE}' in the worker log")
         add("")
-    add("Targets")
-    if len(r.seq) >= 2:
-        first, last = r.seq[0], r.seq[-1]
-        scaling = last.wf_per_step_ms / first.wf_per_step_ms
-        add(f"  per-step N={last.n} / N={first.n}: {scaling:.2f} (target <= {SCALING_TARGET})"
-            f"  {verdict(scaling <= SCALING_TARGET)}"
-            + ("" if last.n == 1000 else "  [--quick: N=1000 not run]"))
-    for row in r.seq:
-        ratio = row.wf_per_step_ms / row.best_baseline_ms
-        add(f"  N={row.n}: workflow/plain Celery per step: {ratio:.2f} "
-            f"(vs the faster baseline; target <= {RATIO_TARGET})  {verdict(ratio <= RATIO_TARGET)}")
-    if r.conc_runs:
-        ratio = r.chains_per_s / r.wf_runs_per_s
-        add(f"  concurrent: chains/s / runs/s: {ratio:.2f} (target <= {RATIO_TARGET})  "
-            f"{verdict(ratio <= RATIO_TARGET)}")
     for note in r.notes:
-        add(f"  note: {note}")
+        add(f"note: {note}")
+    if r.notes:
+        add("")
+    lines.extend(side_by_side.report(r))
     return "\n".join(lines)
 
 
@@ -589,6 +685,15 @@ def delete_keys(client: Any, prefix: str) -> int:
     return deleted
 
 
+def _dbos_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dbos")
+    except PackageNotFoundError:
+        return ""
+
+
 def _raise_interrupt(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -596,7 +701,17 @@ def _raise_interrupt(signum: int, _frame: Any) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true",
-                   help="N = 10, 100 and 100 concurrent runs (instead of 10, 100, 1000 and 500)")
+                   help="N = 10, 100 and 100 concurrent runs (instead of 10, 100, 1000 and 500); "
+                        "does not write last-results.txt")
+    p.add_argument("--concurrent", type=int, default=None,
+                   help="concurrent runs (default 500, --quick 100)")
+    p.add_argument("--timers", type=int, default=200,
+                   help="runs sleeping at once (200; e.g. 10000 for the 10,000-timer target)")
+    p.add_argument("--timer-sleep", type=float, default=None,
+                   help="their sleep in seconds (5; 120 from 2,000 runs, so all sleep at once)")
+    p.add_argument("--no-dbos", action="store_true", help="skip the DBOS Transact column")
+    p.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", dbos_peer.DEFAULT_PG_URL),
+                   help="Postgres for DBOS (a fresh database is created there and dropped)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--concurrency", type=int, default=2, help="pool size per worker (2)")
     p.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
@@ -624,40 +739,82 @@ def main(argv: list[str] | None = None) -> int:
 
     from ops.bench import bench_workflows  # noqa: F401  (workflows, tasks, actor route)
     from pyworkflow import _runtime
+    from pyworkflow.config import celery_broker_url
 
     rt = _runtime.runtime()
     if rt.settings.embedded:
         log("note: running against the embedded Redis server")
     ns = [10, 100] if args.quick else [10, 100, 1000]
-    conc = 100 if args.quick else 500
+    conc = args.concurrent or (100 if args.quick else 500)
+    timer_sleep = args.timer_sleep or (5.0 if args.timers < 2000 else 120.0)
     results = Results(
         started=dt.datetime.now().isoformat(timespec="seconds"),
         options={"quick": args.quick, "workers": args.workers,
                  "concurrency": args.concurrency, "pool": args.pool, "ns": ns,
                  "concurrent_runs": conc, "turn_count": args.turn_count,
+                 "timers": args.timers, "timer_sleep": timer_sleep,
                  "cpus": os.cpu_count(), "loglevel": args.loglevel,
                  "io_trace": not args.no_io_trace})
     log_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-logs-"))
     env = {**os.environ, "PYWORKFLOW_KEY_PREFIX": prefix,
            "PYWORKFLOW_BENCH_IOTRACE": "0" if args.no_io_trace else "1"}
     workers = Workers(args.workers, args.concurrency, args.pool, args.loglevel, log_dir, env)
+    plain_env = {**env, "BENCH_PLAIN_PREFIX": prefix,
+                 "BENCH_PLAIN_BROKER_URL": celery_broker_url(rt.settings.broker_url),
+                 "BENCH_PLAIN_REDIS_URL": rt.settings.redis_url}
+    plain_workers = Workers(
+        args.workers, args.concurrency, args.pool, args.loglevel, log_dir, plain_env,
+        argv=[str(Path(sys.executable).with_name("celery")), "-A", "ops.bench.plain_celery",
+              "worker", "--pool", args.pool, "--concurrency", str(args.concurrency),
+              "--loglevel", args.loglevel, "-Q", plain_celery.queue_name(prefix),
+              "--hostname", f"plain-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+              "--without-heartbeat"],
+        name="plain-celery")
+    plain_app = plain_celery.make_app(plain_env["BENCH_PLAIN_BROKER_URL"],
+                                      rt.settings.redis_url, prefix, current=False)
+    results.dbos_skipped = ("--no-dbos" if args.no_dbos
+                            else dbos_peer.unavailable(args.pg_url))
+    dbos: dbos_peer.DbosPeer | None = None
+    sampler = _proctree.TreeSampler()
     failed = False
     try:
         log(f"key prefix {prefix}; worker logs in {log_dir}")
         workers.start()
+        plain_workers.start()
         took = workers.wait_ready(timeout=60 * args.timeout_scale)
-        log(f"{args.workers} worker(s) ready in {took:.1f}s "
+        plain_workers.wait_ready(timeout=60 * args.timeout_scale)
+        log(f"{args.workers} pyworkflow and plain Celery worker(s) ready in {took:.1f}s "
             f"(--pool {args.pool} --concurrency {args.concurrency})")
-        bench = Bench(rt, workers, results, args.timeout_scale)
+        if results.dbos_skipped is None:
+            dbos = dbos_peer.DbosPeer(args.pg_url, log_dir / "dbos.log")
+            dbos.start(timeout=120 * args.timeout_scale)
+            results.dbos_version = _dbos_version()
+            log(f"DBOS Transact {results.dbos_version} ready on database {dbos.db}")
+        else:
+            log(f"DBOS Transact column skipped: {results.dbos_skipped}")
+        sampler.watch("pyworkflow", [p.pid for p in workers.procs])
+        sampler.watch("celery", [p.pid for p in plain_workers.procs])
+        if dbos is not None:
+            sampler.watch("dbos", [dbos.pid])
+        sampler.start()
+        bench = Bench(rt, workers, results, args.timeout_scale, plain_app, plain_workers,
+                      dbos, sampler)
         bench.warm_up()
         bench.sequential(ns)
         bench.concurrent(conc)
+        bench.timers(args.timers, timer_sleep)
         bench.turn_cost(args.turn_count)
         results.total_hits, results.total_misses = bench.cache_counts()
+        sampler.sample()
+        sampler.stop()
+        results.peak_mem = {name: (peak.rss, peak.pss) for name, peak in sampler.peaks.items()}
         text = summary(results)
         print("\n" + text, flush=True)
-        RESULTS_FILE.write_text(text + "\n")
-        log(f"written to {RESULTS_FILE.relative_to(REPO)}")
+        if args.quick:
+            log(f"--quick: {RESULTS_FILE.relative_to(REPO)} left as it was")
+        else:
+            RESULTS_FILE.write_text(text + "\n")
+            log(f"written to {RESULTS_FILE.relative_to(REPO)}")
         return 0
     except KeyboardInterrupt:
         failed = True
@@ -670,14 +827,20 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         log("stopping workers")
-        for note in workers.stop():
+        sampler.stop()
+        for note in workers.stop() + plain_workers.stop():
             log(note)
+        if dbos is not None:
+            trouble = dbos.close()
+            log(trouble or f"DBOS stopped, database {dbos.db} dropped")
+            if trouble:
+                failed = True
         deleted = delete_keys(rt.redis, prefix)
         log(f"deleted {deleted} keys under {prefix}")
         if failed or args.keep_logs:
             log(f"worker logs kept in {log_dir}")
         else:
-            for path in workers.logs:
+            for path in [*workers.logs, *plain_workers.logs, log_dir / "dbos.log"]:
                 with contextlib.suppress(OSError):
                     path.unlink()
             with contextlib.suppress(OSError):
