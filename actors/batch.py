@@ -20,6 +20,7 @@ go of (the lease is lost), so it is handled again, once, by whoever owns the act
 
 from __future__ import annotations
 
+import time
 import traceback
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -127,6 +128,7 @@ class Batches:
                 taken: list[T]) -> None:
         """Handle ``fresh`` (taken minus what was set aside or seen), commit, finish."""
         behaviour, live = self._behaviour, self._live
+        taken_at = time.time()
         behaviour.on_batch_start(self._actor_id, self._turn_no, self._token)
         ctx = TurnContext(actor_id=self._actor_id, turn=self._turn_no, seq=live.seq)
         for item, msg in fresh:
@@ -168,6 +170,9 @@ class Batches:
         source.acknowledge(taken)
         self._after_commit(ctx, committed)
         behaviour.on_batch_end(self._actor_id, self._turn_no, self._token)
+        if self._system.instruments and fresh:
+            self._system.instruments.batch_committed(ctx, live.state, [m for _, m in fresh],
+                                                     taken_at)
 
     def _after_commit(self, ctx: TurnContext, committed: list[tuple[str, Any]]) -> None:
         self._outbox.stage(committed)

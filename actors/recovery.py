@@ -64,4 +64,6 @@ def deliver_due_timers(system: ActorSystem, limit: int = 200) -> tuple[int, int 
         system.deliver(timer.message)
         system.timers.confirm(timer.timer_id)
         logger.debug("timer fired", timer_id=timer.timer_id, actor_id=timer.message.actor_id)
+    if result.timers and system.instruments:
+        system.instruments.timers_fired(result.timers, result.now_ms)
     return len(result.timers), result.next_due_ms, result.now_ms

@@ -22,6 +22,7 @@ from ._scripts import Scripts
 from .behaviour import Behaviour
 from .dead_letters import DeadLetters
 from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
+from .instruments import Instruments
 from .journal import Journal
 from .keys import ActorKeys, GlobalKeys
 from .kombu_reader import KombuReader
@@ -84,6 +85,8 @@ class ActorSystem:
         #: extra jobs the maintenance loop runs about once a second (e.g. lease sweeps
         #: of things that are not actors)
         self.periodic: list[Callable[[], Any]] = []
+        #: metrics and tracing hooks (see ``instruments``); never fail the runtime
+        self.instruments = Instruments()
 
     # -- wiring -----------------------------------------------------------------------
     def route(self, actor_id_prefix: str, behaviour: Behaviour[Any]) -> None:

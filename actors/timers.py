@@ -27,6 +27,8 @@ CLAIM_LEASE_MS = 30_000
 class ClaimedTimer:
     timer_id: str
     message: Message
+    #: when it was due (ms, Redis clock; for a claim that expired, when it was due again)
+    due_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,9 @@ class TimerStore:
         out = self._scripts.timer_claim(keys=self._all_keys, args=[limit, CLAIM_LEASE_MS])
         now_ms, next_due = int(out[0]), int(out[1])
         timers = []
-        for i in range(2, len(out), 2):
+        for i in range(2, len(out), 3):
             tid = out[i].decode() if isinstance(out[i], bytes) else out[i]
-            timers.append(ClaimedTimer(tid, Message.decode(out[i + 1])))
+            timers.append(ClaimedTimer(tid, Message.decode(out[i + 1]), int(out[i + 2])))
         return ClaimResult(now_ms, None if next_due < 0 else next_due, timers)
 
     def pending(self) -> dict[str, float]:

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 import actors
 from actors import log as _log
@@ -30,6 +30,8 @@ from .retention import RunRetention
 from .run_ports import RedisRunStore
 from .schedules.behaviour import ScheduleBehaviour
 from .step_leases import StepLeases
+from .turn_metrics import TurnMetrics
+from .worker_heartbeat import Heartbeat
 
 logger = _log.get_logger("pyworkflow.runtime")
 
@@ -108,6 +110,10 @@ def runtime() -> Runtime:
                                              lambda run_id: system.actor_keys(run_id).record)
             system.periodic.append(retention.sweep)
             system.periodic.append(RunRetention(client, settings.key_prefix, system).sweep)
+            system.instruments.add(TurnMetrics(client, settings.key_prefix))
+            heartbeat = Heartbeat(client, settings.key_prefix)
+            system.periodic.append(heartbeat.beat)
+            signals.worker_shutdown.connect(lambda **_: heartbeat.stop(), weak=False)
             _runtime = Runtime(settings, client, system, app, hooks)
             for installer in _installers:
                 installer(_runtime)

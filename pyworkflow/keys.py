@@ -67,3 +67,13 @@ def runs_purge_index(prefix: str) -> str:
 def step_metrics(prefix: str) -> str:
     """Hash: step attempt counters and duration buckets for ``/metrics``."""
     return f"{prefix}:{{metrics}}:steps"
+
+
+def turn_metrics(prefix: str) -> str:
+    """Hash: run counters, turn latency and timer lateness for ``/metrics``."""
+    return f"{prefix}:{{metrics}}:turns"
+
+
+def worker_heartbeats(prefix: str) -> str:
+    """Sorted set: each worker's maintenance loop, by when it last said it was alive."""
+    return f"{prefix}:{{metrics}}:workers"
