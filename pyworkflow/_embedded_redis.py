@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, Protocol
 from pyworkflow.config import Settings, redact_url, redis_client
 
 __all__ = ["EmbeddedRedisError", "EmbeddedStatus", "embedded_status", "find_server_binary"]
-__all__ += ["resolve_redis", "stop_embedded"]
+__all__ += ["redis_answers", "resolve_redis", "stop_embedded"]
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 6379
 MIN_VERSION = (6, 2)
@@ -111,6 +111,11 @@ def _ping(family: int, address: str | tuple[str, int], timeout: float = 0.3) -> 
 def _answers(reply: str | None, *, loading_ok: bool) -> bool:
     """PONG, or LOADING (alive, replaying its AOF) when ``loading_ok``."""
     return reply == "+PONG" or (loading_ok and (reply or "").startswith("-LOADING"))
+
+
+def redis_answers(host: str, port: int) -> bool:
+    """Whether a Redis answers PING on ``host:port`` (one round trip, 0.3 s at most)."""
+    return _answers(_ping(socket.AF_INET, (host, port)), loading_ok=True)
 
 
 def _socket_ready(path: str) -> bool:

@@ -60,6 +60,11 @@ def set_config_file(path: str | None) -> None:
     _config_file = path
 
 
+def config_file() -> str | None:
+    """The ``--config`` file given to this process, if any."""
+    return _config_file
+
+
 def on_runtime(installer: Any) -> None:
     """Call ``installer(runtime)`` once the runtime exists (now, if it already does).
 

@@ -167,9 +167,13 @@ def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None,
 @click.option("--no-durable", is_flag=True,
               help="Run it transient: in this process, nothing journaled, no worker "
                    "(sleeps are plain waits; step retries still apply).")
+@click.option("--resume", "resume_id", metavar="RUN_ID",
+              help="With --runtime local: continue a local run that was stopped (Ctrl-C, "
+                   "a crash) from its journal in Redis; it keeps the arguments it started "
+                   "with.")
 def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
         idempotency_key: str | None, if_finished: str, wait: bool,
-        timeout: float | None, no_durable: bool) -> None:
+        timeout: float | None, no_durable: bool, resume_id: str | None) -> None:
     """Start a workflow run (and optionally wait for its outcome).
 
     \b
@@ -182,6 +186,9 @@ def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
     if timeout is not None and not wait:
         raise click.UsageError("--timeout only applies with --wait")
     wf = _find(name)
+    if resume_id is not None:
+        _resume_local(wf, resume_id, no_durable, idempotency_key)
+        return
     try:
         args, kwargs = bind_arguments(wf.name, wf.signature, arg_items, args_json)
     except ArgumentError as exc:
@@ -205,6 +212,19 @@ def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
     click.echo("Next:")
     click.echo(f"  pyworkflow runs status {run_id}")
     click.echo(f"  pyworkflow runs logs {run_id}")
+
+
+def _resume_local(wf: Any, run_id: str, no_durable: bool, idempotency_key: str | None) -> None:
+    """``--resume``: only a durable local run has a saved journal to continue."""
+    if runtime_option() != "local":
+        raise CliError("--resume continues a run of the local runtime (add --runtime local); "
+                       "a run on Celery workers goes on by itself, see: pyworkflow runs status "
+                       f"{run_id}")
+    if no_durable or wf.options.get("durable") is False:
+        raise CliError("--resume needs a durable run: a transient run keeps no journal")
+    if idempotency_key:
+        raise CliError("--idempotency-key does not apply to --resume")
+    run_local_here(wf, [], {}, resume_id=run_id)
 
 
 def _status_after_start(run_id: str) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import collections
 import heapq
 import json
-from typing import Any
+from typing import Any, Self
 
 from actors.behaviour import MessageRejected, TurnContext
 from actors.effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
@@ -27,7 +27,7 @@ from actors.journal import Event
 from actors.message import Message, new_msg_id
 from actors.timers import timer_message_id
 
-from .._start_plan import plan_start
+from .._start_plan import StartPlan, plan_start
 from ..durations import parse_duration
 from ..engine import Ports, Run, RunBehaviour
 from ..engine.ports import MemoryHookStore, MemoryRunStore
@@ -97,13 +97,13 @@ class WorkflowEnvironment:
         self._mocks: dict[str, StepMock] = {}
 
     # -- context managers --------------------------------------------------------------
-    def __enter__(self) -> WorkflowEnvironment:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    async def __aenter__(self) -> WorkflowEnvironment:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -122,12 +122,17 @@ class WorkflowEnvironment:
 
     def start(self, workflow: Any, *args: Any, **kwargs: Any) -> RunHandle:
         """Start a run (as ``pyworkflow.start`` does) and run it until it waits."""
-        plan = plan_start(workflow, args, kwargs)
+        handle = self._start_planned(plan_start(workflow, args, kwargs))
+        self._drain()
+        return handle
+
+    def _start_planned(self, plan: StartPlan) -> RunHandle:
+        """Put the run's record and start message in place (nothing runs yet)."""
         self.records[plan.run_id] = dict(plan.record)
         self.journals[plan.run_id] = []
         self._mailbox.append(Message("start", plan.run_id, plan.message, msg_id=plan.msg_id,
                                      sent_at=self.clock.now()))
-        self._drain()
+        self._after_action()
         return RunHandle(self, plan.run_id)
 
     def run(self, workflow: Any, *args: Any, **kwargs: Any) -> Any:
@@ -250,16 +255,23 @@ class WorkflowEnvironment:
         """Handle every message and run every step attempt that is ready, in order."""
         for _ in range(MAX_ACTIONS):
             if self._mailbox:
-                self._turn(self._mailbox.popleft())
+                self._turn(self._mailbox[0])
+                self._mailbox.popleft()
             elif self._steps:
-                job = self._steps.popleft()
+                job = self._steps[0]
                 payload = run_attempt(job, self._mocks, self.clock.now_ms)
                 kind = "step-completed" if payload["ok"] else "step-failed"
+                self._steps.popleft()
                 self._deliver(Message(kind, job["run_id"], payload))
             else:
                 return
+            self._after_action()
         raise RuntimeError(f"more than {MAX_ACTIONS} turns and steps without waiting: "
                            "a workflow that never waits on anything durable?")
+
+    def _after_action(self) -> None:
+        """Called after each turn and step attempt (and a start): a point where the
+        environment's state is whole. The local runtime saves it here."""
 
     def _state(self, run_id: str) -> Run:
         state = self._states.get(run_id)
