@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from actors import CancelTimer, Send, StartTimer
+from actors import CancelTimer, Send
 from pyworkflow import (
     SignalTimeoutError,
+    WorkflowFailedError,
     continue_as_new,
     deprecate_patch,
     patched,
@@ -21,6 +22,7 @@ from pyworkflow import (
     workflow,
 )
 from pyworkflow.engine import memory_ports
+from pyworkflow.testing import WorkflowEnvironment, replay
 from tests.engine.harness import QUEUES, Harness
 
 
@@ -71,35 +73,41 @@ async def bounded_parent() -> Any:
 
 
 def test_a_signal_sent_before_the_wait_is_kept_and_two_arrive_in_order() -> None:
+    with WorkflowEnvironment() as env:
+        run = env.start(two_signals)
+        assert env.records[run.run_id]["values"] == '{"stage": "waiting"}'
+        env.send_signal(run.run_id, "paid", {"n": 1})
+        env.send_signal(run.run_id, "other", "ignored")
+        env.send_signal(run.run_id, "paid", {"n": 2})
+        assert run.result() == [{"n": 1}, {"n": 2}]
+        with pytest.raises(ValueError, match="takes no more signals"):
+            env.send_signal(run.run_id, "paid", {"n": 3})
+        delivered = [e["data"]["received_seq"] for e in run.events()
+                     if e["type"] == "signal_delivered"]
+        assert len(delivered) == len(set(delivered)) == 2  # each signal once
+        assert env.records[run.run_id]["values"] == '{"stage": "paid"}'
+        replay(run.events())
+
+
+def test_a_signal_sent_before_the_run_started_is_kept() -> None:
     h = Harness("run-signals")
     h.send("signal", name="paid", payload={"n": 1})  # before the run even started
     ctx = h.send("start", workflow="msg_two_signals", args=[], kwargs={})
-    assert h.record["values"] == '{"stage": "waiting"}'
     assert [e.type for e in ctx.events][-3:] == [  # the kept one at once, then a wait
         "signal_wait_started", "signal_delivered", "signal_wait_started"]
-    h.send("signal", name="other", payload="ignored")
-    h.send("signal", name="paid", payload={"n": 2})
-    before = list(h.journal)
-    h.send("signal", name="paid", payload={"n": 3})  # the run has ended: not changed
-    assert h.journal == before
-    done = [e for e in h.journal if e.type == "workflow_completed"]
-    assert done[0].data["result"] == [{"n": 1}, {"n": 2}]
-    delivered = [e.data["received_seq"] for e in h.journal if e.type == "signal_delivered"]
-    assert len(delivered) == len(set(delivered)) == 2  # each signal once
-    assert h.record["values"] == '{"stage": "paid"}'
     other = h.rebuilt()
     assert other.state.divergence is None
     assert other.record == {}  # replay never re-publishes
 
 
 def test_a_signal_wait_times_out_with_a_clear_error() -> None:
-    h = Harness("run-signal-timeout")
-    ctx = h.send("start", workflow="msg_signal_timeout", args=[], kwargs={})
-    (timer,) = [e for e in ctx.effects if isinstance(e, StartTimer)]
-    h.send("timer-fired", **timer.payload)
-    assert h.journal[-1].data["result"] == "timed out: no signal 'never' arrived within 3600s"
-    h.send("signal", name="never", payload=1)  # too late: the run has ended
-    assert h.journal[-1].type == "workflow_completed"
+    with WorkflowEnvironment() as env:
+        run = env.start(signal_timeout)
+        env.advance("59m")
+        assert run.info().status == "suspended"
+        assert run.result() == "timed out: no signal 'never' arrived within 3600s"
+        with pytest.raises(ValueError, match="takes no more signals"):
+            env.send_signal(run.run_id, "never", 1)  # too late: the run has ended
 
 
 def test_a_cancel_interrupts_a_signal_wait() -> None:
@@ -164,31 +172,29 @@ def test_deprecate_patch_matches_a_recorded_marker() -> None:
 
 
 def test_max_duration_cancels_runs_cleanup_and_fails_the_run() -> None:
-    h = Harness("run-bounded")
-    ctx = h.send("start", workflow="msg_bounded", args=[], kwargs={})
-    timers = {e.payload["purpose"]: e for e in ctx.effects if isinstance(e, StartTimer)}
-    started = h.journal[0]
-    assert timers["run-timeout"].due_ms == started.data["deadline_ms"]
-    assert started.data["deadline_ms"] - int(started.ts * 1000) == pytest.approx(7_200_000,
-                                                                                abs=50)
-    (cleanup,) = h.steps(h.send("timer-fired", purpose="run-timeout"))
-    assert cleanup["args"] == ["cleanup"]
-    h.complete(cleanup, "cleanup")
-    assert h.journal[-1].type == "workflow_failed"
-    assert h.journal[-1].data["error_type"] == "WorkflowTimeoutError"
-    assert "max_duration 2h exceeded" in h.journal[-1].data["error"]
-    assert h.record["status"] == "failed"
+    with WorkflowEnvironment() as env:
+        run = env.start(bounded)
+        began = env.clock.now()
+        with pytest.raises(WorkflowFailedError, match="max_duration 2h exceeded") as failed:
+            run.result()
+        assert failed.value.error_type == "WorkflowTimeoutError"
+        assert env.clock.now() - began == pytest.approx(7200, abs=0.05)  # not the 1d sleep
+        steps = [e["data"]["args"] for e in run.events() if e["type"] == "step_scheduled"]
+        assert steps == [["cleanup"]]  # the shielded cleanup ran
+        assert run.info().status == "failed"
 
 
 def test_a_child_cannot_outlive_its_parents_deadline() -> None:
-    h = Harness("run-bounded-parent")
-    ctx = h.send("start", workflow="msg_bounded_parent", args=[], kwargs={})
-    (start,) = [e for e in ctx.effects if isinstance(e, Send) and e.kind == "start"]
-    parent_deadline = h.journal[0].data["deadline_ms"]
-    assert start.payload["deadline_ms"] == parent_deadline
-    child = Harness(start.actor_id)
-    child.send("start", **start.payload)
-    assert child.journal[0].data["deadline_ms"] == parent_deadline  # 1h, not its own 2h
+    with WorkflowEnvironment() as env:
+        parent = env.start(bounded_parent)
+        (child_id,) = env.children(parent.run_id)
+        deadlines = [env.events(r)[0]["data"]["deadline_ms"] for r in (parent.run_id, child_id)]
+        assert deadlines[0] == deadlines[1]  # 1h, not the child's own 2h
+        began = env.clock.now()
+        with pytest.raises(WorkflowFailedError, match="max_duration 1h exceeded"):
+            parent.result()
+        assert env.clock.now() - began == pytest.approx(3600, abs=0.05)
+        assert env.get_run(child_id).status in ("cancelled", "failed")  # ended with it
 
 
 def test_unknown_or_bad_workflow_options_are_refused_at_import() -> None:
