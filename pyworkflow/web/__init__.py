@@ -4,7 +4,8 @@
 (uvicorn) or to be mounted in a user's own app (``Mount("/workflows",
 app=create_app())``). It serves ``POST /hooks/<token>`` (:mod:`.hooks_endpoint`),
 ``GET /healthz``, the dashboard (``/``, ``/runs/<id>``, ``/api/...``,
-:mod:`.dashboard`), its actions (:mod:`.actions`, off by default, guarded by
+:mod:`.dashboard`), the schedules (``/schedules``, :mod:`.schedule_pages`), the
+actions on runs and schedules (:mod:`.actions`, off by default, guarded by
 :mod:`.guard`) and ``GET /metrics`` (:mod:`pyworkflow.metrics`). The hook endpoint's
 and the API's answers, errors included, are JSON.
 
@@ -31,11 +32,12 @@ from .guard import Guard
 from .hooks_endpoint import DEFAULT_MAX_BODY, Deliveries, hook_routes
 from .replies import Reply, http_error, json_reply
 from .request_log import RequestLog
+from .schedule_pages import schedule_routes
 
 __all__ = ["DEFAULT_MAX_BODY", "app", "create_app"]
 
 ROUTES_SHOWN = ["POST /hooks/<token>", "GET /healthz", "GET /", "GET /runs/<run_id>",
-                "GET /metrics"]
+                "GET /schedules", "GET /metrics"]
 STATIC = Path(__file__).with_name("static")
 
 
@@ -71,7 +73,7 @@ def create_app(*, max_body: int = DEFAULT_MAX_BODY, dashboard: bool = True,
     health = Route("/healthz", healthz, methods=["GET", "HEAD", "POST", "PUT", "DELETE"])
     routes: list[BaseRoute] = [*hook_routes(), health]
     if dashboard:
-        routes += [*dashboard_routes(), *action_routes(),
+        routes += [*dashboard_routes(), *action_routes(), *schedule_routes(),
                    Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     web = Starlette(
         routes=routes,

@@ -37,7 +37,7 @@ __all__ = ["action_routes"]
 MAX_BODY = serialization.MAX_BYTES
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def read_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise Reply(413, {"error": "body too large", "limit": MAX_BODY})
@@ -93,7 +93,7 @@ async def run_action(request: Request) -> Response:
         action = _ACTIONS.get(request.path_params["action"])
         if action is None:
             raise Reply(404, {"error": "no such action"})
-        body = await _body(request)
+        body = await read_body(request)
         done = await run_in_threadpool(action, request.path_params["run_id"], body)
         return json_reply(Reply(200, done))
     except Reply as reply:
@@ -108,7 +108,7 @@ async def run_action(request: Request) -> Response:
 async def hook_action(request: Request) -> Response:
     try:
         request.app.state.guard.check_action(request)
-        body = await _body(request)
+        body = await read_body(request)
         done = await run_in_threadpool(_resume, request.path_params["token"], body)
         return json_reply(Reply(200, done))
     except Reply as reply:

@@ -28,14 +28,16 @@ from .pages import login_page, shell
 from .run_detail import run_detail
 from .run_pages import list_page
 
-__all__ = ["dashboard_routes"]
+__all__ = ["dashboard_routes", "refused"]
 
 STATUSES = ("pending", "running", "suspended", "parked", *sorted(TERMINAL_STATUSES))
 MAX_PAGE = 500
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _refused(request: Request) -> Response | None:
+def refused(request: Request) -> Response | None:
+    """The answer to a request that is not signed in (JSON for the API and /metrics, the
+    login page otherwise); None when it may go on. Every dashboard route asks it."""
     if request.app.state.guard.signed_in(request):
         return None
     if request.url.path.rstrip("/").endswith(("/api", "/metrics")) or "/api/" in request.url.path:
@@ -49,11 +51,11 @@ def _json(body: Any, status: int = 200) -> JSONResponse:
 
 
 async def runs_page(request: Request) -> Response:
-    return _refused(request) or HTMLResponse(shell(request, "runs"), headers=_NO_STORE)
+    return refused(request) or HTMLResponse(shell(request, "runs"), headers=_NO_STORE)
 
 
 async def run_page(request: Request) -> Response:
-    return _refused(request) or HTMLResponse(shell(request, "run"), headers=_NO_STORE)
+    return refused(request) or HTMLResponse(shell(request, "run"), headers=_NO_STORE)
 
 
 def _text_param(request: Request, name: str) -> str | None:
@@ -62,9 +64,9 @@ def _text_param(request: Request, name: str) -> str | None:
 
 
 def api_runs(request: Request) -> Response:
-    refused = _refused(request)
-    if refused:
-        return refused
+    denied = refused(request)
+    if denied:
+        return denied
     try:
         limit = min(MAX_PAGE, max(1, int(request.query_params.get("limit", "50"))))
     except ValueError:
@@ -75,9 +77,9 @@ def api_runs(request: Request) -> Response:
 
 
 def api_counts(request: Request) -> Response:
-    refused = _refused(request)
-    if refused:
-        return refused
+    denied = refused(request)
+    if denied:
+        return denied
     tally = current_tally()
     return _json({"by_status": tally.by_status(), "workflows": tally.workflows(),
                   "indexed": tally.indexed, "counted": tally.counted,
@@ -85,9 +87,9 @@ def api_counts(request: Request) -> Response:
 
 
 def api_run(request: Request) -> Response:
-    refused = _refused(request)
-    if refused:
-        return refused
+    denied = refused(request)
+    if denied:
+        return denied
     try:
         detail = run_detail(request.path_params["run_id"],
                             full_tokens=request.app.state.guard.actions)
@@ -98,9 +100,9 @@ def api_run(request: Request) -> Response:
 
 
 def metrics(request: Request) -> Response:
-    refused = _refused(request)
-    if refused:
-        return refused
+    denied = refused(request)
+    if denied:
+        return denied
     return Response(render_metrics(), media_type=CONTENT_TYPE, headers=_NO_STORE)
 
 

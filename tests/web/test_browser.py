@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,3 +115,44 @@ def test_run_page_shows_timeline_and_events_and_resumes_a_hook(
     wait_for(lambda: browser.find_element(By.ID, "status").text == "completed", 15,
              message="the page to show the run completed")
     assert "browser" in browser.find_element(By.ID, "result").text
+
+
+def test_schedules_page_pauses_resumes_and_triggers(browser: Any, site: str,
+                                                    workers: list[Worker]) -> None:
+    sid = pyworkflow.create_schedule("dash_child", interval="1h", args=["o-browser-sched"],
+                                     schedule_id=f"dash-browser-{uuid.uuid4().hex[:8]}")
+    row_css = f'#schedules tr[data-schedule-id="{sid}"]'
+
+    def row_status() -> str | None:
+        found = browser.find_elements(By.CSS_SELECTOR, row_css)
+        return found[0].get_attribute("data-status") if found else None
+
+    try:
+        browser.get(site + "/")
+        browser.find_element(By.ID, "nav-schedules").click()
+        wait_for(lambda: row_status() == "active", 15, message="the schedule in the list")
+        assert "every 3600s" in browser.find_element(By.CSS_SELECTOR, row_css).text
+        browser.find_element(By.CSS_SELECTOR, f"{row_css} .sched-pause").click()
+        wait_for(lambda: row_status() == "paused", 15, message="the row to show it paused")
+        assert pyworkflow.get_schedule(sid).status == "paused"
+        browser.find_element(By.CSS_SELECTOR, f"{row_css} .sched-resume").click()
+        wait_for(lambda: row_status() == "active", 15, message="the row to show it resumed")
+        browser.find_element(By.CSS_SELECTOR, f"{row_css} .sched-trigger").click()
+        browser.switch_to.alert.accept()  # "Start a run of dash_child now?"
+        link = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, f"{row_css} a.mono"), 15,
+                        message="the triggered run's link")[0]
+        run_id, href = link.text, link.get_attribute("href")
+        assert href == f"{site}/runs/{run_id}"
+        wait_for(lambda: pyworkflow.get_schedule(sid).last_run_id == run_id, 15,
+                 message="the schedule's last run")
+        pyworkflow.wait_for_run(run_id, 30)
+        browser.get(href)  # the row is redrawn by each poll: follow its link by address
+
+        def shown_status() -> str | None:
+            found = browser.find_elements(By.ID, "status")
+            return found[0].text if found else None
+
+        wait_for(lambda: shown_status() == "completed", 30,
+                 message="the triggered run's page to show it completed")
+    finally:
+        pyworkflow.delete_schedule(sid)

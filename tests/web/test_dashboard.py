@@ -3,6 +3,7 @@ Redis and a real prefork worker running the runs."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -180,3 +181,51 @@ def test_mounts_under_a_prefix(rt: Any, workers: list[Worker]) -> None:
     run_id = pyworkflow.start("dash_failing")
     wait_for(lambda: run_id in host.get("/workflows/api/runs").text, 10,
              message="the run in the mounted API")
+
+
+def _exists(run_id: str) -> bool:
+    try:
+        pyworkflow.get_workflow_run(run_id)
+    except pyworkflow.RunNotFoundError:
+        return False
+    return True
+
+
+def test_schedules_page_lists_and_pauses_resumes_triggers(client: TestClient, acting: TestClient,
+                                                         workers: list[Worker]) -> None:
+    sid = pyworkflow.create_schedule("dash_child", interval="1h", args=["o-sched"],
+                                     schedule_id=f"dash-sched-{uuid.uuid4().hex[:8]}")
+    try:
+        page = client.get("/schedules")
+        assert page.status_code == 200 and 'data-page="schedules"' in page.text
+        listed = client.get("/api/schedules").json()
+        view = next(s for s in listed["schedules"] if s["schedule_id"] == sid)
+        assert view["workflow"] == "dash_child" and view["status"] == "active"
+        assert view["describe"] == "every 3600s" and listed["actions"] is False
+
+        # The same guard as the run actions: off by default, then the CSRF token.
+        off = client.post(f"/api/schedules/{sid}/pause", headers={"X-CSRF-Token": csrf_of(client)})
+        assert off.status_code == 403 and "actions are off" in off.json()["error"]
+        assert acting.post(f"/api/schedules/{sid}/pause").status_code == 403
+        headers = {"X-CSRF-Token": csrf_of(acting)}
+        assert acting.post("/api/schedules/sched-nope/pause", headers=headers).status_code == 404
+        assert acting.post(f"/api/schedules/{sid}/explode", headers=headers).status_code == 404
+
+        def status() -> str:
+            return str(pyworkflow.get_schedule(sid).status)
+
+        resp = acting.post(f"/api/schedules/{sid}/pause", headers=headers)
+        assert resp.status_code == 200 and resp.json() == {"sent": "pause", "schedule_id": sid}
+        wait_for(lambda: status() == "paused", 30, message="the schedule paused")
+        assert acting.post(f"/api/schedules/{sid}/resume", headers=headers).status_code == 200
+        wait_for(lambda: status() == "active", 30, message="the schedule resumed")
+        assert acting.post(f"/api/schedules/{sid}/trigger", headers=headers).status_code == 200
+        run_id = wait_for(lambda: pyworkflow.get_schedule(sid).last_run_id, 30,
+                          message="the triggered run")
+        wait_for(lambda: _exists(run_id), 30, message="the triggered run to be started")
+        assert pyworkflow.get_result(run_id, timeout=30) == "shipped o-sched"
+        shown = next(s for s in client.get("/api/schedules").json()["schedules"]
+                     if s["schedule_id"] == sid)
+        assert shown["last_run_id"] == run_id and shown["fired"] >= 1
+    finally:
+        pyworkflow.delete_schedule(sid)

@@ -266,5 +266,42 @@ function runPage() {
   stop = poll(refresh, POLL_MS);
 }
 
+// ---- schedules ----------------------------------------------------------------------------
+function schedulesPage() {
+  const actions = body.dataset.actions === "on";
+  const message = el("p", {id: "action-message", class: "muted"});
+  const say = (text, bad) => { message.textContent = text; message.className = bad ? "error" : "muted"; };
+  const doAct = (sid, action) => act(`api/schedules/${encodeURIComponent(sid)}/${action}`).then(
+    (a) => say(`${a.sent} sent to ${a.schedule_id}`), (e) => say(e.message, true));
+  main.replaceChildren(
+    el("h1", {}, "Schedules"),
+    actions ? message : el("p", {class: "muted"}, "Actions are off (start the dashboard with --actions)."),
+    el("table", {class: "schedules"}, el("thead", {}, el("tr", {},
+      el("th", {}, "Schedule"), el("th", {}, "Workflow"), el("th", {}, "When"),
+      el("th", {}, "Status"), el("th", {}, "Next firing"), el("th", {}, "Last run"),
+      el("th", {}, "Fired / skipped"), el("th", {}, ""))), el("tbody", {id: "schedules"})));
+  const buttons = (s) => actions ? el("span", {class: "actions"},
+    s.status === "active"
+      ? el("button", {type: "button", class: "sched-pause", onclick: () => doAct(s.schedule_id, "pause")}, "Pause")
+      : el("button", {type: "button", class: "sched-resume", onclick: () => doAct(s.schedule_id, "resume")}, "Resume"),
+    el("button", {type: "button", class: "sched-trigger", onclick: () =>
+      confirm(`Start a run of ${s.workflow} now?`) && doAct(s.schedule_id, "trigger")}, "Trigger now")) : "";
+  const row = (s) => el("tr", {"data-schedule-id": s.schedule_id, "data-status": s.status},
+    el("td", {class: "mono"}, s.schedule_id), el("td", {}, s.workflow),
+    el("td", {}, s.describe, el("br"), el("span", {class: "muted"}, `overlap: ${s.overlap}`)),
+    el("td", {}, el("span", {class: `badge sc-${s.status}`}, s.status)),
+    el("td", {}, s.status === "active" ? when(s.next_fire_at) : "—"),
+    el("td", {}, s.last_run_id ? el("a", {href: `runs/${encodeURIComponent(s.last_run_id)}`, class: "mono"}, s.last_run_id) : "—",
+      s.running.length ? el("span", {class: "muted"}, ` (${s.running.length} running)`) : ""),
+    el("td", {}, `${s.fired} / ${s.skipped}`),
+    el("td", {}, buttons(s)));
+  poll(async () => {
+    const d = await getJSON("api/schedules");
+    section("schedules", d.schedules, (ss) => ss.length ? ss.map(row)
+      : el("tr", {}, el("td", {colspan: "8", class: "muted"}, "No schedules.")));
+  }, POLL_MS);
+}
+
 if (body.dataset.page === "runs") runsPage();
 else if (body.dataset.page === "run") runPage();
+else if (body.dataset.page === "schedules") schedulesPage();
