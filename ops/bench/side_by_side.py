@@ -78,7 +78,7 @@ def report(r: Any) -> list[str]:
     if tw is not None:
         row(f"worker CPU s for the {tw.count} sleeping runs",
             [_f(r.cpu_s.get(("pyworkflow", "timers"))), "-", _f(r.cpu_s.get(("dbos", "timers")))])
-    add("  (plain Celery ms per step: the faster of celery.chain and the self-chain)")
+    add("  (plain Celery, sequential: the faster / cheaper of celery.chain and the self-chain)")
     add("")
     lines.extend(targets(r))
     return lines
