@@ -1,11 +1,13 @@
-"""The pyworkflow benchmark: workflows against plain Celery, on the same worker.
+"""The pyworkflow benchmark: workflows against plain Celery and DBOS Transact.
 
-    python ops/bench/run.py [--quick]
+    python ops/bench/run.py [--quick] [--timers 10000] [--no-dbos]
 
-Starts real ``pyworkflow worker run`` processes under a private key prefix,
-measures, prints a summary (also written to ``ops/bench/last-results.txt``),
-stops the workers and deletes every key it wrote, even on error or Ctrl-C.
-See ``ops/bench/README.md`` for what each figure means.
+Starts real ``pyworkflow worker run`` processes and a plain Celery worker under a
+private key prefix, and DBOS Transact in a child process on a fresh Postgres
+database when it can; measures the same workloads on each, prints a summary
+ending with issue 15's targets (written to ``ops/bench/last-results.txt`` after a
+full run), stops everything, drops the DBOS database and deletes every key it
+wrote, even on error or Ctrl-C. See ``ops/bench/README.md`` for each figure.
 """
 
 from __future__ import annotations
