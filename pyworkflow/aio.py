@@ -64,6 +64,7 @@ from .run_queries import (
     value_timeout_text,
     wait_deadline,
 )
+from .tracing import start_span
 
 __all__ = ["MAX_LIST_LIMIT", "cancel_workflow", "get_hook", "get_result", "get_value",
            "get_values", "get_workflow_events", "get_workflow_run", "list_hooks",
@@ -132,7 +133,10 @@ async def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None =
                 return holder
             claimed = True
         await c.redis.zadd(keys.runs_index(c.prefix), {plan.run_id: plan.created_at})
-        await c.send(plan.run_id, "start", plan.message, plan.msg_id)
+        with start_span(plan.workflow, plan.run_id) as carrier:
+            if carrier:
+                plan.message["trace"] = carrier
+            await c.send(plan.run_id, "start", plan.message, plan.msg_id)
     except BaseException:
         await _undo_start(c, plan, idempotency_key if claimed else None)
         raise

@@ -62,6 +62,7 @@ from .run_queries import (
     value_timeout_text,
     wait_deadline,
 )
+from .tracing import start_span
 
 __all__ = ["MAX_LIST_LIMIT", "RUN_ID_PREFIX", "TERMINAL_STATUSES", "LoopWait", "RunId", "RunInfo",
            "app_key", "check_limit", "redis_connection", "result_of",
@@ -117,7 +118,10 @@ def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
                 return RunId(holder)
             claimed = True
         rt.redis.zadd(keys.runs_index(rt.settings.key_prefix), {plan.run_id: plan.created_at})
-        rt.system.send(plan.run_id, "start", plan.message, msg_id=plan.msg_id)
+        with start_span(plan.workflow, plan.run_id) as carrier:
+            if carrier:
+                plan.message["trace"] = carrier
+            rt.system.send(plan.run_id, "start", plan.message, msg_id=plan.msg_id)
     except BaseException:
         _undo_start(plan, idempotency_key if claimed else None)
         raise

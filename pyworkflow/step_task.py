@@ -31,6 +31,7 @@ from .step_context import CancelWatch, StepContext, reset_step_context, set_step
 from .step_leases import StepLeases
 from .step_metrics import record_attempt
 from .step_time_limits import StepRequest, soft_limit_armed
+from .tracing import step_outcome, step_span
 
 logger = _log.get_logger(STEP_TASK)
 
@@ -92,7 +93,7 @@ def _cancel_probe(system: Any, run_id: str) -> Any:
 
 def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: str,
              attempt: int, args: list[Any], kwargs: dict[str, Any],
-             timeout: float | None = None) -> None:
+             timeout: float | None = None, trace: dict[str, str] | None = None) -> None:
     ctx = StepContext(run_id, call_id, step, attempt, CancelWatch(_cancel_probe(system, run_id)))
     log = logger.bind(run_id=run_id, step=step, call_id=call_id, attempt=attempt)
     member, verdict = leases.hold(run_id, call_id, attempt)
@@ -115,20 +116,24 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
         return
     payload: dict[str, Any] = {"call_id": call_id, "attempt": attempt}
     started = time.monotonic()
-    try:
-        defn = get_step(step)
-        if defn is None:
-            raise LookupError(f"step {step!r} is not registered on this worker")
-        result = _call(defn.fn, serialization.decode(args), serialization.decode(kwargs),
-                       timeout, ctx)
-        payload.update(ok=True, result=serialization.encode(result, path=f"{step} result"))
-        log.debug("step completed", seconds=round(time.monotonic() - started, 4))
-    except Exception as exc:
-        payload.update(ok=False, error_type=type(exc).__name__, error=str(exc),
-                       traceback="".join(traceback.format_exception(exc)))
-        if isinstance(exc, RetryableError):
-            payload["retry_at_ms"] = exc.retry_after_ms(int(time.time() * 1000))
-        log.warning("step failed", error_type=type(exc).__name__, error=str(exc))
+    with step_span(trace, run_id, step, call_id, attempt) as span:
+        try:
+            defn = get_step(step)
+            if defn is None:
+                raise LookupError(f"step {step!r} is not registered on this worker")
+            result = _call(defn.fn, serialization.decode(args), serialization.decode(kwargs),
+                           timeout, ctx)
+            payload.update(ok=True, result=serialization.encode(result, path=f"{step} result"))
+            log.debug("step completed", seconds=round(time.monotonic() - started, 4))
+        except Exception as exc:
+            payload.update(ok=False, error_type=type(exc).__name__, error=str(exc),
+                           traceback="".join(traceback.format_exception(exc)))
+            if isinstance(exc, RetryableError):
+                payload["retry_at_ms"] = exc.retry_after_ms(int(time.time() * 1000))
+            log.warning("step failed", error_type=type(exc).__name__, error=str(exc))
+        step_outcome(span, bool(payload.get("ok")), payload.get("error_type"),
+                     payload.get("error"))
+    # Reported after the span ends: the run's next turn may run right here (in place).
     _report(system, run_id, payload, inline=True)
     leases.drop(member)
     _count(system, step, bool(payload.get("ok")), time.monotonic() - started)
@@ -166,8 +171,9 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
     @app.task(name=STEP_TASK, acks_late=True, reject_on_worker_lost=True,
               ignore_result=True, Request=Request)
     def step_task(run_id: str, call_id: int, step: str, attempt: int, args: list[Any],
-                  kwargs: dict[str, Any], timeout: float | None = None) -> None:
-        run_step(system, leases, run_id, call_id, step, attempt, args, kwargs, timeout)
+                  kwargs: dict[str, Any], timeout: float | None = None,
+                  trace: dict[str, str] | None = None) -> None:
+        run_step(system, leases, run_id, call_id, step, attempt, args, kwargs, timeout, trace)
 
     system.periodic.append(lambda: leases.recover_lost(system))
 

@@ -212,7 +212,7 @@ class Run:
             return
         data = {"workflow": payload["workflow"], "args": payload.get("args", []),
                 "kwargs": payload.get("kwargs", {})}
-        for key in ("parent", "depth", *SYSTEM_STARTS):
+        for key in ("parent", "depth", "trace", *SYSTEM_STARTS):
             if payload.get(key) is not None:
                 data[key] = payload[key]
         deadline = self._deadline_ms(payload)
@@ -246,6 +246,13 @@ class Run:
         if own is not None:
             deadlines.append(deadline_ms(own, self.now_ms))
         return min(deadlines) if deadlines else None
+
+    @property
+    def trace(self) -> dict[str, str] | None:
+        """The run's trace context (a W3C carrier journaled with its start), if traced:
+        passed on to its steps and children as it is (see ``pyworkflow.tracing``)."""
+        value = (self.history.started or {}).get("trace")
+        return value if isinstance(value, dict) and value else None
 
     @property
     def deadline_ms(self) -> int | None:

@@ -77,6 +77,8 @@ class ChildKind(CommandKind[Children]):
                  "kwargs": cmd.payload["kwargs"],
                  "parent": {"run_id": run.run_id, "call_id": cmd.call_id},
                  "depth": run.depth + 1}
+        if run.trace:  # the child's steps join the parent's trace (pyworkflow.tracing)
+            start["trace"] = run.trace
         if run.deadline_ms is not None:  # a child cannot outlive its parent's deadline
             start["deadline_ms"] = run.deadline_ms
         run.effect(Send(child_run_id, "start", start, msg_id=ids.start_message_id(child_run_id)))

@@ -57,7 +57,8 @@ class StepKind(CommandKind[None]):
             name=ids.STEP_TASK, task_id=ids.step_task_id(run.run_id, call_id, attempt),
             kwargs={"run_id": run.run_id, "call_id": call_id, "step": name, "attempt": attempt,
                     "args": data.get("args", []), "kwargs": data.get("kwargs", {}),
-                    "timeout": data.get("timeout")},
+                    "timeout": data.get("timeout"),
+                    **({"trace": run.trace} if run.trace else {})},
             queue=run.ports.queues["steps"], watch_key=run.ports.step_lease_key,
             watch_member=ids.step_attempt(run.run_id, call_id, attempt),
             watch_ms=QUEUED_WATCH_MS))
