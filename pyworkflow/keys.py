@@ -77,3 +77,20 @@ def turn_metrics(prefix: str) -> str:
 def worker_heartbeats(prefix: str) -> str:
     """Sorted set: each worker's maintenance loop, by when it last said it was alive."""
     return f"{prefix}:{{metrics}}:workers"
+
+
+def local_run_events(prefix: str, run_id: str) -> str:
+    """List: the journal events of a ``--runtime local`` run and its children, in order
+    (each a JSON ``[run_id, event]``), so ``--resume`` can continue it."""
+    return f"{prefix}:{{local:{run_id}}}:events"
+
+
+def local_run_state(prefix: str, run_id: str) -> str:
+    """String: the rest of a local run's in-process state (records, mailbox, pending step
+    attempts, timers, hooks) as JSON, rewritten after each turn or step attempt."""
+    return f"{prefix}:{{local:{run_id}}}:state"
+
+
+def local_run_owner(prefix: str, run_id: str) -> str:
+    """String with a TTL: which process is running a local run (two never run it at once)."""
+    return f"{prefix}:{{local:{run_id}}}:owner"
