@@ -7,6 +7,12 @@ Scripts run by EVALSHA. Inside a pipeline redis-py would ask ``SCRIPT EXISTS``
 before every execute (one more round trip); :meth:`Scripts.pipeline` instead sends
 EVALSHA directly and, if Redis forgot the scripts (a restart), loads them and runs
 the pipeline again.
+
+On a Redis Cluster, redis-py refuses scripts inside a pipeline (its pipelines are
+split by node, scripts are routed by their keys' slot). There :meth:`Scripts.pipeline`
+sends the queued commands one by one, in order, each to the master of its slot: the
+same results, one round trip per command. Nothing is lost by it: these pipelines
+were never transactions, every decision that must be atomic is one script.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
@@ -55,9 +62,11 @@ class Scripts:
         pipe.evalsha(_sha(name), len(keys), *keys, *args)
 
     def pipeline(self, build: Callable[[Any], None]) -> list[Any]:
-        """Run the commands ``build(pipe)`` queues in one round trip."""
+        """Run the commands ``build(pipe)`` queues in one round trip (on a cluster, one
+        after the other)."""
         for attempt in (1, 2):
-            pipe = self._client.pipeline(transaction=False)
+            pipe: Any = (_SerialPipeline(self._client) if isinstance(self._client, RedisCluster)
+                         else self._client.pipeline(transaction=False))
             build(pipe)
             try:
                 return pipe.execute()
@@ -67,3 +76,28 @@ class Scripts:
                 for path in _LUA_DIR.glob("*.lua"):
                     self._client.script_load(_source(path.stem))
         raise AssertionError("unreachable")
+
+
+class _SerialPipeline:
+    """What a pipeline offers the builders (``pipe.<command>(...)``, then ``execute``),
+    run one command at a time: for a cluster client, which takes no scripts in a
+    pipeline. A command's error is raised, as a pipeline's ``execute`` raises it."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._queued: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Callable[..., _SerialPipeline]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        getattr(self._client, name)  # an unknown command fails here, as on a pipeline
+
+        def queue(*args: Any, **kwargs: Any) -> _SerialPipeline:
+            self._queued.append((name, args, kwargs))
+            return self
+
+        return queue
+
+    def execute(self) -> list[Any]:
+        queued, self._queued = self._queued, []
+        return [getattr(self._client, name)(*args, **kwargs) for name, args, kwargs in queued]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import log as _log
 
@@ -61,12 +61,13 @@ class LeaseKeeper:
             if not held:
                 continue
             try:
-                pipe = system.redis.pipeline(transaction=False)
-                for actor_id, token in held:
-                    keys = system.actor_keys(actor_id)
-                    system.scripts.renew(keys=[keys.activation], args=[token, system.lease_ms],
-                                         client=pipe)
-                results = pipe.execute()
+                def build(pipe: Any, held: list[tuple[str, str]] = held) -> None:
+                    for actor_id, token in held:
+                        system.scripts.call_in(pipe, "renew",
+                                               [system.actor_keys(actor_id).activation],
+                                               [token, system.lease_ms])
+
+                results = system.scripts.pipeline(build)
                 for (actor_id, token), ok in zip(held, results, strict=True):
                     with self._lock:
                         still_held = self._held.get(actor_id) == token

@@ -40,6 +40,7 @@ from redis.retry import Retry
 from actors import redaction
 
 from .durations import parse_duration
+from .redis_cluster import cluster_client, is_cluster_node
 
 __all__ = [
     "ConfigError",
@@ -231,7 +232,11 @@ def redis_client(
         # Keepalive is a TCP option; the unix connection class rejects it.
         options["socket_keepalive"] = True
     options.update(kwargs)
-    return redis.Redis.from_url(url, **options)
+    client = redis.Redis.from_url(url, **options)
+    if scheme == "unix" or not is_cluster_node(client):
+        return client
+    client.close()
+    return cluster_client(url, options)
 
 
 def celery_broker_url(url: str) -> str:
