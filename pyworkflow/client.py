@@ -88,7 +88,8 @@ def app_key(name: str) -> str:
 
     Under the deployment's key prefix, so independent deployments (and test sessions)
     sharing one Redis never see each other's data, and apart from every key pyworkflow
-    itself writes.
+    itself writes. On a Redis Cluster, keys that one script or transaction touches
+    together must share a hash tag: put it in ``name`` (``app_key("{ledger}:charges")``).
     """
     return f"{runtime().settings.key_prefix}:app:{name}"
 

@@ -17,7 +17,7 @@ Two layers of duplicate prevention:
         --idempotency-key payment-pay-123
 
 The payment provider is simulated by a tiny ledger in pyworkflow's Redis, under a
-key of the app's own (``pyworkflow.client.app_key``: ``<prefix>:app:example:ledger``),
+key of the app's own (``pyworkflow.client.app_key``: ``<prefix>:app:{example:ledger}``),
 keyed by idempotency key.
 ``fail_first_attempt=True`` makes the first charge attempt fail *after* the
 provider charged (a lost response), so the step is retried with the same key:
@@ -52,8 +52,9 @@ return redis.call('HGET', KEYS[1], ARGV[1])
 
 def ledger_key(suffix: str = "") -> str:
     """Where the simulated provider keeps its books (an app key: under the deployment's
-    prefix, apart from pyworkflow's own keys)."""
-    return app_key(f"example:ledger{suffix}")
+    prefix, apart from pyworkflow's own keys). The ledger's keys share one hash tag, so
+    the script that touches three of them runs on a Redis Cluster too."""
+    return app_key(f"{{example:ledger}}{suffix}")
 
 
 def provider_charge(idempotency_key: str, payment_id: str, amount: float,
