@@ -32,6 +32,7 @@ from kombu.messaging import Producer
 
 from .keys import GlobalKeys
 from .message import Message
+from .sentinel import kombu_form
 from .transport_guard import GuardedConnection
 
 #: How long a taken-but-unacknowledged mailbox message may sit before the periodic
@@ -54,7 +55,9 @@ class Mailbox:
         if getattr(local, "pid", None) != os.getpid():
             local.pid = os.getpid()
             keys = self._keys
-            local.conn = GuardedConnection(self._url, transport_options={
+            url, options = kombu_form(self._url)  # a sentinel URL: Kombu's form and options
+            local.conn = GuardedConnection(url, transport_options={
+                **options,
                 "unacked_key": keys.mailbox_unacked,
                 "unacked_index_key": keys.mailbox_unacked_index,
                 "unacked_mutex_key": keys.mailbox_unacked_mutex,

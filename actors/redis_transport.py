@@ -43,10 +43,14 @@ SCHEMES = ("redis", "rediss")
 #: What Celery's ``broker_transport`` setting names to use it.
 TRANSPORT_PATH = "actors.redis_transport:Transport"
 
+#: The same for Kombu's ``sentinel://`` transport (a failover is a restart, seen
+#: from the consumer's socket).
+SENTINEL_TRANSPORT_PATH = "actors.redis_transport:SentinelTransport"
 
-class Transport(kombu_redis.Transport):
-    """Kombu's Redis transport whose ``client`` (the connection parameters) survives
-    the ``kombu.Connection`` detaching it on close or collect."""
+
+class _KeepsClient:
+    """Mixed into a Kombu Redis transport: its ``client`` (the connection parameters)
+    survives the ``kombu.Connection`` detaching it on close or collect."""
 
     _client: Any = None
 
@@ -60,6 +64,23 @@ class Transport(kombu_redis.Transport):
             self._client = value
 
 
+class Transport(_KeepsClient, kombu_redis.Transport):
+    """Kombu's Redis transport, kept usable after its connection lets go of it."""
+
+
+class SentinelTransport(_KeepsClient, kombu_redis.SentinelTransport):
+    """Kombu's Redis Sentinel transport, kept usable after its connection lets go of it."""
+
+
 def serves(broker_url: str) -> bool:
     """Whether ``broker_url`` is a broker this transport can stand in for."""
     return urlsplit(broker_url).scheme.lower() in SCHEMES
+
+
+def transport_path(broker_url: str) -> str | None:
+    """What Celery's ``broker_transport`` should name for ``broker_url`` (a Kombu URL,
+    maybe a ``;`` list), or None for a broker these transports do not serve."""
+    scheme = urlsplit(broker_url.split(";", 1)[0]).scheme.lower()
+    if scheme in SCHEMES:
+        return TRANSPORT_PATH
+    return SENTINEL_TRANSPORT_PATH if scheme == "sentinel" else None

@@ -140,3 +140,13 @@ class GuardedConnection(Connection):
 
     def get_transport_cls(self) -> type:
         return guarded(Connection.get_transport_cls(self))
+
+    def switch(self, conn_str: str) -> None:
+        """Fail over to the next URL of a ``url1;url2`` list, keeping a transport named at
+        construction (Celery's ``broker_transport``): Kombu's own ``switch`` takes the
+        transport from the new URL's scheme, which would drop ``actors.redis_transport``
+        on the first failover between sentinels."""
+        named = self._initial_params.get("transport")  # type: ignore[attr-defined]
+        Connection.switch(self, conn_str)
+        if named and ("." in named or ":" in named):  # a class path, not a scheme
+            self.transport_cls = named

@@ -24,8 +24,9 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
     """Register the turn task on ``app`` and run maintenance in every worker. On a Redis
     broker, Celery uses our Redis transport, which survives a Redis restart (see
     ``actors.redis_transport``)."""
-    if redis_transport.serves(str(app.conf.broker_url or "")) and not app.conf.broker_transport:
-        app.conf.broker_transport = redis_transport.TRANSPORT_PATH
+    path = redis_transport.transport_path(str(app.conf.broker_url or ""))
+    if path is not None and not app.conf.broker_transport:
+        app.conf.broker_transport = path
 
     def enqueue(name: str, args: list[Any], kwargs: dict[str, Any], task_id: str | None,
                 queue: str | None) -> None:

@@ -17,6 +17,7 @@ from celery import Celery, signals
 
 import actors
 from actors import log as _log
+from actors import sentinel
 
 from . import keys, step_task
 from ._embedded_redis import resolve_redis
@@ -79,7 +80,12 @@ def on_runtime(installer: Any) -> None:
 
 def _same_server(broker_url: str, redis_url: str) -> bool:
     """Whether the broker is the runtime's own Redis (then mailboxes are read with Lua in
-    the same atomic steps as the journal). ``localhost`` and ``127.0.0.1`` are one."""
+    the same atomic steps as the journal). ``localhost`` and ``127.0.0.1`` are one.
+    Behind Sentinel, only the same master (same sentinels, name and db) is: a plain URL
+    of the master's current address is not, since a failover moves the master."""
+    if sentinel.is_sentinel_url(broker_url) or sentinel.is_sentinel_url(redis_url):
+        return sentinel.same_master(broker_url, redis_url)
+
     def norm(url: str) -> str:
         return celery_broker_url(url).replace("://localhost", "://127.0.0.1").replace(
             "@localhost", "@127.0.0.1").rstrip("/")

@@ -28,6 +28,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from actors import sentinel
+
 from . import hooks as _hooks
 from . import keys
 from ._runtime import Runtime, runtime
@@ -83,11 +85,13 @@ class _Client:
         url = rt.settings.redis_url
         if url.partition("://")[0].lower() in ("redis+socket", "socket"):
             url = _socket_url_to_unix(url)
-        self.redis: Any = aioredis.Redis.from_url(
-            url, decode_responses=False, socket_timeout=30.0, socket_connect_timeout=5.0,
+        options: dict[str, Any] = dict(
+            decode_responses=False, socket_timeout=30.0, socket_connect_timeout=5.0,
             client_name="pyworkflow-aio",
             retry=Retry(ExponentialBackoff(cap=3.0, base=0.2), 5),
             retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionError])
+        self.redis: Any = (sentinel.async_client(url, options) if sentinel.is_sentinel_url(url)
+                           else aioredis.Redis.from_url(url, **options))
         self.claim = script(self.redis, CLAIM_SCRIPT)
         self.release = script(self.redis, RELEASE_SCRIPT)
 

@@ -18,6 +18,7 @@ from celery import Celery, signals
 
 from actors import log as _log
 from actors import task_consumer
+from actors.sentinel import kombu_form
 
 from .config import Settings, celery_broker_url
 from .ids import TURN_TASK
@@ -31,9 +32,11 @@ def queue_names(prefix: str) -> dict[str, str]:
 
 def make_celery(settings: Settings) -> Celery:
     queues = queue_names(settings.key_prefix)
+    # A redis+sentinel:// URL: Kombu's sentinel:// list, the master's name in the options.
+    broker_url, sentinel_options = kombu_form(celery_broker_url(settings.broker_url))
     app = Celery("pyworkflow", set_as_current=True)
     app.conf.update(
-        broker_url=celery_broker_url(settings.broker_url),
+        broker_url=broker_url,
         result_backend=None,
         task_ignore_result=True,
         task_serializer="json",
@@ -48,7 +51,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options={"visibility_timeout": 3600, **sentinel_options},
         worker_send_task_events=False,
         task_send_sent_event=False,
         enable_utc=True,

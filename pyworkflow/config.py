@@ -18,6 +18,18 @@ environment or the defaults it is resolved against the current directory.
 
 Redis URLs may carry passwords, so :class:`Settings` never prints them: its
 repr goes through :func:`redact_url`.
+
+``redis_url`` and ``broker_url`` accept ``redis://``, ``rediss://``, ``unix://``
+(and Kombu's ``redis+socket://``), any node of a Redis Cluster (``redis_cluster``),
+and a master behind Redis Sentinel (``actors.sentinel``)::
+
+    redis+sentinel://[[user]:password@]host1[:port1][,host2[:port2]...]/<master>[/<db>]
+
+where the hosts are the sentinels (port 26379 by default), ``<master>`` the name
+they monitor, and the password the master's (sentinels with a password of their
+own: ``?sentinel_password=...``). The broker then uses Kombu's ``sentinel://``
+transport with ``master_name`` in its options; ``broker_url`` may also be any
+other Kombu URL (``amqp://``).
 """
 
 from __future__ import annotations
@@ -37,7 +49,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from actors import redaction
+from actors import redaction, sentinel
 
 from .durations import parse_duration
 from .redis_cluster import cluster_client, is_cluster_node
@@ -170,6 +182,13 @@ def normalize_url(url: str, source: str) -> str:
             ":" + _encode_userinfo_part(password) if colon else "")
         redaction.register_secret(userinfo.partition(":")[2] if colon else userinfo)
         url = f"{scheme}{userinfo}@{rest}"
+    if sentinel.is_sentinel_url(url):
+        try:
+            target = sentinel.parse(url)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {redact_url(url)!r}: {exc}") from None
+        redaction.register_secret(target.sentinel_password)
+        return url
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     port = authority.rpartition("]")[2].rpartition(":")[2] if ":" in authority else ""
     if port and not port.isdigit():
@@ -206,8 +225,11 @@ def redis_client(
 
     Accepts ``redis://``, ``rediss://`` (TLS), ``unix://`` and Kombu's
     ``redis+socket://`` / ``socket://`` forms, so one URL can serve both Celery
-    and our own client. Connection errors (including Redis replying LOADING
-    while it replays its AOF after a restart) are retried with exponential
+    and our own client; a ``redis+sentinel://`` URL gives a client on the master
+    its sentinels name (each new connection asks them, so after a failover the
+    retries below reconnect to the promoted replica). Connection errors
+    (including Redis replying LOADING while it replays its AOF after a restart)
+    are retried with exponential
     backoff, about 9 s in all with the defaults, so a Redis restart is survived
     rather than failing every turn in flight. ``socket_timeout`` bounds a hung
     connection; blocking commands (BLPOP, XREAD BLOCK) must block for less.
@@ -232,6 +254,8 @@ def redis_client(
         # Keepalive is a TCP option; the unix connection class rejects it.
         options["socket_keepalive"] = True
     options.update(kwargs)
+    if scheme == sentinel.SCHEME:
+        return sentinel.client(url, options)  # type: ignore[no-any-return]
     client = redis.Redis.from_url(url, **options)
     if scheme == "unix" or not is_cluster_node(client):
         return client
@@ -246,7 +270,9 @@ def celery_broker_url(url: str) -> str:
     ``redis+socket:///path`` with the database as ``virtual_host``), nor a
     ``?password=`` / ``?username=`` in the query, which redis-py accepts (they
     move into the userinfo, percent-encoded). Any other URL (amqp, already
-    converted) is returned as it is.
+    converted, ``redis+sentinel://``) is returned as it is: Kombu names a
+    sentinel master in its transport options, not in the URL, so that one is
+    converted where a Kombu connection is made (``actors.sentinel.kombu_form``).
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

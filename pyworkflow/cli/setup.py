@@ -22,6 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from actors.redaction import redact
+from actors.sentinel import kombu_form
 
 from .. import _runtime, registry
 from ..config import redact_url, redis_client
@@ -114,7 +115,8 @@ def check_broker(settings: Any) -> Check:
     from kombu import Connection
 
     url = redact_url(settings.broker_url)
-    conn = Connection(settings.broker_url, connect_timeout=_TIMEOUT)
+    broker, options = kombu_form(settings.broker_url)  # a sentinel URL: Kombu's own form
+    conn = Connection(broker, connect_timeout=_TIMEOUT, transport_options=options)
     try:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
                                timeout=_TIMEOUT)
