@@ -50,11 +50,11 @@ MAX_RECOVERIES = 10
 
 
 def effects_key(prefix: str, run_id: str) -> str:
-    return f"{prefix}:chaos:effects:{run_id}"
+    return f"{prefix}:chaos:{{{run_id}}}:effects"  # one hash tag per run (a cluster slot)
 
 
 def attempts_key(prefix: str, run_id: str) -> str:
-    return f"{prefix}:chaos:attempts:{run_id}"
+    return f"{prefix}:chaos:{{{run_id}}}:attempts"
 
 
 def progress_key(prefix: str) -> str:
@@ -71,11 +71,11 @@ async def _side_effect(value: Any) -> Any:
         "w": os.environ.get("CHAOS_WORKER", "?"), "pid": os.getpid(), "t0": time.time(),
         "step": ctx.step}))
     await asyncio.sleep(random.uniform(STEP_MIN_S, STEP_MAX_S))
-    pipe = rt.redis.pipeline(transaction=True)
+    pipe = rt.redis.pipeline(transaction=True)  # one run's keys: one slot on a cluster
     pipe.hincrby(effects_key(prefix, ctx.run_id), str(ctx.call_id), 1)
     pipe.hset(attempts_key(prefix, ctx.run_id), f"{attempt}:done", repr(time.time()))
-    pipe.incr(progress_key(prefix))
     pipe.execute()
+    rt.redis.incr(progress_key(prefix))  # a progress gauge only: not part of the checks
     return value
 
 

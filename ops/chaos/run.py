@@ -153,6 +153,42 @@ class ChaosRedis:
         self.proc = None
 
 
+class ChaosCluster:
+    """The journal on a local three-master Redis Cluster (``--cluster``): a "Redis
+    restart" kills one master, chosen at random, and starts it again (its append-only
+    file brings its slots and data back). The broker is a plain Redis of its own."""
+
+    def __init__(self, workdir: Path, rng: random.Random) -> None:
+        from ops.cluster.local_cluster import LocalCluster
+
+        self.nodes = LocalCluster(workdir / "cluster")
+        self.rng = rng
+        self._down: int | None = None
+
+    @property
+    def url(self) -> str:
+        return self.nodes.url
+
+    @property
+    def port(self) -> str:
+        return "/".join(str(p) for p in self.nodes.ports)
+
+    def start(self) -> None:
+        if self._down is None:
+            self.nodes.start()
+        else:
+            self.nodes.start_node(self._down)
+            self.nodes.wait_ok()
+            self._down = None
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:  # the end of the run: every node
+            self.nodes.stop(remove=False)
+            return
+        self._down = self.rng.choice(self.nodes.ports)
+        self.nodes.stop_node(self._down, kill=True)
+
+
 # -- workers ------------------------------------------------------------------------
 class WorkerProc:
     """One ``pyworkflow worker run`` process group, named ``w<N>``."""
@@ -369,6 +405,7 @@ class Options:
     min_gap: float
     keep: bool
     kombu_mailbox: bool = False
+    cluster: bool = False
 
 
 @dataclass
@@ -398,8 +435,8 @@ def plan_actions(opts: Options, rng: random.Random) -> list[tuple[int, str]]:
 
 
 class Chaos:
-    def __init__(self, opts: Options, rng: random.Random, pool: WorkerPool, redis: ChaosRedis,
-                 pyworkflow: ModuleType, rt: Any) -> None:
+    def __init__(self, opts: Options, rng: random.Random, pool: WorkerPool,
+                 redis: ChaosRedis | ChaosCluster, pyworkflow: ModuleType, rt: Any) -> None:
         self.opts = opts
         self.rng = rng
         self.pool = pool
@@ -861,6 +898,10 @@ def parse_args(argv: list[str] | None) -> Options:
                    help="seconds between two chaos actions at least (2)")
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary folder (worker logs, Redis AOF)")
+    p.add_argument("--cluster", action="store_true",
+                   help="journals on a local three-master Redis Cluster (the broker on a "
+                        "plain Redis of its own); a Redis restart kills one master and "
+                        "starts it again")
     p.add_argument("--kombu-mailbox", action="store_true",
                    help="name the broker redis://127.0.0.2:PORT (the same server): the "
                         "runtime then takes mailbox messages through Kombu, the path used "
@@ -874,7 +915,8 @@ def parse_args(argv: list[str] | None) -> Options:
                               for k, v in preset.items()}
     seed = a.seed if a.seed is not None else random.randrange(1_000_000)
     opts = Options(seed=seed, concurrency=a.concurrency, min_gap=a.min_gap, keep=a.keep,
-                   stall=a.stall, kombu_mailbox=a.kombu_mailbox, **values)
+                   stall=a.stall, kombu_mailbox=a.kombu_mailbox, cluster=a.cluster,
+                   **values)
     if opts.runs < 1 or opts.workers < 1 or opts.kills < 0 or opts.redis_restarts < 0:
         p.error("--runs and --workers must be >= 1, --kills and --redis-restarts >= 0")
     if opts.kills and opts.workers < 2:
@@ -910,15 +952,24 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     workdir = Path(tempfile.mkdtemp(prefix="pwchaos-"))
     prefix = f"pwchaos-{uuid.uuid4().hex[:8]}"
-    redis: ChaosRedis | None = None
+    redis: ChaosRedis | ChaosCluster | None = None
+    broker_redis: ChaosRedis | None = None
     pool: WorkerPool | None = None
     try:
-        redis = ChaosRedis(workdir, alias=opts.kombu_mailbox)
+        if opts.cluster:
+            broker_redis = ChaosRedis(workdir / "broker")
+            broker_redis.start()
+            redis = ChaosCluster(workdir, rng)
+        else:
+            redis = ChaosRedis(workdir, alias=opts.kombu_mailbox)
         redis.start()
-        broker = redis.alias_url if opts.kombu_mailbox else None
+        broker = (broker_redis.url if broker_redis is not None else
+                  redis.alias_url if isinstance(redis, ChaosRedis) and opts.kombu_mailbox
+                  else None)
         env = clean_environment(redis.url, prefix, workdir, broker)
         os.environ.setdefault("PYWORKFLOW_LOG_FORMAT", "json")
-        log(f"seed {opts.seed}; Redis on port {redis.port} (AOF always); prefix {prefix}; "
+        kind = "Redis Cluster on ports" if opts.cluster else "Redis on port"
+        log(f"seed {opts.seed}; {kind} {redis.port} (AOF always); prefix {prefix}; "
             f"folder {workdir}")
         # Only now, with the environment set, build the runtime (lazily, on first use).
         import pyworkflow
@@ -955,6 +1006,8 @@ def main(argv: list[str] | None = None) -> int:
             pool.kill_all()
         if redis is not None:
             redis.stop(kill=True)
+        if broker_redis is not None:
+            broker_redis.stop(kill=True)
         if opts.keep:
             log(f"kept {workdir}")
         else:
