@@ -78,6 +78,7 @@ def serve(pg_url: str, db: str) -> int:
         sys.stdout.flush()
 
     _admin(pg_url, f'CREATE DATABASE "{db}"')
+    reply({"created": db})
     try:
         from dbos import DBOS
 
@@ -156,7 +157,9 @@ class DbosPeer:
         self.log_path = log_path
         self.proc: subprocess.Popen[str] | None = None
         self.pid = 0
+        self.created = False
         self.dropped = False
+        self.eof = False  # the child closed its stdout: it has exited or is exiting
 
     def start(self, timeout: float = 120.0) -> None:
         with open(self.log_path, "ab") as err:
@@ -166,6 +169,9 @@ class DbosPeer:
                 cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
                 start_new_session=True)
         ready = self._read(timeout)
+        if "created" in ready:
+            self.created = True
+            ready = self._read(timeout)
         self.pid = int(ready["pid"])
 
     def _read(self, timeout: float) -> dict[str, Any]:
@@ -174,6 +180,7 @@ class DbosPeer:
         while True:
             line = self.proc.stdout.readline()
             if not line:
+                self.eof = True
                 tail = self.log_path.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"the DBOS process exited ({self.proc.poll()}):\n{tail}")
             if line.startswith(MARK):
@@ -195,17 +202,18 @@ class DbosPeer:
     def close(self) -> str | None:
         """Stop the child; make sure its database is gone. Returns a note on trouble."""
         note = None
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is not None and not self.eof and self.proc.poll() is None:
             try:
                 self.call("quit", timeout=60)
             except Exception as exc:  # noqa: BLE001 - report, then make sure
                 note = f"DBOS process did not quit cleanly: {exc}"
+        if self.proc is not None:
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-        if not self.dropped:
+        if self.created and not self.dropped:
             try:
                 subprocess.run([sys.executable, "-m", "ops.bench.dbos_peer", "drop",
                                 "--pg-url", self.pg_url, "--db", self.db],

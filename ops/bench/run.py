@@ -797,9 +797,19 @@ def main(argv: list[str] | None = None) -> int:
             f"(--pool {args.pool} --concurrency {args.concurrency})")
         if results.dbos_skipped is None:
             dbos = dbos_peer.DbosPeer(args.pg_url, log_dir / "dbos.log")
-            dbos.start(timeout=120 * args.timeout_scale)
-            results.dbos_version = _dbos_version()
-            log(f"DBOS Transact {results.dbos_version} ready on database {dbos.db}")
+            try:
+                dbos.start(timeout=120 * args.timeout_scale)
+            except RuntimeError as exc:  # e.g. Postgres answers but refuses us
+                lines = [x for x in str(exc).splitlines() if x.strip()]
+                results.dbos_skipped = f"DBOS did not start: {lines[-1] if lines else exc}"
+                log(f"DBOS Transact column skipped: {results.dbos_skipped}")
+                trouble = dbos.close()
+                if trouble:
+                    log(trouble)
+                dbos = None
+            else:
+                results.dbos_version = _dbos_version()
+                log(f"DBOS Transact {results.dbos_version} ready on database {dbos.db}")
         else:
             log(f"DBOS Transact column skipped: {results.dbos_skipped}")
         sampler.watch("pyworkflow", [p.pid for p in workers.procs])
