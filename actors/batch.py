@@ -69,7 +69,8 @@ class Batches:
         self._outbox.dispatch_pending()
 
         def also(pipe: Any) -> None:  # rides on the take's round trip
-            pipe.zadd(sys_.keys.lease_index, {self._actor_id: sys_.lease_score()})
+            actor_id = self._actor_id
+            pipe.zadd(sys_.keys.lease_index_of(actor_id), {actor_id: sys_.lease_score()})
             self._outbox.delete_dispatched_in(pipe)
 
         taken = self._reader.take(self._token, BATCH_SIZE, also)

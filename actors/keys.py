@@ -3,11 +3,41 @@
 Every key of one actor carries the actor id as a hash tag (``{actor_id}``) so the
 actor's keys share one Redis Cluster slot and its scripts stay legal there. The
 few global structures (timers, lease index, dead letters) carry their own tags.
+
+The two global structures every turn or timer writes, the timers and the lease
+index, are split into a fixed number of shards, each with its own tag, so on a
+cluster their load spreads over masters instead of making one hot slot. An id's
+shard is a hash of the id (stable across processes and versions); the maintenance
+loop walks every shard (one pipelined round trip on a single Redis). Shard 0 keeps
+the unsharded names, so timers and leases written before sharding are still found.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
+
+#: Shards of the timers and of the lease index. Fixed: every process of a deployment
+#: must agree on them (an id's shard is a hash modulo this count).
+TIMER_SHARDS = 8
+LEASE_SHARDS = 8
+
+
+def shard_of(item_id: str, shards: int) -> int:
+    """The shard of ``item_id`` among ``shards`` (CRC-32: the same in every process)."""
+    return zlib.crc32(item_id.encode()) % shards
+
+
+@dataclass(frozen=True)
+class TimerShardKeys:
+    """One timer shard: due times, message bodies and claims (one hash tag)."""
+
+    due: str
+    body: str
+    claimed: str
+
+    def every(self) -> list[str]:
+        return [self.due, self.body, self.claimed]
 
 
 @dataclass(frozen=True)
@@ -77,21 +107,30 @@ class GlobalKeys:
 
     prefix: str
 
-    @property
-    def timers_due(self) -> str:
-        return f"{self.prefix}:{{timers}}:due"
+    def timer_shard(self, shard: int) -> TimerShardKeys:
+        """The keys of timer shard ``shard`` (0 keeps the unsharded names)."""
+        tag = "timers" if shard == 0 else f"timers:{shard}"
+        base = f"{self.prefix}:{{{tag}}}"
+        return TimerShardKeys(f"{base}:due", f"{base}:body", f"{base}:claimed")
+
+    def timer_shard_of(self, timer_id: str) -> TimerShardKeys:
+        return self.timer_shard(shard_of(timer_id, TIMER_SHARDS))
 
     @property
-    def timers_body(self) -> str:
-        return f"{self.prefix}:{{timers}}:body"
+    def timer_shards(self) -> list[TimerShardKeys]:
+        return [self.timer_shard(i) for i in range(TIMER_SHARDS)]
+
+    def lease_index_of(self, actor_id: str) -> str:
+        """The lease index shard that holds ``actor_id`` (see ``lease_indexes``)."""
+        return self._lease_index(shard_of(actor_id, LEASE_SHARDS))
 
     @property
-    def timers_claimed(self) -> str:
-        return f"{self.prefix}:{{timers}}:claimed"
+    def lease_indexes(self) -> list[str]:
+        """Every lease index shard (0 keeps the unsharded name ``{leases}``)."""
+        return [self._lease_index(i) for i in range(LEASE_SHARDS)]
 
-    @property
-    def lease_index(self) -> str:
-        return f"{self.prefix}:{{leases}}"
+    def _lease_index(self, shard: int) -> str:
+        return f"{self.prefix}:{{leases}}" if shard == 0 else f"{self.prefix}:{{leases:{shard}}}"
 
     @property
     def dead_letters(self) -> str:

@@ -25,36 +25,43 @@ logger = _log.get_logger("actors.recovery")
 
 
 def recover_expired(system: ActorSystem, limit: int = 200) -> int:
-    """Take over actors whose lease expired; returns how many were restarted."""
+    """Take over actors whose lease expired (looking at ``limit`` per lease index
+    shard, all shards in one round trip); returns how many were restarted."""
     now_ms = time.time() * 1000
-    ids: list[bytes] = system.redis.zrangebyscore(  # type: ignore[assignment]
-        system.keys.lease_index, "-inf", now_ms, start=0, num=limit)
+    shards = system.keys.lease_indexes
+    pipe = system.redis.pipeline(transaction=False)
+    for shard in shards:
+        pipe.zrangebyscore(shard, "-inf", now_ms, start=0, num=limit)
     restarted = 0
-    for raw_id in ids:
-        actor_id = raw_id.decode()
-        keys = system.actor_keys(actor_id)
-        token = uuid.uuid4().hex
-        # Push the entry forward first, so a crash of this recovery is itself recovered.
-        system.redis.zadd(system.keys.lease_index, {actor_id: system.lease_score(queued=True)})
-        out = system.scripts.recover(keys=[keys.activation, keys.inflight, keys.taken,
-                                           keys.mailbox],
-                                     args=[token, system.queued_lease_ms])
-        if int(out[0]) == 0:
-            # Still owned, for ``pttl`` more ms: look again right when that runs out. (The
-            # index entry may run a few ms ahead of the lease; leaving the queued score
-            # from above would delay the recovery of a turn that is just dying by 30 s.)
-            pttl = int(out[1])
-            if pttl > 0:
-                system.redis.zadd(system.keys.lease_index,
-                                  {actor_id: time.time() * 1000 + pttl + 1})
-            continue
-        tags = [t.decode() if isinstance(t, bytes) else t for t in out[1:]]
-        restored = system.mailbox.restore(tags)
-        logger.info("actor taken over after its lease expired", actor_id=actor_id,
-                    restored_messages=restored)
-        system.start_turn(actor_id, token)
-        restarted += 1
+    for index, ids in zip(shards, pipe.execute(), strict=True):
+        for raw_id in ids:
+            restarted += _recover_one(system, index, raw_id.decode())
     return restarted
+
+
+def _recover_one(system: ActorSystem, index: str, actor_id: str) -> int:
+    """Take one actor over if its lease is gone (1), else look again later (0)."""
+    keys = system.actor_keys(actor_id)
+    token = uuid.uuid4().hex
+    # Push the entry forward first, so a crash of this recovery is itself recovered.
+    system.redis.zadd(index, {actor_id: system.lease_score(queued=True)})
+    out = system.scripts.recover(keys=[keys.activation, keys.inflight, keys.taken,
+                                       keys.mailbox],
+                                 args=[token, system.queued_lease_ms])
+    if int(out[0]) == 0:
+        # Still owned, for ``pttl`` more ms: look again right when that runs out. (The
+        # index entry may run a few ms ahead of the lease; leaving the queued score
+        # from above would delay the recovery of a turn that is just dying by 30 s.)
+        pttl = int(out[1])
+        if pttl > 0:
+            system.redis.zadd(index, {actor_id: time.time() * 1000 + pttl + 1})
+        return 0
+    tags = [t.decode() if isinstance(t, bytes) else t for t in out[1:]]
+    restored = system.mailbox.restore(tags)
+    logger.info("actor taken over after its lease expired", actor_id=actor_id,
+                restored_messages=restored)
+    system.start_turn(actor_id, token)
+    return 1
 
 
 def deliver_due_timers(system: ActorSystem, limit: int = 200) -> tuple[int, int | None, int]:

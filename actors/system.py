@@ -150,7 +150,7 @@ class ActorSystem:
 
     def touch_index(self, pipe: Any, actor_id: str, queued: bool) -> None:
         """Queue a sender's write to the lease index on ``pipe`` (see index_touch.lua)."""
-        self.scripts.call_in(pipe, "index_touch", [self.keys.lease_index],
+        self.scripts.call_in(pipe, "index_touch", [self.keys.lease_index_of(actor_id)],
                              [actor_id, self.lease_score(queued=queued), random.random()])
 
     def activate(self, actor_id: str) -> bool:
@@ -223,7 +223,7 @@ class ActorSystem:
             return False
         pipe = self.redis.pipeline(transaction=False)
         pipe.delete(*keys.every())
-        pipe.zrem(self.keys.lease_index, actor_id)
+        pipe.zrem(self.keys.lease_index_of(actor_id), actor_id)
         pipe.execute()
         self.cache.evict(actor_id)
         return True

@@ -12,11 +12,12 @@ repeat.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
 from ._scripts import Scripts
-from .keys import GlobalKeys
+from .keys import GlobalKeys, TimerShardKeys
 from .message import Message
 
 #: A claimed timer that is not confirmed delivered within this time is due again.
@@ -39,44 +40,65 @@ class ClaimResult:
 
 
 class TimerStore:
+    """Timers spread over ``TIMER_SHARDS`` shards by timer id (see ``keys.py``)."""
+
     def __init__(self, client: redis.Redis, scripts: Scripts, keys: GlobalKeys) -> None:
         self._client = client
         self._scripts = scripts
         self._keys = keys
 
-    @property
-    def _all_keys(self) -> list[str]:
-        k = self._keys
-        return [k.timers_due, k.timers_body, k.timers_claimed]
-
     def schedule_at(self, timer_id: str, due_ms: int, message: Message) -> int:
         return int(self._scripts.timer_schedule(
-            keys=self._all_keys, args=[timer_id, "at", int(due_ms), message.encode()]))
+            keys=self._keys.timer_shard_of(timer_id).every(),
+            args=[timer_id, "at", int(due_ms), message.encode()]))
 
     def schedule_in(self, timer_id: str, delay_ms: int, message: Message) -> int:
         return int(self._scripts.timer_schedule(
-            keys=self._all_keys, args=[timer_id, "in", int(delay_ms), message.encode()]))
+            keys=self._keys.timer_shard_of(timer_id).every(),
+            args=[timer_id, "in", int(delay_ms), message.encode()]))
 
     def cancel(self, *timer_ids: str) -> None:
-        if timer_ids:
-            self._scripts.timer_done(keys=self._all_keys, args=list(timer_ids))
+        by_shard: dict[str, list[str]] = {}
+        shards: dict[str, TimerShardKeys] = {}
+        for timer_id in timer_ids:
+            shard = self._keys.timer_shard_of(timer_id)
+            shards[shard.due] = shard
+            by_shard.setdefault(shard.due, []).append(timer_id)
+        def build(pipe: Any) -> None:
+            for due, ids in by_shard.items():
+                self._scripts.call_in(pipe, "timer_done", shards[due].every(), ids)
+
+        if by_shard:
+            self._scripts.pipeline(build)
 
     confirm = cancel  # a delivered timer is forgotten exactly like a cancelled one
 
     def claim_due(self, limit: int = 100) -> ClaimResult:
-        out = self._scripts.timer_claim(keys=self._all_keys, args=[limit, CLAIM_LEASE_MS])
-        now_ms, next_due = int(out[0]), int(out[1])
-        timers = []
-        for i in range(2, len(out), 3):
-            tid = out[i].decode() if isinstance(out[i], bytes) else out[i]
-            timers.append(ClaimedTimer(tid, Message.decode(out[i + 1]), int(out[i + 2])))
-        return ClaimResult(now_ms, None if next_due < 0 else next_due, timers)
+        """Claim due timers in every shard (``limit`` per shard)."""
+        def build(pipe: Any) -> None:
+            for shard in self._keys.timer_shards:
+                self._scripts.call_in(pipe, "timer_claim", shard.every(),
+                                      [limit, CLAIM_LEASE_MS])
+
+        outs = self._scripts.pipeline(build)
+        now_ms, next_dues, timers = 0, [], []
+        for out in outs:
+            now_ms = max(now_ms, int(out[0]))
+            if int(out[1]) >= 0:
+                next_dues.append(int(out[1]))
+            for i in range(2, len(out), 3):
+                tid = out[i].decode() if isinstance(out[i], bytes) else out[i]
+                timers.append(ClaimedTimer(tid, Message.decode(out[i + 1]), int(out[i + 2])))
+        return ClaimResult(now_ms, min(next_dues, default=None), timers)
 
     def pending(self) -> dict[str, float]:
         """Timer id -> due time in ms, for inspection."""
-        rows: list[tuple[bytes, float]] = self._client.zrange(  # type: ignore[assignment]
-            self._keys.timers_due, 0, -1, withscores=True)
-        return {k.decode(): float(v) for k, v in rows}
+        found: dict[str, float] = {}
+        for shard in self._keys.timer_shards:
+            rows: list[tuple[bytes, float]] = self._client.zrange(  # type: ignore[assignment]
+                shard.due, 0, -1, withscores=True)
+            found.update((k.decode(), float(v)) for k, v in rows)
+        return found
 
 
 def timer_message_id(timer_id: str) -> str:

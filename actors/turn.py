@@ -74,7 +74,7 @@ def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
             [token, system.lease_ms, "activate" if activate else "owned",
              in_hand.msg_id if in_hand else "", in_hand.encode() if in_hand else ""])
         if not activate:
-            pipe.zadd(system.keys.lease_index, {actor_id: system.lease_score()})
+            pipe.zadd(system.keys.lease_index_of(actor_id), {actor_id: system.lease_score()})
 
     out = system.scripts.pipeline(build)[1 if activate else 0]
     if int(out[0]) == 0:
@@ -176,7 +176,7 @@ class Turn:
         dispatching = "1" if self.outbox.has_pending else "0"
 
         def build(pipe: Any) -> None:
-            pipe.zscore(sys_.keys.lease_index, self.actor_id)
+            pipe.zscore(sys_.keys.lease_index_of(self.actor_id), self.actor_id)
             sys_.scripts.call_in(pipe, "release",
                                  [k.activation, k.inflight, k.meta, k.dispatching, *length_key],
                                  [self.token, dispatching, DISPATCHING_MARK_MS])
@@ -207,7 +207,7 @@ class Turn:
             if self.outbox.delete_dispatched_in(pipe):
                 pipe.delete(k.dispatching)
             if index_score is not None:
-                sys_.scripts.call_in(pipe, "unindex", [sys_.keys.lease_index],
+                sys_.scripts.call_in(pipe, "unindex", [sys_.keys.lease_index_of(self.actor_id)],
                                      [self.actor_id, repr(index_score)])
             pipe.hlen(k.outbox)
 

@@ -39,7 +39,7 @@ def _worker(log_dir: Path, lease_ms: int | None = None) -> Iterator[Worker]:
 
 
 def _index_empty(rt) -> bool:  # type: ignore[no-untyped-def]
-    return rt.redis.zcard(rt.system.keys.lease_index) == 0
+    return sum(rt.redis.zcard(k) for k in rt.system.keys.lease_indexes) == 0
 
 
 def test_many_short_turns_leave_nothing_for_recovery_to_take_over(  # type: ignore[no-untyped-def]

@@ -45,4 +45,4 @@ def test_effects_go_out_when_a_sender_wins_the_flag_after_the_release(
     finally:
         system.timers.cancel(timer_id)
         system.redis.delete(keys.activation, keys.mailbox)
-        system.redis.zrem(system.keys.lease_index, actor_id)
+        system.redis.zrem(system.keys.lease_index_of(actor_id), actor_id)

@@ -1,7 +1,7 @@
 -- Claim timers that are due, so exactly one worker delivers each (at least once).
--- KEYS[1]  {timers}:due     zset: timer id -> due time (ms, Redis server clock)
--- KEYS[2]  {timers}:body    hash: timer id -> JSON message
--- KEYS[3]  {timers}:claimed zset: timer id -> claim expiry (ms)
+-- KEYS[1]  {timers:N}:due     zset: timer id -> due time (ms, Redis server clock)
+-- KEYS[2]  {timers:N}:body    hash: timer id -> JSON message
+-- KEYS[3]  {timers:N}:claimed zset: timer id -> claim expiry (ms)
 -- ARGV[1]  max timers to claim;  ARGV[2]  claim lease in ms
 -- A claim whose worker died before confirming delivery expires and the timer is due again.
 -- Returns {now_ms, next_due_ms_or_-1, id1, body1, due1, id2, body2, due2, ...}.

@@ -1,5 +1,5 @@
 -- Confirm a claimed timer was delivered (or cancel a timer): forget it.
--- KEYS[1]  {timers}:due;  KEYS[2]  {timers}:body;  KEYS[3]  {timers}:claimed
+-- KEYS[1]  {timers:N}:due;  KEYS[2]  {timers:N}:body;  KEYS[3]  {timers:N}:claimed (one shard)
 -- ARGV     timer ids
 for _, id in ipairs(ARGV) do
   redis.call('ZREM', KEYS[1], id)

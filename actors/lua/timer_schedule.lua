@@ -1,7 +1,7 @@
 -- Schedule (or reschedule) a durable timer.
--- KEYS[1]  {timers}:due     zset: timer id -> due time (ms since epoch, Redis server clock)
--- KEYS[2]  {timers}:body    hash: timer id -> JSON message to deliver when it fires
--- KEYS[3]  {timers}:claimed zset: timer id -> claim expiry (ms); a timer being delivered
+-- KEYS[1]  {timers:N}:due     zset: timer id -> due time (ms since epoch, Redis server clock)
+-- KEYS[2]  {timers:N}:body    hash: timer id -> JSON message to deliver when it fires
+-- KEYS[3]  {timers:N}:claimed zset: timer id -> claim expiry (ms); a timer being delivered
 -- ARGV[1]  timer id;  ARGV[2]  'at' or 'in';  ARGV[3]  ms since epoch ('at') or delay in ms ('in')
 -- ARGV[4]  JSON message
 -- Returns the due time in ms. Idempotent: scheduling the same id again moves it.

@@ -650,7 +650,7 @@ def actor_state(rt: Any, run_id: str) -> dict[str, Any]:
             "taken_list": len(rt.redis.lrange(taken_list, 0, -1)) if taken_list else None,
             "activation": rt.redis.get(keys.activation),
             "inflight": rt.redis.lrange(keys.inflight, 0, -1),
-            "lease_index": rt.redis.zscore(rt.system.keys.lease_index, run_id)}
+            "lease_index": rt.redis.zscore(rt.system.keys.lease_index_of(run_id), run_id)}
 
 
 def check_journal(rep: Report, run: RunData, steps: int) -> None:

@@ -57,11 +57,16 @@ def _queue_sizes(rt: Any) -> dict[str, int]:
 def _mailboxes(rt: Any) -> tuple[int, int, int, int]:
     """(actors with a turn queued or running, mailboxes read, messages in them, deepest)."""
     system = rt.system
-    index = system.keys.lease_index
-    active = int(rt.redis.zcard(index))
+    shards = system.keys.lease_indexes
     sample = MAILBOX_SAMPLE if system.mailbox_in_redis else MAILBOX_SAMPLE_BROKER
-    ids = [raw.decode() if isinstance(raw, bytes) else str(raw)
-           for raw in rt.redis.zrange(index, 0, sample - 1)]
+    pipe = rt.redis.pipeline(transaction=False)
+    for index in shards:
+        pipe.zcard(index)
+        pipe.zrange(index, 0, sample - 1, withscores=True)
+    replies = pipe.execute()
+    active = sum(int(n) for n in replies[0::2])
+    oldest = sorted((score, raw) for rows in replies[1::2] for raw, score in rows)[:sample]
+    ids = [raw.decode() if isinstance(raw, bytes) else str(raw) for _, raw in oldest]
     if system.mailbox_in_redis:
         pipe = rt.redis.pipeline(transaction=False)
         for actor_id in ids:
@@ -102,11 +107,14 @@ def backlog_families(rt: Any) -> Iterator[Metric]:
                  f"{MAILBOX_SAMPLE}, the actors longest in the lease index).", read)
     now_ms = time.time() * 1000
     pipe = rt.redis.pipeline(transaction=False)
-    pipe.zcard(gk.timers_due)
-    pipe.zcount(gk.timers_due, "-inf", now_ms - OVERDUE_AFTER_S * 1000)
-    pipe.zcard(gk.timers_claimed)
+    for shard in gk.timer_shards:
+        pipe.zcard(shard.due)
+        pipe.zcount(shard.due, "-inf", now_ms - OVERDUE_AFTER_S * 1000)
+        pipe.zcard(shard.claimed)
     pipe.xlen(gk.dead_letters)
-    pending, overdue, claimed, dead = (int(n) for n in pipe.execute())
+    replies = [int(n) for n in pipe.execute()]
+    dead = replies.pop()
+    pending, overdue, claimed = (sum(replies[i::3]) for i in range(3))
     yield _gauge("pyworkflow_timers_pending", "Durable timers not fired yet (sleeps, "
                  "retries, hook and run timeouts, schedules).", pending)
     yield _gauge("pyworkflow_timers_overdue", f"Timers due over {OVERDUE_AFTER_S:g} s ago "

@@ -138,7 +138,7 @@ def test_backlog_gauges_read_mailboxes_queues_and_dead_letters(rt: Any,
     # with three messages waiting in its mailbox.
     actor = "metrics-backlog-actor"
     mailbox = rt.system.actor_keys(actor).mailbox
-    rt.redis.zadd(rt.system.keys.lease_index, {actor: time.time() * 1000 + 3_600_000})
+    rt.redis.zadd(rt.system.keys.lease_index_of(actor), {actor: time.time() * 1000 + 3_600_000})
     rt.redis.rpush(mailbox, b"one", b"two", b"three")
     try:
         during = scrape(client)
@@ -146,7 +146,7 @@ def test_backlog_gauges_read_mailboxes_queues_and_dead_letters(rt: Any,
         assert during["pyworkflow_mailbox_max_messages"] >= 3
         assert during["pyworkflow_actors_active"] >= 1
     finally:
-        rt.redis.zrem(rt.system.keys.lease_index, actor)
+        rt.redis.zrem(rt.system.keys.lease_index_of(actor), actor)
         rt.redis.delete(mailbox)
     # Something that is not a task, put in the steps queue: the worker dead-letters it.
     rt.system.mailbox.put_raw(rt.queues["steps"], b"not a celery task")
