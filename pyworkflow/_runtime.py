@@ -23,6 +23,7 @@ from . import keys, step_task
 from ._embedded_redis import resolve_redis
 from .celery_app import make_celery, queue_names
 from .config import Settings, celery_broker_url, load_settings, redis_client
+from .counter_buffer import buffer_for
 from .engine import Ports, RunBehaviour
 from .hook_store import HookStore
 from .idempotency import IdempotencyRetention
@@ -125,6 +126,9 @@ def runtime() -> Runtime:
             heartbeat = Heartbeat(client, settings.key_prefix)
             system.periodic.append(heartbeat.beat)
             signals.worker_shutdown.connect(lambda **_: heartbeat.stop(), weak=False)
+            counters = buffer_for(client)  # metrics counted in this process: written on exit
+            signals.worker_process_shutdown.connect(lambda **_: counters.flush(), weak=False)
+            signals.worker_shutdown.connect(lambda **_: counters.flush(), weak=False)
             _runtime = Runtime(settings, client, system, app, hooks)
             for installer in _installers:
                 installer(_runtime)

@@ -6,7 +6,8 @@ worker is several processes (prefork children that come and go with
 directory per machine, cleanup of dead children's files, and one scrape per machine;
 ``HINCRBY`` on one hash is atomic whichever process or machine runs it, survives
 worker restarts, and any web process can expose the whole cluster's totals. The
-cost is one pipelined round trip per step attempt.
+increments are added up in the process and written once a second
+(:mod:`pyworkflow.counter_buffer`), so a step pays no round trip for them.
 
 Layout (one hash, :func:`counters_key`): ``attempts|<step>|<outcome>`` (outcome:
 ``completed`` or ``failed``), ``seconds|<step>`` (sum of durations) and
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import keys
+from .counter_buffer import buffer_for
 
 __all__ = ["BUCKETS", "counters_key", "read_counters", "record_attempt"]
 
@@ -36,15 +38,11 @@ def _le(bound: float) -> str:
 
 
 def record_attempt(redis: Any, prefix: str, step: str, outcome: str, seconds: float) -> None:
-    """Count one finished step attempt (call from the process that ran it)."""
-    key = counters_key(prefix)
-    pipe = redis.pipeline(transaction=False)
-    pipe.hincrby(key, f"attempts|{step}|{outcome}", 1)
-    pipe.hincrbyfloat(key, f"seconds|{step}", seconds)
-    for bound in BUCKETS:
-        if seconds <= bound:
-            pipe.hincrby(key, f"bucket|{step}|{_le(bound)}", 1)
-    pipe.execute()
+    """Count one finished step attempt (call from the process that ran it); written to
+    Redis within a second (``counter_buffer``)."""
+    ints = {f"attempts|{step}|{outcome}": 1}
+    ints.update({f"bucket|{step}|{_le(bound)}": 1 for bound in BUCKETS if seconds <= bound})
+    buffer_for(redis).add(counters_key(prefix), ints, {f"seconds|{step}": seconds})
 
 
 def read_counters(redis: Any, prefix: str) -> dict[str, float]:

@@ -140,7 +140,8 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
 
 
 def _count(system: Any, step: str, ok: bool, seconds: float) -> None:
-    """Step counters for ``/metrics`` (one pipelined write); never fails the step."""
+    """Step counters for ``/metrics`` (into the process's counter buffer); never fails
+    the step."""
     try:
         record_attempt(system.redis, system.prefix, step, "completed" if ok else "failed",
                        seconds)

@@ -19,10 +19,11 @@ What is counted:
 * ``timer_lateness_seconds``: for each timer the maintenance loop fired, from its
   due time to its claim (both on the Redis server's clock).
 
-Each batch costs one pipelined write (observations of the batch added up first).
-A write that fails (Redis gone) loses its observations and nothing else; a worker
-killed between a commit and the write loses that batch's; nothing is ever counted
-twice, since a batch that is not committed is not reported.
+Each batch's observations are added up and put in the process's counter buffer
+(:mod:`pyworkflow.counter_buffer`), which writes to Redis about once a second: no
+round trip on a turn's path. A process killed outright loses its last second of
+observations; nothing is ever counted twice, since a batch that is not committed is
+not reported.
 
 Layout (one hash, :func:`pyworkflow.keys.turn_metrics`): each field is a JSON array
 ``[series, [label values...]]``; a histogram has ``<name>_bucket`` series (cumulative,
@@ -40,6 +41,7 @@ from actors.instruments import Instrument
 
 from . import events as ev
 from . import keys
+from .counter_buffer import buffer_for
 
 if TYPE_CHECKING:
     from actors.behaviour import TurnContext
@@ -85,14 +87,9 @@ class _Tally:
                 self.ints[series_field(f"{name}_bucket", (le_text(bound),))] += 1
 
     def write(self, redis: Any, key: str) -> None:
-        if not self.ints and not self.floats:
-            return
-        pipe = redis.pipeline(transaction=False)
-        for field, n in self.ints.items():
-            pipe.hincrby(key, field, n)
-        for field, x in self.floats.items():
-            pipe.hincrbyfloat(key, field, x)
-        pipe.execute()
+        """Into this process's counter buffer (written to Redis within a second)."""
+        if self.ints or self.floats:
+            buffer_for(redis).add(key, self.ints, self.floats)
 
 
 def _workflow(state: Any, event_data: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 import pyworkflow
 from pyworkflow import _runtime, keys
 from pyworkflow import step_metrics as step_counters
+from pyworkflow.counter_buffer import buffer_for
 from pyworkflow.metrics.run_tally import current_tally
 from pyworkflow.retention import RunRetention
 from pyworkflow.web import create_app
@@ -67,6 +68,7 @@ def test_step_counters_add_up_across_processes(rt: Any) -> None:
     prefix = runtime.settings.key_prefix
     for seconds, outcome in ((0.02, "completed"), (0.3, "failed"), (0.04, "completed")):
         step_counters.record_attempt(runtime.redis, prefix, "metric_step", outcome, seconds)
+    buffer_for(runtime.redis).flush()  # a worker's buffer does this within a second
     samples = scrape(TestClient(create_app()))
     step = "metric_step"
     assert samples[series("pyworkflow_step_attempts_total", step=step, outcome="completed")] == 2
@@ -80,6 +82,21 @@ def _delta(after: dict[str, float], before: dict[str, float], key: str) -> float
     return after.get(key, 0.0) - before.get(key, 0.0)
 
 
+def _counted_up(client: TestClient) -> dict[str, float]:
+    """A scrape once the workers' buffers have written the counts of every
+    ``dash_failing`` run there is (each started and failed)."""
+    def done() -> dict[str, float] | None:
+        samples = scrape(client)
+        runs = samples.get(series("pyworkflow_runs", workflow="dash_failing", status="failed"), 0)
+        counted = [samples.get(series("pyworkflow_runs_started_total", workflow="dash_failing"),
+                               0),
+                   samples.get(series("pyworkflow_runs_finished_total", workflow="dash_failing",
+                                      status="failed"), 0)]
+        return samples if counted == [runs, runs] else None
+
+    return wait_for(done, 30, 0.2, "the workers' counts")  # type: ignore[no-any-return]
+
+
 def test_worker_counters_after_real_runs(rt: Any, workers: list[Worker]) -> None:
     """Runs started and finished, turn latency and timer lateness are counted in Redis
     by the worker's processes, and the finished count survives the runs' purge."""
@@ -87,15 +104,18 @@ def test_worker_counters_after_real_runs(rt: Any, workers: list[Worker]) -> None
     for earlier in pyworkflow.list_workflow_runs(limit=10_000):
         if earlier.workflow == "dash_failing":
             pyworkflow.wait_for_run(earlier.run_id, 30)
-    before = scrape(client)
+    before = _counted_up(client)
     failed = [pyworkflow.start("dash_failing") for _ in range(3)]
     waiting = pyworkflow.start("dash_order", "o-counters")  # a step retry and a sleep
     for run_id in failed:
         pyworkflow.wait_for_run(run_id, 30)
     pending_hook(waiting)  # past its sleep: its timers fired
-    after = scrape(client)
     started = series("pyworkflow_runs_started_total", workflow="dash_failing")
     finished = series("pyworkflow_runs_finished_total", workflow="dash_failing", status="failed")
+    # The workers write their counts about once a second (counter_buffer).
+    after = wait_for(lambda: (lambda s: s if _delta(s, before, finished) >= 3 and
+                              _delta(s, before, "pyworkflow_timer_lateness_seconds_count") >= 1
+                              else None)(scrape(client)), 30, 0.2, "the workers' counts")
     assert _delta(after, before, started) == 3
     assert _delta(after, before, finished) == 3
     order_started = series("pyworkflow_runs_started_total", workflow="dash_order")
