@@ -23,8 +23,10 @@ import weakref
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -90,8 +92,10 @@ class _Client:
             client_name="pyworkflow-aio",
             retry=Retry(ExponentialBackoff(cap=3.0, base=0.2), 5),
             retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionError])
-        self.redis: Any = (sentinel.async_client(url, options) if sentinel.is_sentinel_url(url)
-                           else aioredis.Redis.from_url(url, **options))
+        self.redis: Any = (
+            sentinel.async_client(url, options) if sentinel.is_sentinel_url(url)
+            else AsyncRedisCluster.from_url(url, **options) if isinstance(rt.redis, RedisCluster)
+            else aioredis.Redis.from_url(url, **options))
         self.claim = script(self.redis, CLAIM_SCRIPT)
         self.release = script(self.redis, RELEASE_SCRIPT)
 

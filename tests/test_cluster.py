@@ -137,3 +137,36 @@ def test_examples_01_to_10_complete_on_a_cluster(cluster: LocalCluster,
     assert all(count > 0 for count in spread.values()), spread
     for w in workers:
         assert "CROSSSLOT" not in w.log_text()
+
+
+AIO_SCRIPT = """
+import asyncio, importlib, json
+from pyworkflow import aio
+
+async def main():
+    importlib.import_module("examples.celery.durable.01_basic_workflow")
+    run_ids = await asyncio.gather(*(aio.start("order_workflow", f"aio-{i}", 5.0)
+                                     for i in range(3)))
+    results = await asyncio.gather(*(aio.get_result(r, timeout=60) for r in run_ids))
+    listed = {r.run_id for r in await aio.list_workflow_runs(workflow="order_workflow",
+                                                             limit=100)}
+    events = await aio.get_workflow_events(run_ids[0])
+    print(json.dumps({"results": results, "listed": sorted(set(run_ids) & listed),
+                      "types": [e["type"] for e in events]}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_asyncio_client_works_on_a_cluster(cluster_env: dict[str, str],
+                                               workers: list[Worker]) -> None:
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", AIO_SCRIPT], cwd=REPO,
+                          env={**os.environ, **cluster_env}, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [r["status"] for r in out["results"]] == ["completed"] * 3
+    assert len(out["listed"]) == 3
+    assert out["types"][0] == "workflow_started" and out["types"][-1] == "workflow_completed"
