@@ -18,9 +18,11 @@ RPUSHes the chain id to ``<prefix>:bench:done``).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import redis
 from celery import Celery
+from redis.cluster import RedisCluster
 
 PLAIN_TASK = "bench.plain_task"
 SELF_CHAIN_TASK = "bench.self_chain"
@@ -52,7 +54,9 @@ def make_app(broker_url: str, redis_url: str, prefix: str, *, current: bool = Tr
         task_send_sent_event=False,
         enable_utc=True,
     )
-    client = redis.Redis.from_url(redis_url)
+    client: Any = redis.Redis.from_url(redis_url)
+    if client.info("cluster").get("cluster_enabled"):  # the journal on a Redis Cluster
+        client = RedisCluster.from_url(redis_url)
     key = done_key(prefix)
 
     @app.task(name=PLAIN_TASK, ignore_result=True)

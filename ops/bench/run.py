@@ -749,7 +749,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ops.bench import bench_workflows  # noqa: F401  (workflows, tasks, actor route)
     from pyworkflow import _runtime
-    from pyworkflow.config import celery_broker_url
+    from pyworkflow.config import celery_broker_url, redis_client
 
     rt = _runtime.runtime()
     if rt.settings.embedded:
@@ -856,6 +856,9 @@ def main(argv: list[str] | None = None) -> int:
             if trouble:
                 failed = True
         deleted = delete_keys(rt.redis, prefix)
+        if rt.settings.broker_url != rt.settings.redis_url:  # its queues are elsewhere
+            with contextlib.suppress(Exception):
+                deleted += delete_keys(redis_client(rt.settings.broker_url), prefix)
         log(f"deleted {deleted} keys under {prefix}")
         if failed or args.keep_logs:
             log(f"worker logs kept in {log_dir}")
