@@ -31,7 +31,8 @@ from urllib.parse import parse_qsl, quote, unquote
 import redis
 import redis.asyncio
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
-from redis.sentinel import Sentinel
+from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelManagedConnection
+from redis.sentinel import Sentinel, SentinelManagedConnection
 
 from .redaction import split_url
 
@@ -165,13 +166,50 @@ def _netloc(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+class _FollowingConnection(SentinelManagedConnection):
+    """A master connection that asks the sentinels where the master is at *every*
+    (re)connection.
+
+    redis-py's own asks only when the pool hands the connection out: a command whose
+    connection drops is retried on the same connection, which reconnects to the
+    address it had (``send_packed_command`` -> ``connect_check_health``), so a command
+    in flight when the master dies keeps knocking at the dead address until all its
+    retries are spent, a minute with nested connect retries (redis/redis-py#3874).
+    Here each attempt of the command's retry asks again, and connecting is not
+    retried on its own: the command's retry (with backoff) is the one loop.
+    """
+
+    def connect_check_health(self, check_health: bool = True,
+                             retry_socket_connect: bool = True) -> None:
+        if self._sock:
+            return
+        if self.connection_pool.is_master:
+            self.host, self.port = self.connection_pool.get_master_address()
+        super().connect_check_health(check_health=check_health, retry_socket_connect=False)
+
+
+class _AsyncFollowingConnection(AsyncSentinelManagedConnection):
+    """The ``redis.asyncio`` twin of :class:`_FollowingConnection`."""
+
+    async def connect_check_health(self, check_health: bool = True,
+                                   retry_socket_connect: bool = True) -> None:
+        if self.is_connected:
+            return
+        if self.connection_pool.is_master:
+            self.host, self.port = await self.connection_pool.get_master_address()
+        await super().connect_check_health(check_health=check_health,
+                                           retry_socket_connect=False)
+
+
 def client(url: str, options: dict[str, Any]) -> Any:
     """A ``redis.Redis`` on the master ``url`` names, with ``options`` (timeouts, retry,
-    client name) for its connections: each new connection asks the sentinels where the
-    master is now, and a connection to a demoted master (``READONLY``) is dropped."""
+    client name) for its connections: every connection attempt asks the sentinels where
+    the master is now, so a command's retries follow a failover, and a connection to a
+    demoted master (``READONLY``) is dropped."""
     target = parse(url)
     sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=target.sentinel_kwargs(options))
     return sentinel.master_for(target.master, redis_class=redis.Redis,
+                               connection_class=_FollowingConnection,
                                **options, **target.master_kwargs())
 
 
@@ -181,4 +219,5 @@ def async_client(url: str, options: dict[str, Any]) -> Any:
     sentinel = AsyncSentinel(list(target.sentinels),
                              sentinel_kwargs=target.sentinel_kwargs(options))
     return sentinel.master_for(target.master, redis_class=redis.asyncio.Redis,
+                               connection_class=_AsyncFollowingConnection,
                                **options, **target.master_kwargs())

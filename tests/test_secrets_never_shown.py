@@ -32,6 +32,9 @@ def run_cli(env_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     f"redis://{DEAD_PORT}/0?password={ENCODED}",
     f"redis://:{SECRET}@127.0.0.1:63x9/0",
     f"127.0.0.1:{SECRET}",
+    f"redis+sentinel://:{SECRET}@{DEAD_PORT}/mymaster/0",
+    f"redis+sentinel://app:{ENCODED}@{DEAD_PORT},127.0.0.1:2/mymaster?sentinel_password={ENCODED}",
+    f"redis+sentinel://:{SECRET}@{DEAD_PORT}/mymaster/x",
 ])
 def test_setup_check_never_prints_the_password(url: str) -> None:
     done = run_cli(url, "setup", "--check")
@@ -42,9 +45,13 @@ def test_setup_check_never_prints_the_password(url: str) -> None:
     assert shows_secret(described.stdout + described.stderr) == []
 
 
-def test_a_worker_that_cannot_connect_never_logs_the_password(tmp_path: Path) -> None:
+@pytest.mark.parametrize("url", [
+    f"redis://:{SECRET}@{DEAD_PORT}/0",
+    f"redis+sentinel://:{SECRET}@{DEAD_PORT}/mymaster/0?sentinel_password={ENCODED}",
+])
+def test_a_worker_that_cannot_connect_never_logs_the_password(url: str, tmp_path: Path) -> None:
     worker = Worker("tests.toy_and_examples", tmp_path, "secret", concurrency=1,
-                    extra_env={"PYWORKFLOW_REDIS_URL": f"redis://:{SECRET}@{DEAD_PORT}/0"})
+                    extra_env={"PYWORKFLOW_REDIS_URL": url})
     worker.start(wait=False)
     try:
         wait_for(lambda: not worker.alive() or "Cannot connect" in worker.log_text()

@@ -18,6 +18,7 @@ README says) is at-least-once steps, never a result recorded twice.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -26,16 +27,21 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
 import pyworkflow
+from actors.sentinel import kombu_form, parse
 from actors.transport_guard import route_dead_letters
-from pyworkflow import _runtime
+from pyworkflow import _runtime, aio
 from pyworkflow._embedded_redis import find_server_binary
+from pyworkflow.celery_app import make_celery
+from pyworkflow.config import ConfigError, celery_broker_url, load_settings, redact_url
 from tests._redis_server import free_port
 from tests._workers import Worker, wait_for
 from tests.test_examples_cli import wait_done
@@ -102,7 +108,7 @@ class SentinelDeployment:
             return False
         for port in self.sentinel_ports:
             try:
-                state = redis.Redis(port=port, decode_responses=True).sentinel_master(MASTER)
+                state: Any = redis.Redis(port=port, decode_responses=True).sentinel_master(MASTER)
             except redis.RedisError:
                 return False
             if state["num-slaves"] < 1 or state["num-other-sentinels"] < 2:
@@ -113,9 +119,9 @@ class SentinelDeployment:
         """Where the sentinels say the master is now (any sentinel that answers)."""
         for port in self.sentinel_ports:
             try:
-                host, master_port = redis.Redis(port=port, decode_responses=True) \
+                address: Any = redis.Redis(port=port, decode_responses=True) \
                     .sentinel_get_master_addr_by_name(MASTER)
-                return host, int(master_port)
+                return str(address[0]), int(address[1])
             except redis.RedisError:
                 continue
         raise AssertionError("no sentinel answers")
@@ -158,6 +164,12 @@ def deployment(redis_env: dict[str, str]) -> Iterator[SentinelDeployment]:
         deployment.stop()
 
 
+def _blocked_readers(deployment: SentinelDeployment) -> int:
+    clients = redis.Redis(port=deployment.master_port).client_list()
+    return sum(1 for c in clients if c.get("name", "").startswith("pyworkflow")
+               and c["cmd"] == "xread")
+
+
 def _completed_steps(run_id: str) -> list[str]:
     return [e["data"]["step"] for e in pyworkflow.get_workflow_events(run_id)
             if e["type"] == "step_completed"]
@@ -176,15 +188,22 @@ def test_a_run_completes_when_sentinels_promote_the_replica_mid_run(
                 for i in range(3)]
         wait_for(lambda: all(_completed_steps(r) for r in runs), 30, 0.05,
                  "every run's first step")
-        killed_at = time.monotonic()
-        deployment.kill_master()
-        wait_for(lambda: deployment.master_address()[1] == deployment.replica_port, 30, 0.1,
-                 "the sentinels to promote the replica")
-        promoted_after = time.monotonic() - killed_at
-        for run_id in runs:
-            final = wait_done(run_id, 90)
-            assert final["status"] == "completed", final
-        recovered_after = time.monotonic() - killed_at
+        # Apps on redis-py and redis.asyncio, blocked reading journals when the master dies:
+        # their reads are retried on the promoted replica (not on the dead address).
+        with ThreadPoolExecutor(2) as pool:
+            waiting = [pool.submit(asyncio.run, aio.wait_for_run(runs[0], timeout=90)),
+                       pool.submit(pyworkflow.wait_for_run, runs[1], timeout=90)]
+            wait_for(lambda: _blocked_readers(deployment) == 2, 10, 0.05, "the waits")
+            killed_at = time.monotonic()
+            deployment.kill_master()
+            wait_for(lambda: deployment.master_address()[1] == deployment.replica_port, 30,
+                     0.1, "the sentinels to promote the replica")
+            promoted_after = time.monotonic() - killed_at
+            for run_id in runs:
+                final = wait_done(run_id, 90)
+                assert final["status"] == "completed", final
+            recovered_after = time.monotonic() - killed_at
+            assert [w.result(10).status for w in waiting] == ["completed", "completed"]
         for run_id in runs:
             steps = Counter(_completed_steps(run_id))
             assert steps == Counter(STEPS), (run_id, steps)
@@ -196,3 +215,57 @@ def test_a_run_completes_when_sentinels_promote_the_replica_mid_run(
               f"runs completed {recovered_after:.1f}s after it")
     finally:
         worker.kill()
+
+
+# -- the URL, without servers ------------------------------------------------------------
+
+def test_a_sentinel_url_names_sentinels_master_db_and_credentials() -> None:
+    target = parse("redis+sentinel://app:p%2Fw@h1:26380,h2,[::1]:5/orders/3"
+                   "?sentinel_password=s3ntinel")
+    assert target.sentinels == (("h1", 26380), ("h2", 26379), ("::1", 5))
+    assert (target.master, target.db, target.username, target.password) == \
+        ("orders", 3, "app", "p/w")
+    assert target.sentinel_kwargs({"socket_timeout": 1.0, "retry": None}) == \
+        {"socket_timeout": 1.0, "password": "s3ntinel"}
+
+
+@pytest.mark.parametrize("url, complaint", [
+    ("redis+sentinel://h1:26379", "master name"),
+    ("redis+sentinel://h1:x/m", "port"),
+    ("redis+sentinel://h1/m/zero", "database"),
+    ("redis+sentinel://h1/m?master_name=n", "unknown option"),
+])
+def test_a_malformed_sentinel_url_is_refused_naming_its_source(url: str, complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint) as err:
+        load_settings(env={"PYWORKFLOW_REDIS_URL": url})
+    assert "PYWORKFLOW_REDIS_URL" in str(err.value)
+
+
+def test_kombu_gets_the_sentinels_as_alternates_and_the_master_in_its_options() -> None:
+    url, options = kombu_form("redis+sentinel://:pw@h1,h2:26380/orders/2")
+    assert url == "sentinel://:pw@h1:26379/2;sentinel://:pw@h2:26380/2"
+    assert options == {"master_name": "orders"}
+    settings = load_settings(env={"PYWORKFLOW_REDIS_URL": "redis+sentinel://h1/orders"})
+    assert settings.broker_url == "redis+sentinel://h1/orders"  # the broker follows Redis
+    conf = make_celery(settings).conf
+    assert conf.broker_url == "sentinel://h1:26379/0"
+    assert conf.broker_transport_options["master_name"] == "orders"
+
+
+@pytest.mark.parametrize("broker, journal, same", [
+    ("redis+sentinel://127.0.0.1:1,b:2/m", "redis+sentinel://b:2,localhost:1/m/0", True),
+    ("redis+sentinel://a:1,b:2/m", "redis+sentinel://a:1,b:2/m/1", False),
+    ("redis+sentinel://a:1,b:2/m", "redis+sentinel://a:1,b:2/other", False),
+    ("redis+sentinel://a:1,b:2/m", "redis+sentinel://a:1/m", False),
+    ("redis+sentinel://a:1/m", "redis://a:1/0", False),  # the master moves; a URL does not
+])
+def test_the_mailbox_fast_path_needs_the_same_master(broker: str, journal: str,
+                                                     same: bool) -> None:
+    assert _runtime._same_server(celery_broker_url(broker), journal) is same
+
+
+def test_a_sentinel_url_is_shown_without_its_passwords() -> None:
+    url = "redis+sentinel://app:hunter22@h1,h2/m/0?sentinel_password=s3ntinel"
+    shown = redact_url(url)
+    assert "hunter22" not in shown and "s3ntinel" not in shown and "h1,h2/m/0" in shown
+    assert "hunter22" not in redact_url(kombu_form(url)[0])
