@@ -148,5 +148,5 @@ class GuardedConnection(Connection):
         on the first failover between sentinels."""
         named = self._initial_params.get("transport")  # type: ignore[attr-defined]
         Connection.switch(self, conn_str)
-        if named and ("." in named or ":" in named):  # a class path, not a scheme
-            self.transport_cls = named
+        if isinstance(named, type) or (isinstance(named, str) and (":" in named or "." in named)):
+            self.transport_cls = named  # a class or a class path, not a scheme

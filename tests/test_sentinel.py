@@ -36,8 +36,9 @@ import pytest
 import redis
 
 import pyworkflow
+from actors import redis_transport
 from actors.sentinel import kombu_form, parse
-from actors.transport_guard import route_dead_letters
+from actors.transport_guard import GuardedConnection, route_dead_letters
 from pyworkflow import _runtime, aio
 from pyworkflow._embedded_redis import find_server_binary
 from pyworkflow.celery_app import make_celery
@@ -269,3 +270,13 @@ def test_a_sentinel_url_is_shown_without_its_passwords() -> None:
     shown = redact_url(url)
     assert "hunter22" not in shown and "s3ntinel" not in shown and "h1,h2/m/0" in shown
     assert "hunter22" not in redact_url(kombu_form(url)[0])
+
+
+def test_failing_over_between_sentinels_keeps_the_transport_that_survives_a_lost_connection(
+        ) -> None:
+    url, options = kombu_form("redis+sentinel://h1,h2/orders")
+    conn = GuardedConnection(url, transport=redis_transport.transport_path(url),
+                             transport_options=options)
+    conn.maybe_switch_next()  # what Kombu does when it cannot connect
+    assert conn.hostname == "h2"
+    assert issubclass(conn.get_transport_cls(), redis_transport.SentinelTransport)
