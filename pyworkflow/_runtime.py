@@ -19,7 +19,7 @@ import actors
 from actors import log as _log
 from actors import sentinel
 
-from . import keys, step_task
+from . import keys, step_task, tracing
 from ._embedded_redis import resolve_redis
 from .celery_app import make_celery, queue_names
 from .config import Settings, celery_broker_url, load_settings, redis_client
@@ -113,7 +113,8 @@ def runtime() -> Runtime:
                           queues=queues, step_lease_key=keys.step_leases(settings.key_prefix),
                           history_warn_events=settings.history_warn_events,
                           history_limit_events=settings.history_limit_events,
-                          retention_s=settings.run_retention)
+                          retention_s=settings.run_retention,
+                          derive_trace=tracing.enabled())
             system.route(RUN_ID_PREFIX, RunBehaviour(ports))
             system.route(SCHEDULE_ID_PREFIX, ScheduleBehaviour())
             step_task.install(app, system, StepLeases(client, settings.key_prefix))
@@ -123,6 +124,8 @@ def runtime() -> Runtime:
             system.periodic.append(retention.sweep)
             system.periodic.append(RunRetention(client, settings.key_prefix, system).sweep)
             system.instruments.add(TurnMetrics(client, settings.key_prefix))
+            if tracing.enabled():  # sleeps, hooks, signals, children as spans
+                system.instruments.add(tracing.WaitSpans())
             heartbeat = Heartbeat(client, settings.key_prefix)
             system.periodic.append(heartbeat.beat)
             signals.worker_shutdown.connect(lambda **_: heartbeat.stop(), weak=False)

@@ -8,6 +8,7 @@ lost" twin) is one message to the run: the runtime drops a msg_id it has seen.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -35,6 +36,20 @@ def new_hook_token() -> str:
         token = secrets.token_urlsafe(24)
         if not token.startswith("-"):
             return token
+
+
+def trace_carrier(run_id: str) -> dict[str, str]:
+    """The W3C trace context of a run started without one: trace id and parent span id
+    are hashes of the run id (sampled), so every worker derives the same and the run's
+    spans join one trace. No span with that span id is ever recorded: it stands for the
+    start nobody traced."""
+    digest = hashlib.sha256(f"pyworkflow trace {run_id}".encode()).hexdigest()
+    trace_id, span_id = digest[:32], digest[32:48]
+    if not int(trace_id, 16):  # all zeros is invalid in W3C; a 1-in-2**128 case
+        trace_id = "1".rjust(32, "0")
+    if not int(span_id, 16):
+        span_id = "1".rjust(16, "0")
+    return {"traceparent": f"00-{trace_id}-{span_id}-01"}
 
 
 # -- messages to a run -------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""OpenTelemetry: a run is one trace, each step attempt a span in it, on real workers.
+"""OpenTelemetry: a run is one trace, each step attempt, sleep, hook wait, signal wait
+and child a span in it, on real workers.
 
 The test process records its spans in memory (its start spans); the worker's
 processes install the SDK through ``tests.trace_workflows`` and append theirs to a
@@ -16,7 +17,9 @@ from typing import Any
 import pytest
 
 import pyworkflow
-from pyworkflow import tracing
+from pyworkflow import ids, tracing
+from pyworkflow.engine import Ports
+from pyworkflow.engine.run import Run
 from tests._workers import Worker, wait_for
 
 sdk_trace = pytest.importorskip("opentelemetry.sdk.trace",
@@ -47,12 +50,38 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_a_run_is_one_trace_with_a_span_per_step_attempt(
-        spans_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _recording(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, InMemorySpanExporter]:
+    """This process's start spans go to memory."""
     exporter = InMemorySpanExporter()
     provider = sdk_trace.TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     monkeypatch.setattr(tracing, "tracer_provider", provider)
+    return provider, exporter
+
+
+def _spans_of(path: Path, run_ids: set[str], names: set[str]) -> dict[str, dict[str, Any]]:
+    """The workers' spans of these runs by name, once every name in ``names`` is there."""
+    def found() -> dict[str, dict[str, Any]] | None:
+        spans = {s["name"]: s for s in _lines(path)
+                 if s["attributes"].get("pyworkflow.run_id") in run_ids}
+        return spans if names <= set(spans) else None
+    return wait_for(found, 30, message=f"spans {sorted(names)}")  # type: ignore[no-any-return]
+
+
+def _drive_waits(run_id: str) -> None:
+    """Resume the run's hook once it waits on it, and send it its signal."""
+    token = wait_for(lambda: next((h.token for h in pyworkflow.list_hooks(
+        status="pending", run_id=run_id)), None), 30, message="the run's hook")
+    pyworkflow.resume_hook(token, {"ok": True})
+    wait_for(lambda: "signal go" in pyworkflow.get_workflow_run(run_id).waiting_on, 30,
+             message="the run waiting for its signal")
+    pyworkflow.send_signal(run_id, "go", 7)
+    assert pyworkflow.get_result(run_id, timeout=30) == [{"ok": True}, "charged o-2-child", 7]
+
+
+def test_a_run_is_one_trace_with_a_span_per_step_attempt(
+        spans_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    provider, exporter = _recording(monkeypatch)
 
     with provider.get_tracer("test").start_as_current_span("request") as request:
         run_id = pyworkflow.start("trace_order", "o-1")
@@ -85,6 +114,99 @@ def test_a_run_is_one_trace_with_a_span_per_step_attempt(
     failed = by_step[("trace_refuse", refused)]
     assert failed["trace_id"] == trace_id and failed["status"] == "ERROR"
     assert failed["parent_id"] == start_of[refused]
+
+
+def test_sleeps_hooks_children_and_signals_are_spans_in_the_run_trace(
+        spans_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    provider, exporter = _recording(monkeypatch)
+    with provider.get_tracer("test").start_as_current_span("request") as request:
+        run_id = pyworkflow.start("trace_waits", "o-2")
+    _drive_waits(run_id)
+
+    trace_id = f"{request.get_span_context().trace_id:032x}"
+    start = next(s for s in exporter.get_finished_spans() if s.name.startswith("pyworkflow.start"))
+    start_id = f"{start.get_span_context().span_id:016x}"  # type: ignore[union-attr]
+    spans = _spans_of(spans_file, {run_id},
+                      {"sleep", "hook approve", "child trace_child", "signal go"})
+    for name in ("sleep", "hook approve", "child trace_child", "signal go"):
+        span = spans[name]
+        assert span["trace_id"] == trace_id and span["parent_id"] == start_id, name
+        assert span["end_ns"] >= span["start_ns"], name
+    sleep, hook, child, signal = (spans[n] for n in ("sleep", "hook approve",
+                                                     "child trace_child", "signal go"))
+    # Timed from the journal: the sleep took its half second, the waits follow each other.
+    assert sleep["end_ns"] - sleep["start_ns"] >= 500_000_000
+    assert sleep["attributes"]["pyworkflow.duration_s"] == 0.5
+    assert sleep["end_ns"] <= hook["start_ns"] and hook["end_ns"] <= child["start_ns"]
+    assert child["end_ns"] <= signal["start_ns"]
+    assert hook["attributes"]["pyworkflow.outcome"] == "received"
+    assert signal["attributes"]["pyworkflow.outcome"] == "delivered"
+    assert child["status"] != "ERROR"
+    # The child run's step lies inside the child's span, in the same trace.
+    child_run = child["attributes"]["pyworkflow.child_run_id"]
+    step = _spans_of(spans_file, {child_run}, {"step trace_charge"})["step trace_charge"]
+    assert step["trace_id"] == trace_id
+    assert child["start_ns"] <= step["start_ns"] and step["end_ns"] <= child["end_ns"]
+
+
+def test_a_run_started_without_a_tracer_is_still_one_trace(
+        spans_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No recording tracer where the run is started (a schedule, the CLI): the workers
+    trace it under a context derived from its run id, its child included."""
+    from opentelemetry import trace
+
+    monkeypatch.setattr(tracing, "tracer_provider", trace.NoOpTracerProvider())
+    run_id = pyworkflow.start("trace_waits", "o-2")
+    _drive_waits(run_id)
+    assert "trace" not in pyworkflow.get_workflow_events(run_id)[0]["data"]  # derived, not kept
+
+    derived = ids.trace_carrier(run_id)["traceparent"].split("-")
+    spans = _spans_of(spans_file, {run_id},
+                      {"sleep", "hook approve", "child trace_child", "signal go"})
+    child_run = spans["child trace_child"]["attributes"]["pyworkflow.child_run_id"]
+    spans |= {f"child's {k}": v for k, v in
+              _spans_of(spans_file, {child_run}, {"step trace_charge"}).items()}
+    assert {s["trace_id"] for s in spans.values()} == {derived[1]}
+    assert {s["parent_id"] for s in spans.values()} == {derived[2]}
+
+
+def test_a_continued_run_is_a_trace_of_its_own_linked_to_its_predecessor(
+        spans_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    provider, exporter = _recording(monkeypatch)
+    with provider.get_tracer("test").start_as_current_span("request") as request:
+        run_id = pyworkflow.start("trace_again", 0)
+    assert pyworkflow.wait_for_run(run_id, 30, follow=True).status == "completed"
+    successor = pyworkflow.get_workflow_run(run_id).continued_to
+    assert successor
+
+    start = next(s for s in exporter.get_finished_spans() if s.name.startswith("pyworkflow.start"))
+    spans = _spans_of(spans_file, {successor},
+                      {"pyworkflow.continued trace_again", "step trace_charge"})
+    own = ids.trace_carrier(successor)["traceparent"].split("-")[1]
+    continued = spans["pyworkflow.continued trace_again"]
+    assert continued["trace_id"] == own and spans["step trace_charge"]["trace_id"] == own
+    assert continued["attributes"]["pyworkflow.continued_from"] == run_id
+    assert continued["links"] == [{
+        "trace_id": f"{request.get_span_context().trace_id:032x}",
+        "span_id": f"{start.get_span_context().span_id:016x}"}]  # type: ignore[union-attr]
+    before = _spans_of(spans_file, {run_id}, {"step trace_charge"})["step trace_charge"]
+    assert before["trace_id"] == f"{request.get_span_context().trace_id:032x}"
+
+
+def test_the_derived_trace_context_is_the_same_everywhere() -> None:
+    carrier = ids.trace_carrier("run-abc")
+    assert carrier == ids.trace_carrier("run-abc") != ids.trace_carrier("run-abd")
+    version, trace_id, span_id, flags = carrier["traceparent"].split("-")
+    assert (version, flags, len(trace_id), len(span_id)) == ("00", "01", 32, 16)
+    run = Run("run-abc", Ports(hooks=None, runs=_NoRuns()))  # type: ignore[arg-type]
+    assert run.trace is None  # tracing off: nothing derived, nothing carried
+    run.ports.derive_trace = True
+    assert run.trace == carrier
+
+
+class _NoRuns:
+    def masked(self, run_id: str) -> set[int]:
+        return set()
 
 
 def test_no_span_no_trace_carried(rt: Any) -> None:

@@ -9,7 +9,16 @@ import json
 import os
 from collections.abc import Sequence
 
-from pyworkflow import FatalError, start_child_workflow, step, workflow
+from pyworkflow import (
+    FatalError,
+    continue_as_new,
+    hook,
+    sleep,
+    start_child_workflow,
+    step,
+    wait_for_signal,
+    workflow,
+)
 
 _SPANS = os.environ.get("PYWORKFLOW_TEST_SPANS", "")
 
@@ -31,6 +40,10 @@ if _SPANS:
                     "name": span.name, "trace_id": f"{ctx.trace_id:032x}",
                     "span_id": f"{ctx.span_id:016x}",
                     "parent_id": f"{parent.span_id:016x}" if parent else None,
+                    "start_ns": span.start_time, "end_ns": span.end_time,
+                    "links": [{"trace_id": f"{link.context.trace_id:032x}",
+                               "span_id": f"{link.context.span_id:016x}"}
+                              for link in span.links],
                     "status": span.status.status_code.name,
                     "attributes": dict(span.attributes or {}), "pid": os.getpid()})
                 fd = os.open(_SPANS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -70,3 +83,21 @@ async def order(order: str) -> list[str]:
 @workflow(name="trace_refused")
 async def refused() -> None:
     await refuse()
+
+
+@workflow(name="trace_waits")
+async def waits(order: str) -> list[object]:
+    """A sleep, a hook wait, a child and a signal wait: each a span in the run's trace."""
+    await sleep(0.5)
+    approval = await hook("approve", timeout="1m")
+    shipped = await start_child_workflow(child, order)
+    go = await wait_for_signal("go", timeout="1m")
+    return [approval, shipped, go]
+
+
+@workflow(name="trace_again")
+async def again(n: int) -> int:
+    await charge(f"again-{n}")
+    if n < 1:
+        await continue_as_new(n + 1)
+    return n

@@ -27,6 +27,8 @@ class CallRecord:
     state: str = "pending"  # pending | retry_wait | parked | done
     worker_losses: int = 0
     failed_seq: int | None = None  # seq of the failure that ended it, if it failed
+    #: when the call began (its command event's time, epoch seconds): a wait's span starts here
+    started_ts: float = 0.0
 
     def describe(self) -> str:
         if self.kind == "sleep":
@@ -77,7 +79,8 @@ class History:
         elif etype in _CALL_KINDS:
             name = data.get("step") or data.get("name") or data.get("workflow") or etype
             self.calls[data["call_id"]] = CallRecord(
-                data["call_id"], _CALL_KINDS[etype], name, data, attempt=data.get("attempt", 1))
+                data["call_id"], _CALL_KINDS[etype], name, data, attempt=data.get("attempt", 1),
+                started_ts=ts)
         elif etype == ev.STEP_RETRYING:
             call = self.calls[data["call_id"]]
             call.attempt, call.state = data["attempt"], "pending"

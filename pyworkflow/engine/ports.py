@@ -79,6 +79,9 @@ class Ports:
     #: How long a finished run is kept before it is purged (None: forever); a
     #: workflow's own ``retention`` option wins.
     retention_s: float | None = 30 * 86400.0
+    #: Trace a run started without a trace context under one derived from its run id
+    #: (``ids.trace_carrier``), so its spans still make one trace; set when tracing is on.
+    derive_trace: bool = False
 
 
 # -- in memory ------------------------------------------------------------------------

@@ -212,7 +212,7 @@ class Run:
             return
         data = {"workflow": payload["workflow"], "args": payload.get("args", []),
                 "kwargs": payload.get("kwargs", {})}
-        for key in ("parent", "depth", "trace", *SYSTEM_STARTS):
+        for key in ("parent", "depth", "trace", "trace_link", *SYSTEM_STARTS):
             if payload.get(key) is not None:
                 data[key] = payload[key]
         deadline = self._deadline_ms(payload)
@@ -250,9 +250,14 @@ class Run:
     @property
     def trace(self) -> dict[str, str] | None:
         """The run's trace context (a W3C carrier journaled with its start), if traced:
-        passed on to its steps and children as it is (see ``pyworkflow.tracing``)."""
+        passed on to its steps and children as it is (see ``pyworkflow.tracing``). A run
+        started without one (no tracer where it was started: a schedule, a CLI) is traced
+        under one derived from its run id when ``ports.derive_trace`` is set, so all its
+        spans still land in one trace; deriving it again on every worker gives the same."""
         value = (self.history.started or {}).get("trace")
-        return value if isinstance(value, dict) and value else None
+        if isinstance(value, dict) and value:
+            return value
+        return ids.trace_carrier(self.run_id) if self.ports.derive_trace else None
 
     @property
     def deadline_ms(self) -> int | None:

@@ -6,7 +6,10 @@ is decided here, in the committed turn: a crash or a replay never starts a secon
 successor (its start message's id derives from that run id). The successor gets the
 same workflow with the new arguments, ``continued_from`` pointing back, and what the
 run inherited (its parent, its schedule): a parent waits for the chain's last run,
-not for each link. The code's await never returns; the run has ended.
+not for each link. A traced run hands its trace context on as ``trace_link``: the
+successor is a trace of its own that links back (a chain may go on for ever; one
+trace per run keeps each trace bounded). The code's await never returns; the run has
+ended.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ class ContinueAsNewKind(CommandKind[None]):
         start: dict[str, Any] = {"workflow": cmd.name, "args": cmd.payload["args"],
                                  "kwargs": cmd.payload["kwargs"], "continued_from": run.run_id}
         start.update({k: started[k] for k in INHERITED if started.get(k) is not None})
+        if run.trace:  # the successor is its own trace, linked to this one (pyworkflow.tracing)
+            start["trace_link"] = run.trace
         run.effect(Send(successor, "start", start, msg_id=ids.start_message_id(successor)))
         run.end_run("continued_as_new", {"continued_to": successor,
                                          "result": json.dumps(None)}, None, None,
