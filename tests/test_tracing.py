@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 
 import pyworkflow
+from actors.behaviour import TurnContext
+from pyworkflow import events as ev
 from pyworkflow import ids, tracing
 from pyworkflow.engine import Ports
+from pyworkflow.engine.history import History
 from pyworkflow.engine.run import Run
 from tests._workers import Worker, wait_for
 
@@ -214,3 +217,42 @@ def test_no_span_no_trace_carried(rt: Any) -> None:
     start message: the run's journal has no trace context."""
     with tracing.start_span("anything", "run-x") as carrier:
         assert carrier is None
+
+
+def test_wait_spans_outcomes_and_what_gets_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without workers: an expired hook, a timed-out signal, a cancelled sleep and a failed
+    child each end a span with their outcome; a step's resolution (the step task has its
+    spans), a cancelled wait on a child (the child goes on) and a schedule's batch do not."""
+    provider, exporter = _recording(monkeypatch)
+    history = History()
+    begun: list[tuple[str, dict[str, Any]]] = [
+        (ev.HOOK_CREATED, {"call_id": 1, "name": "approve", "token": "t"}),
+        (ev.SIGNAL_WAIT_STARTED, {"call_id": 2, "name": "go"}),
+        (ev.SLEEP_STARTED, {"call_id": 3, "duration_s": 60}),
+        (ev.CHILD_STARTED, {"call_id": 4, "workflow": "w", "child_run_id": "run-c"}),
+        (ev.STEP_SCHEDULED, {"call_id": 5, "step": "s"}),
+        (ev.CHILD_STARTED, {"call_id": 6, "workflow": "w2", "child_run_id": "run-d"})]
+    for seq, (etype, data) in enumerate(begun, start=1):
+        history.record(etype, data, ts=1000.0 + seq, seq=seq)
+    run = type("FakeRun", (), {"run_id": "run-x", "history": history,
+                               "trace": ids.trace_carrier("run-x")})()
+    ctx = TurnContext(actor_id="run-x", turn=1, seq=6)
+    for etype, call_id in [(ev.HOOK_EXPIRED, 1), (ev.SIGNAL_TIMED_OUT, 2),
+                           (ev.WAIT_CANCELLED, 3), (ev.CHILD_FAILED, 4),
+                           (ev.STEP_COMPLETED, 5), (ev.WAIT_CANCELLED, 6)]:
+        ctx.emit(etype, {"call_id": call_id}).ts = 2000.0
+    tracing.WaitSpans().batch_committed(ctx, run, [], 2000.0)
+    tracing.WaitSpans().batch_committed(ctx, object(), [], 2000.0)  # a schedule: nothing
+
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert set(spans) == {"hook approve", "signal go", "sleep", "child w"}
+    outcomes = {name: (s.attributes or {})["pyworkflow.outcome"] for name, s in spans.items()}
+    assert outcomes == {"hook approve": "expired", "signal go": "timed_out",
+                        "sleep": "cancelled", "child w": "failed"}
+    assert spans["child w"].status.status_code.name == "ERROR"
+    assert spans["hook approve"].start_time == 1_001_000_000_000
+    assert spans["hook approve"].end_time == 2_000_000_000_000
+    derived = ids.trace_carrier("run-x")["traceparent"].split("-")
+    for span in spans.values():
+        assert f"{span.context.trace_id:032x}" == derived[1]  # type: ignore[union-attr]
+        assert span.parent is not None and f"{span.parent.span_id:016x}" == derived[2]
