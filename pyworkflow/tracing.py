@@ -21,7 +21,10 @@ How a run becomes one trace:
   <name>``, ``signal <name>``, ``child <workflow>``), recorded by the worker when the
   wait ends (:class:`WaitSpans`, an instrument called after a batch commits: the
   engine does no I/O), from the time its command was journaled to the time its end
-  was, so a wait that outlived many workers is still one span.
+  was, so a wait that outlived many workers is still one span. A child run's own spans
+  are siblings of its ``child`` span (under the same start span), not inside it: the
+  child span's id exists only once it is recorded, at the child's end, long after the
+  child's start message had to name its parent.
 
 A run started without a trace context (from a process with no recording tracer: a
 schedule, the CLI, an app without the SDK) is traced under one derived from its run
