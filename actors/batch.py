@@ -20,6 +20,7 @@ go of (the lease is lost), so it is handled again, once, by whoever owns the act
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,6 +34,7 @@ from .journal import LeaseLost, SequenceConflict
 from .live_state import LiveState
 from .mailbox_reader import MailboxReader, Source, Taken
 from .message import MalformedMessage, Message
+from .outages import OUTAGES
 from .outbox import Outbox, effect_ids
 
 if TYPE_CHECKING:
@@ -142,6 +144,16 @@ class Batches:
                     del ctx.events[mark[0]:], ctx.effects[mark[1]:]
                     self._set_aside(item, f"rejected: {exc}")
                     continue
+                except OUTAGES as exc:
+                    # Redis failed, not the message: nothing is set aside. The batch goes
+                    # back uncommitted (if it can) and the turn fails; recovery takes the
+                    # actor over when its lease runs out.
+                    logger.warning("handler hit an outage; batch given back",
+                                   error=f"{type(exc).__name__}: {exc}")
+                    self._live.forget()
+                    with contextlib.suppress(*OUTAGES):
+                        source.give_back(taken)
+                    raise
                 except Exception as exc:
                     # The behaviour may have half-updated its state: set this message
                     # aside, give the rest back uncommitted and rebuild from the journal.

@@ -98,6 +98,21 @@ def test_a_malformed_message_is_dead_lettered_once_when_its_batch_is_abandoned( 
     assert len([d for d in letters if "handler raised ValueError" in d["reason"]]) == 1
 
 
+def test_an_outage_in_a_handler_loses_nothing_and_sets_nothing_aside(  # type: ignore[no-untyped-def]
+        rt, workers) -> None:
+    """A handler that hits a down Redis (here CLUSTERDOWN, twice) is not the message's
+    fault: no dead letter; the turn fails, the actor is taken over when its lease runs
+    out, and the same message is handled once Redis answers."""
+    actor_id = f"account-{uuid.uuid4().hex[:8]}"
+    rt.system.send(actor_id, "flaky", {"times": 2})
+    rt.system.send(actor_id, "deposit", {"amount": 3})
+    done = wait_for(lambda: [e for e in rt.system.journal(actor_id).iter_all()
+                             if e.type == "flaky_done"], 60, 0.1, "the flaky message handled")
+    assert done[0].data["attempts"] == 3
+    wait_for(lambda: _deposits(rt, actor_id) == [3], 20, 0.05, "the deposit")
+    assert _letters(rt, actor_id) == []
+
+
 def test_kombu_mailbox_path_dead_letters_entries_kombu_cannot_parse(rt) -> None:  # type: ignore[no-untyped-def]
     """The generic (any broker) take: an entry that is not an envelope does not raise
     out of ``Mailbox.take``; it is dead-lettered and the messages after it are taken."""

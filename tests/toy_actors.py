@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.exceptions import ClusterDownError
+
 from actors import Behaviour, Event, Message, MessageRejected, StartTimer, TurnContext
 from pyworkflow import _runtime
 
@@ -64,6 +66,12 @@ class AccountBehaviour(Behaviour[Account]):
             _redis().set(f"{_prefix()}:toy:{message.actor_id}:slow-pid", os.getpid())
             time.sleep(float(message.payload.get("seconds", 3)))
             ctx.emit("slept", {"pid": os.getpid()})
+        elif message.kind == "flaky":
+            # Fails as a down Redis Cluster would, the first ``times`` times it is handled.
+            seen = _redis().incr(f"{_prefix()}:toy:{message.actor_id}:flaky")
+            if seen <= int(message.payload.get("times", 1)):
+                raise ClusterDownError("The cluster is down")
+            ctx.emit("flaky_done", {"attempts": seen})
         else:
             raise MessageRejected(f"unknown kind {message.kind!r}")
 
