@@ -24,7 +24,10 @@ from tests._workers import Worker, wait_for
 from tests.web.conftest import pending_hook
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or \
@@ -64,9 +67,19 @@ def site(rt: Any) -> Iterator[str]:
     thread.join(15)
 
 
+def attrs(browser: Any, css: str, name: str) -> list[str]:
+    """``name`` of every element matching ``css``, read again when the page's polling
+    replaced an element between the find and the read (a stale element)."""
+    for _ in range(50):
+        try:
+            return [e.get_attribute(name) for e in browser.find_elements(By.CSS_SELECTOR, css)]
+        except StaleElementReferenceException:
+            continue
+    raise AssertionError(f"{css}: the elements kept being replaced while read")
+
+
 def rows(browser: Any) -> list[str]:
-    return [r.get_attribute("data-run-id")
-            for r in browser.find_elements(By.CSS_SELECTOR, "#runs tr[data-run-id]")]
+    return attrs(browser, "#runs tr[data-run-id]", "data-run-id")
 
 
 def test_list_shows_started_runs_and_filters_work(browser: Any, site: str,
@@ -86,9 +99,9 @@ def test_list_shows_started_runs_and_filters_work(browser: Any, site: str,
     box.send_keys(waiting[-10:])
     browser.find_element(By.ID, "f-status").send_keys("any status")
     wait_for(lambda: rows(browser) == [waiting], 15, message="the text filter")
-    counts = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#counts .count"), 15,
+    counts = wait_for(lambda: attrs(browser, "#counts .count", "data-status"), 15,
                       message="the counts per status")
-    assert any(c.get_attribute("data-status") == "failed" for c in counts)
+    assert "failed" in counts
     pyworkflow.cancel_workflow(waiting)
 
 
@@ -124,8 +137,8 @@ def test_schedules_page_pauses_resumes_and_triggers(browser: Any, site: str,
     row_css = f'#schedules tr[data-schedule-id="{sid}"]'
 
     def row_status() -> str | None:
-        found = browser.find_elements(By.CSS_SELECTOR, row_css)
-        return found[0].get_attribute("data-status") if found else None
+        found = attrs(browser, row_css, "data-status")
+        return found[0] if found else None
 
     try:
         browser.get(site + "/")
