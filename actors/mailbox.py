@@ -152,10 +152,14 @@ class Mailbox:
         taking a message and recording its tag) and return their queue names, so the
         caller can activate those actors: a message put back with nobody to take it
         would wait for the next message to its actor."""
-        qos = getattr(self._channel(), "qos", None)
+        channel = self._channel()
+        qos = getattr(channel, "qos", None)
         restore_by_tag = getattr(qos, "restore_by_tag", None)
         if restore_by_tag is None:
             return set()  # not a virtual transport: the broker redelivers by itself
+        # Kombu keeps its unacknowledged messages on the broker: read them there (a
+        # broker apart from the journal's Redis, as with a Redis Cluster, has them).
+        redis_client = getattr(channel, "client", None) or redis_client
         unacked = self._keys.mailbox_unacked
         cutoff = time.time() - MAILBOX_VISIBILITY_TIMEOUT_S
         tags = redis_client.zrangebyscore(self._keys.mailbox_unacked_index, "-inf", cutoff,

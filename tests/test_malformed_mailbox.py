@@ -20,6 +20,7 @@ from actors import Message
 from actors.keys import GlobalKeys
 from actors.mailbox import Mailbox
 from actors.transport_guard import route_dead_letters
+from pyworkflow.config import redis_client
 from tests._workers import Worker, wait_for, worker_pool
 
 MODULE = "tests.toy_actors"
@@ -157,3 +158,33 @@ def test_the_same_message_twice_in_one_batch_is_handled_once(  # type: ignore[no
     wait_for(lambda: not system.is_active(actor_id), 10, 0.05, "the actor to go idle")
     assert _deposits(rt, actor_id) == [5, 6]
     assert rt.redis.llen(mailbox) == 0
+
+
+def test_the_unacked_sweep_reads_a_broker_apart_from_the_journal(rt) -> None:  # type: ignore[no-untyped-def]
+    """A turn that died between taking a mailbox message and recording its tag leaves it
+    in Kombu's unacknowledged set, on the broker. With the broker apart from the
+    journal's Redis (another database here; another server with a Redis Cluster), the
+    sweep must read the broker's set and put the message back."""
+    url = os.environ["PYWORKFLOW_REDIS_URL"]
+    if not url.startswith("redis://"):
+        pytest.skip("needs a TCP Redis to name a second database")
+    broker_url = url.rsplit("/", 1)[0] + "/7"
+    keys = GlobalKeys(f"{rt.settings.key_prefix}-apart")
+    mailbox = Mailbox(broker_url, keys)
+    broker = redis_client(broker_url)
+    queue = keys.for_actor(f"account-{uuid.uuid4().hex[:8]}").mailbox
+    try:
+        message = Message("deposit", "x", {"amount": 1})
+        mailbox.put(queue, message)
+        (taken,) = mailbox.take(queue, 1)  # taken, never acknowledged: its turn "died"
+        tags = broker.zrange(keys.mailbox_unacked_index, 0, -1)
+        assert len(tags) == 1
+        broker.zadd(keys.mailbox_unacked_index, {tags[0]: 1.0})  # taken long ago
+        assert mailbox.sweep_unacked(rt.redis) == {queue}  # given the journal's client
+        (again,) = mailbox.take(queue, 1)
+        assert Message.decode(again.body).msg_id == message.msg_id
+        again.ack()
+    finally:
+        for key in broker.scan_iter(match=f"{keys.prefix}*"):
+            broker.delete(key)
+        broker.delete(queue)
