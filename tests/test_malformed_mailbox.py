@@ -177,7 +177,7 @@ def test_the_unacked_sweep_reads_a_broker_apart_from_the_journal(rt) -> None:  #
         message = Message("deposit", "x", {"amount": 1})
         mailbox.put(queue, message)
         (taken,) = mailbox.take(queue, 1)  # taken, never acknowledged: its turn "died"
-        tags = broker.zrange(keys.mailbox_unacked_index, 0, -1)
+        tags: list[bytes] = broker.zrange(keys.mailbox_unacked_index, 0, -1)  # type: ignore[assignment]
         assert len(tags) == 1
         broker.zadd(keys.mailbox_unacked_index, {tags[0]: 1.0})  # taken long ago
         assert mailbox.sweep_unacked(rt.redis) == {queue}  # given the journal's client
