@@ -11,6 +11,7 @@ every payload meets). Answers are JSON: ``200`` with the outcome, or ``4xx`` wit
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -87,14 +88,22 @@ def _resume(token: str, body: dict[str, Any]) -> dict[str, Any]:
 _ACTIONS = {"cancel": _cancel, "retry": _retry, "signal": _signal}
 
 
+async def perform(request: Request, actions: Mapping[str, Callable[[str, dict[str, Any]], Any]],
+                  target: str) -> Any:
+    """What every dashboard action does first: the guard (switch, sign-in, CSRF, origin),
+    the action named in the path (404 if none), its JSON body, then the action itself
+    on ``request.path_params[target]``, off the event loop."""
+    request.app.state.guard.check_action(request)
+    action = actions.get(request.path_params["action"])
+    if action is None:
+        raise Reply(404, {"error": "no such action"})
+    body = await read_body(request)
+    return await run_in_threadpool(action, request.path_params[target], body)
+
+
 async def run_action(request: Request) -> Response:
     try:
-        request.app.state.guard.check_action(request)
-        action = _ACTIONS.get(request.path_params["action"])
-        if action is None:
-            raise Reply(404, {"error": "no such action"})
-        body = await read_body(request)
-        done = await run_in_threadpool(action, request.path_params["run_id"], body)
+        done = await perform(request, _ACTIONS, "run_id")
         return json_reply(Reply(200, done))
     except Reply as reply:
         return json_reply(reply)

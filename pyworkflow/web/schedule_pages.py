@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -22,7 +21,7 @@ from starlette.routing import Route
 from ..schedules.api import list_schedules, pause_schedule, resume_schedule, trigger_schedule
 from ..schedules.errors import InvalidScheduleError, ScheduleNotFoundError
 from ..schedules.info import ScheduleInfo
-from .actions import read_body
+from .actions import perform
 from .dashboard import refused
 from .pages import shell
 from .replies import Reply, json_reply
@@ -78,15 +77,9 @@ _ACTIONS: dict[str, Callable[[str, dict[str, Any]], None]] = {
 
 async def schedule_action(request: Request) -> Response:
     try:
-        request.app.state.guard.check_action(request)
-        action = _ACTIONS.get(request.path_params["action"])
-        if action is None:
-            raise Reply(404, {"error": "no such action"})
-        body = await read_body(request)
-        sid = request.path_params["schedule_id"]
-        await run_in_threadpool(action, sid, body)
+        await perform(request, _ACTIONS, "schedule_id")
         return json_reply(Reply(200, {"sent": request.path_params["action"],
-                                      "schedule_id": sid}))
+                                      "schedule_id": request.path_params["schedule_id"]}))
     except Reply as reply:
         return json_reply(reply)
     except ScheduleNotFoundError:

@@ -78,6 +78,21 @@ def attrs(browser: Any, css: str, name: str) -> list[str]:
     raise AssertionError(f"{css}: the elements kept being replaced while read")
 
 
+def texts(browser: Any, css: str) -> list[str]:
+    """The text of every element matching ``css`` (read again if one went stale)."""
+    for _ in range(50):
+        try:
+            return [e.text for e in browser.find_elements(By.CSS_SELECTOR, css)]
+        except StaleElementReferenceException:
+            continue
+    raise AssertionError(f"{css}: the elements kept being replaced while read")
+
+
+def first_text(browser: Any, css: str) -> str | None:
+    found = texts(browser, css)
+    return found[0] if found else None
+
+
 def rows(browser: Any) -> list[str]:
     return attrs(browser, "#runs tr[data-run-id]", "data-run-id")
 
@@ -110,24 +125,22 @@ def test_run_page_shows_timeline_and_events_and_resumes_a_hook(
     run_id = pyworkflow.start("dash_order", "o-browser")
     pending_hook(run_id)
     browser.get(f"{site}/runs/{run_id}")
-    lanes = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#timeline .lane"), 15,
+    lanes = wait_for(lambda: attrs(browser, "#timeline .lane", "data-kind"), 15,
                      message="timeline lanes")
-    assert [lane.get_attribute("data-kind") for lane in lanes] == ["step", "sleep", "child",
-                                                                    "hook"]
+    assert lanes == ["step", "sleep", "child", "hook"]
     assert browser.find_elements(By.CSS_SELECTOR, "#timeline .bar.seg-retry_wait")
-    types = {r.get_attribute("data-type")
-             for r in browser.find_elements(By.CSS_SELECTOR, "#events-table tr")}
+    types = set(attrs(browser, "#events-table tr", "data-type"))
     assert {"workflow_started", "step_failed", "hook_created"} <= types
-    assert "waiting for approval" in browser.find_element(By.ID, "values").text
+    assert "waiting for approval" in (first_text(browser, "#values") or "")
     box = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".hook-payload"), 15,
                    message="the hook's payload box")[0]
     box.send_keys('{"approved": true, "by": "browser"}')
     browser.find_element(By.CSS_SELECTOR, ".hook-resume").click()
     result = pyworkflow.get_result(run_id, timeout=30)
     assert result["approval"] == {"approved": True, "by": "browser"}
-    wait_for(lambda: browser.find_element(By.ID, "status").text == "completed", 15,
+    wait_for(lambda: first_text(browser, "#status") == "completed", 15,
              message="the page to show the run completed")
-    assert "browser" in browser.find_element(By.ID, "result").text
+    assert "browser" in (first_text(browser, "#result") or "")
 
 
 def test_schedules_page_pauses_resumes_and_triggers(browser: Any, site: str,
@@ -144,7 +157,7 @@ def test_schedules_page_pauses_resumes_and_triggers(browser: Any, site: str,
         browser.get(site + "/")
         browser.find_element(By.ID, "nav-schedules").click()
         wait_for(lambda: row_status() == "active", 15, message="the schedule in the list")
-        assert "every 3600s" in browser.find_element(By.CSS_SELECTOR, row_css).text
+        assert "every 3600s" in (first_text(browser, row_css) or "")
         browser.find_element(By.CSS_SELECTOR, f"{row_css} .sched-pause").click()
         wait_for(lambda: row_status() == "paused", 15, message="the row to show it paused")
         assert pyworkflow.get_schedule(sid).status == "paused"
@@ -152,20 +165,16 @@ def test_schedules_page_pauses_resumes_and_triggers(browser: Any, site: str,
         wait_for(lambda: row_status() == "active", 15, message="the row to show it resumed")
         browser.find_element(By.CSS_SELECTOR, f"{row_css} .sched-trigger").click()
         browser.switch_to.alert.accept()  # "Start a run of dash_child now?"
-        link = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, f"{row_css} a.mono"), 15,
-                        message="the triggered run's link")[0]
-        run_id, href = link.text, link.get_attribute("href")
+        run_id = wait_for(lambda: first_text(browser, f"{row_css} a.mono"), 15,
+                          message="the triggered run's link")
+        href = attrs(browser, f"{row_css} a.mono", "href")[0]
         assert href == f"{site}/runs/{run_id}"
         wait_for(lambda: pyworkflow.get_schedule(sid).last_run_id == run_id, 15,
                  message="the schedule's last run")
         pyworkflow.wait_for_run(run_id, 30)
         browser.get(href)  # the row is redrawn by each poll: follow its link by address
 
-        def shown_status() -> str | None:
-            found = browser.find_elements(By.ID, "status")
-            return found[0].text if found else None
-
-        wait_for(lambda: shown_status() == "completed", 30,
+        wait_for(lambda: first_text(browser, "#status") == "completed", 30,
                  message="the triggered run's page to show it completed")
     finally:
         pyworkflow.delete_schedule(sid)
