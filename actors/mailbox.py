@@ -36,9 +36,11 @@ from .sentinel import kombu_form
 from .transport_guard import GuardedConnection
 
 #: How long a taken-but-unacknowledged mailbox message may sit before the periodic
-#: sweep puts it back. Only a safety net: recovery restores a dead turn's messages
-#: by tag within seconds. It must exceed the longest turn.
-MAILBOX_VISIBILITY_TIMEOUT_S = 300
+#: sweep (every 30 s) puts it back. Only a safety net: recovery restores a dead turn's
+#: messages by tag within seconds; this catches a turn killed between taking a message
+#: and recording its tag. Well above a batch's time (a turn chains after 2 s); a copy
+#: put back while its turn still holds the message is dropped as already seen.
+MAILBOX_VISIBILITY_TIMEOUT_S = 60
 
 
 class Mailbox:

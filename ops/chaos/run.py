@@ -892,7 +892,7 @@ def parse_args(argv: list[str] | None) -> Options:
                    help="seconds for all runs to finish (1800; --small 180)")
     p.add_argument("--stall", type=float, default=360.0,
                    help="once every run is started, stop waiting when none has ended for "
-                        "this long (360 s: past the mailbox's 300 s unacked sweep)")
+                        "this long (360 s: well past the mailbox's 60 s unacked sweep)")
     p.add_argument("--concurrency", type=int, default=2, help="prefork pool size (2)")
     p.add_argument("--min-gap", type=float, default=2.0,
                    help="seconds between two chaos actions at least (2)")
