@@ -23,18 +23,20 @@ import importlib
 import json
 import math
 import re
+import sys
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast
 
-_BaseModel: Any = None
-try:  # pydantic is optional: support its models when the app has it installed.
-    import pydantic
 
-    _BaseModel = pydantic.BaseModel
-except ImportError:  # pragma: no cover - depends on the environment
-    pass
+def _base_model() -> Any:
+    """pydantic's ``BaseModel`` if the app has loaded pydantic, else None. Never imported
+    here: a pydantic value (or a tag naming a pydantic class, whose module is imported
+    to decode it) means pydantic is loaded already, and a worker whose workflows use
+    none does not carry it (about 10 MB in every pool process)."""
+    module = sys.modules.get("pydantic")
+    return getattr(module, "BaseModel", None) if module is not None else None
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "PayloadError", "SerializationError", "check_arguments",
            "check_limits", "decode", "decode_checked", "dumps", "encode", "loads", "parse_json"]
@@ -125,7 +127,8 @@ def _encode(value: Any, path: str, active: set[int]) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         return _encode_object(value, fields, path, active)
-    if _BaseModel is not None and isinstance(value, _BaseModel):
+    base_model = _base_model()
+    if base_model is not None and isinstance(value, base_model):
         fields = {name: getattr(value, name) for name in type(value).model_fields}
         fields.update(getattr(value, "__pydantic_extra__", None) or {})
         return _encode_object(value, fields, path, active)
@@ -235,7 +238,8 @@ def _decode_object(data: dict[str, Any]) -> Any:
                 if name not in init:  # init=False fields: restore the recorded value
                     object.__setattr__(obj, name, item)
             return obj
-        if cls is not None and _BaseModel is not None and issubclass(cls, _BaseModel):
+        base_model = _base_model()
+        if cls is not None and base_model is not None and issubclass(cls, base_model):
             return cast(Any, cls).model_validate(fields)
     except Exception as exc:  # the class changed shape since the value was recorded
         raise SerializationError(
