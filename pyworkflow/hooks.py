@@ -48,7 +48,8 @@ from .ids import hook_message_id
 from .ids import new_hook_token as new_token
 
 __all__ = ["TOKEN_SHOWN", "HookInfo", "HookPayloadError", "TypedHook", "define_hook", "get_hook",
-           "hook", "hook_error", "list_hooks", "new_token", "refusal_status", "refused_hook",
+           "hook", "hook_error", "list_hooks", "new_token", "payload_errors", "refusal_status",
+           "refused_hook",
            "resume_hook", "short_token"]
 
 M = TypeVar("M")
@@ -67,6 +68,25 @@ class HookPayloadError(ValueError):
         super().__init__(f"payload refused by hook {name!r}: {errors}")
         self.name = name
         self.errors = errors
+
+
+def payload_errors(exc: HookPayloadError) -> list[dict[str, Any]]:
+    """The validation errors as plain JSON: location, message and error type only.
+
+    Pydantic's error dicts also carry the offending ``input`` and ``ctx`` objects; those
+    are dropped so the answer never reflects the payload back and always serialises.
+    """
+    raw = exc.errors
+    if not isinstance(raw, list):
+        return [{"loc": [], "msg": str(raw), "type": "invalid"}]
+    shown: list[dict[str, Any]] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            shown.append({"loc": [], "msg": str(item), "type": "invalid"})
+            continue
+        shown.append({"loc": [p if isinstance(p, int) else str(p) for p in item.get("loc", ())],
+                      "msg": str(item.get("msg", "")), "type": str(item.get("type", "invalid"))})
+    return shown
 
 
 def _refusal(token: str, status: str, hook: HookInfo | None) -> Exception:

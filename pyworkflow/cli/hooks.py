@@ -33,7 +33,6 @@ from .. import hooks as sdk
 from .._runtime import runtime
 from ..errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
 from ..serialization import PayloadError
-from ..web.hooks_endpoint import payload_errors
 from . import _output as out
 from ._payload import EXAMPLE_PAYLOAD, read_payload
 from ._root import CliError, cli
@@ -121,7 +120,7 @@ def info(token: str) -> None:
 
 def _describe_errors(exc: sdk.HookPayloadError) -> str:
     parts = []
-    for item in payload_errors(exc):
+    for item in sdk.payload_errors(exc):
         where = ".".join(str(p) for p in item["loc"]) or "(payload)"
         parts.append(f"{where}: {item['msg']}")
     return "; ".join(parts)

@@ -28,8 +28,7 @@ from ..errors import (
     RunFinishedError,
     RunNotFoundError,
 )
-from ..hooks import HookPayloadError, resume_hook
-from .hooks_endpoint import payload_errors
+from ..hooks import HookPayloadError, payload_errors, resume_hook
 from .replies import Reply, json_reply
 
 __all__ = ["action_routes"]

@@ -58,7 +58,14 @@ from actors import log as _log
 
 from .. import serialization
 from ..errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
-from ..hooks import TOKEN_SHOWN, HookPayloadError, refusal_status, resume_hook, short_token
+from ..hooks import (
+    TOKEN_SHOWN,
+    HookPayloadError,
+    payload_errors,
+    refusal_status,
+    resume_hook,
+    short_token,
+)
 from .replies import Reply, json_reply
 
 __all__ = ["DEFAULT_MAX_BODY", "DELIVERY_THREADS", "Deliveries", "hook_routes",
@@ -97,25 +104,6 @@ class Deliveries:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-
-
-def payload_errors(exc: HookPayloadError) -> list[dict[str, Any]]:
-    """The validation errors as plain JSON: location, message and error type only.
-
-    Pydantic's error dicts also carry the offending ``input`` and ``ctx`` objects; those
-    are dropped so the answer never reflects the payload back and always serialises.
-    """
-    raw = exc.errors
-    if not isinstance(raw, list):
-        return [{"loc": [], "msg": str(raw), "type": "invalid"}]
-    shown: list[dict[str, Any]] = []
-    for item in raw:
-        if not isinstance(item, dict):
-            shown.append({"loc": [], "msg": str(item), "type": "invalid"})
-            continue
-        shown.append({"loc": [p if isinstance(p, int) else str(p) for p in item.get("loc", ())],
-                      "msg": str(item.get("msg", "")), "type": str(item.get("type", "invalid"))})
-    return shown
 
 
 def _payload_refused(exc: serialization.PayloadError) -> Reply:
