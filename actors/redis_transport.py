@@ -31,6 +31,8 @@ acknowledgement after the reconnection reaches Redis as it should.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,12 +66,46 @@ class _KeepsClient:
             self._client = value
 
 
+class _ReusesClient:
+    """Mixed into a Kombu Redis channel: one redis-py client per channel and connection
+    pool, instead of a new one for every publish. Kombu builds a ``redis.Redis`` (and
+    its table of response callbacks) for each message it puts: about 0.1 ms of a
+    step's time. The client holds no connection of its own (the pool does), and a new
+    pool after a reconnection gets a new client."""
+
+    _reused: Any = None
+    _reused_pool: Any = None
+
+    @contextmanager
+    def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
+        if client:
+            yield client
+            return
+        pool = self.pool  # type: ignore[attr-defined]
+        if self._reused is None or self._reused_pool is not pool:
+            self._reused = self._create_client()  # type: ignore[attr-defined]
+            self._reused_pool = pool
+        yield self._reused
+
+
+class Channel(_ReusesClient, kombu_redis.Channel):
+    """Kombu's Redis channel, reusing its client (see ``_ReusesClient``)."""
+
+
+class SentinelChannel(_ReusesClient, kombu_redis.SentinelChannel):
+    """Kombu's Redis Sentinel channel, reusing its client (see ``_ReusesClient``)."""
+
+
 class Transport(_KeepsClient, kombu_redis.Transport):
     """Kombu's Redis transport, kept usable after its connection lets go of it."""
+
+    Channel = Channel
 
 
 class SentinelTransport(_KeepsClient, kombu_redis.SentinelTransport):
     """Kombu's Redis Sentinel transport, kept usable after its connection lets go of it."""
+
+    Channel = SentinelChannel
 
 
 def serves(broker_url: str) -> bool:
