@@ -8,7 +8,7 @@ turn or by recovery. Every receiver is idempotent, so dispatching twice is safe.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -69,8 +69,16 @@ _TYPES: dict[str, type] = {
 _NAMES = {cls: name for name, cls in _TYPES.items()}
 
 
+_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in _TYPES.values()}
+
+
 def effect_to_dict(effect: Effect) -> dict[str, Any]:
-    return {"effect": _NAMES[type(effect)], **asdict(effect)}
+    """Shallow (the values are JSON-encoded at once, into the outbox): ``asdict`` would
+    deep-copy every step's arguments first."""
+    out: dict[str, Any] = {"effect": _NAMES[type(effect)]}
+    for name in _FIELDS[type(effect)]:
+        out[name] = getattr(effect, name)
+    return out
 
 
 def effect_from_dict(data: dict[str, Any]) -> Effect:

@@ -68,6 +68,13 @@ def series_field(series: str, labels: Sequence[str] = ()) -> str:
     return json.dumps([series, list(labels)], separators=(",", ":"))
 
 
+#: Each histogram's field names, built once: its sum, and (bound, field) per bucket.
+_FIELDS: dict[str, tuple[str, tuple[tuple[float, str], ...]]] = {
+    name: (series_field(f"{name}_sum"),
+           tuple((b, series_field(f"{name}_bucket", (le_text(b),))) for b in bounds))
+    for name, bounds in HISTOGRAMS.items()}
+
+
 class _Tally:
     """A batch's observations, added up before the one write."""
 
@@ -80,11 +87,11 @@ class _Tally:
 
     def observe(self, name: str, seconds: float) -> None:
         seconds = max(0.0, seconds)  # a sender's clock ahead of ours is not negative time
-        field = series_field(f"{name}_sum")
-        self.floats[field] = self.floats.get(field, 0.0) + seconds
-        for bound in HISTOGRAMS[name]:
+        sum_field, buckets = _FIELDS[name]
+        self.floats[sum_field] = self.floats.get(sum_field, 0.0) + seconds
+        for bound, field in buckets:
             if seconds <= bound:
-                self.ints[series_field(f"{name}_bucket", (le_text(bound),))] += 1
+                self.ints[field] += 1
 
     def write(self, redis: Any, key: str) -> None:
         """Into this process's counter buffer (written to Redis within a second)."""
