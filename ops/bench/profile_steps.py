@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     def enqueue(name: str, task_args: list[Any], kwargs: dict[str, Any], task_id: str | None,
                 queue_name: str | None) -> None:
         if not args.no_publish:
-            options: dict[str, Any] = {"queue": queue_name} if queue_name else {}
+            # As the worker's own sender (actors.worker) does: no reprs of the arguments.
+            options: dict[str, Any] = {"argsrepr": "", "kwargsrepr": ""}
+            if queue_name:
+                options["queue"] = queue_name
             rt.celery.send_task(name, args=task_args, kwargs=kwargs, task_id=task_id,
                                 **options)
         queue.append((name, task_args, kwargs))
