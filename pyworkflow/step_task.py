@@ -22,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from actors import Message
 from actors import log as _log
+from actors.outages import OUTAGES
 
 from . import serialization
 from .errors import RetryableError, StepTimeoutError
@@ -169,8 +170,14 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
         def hard_limit_reached(self, kwargs: dict[str, Any], limit: float) -> None:
             report_hard_limit(system, leases, kwargs, limit)
 
+    # An outage (Redis away, a cluster's CLUSTERDOWN, a failover) that escapes the attempt
+    # (taking its lease, reporting its outcome) is not the step's failure: without a
+    # lease nothing would notice the attempt never ran, so Celery sends the task again,
+    # with backoff, for as long as it takes. A retry of an attempt that had started is
+    # reported lost by its lease (``hold`` counts starts) and retried per the step's policy.
     @app.task(name=STEP_TASK, acks_late=True, reject_on_worker_lost=True,
-              ignore_result=True, Request=Request)
+              ignore_result=True, Request=Request, autoretry_for=OUTAGES,
+              retry_backoff=1, retry_backoff_max=15, retry_jitter=True, max_retries=None)
     def step_task(run_id: str, call_id: int, step: str, attempt: int, args: list[Any],
                   kwargs: dict[str, Any], timeout: float | None = None,
                   trace: dict[str, str] | None = None) -> None:
