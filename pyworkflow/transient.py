@@ -30,9 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ._start_plan import workflow_def
 from .errors import CancellationError, FatalError, RetryableError, StepFailedError
 from .ids import new_run_id
-from .registry import StepDef, WorkflowDef, get_workflow
+from .registry import StepDef
 from .retry import retry_delay_ms
 from .step_context import StepContext, reset_step_context, set_step_context
 
@@ -62,21 +63,12 @@ def current_transient_run() -> TransientRun | None:
 
 def is_transient(workflow_or_name: Any) -> bool:
     """Whether a workflow was declared ``@workflow(durable=False)``."""
-    return _workflow_def(workflow_or_name).options.get("durable") is False
-
-
-def _workflow_def(workflow_or_name: Any) -> WorkflowDef:
-    if isinstance(workflow_or_name, str):
-        return get_workflow(workflow_or_name)
-    defn = getattr(workflow_or_name, "__pyworkflow_workflow__", None)
-    if defn is None:
-        raise TypeError(f"{workflow_or_name!r} is not a workflow: decorate it with @workflow")
-    return defn  # type: ignore[no-any-return]
+    return workflow_def(workflow_or_name).options.get("durable") is False
 
 
 async def run_transient_async(workflow: Any, *args: Any, **kwargs: Any) -> Any:
     """Run ``workflow`` to its result in the current event loop; nothing is journaled."""
-    defn = _workflow_def(workflow)
+    defn = workflow_def(workflow)
     defn.signature.bind(*args, **kwargs)  # the same argument check a durable start makes
     token = _active.set(TransientRun(new_run_id(), defn.name))
     try:

@@ -5,7 +5,6 @@ Every test starts (and kills) its own workers; none is shared.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,9 +14,8 @@ from typing import Any
 import pytest
 
 import pyworkflow
-from actors.transport_guard import route_dead_letters
-from pyworkflow import _runtime
 from tests._redis_server import RedisServer
+from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
 from tests.test_examples_cli import wait_done
 
@@ -131,16 +129,11 @@ def test_sigterm_lets_the_step_in_flight_finish(pair) -> None:  # type: ignore[n
 @pytest.fixture
 def own_redis(redis_env: dict[str, str]) -> Iterator[RedisServer]:
     server = RedisServer().start()
-    old = os.environ["PYWORKFLOW_REDIS_URL"]
-    os.environ["PYWORKFLOW_REDIS_URL"] = server.url
-    previous = _runtime._runtime
-    _runtime._runtime = None
-    yield server
-    _runtime._runtime = previous
-    if previous is not None:  # dead letters go to this session's Redis again
-        route_dead_letters(previous.system.dead_letter_from_queue)
-    os.environ["PYWORKFLOW_REDIS_URL"] = old
-    server.stop()
+    try:
+        with runtime_on({"PYWORKFLOW_REDIS_URL": server.url}):
+            yield server
+    finally:
+        server.stop()
 
 
 def test_redis_restart_mid_runs_loses_nothing(own_redis: RedisServer,  # type: ignore[no-untyped-def]

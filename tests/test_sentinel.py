@@ -19,7 +19,6 @@ README says) is at-least-once steps, never a result recorded twice.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import tempfile
@@ -38,12 +37,13 @@ import redis
 import pyworkflow
 from actors import redis_transport
 from actors.sentinel import kombu_form, parse
-from actors.transport_guard import GuardedConnection, route_dead_letters
+from actors.transport_guard import GuardedConnection
 from pyworkflow import _runtime, aio
 from pyworkflow._embedded_redis import find_server_binary
 from pyworkflow.celery_app import make_celery
 from pyworkflow.config import ConfigError, celery_broker_url, load_settings, redact_url
 from tests._redis_server import free_port
+from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
 from tests.test_examples_cli import wait_done
 
@@ -147,21 +147,10 @@ def deployment(redis_env: dict[str, str]) -> Iterator[SentinelDeployment]:
     deployment = SentinelDeployment(binary).start()
     env = {"PYWORKFLOW_REDIS_URL": deployment.url, "PYWORKFLOW_BROKER_URL": deployment.url,
            "PYWORKFLOW_KEY_PREFIX": f"pwtest-sentinel-{uuid.uuid4().hex[:6]}"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    previous = _runtime._runtime
-    _runtime._runtime = None
     try:
-        yield deployment
+        with runtime_on(env):
+            yield deployment
     finally:
-        _runtime._runtime = previous
-        if previous is not None:  # dead letters go to this session's Redis again
-            route_dead_letters(previous.system.dead_letter_from_queue)
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         deployment.stop()
 
 

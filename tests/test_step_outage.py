@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 import pyworkflow
-from actors.transport_guard import route_dead_letters
 from pyworkflow import _runtime
 from tests._redis_server import RedisServer
+from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
 
 EXAMPLE = "examples.celery.durable.01_basic_workflow"
@@ -32,23 +32,11 @@ EXAMPLE = "examples.celery.durable.01_basic_workflow"
 @pytest.fixture
 def journal_apart(redis_env: dict[str, str]) -> Iterator[RedisServer]:
     server = RedisServer().start()
-    old = {k: os.environ.get(k) for k in ("PYWORKFLOW_REDIS_URL", "PYWORKFLOW_BROKER_URL")}
-    os.environ["PYWORKFLOW_BROKER_URL"] = old["PYWORKFLOW_BROKER_URL"] or redis_env[
-        "PYWORKFLOW_REDIS_URL"]
-    os.environ["PYWORKFLOW_REDIS_URL"] = server.url
-    previous = _runtime._runtime
-    _runtime._runtime = None
+    broker = os.environ.get("PYWORKFLOW_BROKER_URL") or redis_env["PYWORKFLOW_REDIS_URL"]
     try:
-        yield server
+        with runtime_on({"PYWORKFLOW_REDIS_URL": server.url, "PYWORKFLOW_BROKER_URL": broker}):
+            yield server
     finally:
-        _runtime._runtime = previous
-        if previous is not None:
-            route_dead_letters(previous.system.dead_letter_from_queue)
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         server.stop()
 
 

@@ -10,7 +10,6 @@ the same live processes at the end, with every run completed.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 import uuid
@@ -20,9 +19,8 @@ from pathlib import Path
 import pytest
 
 import pyworkflow
-from actors.transport_guard import route_dead_letters
-from pyworkflow import _runtime
 from tests._redis_server import RedisServer
+from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
 from tests.test_examples_cli import wait_done
 
@@ -33,16 +31,11 @@ RESTARTS = 16
 @pytest.fixture
 def own_redis(redis_env: dict[str, str]) -> Iterator[RedisServer]:
     server = RedisServer().start()
-    old = os.environ["PYWORKFLOW_REDIS_URL"]
-    os.environ["PYWORKFLOW_REDIS_URL"] = server.url
-    previous = _runtime._runtime
-    _runtime._runtime = None
-    yield server
-    _runtime._runtime = previous
-    if previous is not None:  # dead letters go to this session's Redis again
-        route_dead_letters(previous.system.dead_letter_from_queue)
-    os.environ["PYWORKFLOW_REDIS_URL"] = old
-    server.stop()
+    try:
+        with runtime_on({"PYWORKFLOW_REDIS_URL": server.url}):
+            yield server
+    finally:
+        server.stop()
 
 
 def _steps_done(runs: list[str]) -> int:
