@@ -31,7 +31,13 @@ class LiveState:
 
     def load(self, known_last_seq: int | None = None) -> None:
         """From the cache or from scratch, then up to the journal's end; no read at all
-        when the cached state is already at ``known_last_seq``."""
+        when the cached state is already at ``known_last_seq``. An actor whose journal is
+        empty (its first turn) starts from scratch without asking the cache: nothing to
+        rebuild, so it counts as neither a hit nor a miss."""
+        if known_last_seq == 0:
+            self._system.cache.evict(self._actor_id)  # a same-named actor, forgotten since
+            self.state, self.seq = self._behaviour.initial_state(self._actor_id), 0
+            return
         cached = self._system.cache.take(self._actor_id)
         if cached is None:
             self.state, self.seq = self._behaviour.initial_state(self._actor_id), 0

@@ -22,6 +22,7 @@ from ._scripts import Scripts
 from .behaviour import Behaviour
 from .dead_letters import DeadLetters
 from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
+from .in_place import InPlaceTasks, KeptTask
 from .instruments import Instruments
 from .journal import Journal
 from .keys import ActorKeys, GlobalKeys
@@ -87,6 +88,8 @@ class ActorSystem:
         self.periodic: list[Callable[[], Any]] = []
         #: metrics and tracing hooks (see ``instruments``); never fail the runtime
         self.instruments = Instruments()
+        #: tasks this process keeps and runs itself, right after the task sending them
+        self.in_place = InPlaceTasks(self._send_kept)
 
     # -- wiring -----------------------------------------------------------------------
     def route(self, actor_id_prefix: str, behaviour: Behaviour[Any]) -> None:
@@ -175,6 +178,15 @@ class ActorSystem:
 
     def enqueue_task(self, name: str, args: list[Any], kwargs: dict[str, Any],
                      task_id: str | None, queue: str | None) -> None:
+        if self.in_place.offer(KeptTask(name, args, kwargs, task_id, queue)):
+            return
+        self._send(name, args, kwargs, task_id, queue)
+
+    def _send_kept(self, task: KeptTask) -> None:
+        self._send(task.name, task.args, task.kwargs, task.task_id, task.queue)
+
+    def _send(self, name: str, args: list[Any], kwargs: dict[str, Any],
+              task_id: str | None, queue: str | None) -> None:
         if self._enqueue is None:
             raise RuntimeError("ActorSystem has no task sender; call set_enqueue() or install()")
         self._enqueue(name, args, kwargs, task_id, queue)

@@ -41,7 +41,8 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
     system.turn_queue = turn_queue
 
     def turn(actor_id: str, token: str) -> None:
-        run_turn(system, actor_id, token)
+        with system.in_place.running():  # a task the turn sends may run right here
+            run_turn(system, actor_id, token)
 
     app.task(name=TURN_TASK_NAME, acks_late=True, reject_on_worker_lost=True,
              ignore_result=True)(turn)

@@ -44,6 +44,15 @@ def _attempt_of(member: str) -> tuple[str, int, int]:
     return run_id, int(call_id), int(attempt)
 
 
+def message_in_hand(system: Any, run_id: str) -> Message | None:
+    """The message a turn of ``run_id`` held in hand (in the runtime's in-hand slot) when
+    its process died, if any. The one place pyworkflow looks at that slot: the actor
+    runtime has no read of it of its own yet (wanted: ``ActorSystem.message_in_hand``);
+    until then this goes through the runtime's public key layout (``actor_keys``)."""
+    raw = system.redis.get(system.actor_keys(run_id).inhand)
+    return Message.decode(raw) if raw else None
+
+
 class StepLeases:
     def __init__(self, redis: Any, prefix: str) -> None:
         self._redis = redis
@@ -142,8 +151,17 @@ class StepLeases:
 
     def report_lost(self, system: Any, member: str) -> None:
         """Declare an attempt dead and tell its run (once: the message id is the one the
-        attempt's own result would have had)."""
+        attempt's own result would have had). Unless the step had finished: its result,
+        held in hand by a turn that died after it (in the step's own task or in the task
+        that ran it in place), is still in the run's in-hand slot, and is what the run
+        must get."""
         run_id, call_id, attempt = _attempt_of(member)
+        held = message_in_hand(system, run_id)
+        if held is not None and held.msg_id == step_result_message_id(run_id, call_id, attempt):
+            logger.info("the step had finished before its worker died; delivering its result",
+                        run_id=run_id, call_id=call_id, attempt=attempt)
+            system.deliver(held)
+            return
         self._redis.set(self._dead_prefix + member, 1, ex=DEAD_MARK_TTL_S)
         logger.warning("step attempt lost its worker", run_id=run_id, call_id=call_id,
                        attempt=attempt)

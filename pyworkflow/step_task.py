@@ -22,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from actors import Message
 from actors import log as _log
+from actors.in_place import KeptTask
 from actors.outages import OUTAGES
 
 from . import serialization
@@ -77,15 +78,6 @@ def _report(system: Any, run_id: str, payload: dict[str, Any], inline: bool) -> 
                    inline=inline)
 
 
-def message_in_hand(system: Any, run_id: str) -> Message | None:
-    """The message a turn of ``run_id`` held in hand (in the runtime's in-hand slot) when
-    its process died, if any. The one place pyworkflow looks at that slot: the actor
-    runtime has no read of it of its own yet (wanted: ``ActorSystem.message_in_hand``);
-    until then this goes through the runtime's public key layout (``actor_keys``)."""
-    raw = system.redis.get(system.actor_keys(run_id).inhand)
-    return Message.decode(raw) if raw else None
-
-
 def _cancel_probe(system: Any, run_id: str) -> Any:
     """Reads the ``cancel_requested`` field a cancel projects onto the run's record."""
     record = system.actor_keys(run_id).record
@@ -104,15 +96,9 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
     if verdict == "restarted":
         # This attempt already ran and its worker died (the broker handed the task
         # back): report it lost rather than run it again, so work that kills its
-        # worker is retried per policy and stopped by the poison limit. Unless the step
-        # had finished: its result, held in hand by the turn that died after it, is
-        # still in the run's in-hand slot and is what the run must get.
+        # worker is retried per policy and stopped by the poison limit (unless it had
+        # finished: see ``report_lost``).
         leases.drop(member)
-        held = message_in_hand(system, run_id)
-        if held is not None and held.msg_id == step_result_message_id(run_id, call_id, attempt):
-            log.info("the step had finished before its worker died; delivering its result")
-            system.deliver(held)
-            return
         leases.report_lost(system, member)
         return
     payload: dict[str, Any] = {"call_id": call_id, "attempt": attempt}
@@ -165,6 +151,12 @@ def report_hard_limit(system: Any, leases: StepLeases, kwargs: dict[str, Any],
     leases.drop(step_attempt(run_id, call_id, attempt))
 
 
+def _consumed(app: Any, queue: str | None) -> bool:
+    """Whether this worker reads ``queue`` (``-Q``; all queues when none were chosen)."""
+    selected = app.amqp.queues.consume_from
+    return not selected or queue is None or queue in selected
+
+
 def install(app: Any, system: Any, leases: StepLeases) -> None:
     class Request(StepRequest):
         def hard_limit_reached(self, kwargs: dict[str, Any], limit: float) -> None:
@@ -181,7 +173,20 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
     def step_task(run_id: str, call_id: int, step: str, attempt: int, args: list[Any],
                   kwargs: dict[str, Any], timeout: float | None = None,
                   trace: dict[str, str] | None = None) -> None:
-        run_step(system, leases, run_id, call_id, step, attempt, args, kwargs, timeout, trace)
+        if timeout is not None:  # Celery's time limits cover this whole task: nothing after
+            run_step(system, leases, run_id, call_id, step, attempt, args, kwargs, timeout,
+                     trace)
+            return
+        with system.in_place.running():
+            run_step(system, leases, run_id, call_id, step, attempt, args, kwargs, None, trace)
+
+    def _in_place(task: KeptTask) -> bool:
+        """A step attempt may run in the process whose turn sent it: when it has no
+        timeout (Celery's limits arm per task) and goes to a queue this worker reads."""
+        return task.kwargs.get("timeout") is None and _consumed(app, task.queue)
+
+    system.in_place.accept(STEP_TASK, _in_place,
+                           lambda task: run_step(system, leases, **task.kwargs))
 
     system.periodic.append(lambda: leases.recover_lost(system))
 

@@ -1,0 +1,125 @@
+"""Tasks a worker keeps for itself: the next task a task sends, run right after it.
+
+A sequential workflow sends one step task per step; each goes through the broker
+and back to some pool process, which costs more than a short step itself. While
+a task holds an open :class:`InPlaceWindow`, the first task it sends whose name
+was accepted (``InPlaceTasks.accept``) is kept here instead of being published;
+the sending task runs it when it is done with its own work (``take``), and so on,
+until the window's time budget is spent: then tasks go to the broker again, so a
+long chain of steps does not keep other work waiting on this process.
+
+Nothing is lost by keeping a task: the sender wrote the task's watch entry before
+dispatching it (see ``EnqueueTask``), so a process that dies holding a kept task
+leaves an entry that expires and is reported as never started, exactly as a task
+the broker lost; the receiver's lease covers it once it runs. Only one task is kept
+at a time; the others a turn sends (parallel steps) go to the broker and run
+elsewhere at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from . import log as _log
+
+#: How long one Celery task may go on running tasks it kept for itself.
+IN_PLACE_BUDGET_S = 0.1
+
+logger = _log.get_logger("actors.in_place")
+
+
+@dataclass(frozen=True)
+class KeptTask:
+    """A task sent while a window was open and kept to run here."""
+
+    name: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    task_id: str | None
+    queue: str | None
+
+
+class InPlaceWindow:
+    """An open window: holds at most one kept task until its budget is spent."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.kept: KeptTask | None = None
+
+    def take(self) -> KeptTask | None:
+        """The kept task, to run now (the slot is free again)."""
+        kept, self.kept = self.kept, None
+        return kept
+
+
+@dataclass(frozen=True)
+class _Acceptance:
+    when: Callable[[KeptTask], bool]
+    run: Callable[[KeptTask], None]
+
+
+class InPlaceTasks:
+    """A process's in-place slot: which tasks may be kept and how they run, and each
+    thread's window, if open (a threads pool runs several tasks at once)."""
+
+    def __init__(self, publish: Callable[[KeptTask], None],
+                 budget_s: float = IN_PLACE_BUDGET_S) -> None:
+        self.budget_s = budget_s
+        self._publish = publish
+        self._accepted: dict[str, _Acceptance] = {}
+        self._local = threading.local()
+
+    def accept(self, name: str, when: Callable[[KeptTask], bool],
+               run: Callable[[KeptTask], None]) -> None:
+        """Tasks named ``name`` may be kept when ``when(task)`` says so (e.g. the task's
+        queue is one this worker consumes), and are then run with ``run(task)``."""
+        self._accepted[name] = _Acceptance(when, run)
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Open a window for the task running now; when its body is done, run what it
+        kept (and what those keep, within the budget). Nested: the outer one runs them."""
+        if getattr(self._local, "window", None) is not None:
+            yield
+            return
+        window = self._local.window = InPlaceWindow(time.monotonic() + self.budget_s)
+        try:
+            yield
+            while (kept := window.take()) is not None:
+                self._run_kept(kept)
+        finally:
+            self._local.window = None
+            left = window.take()  # the body raised with a task kept: send it after all
+            if left is not None:
+                self._publish(left)
+
+    def _run_kept(self, kept: KeptTask) -> None:
+        """A kept task that raises is sent through the broker, as the task it would have
+        been (whose own retry policy then applies); never the holder's failure."""
+        try:
+            self._accepted[kept.name].run(kept)
+        except Exception as exc:
+            logger.warning("a task run in place raised; sending it through the broker",
+                           task=kept.name, task_id=kept.task_id, error=str(exc))
+            try:
+                self._publish(kept)
+            except Exception as send_exc:  # its watch entry expires and it is sent again
+                logger.warning("could not send it either; its sender's recovery will",
+                               task=kept.name, task_id=kept.task_id, error=str(send_exc))
+
+    def offer(self, task: KeptTask) -> bool:
+        """Keep ``task`` if this thread has a window open, its slot free, its budget not
+        spent and the task accepted; False: publish it as usual."""
+        window: InPlaceWindow | None = getattr(self._local, "window", None)
+        if window is None or window.kept is not None or time.monotonic() > window.deadline:
+            return False
+        acceptance = self._accepted.get(task.name)
+        if acceptance is None or not acceptance.when(task):
+            return False
+        window.kept = task
+        return True
