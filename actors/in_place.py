@@ -8,6 +8,14 @@ the sending task runs it when it is done with its own work (``take``), and so on
 until the window's time budget is spent: then tasks go to the broker again, so a
 long chain of steps does not keep other work waiting on this process.
 
+Keeping a task also lets the sender put off the bookkeeping it would have done
+in a round trip of its own after sending (deleting what it dispatched from its
+outbox, dropping a lease): ``defer`` hands those commands to the kept task, whose
+first pipeline carries them (``take_deferred``). Each is safe to run late (the
+actor's dispatching mark and lease expiry cover the gap, as they cover a process
+that dies right after sending), and whatever no kept task took is run when the
+window closes.
+
 Nothing is lost by keeping a task: the sender wrote the task's watch entry before
 dispatching it (see ``EnqueueTask``), so a process that dies holding a kept task
 leaves an entry that expires and is reported as never started, exactly as a task
@@ -50,11 +58,74 @@ class InPlaceWindow:
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.kept: KeptTask | None = None
+        self.deferred: list[_Deferred] = []
+
+    def take_deferred(self) -> list[_Deferred]:
+        ops, self.deferred = self.deferred, []
+        return ops
 
     def take(self) -> KeptTask | None:
         """The kept task, to run now (the slot is free again)."""
         kept, self.kept = self.kept, None
         return kept
+
+
+class _Counting:
+    """A pipeline seen by a deferred builder: counts the commands it queues."""
+
+    def __init__(self, pipe: Any) -> None:
+        self._pipe = pipe
+        self.count = 0
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        command = getattr(self._pipe, name)
+
+        def queue(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return command(*args, **kwargs)
+
+        return queue
+
+
+@dataclass
+class _Deferred:
+    build: Callable[[Any], None]
+    after: Callable[[list[Any]], None] | None
+    count: int = 0
+
+
+class DeferredOps:
+    """Commands put off by the task before: queued first on the taker's pipeline, their
+    results given back to their owners (``done``). One whose result is an error (a
+    script Redis no longer knows after a restart) is run again on its own, which every
+    deferred command allows (deletes, compare-and-deletes, reads)."""
+
+    def __init__(self, items: list[_Deferred], pipeline: Callable[[Callable[[Any], None]],
+                                                                  list[Any]]) -> None:
+        self._items = items
+        self._pipeline = pipeline
+
+    def build(self, pipe: Any) -> None:
+        for item in self._items:
+            counting = _Counting(pipe)
+            item.build(counting)
+            item.count = counting.count
+
+    def done(self, results: list[Any]) -> list[Any]:
+        """Hand the deferred commands their results; the rest are the taker's."""
+        at = 0
+        for item in self._items:
+            mine, at = results[at:at + item.count], at + item.count
+            if any(isinstance(r, Exception) for r in mine):
+                mine = self._pipeline(item.build)
+            if item.after is not None:
+                item.after(mine)
+        return results[at:]
+
+    def run(self) -> None:
+        """Nobody took them: one round trip of their own."""
+        if self._items:
+            self.done(self._pipeline(self.build))
 
 
 @dataclass(frozen=True)
@@ -68,9 +139,13 @@ class InPlaceTasks:
     thread's window, if open (a threads pool runs several tasks at once)."""
 
     def __init__(self, publish: Callable[[KeptTask], None],
-                 budget_s: float = IN_PLACE_BUDGET_S) -> None:
+                 pipeline: Callable[[Callable[[Any], None]], list[Any]],
+                 can_defer: bool = True, budget_s: float = IN_PLACE_BUDGET_S) -> None:
         self.budget_s = budget_s
         self._publish = publish
+        self._pipeline = pipeline
+        #: False on a Redis Cluster: the taker's pipeline could not carry scripts
+        self._can_defer = can_defer
         self._accepted: dict[str, _Acceptance] = {}
         self._local = threading.local()
 
@@ -92,11 +167,39 @@ class InPlaceTasks:
             yield
             while (kept := window.take()) is not None:
                 self._run_kept(kept)
+                if window.kept is None:  # else the next kept task carries them
+                    self._run_deferred(window)
         finally:
             self._local.window = None
             left = window.take()  # the body raised with a task kept: send it after all
             if left is not None:
                 self._publish(left)
+            self._run_deferred(window)
+
+    def _run_deferred(self, window: InPlaceWindow) -> None:
+        ops = window.take_deferred()
+        if ops:
+            try:
+                DeferredOps(ops, self._pipeline).run()
+            except Exception as exc:  # late bookkeeping: expiries cover what it missed
+                logger.warning("deferred commands failed", error=str(exc))
+
+    def defer(self, build: Callable[[Any], None],
+              after: Callable[[list[Any]], None] | None = None) -> bool:
+        """Put off the commands ``build(pipe)`` queues until the kept task's first round
+        trip (``after(results)`` then gets their results); False, deferring nothing, when
+        no task is kept here: run them now."""
+        window: InPlaceWindow | None = getattr(self._local, "window", None)
+        if not self._can_defer or window is None or window.kept is None:
+            return False
+        window.deferred.append(_Deferred(build, after))
+        return True
+
+    def take_deferred(self) -> DeferredOps | None:
+        """For a kept task's first pipeline: the commands put off for it, if any."""
+        window: InPlaceWindow | None = getattr(self._local, "window", None)
+        ops = window.take_deferred() if window is not None else []
+        return DeferredOps(ops, self._pipeline) if ops else None
 
     def _run_kept(self, kept: KeptTask) -> None:
         """A kept task that raises is sent through the broker, as the task it would have

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 from . import log as _log
 from ._scripts import Scripts
@@ -89,7 +90,8 @@ class ActorSystem:
         #: metrics and tracing hooks (see ``instruments``); never fail the runtime
         self.instruments = Instruments()
         #: tasks this process keeps and runs itself, right after the task sending them
-        self.in_place = InPlaceTasks(self._send_kept)
+        self.in_place = InPlaceTasks(self._send_kept, self.scripts.pipeline,
+                                     can_defer=not isinstance(client, RedisCluster))
 
     # -- wiring -----------------------------------------------------------------------
     def route(self, actor_id_prefix: str, behaviour: Behaviour[Any]) -> None:

@@ -199,7 +199,8 @@ class Turn:
         """Released: now send what the last batch decided. Should this process die here,
         the outbox still holds it and the lease index still points at the actor (the
         entry is only dropped here, if nobody touched it since ``index_score``), so
-        recovery dispatches it."""
+        recovery dispatches it. When a task it sent is kept to run here (``in_place``),
+        this bookkeeping rides on that task's first round trip instead of its own."""
         sys_, k = self.system, self.keys
         self.outbox.dispatch_pending(watched=True)
 
@@ -211,13 +212,16 @@ class Turn:
                                      [self.actor_id, repr(index_score)])
             pipe.hlen(k.outbox)
 
-        left = sys_.scripts.pipeline(finish)[-1]
-        if int(left) > 0:
+        if not sys_.in_place.defer(finish, after=self._after_finish):
+            self._after_finish(sys_.scripts.pipeline(finish))
+
+    def _after_finish(self, results: list[Any]) -> None:
+        if int(results[-1]) > 0:
             # Effects of an earlier turn that died (or lost Redis) while dispatching them,
             # hidden from this turn by its dispatching mark: keep the actor in the lease
             # index so recovery comes back once the mark has expired and sends them.
-            sys_.scripts.pipeline(
-                lambda pipe: sys_.touch_index(pipe, self.actor_id, queued=False))
+            self.system.scripts.pipeline(
+                lambda pipe: self.system.touch_index(pipe, self.actor_id, queued=False))
 
     def _take_back(self) -> bool:
         """Own the actor again after a release, if its flag is still free."""

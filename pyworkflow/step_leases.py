@@ -19,6 +19,7 @@ from typing import Any
 
 from actors import Message
 from actors import log as _log
+from actors.in_place import DeferredOps, InPlaceTasks
 
 from . import keys
 from .ids import step_attempt, step_result_message_id, step_undelivered_message_id
@@ -67,18 +68,30 @@ class StepLeases:
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def hold(self, run_id: str, call_id: int, attempt: int) -> tuple[str, str]:
-        """Take the attempt's lease, in one round trip. The verdict: ``run``; ``dead`` when
-        the attempt was already reported lost (a late redelivery of its task: skip it);
-        ``restarted`` when it started once before (its worker died mid-step and the
-        broker handed the task back: report it lost rather than run it again)."""
+    def hold(self, run_id: str, call_id: int, attempt: int,
+             before: DeferredOps | None = None) -> tuple[str, str]:
+        """Take the attempt's lease, in one round trip (which also carries ``before``,
+        commands the task that ran before this one here put off). The verdict: ``run``;
+        ``dead`` when the attempt was already reported lost (a late redelivery of its
+        task: skip it); ``restarted`` when it started once before (its worker died
+        mid-step and the broker handed the task back: report it lost rather than run it
+        again)."""
         member = step_attempt(run_id, call_id, attempt)
         pipe = self._redis.pipeline(transaction=False)
+        if before is not None:
+            before.build(pipe)
         pipe.exists(self._dead_prefix + member)
         pipe.incr(self._starts_prefix + member)
         pipe.expire(self._starts_prefix + member, DEAD_MARK_TTL_S)
         pipe.zadd(self.key, {member: time.time() * 1000 + LEASE_MS})
-        dead, starts = pipe.execute()[:2]
+        if before is None:
+            dead, starts = pipe.execute()[:2]
+        else:
+            own = before.done(pipe.execute(raise_on_error=False))
+            for result in own:
+                if isinstance(result, Exception):
+                    raise result
+            dead, starts = own[:2]
         if dead:
             self._redis.zrem(self.key, member)
             return member, "dead"
@@ -117,10 +130,15 @@ class StepLeases:
                                                 name="pyworkflow-step-leases")
                 self._thread.start()
 
-    def drop(self, member: str) -> None:
+    def drop(self, member: str, later: InPlaceTasks | None = None) -> None:
+        """End the lease; with ``later``, in the round trip of the task kept to run next
+        here, if there is one (late is harmless: an expired lease of a finished attempt
+        reports it lost under its result's message id, which its run already has)."""
         with self._lock:
             self._held.discard(member)
-        self._redis.zrem(self.key, member)
+        key = self.key
+        if later is None or not later.defer(lambda pipe: pipe.zrem(key, member)):
+            self._redis.zrem(key, member)
 
     def _renew_loop(self) -> None:
         while True:

@@ -89,7 +89,8 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
              timeout: float | None = None, trace: dict[str, str] | None = None) -> None:
     ctx = StepContext(run_id, call_id, step, attempt, CancelWatch(_cancel_probe(system, run_id)))
     log = logger.bind(run_id=run_id, step=step, call_id=call_id, attempt=attempt)
-    member, verdict = leases.hold(run_id, call_id, attempt)
+    member, verdict = leases.hold(run_id, call_id, attempt,
+                                  before=system.in_place.take_deferred())
     if verdict == "dead":
         log.info("skipping a redelivered step attempt already reported lost")
         return
@@ -122,7 +123,7 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
                      payload.get("error"))
     # Reported after the span ends: the run's next turn may run right here (in place).
     _report(system, run_id, payload, inline=True)
-    leases.drop(member)
+    leases.drop(member, later=system.in_place)
     _count(system, step, bool(payload.get("ok")), time.monotonic() - started)
 
 
