@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 from pyworkflow import step, workflow
 
 
 @step(max_retries=3, retry_delay=0.1)
-def numbered_step(i: int, seconds: float) -> int:
+async def numbered_step(i: int, seconds: float) -> int:
     if seconds:
-        time.sleep(seconds)
+        await asyncio.sleep(seconds)
     return i
 
 
