@@ -218,11 +218,26 @@ class InPlaceTasks:
     def offer(self, task: KeptTask) -> bool:
         """Keep ``task`` if this thread has a window open, its slot free, its budget not
         spent and the task accepted; False: publish it as usual."""
-        window: InPlaceWindow | None = getattr(self._local, "window", None)
-        if window is None or window.kept is not None or time.monotonic() > window.deadline:
+        window = self._open_window()
+        if window is None:
             return False
         acceptance = self._accepted.get(task.name)
         if acceptance is None or not acceptance.when(task):
             return False
         window.kept = task
         return True
+
+    def would_keep(self, name: str, args: list[Any], kwargs: dict[str, Any],
+                   task_id: str | None, queue: str | None) -> bool:
+        """Whether ``offer`` would keep this task now, with its deferred commands
+        (``defer``) riding on it."""
+        acceptance = self._accepted.get(name)
+        return (self._can_defer and self._open_window() is not None and acceptance is not None
+                and acceptance.when(KeptTask(name, args, kwargs, task_id, queue)))
+
+    def _open_window(self) -> InPlaceWindow | None:
+        """This thread's window, if open with its slot free and budget left."""
+        window: InPlaceWindow | None = getattr(self._local, "window", None)
+        if window is None or window.kept is not None or time.monotonic() > window.deadline:
+            return None
+        return window

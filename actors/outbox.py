@@ -54,6 +54,12 @@ class Outbox:
     def has_pending(self) -> bool:
         return bool(self._pending)
 
+    def single_pending(self) -> EnqueueTask | None:
+        """The one effect to dispatch, when there is exactly one and it is a task."""
+        if len(self._pending) == 1 and isinstance(self._pending[0][1], EnqueueTask):
+            return self._pending[0][1]
+        return None
+
     def stage(self, committed: list[tuple[str, Effect]]) -> None:
         """Effects just committed (with their ids), to dispatch next."""
         self._pending.extend(committed)

@@ -57,12 +57,16 @@ class Begun:
     in_hand_seen: bool
     left_in_hand: bytes | None  # a message a dead turn held in hand: back to the mailbox
     stranded: list[str]  # delivery tags a dead turn took: back to the mailbox
+    #: the lease-index score this begin wrote (``unindex.lua`` drops the entry at the end
+    #: only if nobody wrote another since)
+    index_score: str = ""
 
 
 def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
           in_hand: Message | None = None) -> Begun | None:
     """Claim (``activate``) or confirm the actor for ``token``; None if not its owner."""
     k = system.actor_keys(actor_id)
+    score = system.lease_score()
 
     def build(pipe: Any) -> None:
         if activate:  # index first: if this process dies now, recovery finds the actor
@@ -74,13 +78,16 @@ def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
             [token, system.lease_ms, "activate" if activate else "owned",
              in_hand.msg_id if in_hand else "", in_hand.encode() if in_hand else ""])
         if not activate:
-            pipe.zadd(system.keys.lease_index_of(actor_id), {actor_id: system.lease_score()})
+            pipe.zadd(system.keys.lease_index_of(actor_id), {actor_id: score})
 
-    out = system.scripts.pipeline(build)[1 if activate else 0]
+    results = system.scripts.pipeline(build)
+    out = results[1 if activate else 0]
     if int(out[0]) == 0:
         return None
+    written = results[0] if activate else repr(score)
     return Begun(int(out[0]), int(out[1]), int(out[2]), int(out[3]), bool(int(out[4])),
-                 out[5] or None, [t.decode() if isinstance(t, bytes) else t for t in out[6:]])
+                 out[5] or None, [t.decode() if isinstance(t, bytes) else t for t in out[6:]],
+                 written.decode() if isinstance(written, bytes) else str(written))
 
 
 def run_turn(system: ActorSystem, actor_id: str, token: str) -> None:
@@ -170,6 +177,8 @@ class Turn:
 
     def _end(self) -> bool:
         """Release the actor; True when the turn chain is over, False when it must go on."""
+        if self._end_in_place():
+            return True
         sys_, k = self.system, self.keys
         self.live.keep()
         length_key = [self.reader.length_key] if self.reader.length_key else []
@@ -194,6 +203,54 @@ class Turn:
             return False
         self._dispatch_released(None)  # the sender's turn left our effects to us
         return True
+
+    def _end_in_place(self) -> bool:
+        """End a turn whose one effect is a task this process keeps (``in_place``): keep
+        it, and put the release itself off to the kept task's first round trip, with the
+        outbox entry's deletion and the lease-index entry's removal; False (nothing
+        done) when the turn ends otherwise.
+
+        The kept task runs only after that round trip, so the actor is free while it
+        runs, exactly as if it had been dispatched after the release. Should this
+        process die first, the actor is still owned and its outbox still holds the
+        task: its lease expires and recovery dispatches it. A message that arrived
+        before the release (its sender found the actor busy) starts a turn task once
+        the release has run (``after``), instead of being taken back here."""
+        sys_, k = self.system, self.keys
+        effect = self.outbox.single_pending()
+        if effect is None or not sys_.in_place.would_keep(
+                effect.name, effect.args, effect.kwargs, effect.task_id, effect.queue):
+            return False
+        self.live.keep()
+        self.outbox.dispatch_pending(watched=True)
+        length_key = [self.reader.length_key] if self.reader.length_key else []
+        token, index_score = self.token, self.begun.index_score
+
+        def release(pipe: Any) -> None:
+            if not kept and effect.watch_key:  # published after all: watched as usual
+                pipe.zadd(effect.watch_key,
+                          {effect.watch_member: time.time() * 1000 + effect.watch_ms})
+            sys_.scripts.call_in(pipe, "release",
+                                 [k.activation, k.inflight, k.meta, k.dispatching, *length_key],
+                                 [token, "0", DISPATCHING_MARK_MS])
+            self.outbox.delete_dispatched_in(pipe)
+            if index_score:
+                sys_.scripts.call_in(pipe, "unindex", [sys_.keys.lease_index_of(self.actor_id)],
+                                     [self.actor_id, index_score])
+
+        kept = sys_.in_place.defer(release, after=self._after_release)
+        if not kept:
+            self._after_release(sys_.scripts.pipeline(release)[1 if effect.watch_key else 0:])
+        return True
+
+    def _after_release(self, results: list[Any]) -> None:
+        """A message published before the deferred release found the actor busy: its
+        sender started no turn, so start one now."""
+        waiting = int(results[0])
+        if waiting == -1:
+            waiting = self.system.mailbox.size(self.keys.mailbox)
+        if waiting > 0:
+            self.system.activate(self.actor_id)
 
     def _dispatch_released(self, index_score: float | None) -> None:
         """Released: now send what the last batch decided. Should this process die here,
