@@ -67,10 +67,15 @@ def _recover_one(system: ActorSystem, index: str, actor_id: str) -> int:
 def deliver_due_timers(system: ActorSystem, limit: int = 200) -> tuple[int, int | None, int]:
     """Deliver due timers; returns (delivered, next due ms or None, Redis now ms)."""
     result = system.timers.claim_due(limit)
-    for timer in result.timers:
-        system.deliver(timer.message)
-        system.timers.confirm(timer.timer_id)
-        logger.debug("timer fired", timer_id=timer.timer_id, actor_id=timer.message.actor_id)
+    if result.timers:
+        # Confirmed (forgotten) only once every message is in its mailbox; should this
+        # process die before, the claims expire and the timers fire again (a repeat is
+        # dropped by its message id).
+        system.deliver_many([timer.message for timer in result.timers])
+        system.timers.confirm(*[timer.timer_id for timer in result.timers])
+        for timer in result.timers:
+            logger.debug("timer fired", timer_id=timer.timer_id,
+                         actor_id=timer.message.actor_id)
     if result.timers and system.instruments:
         system.instruments.timers_fired(result.timers, result.now_ms)
     return len(result.timers), result.next_due_ms, result.now_ms

@@ -147,6 +147,25 @@ class ActorSystem:
         self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
         self.activate(message.actor_id)
 
+    def deliver_many(self, messages: list[Message]) -> None:
+        """Publish each message, then activate their actors in one round trip (what a
+        burst of due timers needs: ``deliver`` costs two round trips per message)."""
+        for message in messages:
+            self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
+        actor_ids = list(dict.fromkeys(m.actor_id for m in messages))
+        tokens = [uuid.uuid4().hex for _ in actor_ids]
+
+        def build(pipe: Any) -> None:
+            for actor_id, token in zip(actor_ids, tokens, strict=True):
+                self.touch_index(pipe, actor_id, queued=True)
+                self.scripts.call_in(pipe, "activate", [self.actor_keys(actor_id).activation],
+                                     [token, self.queued_lease_ms])
+
+        won = self.scripts.pipeline(build)[1::2]
+        for actor_id, token, ok in zip(actor_ids, tokens, won, strict=True):
+            if ok:
+                self.start_turn(actor_id, token)
+
     def lease_score(self, queued: bool = False) -> float:
         """A lease-index score: the lease's expiry in ms, plus a random fraction so that
         every write is distinguishable (``unindex.lua`` relies on it)."""
