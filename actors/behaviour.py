@@ -81,6 +81,12 @@ class Behaviour(Generic[S]):
     def settle(self, state: S, ctx: TurnContext) -> None:
         """Called once after a batch's messages were handled, before the commit."""
 
+    def worth_caching(self, state: S) -> bool:
+        """Whether the process should keep ``state`` for the actor's next turn. An actor
+        that expects no more turns (a finished workflow run) says no: its state would
+        only hold memory until the cache's LRU pushed it out."""
+        return True
+
     def after_commit(self, state: S) -> None:
         """Called after a batch was committed and its effects dispatched: the place for
         work that must only happen once the batch is durable."""

@@ -55,8 +55,12 @@ class LiveState:
         self.load()
 
     def keep(self) -> None:
-        """Leave the state in the cache for the next turn of this actor here."""
-        self._system.cache.put(self._actor_id, self.state, self.seq)
+        """Leave the state in the cache for the next turn of this actor here (unless
+        the behaviour expects no next turn)."""
+        if self._behaviour.worth_caching(self.state):
+            self._system.cache.put(self._actor_id, self.state, self.seq)
+        else:
+            self._system.cache.evict(self._actor_id)
 
     def forget(self) -> None:
         self._system.cache.evict(self._actor_id)

@@ -75,3 +75,8 @@ class RunBehaviour(Behaviour[Run]):
 
     def after_commit(self, state: Run) -> None:
         state.run_after_commit()
+
+    def worth_caching(self, state: Run) -> bool:
+        """A finished or parked run expects no turn soon (a late report, a retry, a
+        query): one that comes replays the journal."""
+        return not state.history.finished and state.history.parked is None
