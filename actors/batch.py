@@ -64,6 +64,10 @@ class Batches:
         self._journal = system.journal(actor_id)
         self._behaviour = system.behaviour_for(actor_id)
         self._in_hand = InHand(system.mailbox, self._keys.mailbox)
+        self.drained = False
+        #: the lease-index score this turn wrote last (its end drops the entry only if
+        #: nobody wrote another since: ``unindex.lua``)
+        self.index_score = ""
 
     def take_and_handle(self) -> bool:
         """Take and handle one batch from the mailbox; False when it was empty."""
@@ -72,10 +76,15 @@ class Batches:
 
         def also(pipe: Any) -> None:  # rides on the take's round trip
             actor_id = self._actor_id
-            pipe.zadd(sys_.keys.lease_index_of(actor_id), {actor_id: sys_.lease_score()})
+            score = sys_.lease_score()
+            pipe.zadd(sys_.keys.lease_index_of(actor_id), {actor_id: score})
+            self.index_score = repr(score)
             self._outbox.delete_dispatched_in(pipe)
 
         taken = self._reader.take(self._token, BATCH_SIZE, also)
+        #: the take emptied a mailbox whose length the release reads anyway: no need to
+        #: look again before ending the turn
+        self.drained = self._reader.length_key is not None and len(taken) < BATCH_SIZE
         if not taken:
             return False
         messages: list[tuple[Any, Message]] = []

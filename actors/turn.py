@@ -129,6 +129,7 @@ class Turn:
         self.token, self.begun = token, begun
         self.batches = Batches(self.system, self.actor_id, token, begun.turn, self.live,
                                self.outbox, self.reader)
+        self.batches.index_score = begun.index_score
 
     def run(self) -> None:
         sys_ = self.system
@@ -154,8 +155,9 @@ class Turn:
         if self.in_hand is not None:
             self.batches.handle_in_hand(self.in_hand, begun.in_hand_seen)
         started = time.monotonic()
-        # After a message in hand the mailbox is almost always empty; when ending the
-        # turn reads its length anyway (a Redis list), skip the empty take.
+        # After a message in hand (or a take that emptied the mailbox) the mailbox is
+        # almost always empty; when ending the turn reads its length anyway (a Redis
+        # list), skip the empty take.
         skip_take = self.in_hand is not None and self.reader.length_key is not None
         while True:
             if skip_take or not self.batches.take_and_handle():
@@ -166,6 +168,9 @@ class Turn:
             if time.monotonic() - started > TURN_BUDGET_S:
                 self._chain()
                 return
+            # That take emptied the mailbox: end now (the release reads its length in the
+            # same atomic step and takes the actor back if a message came meanwhile).
+            skip_take = self.batches.drained
 
     def _chain(self) -> None:
         """Hand the lease to a fresh turn task, so other actors get the worker."""
@@ -183,6 +188,9 @@ class Turn:
         self.live.keep()
         length_key = [self.reader.length_key] if self.reader.length_key else []
         dispatching = "1" if self.outbox.has_pending else "0"
+        # Nothing left to dispatch: drop the lease-index entry in the release's own
+        # round trip (by the score this turn wrote last), instead of one after it.
+        unindex_now = not self.outbox.has_pending and bool(self.batches.index_score)
 
         def build(pipe: Any) -> None:
             pipe.zscore(sys_.keys.lease_index_of(self.actor_id), self.actor_id)
@@ -191,12 +199,20 @@ class Turn:
                                  [self.token, dispatching, DISPATCHING_MARK_MS])
             self.outbox.delete_dispatched_in(pipe)
             self.outbox.write_watches(pipe)
+            if unindex_now:
+                sys_.scripts.call_in(pipe, "unindex", [sys_.keys.lease_index_of(self.actor_id)],
+                                     [self.actor_id, self.batches.index_score])
+                pipe.hlen(k.outbox)
 
-        index_score, waiting = sys_.scripts.pipeline(build)[:2]
+        results = sys_.scripts.pipeline(build)
+        index_score, waiting = results[:2]
         if int(waiting) == -1:
             waiting = sys_.mailbox.size(k.mailbox)
         if int(waiting) <= 0:
-            self._dispatch_released(index_score)
+            if unindex_now:
+                self._after_finish(results)
+            else:
+                self._dispatch_released(index_score)
             return True
         # Someone published before we let go: take the flag back, unless a sender did.
         if self._take_back():
@@ -224,7 +240,7 @@ class Turn:
         self.live.keep()
         self.outbox.dispatch_pending(watched=True)
         length_key = [self.reader.length_key] if self.reader.length_key else []
-        token, index_score = self.token, self.begun.index_score
+        token, index_score = self.token, self.batches.index_score
 
         def release(pipe: Any) -> None:
             if not kept and effect.watch_key:  # published after all: watched as usual

@@ -74,7 +74,7 @@ class Run:
         self.depth = 0
         self.parent: dict[str, Any] | None = None
         self.after_commit: list[Callable[[], Any]] = []
-        self.masked: set[int] = ports.runs.masked(run_id)
+        self._masked: set[int] | None = None
         self.kind_state: dict[str, Any] = {k: kind.new_state() for k, kind in KINDS.items()}
         #: the change ids of every ``patch_marked`` in the journal taken so far
         self.patch_markers: set[str] = set()
@@ -94,6 +94,18 @@ class Run:
         """Replay the events taken since the last catch-up."""
         while self._pending:
             self._replay(self._pending.popleft())
+
+    @property
+    def masked(self) -> set[int]:
+        """Journal positions an operator's retry superseded; read from the run's store
+        when first needed (replaying a journal), so a new run's first turn skips it."""
+        if self._masked is None:
+            self._masked = self.ports.runs.masked(self.run_id)
+        return self._masked
+
+    @masked.setter
+    def masked(self, positions: set[int]) -> None:
+        self._masked = positions
 
     @property
     def at_journal_end(self) -> bool:
