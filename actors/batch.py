@@ -65,9 +65,6 @@ class Batches:
         self._behaviour = system.behaviour_for(actor_id)
         self._in_hand = InHand(system.mailbox, self._keys.mailbox)
         self.drained = False
-        #: the lease-index score this turn wrote last (its end drops the entry only if
-        #: nobody wrote another since: ``unindex.lua``)
-        self.index_score = ""
 
     def take_and_handle(self) -> bool:
         """Take and handle one batch from the mailbox; False when it was empty."""
@@ -76,9 +73,7 @@ class Batches:
 
         def also(pipe: Any) -> None:  # rides on the take's round trip
             actor_id = self._actor_id
-            score = sys_.lease_score()
-            pipe.zadd(sys_.keys.lease_index_of(actor_id), {actor_id: score})
-            self.index_score = repr(score)
+            pipe.zadd(sys_.keys.lease_index_of(actor_id), {actor_id: sys_.lease_score()})
             self._outbox.delete_dispatched_in(pipe)
 
         taken = self._reader.take(self._token, BATCH_SIZE, also)

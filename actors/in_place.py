@@ -112,7 +112,8 @@ class DeferredOps:
             item.count = counting.count
 
     def done(self, results: list[Any]) -> list[Any]:
-        """Hand the deferred commands their results; the rest are the taker's."""
+        """Hand the deferred commands their results (``results`` starts with theirs);
+        returns the rest."""
         at = 0
         for item in self._items:
             mine, at = results[at:at + item.count], at + item.count

@@ -57,16 +57,12 @@ class Begun:
     in_hand_seen: bool
     left_in_hand: bytes | None  # a message a dead turn held in hand: back to the mailbox
     stranded: list[str]  # delivery tags a dead turn took: back to the mailbox
-    #: the lease-index score this begin wrote (``unindex.lua`` drops the entry at the end
-    #: only if nobody wrote another since)
-    index_score: str = ""
 
 
 def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
           in_hand: Message | None = None) -> Begun | None:
     """Claim (``activate``) or confirm the actor for ``token``; None if not its owner."""
     k = system.actor_keys(actor_id)
-    score = system.lease_score()
 
     def build(pipe: Any) -> None:
         if activate:  # index first: if this process dies now, recovery finds the actor
@@ -78,16 +74,13 @@ def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
             [token, system.lease_ms, "activate" if activate else "owned",
              in_hand.msg_id if in_hand else "", in_hand.encode() if in_hand else ""])
         if not activate:
-            pipe.zadd(system.keys.lease_index_of(actor_id), {actor_id: score})
+            pipe.zadd(system.keys.lease_index_of(actor_id), {actor_id: system.lease_score()})
 
-    results = system.scripts.pipeline(build)
-    out = results[1 if activate else 0]
+    out = system.scripts.pipeline(build)[1 if activate else 0]
     if int(out[0]) == 0:
         return None
-    written = results[0] if activate else repr(score)
     return Begun(int(out[0]), int(out[1]), int(out[2]), int(out[3]), bool(int(out[4])),
-                 out[5] or None, [t.decode() if isinstance(t, bytes) else t for t in out[6:]],
-                 written.decode() if isinstance(written, bytes) else str(written))
+                 out[5] or None, [t.decode() if isinstance(t, bytes) else t for t in out[6:]])
 
 
 def run_turn(system: ActorSystem, actor_id: str, token: str) -> None:
@@ -129,7 +122,6 @@ class Turn:
         self.token, self.begun = token, begun
         self.batches = Batches(self.system, self.actor_id, token, begun.turn, self.live,
                                self.outbox, self.reader)
-        self.batches.index_score = begun.index_score
 
     def run(self) -> None:
         sys_ = self.system
@@ -186,22 +178,18 @@ class Turn:
             return True
         sys_, k = self.system, self.keys
         self.live.keep()
-        length_key = [self.reader.length_key] if self.reader.length_key else []
         dispatching = "1" if self.outbox.has_pending else "0"
-        # Nothing left to dispatch: drop the lease-index entry in the release's own
-        # round trip (by the score this turn wrote last), instead of one after it.
-        unindex_now = not self.outbox.has_pending and bool(self.batches.index_score)
+        # Nothing left to dispatch and the mailbox in this Redis: the release drops the
+        # lease-index entry itself when it leaves the actor idle, saving the round trip
+        # after it (``release_idle.lua``).
+        idle_release = not self.outbox.has_pending and self._can_release_idle()
 
         def build(pipe: Any) -> None:
             pipe.zscore(sys_.keys.lease_index_of(self.actor_id), self.actor_id)
-            sys_.scripts.call_in(pipe, "release",
-                                 [k.activation, k.inflight, k.meta, k.dispatching, *length_key],
-                                 [self.token, dispatching, DISPATCHING_MARK_MS])
+            self._queue_release(pipe, dispatching, idle_release)
             self.outbox.delete_dispatched_in(pipe)
             self.outbox.write_watches(pipe)
-            if unindex_now:
-                sys_.scripts.call_in(pipe, "unindex", [sys_.keys.lease_index_of(self.actor_id)],
-                                     [self.actor_id, self.batches.index_score])
+            if idle_release:
                 pipe.hlen(k.outbox)
 
         results = sys_.scripts.pipeline(build)
@@ -209,7 +197,7 @@ class Turn:
         if int(waiting) == -1:
             waiting = sys_.mailbox.size(k.mailbox)
         if int(waiting) <= 0:
-            if unindex_now:
+            if idle_release:
                 self._after_finish(results)
             else:
                 self._dispatch_released(index_score)
@@ -232,32 +220,45 @@ class Turn:
         task: its lease expires and recovery dispatches it. A message that arrived
         before the release (its sender found the actor busy) starts a turn task once
         the release has run (``after``), instead of being taken back here."""
-        sys_, k = self.system, self.keys
+        sys_ = self.system
         effect = self.outbox.single_pending()
-        if effect is None or not sys_.in_place.would_keep(
+        if effect is None or not self._can_release_idle() or not sys_.in_place.would_keep(
                 effect.name, effect.args, effect.kwargs, effect.task_id, effect.queue):
             return False
         self.live.keep()
         self.outbox.dispatch_pending(watched=True)
-        length_key = [self.reader.length_key] if self.reader.length_key else []
-        token, index_score = self.token, self.batches.index_score
 
         def release(pipe: Any) -> None:
             if not kept and effect.watch_key:  # published after all: watched as usual
                 pipe.zadd(effect.watch_key,
                           {effect.watch_member: time.time() * 1000 + effect.watch_ms})
-            sys_.scripts.call_in(pipe, "release",
-                                 [k.activation, k.inflight, k.meta, k.dispatching, *length_key],
-                                 [token, "0", DISPATCHING_MARK_MS])
+            self._queue_release(pipe, "0", True)
             self.outbox.delete_dispatched_in(pipe)
-            if index_score:
-                sys_.scripts.call_in(pipe, "unindex", [sys_.keys.lease_index_of(self.actor_id)],
-                                     [self.actor_id, index_score])
 
         kept = sys_.in_place.defer(release, after=self._after_release)
         if not kept:
             self._after_release(sys_.scripts.pipeline(release)[1 if effect.watch_key else 0:])
         return True
+
+    def _can_release_idle(self) -> bool:
+        """``release_idle.lua`` needs the mailbox's list and the lease index on the
+        actor's own server: a Redis-list mailbox, and not a Redis Cluster."""
+        return self.reader.length_key is not None and self.system.single_server
+
+    def _queue_release(self, pipe: Any, dispatching: str, idle: bool) -> None:
+        """Queue the release on ``pipe``; ``idle``: with ``release_idle.lua``, which also
+        drops the lease-index entry when the actor is left idle."""
+        sys_, k = self.system, self.keys
+        length_key = [self.reader.length_key] if self.reader.length_key else []
+        if idle:
+            sys_.scripts.call_in(pipe, "release_idle",
+                                 [k.activation, k.inflight, k.meta, k.dispatching, *length_key,
+                                  sys_.keys.lease_index_of(self.actor_id)],
+                                 [self.token, dispatching, DISPATCHING_MARK_MS, self.actor_id])
+        else:
+            sys_.scripts.call_in(pipe, "release",
+                                 [k.activation, k.inflight, k.meta, k.dispatching, *length_key],
+                                 [self.token, dispatching, DISPATCHING_MARK_MS])
 
     def _after_release(self, results: list[Any]) -> None:
         """A message published before the deferred release found the actor busy: its

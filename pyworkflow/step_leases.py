@@ -78,8 +78,6 @@ class StepLeases:
         again)."""
         member = step_attempt(run_id, call_id, attempt)
         pipe = self._redis.pipeline(transaction=False)
-        if before is not None:
-            before.build(pipe)
         pipe.exists(self._dead_prefix + member)
         pipe.incr(self._starts_prefix + member)
         pipe.expire(self._starts_prefix + member, DEAD_MARK_TTL_S)
@@ -87,7 +85,13 @@ class StepLeases:
         if before is None:
             dead, starts = pipe.execute()[:2]
         else:
-            own = before.done(pipe.execute(raise_on_error=False))
+            # The lease before the put-off commands (they end the previous turn, delete
+            # the outbox entry that would send this task again): a write cut short by
+            # a dying process never leaves the task with neither.
+            before.build(pipe)
+            results = pipe.execute(raise_on_error=False)
+            own, put_off = results[:4], results[4:]
+            before.done(put_off)
             for result in own:
                 if isinstance(result, Exception):
                     raise result

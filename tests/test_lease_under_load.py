@@ -42,6 +42,15 @@ def _index_empty(rt) -> bool:  # type: ignore[no-untyped-def]
     return sum(rt.redis.zcard(k) for k in rt.system.keys.lease_indexes) == 0
 
 
+def _wait_index_empty(rt, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    """Every turn has ended once the lease index is empty; a failure says what is left."""
+    try:
+        wait_for(lambda: _index_empty(rt), timeout, 0.1, "the lease index to empty")
+    except AssertionError as exc:
+        left = [rt.redis.zrange(k, 0, 9, withscores=True) for k in rt.system.keys.lease_indexes]
+        raise AssertionError(f"{exc}; it still holds {left}") from None
+
+
 def test_many_short_turns_leave_nothing_for_recovery_to_take_over(  # type: ignore[no-untyped-def]
         rt, log_dir: Path) -> None:
     with _worker(log_dir, SHORT_LEASE_MS) as worker:
@@ -57,7 +66,7 @@ def _short_turns(rt, worker: Worker) -> None:  # type: ignore[no-untyped-def]
              0.1, "the last turns")
     # Every turn has ended once the lease index is empty; a stale entry leaves it only
     # when recovery has taken its actor over (and that turn ended too).
-    wait_for(lambda: _index_empty(rt), 60, 0.1, "the lease index to empty")
+    _wait_index_empty(rt, 60)
     assert all(rt.system.journal(a).last_seq() == 1 for a in actors)
     takeovers = worker.log_text().count(TAKEN_OVER)
     assert takeovers == 0, f"{takeovers} idle actors taken over after {ACTORS} turns"
@@ -74,7 +83,7 @@ def _busy_turn(rt, worker: Worker) -> None:  # type: ignore[no-untyped-def]
     seconds = rt.system.lease_ms / 1000 * 1.6  # 8 s: the lease is renewed about 5 times
     rt.system.send(actor_id, "spin", {"seconds": seconds})
     wait_for(lambda: rt.system.journal(actor_id).last_seq() >= 1, 60, 0.1, "the busy turn")
-    wait_for(lambda: _index_empty(rt), 30, 0.1, "the lease index to empty")
+    _wait_index_empty(rt, 30)
     events = rt.system.journal(actor_id).read()
     assert [e.type for e in events] == ["spun"]
     log = worker.log_text()

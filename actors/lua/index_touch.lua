@@ -4,12 +4,10 @@
 -- The score only moves earlier (a sender must not postpone the recovery of a turn that
 -- died), and always changes, so ``unindex.lua`` of a turn ending at the same moment
 -- sees that somebody touched the entry and leaves it.
--- Returns the score written (as text, every digit kept), for an unindex by its writer.
 local proposed = tonumber(ARGV[2])
 local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if current and tonumber(current) < proposed then
   proposed = tonumber(current)
 end
-local score = string.format('%.17g', proposed - tonumber(ARGV[3]))
-redis.call('ZADD', KEYS[1], score, ARGV[1])
-return score
+redis.call('ZADD', KEYS[1], proposed - tonumber(ARGV[3]), ARGV[1])
+return 1

@@ -8,10 +8,11 @@ the registered Celery tasks, called directly), instead of
 by a worker (each is still published to the broker, to a queue nobody consumes,
 unless ``--no-publish``, so the cost of the publish is included; ``--cold`` empties
 the state cache before every task, as if every turn landed on another process). For every step
-task (the step plus the turn it runs in place plus the publish of the next step)
-it records the wall time and the Redis round trips, and prints them by slice of
-history, so a cost that grows with the run's length shows up; ``--profile`` adds
-the top functions of a cProfile of the whole run. Deletes its keys at the end.
+task (the step plus the turn it runs in place plus the next step, kept and run in
+place for up to 100 ms, or its publish after that) it records the wall time and the
+Redis round trips, and prints them by slice of history, so a cost that grows with
+the run's length shows up; ``--profile`` adds the top functions of a cProfile of the
+whole run. Deletes its keys at the end.
 """
 
 from __future__ import annotations

@@ -623,8 +623,9 @@ def summary(r: Results) -> str:
     for row in r.seq:
         if row.chain_note != "celery.chain":
             add(f"  N={row.n}: {row.chain_note}; the self-chaining baseline stands in")
-    add("  (step task ms: mean run time of a step task inside the worker: the step plus the")
-    add("   turn it runs in place; turn task ms: separate turn tasks: start, recoveries)")
+    add("  (step task ms: mean run time of a step task inside the worker: the step, the")
+    add("   turn it runs in place and the steps it keeps and runs in place after it, up to")
+    add("   100 ms; turn task ms: turn tasks (start, recoveries), with their steps in place)")
     add("")
     if r.conc_runs:
         add(f"Concurrent: {r.conc_runs} runs of a 3-step workflow vs {r.conc_runs} plain "
@@ -657,7 +658,8 @@ def summary(r: Results) -> str:
         add("  (run ms: task body, prerun to postrun; redis rt: round trips the task's own")
         add("   thread made, pipelines count once; redis ms: time sending to and waiting on")
         add("   Redis; other ms: the rest of run ms, i.e. Python and JSON; a step task's")
-        add("   figures include the turn it runs in place and the publish of the next step)")
+        add("   figures include the turn it runs in place and the steps it then runs in place;")
+        add("   so do a turn task's)")
         add(f"  {'phase':<40} {'task':<16} {'count':>6} {'run ms':>7} {'redis rt':>8} "
             f"{'redis ms':>8} {'other ms':>8}")
         for label, tasks, takeovers in r.phases:
