@@ -6,9 +6,10 @@ actor does), ``system`` (sending and activation), ``turn`` (one task that owns a
 actor, drains its mailbox and releases it), ``batch`` (one commit's worth of
 messages), ``mailbox_reader`` with ``redis_list_reader`` and ``kombu_reader`` (how a
 turn takes messages, per transport), ``in_hand`` (a message handled where it was
-produced), ``stranded`` (what a dead turn left, put back), ``live_state`` (the state
-a turn holds), ``outbox`` and ``effects`` (what happens after a commit), ``timers``
-(durable, in Redis), ``recovery`` and ``maintenance`` (leases), ``log`` (structlog).
+produced), ``in_place`` (a task a task sends, kept and run right after it),
+``stranded`` (what a dead turn left, put back), ``live_state`` (the state a turn
+holds), ``outbox`` and ``effects`` (what happens after a commit), ``timers`` (durable,
+in Redis), ``recovery`` and ``maintenance`` (leases), ``log`` (structlog).
 It knows nothing of workflows.
 """
 
