@@ -120,7 +120,10 @@ class DeferredOps:
             if any(isinstance(r, Exception) for r in mine):
                 mine = self._pipeline(item.build)
             if item.after is not None:
-                item.after(mine)
+                try:
+                    item.after(mine)
+                except Exception as exc:  # follow-ups only: leases and recovery cover them
+                    logger.warning("a deferred command's follow-up failed", error=str(exc))
         return results[at:]
 
     def run(self) -> None:

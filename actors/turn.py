@@ -194,6 +194,9 @@ class Turn:
 
         results = sys_.scripts.pipeline(build)
         index_score, waiting = results[:2]
+        if int(waiting) == -2:
+            self._released_by_another()
+            return True
         if int(waiting) == -1:
             waiting = sys_.mailbox.size(k.mailbox)
         if int(waiting) <= 0:
@@ -262,12 +265,24 @@ class Turn:
 
     def _after_release(self, results: list[Any]) -> None:
         """A message published before the deferred release found the actor busy: its
-        sender started no turn, so start one now."""
+        sender started no turn, so start one now (also when the release found the actor
+        no longer ours: see ``_released_by_another``)."""
         waiting = int(results[0])
         if waiting == -1:
             waiting = self.system.mailbox.size(self.keys.mailbox)
-        if waiting > 0:
+        if waiting > 0 or waiting == -2:
             self.system.activate(self.actor_id)
+
+    def _released_by_another(self) -> None:
+        """The release found the actor not ours: taken over after our lease lapsed, or
+        this same release ran once already and the client sent it again (its reply lost
+        as Redis restarted), having seen messages waiting. Either way: send what we
+        committed, leave the lease-index entry to recovery, and start a turn in case a
+        message waits (a spare turn finds nothing and ends)."""
+        logger.info("the release found the actor not ours; leaving it to recovery and a "
+                    "new turn")
+        self._dispatch_released(None)
+        self.system.activate(self.actor_id)
 
     def _dispatch_released(self, index_score: float | None) -> None:
         """Released: now send what the last batch decided. Should this process die here,
