@@ -101,3 +101,17 @@ def test_a_message_in_hand_given_back_goes_to_the_mailbox(rt: Any) -> None:
     InHand(rt.system.mailbox, keys.mailbox).give_back([held])
     assert _ids(reader.take(token, 10, _nothing)) == [message.msg_id]
     assert held.acknowledged
+
+
+def test_a_take_sent_again_returns_the_unanswered_batch(rt: Any) -> None:
+    """The client sends a script again when its reply is lost (Redis restarting): the
+    second take must return the batch the first one moved, not take more, or the commit
+    would delete the first batch unhandled."""
+    reader, token, keys = _owned(rt, RedisListReader)
+    sent = _put(rt, keys, 3)
+    first = reader.take(token, 2, _nothing)  # as if its reply never arrived
+    again = reader.take(token, 2, _nothing)
+    assert _ids(again) == _ids(first) == sent[:2]
+    assert rt.redis.llen(keys.mailbox) == 1  # the third is still in the mailbox
+    reader.give_back(again)
+    assert _ids(reader.take(token, 10, _nothing)) == sent

@@ -8,10 +8,18 @@
 -- KEYS[3]  {actor}:activation  string: owning token (the fence), PX lease
 -- ARGV[1]  token;  ARGV[2]  lease in ms;  ARGV[3]  max messages
 -- Returns {-1} when the token lost the actor, else the envelopes, oldest first.
+-- A 'taken' list that is not empty holds a batch whose take was not answered (the client
+-- sends the script again when its reply is lost, e.g. as Redis restarts): that batch is
+-- returned again, so no message is taken twice over and then deleted unhandled by the
+-- commit. (A turn's takes never overlap otherwise: a commit or a give-back empties it.)
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then
   return {-1}
 end
 redis.call('PEXPIRE', KEYS[3], ARGV[2])
+local pending = redis.call('LRANGE', KEYS[2], 0, -1)
+if #pending > 0 then
+  return pending
+end
 local out = {}
 for i = 1, tonumber(ARGV[3]) do
   local item = redis.call('RPOP', KEYS[1])
