@@ -181,7 +181,7 @@ class Turn:
         dispatching = "1" if self.outbox.has_pending else "0"
         # Nothing left to dispatch and the mailbox in this Redis: the release drops the
         # lease-index entry itself when it leaves the actor idle, saving the round trip
-        # after it (``release_idle.lua``).
+        # after it (``release.lua``).
         idle_release = not self.outbox.has_pending and self._can_release_idle()
 
         def build(pipe: Any) -> None:
@@ -244,24 +244,23 @@ class Turn:
         return True
 
     def _can_release_idle(self) -> bool:
-        """``release_idle.lua`` needs the mailbox's list and the lease index on the
-        actor's own server: a Redis-list mailbox, and not a Redis Cluster."""
+        """Dropping the lease-index entry in the release (``release.lua``) needs the
+        mailbox's list and the index on the actor's own server: a Redis-list mailbox,
+        and not a Redis Cluster."""
         return self.reader.length_key is not None and self.system.single_server
 
     def _queue_release(self, pipe: Any, dispatching: str, idle: bool) -> None:
-        """Queue the release on ``pipe``; ``idle``: with ``release_idle.lua``, which also
-        drops the lease-index entry when the actor is left idle."""
+        """Queue the release on ``pipe``; ``idle``: ``release.lua`` also drops the
+        lease-index entry when the release leaves the actor idle."""
         sys_, k = self.system, self.keys
-        length_key = [self.reader.length_key] if self.reader.length_key else []
-        if idle:
-            sys_.scripts.call_in(pipe, "release_idle",
-                                 [k.activation, k.inflight, k.meta, k.dispatching, *length_key,
-                                  sys_.keys.lease_index_of(self.actor_id)],
-                                 [self.token, dispatching, DISPATCHING_MARK_MS, self.actor_id])
-        else:
-            sys_.scripts.call_in(pipe, "release",
-                                 [k.activation, k.inflight, k.meta, k.dispatching, *length_key],
-                                 [self.token, dispatching, DISPATCHING_MARK_MS])
+        keys = [k.activation, k.inflight, k.meta, k.dispatching]
+        args: list[Any] = [self.token, dispatching, DISPATCHING_MARK_MS]
+        if self.reader.length_key:
+            keys.append(self.reader.length_key)
+            if idle:
+                keys.append(sys_.keys.lease_index_of(self.actor_id))
+                args.append(self.actor_id)
+        sys_.scripts.call_in(pipe, "release", keys, args)
 
     def _after_release(self, results: list[Any]) -> None:
         """A message published before the deferred release found the actor busy: its

@@ -7,8 +7,14 @@
 --          effects of its last batch (the next turn then leaves the outbox to it)
 -- KEYS[5]  (optional) the mailbox's Redis list, when the broker is this same Redis: its
 --          length is read in the same atomic step, saving the caller a round trip
+-- KEYS[6]  (optional, with KEYS[5]; never on a Redis Cluster) the lease index: when the
+--          release leaves the actor idle (mailbox empty, nothing left to dispatch), its
+--          entry is dropped in the same atomic step. A sender that published before this
+--          is counted in the length (the entry stays: the caller starts a turn for it);
+--          one that publishes after it indexes the actor again before taking its flag.
 -- ARGV[1]  token;  ARGV[2]  '1' when the caller still has effects to dispatch
 -- ARGV[3]  how long the dispatching mark may last (ms), should the caller die
+-- ARGV[4]  (with KEYS[6]) the actor id
 -- Returns -2 when the token did not own the actor; else the mailbox length, or -1 when
 -- the mailbox is not in this Redis (the caller asks the broker).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
@@ -21,6 +27,10 @@ if ARGV[2] == '1' then
   redis.call('SET', KEYS[4], '1', 'PX', ARGV[3])
 end
 if KEYS[5] then
-  return redis.call('LLEN', KEYS[5])
+  local waiting = redis.call('LLEN', KEYS[5])
+  if KEYS[6] and waiting == 0 and ARGV[2] ~= '1' then
+    redis.call('ZREM', KEYS[6], ARGV[4])
+  end
+  return waiting
 end
 return -1
