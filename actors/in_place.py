@@ -16,10 +16,11 @@ actor's dispatching mark and lease expiry cover the gap, as they cover a process
 that dies right after sending), and whatever no kept task took is run when the
 window closes.
 
-Nothing is lost by keeping a task: the sender wrote the task's watch entry before
-dispatching it (see ``EnqueueTask``), so a process that dies holding a kept task
-leaves an entry that expires and is reported as never started, exactly as a task
-the broker lost; the receiver's lease covers it once it runs. Only one task is kept
+Nothing is lost by keeping a task: the sender's outbox still holds it until the
+kept task's first round trip deletes the entry (and, when the sender dispatched it
+after its release, its watch entry covers it too, see ``EnqueueTask``), so a process
+that dies holding a kept task leaves it to recovery, exactly as a turn that died
+before dispatching; the receiver's lease covers it once it runs. Only one task is kept
 at a time; the others a turn sends (parallel steps) go to the broker and run
 elsewhere at once.
 """
@@ -230,14 +231,6 @@ class InPlaceTasks:
             return False
         window.kept = task
         return True
-
-    def would_keep(self, name: str, args: list[Any], kwargs: dict[str, Any],
-                   task_id: str | None, queue: str | None) -> bool:
-        """Whether ``offer`` would keep this task now, with its deferred commands
-        (``defer``) riding on it."""
-        acceptance = self._accepted.get(name)
-        return (self._can_defer and self._open_window() is not None and acceptance is not None
-                and acceptance.when(KeptTask(name, args, kwargs, task_id, queue)))
 
     def _open_window(self) -> InPlaceWindow | None:
         """This thread's window, if open with its slot free and budget left."""

@@ -83,6 +83,12 @@ class Outbox:
             self._system.dispatch((e for _, e in pending), watched=watched)
             self._dispatched.extend(eid for eid, _ in pending)
 
+    def mark_pending_dispatched(self) -> None:
+        """The pending effects left by another way (a task kept to run in place): only
+        their outbox entries are left to delete."""
+        self._dispatched.extend(eid for eid, _ in self._pending)
+        self._pending = []
+
     def write_watches(self, pipe: Any) -> None:
         """Queue the watch entries of the pending tasks (see ``EnqueueTask``) on ``pipe``."""
         now = time.time() * 1000

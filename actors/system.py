@@ -89,9 +89,9 @@ class ActorSystem:
         self.periodic: list[Callable[[], Any]] = []
         #: metrics and tracing hooks (see ``instruments``); never fail the runtime
         self.instruments = Instruments()
-        #: tasks this process keeps and runs itself, right after the task sending them
         #: every key on one server (not a Redis Cluster): a script may touch any of them
         self.single_server = not isinstance(client, RedisCluster)
+        #: tasks this process keeps and runs itself, right after the task sending them
         self.in_place = InPlaceTasks(self._send_kept, self.scripts.pipeline,
                                      can_defer=self.single_server)
 

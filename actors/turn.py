@@ -29,6 +29,7 @@ import structlog
 from . import log as _log
 from . import stranded
 from .batch import Batches
+from .in_place import KeptTask
 from .journal import LeaseLost
 from .live_state import LiveState
 from .message import Message
@@ -225,22 +226,19 @@ class Turn:
         the release has run (``after``), instead of being taken back here."""
         sys_ = self.system
         effect = self.outbox.single_pending()
-        if effect is None or not self._can_release_idle() or not sys_.in_place.would_keep(
-                effect.name, effect.args, effect.kwargs, effect.task_id, effect.queue):
+        if effect is None or not self._can_release_idle() or not sys_.in_place.offer(
+                KeptTask(effect.name, effect.args, effect.kwargs, effect.task_id,
+                         effect.queue)):
             return False
         self.live.keep()
-        self.outbox.dispatch_pending(watched=True)
+        self.outbox.mark_pending_dispatched()  # kept: its entry goes with the release
 
         def release(pipe: Any) -> None:
-            if not kept and effect.watch_key:  # published after all: watched as usual
-                pipe.zadd(effect.watch_key,
-                          {effect.watch_member: time.time() * 1000 + effect.watch_ms})
             self._queue_release(pipe, "0", True)
             self.outbox.delete_dispatched_in(pipe)
 
-        kept = sys_.in_place.defer(release, after=self._after_release)
-        if not kept:
-            self._after_release(sys_.scripts.pipeline(release)[1 if effect.watch_key else 0:])
+        if not sys_.in_place.defer(release, after=self._after_release):
+            self._after_release(sys_.scripts.pipeline(release))
         return True
 
     def _can_release_idle(self) -> bool:
