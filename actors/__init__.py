@@ -8,12 +8,14 @@ messages), ``mailbox_reader`` with ``redis_list_reader`` and ``kombu_reader`` (h
 turn takes messages, per transport), ``in_hand`` (a message handled where it was
 produced), ``in_place`` (a task a task sends, kept and run right after it),
 ``stranded`` (what a dead turn left, put back), ``live_state`` (the state a turn
-holds), ``outbox`` and ``effects`` (what happens after a commit), ``timers`` (durable,
+holds), ``outbox`` and ``effects`` (what happens after a commit), ``commit_riders``
+(a port's write sent with the next commit), ``timers`` (durable,
 in Redis), ``recovery`` and ``maintenance`` (leases), ``log`` (structlog).
 It knows nothing of workflows.
 """
 
 from .behaviour import Behaviour, MessageRejected, TurnContext
+from .commit_riders import ride as ride_on_commit
 from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
 from .journal import Event, Journal, LeaseLost, NewEvent, SequenceConflict
 from .message import MalformedMessage, Message
@@ -24,4 +26,5 @@ __all__ = [
     "ActorSystem", "Behaviour", "CancelTimer", "Effect", "EnqueueTask", "Event", "Journal",
     "LeaseLost", "MalformedMessage", "Message", "MessageRejected", "NewEvent", "Send",
     "SequenceConflict", "StartTimer", "TURN_TASK_NAME", "TurnContext", "UnknownActor", "install",
+    "ride_on_commit",
 ]

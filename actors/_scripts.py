@@ -47,6 +47,7 @@ class Scripts:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
         self._loaded: dict[str, Script] = {}
+        self._all_checked = False
 
     def __getattr__(self, name: str) -> Script:
         if name.startswith("_"):
@@ -64,6 +65,8 @@ class Scripts:
     def pipeline(self, build: Callable[[Any], None]) -> list[Any]:
         """Run the commands ``build(pipe)`` queues in one round trip (on a cluster, one
         after the other)."""
+        if not self._all_checked:
+            self._load_missing()
         for attempt in (1, 2):
             pipe: Any = (_SerialPipeline(self._client) if isinstance(self._client, RedisCluster)
                          else self._client.pipeline(transaction=False))
@@ -73,9 +76,21 @@ class Scripts:
             except NoScriptError:
                 if attempt == 2:
                     raise
-                for path in _LUA_DIR.glob("*.lua"):
-                    self._client.script_load(_source(path.stem))
+                self._load_missing()
         raise AssertionError("unreachable")
+
+    def _load_missing(self) -> None:
+        """Load every script Redis does not have, before a pipeline needs it. A pipeline
+        that meets a missing script runs again whole, so a script that ran before the
+        missing one would run twice (a turn's begin counting a crash): that happens
+        when only some are missing, as when a new version adds a script to a Redis that
+        holds the old ones. A restarted Redis has none, and then nothing ran."""
+        names = [path.stem for path in sorted(_LUA_DIR.glob("*.lua"))]
+        present = self._client.script_exists(*[_sha(name) for name in names])
+        for name, there in zip(names, present, strict=True):
+            if not there:
+                self._client.script_load(_source(name))
+        self._all_checked = True
 
 
 class _SerialPipeline:

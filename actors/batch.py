@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
+from . import commit_riders
 from . import log as _log
 from .behaviour import MessageRejected, TurnContext
 from .in_hand import HeldMessage, InHand
@@ -125,6 +126,7 @@ class Batches:
         logger.warning("earlier turn tasks of this actor died", crashes=crashes)
         live = self._live
         ctx = TurnContext(actor_id=self._actor_id, turn=self._turn_no, seq=live.seq)
+        commit_riders.take()
         self._behaviour.on_recovered(live.state, ctx, crashes)
         live.seq = self._journal.commit(self._token, live.seq, self._system.lease_ms,
                                         ctx.events, [], [], ctx.record)
@@ -136,6 +138,7 @@ class Batches:
         """Handle ``fresh`` (taken minus what was set aside or seen), commit, finish."""
         behaviour, live = self._behaviour, self._live
         taken_at = time.time()
+        commit_riders.take()  # what a failed batch queued is not ours to write
         behaviour.on_batch_start(self._actor_id, self._turn_no, self._token)
         ctx = TurnContext(actor_id=self._actor_id, turn=self._turn_no, seq=live.seq)
         for item, msg in fresh:

@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 
+from . import commit_riders
 from ._scripts import Scripts
 from .effects import Effect, effect_to_dict
 from .keys import ActorKeys
@@ -123,9 +124,17 @@ class Journal:
         for name, value in record.items():
             args.extend((name, value))
         k = self._keys
-        status, value = self._scripts.commit(
-            keys=[k.journal, k.activation, k.seen, k.outbox, k.record, k.inhand, k.taken, k.meta],
-            args=args)
+        keys = [k.journal, k.activation, k.seen, k.outbox, k.record, k.inhand, k.taken, k.meta]
+        riders = commit_riders.take()
+        if riders:
+            def build(pipe: Any) -> None:
+                for rider in riders:
+                    rider(pipe)
+                self._scripts.call_in(pipe, "commit", keys, args)
+
+            status, value = self._scripts.pipeline(build)[-1]
+        else:
+            status, value = self._scripts.commit(keys=keys, args=args)
         if status == -1:
             raise LeaseLost(k.actor_id)
         if status == -2:

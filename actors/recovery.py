@@ -68,11 +68,7 @@ def deliver_due_timers(system: ActorSystem, limit: int = 200) -> tuple[int, int 
     """Deliver due timers; returns (delivered, next due ms or None, Redis now ms)."""
     result = system.timers.claim_due(limit)
     if result.timers:
-        # Confirmed (forgotten) only once every message is in its mailbox; should this
-        # process die before, the claims expire and the timers fire again (a repeat is
-        # dropped by its message id).
-        system.deliver_many([timer.message for timer in result.timers])
-        system.timers.confirm(*[timer.timer_id for timer in result.timers])
+        system.deliver_timers(result.timers)
         for timer in result.timers:
             logger.debug("timer fired", timer_id=timer.timer_id,
                          actor_id=timer.message.actor_id)

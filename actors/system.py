@@ -34,7 +34,7 @@ from .mailbox_reader import MailboxReader
 from .message import Message, new_msg_id
 from .redis_list_reader import RedisListReader
 from .state_cache import StateCache
-from .timers import TimerStore, timer_message_id
+from .timers import ClaimedTimer, TimerStore, timer_message_id
 from .transport_guard import route_dead_letters
 from .turn import run_in_hand
 
@@ -134,20 +134,23 @@ class ActorSystem:
         self.deliver(message)
         return message
 
-    def deliver(self, message: Message, inline: bool = False) -> None:
-        """Publish ``message`` and activate its actor.
+    def deliver(self, message: Message, inline: bool = False,
+                with_release: Callable[[Any], None] | None = None) -> bool:
+        """Publish ``message`` and activate its actor; True when it was handled here.
 
         ``inline=True`` first tries to take the actor's flag and, if it wins, runs the
         turn right here with the message in hand: no mailbox round trips and no Celery
         hop (a worker that just finished a step handles the run's next move itself).
         Only for callers inside a worker task that can produce the message again if
         this process dies before the turn commits (a step holds a lease for that).
+        ``with_release`` then rides on that turn's release (``run_in_hand``).
         If the actor is busy, the message goes through the mailbox as usual.
         """
-        if inline and run_in_hand(self, message):
-            return
+        if inline and run_in_hand(self, message, with_release):
+            return True
         self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
         self.activate(message.actor_id)
+        return False
 
     def deliver_many(self, messages: list[Message]) -> None:
         """Publish each message, then activate their actors in one round trip (what a
@@ -167,6 +170,43 @@ class ActorSystem:
         for actor_id, token, ok in zip(actor_ids, tokens, won, strict=True):
             if ok:
                 self.start_turn(actor_id, token)
+
+    def deliver_timers(self, timers: list[ClaimedTimer]) -> None:
+        """Deliver claimed due timers and confirm them.
+
+        An idle actor gets its timer's message *in hand*, inside the turn task that
+        this call starts (``run_held_timer``): no mailbox publish, no take. Such a
+        timer stays claimed until that turn's begin holds the message durably (in the
+        actor's in-hand key), which confirms it in the same round trip; should the
+        turn task be lost, the claim expires and the timer fires again (its message
+        id makes a repeat harmless). A timer whose actor is busy, or the second timer
+        of one actor, goes through the mailbox and is confirmed here."""
+        first: dict[str, ClaimedTimer] = {}
+        rest: list[ClaimedTimer] = []
+        for timer in timers:
+            if timer.message.actor_id in first:
+                rest.append(timer)
+            else:
+                first[timer.message.actor_id] = timer
+        tokens = [uuid.uuid4().hex for _ in first]
+
+        def build(pipe: Any) -> None:
+            for actor_id, token in zip(first, tokens, strict=True):
+                self.touch_index(pipe, actor_id, queued=True)
+                self.scripts.call_in(pipe, "activate", [self.actor_keys(actor_id).activation],
+                                     [token, self.queued_lease_ms])
+
+        won = self.scripts.pipeline(build)[1::2] if first else []
+        for (actor_id, timer), token, ok in zip(first.items(), tokens, won, strict=True):
+            if ok:
+                self.enqueue_task(TURN_TASK_NAME, [actor_id, token],
+                                  {"held": timer.message.encode(), "timer": timer.timer_id},
+                                  None, self.turn_queue)
+            else:
+                rest.append(timer)
+        if rest:
+            self.deliver_many([timer.message for timer in rest])
+            self.timers.confirm(*[timer.timer_id for timer in rest])
 
     def lease_score(self, queued: bool = False) -> float:
         """A lease-index score: the lease's expiry in ms, plus a random fraction so that

@@ -73,6 +73,14 @@ class TimerStore:
 
     confirm = cancel  # a delivered timer is forgotten exactly like a cancelled one
 
+    def confirm_if_owner_in(self, pipe: Any, activation_key: str, token: str,
+                            timer_id: str) -> None:
+        """Queue on ``pipe`` the confirm of a timer whose message a turn holds in hand,
+        done only if ``token`` owns the actor (``timer_handed.lua``; one server only)."""
+        self._scripts.call_in(pipe, "timer_handed",
+                              [activation_key, *self._keys.timer_shard_of(timer_id).every()],
+                              [token, timer_id])
+
     def claim_due(self, limit: int = 100) -> ClaimResult:
         """Claim due timers in every shard (``limit`` per shard)."""
         def build(pipe: Any) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from .batch import Batches
 from .in_place import KeptTask
 from .journal import LeaseLost
 from .live_state import LiveState
-from .message import Message
+from .message import MalformedMessage, Message
 from .outbox import Outbox
 
 if TYPE_CHECKING:
@@ -61,9 +62,12 @@ class Begun:
 
 
 def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
-          in_hand: Message | None = None) -> Begun | None:
-    """Claim (``activate``) or confirm the actor for ``token``; None if not its owner."""
+          in_hand: Message | None = None, timer_id: str | None = None) -> Begun | None:
+    """Claim (``activate``) or confirm the actor for ``token``; None if not its owner.
+    ``timer_id``: the due timer whose message is ``in_hand``, confirmed in the same
+    round trip when the begin succeeds (on one server; else right after it)."""
     k = system.actor_keys(actor_id)
+    confirm_here = timer_id is not None and system.single_server
 
     def build(pipe: Any) -> None:
         if activate:  # index first: if this process dies now, recovery finds the actor
@@ -76,10 +80,14 @@ def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
              in_hand.msg_id if in_hand else "", in_hand.encode() if in_hand else ""])
         if not activate:
             pipe.zadd(system.keys.lease_index_of(actor_id), {actor_id: system.lease_score()})
+        if confirm_here:
+            system.timers.confirm_if_owner_in(pipe, k.activation, token, str(timer_id))
 
     out = system.scripts.pipeline(build)[1 if activate else 0]
     if int(out[0]) == 0:
         return None
+    if timer_id is not None and not confirm_here:
+        system.timers.confirm(timer_id)
     return Begun(int(out[0]), int(out[1]), int(out[2]), int(out[3]), bool(int(out[4])),
                  out[5] or None, [t.decode() if isinstance(t, bytes) else t for t in out[6:]])
 
@@ -93,14 +101,60 @@ def run_turn(system: ActorSystem, actor_id: str, token: str) -> None:
     Turn(system, actor_id, token, begun).run()
 
 
-def run_in_hand(system: ActorSystem, message: Message) -> bool:
+def run_held_timer(system: ActorSystem, actor_id: str, token: str, held: Any,
+                   timer_id: Any) -> None:
+    """Run the turn that ``ActorSystem.deliver_timers`` started with a due timer's
+    message in hand. A stale turn task (the actor was taken over meanwhile) delivers
+    the message the usual way, then confirms the timer; a task whose message cannot
+    be read (not ours: the broker's bytes are input too) is dead-lettered and the
+    actor's turn runs without it."""
+    problem = None
+    message = None
+    if not isinstance(held, str) or not isinstance(timer_id, str):
+        problem = "a timer turn task whose message or timer id is not a string"
+    else:
+        try:
+            message = Message.decode(held)
+        except MalformedMessage as exc:
+            problem = f"a timer turn task's message: {exc}"
+        else:
+            if message.actor_id != actor_id:
+                problem = (f"a timer turn task of actor {actor_id!r} holding a message "
+                           f"addressed to {message.actor_id!r}")
+    if message is None or problem is not None:
+        system.dead_letters.add(str(problem), str(held), actor_id=actor_id)
+        run_turn(system, actor_id, token)
+        return
+    begun = begin(system, actor_id, token, activate=False, in_hand=message,
+                  timer_id=timer_id)
+    if begun is None:
+        logger.debug("stale timer turn; delivering its message", actor_id=actor_id)
+        system.deliver(message)
+        system.timers.confirm(timer_id)
+        return
+    Turn(system, actor_id, token, begun, in_hand=message).run()
+
+
+def run_in_hand(system: ActorSystem, message: Message,
+                with_release: Callable[[Any], None] | None = None) -> bool:
     """Take the flag of ``message``'s actor and run a turn here with the message in hand;
-    False (nothing done) when the actor is busy."""
+    False (nothing done) when the actor is busy. ``with_release``: a write the caller
+    may make late, sent in the turn's release (or, should the turn end otherwise, once
+    it has run) instead of in a round trip of its own."""
     token = uuid.uuid4().hex
     begun = begin(system, message.actor_id, token, activate=True, in_hand=message)
     if begun is None:
         return False
-    Turn(system, message.actor_id, token, begun, in_hand=message).run()
+    turn = Turn(system, message.actor_id, token, begun, in_hand=message)
+    if with_release is not None:
+        turn.with_release.append(with_release)
+    turn.run()
+    if turn.with_release:  # the turn ended without a release of its own (chained, lost)
+        def send(pipe: Any) -> None:
+            for build in turn.with_release:
+                build(pipe)
+
+        system.scripts.pipeline(send)
     return True
 
 
@@ -117,6 +171,8 @@ class Turn:
                               system.journal(actor_id))
         self.outbox = Outbox(system, self.keys)
         self.reader = system.mailbox_reader(self.keys)
+        #: writes sent with the release (see ``run_in_hand``); emptied once queued
+        self.with_release: list[Callable[[Any], None]] = []
         self._own(token, begun)
 
     def _own(self, token: str, begun: Begun) -> None:
@@ -259,6 +315,9 @@ class Turn:
                 keys.append(sys_.keys.lease_index_of(self.actor_id))
                 args.append(self.actor_id)
         sys_.scripts.call_in(pipe, "release", keys, args)
+        riders, self.with_release = self.with_release, []
+        for build in riders:
+            build(pipe)
 
     def _after_release(self, results: list[Any]) -> None:
         """A message published before the deferred release found the actor busy: its

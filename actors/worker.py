@@ -15,7 +15,7 @@ from celery import Celery, signals
 from . import redis_transport
 from .maintenance import Maintenance
 from .system import TURN_TASK_NAME, ActorSystem
-from .turn import run_turn
+from .turn import run_held_timer, run_turn
 
 _maintenance: Maintenance | None = None
 
@@ -40,9 +40,12 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
     system.set_enqueue(enqueue)
     system.turn_queue = turn_queue
 
-    def turn(actor_id: str, token: str) -> None:
+    def turn(actor_id: str, token: str, held: Any = None, timer: Any = None) -> None:
         with system.in_place.running():  # a task the turn sends may run right here
-            run_turn(system, actor_id, token)
+            if held is None and timer is None:
+                run_turn(system, actor_id, token)
+            else:  # a due timer's message, in hand (``ActorSystem.deliver_timers``)
+                run_held_timer(system, actor_id, token, held, timer)
 
     app.task(name=TURN_TASK_NAME, acks_late=True, reject_on_worker_lost=True,
              ignore_result=True)(turn)

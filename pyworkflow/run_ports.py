@@ -26,7 +26,9 @@ class RedisRunStore:
         self._client.zadd(keys.runs_index(self._prefix), {run_id: created_at})
 
     def expire(self, run_id: str, at: float) -> None:
-        self._client.zadd(keys.runs_purge_index(self._prefix), {run_id: at})
+        # Called by a turn before its commit: sent in the commit's round trip, ahead of it.
+        index = keys.runs_purge_index(self._prefix)
+        actors.ride_on_commit(lambda pipe: pipe.zadd(index, {run_id: at}))
 
     def masked(self, run_id: str) -> set[int]:
         raw = self._client.hget(self._system.actor_keys(run_id).record, "masked")

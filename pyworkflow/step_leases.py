@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from actors import Message
@@ -134,15 +135,24 @@ class StepLeases:
                                                 name="pyworkflow-step-leases")
                 self._thread.start()
 
-    def drop(self, member: str, later: InPlaceTasks | None = None) -> None:
+    def drop(self, member: str, later: InPlaceTasks | None = None, sent: bool = False) -> None:
         """End the lease; with ``later``, in the round trip of the task kept to run next
         here, if there is one (late is harmless: an expired lease of a finished attempt
-        reports it lost under its result's message id, which its run already has)."""
+        reports it lost under its result's message id, which its run already has);
+        ``sent``: ``drop_in_pipe``'s command was sent already, stop renewing only."""
         with self._lock:
             self._held.discard(member)
+        if sent:
+            return
         key = self.key
         if later is None or not later.defer(lambda pipe: pipe.zrem(key, member)):
             self._redis.zrem(key, member)
+
+    def drop_in_pipe(self, member: str) -> Callable[[Any], None]:
+        """The lease's end as a command to queue on someone else's pipeline (then
+        ``drop(member, sent=True)``)."""
+        key = self.key
+        return lambda pipe: pipe.zrem(key, member)
 
     def _renew_loop(self) -> None:
         while True:

@@ -69,13 +69,16 @@ def _timed_out(step: str, timeout: float | None, how: str) -> StepTimeoutError:
     return StepTimeoutError(f"step {step!r} ran longer than its timeout of {timeout}s ({how})")
 
 
-def _report(system: Any, run_id: str, payload: dict[str, Any], inline: bool) -> None:
+def _report(system: Any, run_id: str, payload: dict[str, Any], inline: bool,
+            with_release: Any = None) -> bool:
     """The attempt's one outcome message; its id names the attempt, so a second report
-    of the same attempt (a redelivery, a hard-limit kill racing a late finish) is dropped."""
+    of the same attempt (a redelivery, a hard-limit kill racing a late finish) is dropped.
+    True when the run's turn handled it right here (``with_release`` was sent)."""
     kind = "step-completed" if payload["ok"] else "step-failed"
     msg_id = step_result_message_id(run_id, payload["call_id"], payload["attempt"])
-    system.deliver(Message(kind=kind, actor_id=run_id, payload=payload, msg_id=msg_id),
-                   inline=inline)
+    return bool(system.deliver(
+        Message(kind=kind, actor_id=run_id, payload=payload, msg_id=msg_id),
+        inline=inline, with_release=with_release))
 
 
 def _cancel_probe(system: Any, run_id: str) -> Any:
@@ -122,8 +125,11 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
         step_outcome(span, bool(payload.get("ok")), payload.get("error_type"),
                      payload.get("error"))
     # Reported after the span ends: the run's next turn may run right here (in place).
-    _report(system, run_id, payload, inline=True)
-    leases.drop(member, later=system.in_place)
+    # The lease's end may be late (see ``StepLeases.drop``): when the run's turn runs
+    # here, it goes with that turn's release.
+    handled_here = _report(system, run_id, payload, inline=True,
+                           with_release=leases.drop_in_pipe(member))
+    leases.drop(member, later=system.in_place, sent=handled_here)
     _count(system, step, bool(payload.get("ok")), time.monotonic() - started)
 
 

@@ -1,0 +1,142 @@
+"""A due timer's message travels in hand, inside the turn task that wakes its actor.
+
+Against a real Redis, with the turn tasks the runtime sends captured and run here
+(their registered bodies): an idle actor's timer goes out with its turn task, not
+through the mailbox, and stays claimed until that turn's begin holds the message;
+a busy actor's timer goes through the mailbox; a stale turn task delivers its
+message the usual way; a turn task holding bytes that are not a message is
+dead-lettered and the actor's turn still runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from actors import TURN_TASK_NAME, Message
+from actors.timers import ClaimedTimer
+from tests._workers import wait_for
+
+
+@pytest.fixture
+def sent(rt: Any) -> Any:
+    """The tasks the runtime sends, captured instead of published."""
+    captured: list[tuple[str, list[Any], dict[str, Any]]] = []
+    previous = rt.system._enqueue
+    rt.system.set_enqueue(lambda name, args, kwargs, task_id, queue:
+                          captured.append((name, args, kwargs)))
+    yield captured
+    rt.system.set_enqueue(previous)
+
+
+def _run(rt: Any, task: tuple[str, list[Any], dict[str, Any]]) -> None:
+    name, args, kwargs = task
+    rt.celery.tasks[name].run(*args, **kwargs)
+
+
+def _armed(rt: Any, sent: list[Any], name: str = "wake") -> tuple[str, str]:
+    """An alarm actor with a timer due now, its arming turn run; (actor id, timer id)."""
+    actor_id = f"alarm-{uuid.uuid4().hex[:10]}"
+    rt.system.send(actor_id, "arm", {"name": name, "delay_ms": 0})
+    while sent:
+        _run(rt, sent.pop(0))
+    return actor_id, f"{actor_id}:{name}"
+
+
+def _claim(rt: Any, timer_id: str) -> ClaimedTimer:
+    def mine() -> list[ClaimedTimer]:
+        return [t for t in rt.system.timers.claim_due().timers if t.timer_id == timer_id]
+
+    return wait_for(mine, 5, 0.02, f"claim of {timer_id}")[0]  # type: ignore[no-any-return]
+
+
+def _rang(rt: Any, actor_id: str) -> list[str]:
+    return [e.data["name"] for e in rt.system.journal(actor_id).read() if e.type == "rang"]
+
+
+def _claimed(rt: Any, timer_id: str) -> bool:
+    shard = rt.system.keys.timer_shard_of(timer_id)
+    return rt.redis.zscore(shard.claimed, timer_id) is not None
+
+
+def _mailbox_length(rt: Any, actor_id: str) -> int:
+    return int(rt.system.mailbox.size(rt.system.actor_keys(actor_id).mailbox))
+
+
+def test_an_idle_actors_timer_goes_in_hand_and_is_confirmed_by_its_turn(
+        rt: Any, sent: Any) -> None:
+    actor_id, timer_id = _armed(rt, sent)
+    timer = _claim(rt, timer_id)
+    rt.system.deliver_timers([timer])
+    (task,) = sent
+    assert task[0] == TURN_TASK_NAME and task[2]["timer"] == timer_id
+    assert Message.decode(task[2]["held"]) == timer.message
+    assert _mailbox_length(rt, actor_id) == 0  # not through the mailbox
+    # Not confirmed until a turn holds the message: were the task lost, it fires again.
+    assert _claimed(rt, timer_id)
+    _run(rt, sent.pop())
+    assert _rang(rt, actor_id) == ["wake"]
+    assert not _claimed(rt, timer_id)
+    assert timer_id not in rt.system.timers.pending()
+
+
+def test_a_busy_actors_timer_goes_through_the_mailbox(rt: Any, sent: Any) -> None:
+    actor_id, timer_id = _armed(rt, sent)
+    timer = _claim(rt, timer_id)
+    assert rt.system.activate(actor_id)  # a turn is queued: the actor is busy
+    (queued_turn,) = sent
+    sent.clear()
+    rt.system.deliver_timers([timer])
+    assert sent == []  # no second turn task
+    assert _mailbox_length(rt, actor_id) == 1
+    assert timer_id not in rt.system.timers.pending()  # confirmed: it is in the mailbox
+    _run(rt, queued_turn)
+    assert _rang(rt, actor_id) == ["wake"]
+
+
+def test_a_stale_timer_turn_delivers_its_message_the_usual_way(rt: Any, sent: Any) -> None:
+    actor_id, timer_id = _armed(rt, sent)
+    timer = _claim(rt, timer_id)
+    rt.system.deliver_timers([timer])
+    (task,) = sent
+    sent.clear()
+    # The actor is taken over before the task runs (its queued lease lapsed).
+    rt.redis.delete(rt.system.actor_keys(actor_id).activation)
+    _run(rt, task)
+    assert _rang(rt, actor_id) == []  # the stale task ran no turn itself
+    assert timer_id not in rt.system.timers.pending()  # the message is in the mailbox
+    while sent:  # the turn that delivery started
+        _run(rt, sent.pop(0))
+    assert _rang(rt, actor_id) == ["wake"]
+
+
+def test_a_timer_turn_holding_garbage_is_dead_lettered_and_the_turn_runs(
+        rt: Any, sent: Any) -> None:
+    actor_id, _ = _armed(rt, sent)
+    rt.system.send(actor_id, "arm", {"name": "later", "delay_ms": 60_000})
+    (turn,) = sent
+    sent.clear()
+    name, args, _ = turn
+    before = len(rt.system.dead_letters.list(actor_id=actor_id))
+    _run(rt, (name, args, {"held": "{not json", "timer": "forged"}))
+    letters = rt.system.dead_letters.list(actor_id=actor_id)
+    assert len(letters) == before + 1
+    assert "timer turn task" in letters[-1]["reason"]
+    # The turn ran without it: the message in the mailbox was handled.
+    armed = [e.data["name"] for e in rt.system.journal(actor_id).read() if e.type == "armed"]
+    assert armed == ["wake", "later"]
+
+
+def test_a_timer_message_for_another_actor_is_dead_lettered(rt: Any, sent: Any) -> None:
+    actor_id, _ = _armed(rt, sent)
+    assert rt.system.activate(actor_id)
+    (turn,) = sent
+    sent.clear()
+    name, args, _ = turn
+    other = Message(kind="ring", actor_id="alarm-someone-else", payload={"name": "x"})
+    _run(rt, (name, args, {"held": other.encode(), "timer": "t"}))
+    assert _rang(rt, actor_id) == []
+    reasons = [d["reason"] for d in rt.system.dead_letters.list(actor_id=actor_id)]
+    assert any("alarm-someone-else" in r for r in reasons)
