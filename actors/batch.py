@@ -97,7 +97,14 @@ class Batches:
                                       f"the mailbox of {self._actor_id!r}")
                 continue
             messages.append((item, message))
-        seen = self._journal.seen([m.msg_id for _, m in messages])
+        # The take read the seen set for messages whose sender named them beside the
+        # body; the rest are looked up here (a round trip only when there are any).
+        hints = [item.seen_hint for item, _ in messages]
+        unknown = [m.msg_id for (_, m), hint in zip(messages, hints, strict=True)
+                   if hint is None or hint[0] != m.msg_id]
+        looked_up = iter(self._journal.seen(unknown))
+        seen = [hint[1] if hint is not None and hint[0] == m.msg_id else next(looked_up)
+                for (_, m), hint in zip(messages, hints, strict=True)]
         fresh: list[tuple[Any, Message]] = []
         in_batch: set[str] = set()
         for (item, m), dup in zip(messages, seen, strict=True):

@@ -20,6 +20,8 @@ from .message import Message
 class HeldMessage:
     """The message in hand, as one taken message of a batch of one."""
 
+    seen_hint = None  # the begin checked it already (``Begun.in_hand_seen``)
+
     def __init__(self, message: Message, inhand_key: str) -> None:
         self.message = message
         self._inhand_key = inhand_key

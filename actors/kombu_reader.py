@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 class KombuTaken:
     """One message taken through Kombu, not acknowledged yet."""
 
+    seen_hint = None  # a Kombu get cannot look at the seen set: the turn looks it up
+
     def __init__(self, message: KombuMessage) -> None:
         self.message = message
 

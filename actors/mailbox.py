@@ -90,10 +90,12 @@ class Mailbox:
         if self._needs_declare and queue_name not in self._local.declared:
             declare = [self.queue_for(queue_name)]
             self._local.declared.add(queue_name)
+        # The msg_id in the headers lets a Redis-list take check redelivery in its own
+        # script (``take.lua``); the body stays the truth.
         Producer(channel).publish(
             message.encode(), exchange="", routing_key=queue_name,
             content_type="application/json", content_encoding="utf-8",
-            delivery_mode=2, declare=declare, retry=True,
+            delivery_mode=2, declare=declare, retry=True, headers={"msg_id": message.msg_id},
         )
 
     def put_raw(self, queue_name: str, body: bytes | str,

@@ -32,6 +32,12 @@ class Taken(Protocol):
     def acknowledged(self) -> bool:
         """Out of the turn's hands: committed, or set aside as a dead letter."""
 
+    @property
+    def seen_hint(self) -> tuple[str, bool] | None:
+        """What the take itself found out about redelivery, when it could: the msg_id
+        its sender wrote beside the message and whether the journal had it (trusted
+        only when that id is the message's own); None: look it up."""
+
     def decode(self) -> Message:
         """The message; raises ``MalformedMessage`` for anything that is not one."""
 

@@ -36,10 +36,13 @@ class TakenEnvelope:
     ``bytes(n)``, which allocates n bytes.)
     """
 
-    def __init__(self, envelope: bytes, taken_key: str) -> None:
+    def __init__(self, envelope: bytes, taken_key: str,
+                 seen_hint: tuple[str, bool] | None = None) -> None:
         self.envelope = envelope
         self._taken_key = taken_key
         self.acknowledged = False
+        #: (msg_id from the envelope's headers, whether the journal had it when taken)
+        self.seen_hint = seen_hint
 
     @property
     def body(self) -> bytes:
@@ -87,14 +90,16 @@ class RedisListReader:
         sys_, k = self._system, self._keys
 
         def build(pipe: Any) -> None:
-            sys_.scripts.call_in(pipe, "take", [k.mailbox, k.taken, k.activation],
+            sys_.scripts.call_in(pipe, "take", [k.mailbox, k.taken, k.activation, k.seen],
                                  [token, sys_.lease_ms, limit])
             also(pipe)
 
-        items = sys_.scripts.pipeline(build)[0]
-        if items and items[0] == -1:
+        out = sys_.scripts.pipeline(build)[0]
+        if out and out[0] == -1:
             raise LeaseLost(k.actor_id)
-        return [TakenEnvelope(item, k.taken) for item in items]
+        items, ids, seen = out
+        return [TakenEnvelope(item, k.taken, (_text(msg_id), bool(flag)) if msg_id else None)
+                for item, msg_id, flag in zip(items, ids, seen, strict=True)]
 
     def acknowledge(self, taken: Sequence[TakenEnvelope]) -> None:
         for envelope in taken:  # the commit deleted the 'taken' list
@@ -116,3 +121,7 @@ class RedisListReader:
     def let_go(self, taken: Sequence[TakenEnvelope]) -> None:
         """Nothing to do: whoever took the actor over already put the 'taken' list back,
         and touching it now could drop that turn's batch."""
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw

@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,6 +77,18 @@ def rt(redis_env: dict[str, str]) -> _runtime.Runtime:
     import tests.toy_actors  # noqa: F401  (routes the toy behaviours)
 
     return _runtime.runtime()
+
+
+@pytest.fixture
+def captured_tasks(rt: _runtime.Runtime) -> Iterator[list[tuple[str, list[Any], dict[str, Any]]]]:
+    """The Celery tasks the runtime sends, as (name, args, kwargs), captured instead of
+    published: a test runs them itself (``rt.celery.tasks[name].run``)."""
+    captured: list[tuple[str, list[Any], dict[str, Any]]] = []
+    previous = rt.system._enqueue
+    rt.system.set_enqueue(lambda name, args, kwargs, task_id, queue:
+                          captured.append((name, args, kwargs)))
+    yield captured
+    rt.system.set_enqueue(previous)
 
 
 @pytest.fixture(scope="session")

@@ -115,3 +115,46 @@ def test_a_take_sent_again_returns_the_unanswered_batch(rt: Any) -> None:
     assert rt.redis.llen(keys.mailbox) == 1  # the third is still in the mailbox
     reader.give_back(again)
     assert _ids(reader.take(token, 10, _nothing)) == sent
+
+
+def test_a_redis_take_reports_which_messages_the_journal_has_seen(rt: Any) -> None:
+    """The take reads the seen set for each message whose sender named it in the
+    envelope's headers (``Mailbox.put`` does), so the turn makes no round trip of its
+    own for the redelivery check."""
+    reader, token, keys = _owned(rt, RedisListReader)
+    sent = _put(rt, keys, 2)
+    rt.redis.sadd(keys.seen, sent[0])  # the first is already in the journal
+    taken = reader.take(token, 10, _nothing)
+    assert [t.seen_hint for t in taken] == [(sent[0], True), (sent[1], False)]
+
+
+def test_an_envelope_without_or_with_a_forged_id_header_is_looked_up(
+        rt: Any, captured_tasks: Any) -> None:
+    """The header is a hint: a raw entry has none, and a forged one naming another id
+    does not match the body's own msg_id; either way the turn looks the message up,
+    and a message already in the journal is dropped whatever its header says."""
+    import base64
+    import json
+
+    actor_id = f"alarm-{uuid.uuid4().hex[:8]}"
+    keys = rt.system.actor_keys(actor_id)
+    old = Message("arm", actor_id, {"name": "old", "delay_ms": 60_000})
+    rt.redis.sadd(keys.seen, old.msg_id)  # already in the journal
+    forged = {"body": base64.b64encode(old.encode().encode()).decode(),
+              "headers": {"msg_id": "not-its-id"}, "properties": {"body_encoding": "base64"}}
+    rt.redis.lpush(keys.mailbox, json.dumps(forged))
+    new = Message("arm", actor_id, {"name": "new", "delay_ms": 60_000})
+    rt.system.mailbox.put_raw(keys.mailbox, new.encode())  # no header at all
+    token = uuid.uuid4().hex
+    rt.redis.set(keys.activation, token, px=60_000)
+    taken = RedisListReader(rt.system, keys).take(token, 10, _nothing)
+    assert [t.seen_hint for t in taken] == [("not-its-id", False), None]
+    RedisListReader(rt.system, keys).give_back(taken)
+    rt.redis.delete(keys.activation)
+
+    assert rt.system.activate(actor_id)
+    while captured_tasks:
+        name, args, kwargs = captured_tasks.pop(0)
+        rt.celery.tasks[name].run(*args, **kwargs)
+    armed = [e.data["name"] for e in rt.system.journal(actor_id).read() if e.type == "armed"]
+    assert armed == ["new"]

@@ -21,14 +21,8 @@ from tests._workers import wait_for
 
 
 @pytest.fixture
-def sent(rt: Any) -> Any:
-    """The tasks the runtime sends, captured instead of published."""
-    captured: list[tuple[str, list[Any], dict[str, Any]]] = []
-    previous = rt.system._enqueue
-    rt.system.set_enqueue(lambda name, args, kwargs, task_id, queue:
-                          captured.append((name, args, kwargs)))
-    yield captured
-    rt.system.set_enqueue(previous)
+def sent(captured_tasks: Any) -> Any:
+    return captured_tasks
 
 
 def _run(rt: Any, task: tuple[str, list[Any], dict[str, Any]]) -> None:
