@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 logger = _log.get_logger("actors.maintenance")
 
 TIMER_POLL_S = 0.2
+#: After a pass that delivered timers, the next waits at least this long, so that
+#: wake-ups coming due one after the other (a burst of sleepers) go out together, in
+#: wake tasks of several turns, instead of one Celery task each (see
+#: ``ActorSystem.deliver_timers``). A timer due after a quiet spell goes out at once.
+TIMER_GATHER_S = 0.02
+#: Timers claimed per shard in one pass.
+TIMER_PASS_LIMIT = 200
 RECOVERY_EVERY_S = 1.0
 UNACKED_SWEEP_EVERY_S = 30.0
 
@@ -59,9 +66,12 @@ class Maintenance:
         while not self._stop.is_set():
             wait = TIMER_POLL_S
             try:
-                _, next_due, now_ms = deliver_due_timers(self.system)
+                delivered, next_due, now_ms = deliver_due_timers(self.system,
+                                                                 TIMER_PASS_LIMIT)
                 if next_due is not None:
                     wait = max(0.0, min(wait, (next_due - now_ms) / 1000))
+                if 0 < delivered < TIMER_PASS_LIMIT:
+                    wait = max(wait, TIMER_GATHER_S)
                 now = time.monotonic()
                 if now >= next_recovery:
                     recover_expired(self.system)

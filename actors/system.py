@@ -9,10 +9,12 @@ message is never stranded and two turns of one actor never run at once.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import redis
@@ -47,6 +49,13 @@ QUEUED_LEASE_MS = 30_000
 
 #: The Celery task that runs a turn (registered by ``install``).
 TURN_TASK_NAME = "actors.turn"
+#: The Celery task that runs the turns of several actors woken by due timers, one after
+#: the other, each with its timer's message in hand (``ActorSystem.deliver_timers``).
+WAKE_TASK_NAME = "actors.wake"
+#: At most this many timer turns go in one wake task: enough to spread a worker's
+#: per-task cost (receiving, acknowledging, publishing) over many wake-ups, few enough
+#: that a burst is shared among the processes of every worker.
+WAKE_BATCH = 16
 
 logger = _log.get_logger("actors.system")
 
@@ -83,7 +92,11 @@ class ActorSystem:
         self.leases = LeaseKeeper(self)
         self._routes: list[tuple[str, Behaviour[Any]]] = []
         self._enqueue = enqueue
+        self._batch: Callable[[], AbstractContextManager[None]] | None = None
         self.turn_queue: str | None = None
+        #: processes that run this worker's tasks (its pool): a burst of wake-ups is cut
+        #: into at least this many wake tasks, so every process takes a share
+        self.pool_size = 1
         #: extra jobs the maintenance loop runs about once a second (e.g. lease sweeps
         #: of things that are not actors)
         self.periodic: list[Callable[[], Any]] = []
@@ -109,9 +122,17 @@ class ActorSystem:
         raise UnknownActor(f"no behaviour routed for actor {actor_id!r}")
 
     def set_enqueue(self, enqueue: Callable[[str, list[Any], dict[str, Any], str | None,
-                                             str | None], None]) -> None:
-        """How to send a Celery task: ``enqueue(name, args, kwargs, task_id, queue)``."""
+                                             str | None], None],
+                    batch: Callable[[], AbstractContextManager[None]] | None = None) -> None:
+        """How to send a Celery task: ``enqueue(name, args, kwargs, task_id, queue)``;
+        ``batch()``: a context in which sends go out together when it ends."""
         self._enqueue = enqueue
+        self._batch = batch
+
+    def sending_together(self) -> AbstractContextManager[None]:
+        """Tasks enqueued inside are published together at its end (one round trip
+        where the broker allows), e.g. a burst of due timers' turns."""
+        return self._batch() if self._batch is not None else contextlib.nullcontext()
 
     def actor_keys(self, actor_id: str) -> ActorKeys:
         return self.keys.for_actor(actor_id)
@@ -152,6 +173,39 @@ class ActorSystem:
         self.activate(message.actor_id)
         return False
 
+    def deliver_held(self, message: Message,
+                     before: Callable[[Any], None] | None = None) -> None:
+        """Deliver ``message`` to an actor that is probably idle (a run just created):
+        hand it over with the turn that will handle it (``hand_over.lua`` keeps it in
+        the actor's in-hand key and takes the flag; the turn task carries only its
+        id). Costs one round trip, which also carries ``before(pipe)`` (the caller's own
+        writes), and the turn task's publish, against a mailbox publish, an activation
+        and the publish for ``deliver``; and the turn takes nothing. A busy actor gets
+        the message through its mailbox. Should the turn task be lost, the actor's
+        queued lease expires and whoever takes it over finds the message in hand and
+        puts it in the mailbox; should the publish fail, the hand-over is undone."""
+        actor_id = message.actor_id
+        keys = self.actor_keys(actor_id)
+        token = uuid.uuid4().hex
+
+        def build(pipe: Any) -> None:
+            if before is not None:
+                before(pipe)
+            self.touch_index(pipe, actor_id, queued=True)
+            self.scripts.call_in(pipe, "hand_over", [keys.activation, keys.inhand],
+                                 [token, self.queued_lease_ms, message.encode()])
+
+        if not int(self.scripts.pipeline(build)[-1]):
+            self.deliver(message)
+            return
+        try:
+            self.enqueue_task(TURN_TASK_NAME, [actor_id, token], {"stored": message.msg_id},
+                              None, self.turn_queue)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.scripts.hand_back(keys=[keys.activation, keys.inhand], args=[token])
+            raise
+
     def deliver_many(self, messages: list[Message]) -> None:
         """Publish each message, then activate their actors in one round trip (what a
         burst of due timers needs: ``deliver`` costs two round trips per message)."""
@@ -174,13 +228,17 @@ class ActorSystem:
     def deliver_timers(self, timers: list[ClaimedTimer]) -> None:
         """Deliver claimed due timers and confirm them.
 
-        An idle actor gets its timer's message *in hand*, inside the turn task that
-        this call starts (``run_held_timer``): no mailbox publish, no take. Such a
-        timer stays claimed until that turn's begin holds the message durably (in the
-        actor's in-hand key), which confirms it in the same round trip; should the
-        turn task be lost, the claim expires and the timer fires again (its message
-        id makes a repeat harmless). A timer whose actor is busy, or the second timer
-        of one actor, goes through the mailbox and is confirmed here."""
+        An idle actor gets its timer's message *in hand*, in a wake task that runs its
+        turn (``run_held_timer``): no mailbox publish, no take. A wake task carries up
+        to ``WAKE_BATCH`` such turns, run one after the other, so that a burst of
+        wake-ups does not cost a Celery task each (the worker's main process, which
+        receives and acknowledges every task, was the bottleneck); a burst is cut into
+        at least ``pool_size`` tasks. Such a timer stays claimed until its turn's begin
+        holds the message durably (in the actor's in-hand key), which confirms it in
+        the same round trip; should the task be lost, the claim expires and the timer
+        fires again (its message id makes a repeat harmless). A timer whose actor is
+        busy, or the second timer of one actor, goes through the mailbox and is
+        confirmed here."""
         first: dict[str, ClaimedTimer] = {}
         rest: list[ClaimedTimer] = []
         for timer in timers:
@@ -197,13 +255,18 @@ class ActorSystem:
                                      [token, self.queued_lease_ms])
 
         won = self.scripts.pipeline(build)[1::2] if first else []
+        turns: list[list[str]] = []
         for (actor_id, timer), token, ok in zip(first.items(), tokens, won, strict=True):
             if ok:
-                self.enqueue_task(TURN_TASK_NAME, [actor_id, token],
-                                  {"held": timer.message.encode(), "timer": timer.timer_id},
-                                  None, self.turn_queue)
+                turns.append([actor_id, token, timer.message.encode(), timer.timer_id])
             else:
                 rest.append(timer)
+        if turns:
+            tasks = max(-(-len(turns) // WAKE_BATCH), min(len(turns), self.pool_size))
+            with self.sending_together():
+                for i in range(tasks):
+                    self.enqueue_task(WAKE_TASK_NAME, [turns[i::tasks]], {}, None,
+                                      self.turn_queue)
         if rest:
             self.deliver_many([timer.message for timer in rest])
             self.timers.confirm(*[timer.timer_id for timer in rest])

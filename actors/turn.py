@@ -58,14 +58,18 @@ class Begun:
     outbox: int
     in_hand_seen: bool
     left_in_hand: bytes | None  # a message a dead turn held in hand: back to the mailbox
+    stored: bytes | None  # the message handed over with this turn (``hand_over.lua``)
     stranded: list[str]  # delivery tags a dead turn took: back to the mailbox
 
 
 def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
-          in_hand: Message | None = None, timer_id: str | None = None) -> Begun | None:
+          in_hand: Message | None = None, timer_id: str | None = None,
+          stored: str | None = None) -> Begun | None:
     """Claim (``activate``) or confirm the actor for ``token``; None if not its owner.
     ``timer_id``: the due timer whose message is ``in_hand``, confirmed in the same
-    round trip when the begin succeeds (on one server; else right after it)."""
+    round trip when the begin succeeds (on one server; else right after it).
+    ``stored``: the msg_id of a message handed over in the actor's in-hand key with
+    this turn (``ActorSystem.deliver_held``), returned as ``Begun.stored``."""
     k = system.actor_keys(actor_id)
     confirm_here = timer_id is not None and system.single_server
 
@@ -77,7 +81,8 @@ def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
             [k.activation, k.meta, k.inflight, k.journal, k.outbox, k.seen, k.inhand,
              k.dispatching, k.taken, k.mailbox],
             [token, system.lease_ms, "activate" if activate else "owned",
-             in_hand.msg_id if in_hand else "", in_hand.encode() if in_hand else ""])
+             in_hand.msg_id if in_hand else (stored or ""),
+             in_hand.encode() if in_hand else "", "stored" if stored else ""])
         if not activate:
             pipe.zadd(system.keys.lease_index_of(actor_id), {actor_id: system.lease_score()})
         if confirm_here:
@@ -89,7 +94,8 @@ def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
     if timer_id is not None and not confirm_here:
         system.timers.confirm(timer_id)
     return Begun(int(out[0]), int(out[1]), int(out[2]), int(out[3]), bool(int(out[4])),
-                 out[5] or None, [t.decode() if isinstance(t, bytes) else t for t in out[6:]])
+                 out[5] or None, out[6] or None,
+                 [t.decode() if isinstance(t, bytes) else t for t in out[7:]])
 
 
 def run_turn(system: ActorSystem, actor_id: str, token: str) -> None:
@@ -132,6 +138,29 @@ def run_held_timer(system: ActorSystem, actor_id: str, token: str, held: Any,
         system.deliver(message)
         system.timers.confirm(timer_id)
         return
+    Turn(system, actor_id, token, begun, in_hand=message).run()
+
+
+def run_stored(system: ActorSystem, actor_id: str, token: str, msg_id: Any) -> None:
+    """Run the turn that ``ActorSystem.deliver_held`` started, with the message it
+    handed over in the actor's in-hand key. Stale (the actor was taken over, and the
+    message with it) or the message gone (someone put it back in the mailbox), the
+    turn is an ordinary one."""
+    if not isinstance(msg_id, str):
+        run_turn(system, actor_id, token)
+        return
+    begun = begin(system, actor_id, token, activate=False, stored=msg_id)
+    if begun is None:
+        logger.debug("stale turn ignored", actor_id=actor_id)
+        return
+    message = None
+    if begun.stored is not None:
+        try:
+            message = Message.decode(begun.stored)
+        except MalformedMessage as exc:  # not ours to read: set aside, with the reason
+            system.dead_letters.add(f"a message handed over in hand: {exc}", begun.stored,
+                                    actor_id=actor_id)
+            system.redis.delete(system.actor_keys(actor_id).inhand)
     Turn(system, actor_id, token, begun, in_hand=message).run()
 
 

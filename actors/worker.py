@@ -8,16 +8,22 @@ its token no longer owns the actor and does nothing.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from celery import Celery, signals
 
+from . import log as _log
 from . import redis_transport
 from .maintenance import Maintenance
-from .system import TURN_TASK_NAME, ActorSystem
-from .turn import run_held_timer, run_turn
+from .system import TURN_TASK_NAME, WAKE_TASK_NAME, ActorSystem
+from .turn import run_held_timer, run_stored, run_turn
 
 _maintenance: Maintenance | None = None
+
+logger = _log.get_logger("actors.worker")
 
 
 def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> None:
@@ -28,6 +34,8 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
     if path is not None and not app.conf.broker_transport:
         app.conf.broker_transport = path
 
+    batching = threading.local()
+
     def enqueue(name: str, args: list[Any], kwargs: dict[str, Any], task_id: str | None,
                 queue: str | None) -> None:
         # argsrepr/kwargsrepr given: Celery skips building reprs of the arguments (its
@@ -35,23 +43,65 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
         options: dict[str, Any] = {"argsrepr": "", "kwargsrepr": ""}
         if queue:
             options["queue"] = queue
+        producer = getattr(batching, "producer", None)
+        if producer is not None:
+            options["producer"] = producer
         app.send_task(name, args=args, kwargs=kwargs, task_id=task_id, **options)
 
-    system.set_enqueue(enqueue)
+    @contextlib.contextmanager
+    def batch() -> Iterator[None]:
+        """Sends made inside go out together when it ends (Kombu's publish batch: one
+        pipeline on a Redis broker; one by one where the transport cannot batch)."""
+        if getattr(batching, "producer", None) is not None:  # already batching
+            yield
+            return
+        with app.producer_or_acquire() as producer:
+            grouped = getattr(producer, "batch", None)  # Kombu 5.7 and later
+            with grouped() if grouped is not None else contextlib.nullcontext():
+                batching.producer = producer
+                try:
+                    yield
+                finally:
+                    batching.producer = None
+
+    system.set_enqueue(enqueue, batch)
     system.turn_queue = turn_queue
 
-    def turn(actor_id: str, token: str, held: Any = None, timer: Any = None) -> None:
+    def turn(actor_id: str, token: str, stored: Any = None) -> None:
         with system.in_place.running():  # a task the turn sends may run right here
-            if held is None and timer is None:
+            if stored is not None:  # a message handed over (``ActorSystem.deliver_held``)
+                run_stored(system, actor_id, token, stored)
+            else:
                 run_turn(system, actor_id, token)
-            else:  # a due timer's message, in hand (``ActorSystem.deliver_timers``)
-                run_held_timer(system, actor_id, token, held, timer)
+
+    def wake(turns: Any) -> None:
+        """Turns of actors woken by due timers (``ActorSystem.deliver_timers``), one
+        after the other. One that fails is left to recovery (its lease runs out, or
+        its timer fires again) and the others still run."""
+        for item in turns if isinstance(turns, list) else [turns]:
+            if not (isinstance(item, list) and len(item) == 4):
+                system.dead_letters.add("a wake task's turn is not [actor, token, message, "
+                                        "timer]", repr(item), queue=WAKE_TASK_NAME)
+                continue
+            actor_id, token, held, timer_id = item
+            try:
+                with system.in_place.running():
+                    run_held_timer(system, str(actor_id), str(token), held, timer_id)
+            except Exception as exc:
+                logger.warning("a timer turn failed; its actor is left to recovery",
+                               actor_id=str(actor_id), error=f"{type(exc).__name__}: {exc}")
 
     app.task(name=TURN_TASK_NAME, acks_late=True, reject_on_worker_lost=True,
              ignore_result=True)(turn)
+    app.task(name=WAKE_TASK_NAME, acks_late=True, reject_on_worker_lost=True,
+             ignore_result=True)(wake)
 
-    def _start(**_: Any) -> None:
+    def _start(sender: Any = None, **_: Any) -> None:
         global _maintenance
+        # worker_ready's sender is the worker's consumer; its controller knows the pool
+        concurrency = getattr(getattr(sender, "controller", None), "concurrency", None)
+        if isinstance(concurrency, int) and concurrency > 0:
+            system.pool_size = concurrency
         if _maintenance is None:
             _maintenance = Maintenance(system)
             _maintenance.start()

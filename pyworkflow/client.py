@@ -19,6 +19,8 @@ import contextlib
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
+from actors import Message
+
 from . import aio, keys
 from ._runtime import runtime
 from ._scripts import script
@@ -109,20 +111,30 @@ def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
     plan = plan_start(workflow_or_name, args, kwargs, idempotency_key)
     rt = runtime()
     record_key = rt.system.actor_keys(plan.run_id).record
-    rt.redis.hset(record_key, mapping=plan.record)
+    index = keys.runs_index(rt.settings.key_prefix)
     claimed = False
     try:
         if idempotency_key is not None:
+            rt.redis.hset(record_key, mapping=plan.record)
             holder = _claim(plan, idempotency_key, if_finished)
             if holder is not None:
                 rt.redis.delete(record_key)
                 return RunId(holder)
             claimed = True
-        rt.redis.zadd(keys.runs_index(rt.settings.key_prefix), {plan.run_id: plan.created_at})
+
+        def record(pipe: Any) -> None:  # the run's record and index, with the hand-over
+            if not claimed:
+                pipe.hset(record_key, mapping=plan.record)
+            pipe.zadd(index, {plan.run_id: plan.created_at})
+
         with start_span(plan.workflow, plan.run_id) as carrier:
             if carrier:
                 plan.message["trace"] = carrier
-            rt.system.send(plan.run_id, "start", plan.message, msg_id=plan.msg_id)
+            # A new run's actor is idle: its start message goes in hand with its first
+            # turn (no mailbox publish, no take).
+            rt.system.deliver_held(Message(kind="start", actor_id=plan.run_id,
+                                           payload=plan.message, msg_id=plan.msg_id),
+                                   before=record)
     except BaseException:
         _undo_start(plan, idempotency_key if claimed else None)
         raise

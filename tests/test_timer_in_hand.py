@@ -1,11 +1,12 @@
-"""A due timer's message travels in hand, inside the turn task that wakes its actor.
+"""A due timer's message travels in hand, inside the wake task that runs its actor's turn.
 
-Against a real Redis, with the turn tasks the runtime sends captured and run here
-(their registered bodies): an idle actor's timer goes out with its turn task, not
-through the mailbox, and stays claimed until that turn's begin holds the message;
-a busy actor's timer goes through the mailbox; a stale turn task delivers its
-message the usual way; a turn task holding bytes that are not a message is
-dead-lettered and the actor's turn still runs.
+Against a real Redis, with the tasks the runtime sends captured and run here (their
+registered bodies): an idle actor's timer goes out in a wake task, not through the
+mailbox, and stays claimed until its turn's begin holds the message; a burst is cut
+into wake tasks of at most ``WAKE_BATCH`` turns, at least one per pool process; a
+busy actor's timer goes through the mailbox; a stale turn delivers its message the
+usual way; a turn holding bytes that are not a message is dead-lettered and the
+actor's turn still runs, and so do the other turns of its task.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from actors import TURN_TASK_NAME, Message
+from actors import Message
+from actors.system import WAKE_BATCH, WAKE_TASK_NAME
 from actors.timers import ClaimedTimer
 from tests._workers import wait_for
 
@@ -40,10 +42,20 @@ def _armed(rt: Any, sent: list[Any], name: str = "wake") -> tuple[str, str]:
 
 
 def _claim(rt: Any, timer_id: str) -> ClaimedTimer:
-    def mine() -> list[ClaimedTimer]:
-        return [t for t in rt.system.timers.claim_due().timers if t.timer_id == timer_id]
+    return _claim_all(rt, [timer_id])[0]
 
-    return wait_for(mine, 5, 0.02, f"claim of {timer_id}")[0]  # type: ignore[no-any-return]
+
+def _claim_all(rt: Any, timer_ids: list[str]) -> list[ClaimedTimer]:
+    """These timers, claimed (a claim takes every due timer: keep the ones asked for)."""
+    found: dict[str, ClaimedTimer] = {}
+
+    def all_found() -> bool:
+        found.update((t.timer_id, t) for t in rt.system.timers.claim_due().timers
+                     if t.timer_id in timer_ids)
+        return len(found) == len(timer_ids)
+
+    wait_for(all_found, 5, 0.02, f"claim of {timer_ids}")
+    return [found[timer_id] for timer_id in timer_ids]
 
 
 def _rang(rt: Any, actor_id: str) -> list[str]:
@@ -65,8 +77,10 @@ def test_an_idle_actors_timer_goes_in_hand_and_is_confirmed_by_its_turn(
     timer = _claim(rt, timer_id)
     rt.system.deliver_timers([timer])
     (task,) = sent
-    assert task[0] == TURN_TASK_NAME and task[2]["timer"] == timer_id
-    assert Message.decode(task[2]["held"]) == timer.message
+    assert task[0] == WAKE_TASK_NAME
+    ((turn_actor, _, held, held_timer),) = task[1][0]
+    assert (turn_actor, held_timer) == (actor_id, timer_id)
+    assert Message.decode(held) == timer.message
     assert _mailbox_length(rt, actor_id) == 0  # not through the mailbox
     # Not confirmed until a turn holds the message: were the task lost, it fires again.
     assert _claimed(rt, timer_id)
@@ -112,15 +126,20 @@ def test_a_timer_turn_holding_garbage_is_dead_lettered_and_the_turn_runs(
     rt.system.send(actor_id, "arm", {"name": "later", "delay_ms": 60_000})
     (turn,) = sent
     sent.clear()
-    name, args, _ = turn
+    _, (_, token), _ = turn
+    other_id, _ = _armed(rt, sent)  # a second turn in the same task still runs
+    other_timer = _claim(rt, f"{other_id}:wake")
+    rt.system.deliver_timers([other_timer])
+    ((good,),) = sent.pop()[1]
     before = len(rt.system.dead_letters.list(actor_id=actor_id))
-    _run(rt, (name, args, {"held": "{not json", "timer": "forged"}))
+    _run(rt, (WAKE_TASK_NAME, [[[actor_id, token, "{not json", "forged"], good]], {}))
     letters = rt.system.dead_letters.list(actor_id=actor_id)
     assert len(letters) == before + 1
-    assert "timer turn task" in letters[-1]["reason"]
+    assert "timer turn" in letters[-1]["reason"]
     # The turn ran without it: the message in the mailbox was handled.
     armed = [e.data["name"] for e in rt.system.journal(actor_id).read() if e.type == "armed"]
     assert armed == ["wake", "later"]
+    assert _rang(rt, other_id) == ["wake"]
 
 
 def test_a_timer_message_for_another_actor_is_dead_lettered(rt: Any, sent: Any) -> None:
@@ -128,9 +147,29 @@ def test_a_timer_message_for_another_actor_is_dead_lettered(rt: Any, sent: Any) 
     assert rt.system.activate(actor_id)
     (turn,) = sent
     sent.clear()
-    name, args, _ = turn
+    _, (_, token), _ = turn
     other = Message(kind="ring", actor_id="alarm-someone-else", payload={"name": "x"})
-    _run(rt, (name, args, {"held": other.encode(), "timer": "t"}))
+    _run(rt, (WAKE_TASK_NAME, [[[actor_id, token, other.encode(), "t"], "not a turn"]], {}))
     assert _rang(rt, actor_id) == []
     reasons = [d["reason"] for d in rt.system.dead_letters.list(actor_id=actor_id)]
     assert any("alarm-someone-else" in r for r in reasons)
+    assert any("not [actor, token, message, timer]" in d["reason"]
+               for d in rt.system.dead_letters.list(queue=WAKE_TASK_NAME))
+
+
+def test_a_burst_is_cut_into_wake_tasks(rt: Any, sent: Any) -> None:
+    armed = [_armed(rt, sent, name="burst") for _ in range(WAKE_BATCH + 3)]
+    timers = _claim_all(rt, [timer_id for _, timer_id in armed])
+    pool_size, rt.system.pool_size = rt.system.pool_size, 2
+    try:
+        rt.system.deliver_timers(timers[:1])  # one timer, two processes: one task
+        assert [len(task[1][0]) for task in sent] == [1]
+        rt.system.deliver_timers(timers[1:3])  # two timers: one each
+        assert [len(task[1][0]) for task in sent[1:]] == [1, 1]
+        rt.system.deliver_timers(timers[3:])  # WAKE_BATCH: one task would be too many
+        assert [len(task[1][0]) for task in sent[3:]] == [WAKE_BATCH // 2, WAKE_BATCH // 2]
+    finally:
+        rt.system.pool_size = pool_size
+    while sent:
+        _run(rt, sent.pop(0))
+    assert all(_rang(rt, actor_id) == ["burst"] for actor_id, _ in armed)

@@ -17,9 +17,12 @@
 -- ARGV[1]  token;  ARGV[2]  lease in ms;  ARGV[3]  'activate' or 'owned'
 -- ARGV[4]  msg_id of a message the caller holds in hand, or ''
 -- ARGV[5]  that message (JSON), kept in KEYS[7] so a crash before the commit loses it not
+-- ARGV[6]  'stored': the message ARGV[4] names is in KEYS[7] already (hand_over.lua):
+--          found there, it is this turn's message in hand, not a dead turn's leftover
 -- Returns {0} when the caller does not own the actor (stale turn, or lost the race),
 -- else {turn, crashes, last seq, outbox size, in-hand msg_id seen (0/1), message left
--- in hand by a dead turn or '', tag, tag, ...} where the tags are mailbox messages a
+-- in hand by a dead turn or '', the stored message (ARGV[6]) or '', tag, tag, ...}
+-- where the tags are mailbox messages a
 -- dead turn task of this chain took: the caller must put them (and that message) back
 -- in the mailbox.
 if ARGV[3] == 'activate' then
@@ -44,9 +47,15 @@ if redis.call('HEXISTS', KEYS[2], 'running') == 1 then
   redis.call('DEL', KEYS[9])
 end
 local held = redis.call('GET', KEYS[7])
+local stored = ''
 if held then
-  left = held
-  redis.call('DEL', KEYS[7])
+  local ok, message = pcall(cjson.decode, held)
+  if ARGV[6] == 'stored' and ok and type(message) == 'table' and message['msg_id'] == ARGV[4] then
+    stored = held
+  else
+    left = held
+    redis.call('DEL', KEYS[7])
+  end
 end
 
 redis.call('HSET', KEYS[2], 'running', ARGV[1])
@@ -64,11 +73,14 @@ end
 if ARGV[5] ~= '' and seen == 0 then
   redis.call('SET', KEYS[7], ARGV[5])
 end
+if stored ~= '' and seen == 1 then
+  redis.call('DEL', KEYS[7])  -- already in the journal: nothing to hold
+end
 local outbox = 0
 if redis.call('EXISTS', KEYS[8]) == 0 then
   outbox = redis.call('HLEN', KEYS[5])
 end
-local out = {turn, crashes, seq, outbox, seen, left}
+local out = {turn, crashes, seq, outbox, seen, left, stored}
 for _, tag in ipairs(tags) do
   out[#out + 1] = tag
 end

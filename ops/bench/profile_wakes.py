@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="count the wake tasks' Redis round trips by call site")
     p.add_argument("--profile", action="store_true", help="cProfile the wake tasks")
     p.add_argument("--top", type=int, default=30)
+    p.add_argument("--cold", action="store_true",
+                   help="empty the state cache before the wakes (every wake replays its run, "
+                        "as when many more runs sleep than a process caches)")
     p.add_argument("--no-publish", action="store_true",
                    help="do not publish the Celery tasks (pure task cost)")
     args = p.parse_args(argv)
@@ -90,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         starts: list[tuple[str, float, int, float]] = []
         drain(starts)
         left = args.runs
+        if args.cold:
+            for run_id in run_ids:
+                system.cache.evict(run_id)
         deadline = time.monotonic() + args.sleep + 30
         while left and time.monotonic() < deadline:
             _iotrace.current.open()

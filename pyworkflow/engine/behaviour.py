@@ -19,6 +19,9 @@ from .commands import MESSAGES, RECOVERY, TIMERS
 from .ports import Ports
 from .run import Run
 
+#: A run asleep until further than this is not kept in the state cache (``worth_caching``).
+FAR_WAKE_S = 60.0
+
 #: Messages a finished run still handles: a duplicate start, an operator's retry.
 _AFTER_THE_END = frozenset({"start", "retry"})
 
@@ -78,5 +81,15 @@ class RunBehaviour(Behaviour[Run]):
 
     def worth_caching(self, state: Run) -> bool:
         """A finished or parked run expects no turn soon (a late report, a retry, a
-        query): one that comes replays the journal."""
-        return not state.history.finished and state.history.parked is None
+        query): one that comes replays the journal. Nor does a run that only sleeps,
+        and wakes more than ``FAR_WAKE_S`` from now: thousands of such runs would
+        fill every process's cache (memory that grows with the sleepers) and push out
+        the runs that are working, while its wake-up replays a short journal."""
+        history = state.history
+        if history.finished or history.parked is not None:
+            return False
+        open_calls = history.open.values()
+        if not open_calls or any(call.kind != "sleep" for call in open_calls):
+            return True
+        soonest_ms = min(int(call.data.get("wake_at_ms") or 0) for call in open_calls)
+        return soonest_ms - state.now() * 1000 <= FAR_WAKE_S * 1000
