@@ -318,8 +318,10 @@ class Turn:
         self.live.keep()
         self.outbox.mark_pending_dispatched()  # kept: its entry goes with the release
 
+        riders, self.with_release = self.with_release, []  # they go with the release
+
         def release(pipe: Any) -> None:
-            self._queue_release(pipe, "0", True)
+            self._queue_release(pipe, "0", True, riders)
             self.outbox.delete_dispatched_in(pipe)
 
         if not sys_.in_place.defer(release, after=self._after_release):
@@ -332,9 +334,11 @@ class Turn:
         and not a Redis Cluster."""
         return self.reader.length_key is not None and self.system.single_server
 
-    def _queue_release(self, pipe: Any, dispatching: str, idle: bool) -> None:
-        """Queue the release on ``pipe``; ``idle``: ``release.lua`` also drops the
-        lease-index entry when the release leaves the actor idle."""
+    def _queue_release(self, pipe: Any, dispatching: str, idle: bool,
+                       riders: list[Callable[[Any], None]] | None = None) -> None:
+        """Queue the release on ``pipe``, with ``riders`` (default: ``with_release``,
+        taken); ``idle``: ``release.lua`` also drops the lease-index entry when the
+        release leaves the actor idle."""
         sys_, k = self.system, self.keys
         keys = [k.activation, k.inflight, k.meta, k.dispatching]
         args: list[Any] = [self.token, dispatching, DISPATCHING_MARK_MS]
@@ -344,7 +348,8 @@ class Turn:
                 keys.append(sys_.keys.lease_index_of(self.actor_id))
                 args.append(self.actor_id)
         sys_.scripts.call_in(pipe, "release", keys, args)
-        riders, self.with_release = self.with_release, []
+        if riders is None:
+            riders, self.with_release = self.with_release, []
         for build in riders:
             build(pipe)
 
