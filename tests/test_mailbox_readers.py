@@ -22,6 +22,10 @@ from actors.redis_list_reader import RedisListReader
 READERS = [RedisListReader, KombuReader]
 
 
+#: a timer armed this far ahead never fires during a test session (whose keys go at
+#: its end): it must not fire in a later test's worker, which runs no toy actors
+DAY_MS = 86_400_000
+
 def _nothing(pipe: Any) -> None:
     """What a turn queues beside a take (index, outbox): nothing, here."""
 
@@ -138,12 +142,12 @@ def test_an_envelope_without_or_with_a_forged_id_header_is_looked_up(
 
     actor_id = f"alarm-{uuid.uuid4().hex[:8]}"
     keys = rt.system.actor_keys(actor_id)
-    old = Message("arm", actor_id, {"name": "old", "delay_ms": 60_000})
+    old = Message("arm", actor_id, {"name": "old", "delay_ms": DAY_MS})
     rt.redis.sadd(keys.seen, old.msg_id)  # already in the journal
     forged = {"body": base64.b64encode(old.encode().encode()).decode(),
               "headers": {"msg_id": "not-its-id"}, "properties": {"body_encoding": "base64"}}
     rt.redis.lpush(keys.mailbox, json.dumps(forged))
-    new = Message("arm", actor_id, {"name": "new", "delay_ms": 60_000})
+    new = Message("arm", actor_id, {"name": "new", "delay_ms": DAY_MS})
     rt.system.mailbox.put_raw(keys.mailbox, new.encode())  # no header at all
     token = uuid.uuid4().hex
     rt.redis.set(keys.activation, token, px=60_000)
