@@ -91,10 +91,14 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
                 logger.warning("a timer turn failed; its actor is left to recovery",
                                actor_id=str(actor_id), error=f"{type(exc).__name__}: {exc}")
 
+    # shared=False: these closures belong to this app's actor system. Celery shares a
+    # task with every app finalized later by default, and an app finalized after another
+    # one registered the same names (a second runtime in one process) could take that
+    # one's closures, bound to another Redis.
     app.task(name=TURN_TASK_NAME, acks_late=True, reject_on_worker_lost=True,
-             ignore_result=True)(turn)
+             ignore_result=True, shared=False)(turn)
     app.task(name=WAKE_TASK_NAME, acks_late=True, reject_on_worker_lost=True,
-             ignore_result=True)(wake)
+             ignore_result=True, shared=False)(wake)
 
     def _start(sender: Any = None, **_: Any) -> None:
         global _maintenance
