@@ -211,7 +211,14 @@ class ActorSystem:
         burst of due timers needs: ``deliver`` costs two round trips per message)."""
         for message in messages:
             self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
-        actor_ids = list(dict.fromkeys(m.actor_id for m in messages))
+        for actor_id, token in self._activate_all(list(dict.fromkeys(
+                m.actor_id for m in messages))):
+            if token is not None:
+                self.start_turn(actor_id, token)
+
+    def _activate_all(self, actor_ids: list[str]) -> list[tuple[str, str | None]]:
+        """Take the flags of ``actor_ids`` where free, in one round trip: (actor id, the
+        new turn chain's token, or None where the actor is busy)."""
         tokens = [uuid.uuid4().hex for _ in actor_ids]
 
         def build(pipe: Any) -> None:
@@ -220,10 +227,9 @@ class ActorSystem:
                 self.scripts.call_in(pipe, "activate", [self.actor_keys(actor_id).activation],
                                      [token, self.queued_lease_ms])
 
-        won = self.scripts.pipeline(build)[1::2]
-        for actor_id, token, ok in zip(actor_ids, tokens, won, strict=True):
-            if ok:
-                self.start_turn(actor_id, token)
+        won = self.scripts.pipeline(build)[1::2] if actor_ids else []
+        return [(actor_id, token if ok else None)
+                for actor_id, token, ok in zip(actor_ids, tokens, won, strict=True)]
 
     def deliver_timers(self, timers: list[ClaimedTimer]) -> None:
         """Deliver claimed due timers and confirm them.
@@ -246,18 +252,10 @@ class ActorSystem:
                 rest.append(timer)
             else:
                 first[timer.message.actor_id] = timer
-        tokens = [uuid.uuid4().hex for _ in first]
-
-        def build(pipe: Any) -> None:
-            for actor_id, token in zip(first, tokens, strict=True):
-                self.touch_index(pipe, actor_id, queued=True)
-                self.scripts.call_in(pipe, "activate", [self.actor_keys(actor_id).activation],
-                                     [token, self.queued_lease_ms])
-
-        won = self.scripts.pipeline(build)[1::2] if first else []
         turns: list[list[str]] = []
-        for (actor_id, timer), token, ok in zip(first.items(), tokens, won, strict=True):
-            if ok:
+        for actor_id, token in self._activate_all(list(first)):
+            timer = first[actor_id]
+            if token is not None:
                 turns.append([actor_id, token, timer.message.encode(), timer.timer_id])
             else:
                 rest.append(timer)

@@ -21,15 +21,12 @@ import argparse
 import collections
 import cProfile
 import io
-import os
 import pstats
 import re
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
-from typing import Any
 
 from pyworkflow.ids import STEP_TASK
 
@@ -50,37 +47,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="do not publish the Celery tasks (pure turn + step cost)")
     args = p.parse_args(argv)
 
-    prefix = f"bench-prof-{uuid.uuid4().hex[:8]}"
-    os.environ["PYWORKFLOW_KEY_PREFIX"] = prefix
-    os.environ.setdefault("PYWORKFLOW_LOG_FORMAT", "json")
-    os.chdir(REPO)
-    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
+    from ops.bench._in_process import profiled_runtime
 
-    import logging
+    rt, queue, prefix = profiled_runtime("prof", publish=not args.no_publish)
 
     from ops.bench import _iotrace
     from ops.bench import bench_workflows as bw
     from ops.bench.run import delete_keys
-    from pyworkflow import _runtime, get_workflow_run, start
+    from pyworkflow import get_workflow_run, start
 
-    rt = _runtime.runtime()
-    logging.getLogger().setLevel(logging.WARNING)  # no per-step log lines in the profile
-    _iotrace.install()
     system = rt.system
-    queue: collections.deque[tuple[str, list[Any], dict[str, Any]]] = collections.deque()
-
-    def enqueue(name: str, task_args: list[Any], kwargs: dict[str, Any], task_id: str | None,
-                queue_name: str | None) -> None:
-        if not args.no_publish:
-            # As the worker's own sender (actors.worker) does: no reprs of the arguments.
-            options: dict[str, Any] = {"argsrepr": "", "kwargsrepr": ""}
-            if queue_name:
-                options["queue"] = queue_name
-            rt.celery.send_task(name, args=task_args, kwargs=kwargs, task_id=task_id,
-                                **options)
-        queue.append((name, task_args, kwargs))
-
-    system.set_enqueue(enqueue)
     profiler = cProfile.Profile() if args.profile else None
     sites: collections.Counter[str] = collections.Counter()
     per_step: list[tuple[float, int, float]] = []

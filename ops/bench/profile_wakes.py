@@ -18,17 +18,11 @@ import argparse
 import collections
 import cProfile
 import io
-import logging
-import os
 import pstats
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
-from typing import Any
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,33 +40,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="do not publish the Celery tasks (pure task cost)")
     args = p.parse_args(argv)
 
-    prefix = f"bench-wake-{uuid.uuid4().hex[:8]}"
-    os.environ["PYWORKFLOW_KEY_PREFIX"] = prefix
-    os.environ.setdefault("PYWORKFLOW_LOG_FORMAT", "json")
-    os.chdir(REPO)
-    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
+    from ops.bench._in_process import profiled_runtime
+
+    rt, queue, prefix = profiled_runtime("wake", publish=not args.no_publish)
 
     from actors.recovery import deliver_due_timers
     from ops.bench import _iotrace
     from ops.bench import bench_workflows as bw
     from ops.bench.run import delete_keys
-    from pyworkflow import _runtime, get_workflow_run, start
+    from pyworkflow import get_workflow_run, start
 
-    rt = _runtime.runtime()
-    logging.getLogger().setLevel(logging.WARNING)
-    _iotrace.install()
     system = rt.system
-    queue: collections.deque[tuple[str, list[Any], dict[str, Any]]] = collections.deque()
-
-    def enqueue(name: str, task_args: list[Any], kwargs: dict[str, Any], task_id: str | None,
-                queue_name: str | None) -> None:
-        if not args.no_publish:
-            options: dict[str, Any] = {"argsrepr": "", "kwargsrepr": ""}
-            if queue_name:
-                options["queue"] = queue_name
-            rt.celery.send_task(name, args=task_args, kwargs=kwargs, task_id=task_id,
-                                **options)
-        queue.append((name, task_args, kwargs))
 
     def drain(record: list[tuple[str, float, int, float]] | None) -> None:
         while queue:
@@ -83,7 +62,6 @@ def main(argv: list[str] | None = None) -> int:
             if record is not None:
                 record.append((name, wall, rts, io_s))
 
-    system.set_enqueue(enqueue)
     sites: collections.Counter[str] = collections.Counter()
     profiler = cProfile.Profile() if args.profile else None
     wakes: list[tuple[str, float, int, float]] = []
