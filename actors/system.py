@@ -5,6 +5,12 @@
 absent, with a lease) and, if it did, enqueues a turn. Whoever holds the flag is
 responsible for every message published before it lets go (see ``Turn``), so a
 message is never stranded and two turns of one actor never run at once.
+
+Two messages skip the mailbox when their actor is idle: a new run's first message
+(``deliver_held``: kept in the actor's in-hand key, with the flag) and a due timer's
+(``deliver_timers``: carried by the wake task, the timer claimed until the turn holds
+it). Both go in hand with the turn that handles them; a busy actor gets them through
+its mailbox as usual.
 """
 
 from __future__ import annotations
