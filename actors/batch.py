@@ -99,12 +99,10 @@ class Batches:
             messages.append((item, message))
         # The take read the seen set for messages whose sender named them beside the
         # body; the rest are looked up here (a round trip only when there are any).
-        hints = [item.seen_hint for item, _ in messages]
-        unknown = [m.msg_id for (_, m), hint in zip(messages, hints, strict=True)
-                   if hint is None or hint[0] != m.msg_id]
-        looked_up = iter(self._journal.seen(unknown))
-        seen = [hint[1] if hint is not None and hint[0] == m.msg_id else next(looked_up)
-                for (_, m), hint in zip(messages, hints, strict=True)]
+        told = [_trusted(item.seen_hint, m.msg_id) for item, m in messages]
+        looked_up = iter(self._journal.seen(
+            [m.msg_id for (_, m), known in zip(messages, told, strict=True) if known is None]))
+        seen = [next(looked_up) if known is None else known for known in told]
         fresh: list[tuple[Any, Message]] = []
         in_batch: set[str] = set()
         for (item, m), dup in zip(messages, seen, strict=True):
@@ -219,3 +217,8 @@ class Batches:
         item.forget_in(pipe)
         pipe.execute()
         item.ack()
+
+
+def _trusted(hint: tuple[str, bool] | None, msg_id: str) -> bool | None:
+    """The take's answer for a message, when it was about this message's own id."""
+    return hint[1] if hint is not None and hint[0] == msg_id else None

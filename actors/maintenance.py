@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 from . import log as _log
-from .recovery import deliver_due_timers, recover_expired
+from .recovery import TIMER_PASS_LIMIT, deliver_due_timers, recover_expired
 
 if TYPE_CHECKING:
     from .system import ActorSystem
@@ -26,8 +26,6 @@ TIMER_POLL_S = 0.2
 #: wake tasks of several turns, instead of one Celery task each (see
 #: ``ActorSystem.deliver_timers``). A timer due after a quiet spell goes out at once.
 TIMER_GATHER_S = 0.02
-#: Timers claimed per shard in one pass.
-TIMER_PASS_LIMIT = 200
 RECOVERY_EVERY_S = 1.0
 UNACKED_SWEEP_EVERY_S = 30.0
 
@@ -66,8 +64,7 @@ class Maintenance:
         while not self._stop.is_set():
             wait = TIMER_POLL_S
             try:
-                delivered, next_due, now_ms = deliver_due_timers(self.system,
-                                                                 TIMER_PASS_LIMIT)
+                delivered, next_due, now_ms = deliver_due_timers(self.system)
                 if next_due is not None:
                     wait = max(0.0, min(wait, (next_due - now_ms) / 1000))
                 if 0 < delivered < TIMER_PASS_LIMIT:

@@ -64,7 +64,12 @@ def _recover_one(system: ActorSystem, index: str, actor_id: str) -> int:
     return 1
 
 
-def deliver_due_timers(system: ActorSystem, limit: int = 200) -> tuple[int, int | None, int]:
+#: Timers claimed per shard in one pass of the timer loop.
+TIMER_PASS_LIMIT = 200
+
+
+def deliver_due_timers(system: ActorSystem,
+                       limit: int = TIMER_PASS_LIMIT) -> tuple[int, int | None, int]:
     """Deliver due timers; returns (delivered, next due ms or None, Redis now ms)."""
     result = system.timers.claim_due(limit)
     if result.timers:
