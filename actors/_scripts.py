@@ -113,6 +113,10 @@ class _SerialPipeline:
 
         return queue
 
+    def __len__(self) -> int:
+        """Commands queued so far (as a pipeline's ``len``)."""
+        return len(self._queued)
+
     def execute(self) -> list[Any]:
         queued, self._queued = self._queued, []
         return [getattr(self._client, name)(*args, **kwargs) for name, args, kwargs in queued]

@@ -39,6 +39,7 @@ from .outages import OUTAGES
 from .outbox import Outbox, effect_ids
 
 if TYPE_CHECKING:
+    from .early_turn import Decision
     from .system import ActorSystem
 
 #: Messages handled per commit.
@@ -193,11 +194,21 @@ class Batches:
             raise
         live.seq = new_seq
         source.acknowledge(taken)
+        self._committed(ctx, committed, [m for _, m in fresh], taken_at)
+
+    def decided(self, message: Message, decision: Decision) -> None:
+        """Finish the batch of the message in hand that ``early_turn`` decided and the
+        begin's round trip committed (its state is the live state already)."""
+        self._live.state, self._live.seq = decision.state, decision.new_seq
+        self._in_hand.acknowledge([HeldMessage(message, self._keys.inhand)])
+        self._committed(decision.ctx, decision.committed, [message], decision.taken_at)
+
+    def _committed(self, ctx: TurnContext, committed: list[tuple[str, Any]],
+                   handled: list[Message], taken_at: float) -> None:
         self._after_commit(ctx, committed)
-        behaviour.on_batch_end(self._actor_id, self._turn_no, self._token)
-        if self._system.instruments and fresh:
-            self._system.instruments.batch_committed(ctx, live.state, [m for _, m in fresh],
-                                                     taken_at)
+        self._behaviour.on_batch_end(self._actor_id, self._turn_no, self._token)
+        if self._system.instruments and handled:
+            self._system.instruments.batch_committed(ctx, self._live.state, handled, taken_at)
 
     def _after_commit(self, ctx: TurnContext, committed: list[tuple[str, Any]]) -> None:
         self._outbox.stage(committed)

@@ -66,6 +66,14 @@ class TurnContext:
 class Behaviour(Generic[S]):
     """Base class for actor behaviours; override ``initial_state``, ``apply``, ``handle``."""
 
+    #: True when ``handle`` (with ``settle``, and without ``on_batch_start``) may run
+    #: before the turn owns the actor, on a cached state the runtime may then throw
+    #: away with the decision (``early_turn``): what it decides depends on the state and
+    #: the message alone, and whatever it writes outside the journal may be written
+    #: again by a turn that handles the message once more (as after any failed
+    #: commit). A turn with a message in hand then costs one round trip less.
+    decides_early: bool = False
+
     def initial_state(self, actor_id: str) -> S:
         raise NotImplementedError
 
@@ -96,7 +104,8 @@ class Behaviour(Generic[S]):
         lost). Called before any message is handled again; may emit events."""
 
     def on_batch_start(self, actor_id: str, turn: int, token: str) -> None:
-        """Hook for instrumentation; called before a batch is handled."""
+        """Hook for instrumentation; called before a batch is handled (not before a
+        batch decided early: ``decides_early``)."""
 
     def on_batch_end(self, actor_id: str, turn: int, token: str) -> None:
         """Hook for instrumentation; called after a batch was committed and acknowledged."""

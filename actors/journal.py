@@ -56,6 +56,12 @@ class LeaseLost(Exception):
     """The turn no longer owns the actor; it must stop without acknowledging anything."""
 
 
+class NotAsDecided(Exception):
+    """A batch decided before its turn began was not committed: the begin did not leave
+    its message in hand (the actor was not ours, or the message was seen) or found a
+    dead turn task; nothing was written, and the turn handles the message as usual."""
+
+
 class SequenceConflict(Exception):
     """The journal moved past what the turn expected; the turn must rebuild its state."""
 
@@ -111,6 +117,55 @@ class Journal:
         All or nothing. Returns the new last seq. Raises :class:`LeaseLost` or
         :class:`SequenceConflict` having written nothing.
         """
+        riders = commit_riders.take()
+        if not riders:
+            return self.outcome(self._scripts.commit(
+                keys=self._commit_keys(),
+                args=self._commit_args(token, expected_seq, lease_ms, events, msg_ids,
+                                       effects, record)))
+
+        def build(pipe: Any) -> None:
+            for rider in riders:
+                rider(pipe)
+            self.queue_commit(pipe, token, expected_seq, lease_ms, events, msg_ids, effects,
+                              record)
+
+        return self.outcome(self._scripts.pipeline(build)[-1])
+
+    def queue_commit(self, pipe: Any, token: str, expected_seq: int, lease_ms: int,
+                     events: Sequence[NewEvent], msg_ids: Sequence[str],
+                     effects: Sequence[tuple[str, Effect]], record: dict[str, str] | None,
+                     guard: str | None = None) -> None:
+        """Queue the commit on ``pipe`` (its reply goes to :meth:`outcome`). ``guard``: the
+        msg_id of a message handled before the turn began; the commit then happens only
+        if that message is in hand and no dead turn task is unaccounted for (else
+        :class:`NotAsDecided`)."""
+        args = self._commit_args(token, expected_seq, lease_ms, events, msg_ids, effects,
+                                 record)
+        if guard is not None:
+            args.append(guard)
+        self._scripts.call_in(pipe, "commit", self._commit_keys(), args)
+
+    def outcome(self, reply: Any) -> int:
+        """The new last seq from a commit's reply, or the exception it stands for."""
+        status, value = reply
+        if status == -1:
+            raise LeaseLost(self._keys.actor_id)
+        if status == -2:
+            raise SequenceConflict(int(value))
+        if status == -3:
+            raise NotAsDecided(self._keys.actor_id)
+        return int(value)
+
+    def _commit_keys(self) -> list[str]:
+        k = self._keys
+        return [k.journal, k.activation, k.seen, k.outbox, k.record, k.inhand, k.taken, k.meta]
+
+    @staticmethod
+    def _commit_args(token: str, expected_seq: int, lease_ms: int,
+                     events: Sequence[NewEvent], msg_ids: Sequence[str],
+                     effects: Sequence[tuple[str, Effect]],
+                     record: dict[str, str] | None) -> list[Any]:
         args: list[Any] = [token, expected_seq, lease_ms, uuid.uuid4().hex, len(events)]
         args.extend(e.encode() for e in events)
         args.append(len(msg_ids))
@@ -123,23 +178,7 @@ class Journal:
         args.append(len(record))
         for name, value in record.items():
             args.extend((name, value))
-        k = self._keys
-        keys = [k.journal, k.activation, k.seen, k.outbox, k.record, k.inhand, k.taken, k.meta]
-        riders = commit_riders.take()
-        if riders:
-            def build(pipe: Any) -> None:
-                for rider in riders:
-                    rider(pipe)
-                self._scripts.call_in(pipe, "commit", keys, args)
-
-            status, value = self._scripts.pipeline(build)[-1]
-        else:
-            status, value = self._scripts.commit(keys=keys, args=args)
-        if status == -1:
-            raise LeaseLost(k.actor_id)
-        if status == -2:
-            raise SequenceConflict(int(value))
-        return int(value)
+        return args
 
     def seen(self, msg_ids: Sequence[str]) -> list[bool]:
         """Whether each msg_id's effects are already in the journal (redelivery check)."""

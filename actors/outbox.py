@@ -64,10 +64,14 @@ class Outbox:
         """Effects just committed (with their ids), to dispatch next."""
         self._pending.extend(committed)
 
-    def dispatch_left(self) -> None:
-        """Dispatch what an earlier turn committed but did not get to dispatch."""
+    def dispatch_left(self, skip: set[str] | None = None) -> None:
+        """Dispatch what an earlier turn committed but did not get to dispatch (not the
+        entries named in ``skip``: this turn's own, staged already)."""
         redis = self._system.redis
         left = redis.hgetall(self._key)
+        if skip:
+            left = {eid: raw for eid, raw in left.items()
+                    if (eid.decode() if isinstance(eid, bytes) else eid) not in skip}
         if not left:
             return
         items = sorted(left.items(), key=lambda kv: _effect_order(kv[0]))

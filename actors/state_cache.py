@@ -17,12 +17,15 @@ class StateCache:
         self.hits = 0
         self.misses = 0
 
-    def take(self, actor_id: str) -> tuple[Any, int] | None:
-        """Remove and return ``(state, seq)``: a turn owns its actor's state exclusively."""
+    def take(self, actor_id: str, count_miss: bool = True) -> tuple[Any, int] | None:
+        """Remove and return ``(state, seq)``: a turn owns its actor's state exclusively.
+        ``count_miss=False``: a caller that only tries (``early_turn``), whose miss the
+        turn after it counts."""
         with self._lock:
             entry = self._entries.pop(actor_id, None)
             if entry is None:
-                self.misses += 1
+                if count_miss:
+                    self.misses += 1
             else:
                 self.hits += 1
             return entry

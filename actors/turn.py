@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from . import early_turn, stranded
 from . import log as _log
-from . import stranded
 from .batch import Batches
 from .in_place import KeptTask
 from .journal import LeaseLost
@@ -37,6 +37,7 @@ from .message import MalformedMessage, Message
 from .outbox import Outbox
 
 if TYPE_CHECKING:
+    from .early_turn import Decision
     from .system import ActorSystem
 
 #: A turn that has worked this long hands over to a fresh turn task (fairness).
@@ -70,29 +71,43 @@ def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
     round trip when the begin succeeds (on one server; else right after it).
     ``stored``: the msg_id of a message handed over in the actor's in-hand key with
     this turn (``ActorSystem.deliver_held``), returned as ``Begun.stored``."""
+    at: list[int] = []
+    out = system.scripts.pipeline(lambda pipe: at.append(queue_begin(
+        system, pipe, actor_id, token, activate, in_hand, timer_id, stored)))
+    begun = parse_begun(out[at[-1]])
+    if begun is not None and timer_id is not None and not system.single_server:
+        system.timers.confirm(timer_id)
+    return begun
+
+
+def queue_begin(system: ActorSystem, pipe: Any, actor_id: str, token: str, activate: bool,
+                in_hand: Message | None = None, timer_id: str | None = None,
+                stored: str | None = None) -> int:
+    """Queue a begin (see :func:`begin`) on ``pipe``; returns the place of its reply
+    among the pipeline's, for :func:`parse_begun`. The timer is confirmed here only on
+    one server (the caller confirms it otherwise)."""
     k = system.actor_keys(actor_id)
-    confirm_here = timer_id is not None and system.single_server
+    first = len(pipe)
+    if activate:  # index first: if this process dies now, recovery finds the actor
+        system.touch_index(pipe, actor_id, queued=False)
+    system.scripts.call_in(
+        pipe, "begin_turn",
+        [k.activation, k.meta, k.inflight, k.journal, k.outbox, k.seen, k.inhand,
+         k.dispatching, k.taken, k.mailbox],
+        [token, system.lease_ms, "activate" if activate else "owned",
+         in_hand.msg_id if in_hand else (stored or ""),
+         in_hand.encode() if in_hand else "", "stored" if stored else ""])
+    if not activate:
+        pipe.zadd(system.keys.lease_index_of(actor_id), {actor_id: system.lease_score()})
+    if timer_id is not None and system.single_server:
+        system.timers.confirm_if_owner_in(pipe, k.activation, token, str(timer_id))
+    return first + (1 if activate else 0)
 
-    def build(pipe: Any) -> None:
-        if activate:  # index first: if this process dies now, recovery finds the actor
-            system.touch_index(pipe, actor_id, queued=False)
-        system.scripts.call_in(
-            pipe, "begin_turn",
-            [k.activation, k.meta, k.inflight, k.journal, k.outbox, k.seen, k.inhand,
-             k.dispatching, k.taken, k.mailbox],
-            [token, system.lease_ms, "activate" if activate else "owned",
-             in_hand.msg_id if in_hand else (stored or ""),
-             in_hand.encode() if in_hand else "", "stored" if stored else ""])
-        if not activate:
-            pipe.zadd(system.keys.lease_index_of(actor_id), {actor_id: system.lease_score()})
-        if confirm_here:
-            system.timers.confirm_if_owner_in(pipe, k.activation, token, str(timer_id))
 
-    out = system.scripts.pipeline(build)[1 if activate else 0]
+def parse_begun(out: Any) -> Begun | None:
+    """What ``begin_turn.lua`` replied; None when the caller does not own the actor."""
     if int(out[0]) == 0:
         return None
-    if timer_id is not None and not confirm_here:
-        system.timers.confirm(timer_id)
     return Begun(int(out[0]), int(out[1]), int(out[2]), int(out[3]), bool(int(out[4])),
                  out[5] or None, out[6] or None,
                  [t.decode() if isinstance(t, bytes) else t for t in out[7:]])
@@ -131,14 +146,13 @@ def run_held_timer(system: ActorSystem, actor_id: str, token: str, held: Any,
         system.dead_letters.add(str(problem), str(held), actor_id=actor_id)
         run_turn(system, actor_id, token)
         return
-    begun = begin(system, actor_id, token, activate=False, in_hand=message,
-                  timer_id=timer_id)
+    begun, decision = _begin_in_hand(system, token, False, message, timer_id)
     if begun is None:
         logger.debug("stale timer turn; delivering its message", actor_id=actor_id)
         system.deliver(message)
         system.timers.confirm(timer_id)
         return
-    Turn(system, actor_id, token, begun, in_hand=message).run()
+    Turn(system, actor_id, token, begun, in_hand=message, decision=decision).run()
 
 
 def run_stored(system: ActorSystem, actor_id: str, token: str, msg_id: Any) -> None:
@@ -171,10 +185,10 @@ def run_in_hand(system: ActorSystem, message: Message,
     may make late, sent in the turn's release (or, should the turn end otherwise, once
     it has run) instead of in a round trip of its own."""
     token = uuid.uuid4().hex
-    begun = begin(system, message.actor_id, token, activate=True, in_hand=message)
+    begun, decision = _begin_in_hand(system, token, True, message)
     if begun is None:
         return False
-    turn = Turn(system, message.actor_id, token, begun, in_hand=message)
+    turn = Turn(system, message.actor_id, token, begun, in_hand=message, decision=decision)
     if with_release is not None:
         turn.with_release.append(with_release)
     turn.run()
@@ -187,14 +201,30 @@ def run_in_hand(system: ActorSystem, message: Message,
     return True
 
 
+def _begin_in_hand(system: ActorSystem, token: str, activate: bool, message: Message,
+                   timer_id: str | None = None) -> tuple[Begun | None, Decision | None]:
+    """Begin a turn with ``message`` in hand: decided early and committed with the begin
+    when this process caches the actor's state (``early_turn``), else a plain begin.
+    Returns what the begin found (None: not our actor) and the committed decision."""
+    decision = early_turn.decide(system, message) if system.single_server else None
+    if decision is None:
+        return begin(system, message.actor_id, token, activate, in_hand=message,
+                     timer_id=timer_id), None
+    begun, committed = early_turn.begin_and_commit(system, message.actor_id, token, activate,
+                                                   message, timer_id, decision)
+    return begun, (decision if committed else None)
+
+
 class Turn:
     """The life of one turn task: from owning the actor to releasing it (or chaining)."""
 
     def __init__(self, system: ActorSystem, actor_id: str, token: str, begun: Begun,
-                 in_hand: Message | None = None) -> None:
+                 in_hand: Message | None = None, decision: Decision | None = None) -> None:
         self.system = system
         self.actor_id = actor_id
         self.in_hand = in_hand
+        #: the batch of ``in_hand``, decided and committed with the begin (``early_turn``)
+        self.decision = decision
         self.keys = system.actor_keys(actor_id)
         self.live = LiveState(system, actor_id, system.behaviour_for(actor_id),
                               system.journal(actor_id))
@@ -224,14 +254,21 @@ class Turn:
                 sys_.leases.drop(self.actor_id)
 
     def _run(self) -> None:
-        begun = self.begun
-        self.live.load(begun.last_seq)
-        if begun.outbox:
-            self.outbox.dispatch_left()
-        if begun.crashes:
-            self.batches.record_crashes(begun.crashes)
-        if self.in_hand is not None:
-            self.batches.handle_in_hand(self.in_hand, begun.in_hand_seen)
+        begun, decision = self.begun, self.decision
+        if decision is not None and self.in_hand is not None:
+            # Committed with the begin, which found no dead turn task (the guard): what
+            # an earlier turn left in the outbox goes out first, then this batch's.
+            if begun.outbox:
+                self.outbox.dispatch_left(skip={eid for eid, _ in decision.committed})
+            self.batches.decided(self.in_hand, decision)
+        else:
+            self.live.load(begun.last_seq)
+            if begun.outbox:
+                self.outbox.dispatch_left()
+            if begun.crashes:
+                self.batches.record_crashes(begun.crashes)
+            if self.in_hand is not None:
+                self.batches.handle_in_hand(self.in_hand, begun.in_hand_seen)
         started = time.monotonic()
         # After a message in hand (or a take that emptied the mailbox) the mailbox is
         # almost always empty; when ending the turn reads its length anyway (a Redis

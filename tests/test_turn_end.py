@@ -30,10 +30,10 @@ def test_effects_go_out_when_a_sender_wins_the_flag_after_the_release(
     real_begin = actors.turn.begin
 
     def begin(sys_: Any, aid: str, token: str, activate: bool,
-              in_hand: Message | None = None) -> Any:
+              in_hand: Message | None = None, **more: Any) -> Any:
         if activate and in_hand is None:  # the take-back: a sender got there first
             system.redis.set(keys.activation, "a-sender", px=60_000)
-        return real_begin(sys_, aid, token, activate, in_hand)
+        return real_begin(sys_, aid, token, activate, in_hand, **more)
 
     monkeypatch.setattr(actors.turn, "begin", begin)
     try:

@@ -15,8 +15,13 @@
 -- then     m msg ids, then the m msg ids
 -- then     k effects, then k pairs (effect id, JSON effect)
 -- then     r record fields, then r pairs (field, value)
+-- then, optionally, a guard: the msg_id of the message this batch handled, decided before
+--          the turn began (``early_turn.py``): the commit happens only if the begin in the
+--          same round trip left that message in KEYS[6] (so it owns the actor, the
+--          message is not in the journal yet) and no dead turn task is unaccounted for
 -- Returns {1, new_seq}; {-1, 0} when the lease was lost; {-2, actual_seq} when the
--- journal moved on (a concurrent or duplicate turn). On failure nothing is written.
+-- journal moved on (a concurrent or duplicate turn); {-3, seq} when the guard failed.
+-- On failure nothing is written.
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then
   return {-1, 0}
 end
@@ -32,25 +37,37 @@ if seq ~= expected then
   end
   return {-2, seq}
 end
+local n = tonumber(ARGV[5])
+local m = tonumber(ARGV[6 + n])
+local k = tonumber(ARGV[7 + n + m])
+local r = tonumber(ARGV[8 + n + m + 2 * k])
+local guard = ARGV[9 + n + m + 2 * k + 2 * r]
+if guard then
+  local held = redis.call('GET', KEYS[6])
+  local ok, message = false, nil
+  if held then
+    ok, message = pcall(cjson.decode, held)
+  end
+  if not ok or type(message) ~= 'table' or message['msg_id'] ~= guard
+      or tonumber(redis.call('HGET', KEYS[8], 'crashes') or '0') > 0 then
+    return {-3, seq}
+  end
+end
 redis.call('HSET', KEYS[8], 'last_commit', ARGV[4])
 local i = 5
-local n = tonumber(ARGV[i])
 for j = 1, n do
   seq = seq + 1
   redis.call('XADD', KEYS[1], seq .. '-0', 'e', ARGV[i + j])
 end
 i = i + n + 1
-local m = tonumber(ARGV[i])
 if m > 0 then
   redis.call('SADD', KEYS[3], unpack(ARGV, i + 1, i + m))
 end
 i = i + m + 1
-local k = tonumber(ARGV[i])
 for j = 1, k do
   redis.call('HSET', KEYS[4], ARGV[i + 2 * j - 1], ARGV[i + 2 * j])
 end
 i = i + 2 * k + 1
-local r = tonumber(ARGV[i])
 for j = 1, r do
   redis.call('HSET', KEYS[5], ARGV[i + 2 * j - 1], ARGV[i + 2 * j])
 end

@@ -47,6 +47,11 @@ _HANDLERS = {"start": _start, "timer-fired": _timer_fired, "wake": _wake, **MESS
 
 
 class RunBehaviour(Behaviour[Run]):
+    #: The engine decides from the run's state and the message alone; what its ports
+    #: write during a turn (a hook's record, a child's index entry, a hook settled) is
+    #: written again, to the same effect, when a message is handled twice.
+    decides_early = True
+
     def __init__(self, ports: Ports) -> None:
         self.ports = ports
 

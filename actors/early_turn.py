@@ -1,0 +1,127 @@
+"""A turn decided before it begins: its begin and its commit in one round trip.
+
+A turn with one message in hand (a due timer's, a step's report handled where the
+step ran) costs two round trips before its release: the begin (own the actor, learn
+where its journal ends) and the commit of what the behaviour decided. When this
+process caches the actor's state, the decision needs nothing from the begin:
+``decide`` lets the behaviour handle the message on the cached state first, and
+``begin_and_commit`` sends the begin and the commit together.
+
+Nothing is written on a guess. The commit is fenced as every commit is (the token the
+begin in front of it takes, the seq the cached state is at) and guarded besides
+(``commit.lua``): it happens only if that begin left this very message in hand, that
+is the actor is ours, the message is not in the journal yet, and no dead turn task
+of the actor is unaccounted for (its leftovers go back to the mailbox before anything
+is handled). When the commit does not happen, the decision is thrown away with the
+state it changed, and the turn, begun or not, goes on exactly as without it, from
+the journal. The price of a wrong guess is a replay instead of reading the events
+the cache missed; the guess is right whenever the actor's last turn ran in this
+process, which is what a cached state almost always means (a step's report handled
+where its turn sent the step; a timer's turn in the process that put the actor to
+sleep). On a Redis Cluster the two cannot share a round trip: no early decision.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from . import commit_riders
+from . import log as _log
+from .behaviour import TurnContext
+from .effects import Effect
+from .journal import LeaseLost, NotAsDecided, SequenceConflict
+from .message import Message
+from .outbox import effect_ids
+
+if TYPE_CHECKING:
+    from .system import ActorSystem
+    from .turn import Begun
+
+logger = _log.get_logger("actors.early_turn")
+
+
+@dataclass
+class Decision:
+    """What the behaviour decided for one message on the cached state."""
+
+    ctx: TurnContext
+    state: Any
+    seq: int  # where the cached state was, i.e. where the commit expects the journal
+    committed: list[tuple[str, Effect]]
+    taken_at: float
+    riders: list[Any]
+    new_seq: int = 0
+
+
+def decide(system: ActorSystem, message: Message) -> Decision | None:
+    """Handle ``message`` on this process's cached state of its actor; None when the
+    actor's behaviour does not decide early (``Behaviour.decides_early``), nothing is
+    cached, or the behaviour would not take the message as it is (rejected, raised):
+    the ordinary turn handles such a message, and sets it aside if it must (the state
+    the attempt took from the cache is dropped: it may be half-changed)."""
+    actor_id = message.actor_id
+    behaviour = system.behaviour_for(actor_id)
+    if not behaviour.decides_early:
+        return None
+    cached = system.cache.take(actor_id, count_miss=False)
+    if cached is None:
+        return None
+    state, seq = cached
+    ctx = TurnContext(actor_id=actor_id, turn=0, seq=seq)
+    taken_at = time.time()
+    commit_riders.take()
+    try:
+        with structlog.contextvars.bound_contextvars(actor_id=actor_id, kind=message.kind,
+                                                     msg_id=message.msg_id):
+            ctx.current_msg_id = message.msg_id
+            behaviour.handle(state, message, ctx)
+            ctx.current_msg_id = None
+            behaviour.settle(state, ctx)
+    except Exception as exc:  # the state may be half-changed: the turn rebuilds it
+        commit_riders.take()
+        logger.debug("no early decision; the turn handles the message", error=str(exc))
+        return None
+    return Decision(ctx, state, seq, effect_ids(seq, ctx.effects), taken_at,
+                    commit_riders.take())
+
+
+def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: bool,
+                     message: Message, timer_id: str | None,
+                     decision: Decision) -> tuple[Begun | None, bool]:
+    """The begin (as ``turn.begin`` with ``message`` in hand) and the guarded commit of
+    ``decision`` in one round trip: (what the begin found, or None when the actor is
+    not ours; whether the commit happened). A decision not committed is dropped,
+    cached state included."""
+    from .turn import parse_begun, queue_begin  # turn imports this module
+
+    journal = system.journal(actor_id)
+    ctx = decision.ctx
+    places: dict[str, int] = {}
+
+    def build(pipe: Any) -> None:
+        for rider in decision.riders:  # ahead of the commit, as ``Journal.commit`` has it
+            rider(pipe)
+        places["begin"] = queue_begin(system, pipe, actor_id, token, activate,
+                                      in_hand=message, timer_id=timer_id)
+        places["commit"] = len(pipe)
+        journal.queue_commit(pipe, token, decision.seq, system.lease_ms, ctx.events,
+                             [message.msg_id], decision.committed, ctx.record,
+                             guard=message.msg_id)
+
+    out = system.scripts.pipeline(build)
+    begun = parse_begun(out[places["begin"]])
+    try:
+        decision.new_seq = journal.outcome(out[places["commit"]])
+    except (LeaseLost, SequenceConflict, NotAsDecided) as exc:
+        logger.debug("early decision not committed", actor_id=actor_id,
+                     why=type(exc).__name__)
+        system.cache.evict(actor_id)
+        return begun, False
+    if begun is None:  # cannot be: the commit is fenced by the token this begin takes
+        raise LeaseLost(actor_id)
+    ctx.turn = begun.turn
+    return begun, True

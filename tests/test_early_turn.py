@@ -1,0 +1,174 @@
+"""A turn decided before it begins (``actors.early_turn``), against a real Redis.
+
+Run in this process (no workers) with a behaviour that decides early. Its state is
+cached by a first turn; the next turn with a message in hand then decides on the
+cached state and sends its begin and commit in one round trip. Every way the guess
+can be wrong is made to happen, and each must end as a turn without the guess
+would: a state the journal moved past (another process's turn), a message already
+in the journal, a dead turn task not yet accounted for, an actor busy elsewhere, a
+handler that raises.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from actors import Behaviour, Event, Message, MessageRejected, NewEvent, TurnContext
+from actors.journal import Journal
+from actors.turn import run_in_hand
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.total = 0
+        self.recovered = 0
+
+
+class TallyBehaviour(Behaviour[Tally]):
+    """Adds numbers; ``boom`` raises; a dead turn task is recorded as ``recovered``."""
+
+    decides_early = True
+
+    def initial_state(self, actor_id: str) -> Tally:
+        return Tally()
+
+    def apply(self, state: Tally, event: Event) -> None:
+        if event.type == "added":
+            state.total += int(event.data["n"])
+        elif event.type == "recovered":
+            state.recovered += 1
+
+    def handle(self, state: Tally, message: Message, ctx: TurnContext) -> None:
+        if message.kind == "boom":
+            raise RuntimeError("boom")
+        if message.kind != "add":
+            raise MessageRejected(f"unknown kind {message.kind!r}")
+        state.total += int(message.payload["n"])
+        ctx.emit("added", {"n": message.payload["n"], "total": state.total})
+
+    def on_recovered(self, state: Tally, ctx: TurnContext, crashes: int) -> None:
+        state.recovered += 1
+        ctx.emit("recovered", {"crashes": crashes})
+
+
+@pytest.fixture
+def tally(rt: Any) -> Iterator[str]:
+    system = rt.system
+    system.route("tally-", TallyBehaviour())
+    actor_id = f"tally-{uuid.uuid4().hex[:8]}"
+    yield actor_id
+    system.cache.evict(actor_id)
+    system.redis.delete(*system.actor_keys(actor_id).every())
+    system.redis.zrem(system.keys.lease_index_of(actor_id), actor_id)
+
+
+def _add(actor_id: str, n: int, msg_id: str | None = None) -> Message:
+    return Message("add", actor_id, {"n": n}, msg_id=msg_id or uuid.uuid4().hex)
+
+
+def _events(system: Any, actor_id: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(e.type, e.data) for e in system.journal(actor_id).read()]
+
+
+def _no_separate_commit(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every commit that takes a round trip of its own (none should)."""
+    separate: list[str] = []
+    real = Journal.commit
+
+    def commit(self: Journal, *args: Any, **kwargs: Any) -> int:
+        separate.append("commit")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Journal, "commit", commit)
+    return separate
+
+
+def _first_turn(system: Any, actor_id: str) -> None:
+    """A turn with nothing cached yet: an ordinary one, which leaves the state cached."""
+    assert run_in_hand(system, _add(actor_id, 1))
+    cached = system.cache.take(actor_id)
+    assert cached is not None and cached[1] == 1
+    system.cache.put(actor_id, *cached)
+
+
+def test_a_cached_actor_begins_and_commits_in_one_round_trip(
+        rt: Any, tally: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    system = rt.system
+    _first_turn(system, tally)
+    separate = _no_separate_commit(monkeypatch)
+    assert run_in_hand(system, _add(tally, 2))
+    assert separate == []
+    assert _events(system, tally) == [("added", {"n": 1, "total": 1}),
+                                      ("added", {"n": 2, "total": 3})]
+    state, seq = system.cache.take(tally)
+    assert (state.total, seq) == (3, 2)
+    keys = system.actor_keys(tally)
+    assert not system.redis.exists(keys.activation)  # released
+    assert not system.redis.exists(keys.inhand)
+
+
+def test_a_state_the_journal_moved_past_is_thrown_away_and_the_turn_replays(
+        rt: Any, tally: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    system = rt.system
+    _first_turn(system, tally)
+    # Another process's turn commits meanwhile: this process's cached state is stale.
+    keys = system.actor_keys(tally)
+    system.redis.set(keys.activation, "elsewhere", px=10_000)
+    system.journal(tally).commit("elsewhere", 1, 10_000,
+                                 [NewEvent("added", {"n": 10, "total": 11})], ["m-other"], [])
+    system.redis.delete(keys.activation)
+    separate = _no_separate_commit(monkeypatch)
+    assert run_in_hand(system, _add(tally, 2))
+    assert separate == ["commit"]  # the guess was not committed; the turn's own commit was
+    assert _events(system, tally) == [("added", {"n": 1, "total": 1}),
+                                      ("added", {"n": 10, "total": 11}),
+                                      ("added", {"n": 2, "total": 13})]
+
+
+def test_a_message_already_in_the_journal_is_dropped(rt: Any, tally: str) -> None:
+    system = rt.system
+    _first_turn(system, tally)
+    again = _add(tally, 5, msg_id="m-twice")
+    assert run_in_hand(system, again)
+    assert run_in_hand(system, again)  # a redelivery: its msg_id is in the journal
+    assert [data["n"] for _, data in _events(system, tally)] == [1, 5]
+    assert not system.redis.exists(system.actor_keys(tally).inhand)
+
+
+def test_a_dead_turn_task_is_recorded_before_the_message_is_handled(
+        rt: Any, tally: str) -> None:
+    system = rt.system
+    _first_turn(system, tally)
+    # A turn task of this actor died mid-turn: its meta still says it is running.
+    system.redis.hset(system.actor_keys(tally).meta, "running", "a-dead-token")
+    assert run_in_hand(system, _add(tally, 2))
+    assert [t for t, _ in _events(system, tally)] == ["added", "recovered", "added"]
+    assert not system.redis.hexists(system.actor_keys(tally).meta, "crashes")
+
+
+def test_a_busy_actor_gets_the_message_in_its_mailbox_and_nothing_is_written(
+        rt: Any, tally: str) -> None:
+    system = rt.system
+    _first_turn(system, tally)
+    keys = system.actor_keys(tally)
+    system.redis.set(keys.activation, "another-turn", px=10_000)
+    assert not run_in_hand(system, _add(tally, 2))
+    assert len(_events(system, tally)) == 1
+    assert system.cache.take(tally) is None  # the decision changed it: dropped
+    assert not system.redis.exists(keys.inhand)
+
+
+def test_a_handler_that_raises_is_handled_by_the_ordinary_turn(rt: Any, tally: str) -> None:
+    system = rt.system
+    _first_turn(system, tally)
+    before = system.dead_letters.count()
+    boom = Message("boom", tally, {}, msg_id=uuid.uuid4().hex)
+    assert run_in_hand(system, boom)
+    assert system.dead_letters.count() == before + 1  # set aside once, by the turn
+    assert len(_events(system, tally)) == 1
+    assert run_in_hand(system, _add(tally, 2))  # and the actor goes on
+    assert [data["n"] for _, data in _events(system, tally)] == [1, 2]
