@@ -7,7 +7,8 @@ actor, drains its mailbox and releases it), ``batch`` (one commit's worth of
 messages), ``mailbox_reader`` with ``redis_list_reader`` and ``kombu_reader`` (how a
 turn takes messages, per transport), ``in_hand`` (a message handled where it was
 produced), ``in_place`` (a task a task sends, kept and run right after it),
-``stranded`` (what a dead turn left, put back), ``live_state`` (the state a turn
+``early_turn`` (a turn with a message in hand, decided on the cached state and begun
+and committed in one round trip), ``stranded`` (what a dead turn left, put back), ``live_state`` (the state a turn
 holds), ``outbox`` and ``effects`` (what happens after a commit), ``commit_riders``
 (a port's write sent with the next commit), ``timers`` (durable,
 in Redis), ``recovery`` and ``maintenance`` (leases), ``log`` (structlog).

@@ -24,6 +24,7 @@ sleep). On a Redis Cluster the two cannot share a round trip: no early decision.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,10 @@ class Decision:
     taken_at: float
     riders: list[Any]
     new_seq: int = 0
+    #: the release sent in the same round trip found this many messages waiting (-2: the
+    #: actor was not ours by then); None when it was not sent or did not run
+    released: int | None = None
+    outbox_left: int = 0  # what the outbox held after that release
 
 
 def decide(system: ActorSystem, message: Message) -> Decision | None:
@@ -90,12 +95,15 @@ def decide(system: ActorSystem, message: Message) -> Decision | None:
 
 
 def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: bool,
-                     message: Message, timer_id: str | None,
-                     decision: Decision) -> tuple[Begun | None, bool]:
+                     message: Message, timer_id: str | None, decision: Decision,
+                     release: Callable[[Any, str], None] | None = None,
+                     ) -> tuple[Begun | None, bool]:
     """The begin (as ``turn.begin`` with ``message`` in hand) and the guarded commit of
     ``decision`` in one round trip: (what the begin found, or None when the actor is
     not ours; whether the commit happened). A decision not committed is dropped,
-    cached state included."""
+    cached state included. ``release(pipe, commit_id)``: queues a release that runs
+    only if the commit did, and a last command whose reply is the outbox's length
+    (``Decision.released``, ``Decision.outbox_left``)."""
     from .turn import parse_begun, queue_begin  # turn imports this module
 
     journal = system.journal(actor_id)
@@ -108,9 +116,12 @@ def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: b
         places["begin"] = queue_begin(system, pipe, actor_id, token, activate,
                                       in_hand=message, timer_id=timer_id)
         places["commit"] = len(pipe)
-        journal.queue_commit(pipe, token, decision.seq, system.lease_ms, ctx.events,
-                             [message.msg_id], decision.committed, ctx.record,
-                             guard=message.msg_id)
+        commit_id = journal.queue_commit(pipe, token, decision.seq, system.lease_ms,
+                                         ctx.events, [message.msg_id], decision.committed,
+                                         ctx.record, guard=message.msg_id)
+        if release is not None:
+            places["release"] = len(pipe)
+            release(pipe, commit_id)
 
     out = system.scripts.pipeline(build)
     begun = parse_begun(out[places["begin"]])
@@ -124,4 +135,6 @@ def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: b
     if begun is None:  # cannot be: the commit is fenced by the token this begin takes
         raise LeaseLost(actor_id)
     ctx.turn = begun.turn
+    if release is not None and int(out[places["release"]]) != -3:
+        decision.released, decision.outbox_left = int(out[places["release"]]), int(out[-1])
     return begun, True

@@ -135,16 +135,17 @@ class Journal:
     def queue_commit(self, pipe: Any, token: str, expected_seq: int, lease_ms: int,
                      events: Sequence[NewEvent], msg_ids: Sequence[str],
                      effects: Sequence[tuple[str, Effect]], record: dict[str, str] | None,
-                     guard: str | None = None) -> None:
-        """Queue the commit on ``pipe`` (its reply goes to :meth:`outcome`). ``guard``: the
-        msg_id of a message handled before the turn began; the commit then happens only
-        if that message is in hand and no dead turn task is unaccounted for (else
-        :class:`NotAsDecided`)."""
+                     guard: str | None = None) -> str:
+        """Queue the commit on ``pipe`` (its reply goes to :meth:`outcome`); returns the
+        commit's id. ``guard``: the msg_id of a message handled before the turn began; the
+        commit then happens only if that message is in hand and no dead turn task is
+        unaccounted for (else :class:`NotAsDecided`)."""
         args = self._commit_args(token, expected_seq, lease_ms, events, msg_ids, effects,
                                  record)
         if guard is not None:
             args.append(guard)
         self._scripts.call_in(pipe, "commit", self._commit_keys(), args)
+        return str(args[3])
 
     def outcome(self, reply: Any) -> int:
         """The new last seq from a commit's reply, or the exception it stands for."""

@@ -104,6 +104,28 @@ def queue_begin(system: ActorSystem, pipe: Any, actor_id: str, token: str, activ
     return first + (1 if activate else 0)
 
 
+def queue_release(system: ActorSystem, pipe: Any, actor_id: str, token: str,
+                  length_key: str | None, dispatching: str, idle: bool,
+                  riders: list[Callable[[Any], None]], after_commit: str | None = None) -> None:
+    """Queue ``release.lua`` on ``pipe``, then ``riders``. ``length_key``: the mailbox's
+    Redis list, if it is one; ``idle``: drop the lease-index entry when the release
+    leaves the actor idle; ``after_commit``: release only if the commit of that id
+    (queued just before) happened."""
+    k = system.actor_keys(actor_id)
+    keys = [k.activation, k.inflight, k.meta, k.dispatching]
+    args: list[Any] = [token, dispatching, DISPATCHING_MARK_MS]
+    if length_key:
+        keys.append(length_key)
+        if idle:
+            keys.append(system.keys.lease_index_of(actor_id))
+            args.append(actor_id)
+            if after_commit is not None:
+                args.append(after_commit)
+    system.scripts.call_in(pipe, "release", keys, args)
+    for build in riders:
+        build(pipe)
+
+
 def parse_begun(out: Any) -> Begun | None:
     """What ``begin_turn.lua`` replied; None when the caller does not own the actor."""
     if int(out[0]) == 0:
@@ -185,11 +207,11 @@ def run_in_hand(system: ActorSystem, message: Message,
     may make late, sent in the turn's release (or, should the turn end otherwise, once
     it has run) instead of in a round trip of its own."""
     token = uuid.uuid4().hex
-    begun, decision = _begin_in_hand(system, token, True, message)
+    begun, decision = _begin_in_hand(system, token, True, message, with_release=with_release)
     if begun is None:
         return False
     turn = Turn(system, message.actor_id, token, begun, in_hand=message, decision=decision)
-    if with_release is not None:
+    if with_release is not None and (decision is None or decision.released is None):
         turn.with_release.append(with_release)
     turn.run()
     if turn.with_release:  # the turn ended without a release of its own (chained, lost)
@@ -202,16 +224,35 @@ def run_in_hand(system: ActorSystem, message: Message,
 
 
 def _begin_in_hand(system: ActorSystem, token: str, activate: bool, message: Message,
-                   timer_id: str | None = None) -> tuple[Begun | None, Decision | None]:
+                   timer_id: str | None = None,
+                   with_release: Callable[[Any], None] | None = None,
+                   ) -> tuple[Begun | None, Decision | None]:
     """Begin a turn with ``message`` in hand: decided early and committed with the begin
     when this process caches the actor's state (``early_turn``), else a plain begin.
-    Returns what the begin found (None: not our actor) and the committed decision."""
+    Returns what the begin found (None: not our actor) and the committed decision.
+
+    A decision with nothing to dispatch (a run that finished, or waits) also ends the
+    turn in that round trip: the release (with ``with_release``), guarded by the
+    commit, and the outbox's length (``Decision.released``); the turn then only looks
+    at what the release found."""
     decision = early_turn.decide(system, message) if system.single_server else None
     if decision is None:
         return begin(system, message.actor_id, token, activate, in_hand=message,
                      timer_id=timer_id), None
-    begun, committed = early_turn.begin_and_commit(system, message.actor_id, token, activate,
-                                                   message, timer_id, decision)
+    actor_id = message.actor_id
+    keys = system.actor_keys(actor_id)
+    length_key = system.mailbox_reader(keys).length_key
+    release = None
+    if not decision.committed and not decision.ctx.rebuild and length_key is not None:
+        riders = [with_release] if with_release is not None else []
+
+        def release(pipe: Any, commit_id: str) -> None:
+            queue_release(system, pipe, actor_id, token, length_key, "0", True, riders,
+                          after_commit=commit_id)
+            pipe.hlen(keys.outbox)
+
+    begun, committed = early_turn.begin_and_commit(system, actor_id, token, activate,
+                                                   message, timer_id, decision, release)
     return begun, (decision if committed else None)
 
 
@@ -240,8 +281,11 @@ class Turn:
                                self.outbox, self.reader)
 
     def run(self) -> None:
-        sys_ = self.system
-        stranded.put_back(sys_, self.keys, self.begun.stranded, self.begun.left_in_hand)
+        sys_, begun, decision = self.system, self.begun, self.decision
+        stranded.put_back(sys_, self.keys, begun.stranded, begun.left_in_hand)
+        if (decision is not None and decision.released == 0
+                and (begun.stranded or begun.left_in_hand)):
+            decision.released = 1  # put back after the release: take the actor back for it
         sys_.leases.hold(self.actor_id, self.token)
         with structlog.contextvars.bound_contextvars(actor_id=self.actor_id,
                                                      turn=self.begun.turn):
@@ -301,6 +345,11 @@ class Turn:
             return True
         sys_, k = self.system, self.keys
         self.live.keep()
+        decision = self.decision
+        if decision is not None and decision.released is not None:
+            # Released in the begin's round trip (``_begin_in_hand``): only what it found.
+            waiting, decision.released = decision.released, None
+            return self._after_released(waiting, None, [decision.outbox_left], idle=True)
         dispatching = "1" if self.outbox.has_pending else "0"
         # Nothing left to dispatch and the mailbox in this Redis: the release drops the
         # lease-index entry itself when it leaves the actor idle, saving the round trip
@@ -317,13 +366,19 @@ class Turn:
 
         results = sys_.scripts.pipeline(build)
         index_score, waiting = results[:2]
-        if int(waiting) == -2:
+        return self._after_released(int(waiting), index_score, results, idle_release)
+
+    def _after_released(self, waiting: int, index_score: float | None, results: list[Any],
+                        idle: bool) -> bool:
+        """What ``_end`` does once the release ran and found ``waiting`` messages
+        (``results``: its round trip's, the outbox's length last when ``idle``)."""
+        if waiting == -2:
             self._released_by_another()
             return True
-        if int(waiting) == -1:
-            waiting = sys_.mailbox.size(k.mailbox)
-        if int(waiting) <= 0:
-            if idle_release:
+        if waiting == -1:
+            waiting = self.system.mailbox.size(self.keys.mailbox)
+        if waiting <= 0:
+            if idle:
                 self._after_finish(results)
             else:
                 self._dispatch_released(index_score)
@@ -376,19 +431,10 @@ class Turn:
         """Queue the release on ``pipe``, with ``riders`` (default: ``with_release``,
         taken); ``idle``: ``release.lua`` also drops the lease-index entry when the
         release leaves the actor idle."""
-        sys_, k = self.system, self.keys
-        keys = [k.activation, k.inflight, k.meta, k.dispatching]
-        args: list[Any] = [self.token, dispatching, DISPATCHING_MARK_MS]
-        if self.reader.length_key:
-            keys.append(self.reader.length_key)
-            if idle:
-                keys.append(sys_.keys.lease_index_of(self.actor_id))
-                args.append(self.actor_id)
-        sys_.scripts.call_in(pipe, "release", keys, args)
         if riders is None:
             riders, self.with_release = self.with_release, []
-        for build in riders:
-            build(pipe)
+        queue_release(self.system, pipe, self.actor_id, self.token, self.reader.length_key,
+                      dispatching, idle, riders)
 
     def _after_release(self, results: list[Any]) -> None:
         """A message published before the deferred release found the actor busy: its

@@ -172,3 +172,61 @@ def test_a_handler_that_raises_is_handled_by_the_ordinary_turn(rt: Any, tally: s
     assert len(_events(system, tally)) == 1
     assert run_in_hand(system, _add(tally, 2))  # and the actor goes on
     assert [data["n"] for _, data in _events(system, tally)] == [1, 2]
+
+
+def _count_round_trips(monkeypatch: pytest.MonkeyPatch, system: Any) -> list[int]:
+    """Count the runtime's pipelines (each one round trip) from here on."""
+    count = [0]
+    real = type(system.scripts).pipeline
+
+    def pipeline(self: Any, build: Any) -> Any:
+        count[0] += 1
+        return real(self, build)
+
+    monkeypatch.setattr(type(system.scripts), "pipeline", pipeline)
+    return count
+
+
+def test_a_decision_with_nothing_to_dispatch_ends_the_turn_in_the_same_round_trip(
+        rt: Any, tally: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    system = rt.system
+    if not system.mailbox_in_redis:
+        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
+    _first_turn(system, tally)
+    rode: list[str] = []
+    round_trips = _count_round_trips(monkeypatch, system)
+    assert run_in_hand(system, _add(tally, 2),
+                       with_release=lambda pipe: rode.append("rode") or pipe.ping())
+    assert round_trips[0] == 1  # begin, commit, release and the caller's write
+    assert rode == ["rode"]
+    keys = system.actor_keys(tally)
+    assert not system.redis.exists(keys.activation)
+    assert system.redis.zscore(system.keys.lease_index_of(tally), tally) is None  # idle
+    assert [data["n"] for _, data in _events(system, tally)] == [1, 2]
+
+
+def test_a_message_waiting_at_that_release_is_taken_back_and_handled(
+        rt: Any, tally: str) -> None:
+    system = rt.system
+    if not system.mailbox_in_redis:
+        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
+    _first_turn(system, tally)
+    keys = system.actor_keys(tally)
+    system.mailbox.put(keys.mailbox, _add(tally, 40))  # its sender found the actor busy
+    assert run_in_hand(system, _add(tally, 2))
+    assert [data["n"] for _, data in _events(system, tally)] == [1, 2, 40]
+    assert not system.redis.exists(keys.activation)
+
+
+def test_a_message_a_dead_hand_over_left_is_handled_after_that_release(
+        rt: Any, tally: str) -> None:
+    system = rt.system
+    if not system.mailbox_in_redis:
+        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
+    _first_turn(system, tally)
+    keys = system.actor_keys(tally)
+    system.redis.set(keys.inhand, _add(tally, 7).encode())  # a hand-over whose task died
+    assert run_in_hand(system, _add(tally, 2))
+    assert sorted(data["n"] for _, data in _events(system, tally)) == [1, 2, 7]
+    assert not system.redis.exists(keys.activation)
+    assert system.redis.llen(keys.mailbox) == 0

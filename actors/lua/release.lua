@@ -15,10 +15,16 @@
 -- ARGV[1]  token;  ARGV[2]  '1' when the caller still has effects to dispatch
 -- ARGV[3]  how long the dispatching mark may last (ms), should the caller die
 -- ARGV[4]  (with KEYS[6]) the actor id
--- Returns -2 when the token did not own the actor; else the mailbox length, or -1 when
--- the mailbox is not in this Redis (the caller asks the broker).
+-- ARGV[5]  (optional, with ARGV[4]) the id of a commit sent just before in the same round
+--          trip (``early_turn.py``): release only if that commit happened
+-- Returns -2 when the token did not own the actor; -3 when the commit of ARGV[5] did not
+-- happen (nothing done); else the mailbox length, or -1 when the mailbox is not in this
+-- Redis (the caller asks the broker).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return -2
+end
+if ARGV[5] and redis.call('HGET', KEYS[3], 'last_commit') ~= ARGV[5] then
+  return -3
 end
 redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[2])
