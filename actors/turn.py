@@ -211,7 +211,7 @@ def run_in_hand(system: ActorSystem, message: Message,
     if begun is None:
         return False
     turn = Turn(system, message.actor_id, token, begun, in_hand=message, decision=decision)
-    if with_release is not None and (decision is None or decision.released is None):
+    if with_release is not None:
         turn.with_release.append(with_release)
     turn.run()
     if turn.with_release:  # the turn ended without a release of its own (chained, lost)
@@ -232,9 +232,11 @@ def _begin_in_hand(system: ActorSystem, token: str, activate: bool, message: Mes
     Returns what the begin found (None: not our actor) and the committed decision.
 
     A decision with nothing to dispatch (a run that finished, or waits) also ends the
-    turn in that round trip: the release (with ``with_release``), guarded by the
-    commit, and the outbox's length (``Decision.released``); the turn then only looks
-    at what the release found."""
+    turn in that round trip: the release, guarded by the commit, and the outbox's
+    length (``Decision.released``); the turn then only looks at what the release found.
+    Not when the caller has a write for the release (``with_release``): that write
+    would go out even where the begin failed, before the message is anywhere durable
+    (a step's lease dropped while its result is still only in this process)."""
     decision = early_turn.decide(system, message) if system.single_server else None
     if decision is None:
         return begin(system, message.actor_id, token, activate, in_hand=message,
@@ -243,11 +245,10 @@ def _begin_in_hand(system: ActorSystem, token: str, activate: bool, message: Mes
     keys = system.actor_keys(actor_id)
     length_key = system.mailbox_reader(keys).length_key
     release = None
-    if not decision.committed and not decision.ctx.rebuild and length_key is not None:
-        riders = [with_release] if with_release is not None else []
-
+    if (not decision.committed and not decision.ctx.rebuild and length_key is not None
+            and with_release is None):
         def release(pipe: Any, commit_id: str) -> None:
-            queue_release(system, pipe, actor_id, token, length_key, "0", True, riders,
+            queue_release(system, pipe, actor_id, token, length_key, "0", True, [],
                           after_commit=commit_id)
             pipe.hlen(keys.outbox)
 

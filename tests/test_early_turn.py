@@ -193,12 +193,9 @@ def test_a_decision_with_nothing_to_dispatch_ends_the_turn_in_the_same_round_tri
     if not system.mailbox_in_redis:
         pytest.skip("the release reads the mailbox's length only when it is a Redis list")
     _first_turn(system, tally)
-    rode: list[str] = []
     round_trips = _count_round_trips(monkeypatch, system)
-    assert run_in_hand(system, _add(tally, 2),
-                       with_release=lambda pipe: rode.append("rode") or pipe.ping())
-    assert round_trips[0] == 1  # begin, commit, release and the caller's write
-    assert rode == ["rode"]
+    assert run_in_hand(system, _add(tally, 2))
+    assert round_trips[0] == 1  # begin, commit and release
     keys = system.actor_keys(tally)
     assert not system.redis.exists(keys.activation)
     assert system.redis.zscore(system.keys.lease_index_of(tally), tally) is None  # idle
@@ -230,3 +227,27 @@ def test_a_message_a_dead_hand_over_left_is_handled_after_that_release(
     assert sorted(data["n"] for _, data in _events(system, tally)) == [1, 2, 7]
     assert not system.redis.exists(keys.activation)
     assert system.redis.llen(keys.mailbox) == 0
+
+
+def test_a_write_for_the_release_waits_for_a_release_that_follows_the_begin(
+        rt: Any, tally: str) -> None:
+    """A caller's write for the release (a step's lease drop) must not go out with a
+    begin that may fail: it would, before the message is anywhere durable."""
+    system = rt.system
+    if not system.mailbox_in_redis:
+        pytest.skip("counts the mailbox's Redis list")
+    _first_turn(system, tally)
+    keys = system.actor_keys(tally)
+    system.redis.set(keys.activation, "another-turn", px=10_000)
+    rode: list[str] = []
+    assert not system.deliver(_add(tally, 2), inline=True,
+                              with_release=lambda pipe: rode.append("rode") or pipe.ping())
+    assert rode == []  # the actor was busy: nothing went with it, the message went to
+    assert system.redis.llen(keys.mailbox) == 1  # its mailbox
+    system.redis.delete(keys.activation)
+    assert run_in_hand(system, _add(tally, 3))  # an ordinary turn: nothing was cached
+    assert run_in_hand(system, _add(tally, 4),  # decided early: the write goes with the
+                       with_release=lambda pipe: rode.append("rode") or pipe.ping())
+    assert rode == ["rode"]                     # release, after the begin's round trip
+    assert not system.redis.exists(keys.activation)
+    assert sorted(data["n"] for _, data in _events(system, tally)) == [1, 2, 3, 4]
