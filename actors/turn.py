@@ -145,12 +145,14 @@ def run_turn(system: ActorSystem, actor_id: str, token: str) -> None:
 
 
 def run_held_timer(system: ActorSystem, actor_id: str, token: str, held: Any,
-                   timer_id: Any) -> None:
+                   timer_id: Any, early: bool = True) -> None:
     """Run the turn that ``ActorSystem.deliver_timers`` started with a due timer's
     message in hand. A stale turn task (the actor was taken over meanwhile) delivers
     the message the usual way, then confirms the timer; a task whose message cannot
     be read (not ours: the broker's bytes are input too) is dead-lettered and the
-    actor's turn runs without it."""
+    actor's turn runs without it. ``early``: the turn may be decided before it begins
+    (``early_turn``); not for a task the broker delivers again, whose first delivery
+    may have died deciding: begun first, a death in the actor's code is counted."""
     problem = None
     message = None
     if not isinstance(held, str) or not isinstance(timer_id, str):
@@ -168,7 +170,7 @@ def run_held_timer(system: ActorSystem, actor_id: str, token: str, held: Any,
         system.dead_letters.add(str(problem), str(held), actor_id=actor_id)
         run_turn(system, actor_id, token)
         return
-    begun, decision = _begin_in_hand(system, token, False, message, timer_id)
+    begun, decision = _begin_in_hand(system, token, False, message, timer_id, early)
     if begun is None:
         logger.debug("stale timer turn; delivering its message", actor_id=actor_id)
         system.deliver(message)
@@ -207,10 +209,13 @@ def run_in_hand(system: ActorSystem, message: Message,
     may make late, sent in the turn's release (or, should the turn end otherwise, once
     it has run) instead of in a round trip of its own."""
     token = uuid.uuid4().hex
-    begun, decision = _begin_in_hand(system, token, True, message, with_release=with_release)
+    # Not decided early: the message (a step's result) exists only in this process until
+    # the begin holds it, and workflow code that kills its process must find it held
+    # there, and its death counted, not the step's result lost (``early_turn``).
+    begun = begin(system, message.actor_id, token, activate=True, in_hand=message)
     if begun is None:
         return False
-    turn = Turn(system, message.actor_id, token, begun, in_hand=message, decision=decision)
+    turn = Turn(system, message.actor_id, token, begun, in_hand=message)
     if with_release is not None:
         turn.with_release.append(with_release)
     turn.run()
@@ -224,20 +229,17 @@ def run_in_hand(system: ActorSystem, message: Message,
 
 
 def _begin_in_hand(system: ActorSystem, token: str, activate: bool, message: Message,
-                   timer_id: str | None = None,
-                   with_release: Callable[[Any], None] | None = None,
-                   ) -> tuple[Begun | None, Decision | None]:
+                   timer_id: str | None, early: bool) -> tuple[Begun | None, Decision | None]:
     """Begin a turn with ``message`` in hand: decided early and committed with the begin
-    when this process caches the actor's state (``early_turn``), else a plain begin.
-    Returns what the begin found (None: not our actor) and the committed decision.
+    when ``early`` and this process caches the actor's state (``early_turn``), else a
+    plain begin. Returns what the begin found (None: not our actor) and the committed
+    decision.
 
     A decision with nothing to dispatch (a run that finished, or waits) also ends the
     turn in that round trip: the release, guarded by the commit, and the outbox's
-    length (``Decision.released``); the turn then only looks at what the release found.
-    Not when the caller has a write for the release (``with_release``): that write
-    would go out even where the begin failed, before the message is anywhere durable
-    (a step's lease dropped while its result is still only in this process)."""
-    decision = early_turn.decide(system, message) if system.single_server else None
+    length (``Decision.released``); the turn then only looks at what the release found."""
+    decision = (early_turn.decide(system, message) if early and system.single_server
+                else None)
     if decision is None:
         return begin(system, message.actor_id, token, activate, in_hand=message,
                      timer_id=timer_id), None
@@ -245,8 +247,7 @@ def _begin_in_hand(system: ActorSystem, token: str, activate: bool, message: Mes
     keys = system.actor_keys(actor_id)
     length_key = system.mailbox_reader(keys).length_key
     release = None
-    if (not decision.committed and not decision.ctx.rebuild and length_key is not None
-            and with_release is None):
+    if not decision.committed and not decision.ctx.rebuild and length_key is not None:
         def release(pipe: Any, commit_id: str) -> None:
             queue_release(system, pipe, actor_id, token, length_key, "0", True, [],
                           after_commit=commit_id)

@@ -74,10 +74,12 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
             else:
                 run_turn(system, actor_id, token)
 
-    def wake(turns: Any) -> None:
+    def wake(task: Any, turns: Any) -> None:
         """Turns of actors woken by due timers (``ActorSystem.deliver_timers``), one
         after the other. One that fails is left to recovery (its lease runs out, or
-        its timer fires again) and the others still run."""
+        its timer fires again) and the others still run. A task the broker delivers
+        again (its worker died) decides no turn before beginning it (``early_turn``)."""
+        early = not (task.request.delivery_info or {}).get("redelivered")
         for item in turns if isinstance(turns, list) else [turns]:
             if not (isinstance(item, list) and len(item) == 4):
                 system.dead_letters.add("a wake task's turn is not [actor, token, message, "
@@ -86,7 +88,8 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
             actor_id, token, held, timer_id = item
             try:
                 with system.in_place.running():
-                    run_held_timer(system, str(actor_id), str(token), held, timer_id)
+                    run_held_timer(system, str(actor_id), str(token), held, timer_id,
+                                   early)
             except Exception as exc:
                 logger.warning("a timer turn failed; its actor is left to recovery",
                                actor_id=str(actor_id), error=f"{type(exc).__name__}: {exc}")
@@ -98,7 +101,7 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
     app.task(name=TURN_TASK_NAME, acks_late=True, reject_on_worker_lost=True,
              ignore_result=True, shared=False)(turn)
     app.task(name=WAKE_TASK_NAME, acks_late=True, reject_on_worker_lost=True,
-             ignore_result=True, shared=False)(wake)
+             ignore_result=True, shared=False, bind=True)(wake)
 
     def _start(sender: Any = None, **_: Any) -> None:
         global _maintenance

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from pyworkflow import _runtime, continue_as_new, start_child_workflow, step, workflow
+from pyworkflow import _runtime, continue_as_new, sleep, start_child_workflow, step, workflow
 
 
 def stall_once(key: str, seconds: float = 30.0) -> None:
@@ -69,6 +69,15 @@ async def poison_turn_workflow(key: str) -> int:
     value = await before_poison(4)
     if _poisoned(key):
         os._exit(1)  # workflow code that kills the worker running the turn
+    return await before_poison(value)
+
+
+@workflow()
+async def poison_wake_workflow(key: str) -> int:
+    value = await before_poison(4)
+    await sleep(0.2)
+    if _poisoned(key):
+        os._exit(1)  # workflow code that kills the worker running the turn a timer woke
     return await before_poison(value)
 
 

@@ -1,12 +1,15 @@
 """A turn decided before it begins (``actors.early_turn``), against a real Redis.
 
-Run in this process (no workers) with a behaviour that decides early. Its state is
-cached by a first turn; the next turn with a message in hand then decides on the
-cached state and sends its begin and commit in one round trip. Every way the guess
-can be wrong is made to happen, and each must end as a turn without the guess
-would: a state the journal moved past (another process's turn), a message already
-in the journal, a dead turn task not yet accounted for, an actor busy elsewhere, a
-handler that raises.
+Run in this process (no workers) with a behaviour that decides early, its turns
+run as a due timer's are (``run_held_timer``: the flag taken, the message in hand).
+Its state is cached by a first turn; the next turn then decides on the cached state
+and sends its begin and commit in one round trip. Every way the guess can be wrong
+is made to happen, and each must end as a turn without the guess would: a state the
+journal moved past (another process's turn), a message already in the journal, a
+dead turn task not yet accounted for, an actor taken over meanwhile, a handler that
+raises. A step's result (``run_in_hand``) and a wake task delivered again are never
+decided early: the message must be held, and a death counted, before the actor's
+code runs.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pytest
 
 from actors import Behaviour, Event, Message, MessageRejected, NewEvent, TurnContext
 from actors.journal import Journal
-from actors.turn import run_in_hand
+from actors.turn import run_held_timer, run_in_hand
 
 
 class Tally:
@@ -66,6 +69,19 @@ def tally(rt: Any) -> Iterator[str]:
     system.redis.zrem(system.keys.lease_index_of(actor_id), actor_id)
 
 
+def _turn(system: Any, message: Message, early: bool = True,
+          taken_over: bool = False) -> bool:
+    """Run a turn with ``message`` in hand as a due timer's is run; False when the actor
+    was busy (or, ``taken_over``, is taken by another turn after its flag was won)."""
+    [(actor_id, token)] = system._activate_all([message.actor_id])
+    if token is None:
+        return False
+    if taken_over:
+        system.redis.set(system.actor_keys(actor_id).activation, "another-turn", px=10_000)
+    run_held_timer(system, actor_id, token, message.encode(), f"{actor_id}:t", early)
+    return not taken_over
+
+
 def _add(actor_id: str, n: int, msg_id: str | None = None) -> Message:
     return Message("add", actor_id, {"n": n}, msg_id=msg_id or uuid.uuid4().hex)
 
@@ -89,7 +105,7 @@ def _no_separate_commit(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def _first_turn(system: Any, actor_id: str) -> None:
     """A turn with nothing cached yet: an ordinary one, which leaves the state cached."""
-    assert run_in_hand(system, _add(actor_id, 1))
+    assert _turn(system, _add(actor_id, 1))
     cached = system.cache.take(actor_id)
     assert cached is not None and cached[1] == 1
     system.cache.put(actor_id, *cached)
@@ -100,7 +116,7 @@ def test_a_cached_actor_begins_and_commits_in_one_round_trip(
     system = rt.system
     _first_turn(system, tally)
     separate = _no_separate_commit(monkeypatch)
-    assert run_in_hand(system, _add(tally, 2))
+    assert _turn(system, _add(tally, 2))
     assert separate == []
     assert _events(system, tally) == [("added", {"n": 1, "total": 1}),
                                       ("added", {"n": 2, "total": 3})]
@@ -122,7 +138,7 @@ def test_a_state_the_journal_moved_past_is_thrown_away_and_the_turn_replays(
                                  [NewEvent("added", {"n": 10, "total": 11})], ["m-other"], [])
     system.redis.delete(keys.activation)
     separate = _no_separate_commit(monkeypatch)
-    assert run_in_hand(system, _add(tally, 2))
+    assert _turn(system, _add(tally, 2))
     assert separate == ["commit"]  # the guess was not committed; the turn's own commit was
     assert _events(system, tally) == [("added", {"n": 1, "total": 1}),
                                       ("added", {"n": 10, "total": 11}),
@@ -133,8 +149,8 @@ def test_a_message_already_in_the_journal_is_dropped(rt: Any, tally: str) -> Non
     system = rt.system
     _first_turn(system, tally)
     again = _add(tally, 5, msg_id="m-twice")
-    assert run_in_hand(system, again)
-    assert run_in_hand(system, again)  # a redelivery: its msg_id is in the journal
+    assert _turn(system, again)
+    assert _turn(system, again)  # a redelivery: its msg_id is in the journal
     assert [data["n"] for _, data in _events(system, tally)] == [1, 5]
     assert not system.redis.exists(system.actor_keys(tally).inhand)
 
@@ -145,21 +161,23 @@ def test_a_dead_turn_task_is_recorded_before_the_message_is_handled(
     _first_turn(system, tally)
     # A turn task of this actor died mid-turn: its meta still says it is running.
     system.redis.hset(system.actor_keys(tally).meta, "running", "a-dead-token")
-    assert run_in_hand(system, _add(tally, 2))
+    assert _turn(system, _add(tally, 2))
     assert [t for t, _ in _events(system, tally)] == ["added", "recovered", "added"]
     assert not system.redis.hexists(system.actor_keys(tally).meta, "crashes")
 
 
-def test_a_busy_actor_gets_the_message_in_its_mailbox_and_nothing_is_written(
+def test_an_actor_taken_over_gets_the_message_in_its_mailbox_and_nothing_is_written(
         rt: Any, tally: str) -> None:
     system = rt.system
+    if not system.mailbox_in_redis:
+        pytest.skip("counts the mailbox's Redis list")
     _first_turn(system, tally)
     keys = system.actor_keys(tally)
-    system.redis.set(keys.activation, "another-turn", px=10_000)
-    assert not run_in_hand(system, _add(tally, 2))
+    assert not _turn(system, _add(tally, 2), taken_over=True)
     assert len(_events(system, tally)) == 1
     assert system.cache.take(tally) is None  # the decision changed it: dropped
     assert not system.redis.exists(keys.inhand)
+    assert system.redis.llen(keys.mailbox) == 1  # delivered the usual way
 
 
 def test_a_handler_that_raises_is_handled_by_the_ordinary_turn(rt: Any, tally: str) -> None:
@@ -167,10 +185,10 @@ def test_a_handler_that_raises_is_handled_by_the_ordinary_turn(rt: Any, tally: s
     _first_turn(system, tally)
     before = system.dead_letters.count()
     boom = Message("boom", tally, {}, msg_id=uuid.uuid4().hex)
-    assert run_in_hand(system, boom)
+    assert _turn(system, boom)
     assert system.dead_letters.count() == before + 1  # set aside once, by the turn
     assert len(_events(system, tally)) == 1
-    assert run_in_hand(system, _add(tally, 2))  # and the actor goes on
+    assert _turn(system, _add(tally, 2))  # and the actor goes on
     assert [data["n"] for _, data in _events(system, tally)] == [1, 2]
 
 
@@ -193,8 +211,9 @@ def test_a_decision_with_nothing_to_dispatch_ends_the_turn_in_the_same_round_tri
     if not system.mailbox_in_redis:
         pytest.skip("the release reads the mailbox's length only when it is a Redis list")
     _first_turn(system, tally)
+    [(_, token)] = system._activate_all([tally])  # as the timer loop does
     round_trips = _count_round_trips(monkeypatch, system)
-    assert run_in_hand(system, _add(tally, 2))
+    run_held_timer(system, tally, token, _add(tally, 2).encode(), f"{tally}:t")
     assert round_trips[0] == 1  # begin, commit and release
     keys = system.actor_keys(tally)
     assert not system.redis.exists(keys.activation)
@@ -210,7 +229,7 @@ def test_a_message_waiting_at_that_release_is_taken_back_and_handled(
     _first_turn(system, tally)
     keys = system.actor_keys(tally)
     system.mailbox.put(keys.mailbox, _add(tally, 40))  # its sender found the actor busy
-    assert run_in_hand(system, _add(tally, 2))
+    assert _turn(system, _add(tally, 2))
     assert [data["n"] for _, data in _events(system, tally)] == [1, 2, 40]
     assert not system.redis.exists(keys.activation)
 
@@ -223,31 +242,29 @@ def test_a_message_a_dead_hand_over_left_is_handled_after_that_release(
     _first_turn(system, tally)
     keys = system.actor_keys(tally)
     system.redis.set(keys.inhand, _add(tally, 7).encode())  # a hand-over whose task died
-    assert run_in_hand(system, _add(tally, 2))
+    assert _turn(system, _add(tally, 2))
     assert sorted(data["n"] for _, data in _events(system, tally)) == [1, 2, 7]
     assert not system.redis.exists(keys.activation)
     assert system.redis.llen(keys.mailbox) == 0
 
 
-def test_a_write_for_the_release_waits_for_a_release_that_follows_the_begin(
-        rt: Any, tally: str) -> None:
-    """A caller's write for the release (a step's lease drop) must not go out with a
-    begin that may fail: it would, before the message is anywhere durable."""
+def test_a_steps_result_is_held_before_the_actors_code_runs(
+        rt: Any, tally: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only this process has a step's result until a begin holds it: code that kills the
+    process must find it held (and its death counted), so it is not decided early."""
     system = rt.system
-    if not system.mailbox_in_redis:
-        pytest.skip("counts the mailbox's Redis list")
     _first_turn(system, tally)
-    keys = system.actor_keys(tally)
-    system.redis.set(keys.activation, "another-turn", px=10_000)
-    rode: list[str] = []
-    assert not system.deliver(_add(tally, 2), inline=True,
-                              with_release=lambda pipe: rode.append("rode") or pipe.ping())
-    assert rode == []  # the actor was busy: nothing went with it, the message went to
-    assert system.redis.llen(keys.mailbox) == 1  # its mailbox
-    system.redis.delete(keys.activation)
-    assert run_in_hand(system, _add(tally, 3))  # an ordinary turn: nothing was cached
-    assert run_in_hand(system, _add(tally, 4),  # decided early: the write goes with the
-                       with_release=lambda pipe: rode.append("rode") or pipe.ping())
-    assert rode == ["rode"]                     # release, after the begin's round trip
-    assert not system.redis.exists(keys.activation)
-    assert sorted(data["n"] for _, data in _events(system, tally)) == [1, 2, 3, 4]
+    separate = _no_separate_commit(monkeypatch)
+    assert run_in_hand(system, _add(tally, 2))
+    assert separate == ["commit"]
+    assert [data["n"] for _, data in _events(system, tally)] == [1, 2]
+
+
+def test_a_wake_task_delivered_again_begins_before_deciding(
+        rt: Any, tally: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    system = rt.system
+    _first_turn(system, tally)
+    separate = _no_separate_commit(monkeypatch)
+    assert _turn(system, _add(tally, 2), early=False)
+    assert separate == ["commit"]
+    assert [data["n"] for _, data in _events(system, tally)] == [1, 2]

@@ -185,6 +185,31 @@ def test_poison_turn_parks_then_retry_resumes_where_it_stopped(  # type: ignore[
         worker.kill()
 
 
+def test_poison_after_a_sleep_parks_as_the_turns_fault(  # type: ignore[no-untyped-def]
+        rt, log_dir: Path) -> None:
+    """A timer's turn may be decided before it begins (``actors.early_turn``): workflow
+    code that kills its worker there must still be counted as the turn's, not loop."""
+    import tests.crash_workflows  # noqa: F401
+
+    key = uuid.uuid4().hex[:6]
+    poison = f"{rt.settings.key_prefix}:test:poison:{key}"
+    rt.redis.set(poison, 1)
+    worker = Worker(CRASH, log_dir, f"pwake-{key}", pool="prefork", concurrency=2).start()
+    try:
+        run_id = pyworkflow.start("poison_wake_workflow", key)
+        final = wait_done(run_id, 90)
+        assert final["status"] == "parked", final
+        assert final["error"]["type"] == "PoisonTurnError"
+        rt.redis.delete(poison)
+        pyworkflow.retry_run(run_id)
+        final = wait_for(lambda: pyworkflow.get_workflow_run(run_id).status == "completed"
+                         and pyworkflow.get_workflow_run(run_id), 30, 0.1, "the retried run")
+        assert final.result == 400
+        assert len([e for e in events(run_id) if e["type"] == "step_completed"]) == 2
+    finally:
+        worker.kill()
+
+
 def test_poison_step_parks_then_retry_runs_the_step_again(  # type: ignore[no-untyped-def]
         rt, log_dir: Path) -> None:
     import tests.crash_workflows  # noqa: F401
