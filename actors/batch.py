@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import time
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
@@ -67,6 +68,8 @@ class Batches:
         self._behaviour = system.behaviour_for(actor_id)
         self._in_hand = InHand(system.mailbox, self._keys.mailbox)
         self.drained = False
+        #: what the release sent with the last commit found (``handle_in_hand``)
+        self.released: tuple[int, int] | None = None
 
     def take_and_handle(self) -> bool:
         """Take and handle one batch from the mailbox; False when it was empty."""
@@ -117,13 +120,17 @@ class Batches:
         self._handle(self._reader, fresh, taken)
         return True
 
-    def handle_in_hand(self, message: Message, seen: bool) -> None:
-        """Handle a message held in hand; ``seen``: its msg_id is in the journal already."""
+    def handle_in_hand(self, message: Message, seen: bool,
+                       release: Callable[[Any, str], None] | None = None) -> None:
+        """Handle a message held in hand; ``seen``: its msg_id is in the journal already.
+        ``release(pipe, commit_id)``: queues the turn's release (and a last reply, the
+        outbox's length) to go in the commit's round trip when the batch has nothing to
+        dispatch; what it found is then in ``released`` (unless the commit failed)."""
         if seen:
             logger.info("dropped a redelivered message", msg_id=message.msg_id)
             return
         held = HeldMessage(message, self._keys.inhand)
-        self._handle(self._in_hand, [(held, message)], [held])
+        self._handle(self._in_hand, [(held, message)], [held], release)
 
     def record_crashes(self, crashes: int) -> None:
         """Tell the behaviour that turn tasks of this actor died (worker lost, or work
@@ -140,7 +147,7 @@ class Batches:
         self._after_commit(ctx, [])
 
     def _handle(self, source: Source[T], fresh: list[tuple[T, Message]],
-                taken: list[T]) -> None:
+                taken: list[T], release: Callable[[Any, str], None] | None = None) -> None:
         """Handle ``fresh`` (taken minus what was set aside or seen), commit, finish."""
         behaviour, live = self._behaviour, self._live
         taken_at = time.time()
@@ -179,10 +186,11 @@ class Batches:
         behaviour.settle(live.state, ctx)
 
         committed = effect_ids(live.seq, ctx.effects)
+        then = release if release is not None and not committed and not ctx.rebuild else None
         try:
-            new_seq = self._journal.commit(self._token, live.seq, self._system.lease_ms,
-                                           ctx.events, [m.msg_id for _, m in fresh],
-                                           committed, ctx.record)
+            new_seq, after = self._journal.commit_then(
+                self._token, live.seq, self._system.lease_ms, ctx.events,
+                [m.msg_id for _, m in fresh], committed, ctx.record, then)
         except SequenceConflict as exc:
             logger.warning("journal moved on; rebuilding state", actual_seq=exc.actual_seq)
             source.give_back(taken)
@@ -193,6 +201,8 @@ class Batches:
             source.let_go(taken)
             raise
         live.seq = new_seq
+        if then is not None and int(after[0]) != -3:
+            self.released = (int(after[0]), int(after[-1]))
         source.acknowledge(taken)
         self._committed(ctx, committed, [m for _, m in fresh], taken_at)
 

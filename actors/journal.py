@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,20 +117,34 @@ class Journal:
         All or nothing. Returns the new last seq. Raises :class:`LeaseLost` or
         :class:`SequenceConflict` having written nothing.
         """
+        return self.commit_then(token, expected_seq, lease_ms, events, msg_ids, effects,
+                                record)[0]
+
+    def commit_then(self, token: str, expected_seq: int, lease_ms: int,
+                    events: Sequence[NewEvent], msg_ids: Sequence[str],
+                    effects: Sequence[tuple[str, Effect]], record: dict[str, str] | None,
+                    then: Callable[[Any, str], None] | None = None) -> tuple[int, list[Any]]:
+        """:meth:`commit`, with ``then(pipe, commit_id)``'s commands queued behind it in the
+        same round trip: (the new last seq, their replies)."""
         riders = commit_riders.take()
-        if not riders:
+        if not riders and then is None:
             return self.outcome(self._scripts.commit(
                 keys=self._commit_keys(),
                 args=self._commit_args(token, expected_seq, lease_ms, events, msg_ids,
-                                       effects, record)))
+                                       effects, record))), []
+        at: list[int] = []
 
         def build(pipe: Any) -> None:
             for rider in riders:
                 rider(pipe)
-            self.queue_commit(pipe, token, expected_seq, lease_ms, events, msg_ids, effects,
-                              record)
+            at.append(len(pipe))
+            commit_id = self.queue_commit(pipe, token, expected_seq, lease_ms, events,
+                                          msg_ids, effects, record)
+            if then is not None:
+                then(pipe, commit_id)
 
-        return self.outcome(self._scripts.pipeline(build)[-1])
+        out = self._scripts.pipeline(build)
+        return self.outcome(out[at[-1]]), out[at[-1] + 1:]
 
     def queue_commit(self, pipe: Any, token: str, expected_seq: int, lease_ms: int,
                      events: Sequence[NewEvent], msg_ids: Sequence[str],

@@ -275,6 +275,9 @@ class Turn:
         self.reader = system.mailbox_reader(self.keys)
         #: writes sent with the release (see ``run_in_hand``); emptied once queued
         self.with_release: list[Callable[[Any], None]] = []
+        #: what a release sent in the round trip of the commit before it found: (messages
+        #: waiting or -2, the outbox's length after it); the turn's end only looks at it
+        self._released: tuple[int, int] | None = None
         self._own(token, begun)
 
     def _own(self, token: str, begun: Begun) -> None:
@@ -283,11 +286,8 @@ class Turn:
                                self.outbox, self.reader)
 
     def run(self) -> None:
-        sys_, begun, decision = self.system, self.begun, self.decision
+        sys_, begun = self.system, self.begun
         stranded.put_back(sys_, self.keys, begun.stranded, begun.left_in_hand)
-        if (decision is not None and decision.released == 0
-                and (begun.stranded or begun.left_in_hand)):
-            decision.released = 1  # put back after the release: take the actor back for it
         sys_.leases.hold(self.actor_id, self.token)
         with structlog.contextvars.bound_contextvars(actor_id=self.actor_id,
                                                      turn=self.begun.turn):
@@ -307,6 +307,11 @@ class Turn:
             if begun.outbox:
                 self.outbox.dispatch_left(skip={eid for eid, _ in decision.committed})
             self.batches.decided(self.in_hand, decision)
+            if decision.released is not None:
+                waiting = decision.released
+                if waiting == 0 and (begun.stranded or begun.left_in_hand):
+                    waiting = 1  # put back after that release: take the actor back for them
+                self._released = (waiting, decision.outbox_left)
         else:
             self.live.load(begun.last_seq)
             if begun.outbox:
@@ -314,7 +319,10 @@ class Turn:
             if begun.crashes:
                 self.batches.record_crashes(begun.crashes)
             if self.in_hand is not None:
-                self.batches.handle_in_hand(self.in_hand, begun.in_hand_seen)
+                self.batches.handle_in_hand(
+                    self.in_hand, begun.in_hand_seen,
+                    release=self._release_after if self._can_release_idle() else None)
+                self._released = self.batches.released
         started = time.monotonic()
         # After a message in hand (or a take that emptied the mailbox) the mailbox is
         # almost always empty; when ending the turn reads its length anyway (a Redis
@@ -347,11 +355,10 @@ class Turn:
             return True
         sys_, k = self.system, self.keys
         self.live.keep()
-        decision = self.decision
-        if decision is not None and decision.released is not None:
-            # Released in the begin's round trip (``_begin_in_hand``): only what it found.
-            waiting, decision.released = decision.released, None
-            return self._after_released(waiting, None, [decision.outbox_left], idle=True)
+        if self._released is not None:
+            # Released in the round trip of the last commit: only look at what it found.
+            (waiting, outbox_left), self._released = self._released, None
+            return self._after_released(waiting, None, [outbox_left], idle=True)
         dispatching = "1" if self.outbox.has_pending else "0"
         # Nothing left to dispatch and the mailbox in this Redis: the release drops the
         # lease-index entry itself when it leaves the actor idle, saving the round trip
@@ -421,6 +428,17 @@ class Turn:
         if not sys_.in_place.defer(release, after=self._after_release):
             self._after_release(sys_.scripts.pipeline(release))
         return True
+
+    def _release_after(self, pipe: Any, commit_id: str) -> None:
+        """Queue the turn's release behind the commit of the message in hand, to run only
+        if that commit happens, with the writes meant for the release and the outbox's
+        length (``Batches.handle_in_hand``: when the batch has nothing to dispatch, the
+        turn ends right after it, the mailbox's length read by this release). The
+        writes go out even if the commit fails: the begin holds the message already."""
+        riders, self.with_release = self.with_release, []
+        queue_release(self.system, pipe, self.actor_id, self.token, self.reader.length_key,
+                      "0", True, riders, after_commit=commit_id)
+        pipe.hlen(self.keys.outbox)
 
     def _can_release_idle(self) -> bool:
         """Dropping the lease-index entry in the release (``release.lua``) needs the

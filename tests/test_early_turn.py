@@ -93,13 +93,13 @@ def _events(system: Any, actor_id: str) -> list[tuple[str, dict[str, Any]]]:
 def _no_separate_commit(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record every commit that takes a round trip of its own (none should)."""
     separate: list[str] = []
-    real = Journal.commit
+    real = Journal.commit_then
 
-    def commit(self: Journal, *args: Any, **kwargs: Any) -> int:
+    def commit_then(self: Journal, *args: Any, **kwargs: Any) -> Any:
         separate.append("commit")
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Journal, "commit", commit)
+    monkeypatch.setattr(Journal, "commit_then", commit_then)  # every commit of its own
     return separate
 
 
