@@ -49,6 +49,8 @@ BATCH_SIZE = 50
 logger = _log.get_logger("actors.batch")
 
 T = TypeVar("T", bound=Taken)
+#: what a turn queues behind a batch's commit, given the effects it commits
+Plan = Callable[[list[tuple[str, Any]]], Callable[[Any, str], None] | None]
 
 
 class Batches:
@@ -68,8 +70,9 @@ class Batches:
         self._behaviour = system.behaviour_for(actor_id)
         self._in_hand = InHand(system.mailbox, self._keys.mailbox)
         self.drained = False
-        #: what the release sent with the last commit found (``handle_in_hand``)
-        self.released: tuple[int, int] | None = None
+        #: the replies of what ``handle_in_hand``'s ``plan`` queued behind the commit
+        #: (None: nothing was, or the commit failed)
+        self.then_replies: list[Any] | None = None
 
     def take_and_handle(self) -> bool:
         """Take and handle one batch from the mailbox; False when it was empty."""
@@ -120,17 +123,16 @@ class Batches:
         self._handle(self._reader, fresh, taken)
         return True
 
-    def handle_in_hand(self, message: Message, seen: bool,
-                       release: Callable[[Any, str], None] | None = None) -> None:
+    def handle_in_hand(self, message: Message, seen: bool, plan: Plan | None = None) -> None:
         """Handle a message held in hand; ``seen``: its msg_id is in the journal already.
-        ``release(pipe, commit_id)``: queues the turn's release (and a last reply, the
-        outbox's length) to go in the commit's round trip when the batch has nothing to
-        dispatch; what it found is then in ``released`` (unless the commit failed)."""
+        ``plan(committed)``: given the effects the batch commits, what to queue behind
+        the commit in its round trip (``then(pipe, commit_id)``; the turn's end), or
+        None; the replies are then in ``then_replies``."""
         if seen:
             logger.info("dropped a redelivered message", msg_id=message.msg_id)
             return
         held = HeldMessage(message, self._keys.inhand)
-        self._handle(self._in_hand, [(held, message)], [held], release)
+        self._handle(self._in_hand, [(held, message)], [held], plan)
 
     def record_crashes(self, crashes: int) -> None:
         """Tell the behaviour that turn tasks of this actor died (worker lost, or work
@@ -147,7 +149,7 @@ class Batches:
         self._after_commit(ctx, [])
 
     def _handle(self, source: Source[T], fresh: list[tuple[T, Message]],
-                taken: list[T], release: Callable[[Any, str], None] | None = None) -> None:
+                taken: list[T], plan: Plan | None = None) -> None:
         """Handle ``fresh`` (taken minus what was set aside or seen), commit, finish."""
         behaviour, live = self._behaviour, self._live
         taken_at = time.time()
@@ -186,7 +188,7 @@ class Batches:
         behaviour.settle(live.state, ctx)
 
         committed = effect_ids(live.seq, ctx.effects)
-        then = release if release is not None and not committed and not ctx.rebuild else None
+        then = plan(committed) if plan is not None and not ctx.rebuild else None
         try:
             new_seq, after = self._journal.commit_then(
                 self._token, live.seq, self._system.lease_ms, ctx.events,
@@ -201,8 +203,8 @@ class Batches:
             source.let_go(taken)
             raise
         live.seq = new_seq
-        if then is not None and int(after[0]) != -3:
-            self.released = (int(after[0]), int(after[-1]))
+        if then is not None:
+            self.then_replies = after
         source.acknowledge(taken)
         self._committed(ctx, committed, [m for _, m in fresh], taken_at)
 

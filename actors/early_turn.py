@@ -56,10 +56,11 @@ class Decision:
     taken_at: float
     riders: list[Any]
     new_seq: int = 0
-    #: the release sent in the same round trip found this many messages waiting (-2: the
-    #: actor was not ours by then); None when it was not sent or did not run
-    released: int | None = None
-    outbox_left: int = 0  # what the outbox held after that release
+    #: the replies of what ``begin_and_commit``'s ``then`` queued behind the commit (the
+    #: turn's end), when it was and the commit happened
+    then_replies: list[Any] | None = None
+    #: the turn's end planned behind the commit (``turn._EndInCommit``), if any
+    end: Any = None
 
 
 def decide(system: ActorSystem, message: Message) -> Decision | None:
@@ -96,14 +97,14 @@ def decide(system: ActorSystem, message: Message) -> Decision | None:
 
 def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: bool,
                      message: Message, timer_id: str | None, decision: Decision,
-                     release: Callable[[Any, str], None] | None = None,
+                     then: Callable[[Any, str], None] | None = None,
                      ) -> tuple[Begun | None, bool]:
     """The begin (as ``turn.begin`` with ``message`` in hand) and the guarded commit of
     ``decision`` in one round trip: (what the begin found, or None when the actor is
     not ours; whether the commit happened). A decision not committed is dropped,
-    cached state included. ``release(pipe, commit_id)``: queues a release that runs
-    only if the commit did, and a last command whose reply is the outbox's length
-    (``Decision.released``, ``Decision.outbox_left``)."""
+    cached state included. ``then(pipe, commit_id)``: queues the turn's end behind the
+    commit (written to happen only if it did); its replies go to
+    ``Decision.then_replies``."""
     from .turn import parse_begun, queue_begin  # turn imports this module
 
     journal = system.journal(actor_id)
@@ -119,9 +120,9 @@ def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: b
         commit_id = journal.queue_commit(pipe, token, decision.seq, system.lease_ms,
                                          ctx.events, [message.msg_id], decision.committed,
                                          ctx.record, guard=message.msg_id)
-        if release is not None:
-            places["release"] = len(pipe)
-            release(pipe, commit_id)
+        if then is not None:
+            places["then"] = len(pipe)
+            then(pipe, commit_id)
 
     out = system.scripts.pipeline(build)
     begun = parse_begun(out[places["begin"]])
@@ -135,6 +136,6 @@ def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: b
     if begun is None:  # cannot be: the commit is fenced by the token this begin takes
         raise LeaseLost(actor_id)
     ctx.turn = begun.turn
-    if release is not None and int(out[places["release"]]) != -3:
-        decision.released, decision.outbox_left = int(out[places["release"]]), int(out[-1])
+    if then is not None:
+        decision.then_replies = out[places["then"]:]
     return begun, True

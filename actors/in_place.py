@@ -38,19 +38,38 @@ from . import log as _log
 
 #: How long one Celery task may go on running tasks it kept for itself.
 IN_PLACE_BUDGET_S = 0.1
+#: A sender that decides to keep a task a round trip before it keeps it wants this much
+#: of the budget left (``would_keep``).
+_SPARE_S = 0.005
 
 logger = _log.get_logger("actors.in_place")
 
 
 @dataclass(frozen=True)
 class KeptTask:
-    """A task sent while a window was open and kept to run here."""
+    """A task sent while a window was open and kept to run here. ``prepared``: the
+    replies of the writes its acceptance's ``prepare`` queued in the sender's commit
+    (``ConditionalWrites``), when the sender made them there."""
 
     name: str
     args: list[Any]
     kwargs: dict[str, Any]
     task_id: str | None
     queue: str | None
+    prepared: list[Any] | None = None
+
+
+class ConditionalWrites:
+    """Writes a task's acceptance queues in its sender's commit round trip, done only if
+    that commit happens (``if_committed.lua``); each is one command on one key."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, command: str, key: str, *args: Any) -> None:
+        self.keys.append(key)
+        self.args.extend((command, len(args), *args))
 
 
 class InPlaceWindow:
@@ -137,6 +156,7 @@ class DeferredOps:
 class _Acceptance:
     when: Callable[[KeptTask], bool]
     run: Callable[[KeptTask], None]
+    prepare: Callable[[KeptTask, ConditionalWrites], None] | None
 
 
 class InPlaceTasks:
@@ -155,10 +175,40 @@ class InPlaceTasks:
         self._local = threading.local()
 
     def accept(self, name: str, when: Callable[[KeptTask], bool],
-               run: Callable[[KeptTask], None]) -> None:
+               run: Callable[[KeptTask], None],
+               prepare: Callable[[KeptTask, ConditionalWrites], None] | None = None) -> None:
         """Tasks named ``name`` may be kept when ``when(task)`` says so (e.g. the task's
-        queue is one this worker consumes), and are then run with ``run(task)``."""
-        self._accepted[name] = _Acceptance(when, run)
+        queue is one this worker consumes), and are then run with ``run(task)``.
+        ``prepare(task, writes)``: the writes the task's run would begin with, which a
+        sender that keeps it may make in its own commit's round trip (``run`` then finds
+        their replies in ``task.prepared``)."""
+        self._accepted[name] = _Acceptance(when, run, prepare)
+
+    def would_keep(self, task: KeptTask) -> bool:
+        """Whether ``offer(task)`` would keep it now (with time to spare: the sender
+        keeps it after one more round trip, with ``keep``)."""
+        window = self._open_window()
+        acceptance = self._accepted.get(task.name)
+        return (window is not None and acceptance is not None and acceptance.when(task)
+                and time.monotonic() < window.deadline - _SPARE_S)
+
+    def prepare(self, task: KeptTask) -> ConditionalWrites | None:
+        """The writes ``task``'s run would begin with, for its sender's commit."""
+        acceptance = self._accepted.get(task.name)
+        if acceptance is None or acceptance.prepare is None:
+            return None
+        writes = ConditionalWrites()
+        acceptance.prepare(task, writes)
+        return writes
+
+    def keep(self, task: KeptTask) -> None:
+        """Keep ``task`` (``would_keep`` said so, a round trip ago): in this thread's
+        window whatever its budget now, or, the window gone, run it right here."""
+        window: InPlaceWindow | None = getattr(self._local, "window", None)
+        if window is None or window.kept is not None:
+            self._run_kept(task)
+            return
+        window.kept = task
 
     @contextmanager
     def running(self) -> Iterator[None]:

@@ -93,6 +93,11 @@ class Outbox:
         self._dispatched.extend(eid for eid, _ in self._pending)
         self._pending = []
 
+    def forget_pending(self) -> None:
+        """The pending effects left by another way and their entries are deleted too
+        (a task kept to run in place, its entry deleted in the commit's round trip)."""
+        self._pending = []
+
     def write_watches(self, pipe: Any) -> None:
         """Queue the watch entries of the pending tasks (see ``EnqueueTask``) on ``pipe``."""
         now = time.time() * 1000

@@ -30,7 +30,8 @@ import structlog
 from . import early_turn, stranded
 from . import log as _log
 from .batch import Batches
-from .in_place import KeptTask
+from .effects import EnqueueTask
+from .in_place import ConditionalWrites, KeptTask
 from .journal import LeaseLost
 from .live_state import LiveState
 from .message import MalformedMessage, Message
@@ -235,27 +236,91 @@ def _begin_in_hand(system: ActorSystem, token: str, activate: bool, message: Mes
     plain begin. Returns what the begin found (None: not our actor) and the committed
     decision.
 
-    A decision with nothing to dispatch (a run that finished, or waits) also ends the
-    turn in that round trip: the release, guarded by the commit, and the outbox's
-    length (``Decision.released``); the turn then only looks at what the release found."""
+    A decision whose turn can end in that round trip (``_EndInCommit``) ends there."""
     decision = (early_turn.decide(system, message) if early and system.single_server
                 else None)
     if decision is None:
         return begin(system, message.actor_id, token, activate, in_hand=message,
                      timer_id=timer_id), None
     actor_id = message.actor_id
-    keys = system.actor_keys(actor_id)
-    length_key = system.mailbox_reader(keys).length_key
-    release = None
-    if not decision.committed and not decision.ctx.rebuild and length_key is not None:
-        def release(pipe: Any, commit_id: str) -> None:
-            queue_release(system, pipe, actor_id, token, length_key, "0", True, [],
-                          after_commit=commit_id)
-            pipe.hlen(keys.outbox)
-
-    begun, committed = early_turn.begin_and_commit(system, actor_id, token, activate,
-                                                   message, timer_id, decision, release)
+    end = None
+    if not decision.ctx.rebuild:
+        end = _EndInCommit.plan(system, actor_id, token,
+                                system.mailbox_reader(system.actor_keys(actor_id)).length_key,
+                                decision.committed)
+        decision.end = end
+    begun, committed = early_turn.begin_and_commit(
+        system, actor_id, token, activate, message, timer_id, decision,
+        None if end is None else lambda pipe, commit_id: end.queue(pipe, commit_id, []))
     return begun, (decision if committed else None)
+
+
+class _EndInCommit:
+    """A turn's end sent behind the commit of its message in hand, in its round trip,
+    when the turn ends right after that batch (the release reads the mailbox's length,
+    and takes nothing back): with nothing to dispatch, the release and the outbox's
+    length; with one task this process will keep to run in place (``in_place``), the
+    writes the task's run begins with (``InPlaceTasks.prepare``: a step's lease), the
+    release and the deletion of the task's outbox entry. Each written so that it
+    happens only if the commit did (``if_committed.lua``, ``release.lua``), in that
+    order: a write cut short never leaves a kept task with neither its lease nor its
+    outbox entry. Should this process die after it, a kept task is covered as one that
+    started here (a step's lease expires and reports it lost); before it, the outbox
+    still holds it."""
+
+    def __init__(self, system: ActorSystem, actor_id: str, token: str, length_key: str,
+                 kept: tuple[str, KeptTask, ConditionalWrites | None] | None) -> None:
+        self._system, self._actor_id, self._token = system, actor_id, token
+        self._length_key = length_key
+        self._kept = kept
+
+    @classmethod
+    def plan(cls, system: ActorSystem, actor_id: str, token: str, length_key: str | None,
+             committed: list[tuple[str, Any]]) -> _EndInCommit | None:
+        """The end for a batch committing ``committed``, or None (the turn ends as usual):
+        a Redis-list mailbox on one server, and nothing or one task kept to dispatch."""
+        if length_key is None or not system.single_server:
+            return None
+        if not committed:
+            return cls(system, actor_id, token, length_key, None)
+        effect = committed[0][1] if len(committed) == 1 else None
+        if not isinstance(effect, EnqueueTask):
+            return None
+        task = KeptTask(effect.name, effect.args, effect.kwargs, effect.task_id, effect.queue)
+        if not system.in_place.would_keep(task):
+            return None
+        writes = system.in_place.prepare(task)
+        return cls(system, actor_id, token, length_key,
+                   (committed[0][0], task, writes if writes and writes.keys else None))
+
+    def queue(self, pipe: Any, commit_id: str, riders: list[Callable[[Any], None]]) -> None:
+        sys_, k = self._system, self._system.actor_keys(self._actor_id)
+        if self._kept is not None and self._kept[2] is not None:
+            writes = self._kept[2]
+            sys_.scripts.call_in(pipe, "if_committed", [k.meta, *writes.keys],
+                                 [commit_id, *writes.args])
+        queue_release(sys_, pipe, self._actor_id, self._token, self._length_key, "0", True,
+                      riders, after_commit=commit_id)
+        if self._kept is not None:
+            pipe.hdel(k.outbox, self._kept[0])
+        else:
+            pipe.hlen(k.outbox)
+
+    def outcome(self, replies: list[Any] | None) -> tuple[int, int, KeptTask | None] | None:
+        """(messages waiting at the release or -2, what the outbox held after it, the task
+        to keep with its writes' replies), or None when it did not happen."""
+        if replies is None:
+            return None
+        if self._kept is None:
+            released = int(replies[0])
+            return None if released == -3 else (released, int(replies[-1]), None)
+        _, task, writes = self._kept
+        released = int(replies[1 if writes is not None else 0])
+        if released == -3:
+            return None
+        prepared = list(replies[0] or []) if writes is not None else None
+        return released, 0, KeptTask(task.name, task.args, task.kwargs, task.task_id,
+                                     task.queue, prepared=prepared)
 
 
 class Turn:
@@ -277,7 +342,10 @@ class Turn:
         self.with_release: list[Callable[[Any], None]] = []
         #: what a release sent in the round trip of the commit before it found: (messages
         #: waiting or -2, the outbox's length after it); the turn's end only looks at it
-        self._released: tuple[int, int] | None = None
+        #: the turn's end sent behind its in-hand batch's commit (``_EndInCommit``), and
+        #: what it found; ``_end`` only looks at it
+        self._end_planned: _EndInCommit | None = None
+        self._ended: tuple[int, int, KeptTask | None] | None = None
         self._own(token, begun)
 
     def _own(self, token: str, begun: Begun) -> None:
@@ -307,11 +375,12 @@ class Turn:
             if begun.outbox:
                 self.outbox.dispatch_left(skip={eid for eid, _ in decision.committed})
             self.batches.decided(self.in_hand, decision)
-            if decision.released is not None:
-                waiting = decision.released
-                if waiting == 0 and (begun.stranded or begun.left_in_hand):
-                    waiting = 1  # put back after that release: take the actor back for them
-                self._released = (waiting, decision.outbox_left)
+            if decision.end is not None:
+                self._ended = decision.end.outcome(decision.then_replies)
+                if (self._ended is not None and self._ended[0] == 0
+                        and (begun.stranded or begun.left_in_hand)):
+                    # put back (``run``) after that release: take the actor back for them
+                    self._ended = (1, *self._ended[1:])
         else:
             self.live.load(begun.last_seq)
             if begun.outbox:
@@ -319,10 +388,9 @@ class Turn:
             if begun.crashes:
                 self.batches.record_crashes(begun.crashes)
             if self.in_hand is not None:
-                self.batches.handle_in_hand(
-                    self.in_hand, begun.in_hand_seen,
-                    release=self._release_after if self._can_release_idle() else None)
-                self._released = self.batches.released
+                self.batches.handle_in_hand(self.in_hand, begun.in_hand_seen, self._plan)
+                if self._end_planned is not None:
+                    self._ended = self._end_planned.outcome(self.batches.then_replies)
         started = time.monotonic()
         # After a message in hand (or a take that emptied the mailbox) the mailbox is
         # almost always empty; when ending the turn reads its length anyway (a Redis
@@ -351,14 +419,12 @@ class Turn:
 
     def _end(self) -> bool:
         """Release the actor; True when the turn chain is over, False when it must go on."""
+        if self._ended is not None:
+            return self._end_in_commit()
         if self._end_in_place():
             return True
         sys_, k = self.system, self.keys
         self.live.keep()
-        if self._released is not None:
-            # Released in the round trip of the last commit: only look at what it found.
-            (waiting, outbox_left), self._released = self._released, None
-            return self._after_released(waiting, None, [outbox_left], idle=True)
         dispatching = "1" if self.outbox.has_pending else "0"
         # Nothing left to dispatch and the mailbox in this Redis: the release drops the
         # lease-index entry itself when it leaves the actor idle, saving the round trip
@@ -429,16 +495,33 @@ class Turn:
             self._after_release(sys_.scripts.pipeline(release))
         return True
 
-    def _release_after(self, pipe: Any, commit_id: str) -> None:
-        """Queue the turn's release behind the commit of the message in hand, to run only
-        if that commit happens, with the writes meant for the release and the outbox's
-        length (``Batches.handle_in_hand``: when the batch has nothing to dispatch, the
-        turn ends right after it, the mailbox's length read by this release). The
-        writes go out even if the commit fails: the begin holds the message already."""
-        riders, self.with_release = self.with_release, []
-        queue_release(self.system, pipe, self.actor_id, self.token, self.reader.length_key,
-                      "0", True, riders, after_commit=commit_id)
-        pipe.hlen(self.keys.outbox)
+    def _plan(self, committed: list[tuple[str, Any]]) -> Callable[[Any, str], None] | None:
+        """For ``Batches.handle_in_hand``: the turn's end behind the commit, if it can go
+        there (``_EndInCommit``), with the writes meant for the release (they go out even
+        if the commit fails: the begin holds the message already)."""
+        end = self._end_planned = _EndInCommit.plan(self.system, self.actor_id, self.token,
+                                                    self.reader.length_key, committed)
+        if end is None:
+            return None
+
+        def then(pipe: Any, commit_id: str) -> None:
+            riders, self.with_release = self.with_release, []
+            end.queue(pipe, commit_id, riders)
+
+        return then
+
+    def _end_in_commit(self) -> bool:
+        """End a turn whose end went in its last commit's round trip: only look at what
+        the release found, and keep the task it kept (its entry deleted there too)."""
+        assert self._ended is not None
+        (waiting, outbox_left, kept), self._ended = self._ended, None
+        self.live.keep()
+        if kept is None:
+            return self._after_released(waiting, None, [outbox_left], idle=True)
+        self.outbox.forget_pending()
+        self.system.in_place.keep(kept)
+        self._after_release([waiting])
+        return True
 
     def _can_release_idle(self) -> bool:
         """Dropping the lease-index entry in the release (``release.lua``) needs the

@@ -20,7 +20,7 @@ from typing import Any
 
 from actors import Message
 from actors import log as _log
-from actors.in_place import DeferredOps, InPlaceTasks
+from actors.in_place import ConditionalWrites, DeferredOps, InPlaceTasks
 
 from . import keys
 from .ids import step_attempt, step_result_message_id, step_undelivered_message_id
@@ -97,15 +97,34 @@ class StepLeases:
                 if isinstance(result, Exception):
                     raise result
             dead, starts = own[:2]
+        return member, self._verdict(member, dead, starts)
+
+    def hold_writes(self, run_id: str, call_id: int, attempt: int,
+                    writes: ConditionalWrites) -> None:
+        """The writes of :meth:`hold`, for the commit of the turn that keeps this attempt
+        to run in place (``InPlaceTasks.prepare``); their replies go to :meth:`held`."""
+        member = step_attempt(run_id, call_id, attempt)
+        writes.add("EXISTS", self._dead_prefix + member)
+        writes.add("INCR", self._starts_prefix + member)
+        writes.add("EXPIRE", self._starts_prefix + member, DEAD_MARK_TTL_S)
+        writes.add("ZADD", self.key, time.time() * 1000 + LEASE_MS, member)
+
+    def held(self, run_id: str, call_id: int, attempt: int,
+             replies: list[Any]) -> tuple[str, str]:
+        """:meth:`hold`'s verdict, from the replies of :meth:`hold_writes` (made already)."""
+        member = step_attempt(run_id, call_id, attempt)
+        return member, self._verdict(member, replies[0], replies[1])
+
+    def _verdict(self, member: str, dead: Any, starts: Any) -> str:
         if dead:
             self._redis.zrem(self.key, member)
-            return member, "dead"
+            return "dead"
         if int(starts) > 1:
-            return member, "restarted"
+            return "restarted"
         with self._lock:
             self._reserved.pop(member, None)  # started: renewed for as long as it runs
         self._keep(member)
-        return member, "run"
+        return "run"
 
     def reserve(self, run_id: str, call_id: int, attempt: int) -> None:
         """Cover an attempt from the moment a worker *receives* its task: a worker that

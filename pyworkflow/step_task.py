@@ -22,7 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from actors import Message
 from actors import log as _log
-from actors.in_place import KeptTask
+from actors.in_place import ConditionalWrites, KeptTask
 from actors.outages import OUTAGES
 
 from . import serialization
@@ -89,11 +89,20 @@ def _cancel_probe(system: Any, run_id: str) -> Any:
 
 def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: str,
              attempt: int, args: list[Any], kwargs: dict[str, Any],
-             timeout: float | None = None, trace: dict[str, str] | None = None) -> None:
+             timeout: float | None = None, trace: dict[str, str] | None = None,
+             prepared: list[Any] | None = None) -> None:
+    """``prepared``: the lease was taken in the commit of the turn that kept this attempt
+    to run here (``StepLeases.hold_writes``); these are those writes' replies."""
     ctx = StepContext(run_id, call_id, step, attempt, CancelWatch(_cancel_probe(system, run_id)))
     log = logger.bind(run_id=run_id, step=step, call_id=call_id, attempt=attempt)
-    member, verdict = leases.hold(run_id, call_id, attempt,
-                                  before=system.in_place.take_deferred())
+    if prepared is not None:
+        member, verdict = leases.held(run_id, call_id, attempt, prepared)
+        deferred = system.in_place.take_deferred()
+        if deferred is not None:  # nothing to ride on: a round trip of their own
+            deferred.run()
+    else:
+        member, verdict = leases.hold(run_id, call_id, attempt,
+                                      before=system.in_place.take_deferred())
     if verdict == "dead":
         log.info("skipping a redelivered step attempt already reported lost")
         return
@@ -192,8 +201,14 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
         timeout (Celery's limits arm per task) and goes to a queue this worker reads."""
         return task.kwargs.get("timeout") is None and _consumed(app, task.queue)
 
-    system.in_place.accept(STEP_TASK, _in_place,
-                           lambda task: run_step(system, leases, **task.kwargs))
+    def _prepare(task: KeptTask, writes: ConditionalWrites) -> None:
+        kw = task.kwargs
+        leases.hold_writes(kw["run_id"], int(kw["call_id"]), int(kw["attempt"]), writes)
+
+    system.in_place.accept(
+        STEP_TASK, _in_place,
+        lambda task: run_step(system, leases, prepared=task.prepared, **task.kwargs),
+        prepare=_prepare)
 
     system.periodic.append(lambda: leases.recover_lost(system))
 

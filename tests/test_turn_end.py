@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import actors
 import actors.turn
 from actors import Message
 from actors.turn import run_in_hand
@@ -64,10 +65,14 @@ def test_a_turn_with_nothing_to_dispatch_releases_in_its_commits_round_trip(
 
     monkeypatch.setattr(type(system.scripts), "pipeline", pipeline)
     rode: list[str] = []
+
+    def ride(pipe: Any) -> None:
+        rode.append("rode")
+        pipe.ping()
+
     try:
         ring = Message("ring", actor_id, {"name": "now"})
-        assert run_in_hand(system, ring,
-                           with_release=lambda pipe: rode.append("rode") or pipe.ping())
+        assert run_in_hand(system, ring, with_release=ride)
         assert pipelines[0] == 2  # the begin; the commit with the release and its writes
         assert rode == ["rode"]
         assert [e.type for e in system.journal(actor_id).read()] == ["rang"]
@@ -83,3 +88,80 @@ def test_a_turn_with_nothing_to_dispatch_releases_in_its_commits_round_trip(
     finally:
         system.redis.delete(*keys.every())
         system.redis.zrem(system.keys.lease_index_of(actor_id), actor_id)
+
+
+class _Dispatcher(actors.Behaviour[dict[str, Any]]):
+    """Each ``go`` message commits one task to send."""
+
+    def initial_state(self, actor_id: str) -> dict[str, Any]:
+        return {}
+
+    def apply(self, state: dict[str, Any], event: actors.Event) -> None:
+        pass
+
+    def handle(self, state: dict[str, Any], message: Message,
+               ctx: actors.TurnContext) -> None:
+        ctx.emit("sent", {})
+        ctx.effect(actors.EnqueueTask(name="tests.kept-task", task_id=message.msg_id,
+                                      kwargs={"n": message.payload["n"]}))
+
+
+def test_a_task_kept_in_place_is_prepared_in_its_senders_commit_round_trip(
+        rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The turn's end and the kept task's first writes go behind the commit: one round
+    trip after the begin, and the task runs here with those writes' replies."""
+    system = rt.system
+    if not system.mailbox_in_redis or not system.single_server:
+        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
+    system.route("keeper-", _Dispatcher())
+    actor_id = f"keeper-{uuid.uuid4().hex[:8]}"
+    keys = system.actor_keys(actor_id)
+    counter = f"{system.prefix}:test:kept:{actor_id}"
+    ran: list[Any] = []
+    system.in_place.accept("tests.kept-task", lambda task: True,
+                           lambda task: ran.append((task.kwargs["n"], task.prepared)),
+                           prepare=lambda task, writes: writes.add("INCR", counter))
+    pipelines = [0]
+    real = type(system.scripts).pipeline
+
+    def pipeline(self: Any, build: Any) -> Any:
+        pipelines[0] += 1
+        return real(self, build)
+
+    monkeypatch.setattr(type(system.scripts), "pipeline", pipeline)
+    try:
+        with system.in_place.running():
+            assert run_in_hand(system, Message("go", actor_id, {"n": 7}))
+            assert pipelines[0] == 2  # the begin; the commit with the end and the writes
+            assert not system.redis.exists(keys.activation)  # released before it runs
+            assert system.redis.hlen(keys.outbox) == 0  # its entry went with the commit
+            assert ran == []
+        assert ran == [(7, [1])]  # run here after the turn, with its write's reply
+        assert system.redis.get(counter) == b"1"
+    finally:
+        system.redis.delete(*keys.every(), counter)
+        system.redis.zrem(system.keys.lease_index_of(actor_id), actor_id)
+
+
+def test_writes_behind_a_commit_that_fails_are_not_made(rt: Any) -> None:
+    system = rt.system
+    if not system.single_server:
+        pytest.skip("one server: the writes' keys span hash tags")
+    actor_id = f"keeper-{uuid.uuid4().hex[:8]}"
+    keys = system.actor_keys(actor_id)
+    counter = f"{system.prefix}:test:kept:{actor_id}"
+    system.redis.set(keys.activation, "mine", px=10_000)
+
+    def then(pipe: Any, commit_id: str) -> None:
+        system.scripts.call_in(pipe, "if_committed", [keys.meta, counter],
+                               [commit_id, "INCR", 0])
+
+    try:
+        with pytest.raises(actors.SequenceConflict):  # expects a seq the journal is not at
+            system.journal(actor_id).commit_then("mine", 5, 10_000, [], [], [], None, then)
+        assert system.redis.get(counter) is None
+        seq, replies = system.journal(actor_id).commit_then("mine", 0, 10_000, [], [], [],
+                                                            None, then)
+        assert replies == [[1]] and system.redis.get(counter) == b"1"
+    finally:
+        system.redis.delete(*keys.every(), counter)
