@@ -14,7 +14,10 @@ outbox, dropping a lease): ``defer`` hands those commands to the kept task, whos
 first pipeline carries them (``take_deferred``). Each is safe to run late (the
 actor's dispatching mark and lease expiry cover the gap, as they cover a process
 that dies right after sending), and whatever no kept task took is run when the
-window closes.
+window closes. A sender that knows before its commit that it will keep the task (a
+turn ending right after it, ``turn._EndInCommit``) goes further: the writes the
+task's run begins with (``prepare``, a step's lease) go in that commit's round trip,
+made only if the commit happens, and the task finds their replies in ``prepared``.
 
 Nothing is lost by keeping a task: the sender's outbox still holds it until the
 kept task's first round trip deletes the entry (and, when the sender dispatched it

@@ -340,10 +340,9 @@ class Turn:
         self.reader = system.mailbox_reader(self.keys)
         #: writes sent with the release (see ``run_in_hand``); emptied once queued
         self.with_release: list[Callable[[Any], None]] = []
-        #: what a release sent in the round trip of the commit before it found: (messages
-        #: waiting or -2, the outbox's length after it); the turn's end only looks at it
         #: the turn's end sent behind its in-hand batch's commit (``_EndInCommit``), and
-        #: what it found; ``_end`` only looks at it
+        #: what it found: (messages waiting at its release or -2, the outbox's length
+        #: after it, the task kept); ``_end`` only looks at it
         self._end_planned: _EndInCommit | None = None
         self._ended: tuple[int, int, KeptTask | None] | None = None
         self._own(token, begun)
