@@ -91,6 +91,22 @@ def captured_tasks(rt: _runtime.Runtime) -> Iterator[list[tuple[str, list[Any], 
     rt.system.set_enqueue(previous)
 
 
+@pytest.fixture
+def round_trips(rt: _runtime.Runtime, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many pipelines (one round trip each) the runtime's scripts send from here on:
+    ``round_trips[0]``."""
+    count = [0]
+    scripts = type(rt.system.scripts)
+    real = scripts.pipeline
+
+    def pipeline(self: Any, build: Any) -> Any:
+        count[0] += 1
+        return real(self, build)
+
+    monkeypatch.setattr(scripts, "pipeline", pipeline)
+    return count
+
+
 @pytest.fixture(scope="session")
 def log_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="pwtest-logs-"))

@@ -103,6 +103,16 @@ def _no_separate_commit(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return separate
 
 
+def _cached(rt: Any, actor_id: str, list_mailbox: bool = False) -> Any:
+    """The system, after a first turn of ``actor_id`` left its state cached;
+    ``list_mailbox``: the test reads the mailbox's Redis list (else it is skipped)."""
+    system = rt.system
+    if list_mailbox and not system.mailbox_in_redis:
+        pytest.skip("the mailbox is not a Redis list here")
+    _first_turn(system, actor_id)
+    return system
+
+
 def _first_turn(system: Any, actor_id: str) -> None:
     """A turn with nothing cached yet: an ordinary one, which leaves the state cached."""
     assert _turn(system, _add(actor_id, 1))
@@ -113,8 +123,7 @@ def _first_turn(system: Any, actor_id: str) -> None:
 
 def test_a_cached_actor_begins_and_commits_in_one_round_trip(
         rt: Any, tally: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    system = rt.system
-    _first_turn(system, tally)
+    system = _cached(rt, tally)
     separate = _no_separate_commit(monkeypatch)
     assert _turn(system, _add(tally, 2))
     assert separate == []
@@ -129,8 +138,7 @@ def test_a_cached_actor_begins_and_commits_in_one_round_trip(
 
 def test_a_state_the_journal_moved_past_is_thrown_away_and_the_turn_replays(
         rt: Any, tally: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    system = rt.system
-    _first_turn(system, tally)
+    system = _cached(rt, tally)
     # Another process's turn commits meanwhile: this process's cached state is stale.
     keys = system.actor_keys(tally)
     system.redis.set(keys.activation, "elsewhere", px=10_000)
@@ -146,8 +154,7 @@ def test_a_state_the_journal_moved_past_is_thrown_away_and_the_turn_replays(
 
 
 def test_a_message_already_in_the_journal_is_dropped(rt: Any, tally: str) -> None:
-    system = rt.system
-    _first_turn(system, tally)
+    system = _cached(rt, tally)
     again = _add(tally, 5, msg_id="m-twice")
     assert _turn(system, again)
     assert _turn(system, again)  # a redelivery: its msg_id is in the journal
@@ -157,8 +164,7 @@ def test_a_message_already_in_the_journal_is_dropped(rt: Any, tally: str) -> Non
 
 def test_a_dead_turn_task_is_recorded_before_the_message_is_handled(
         rt: Any, tally: str) -> None:
-    system = rt.system
-    _first_turn(system, tally)
+    system = _cached(rt, tally)
     # A turn task of this actor died mid-turn: its meta still says it is running.
     system.redis.hset(system.actor_keys(tally).meta, "running", "a-dead-token")
     assert _turn(system, _add(tally, 2))
@@ -168,10 +174,7 @@ def test_a_dead_turn_task_is_recorded_before_the_message_is_handled(
 
 def test_an_actor_taken_over_gets_the_message_in_its_mailbox_and_nothing_is_written(
         rt: Any, tally: str) -> None:
-    system = rt.system
-    if not system.mailbox_in_redis:
-        pytest.skip("counts the mailbox's Redis list")
-    _first_turn(system, tally)
+    system = _cached(rt, tally, list_mailbox=True)
     keys = system.actor_keys(tally)
     assert not _turn(system, _add(tally, 2), taken_over=True)
     assert len(_events(system, tally)) == 1
@@ -181,8 +184,7 @@ def test_an_actor_taken_over_gets_the_message_in_its_mailbox_and_nothing_is_writ
 
 
 def test_a_handler_that_raises_is_handled_by_the_ordinary_turn(rt: Any, tally: str) -> None:
-    system = rt.system
-    _first_turn(system, tally)
+    system = _cached(rt, tally)
     before = system.dead_letters.count()
     boom = Message("boom", tally, {}, msg_id=uuid.uuid4().hex)
     assert _turn(system, boom)
@@ -192,27 +194,11 @@ def test_a_handler_that_raises_is_handled_by_the_ordinary_turn(rt: Any, tally: s
     assert [data["n"] for _, data in _events(system, tally)] == [1, 2]
 
 
-def _count_round_trips(monkeypatch: pytest.MonkeyPatch, system: Any) -> list[int]:
-    """Count the runtime's pipelines (each one round trip) from here on."""
-    count = [0]
-    real = type(system.scripts).pipeline
-
-    def pipeline(self: Any, build: Any) -> Any:
-        count[0] += 1
-        return real(self, build)
-
-    monkeypatch.setattr(type(system.scripts), "pipeline", pipeline)
-    return count
-
-
 def test_a_decision_with_nothing_to_dispatch_ends_the_turn_in_the_same_round_trip(
-        rt: Any, tally: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    system = rt.system
-    if not system.mailbox_in_redis:
-        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
-    _first_turn(system, tally)
+        rt: Any, tally: str, round_trips: list[int]) -> None:
+    system = _cached(rt, tally, list_mailbox=True)
     [(_, token)] = system._activate_all([tally])  # as the timer loop does
-    round_trips = _count_round_trips(monkeypatch, system)
+    round_trips[0] = 0
     run_held_timer(system, tally, token, _add(tally, 2).encode(), f"{tally}:t")
     assert round_trips[0] == 1  # begin, commit and release
     keys = system.actor_keys(tally)
@@ -223,10 +209,7 @@ def test_a_decision_with_nothing_to_dispatch_ends_the_turn_in_the_same_round_tri
 
 def test_a_message_waiting_at_that_release_is_taken_back_and_handled(
         rt: Any, tally: str) -> None:
-    system = rt.system
-    if not system.mailbox_in_redis:
-        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
-    _first_turn(system, tally)
+    system = _cached(rt, tally, list_mailbox=True)
     keys = system.actor_keys(tally)
     system.mailbox.put(keys.mailbox, _add(tally, 40))  # its sender found the actor busy
     assert _turn(system, _add(tally, 2))
@@ -236,10 +219,7 @@ def test_a_message_waiting_at_that_release_is_taken_back_and_handled(
 
 def test_a_message_a_dead_hand_over_left_is_handled_after_that_release(
         rt: Any, tally: str) -> None:
-    system = rt.system
-    if not system.mailbox_in_redis:
-        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
-    _first_turn(system, tally)
+    system = _cached(rt, tally, list_mailbox=True)
     keys = system.actor_keys(tally)
     system.redis.set(keys.inhand, _add(tally, 7).encode())  # a hand-over whose task died
     assert _turn(system, _add(tally, 2))
@@ -252,8 +232,7 @@ def test_a_steps_result_is_held_before_the_actors_code_runs(
         rt: Any, tally: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only this process has a step's result until a begin holds it: code that kills the
     process must find it held (and its death counted), so it is not decided early."""
-    system = rt.system
-    _first_turn(system, tally)
+    system = _cached(rt, tally)
     separate = _no_separate_commit(monkeypatch)
     assert run_in_hand(system, _add(tally, 2))
     assert separate == ["commit"]
@@ -262,8 +241,7 @@ def test_a_steps_result_is_held_before_the_actors_code_runs(
 
 def test_a_wake_task_delivered_again_begins_before_deciding(
         rt: Any, tally: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    system = rt.system
-    _first_turn(system, tally)
+    system = _cached(rt, tally)
     separate = _no_separate_commit(monkeypatch)
     assert _turn(system, _add(tally, 2), early=False)
     assert separate == ["commit"]

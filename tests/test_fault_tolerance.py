@@ -158,8 +158,12 @@ def test_redis_restart_mid_runs_loses_nothing(own_redis: RedisServer,  # type: i
             w.kill()
 
 
+@pytest.mark.parametrize("workflow", ["poison_turn_workflow", "poison_wake_workflow"])
 def test_poison_turn_parks_then_retry_resumes_where_it_stopped(  # type: ignore[no-untyped-def]
-        rt, log_dir: Path) -> None:
+        rt, log_dir: Path, workflow: str) -> None:
+    """Workflow code that kills its worker, after a step (its result held by the begin
+    before the code runs) or after a sleep (a timer's turn, which may be decided before
+    it begins, ``actors.early_turn``): counted as the turn's death, never a loop."""
     import tests.crash_workflows  # noqa: F401
 
     key = uuid.uuid4().hex[:6]
@@ -167,7 +171,7 @@ def test_poison_turn_parks_then_retry_resumes_where_it_stopped(  # type: ignore[
     rt.redis.set(poison, 1)
     worker = Worker(CRASH, log_dir, f"poison-{key}", pool="prefork", concurrency=2).start()
     try:
-        run_id = pyworkflow.start("poison_turn_workflow", key)
+        run_id = pyworkflow.start(workflow, key)
         final = wait_done(run_id, 90)
         assert final["status"] == "parked", final
         assert final["error"]["type"] == "PoisonTurnError"
@@ -181,31 +185,6 @@ def test_poison_turn_parks_then_retry_resumes_where_it_stopped(  # type: ignore[
         first_step = [e for e in events(run_id) if e["type"] == "step_scheduled"
                       and e["data"]["call_id"] == 1]
         assert len(first_step) == 1  # resumed from where it stopped, not from the start
-    finally:
-        worker.kill()
-
-
-def test_poison_after_a_sleep_parks_as_the_turns_fault(  # type: ignore[no-untyped-def]
-        rt, log_dir: Path) -> None:
-    """A timer's turn may be decided before it begins (``actors.early_turn``): workflow
-    code that kills its worker there must still be counted as the turn's, not loop."""
-    import tests.crash_workflows  # noqa: F401
-
-    key = uuid.uuid4().hex[:6]
-    poison = f"{rt.settings.key_prefix}:test:poison:{key}"
-    rt.redis.set(poison, 1)
-    worker = Worker(CRASH, log_dir, f"pwake-{key}", pool="prefork", concurrency=2).start()
-    try:
-        run_id = pyworkflow.start("poison_wake_workflow", key)
-        final = wait_done(run_id, 90)
-        assert final["status"] == "parked", final
-        assert final["error"]["type"] == "PoisonTurnError"
-        rt.redis.delete(poison)
-        pyworkflow.retry_run(run_id)
-        final = wait_for(lambda: pyworkflow.get_workflow_run(run_id).status == "completed"
-                         and pyworkflow.get_workflow_run(run_id), 30, 0.1, "the retried run")
-        assert final.result == 400
-        assert len([e for e in events(run_id) if e["type"] == "step_completed"]) == 2
     finally:
         worker.kill()
 

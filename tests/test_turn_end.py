@@ -50,20 +50,12 @@ def test_effects_go_out_when_a_sender_wins_the_flag_after_the_release(
 
 
 def test_a_turn_with_nothing_to_dispatch_releases_in_its_commits_round_trip(
-        rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        rt: Any, round_trips: list[int]) -> None:
     system = rt.system
     if not system.mailbox_in_redis:
         pytest.skip("the release reads the mailbox's length only when it is a Redis list")
     actor_id = f"alarm-{uuid.uuid4().hex[:8]}"
     keys = system.actor_keys(actor_id)
-    pipelines = [0]
-    real = type(system.scripts).pipeline
-
-    def pipeline(self: Any, build: Any) -> Any:
-        pipelines[0] += 1
-        return real(self, build)
-
-    monkeypatch.setattr(type(system.scripts), "pipeline", pipeline)
     rode: list[str] = []
 
     def ride(pipe: Any) -> None:
@@ -73,7 +65,7 @@ def test_a_turn_with_nothing_to_dispatch_releases_in_its_commits_round_trip(
     try:
         ring = Message("ring", actor_id, {"name": "now"})
         assert run_in_hand(system, ring, with_release=ride)
-        assert pipelines[0] == 2  # the begin; the commit with the release and its writes
+        assert round_trips[0] == 2  # the begin; the commit with the release and its writes
         assert rode == ["rode"]
         assert [e.type for e in system.journal(actor_id).read()] == ["rang"]
         assert not system.redis.exists(keys.activation)
@@ -107,7 +99,7 @@ class _Dispatcher(actors.Behaviour[dict[str, Any]]):
 
 
 def test_a_task_kept_in_place_is_prepared_in_its_senders_commit_round_trip(
-        rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        rt: Any, round_trips: list[int]) -> None:
     """The turn's end and the kept task's first writes go behind the commit: one round
     trip after the begin, and the task runs here with those writes' replies."""
     system = rt.system
@@ -121,18 +113,10 @@ def test_a_task_kept_in_place_is_prepared_in_its_senders_commit_round_trip(
     system.in_place.accept("tests.kept-task", lambda task: True,
                            lambda task: ran.append((task.kwargs["n"], task.prepared)),
                            prepare=lambda task, writes: writes.add("INCR", counter))
-    pipelines = [0]
-    real = type(system.scripts).pipeline
-
-    def pipeline(self: Any, build: Any) -> Any:
-        pipelines[0] += 1
-        return real(self, build)
-
-    monkeypatch.setattr(type(system.scripts), "pipeline", pipeline)
     try:
         with system.in_place.running():
             assert run_in_hand(system, Message("go", actor_id, {"n": 7}))
-            assert pipelines[0] == 2  # the begin; the commit with the end and the writes
+            assert round_trips[0] == 2  # the begin; the commit with the end and the writes
             assert not system.redis.exists(keys.activation)  # released before it runs
             assert system.redis.hlen(keys.outbox) == 0  # its entry went with the commit
             assert ran == []
