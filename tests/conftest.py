@@ -88,7 +88,8 @@ def captured_tasks(rt: _runtime.Runtime) -> Iterator[list[tuple[str, list[Any], 
     rt.system.set_enqueue(lambda name, args, kwargs, task_id, queue:
                           captured.append((name, args, kwargs)))
     yield captured
-    rt.system.set_enqueue(previous)
+    if previous is not None:
+        rt.system.set_enqueue(previous)
 
 
 @pytest.fixture
