@@ -1,11 +1,11 @@
 """A turn decided before it begins: its begin and its commit in one round trip.
 
-A turn with one message in hand (a due timer's, a step's report handled where the
-step ran) costs two round trips before its release: the begin (own the actor, learn
-where its journal ends) and the commit of what the behaviour decided. When this
-process caches the actor's state, the decision needs nothing from the begin:
-``decide`` lets the behaviour handle the message on the cached state first, and
-``begin_and_commit`` sends the begin and the commit together.
+A turn with one message in hand costs two round trips before its end: the begin
+(own the actor, learn where its journal ends) and the commit of what the behaviour
+decided. When this process caches the actor's state, the decision needs nothing from
+the begin: ``decide`` lets the behaviour handle the message on the cached state
+first, and ``begin_and_commit`` sends the begin and the commit together (and, when
+the turn can end there, its end: ``turn._EndInCommit``).
 
 Nothing is written on a guess. The commit is fenced as every commit is (the token the
 begin in front of it takes, the seq the cached state is at) and guarded besides
@@ -16,9 +16,17 @@ is handled). When the commit does not happen, the decision is thrown away with t
 state it changed, and the turn, begun or not, goes on exactly as without it, from
 the journal. The price of a wrong guess is a replay instead of reading the events
 the cache missed; the guess is right whenever the actor's last turn ran in this
-process, which is what a cached state almost always means (a step's report handled
-where its turn sent the step; a timer's turn in the process that put the actor to
-sleep). On a Redis Cluster the two cannot share a round trip: no early decision.
+process, which is what a cached state almost always means.
+
+Only a message that survives this process's death without the begin may be decided
+early, and only where such a death is counted: a due timer's (its claim keeps it
+until the begin confirms it), in a wake task delivered for the first time
+(``turn.run_held_timer``). A step's result exists only in its process until a begin
+holds it: decided first, workflow code that killed the process would lose it (the
+step would run again) and its death would be the step's, not the turn's. A task
+the broker delivers again may have died deciding: its turns begin first, so a
+second death is counted. On a Redis Cluster the two cannot share a round trip: no
+early decision.
 """
 
 from __future__ import annotations
