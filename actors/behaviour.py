@@ -71,7 +71,7 @@ class Behaviour(Generic[S]):
     #: away with the decision (``early_turn``): what it decides depends on the state and
     #: the message alone, and whatever it writes outside the journal may be written
     #: again by a turn that handles the message once more (as after any failed
-    #: commit). A turn with a message in hand then costs one round trip less.
+    #: commit). Its timers' turns then cost one round trip less (see ``early_turn``).
     decides_early: bool = False
 
     def initial_state(self, actor_id: str) -> S:
