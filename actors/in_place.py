@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import log as _log
+from .conditional_writes import ConditionalWrites
 
 #: How long one Celery task may go on running tasks it kept for itself.
 IN_PLACE_BUDGET_S = 0.1
@@ -60,19 +61,6 @@ class KeptTask:
     task_id: str | None
     queue: str | None
     prepared: list[Any] | None = None
-
-
-class ConditionalWrites:
-    """Writes a task's acceptance queues in its sender's commit round trip, done only if
-    that commit happens (``if_committed.lua``); each is one command on one key."""
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.args: list[Any] = []
-
-    def add(self, command: str, key: str, *args: Any) -> None:
-        self.keys.append(key)
-        self.args.extend((command, len(args), *args))
 
 
 class InPlaceWindow:

@@ -336,9 +336,7 @@ class ActorSystem:
             self.deliver(Message(kind=effect.kind, actor_id=effect.actor_id,
                                  payload=effect.payload, msg_id=effect.msg_id))
         elif isinstance(effect, StartTimer):
-            msg = Message(kind=effect.kind, actor_id=effect.actor_id, payload=effect.payload,
-                          msg_id=timer_message_id(effect.timer_id))
-            self.timers.schedule_at(effect.timer_id, effect.due_ms, msg)
+            self.timers.schedule_at(effect.timer_id, effect.due_ms, self.timer_message(effect))
         elif isinstance(effect, CancelTimer):
             self.timers.cancel(effect.timer_id)
         elif isinstance(effect, EnqueueTask):
@@ -349,6 +347,12 @@ class ActorSystem:
                               effect.queue)
         else:  # pragma: no cover
             raise TypeError(f"unknown effect {effect!r}")
+
+    @staticmethod
+    def timer_message(effect: StartTimer) -> Message:
+        """The message a timer delivers (its id names the timer: a repeat is dropped)."""
+        return Message(kind=effect.kind, actor_id=effect.actor_id, payload=effect.payload,
+                       msg_id=timer_message_id(effect.timer_id))
 
     def dead_letter_from_queue(self, queue: str, raw: bytes, reason: str) -> None:
         """Record an entry a queue held that could not be read (see ``transport_guard``),

@@ -17,6 +17,7 @@ from typing import Any
 import redis
 
 from ._scripts import Scripts
+from .conditional_writes import ConditionalWrites
 from .keys import GlobalKeys, TimerShardKeys
 from .message import Message
 
@@ -51,6 +52,15 @@ class TimerStore:
         return int(self._scripts.timer_schedule(
             keys=self._keys.timer_shard_of(timer_id).every(),
             args=[timer_id, "at", int(due_ms), message.encode()]))
+
+    def schedule_writes(self, writes: ConditionalWrites, timer_id: str, due_ms: int,
+                        message: Message) -> None:
+        """``schedule_at`` as writes made only if a commit happened (a turn's timers sent
+        in its commit's round trip, ``turn._EndInCommit``): the same three commands."""
+        shard = self._keys.timer_shard_of(timer_id)
+        writes.add("ZREM", shard.claimed, timer_id)
+        writes.add("ZADD", shard.due, int(due_ms), timer_id)
+        writes.add("HSET", shard.body, timer_id, message.encode())
 
     def schedule_in(self, timer_id: str, delay_ms: int, message: Message) -> int:
         return int(self._scripts.timer_schedule(

@@ -30,8 +30,9 @@ import structlog
 from . import early_turn, stranded
 from . import log as _log
 from .batch import Batches
-from .effects import EnqueueTask
-from .in_place import ConditionalWrites, KeptTask
+from .conditional_writes import ConditionalWrites
+from .effects import EnqueueTask, StartTimer
+from .in_place import KeptTask
 from .journal import LeaseLost
 from .live_state import LiveState
 from .message import MalformedMessage, Message
@@ -258,69 +259,74 @@ def _begin_in_hand(system: ActorSystem, token: str, activate: bool, message: Mes
 class _EndInCommit:
     """A turn's end sent behind the commit of its message in hand, in its round trip,
     when the turn ends right after that batch (the release reads the mailbox's length,
-    and takes nothing back): with nothing to dispatch, the release and the outbox's
-    length; with one task this process will keep to run in place (``in_place``), the
-    writes the task's run begins with (``InPlaceTasks.prepare``: a step's lease), the
-    release and the deletion of the task's outbox entry. Each written so that it
-    happens only if the commit did (``if_committed.lua``, ``release.lua``), in that
-    order: a write cut short never leaves a kept task with neither its lease nor its
-    outbox entry. Should this process die after it, a kept task is covered as one that
-    started here (a step's lease expires and reports it lost); before it, the outbox
-    still holds it."""
+    and takes nothing back) and the batch's effects can go there too: none; timers
+    (``StartTimer``: scheduled there); or one task this process will keep to run in
+    place (``in_place``: the writes the task's run begins with, ``InPlaceTasks.
+    prepare``, a step's lease). Queued: those writes, the release, the deletion of the
+    effects' outbox entries, each so that it happens only if the commit did
+    (``if_committed.lua``, ``release.lua``; an entry exists only if it did), in that
+    order: a write cut short never leaves an effect with neither its outbox entry nor
+    its own record (lease, timer). Should this process die after it, a kept task is
+    covered as one that started here (a step's lease expires and reports it lost);
+    before it, the outbox still holds every effect."""
 
     def __init__(self, system: ActorSystem, actor_id: str, token: str, length_key: str,
-                 kept: tuple[str, KeptTask, ConditionalWrites | None] | None) -> None:
+                 effect_ids: list[str], writes: ConditionalWrites | None,
+                 kept: KeptTask | None) -> None:
         self._system, self._actor_id, self._token = system, actor_id, token
         self._length_key = length_key
+        self._effect_ids = effect_ids
+        self._writes = writes
         self._kept = kept
 
     @classmethod
     def plan(cls, system: ActorSystem, actor_id: str, token: str, length_key: str | None,
              committed: list[tuple[str, Any]]) -> _EndInCommit | None:
         """The end for a batch committing ``committed``, or None (the turn ends as usual):
-        a Redis-list mailbox on one server, and nothing or one task kept to dispatch."""
+        a Redis-list mailbox on one server, and effects that can go behind the commit."""
         if length_key is None or not system.single_server:
             return None
-        if not committed:
-            return cls(system, actor_id, token, length_key, None)
-        effect = committed[0][1] if len(committed) == 1 else None
+        ids = [eid for eid, _ in committed]
+        effects = [effect for _, effect in committed]
+        if all(isinstance(e, StartTimer) for e in effects):
+            writes = ConditionalWrites()
+            for timer in effects:
+                system.timers.schedule_writes(writes, timer.timer_id, timer.due_ms,
+                                              system.timer_message(timer))
+            return cls(system, actor_id, token, length_key, ids, writes or None, None)
+        effect = effects[0] if len(effects) == 1 else None
         if not isinstance(effect, EnqueueTask):
             return None
         task = KeptTask(effect.name, effect.args, effect.kwargs, effect.task_id, effect.queue)
         if not system.in_place.would_keep(task):
             return None
-        writes = system.in_place.prepare(task)
-        return cls(system, actor_id, token, length_key,
-                   (committed[0][0], task, writes if writes and writes.keys else None))
+        return cls(system, actor_id, token, length_key, ids,
+                   system.in_place.prepare(task) or None, task)
 
     def queue(self, pipe: Any, commit_id: str, riders: list[Callable[[Any], None]]) -> None:
         sys_, k = self._system, self._system.actor_keys(self._actor_id)
-        if self._kept is not None and self._kept[2] is not None:
-            writes = self._kept[2]
-            sys_.scripts.call_in(pipe, "if_committed", [k.meta, *writes.keys],
-                                 [commit_id, *writes.args])
+        if self._writes is not None:
+            sys_.scripts.call_in(pipe, "if_committed", [k.meta, *self._writes.keys],
+                                 [commit_id, *self._writes.args])
         queue_release(sys_, pipe, self._actor_id, self._token, self._length_key, "0", True,
                       riders, after_commit=commit_id)
-        if self._kept is not None:
-            pipe.hdel(k.outbox, self._kept[0])
-        else:
-            pipe.hlen(k.outbox)
+        if self._effect_ids:
+            pipe.hdel(k.outbox, *self._effect_ids)
+        pipe.hlen(k.outbox)
 
     def outcome(self, replies: list[Any] | None) -> tuple[int, int, KeptTask | None] | None:
         """(messages waiting at the release or -2, what the outbox held after it, the task
         to keep with its writes' replies), or None when it did not happen."""
         if replies is None:
             return None
-        if self._kept is None:
-            released = int(replies[0])
-            return None if released == -3 else (released, int(replies[-1]), None)
-        _, task, writes = self._kept
-        released = int(replies[1 if writes is not None else 0])
+        released = int(replies[1 if self._writes is not None else 0])
         if released == -3:
             return None
-        prepared = list(replies[0] or []) if writes is not None else None
-        return released, 0, KeptTask(task.name, task.args, task.kwargs, task.task_id,
-                                     task.queue, prepared=prepared)
+        kept = self._kept
+        if kept is not None and self._writes is not None:
+            kept = KeptTask(kept.name, kept.args, kept.kwargs, kept.task_id, kept.queue,
+                            prepared=list(replies[0] or []))
+        return released, int(replies[-1]), kept
 
 
 class Turn:
@@ -510,14 +516,15 @@ class Turn:
         return then
 
     def _end_in_commit(self) -> bool:
-        """End a turn whose end went in its last commit's round trip: only look at what
-        the release found, and keep the task it kept (its entry deleted there too)."""
+        """End a turn whose end went in its last commit's round trip, with its effects
+        (their entries deleted there too): only look at what the release found, and keep
+        the task it kept."""
         assert self._ended is not None
         (waiting, outbox_left, kept), self._ended = self._ended, None
         self.live.keep()
+        self.outbox.forget_pending()
         if kept is None:
             return self._after_released(waiting, None, [outbox_left], idle=True)
-        self.outbox.forget_pending()
         self.system.in_place.keep(kept)
         self._after_release([waiting])
         return True

@@ -149,3 +149,25 @@ def test_writes_behind_a_commit_that_fails_are_not_made(rt: Any) -> None:
         assert replies == [[1]] and system.redis.get(counter) == b"1"
     finally:
         system.redis.delete(*keys.every(), counter)
+
+
+def test_a_turns_timers_are_scheduled_in_its_commits_round_trip(
+        rt: Any, round_trips: list[int]) -> None:
+    system = rt.system
+    if not system.mailbox_in_redis or not system.single_server:
+        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
+    actor_id = f"alarm-{uuid.uuid4().hex[:8]}"
+    keys = system.actor_keys(actor_id)
+    timer_id = f"{actor_id}:later"
+    try:
+        assert run_in_hand(system, Message("arm", actor_id,
+                                           {"name": "later", "delay_ms": 86_400_000}))
+        assert round_trips[0] == 2  # the begin; the commit with the timer and the release
+        assert timer_id in system.timers.pending()
+        assert system.redis.hlen(keys.outbox) == 0
+        assert not system.redis.exists(keys.activation)
+        assert not system.redis.exists(keys.dispatching)
+    finally:
+        system.timers.cancel(timer_id)
+        system.redis.delete(*keys.every())
+        system.redis.zrem(system.keys.lease_index_of(actor_id), actor_id)
