@@ -26,3 +26,12 @@ class ConditionalWrites:
 
     def __bool__(self) -> bool:
         return bool(self.keys)
+
+    def queue_on(self, pipe: Any) -> None:
+        """Queue the same commands on ``pipe``, unconditionally (their owner's own round
+        trip, when no commit carries them): one reply each, in order."""
+        at = 0
+        for key in self.keys:
+            command, count = self.args[at], int(self.args[at + 1])
+            pipe.execute_command(command, key, *self.args[at + 2:at + 2 + count])
+            at += 2 + count

@@ -19,6 +19,7 @@ it right there, without the mailbox round trips (see ``in_hand``).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -324,8 +325,7 @@ class _EndInCommit:
             return None
         kept = self._kept
         if kept is not None and self._writes is not None:
-            kept = KeptTask(kept.name, kept.args, kept.kwargs, kept.task_id, kept.queue,
-                            prepared=list(replies[0] or []))
+            kept = dataclasses.replace(kept, prepared=list(replies[0] or []))
         return released, int(replies[-1]), kept
 
 

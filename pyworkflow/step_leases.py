@@ -79,11 +79,10 @@ class StepLeases:
         mid-step and the broker handed the task back: report it lost rather than run it
         again)."""
         member = step_attempt(run_id, call_id, attempt)
+        writes = ConditionalWrites()
+        self.hold_writes(run_id, call_id, attempt, writes)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.exists(self._dead_prefix + member)
-        pipe.incr(self._starts_prefix + member)
-        pipe.expire(self._starts_prefix + member, DEAD_MARK_TTL_S)
-        pipe.zadd(self.key, {member: time.time() * 1000 + LEASE_MS})
+        writes.queue_on(pipe)
         if before is None:
             dead, starts = pipe.execute()[:2]
         else:
@@ -102,7 +101,8 @@ class StepLeases:
 
     def hold_writes(self, run_id: str, call_id: int, attempt: int,
                     writes: ConditionalWrites) -> None:
-        """The writes of :meth:`hold`, for the commit of the turn that keeps this attempt
+        """The writes of :meth:`hold` (four: the dead mark's check, the start count and
+        its expiry, the lease), also for the commit of the turn that keeps this attempt
         to run in place (``InPlaceTasks.prepare``); their replies go to :meth:`held`."""
         member = step_attempt(run_id, call_id, attempt)
         writes.add("EXISTS", self._dead_prefix + member)

@@ -8,6 +8,7 @@ flag before the turn can take it back.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,14 +19,31 @@ from actors import Message
 from actors.turn import run_in_hand
 
 
-def test_effects_go_out_when_a_sender_wins_the_flag_after_the_release(
-        rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def alarm(rt: Any) -> Iterator[str]:
+    """A fresh alarm actor's id (``tests.toy_actors``), in a runtime whose mailbox is a
+    Redis list (the turn's release reads its length: else the test is skipped); its keys,
+    timers and lease-index entry are gone afterwards."""
     system = rt.system
     if not system.mailbox_in_redis:
-        pytest.skip("the in-hand turn skips its take only when the mailbox is in Redis")
+        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
     actor_id = f"alarm-{uuid.uuid4().hex[:8]}"
+    yield actor_id
+    system.timers.cancel(*[t for t in system.timers.pending() if t.startswith(actor_id)])
+    system.redis.delete(*system.actor_keys(actor_id).every())
+    system.redis.zrem(system.keys.lease_index_of(actor_id), actor_id)
+
+
+def test_effects_go_out_when_a_sender_wins_the_flag_after_the_release(
+        rt: Any, alarm: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    system = rt.system
+    actor_id = alarm
     keys = system.actor_keys(actor_id)
     timer_id = f"{actor_id}:late"
+    # The turn's end goes after its commit, not in its round trip (as for effects that
+    # cannot go there): the release, then the take-back that loses, then the dispatch.
+    monkeypatch.setattr(actors.turn._EndInCommit, "plan",
+                        classmethod(lambda cls, *args: None))
     # Waiting in the mailbox when the turn releases: the turn will try to take it back.
     system.mailbox.put(keys.mailbox, Message("ring", actor_id, {"name": "early"}))
     real_begin = actors.turn.begin
@@ -37,24 +55,17 @@ def test_effects_go_out_when_a_sender_wins_the_flag_after_the_release(
         return real_begin(sys_, aid, token, activate, in_hand, **more)
 
     monkeypatch.setattr(actors.turn, "begin", begin)
-    try:
-        arm = Message("arm", actor_id, {"name": "late", "delay_ms": 3_600_000})
-        assert run_in_hand(system, arm)
-        assert timer_id in system.timers.pending()  # the StartTimer went out
-        assert system.redis.hlen(keys.outbox) == 0
-        assert not system.redis.exists(keys.dispatching)
-    finally:
-        system.timers.cancel(timer_id)
-        system.redis.delete(keys.activation, keys.mailbox)
-        system.redis.zrem(system.keys.lease_index_of(actor_id), actor_id)
+    arm = Message("arm", actor_id, {"name": "late", "delay_ms": 3_600_000})
+    assert run_in_hand(system, arm)
+    assert timer_id in system.timers.pending()  # the StartTimer went out
+    assert system.redis.hlen(keys.outbox) == 0
+    assert not system.redis.exists(keys.dispatching)
 
 
 def test_a_turn_with_nothing_to_dispatch_releases_in_its_commits_round_trip(
-        rt: Any, round_trips: list[int]) -> None:
+        rt: Any, alarm: str, round_trips: list[int]) -> None:
     system = rt.system
-    if not system.mailbox_in_redis:
-        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
-    actor_id = f"alarm-{uuid.uuid4().hex[:8]}"
+    actor_id = alarm
     keys = system.actor_keys(actor_id)
     rode: list[str] = []
 
@@ -62,24 +73,20 @@ def test_a_turn_with_nothing_to_dispatch_releases_in_its_commits_round_trip(
         rode.append("rode")
         pipe.ping()
 
-    try:
-        ring = Message("ring", actor_id, {"name": "now"})
-        assert run_in_hand(system, ring, with_release=ride)
-        assert round_trips[0] == 2  # the begin; the commit with the release and its writes
-        assert rode == ["rode"]
-        assert [e.type for e in system.journal(actor_id).read()] == ["rang"]
-        assert not system.redis.exists(keys.activation)
-        assert system.redis.zscore(system.keys.lease_index_of(actor_id), actor_id) is None
-        # A message waiting at that release: the turn takes the actor back for it.
-        system.mailbox.put(keys.mailbox, Message("ring", actor_id, {"name": "queued"}))
-        assert run_in_hand(system, Message("ring", actor_id, {"name": "again"}))
-        assert [e.data["name"] for e in system.journal(actor_id).read()] == [
-            "now", "again", "queued"]
-        assert not system.redis.exists(keys.activation)
-        assert system.redis.llen(keys.mailbox) == 0
-    finally:
-        system.redis.delete(*keys.every())
-        system.redis.zrem(system.keys.lease_index_of(actor_id), actor_id)
+    ring = Message("ring", actor_id, {"name": "now"})
+    assert run_in_hand(system, ring, with_release=ride)
+    assert round_trips[0] == 2  # the begin; the commit with the release and its writes
+    assert rode == ["rode"]
+    assert [e.type for e in system.journal(actor_id).read()] == ["rang"]
+    assert not system.redis.exists(keys.activation)
+    assert system.redis.zscore(system.keys.lease_index_of(actor_id), actor_id) is None
+    # A message waiting at that release: the turn takes the actor back for it.
+    system.mailbox.put(keys.mailbox, Message("ring", actor_id, {"name": "queued"}))
+    assert run_in_hand(system, Message("ring", actor_id, {"name": "again"}))
+    assert [e.data["name"] for e in system.journal(actor_id).read()] == [
+        "now", "again", "queued"]
+    assert not system.redis.exists(keys.activation)
+    assert system.redis.llen(keys.mailbox) == 0
 
 
 class _Dispatcher(actors.Behaviour[dict[str, Any]]):
@@ -152,22 +159,15 @@ def test_writes_behind_a_commit_that_fails_are_not_made(rt: Any) -> None:
 
 
 def test_a_turns_timers_are_scheduled_in_its_commits_round_trip(
-        rt: Any, round_trips: list[int]) -> None:
+        rt: Any, alarm: str, round_trips: list[int]) -> None:
     system = rt.system
-    if not system.mailbox_in_redis or not system.single_server:
-        pytest.skip("the release reads the mailbox's length only when it is a Redis list")
-    actor_id = f"alarm-{uuid.uuid4().hex[:8]}"
-    keys = system.actor_keys(actor_id)
-    timer_id = f"{actor_id}:later"
-    try:
-        assert run_in_hand(system, Message("arm", actor_id,
-                                           {"name": "later", "delay_ms": 86_400_000}))
-        assert round_trips[0] == 2  # the begin; the commit with the timer and the release
-        assert timer_id in system.timers.pending()
-        assert system.redis.hlen(keys.outbox) == 0
-        assert not system.redis.exists(keys.activation)
-        assert not system.redis.exists(keys.dispatching)
-    finally:
-        system.timers.cancel(timer_id)
-        system.redis.delete(*keys.every())
-        system.redis.zrem(system.keys.lease_index_of(actor_id), actor_id)
+    if not system.single_server:
+        pytest.skip("one server: the timer's keys and the actor's span hash tags")
+    keys = system.actor_keys(alarm)
+    assert run_in_hand(system, Message("arm", alarm,
+                                       {"name": "later", "delay_ms": 86_400_000}))
+    assert round_trips[0] == 2  # the begin; the commit with the timer and the release
+    assert f"{alarm}:later" in system.timers.pending()
+    assert system.redis.hlen(keys.outbox) == 0
+    assert not system.redis.exists(keys.activation)
+    assert not system.redis.exists(keys.dispatching)
