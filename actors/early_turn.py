@@ -108,11 +108,11 @@ def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: b
                      then: Callable[[Any, str], None] | None = None,
                      ) -> tuple[Begun | None, bool]:
     """The begin (as ``turn.begin`` with ``message`` in hand) and the guarded commit of
-    ``decision`` in one round trip: (what the begin found, or None when the actor is
-    not ours; whether the commit happened). A decision not committed is dropped,
-    cached state included. ``then(pipe, commit_id)``: queues the turn's end behind the
-    commit (written to happen only if it did); its replies go to
-    ``Decision.then_replies``."""
+    ``decision`` in one round trip: (what the begin found, or None when the actor is not
+    ours; whether the commit happened). A decision not committed is dropped with the
+    state it changed (taken out of the cache by ``decide``, not put back). ``then(pipe,
+    commit_id)``: queues the turn's end behind the commit (written to happen only if it
+    did); its replies go to ``Decision.then_replies``."""
     from .turn import parse_begun, queue_begin  # turn imports this module
 
     journal = system.journal(actor_id)
@@ -139,7 +139,6 @@ def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: b
     except (LeaseLost, SequenceConflict, NotAsDecided) as exc:
         logger.debug("early decision not committed", actor_id=actor_id,
                      why=type(exc).__name__)
-        system.cache.evict(actor_id)
         return begun, False
     if begun is None:  # cannot be: the commit is fenced by the token this begin takes
         raise LeaseLost(actor_id)
