@@ -15,7 +15,7 @@ release reads the old form through its ``upgrade`` class method, in one place.
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -29,12 +29,12 @@ class WireError(ValueError):
     """A payload that does not fit its shape: refused (dead-lettered), never guessed."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
     return TypeAdapter(cls)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _names(cls: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
