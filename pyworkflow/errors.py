@@ -70,10 +70,18 @@ class StepTimeoutError(RetryableError):
 
 
 class StepFailedError(PyWorkflowError):
-    """Raised in a workflow where it awaited a step that exhausted its retries.
+    """Raised in a workflow where it awaited a step that failed for good.
 
-    Carries what the journal recorded about the last attempt, so the workflow
-    can branch on ``error_type`` without the step's exception class.
+    What a workflow sees when a step fails is decided in one place
+    (:func:`step_error`), the same on every runtime: pyworkflow's own error classes
+    raised by the step (``FatalError``, ``RetryableError``, ``StepTimeoutError``,
+    ``CancellationError``) come back as themselves; any other class, including an
+    app's own subclasses of ``FatalError``, comes back as this error, since rebuilding
+    it would mean importing a class named in the journal. It carries what the journal
+    recorded about the last attempt: ``cause_type`` (the class's import path,
+    ``"billing.errors.CardDeclined"``), ``error_type`` (its short name),
+    ``cause_message``, ``fatal`` (a ``FatalError`` subclass: never retried) and
+    ``attempts``.
     """
 
     step_name: str = ""
@@ -81,14 +89,22 @@ class StepFailedError(PyWorkflowError):
     error_message: str = ""
     traceback: str | None = None
     attempts: int = 0
+    cause_type: str = ""
+    fatal: bool = False
 
     def __init__(self, step_name: str, error_type: str, error_message: str,
-                 traceback: str | None = None, attempts: int = 1) -> None:
+                 traceback: str | None = None, attempts: int = 1,
+                 cause_type: str | None = None, fatal: bool = False) -> None:
         plural = "attempt" if attempts == 1 else "attempts"
         super().__init__(f"step {step_name!r} failed after {attempts} {plural}: "
                          f"{error_type}: {error_message}")
         self.step_name, self.error_type, self.error_message = step_name, error_type, error_message
         self.traceback, self.attempts = traceback, attempts
+        self.cause_type, self.fatal = cause_type or error_type, fatal
+
+    @property
+    def cause_message(self) -> str:
+        return self.error_message
 
 
 class WorkflowFailedError(PyWorkflowError):
@@ -293,6 +309,26 @@ _BY_NAME: dict[str, type[PyWorkflowError]] = {
                 HookAlreadyReceivedError, ChildWorkflowFailedError, MaxNestingDepthError,
                 RecordedError)
 }
+
+
+#: The classes a step's failure hands back to the workflow as themselves.
+_STEP_OWN = frozenset({"FatalError", "RetryableError", "StepTimeoutError", "CancellationError"})
+_OWN_MODULE = "pyworkflow.errors."
+
+
+def step_error(step: str, error_type: str, message: str, *, error_class: str | None,
+               traceback: str | None, fatal: bool, attempts: int) -> Exception:
+    """What the workflow gets when a step failed for good: the one rule, for every
+    runtime (see :class:`StepFailedError`). ``error_class`` is the raised class's import
+    path (None in failures recorded by the previous release: the short name decides)."""
+    if error_class is not None:
+        own = error_class.startswith(_OWN_MODULE) and error_class[len(_OWN_MODULE):]
+    else:
+        own = error_type
+    if own and own in _STEP_OWN:
+        return error_from_record(own, message)
+    return StepFailedError(step, error_type, message, traceback, attempts,
+                           cause_type=error_class, fatal=fatal)
 
 
 def error_from_record(error_type: str, message: str) -> Exception:

@@ -25,6 +25,7 @@ from actors.in_place import DeferredOps, InPlaceTasks
 
 from . import keys
 from .ids import step_attempt, step_result_message_id, step_undelivered_message_id
+from .wire import StepFailure, StepOutcome, StepUndelivered, encode
 
 LEASE_MS = 5_000
 #: A dispatched step attempt that no worker has received after this long is presumed
@@ -217,11 +218,11 @@ class StepLeases:
         self._redis.set(self._dead_prefix + member, 1, ex=DEAD_MARK_TTL_S)
         logger.warning("step attempt lost its worker", run_id=run_id, call_id=call_id,
                        attempt=attempt)
+        lost = StepOutcome.failed(call_id, attempt, StepFailure(
+            "WorkerLostError", "the worker running this step attempt was lost"),
+            worker_lost=True)
         system.deliver(Message(
-            kind="step-failed", actor_id=run_id,
-            payload={"call_id": call_id, "attempt": attempt, "ok": False,
-                     "worker_lost": True, "error_type": "WorkerLostError",
-                     "error": "the worker running this step attempt was lost"},
+            kind=lost.kind, actor_id=run_id, payload=encode(lost),
             msg_id=step_result_message_id(run_id, call_id, attempt)))
 
     def report_undelivered(self, system: Any, member: str) -> None:
@@ -232,7 +233,7 @@ class StepLeases:
         self._redis.zadd(self.key, {member: time.time() * 1000 + QUEUED_MS})
         system.deliver(Message(
             kind="step-undelivered", actor_id=run_id,
-            payload={"call_id": call_id, "attempt": attempt},
+            payload=encode(StepUndelivered(call_id, attempt)),
             msg_id=step_undelivered_message_id(run_id, call_id, attempt)))
 
     def recover_lost(self, system: Any, limit: int = 100) -> int:

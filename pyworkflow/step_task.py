@@ -10,9 +10,10 @@ step costs one Celery hop, not two.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
+import json
 import time
-import traceback
 from typing import Any
 
 from celery import signals
@@ -27,24 +28,25 @@ from actors.in_place import KeptTask
 from actors.outages import OUTAGES
 
 from . import serialization
-from .errors import RetryableError, StepTimeoutError
+from .errors import StepTimeoutError
 from .ids import STEP_TASK, step_attempt, step_result_message_id
 from .registry import get_step
-from .step_context import CancelWatch, StepContext, reset_step_context, set_step_context
+from .step_attempt import Attempt, failure_of
+from .step_context import CancelWatch, StepContext
 from .step_leases import StepLeases
 from .step_metrics import record_attempt
 from .step_time_limits import StepRequest, soft_limit_armed
 from .tracing import step_outcome, step_span
+from .wire import StepAttempt, StepOutcome, WireError, decode, encode
 
 logger = _log.get_logger(STEP_TASK)
 
 
 def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], timeout: float | None,
-          ctx: StepContext) -> Any:
+          step: str) -> Any:
     """Run the step body in this thread; an attempt past ``timeout`` raises
     :class:`StepTimeoutError` and its result, if it had one, is discarded
     (see :mod:`pyworkflow.step_time_limits` for what stops it)."""
-    token = set_step_context(ctx)
     started = time.monotonic()
     try:
         with soft_limit_armed():
@@ -54,15 +56,13 @@ def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], timeout: float | Non
             else:
                 result = fn(*args, **kwargs)
     except SoftTimeLimitExceeded:
-        raise _timed_out(ctx.step, timeout, "stopped at its soft time limit") from None
+        raise _timed_out(step, timeout, "stopped at its soft time limit") from None
     except TimeoutError:
         if timeout is None or time.monotonic() - started < timeout:
             raise  # the step's own TimeoutError, not ours
-        raise _timed_out(ctx.step, timeout, "cancelled") from None
-    finally:
-        reset_step_context(token)
+        raise _timed_out(step, timeout, "cancelled") from None
     if timeout is not None and time.monotonic() - started >= timeout:
-        raise _timed_out(ctx.step, timeout, "ran to its end; its result is discarded")
+        raise _timed_out(step, timeout, "ran to its end; its result is discarded")
     return result
 
 
@@ -70,15 +70,14 @@ def _timed_out(step: str, timeout: float | None, how: str) -> StepTimeoutError:
     return StepTimeoutError(f"step {step!r} ran longer than its timeout of {timeout}s ({how})")
 
 
-def _report(system: Any, run_id: str, payload: dict[str, Any], inline: bool,
+def _report(system: Any, run_id: str, outcome: StepOutcome, inline: bool,
             with_release: Any = None) -> bool:
     """The attempt's one outcome message; its id names the attempt, so a second report
     of the same attempt (a redelivery, a hard-limit kill racing a late finish) is dropped.
     True when the run's turn handled it right here (``with_release`` was sent)."""
-    kind = "step-completed" if payload["ok"] else "step-failed"
-    msg_id = step_result_message_id(run_id, payload["call_id"], payload["attempt"])
+    msg_id = step_result_message_id(run_id, outcome.call_id, outcome.attempt)
     return bool(system.deliver(
-        Message(kind=kind, actor_id=run_id, payload=payload, msg_id=msg_id),
+        Message(kind=outcome.kind, actor_id=run_id, payload=encode(outcome), msg_id=msg_id),
         inline=inline, with_release=with_release))
 
 
@@ -88,12 +87,12 @@ def _cancel_probe(system: Any, run_id: str) -> Any:
     return lambda: system.redis.hget(record, "cancel_requested") == b"1"
 
 
-def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: str,
-             attempt: int, args: list[Any], kwargs: dict[str, Any],
-             timeout: float | None = None, trace: dict[str, str] | None = None,
+def run_step(system: Any, leases: StepLeases, task: StepAttempt,
              prepared: list[Any] | None = None) -> None:
     """``prepared``: the lease was taken in the commit of the turn that kept this attempt
     to run here (``StepLeases.hold_writes``); these are those writes' replies."""
+    run_id, call_id, step, attempt = task.run_id, task.call_id, task.step, task.attempt
+    args, kwargs, timeout, trace = task.args or [], task.kwargs or {}, task.timeout, task.trace
     ctx = StepContext(run_id, call_id, step, attempt, CancelWatch(_cancel_probe(system, run_id)))
     log = logger.bind(run_id=run_id, step=step, call_id=call_id, attempt=attempt)
     if prepared is not None:
@@ -115,32 +114,32 @@ def run_step(system: Any, leases: StepLeases, run_id: str, call_id: int, step: s
         leases.drop(member)
         leases.report_lost(system, member)
         return
-    payload: dict[str, Any] = {"call_id": call_id, "attempt": attempt}
     started = time.monotonic()
     with step_span(trace, run_id, step, call_id, attempt) as span:
-        try:
+        with Attempt(ctx, _now_ms) as frame:
             defn = get_step(step)
             if defn is None:
                 raise LookupError(f"step {step!r} is not registered on this worker")
-            result = _call(defn.fn, serialization.decode(args), serialization.decode(kwargs),
-                           timeout, ctx)
-            payload.update(ok=True, result=serialization.encode(result, path=f"{step} result"))
+            frame.succeed(_call(defn.fn, serialization.decode(args),
+                                serialization.decode(kwargs), timeout, step))
+        outcome = frame.outcome
+        if outcome.ok:
             log.debug("step completed", seconds=round(time.monotonic() - started, 4))
-        except Exception as exc:
-            payload.update(ok=False, error_type=type(exc).__name__, error=str(exc),
-                           traceback="".join(traceback.format_exception(exc)))
-            if isinstance(exc, RetryableError):
-                payload["retry_at_ms"] = exc.retry_after_ms(int(time.time() * 1000))
-            log.warning("step failed", error_type=type(exc).__name__, error=str(exc))
-        step_outcome(span, bool(payload.get("ok")), payload.get("error_type"),
-                     payload.get("error"))
+        else:
+            log.warning("step failed", error_type=outcome.error_type, error=outcome.error,
+                        fatal=outcome.fatal)
+        step_outcome(span, outcome.ok, outcome.error_type, outcome.error)
     # Reported after the span ends: the run's next turn may run right here (in place).
     # The lease's end may be late (see ``StepLeases.drop``): when the run's turn runs
     # here, it goes with that turn's release.
-    handled_here = _report(system, run_id, payload, inline=True,
+    handled_here = _report(system, run_id, outcome, inline=True,
                            with_release=leases.drop_in_pipe(member))
     leases.drop(member, later=system.in_place, sent=handled_here)
-    _count(system, step, bool(payload.get("ok")), time.monotonic() - started)
+    _count(system, step, outcome.ok, time.monotonic() - started)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _count(system: Any, step: str, ok: bool, seconds: float) -> None:
@@ -157,15 +156,21 @@ def report_hard_limit(system: Any, leases: StepLeases, kwargs: dict[str, Any],
                       hard_limit: float) -> None:
     """In the worker's main process: the attempt's process was killed at its hard time
     limit, so it cannot report; report the timeout for it and release its lease."""
-    run_id, call_id, attempt = kwargs["run_id"], int(kwargs["call_id"]), int(kwargs["attempt"])
-    error = _timed_out(kwargs.get("step", "?"), kwargs.get("timeout"),
+    task = decode(StepAttempt, kwargs)
+    error = _timed_out(task.step, task.timeout,
                        f"killed at its hard time limit of {hard_limit}s")
-    logger.warning("step killed at its hard time limit", run_id=run_id, step=kwargs.get("step"),
-                   call_id=call_id, attempt=attempt)
-    _report(system, run_id, {"call_id": call_id, "attempt": attempt, "ok": False,
-                             "error_type": type(error).__name__, "error": str(error),
-                             "traceback": None}, inline=False)
-    leases.drop(step_attempt(run_id, call_id, attempt))
+    logger.warning("step killed at its hard time limit", run_id=task.run_id, step=task.step,
+                   call_id=task.call_id, attempt=task.attempt)
+    failure = dataclasses.replace(failure_of(error, _now_ms()), traceback=None)
+    _report(system, task.run_id, StepOutcome.failed(task.call_id, task.attempt, failure),
+            inline=False)
+    leases.drop(step_attempt(task.run_id, task.call_id, task.attempt))
+
+
+def _dead_letter(system: Any, reason: str, payload: dict[str, Any]) -> None:
+    logger.error("a step task that does not fit its shape, dead-lettered", reason=reason)
+    system.dead_letters.add(f"step task: {reason}", json.dumps(payload, default=repr)[:65536],
+                            queue=STEP_TASK)
 
 
 def _consumed(app: Any, queue: str | None) -> bool:
@@ -187,15 +192,17 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
     @app.task(name=STEP_TASK, acks_late=True, reject_on_worker_lost=True, shared=False,
               ignore_result=True, Request=Request, autoretry_for=OUTAGES,
               retry_backoff=1, retry_backoff_max=15, retry_jitter=True, max_retries=None)
-    def step_task(run_id: str, call_id: int, step: str, attempt: int, args: list[Any],
-                  kwargs: dict[str, Any], timeout: float | None = None,
-                  trace: dict[str, str] | None = None) -> None:
-        if timeout is not None:  # Celery's time limits cover this whole task: nothing after
-            run_step(system, leases, run_id, call_id, step, attempt, args, kwargs, timeout,
-                     trace)
+    def step_task(**payload: Any) -> None:
+        try:
+            task = decode(StepAttempt, payload)
+        except WireError as exc:  # nothing to run and no run to tell: kept, with why
+            _dead_letter(system, str(exc), payload)
+            return
+        if task.timeout is not None:  # Celery's limits cover this whole task: nothing after
+            run_step(system, leases, task)
             return
         with system.in_place.running():
-            run_step(system, leases, run_id, call_id, step, attempt, args, kwargs, None, trace)
+            run_step(system, leases, task)
 
     def _in_place(task: KeptTask) -> bool:
         """A step attempt may run in the process whose turn sent it: when it has no
@@ -203,21 +210,22 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
         return task.kwargs.get("timeout") is None and _consumed(app, task.queue)
 
     def _prepare(task: KeptTask, writes: ConditionalWrites) -> None:
-        kw = task.kwargs
-        leases.hold_writes(kw["run_id"], int(kw["call_id"]), int(kw["attempt"]), writes)
+        attempt = decode(StepAttempt, task.kwargs)
+        leases.hold_writes(attempt.run_id, attempt.call_id, attempt.attempt, writes)
 
     system.in_place.accept(
         STEP_TASK, _in_place,
-        lambda task: run_step(system, leases, prepared=task.prepared, **task.kwargs),
+        lambda task: run_step(system, leases, decode(StepAttempt, task.kwargs),
+                              prepared=task.prepared),
         prepare=_prepare)
 
     system.periodic.append(lambda: leases.recover_lost(system))
 
     def _received(request: Any = None, **_: Any) -> None:
         if request is not None and request.name == STEP_TASK:
-            kw = request.kwargs or {}
             try:
-                leases.reserve(kw["run_id"], int(kw["call_id"]), int(kw["attempt"]))
+                task = decode(StepAttempt, request.kwargs or {})
+                leases.reserve(task.run_id, task.call_id, task.attempt)
             except Exception as exc:  # never lose the task over its lease
                 logger.warning("could not reserve a step lease", error=str(exc))
 

@@ -9,8 +9,11 @@ Steps still follow their retry policy, because a flaky API is as flaky in a
 script as on a worker. While a transient run is active, calling a step returns an
 awaitable (as in a durable run) that makes up to ``max_retries + 1`` attempts,
 waiting ``retry_delay`` (or a ``RetryableError``'s ``retry_after``) in between; a
-``FatalError`` fails at once. The workflow sees what a durable one would: the
-step's ``FatalError``/``RetryableError``, or ``StepFailedError`` for anything else.
+``FatalError`` (or subclass) fails at once. The attempt, the retry decision and the
+error the workflow sees are the durable runtimes' own (``step_attempt``,
+``retry.next_attempt_ms``, ``errors.step_error``): pyworkflow's own error classes
+as themselves, anything else as ``StepFailedError`` (its ``__cause__`` is the
+original exception, which only a transient run still has).
 
 What a transient run gives up, by design: nothing survives the process (no
 journal, no resume, no ``runs`` commands), arguments are not copied through JSON,
@@ -25,22 +28,18 @@ import contextvars
 import inspect
 import logging
 import time
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ._start_plan import workflow_def
-from .errors import CancellationError, FatalError, RetryableError, StepFailedError
+from .errors import step_error
 from .ids import new_run_id
 from .registry import StepDef
-from .retry import retry_delay_ms
-from .step_context import StepContext, reset_step_context, set_step_context
+from .retry import next_attempt_ms
+from .step_attempt import Attempt
+from .step_context import StepContext
 
 logger = logging.getLogger("pyworkflow.transient")
-
-#: Errors a durable run hands to the workflow as themselves (not ``StepFailedError``).
-_OWN_ERRORS = (FatalError, RetryableError, CancellationError)
 
 
 @dataclass
@@ -97,61 +96,36 @@ def call_step(defn: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
 
 async def _attempts(run: TransientRun, call_id: int, defn: StepDef, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> Any:
+    """The step's attempts, decided as a durable run decides them: the same frame
+    (:class:`Attempt`), the same policy (:func:`next_attempt_ms`) and the same error
+    in the workflow (:func:`step_error`)."""
     attempt = 1
     while True:
-        outcome = await _attempt(run, call_id, defn, attempt, args, kwargs)
-        if not isinstance(outcome, _Failure):
-            return outcome.value
-        delay_s = outcome.delay_s(defn, attempt)
-        if delay_s is None:
-            final = outcome.final(defn, attempt)
-            if final is outcome.exc:
-                raise final
-            raise final from outcome.exc
+        ctx = StepContext(run.run_id, call_id, defn.name, attempt)
+        with Attempt(ctx, _now_ms, encode_result=False) as frame:
+            result = defn.fn(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            frame.succeed(result)
+        outcome = frame.outcome
+        if outcome.ok:
+            return outcome.result
+        failure, now_ms = outcome.failure, _now_ms()
+        due_ms = next_attempt_ms(failure, attempt, defn.max_retries + 1, defn.retry_delay,
+                                 now_ms)
+        if due_ms is None:
+            error = step_error(defn.name, failure.error_type, failure.error,
+                               error_class=failure.error_class, traceback=failure.traceback,
+                               fatal=failure.fatal, attempts=attempt)
+            if frame.exc is not None and type(error) is type(frame.exc):
+                raise frame.exc  # one of ours: the very exception, as the rule rebuilds it
+            raise error from frame.exc
+        delay_s = max(0, due_ms - now_ms) / 1000
         logger.warning("step %s attempt %d failed (%s: %s); retrying in %.3gs", defn.name,
-                       attempt, type(outcome.exc).__name__, outcome.exc, delay_s)
+                       attempt, failure.error_type, failure.error, delay_s)
         await asyncio.sleep(delay_s)
         attempt += 1
 
 
-@dataclass
-class _Value:
-    value: Any
-
-
-@dataclass
-class _Failure:
-    exc: Exception
-
-    def delay_s(self, defn: StepDef, attempt: int) -> float | None:
-        """Seconds before the next attempt, or None when there is none (as the engine
-        decides for a durable run)."""
-        if isinstance(self.exc, FatalError) or attempt > defn.max_retries:
-            return None
-        now_ms = int(time.time() * 1000)
-        if isinstance(self.exc, RetryableError):
-            due_ms = self.exc.retry_after_ms(now_ms)
-            if due_ms is not None:
-                return max(0, due_ms - now_ms) / 1000
-        return retry_delay_ms(defn.retry_delay, attempt) / 1000
-
-    def final(self, defn: StepDef, attempt: int) -> Exception:
-        if isinstance(self.exc, _OWN_ERRORS):
-            return self.exc
-        return StepFailedError(defn.name, type(self.exc).__name__, str(self.exc),
-                               "".join(traceback.format_exception(self.exc)), attempt)
-
-
-async def _attempt(run: TransientRun, call_id: int, defn: StepDef, attempt: int,
-                   args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Value | _Failure:
-    token = set_step_context(StepContext(run.run_id, call_id, defn.name, attempt))
-    try:
-        fn: Callable[..., Any] = defn.fn
-        result = fn(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return _Value(result)
-    except Exception as exc:
-        return _Failure(exc)
-    finally:
-        reset_step_context(token)
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
 from pyworkflow import StepTimeoutError, get_step_context
-from pyworkflow.step_context import StepContext
+from pyworkflow.step_context import StepContext, reset_step_context, set_step_context
 from pyworkflow.step_task import _call
 
 CTX = StepContext("run-x", 3, "s", 2)
 
 
+def _run(fn: Any, args: list[Any], kwargs: dict[str, Any], timeout: float | None) -> Any:
+    """``_call`` inside the step context the attempt's frame sets (``step_attempt``)."""
+    token = set_step_context(CTX)
+    try:
+        return _call(fn, args, kwargs, timeout, CTX.step)
+    finally:
+        reset_step_context(token)
+
+
 def test_a_plain_function_runs_as_a_step() -> None:
-    assert _call(lambda a, b: a + b, [1, 2], {}, None, CTX) == 3
+    assert _run(lambda a, b: a + b, [1, 2], {}, None) == 3
 
 
 def test_an_async_step_sees_its_context() -> None:
     async def fn() -> str:
         return get_step_context().idempotency_key
 
-    assert _call(fn, [], {}, None, CTX) == "run-x:3"
-    assert _call(fn, [], {}, 5.0, CTX) == "run-x:3"
+    assert _run(fn, [], {}, None) == "run-x:3"
+    assert _run(fn, [], {}, 5.0) == "run-x:3"
 
 
 def test_an_async_attempt_past_its_timeout_is_cancelled() -> None:
@@ -38,7 +48,7 @@ def test_an_async_attempt_past_its_timeout_is_cancelled() -> None:
 
     started = time.monotonic()
     with pytest.raises(StepTimeoutError, match="timeout of 0.2s"):
-        _call(slow_async, [], {}, 0.2, CTX)
+        _run(slow_async, [], {}, 0.2)
     assert time.monotonic() - started < 1.5
     assert cancelled == [True]
 
@@ -53,7 +63,7 @@ def test_a_sync_attempt_outside_prefork_runs_to_its_end_and_its_result_is_discar
         return "late"
 
     with pytest.raises(StepTimeoutError, match="result is discarded"):
-        _call(slow, [], {}, 0.2, CTX)
+        _run(slow, [], {}, 0.2)
     assert finished == [True]
 
 
@@ -62,7 +72,7 @@ def test_a_step_raising_its_own_timeout_error_is_not_a_step_timeout() -> None:
         raise TimeoutError("the API timed out")
 
     with pytest.raises(TimeoutError, match="the API"):
-        _call(own, [], {}, 5.0, CTX)
+        _run(own, [], {}, 5.0)
 
 
 def test_errors_inside_a_timed_step_propagate() -> None:
@@ -70,7 +80,7 @@ def test_errors_inside_a_timed_step_propagate() -> None:
         raise ValueError("nope")
 
     with pytest.raises(ValueError, match="nope"):
-        _call(boom, [], {}, 1.0, CTX)
+        _run(boom, [], {}, 1.0)
 
 
 def test_get_step_context_outside_a_step_is_an_error() -> None:

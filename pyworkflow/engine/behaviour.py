@@ -15,6 +15,7 @@ from actors.behaviour import Behaviour, MessageRejected, TurnContext
 from actors.journal import Event
 from actors.message import Message
 
+from .. import wire
 from .commands import MESSAGES, RECOVERY, TIMERS
 from .ports import Ports
 from .run import Run
@@ -26,24 +27,23 @@ FAR_WAKE_S = 60.0
 _AFTER_THE_END = frozenset({"start", "retry"})
 
 
-def _start(run: Run, payload: dict[str, Any]) -> None:
-    if "workflow" not in payload:
-        raise MessageRejected("start message without a workflow name")
-    run.start(payload)
+def _start(run: Run, message: wire.StartRun) -> None:
+    run.start(message)
 
 
-def _timer_fired(run: Run, payload: dict[str, Any]) -> None:
-    handler = TIMERS.get(str(payload.get("purpose")))
+def _timer_fired(run: Run, message: wire.TimerFired) -> None:
+    handler = TIMERS.get(message.purpose)
     if handler is None:
-        raise MessageRejected(f"a timer with an unknown purpose {payload.get('purpose')!r}")
-    handler(run, payload)
+        raise MessageRejected(f"a timer with an unknown purpose {message.purpose!r}")
+    handler(run, message)
 
 
-def _wake(run: Run, payload: dict[str, Any]) -> None:
+def _wake(run: Run, message: wire.Wake) -> None:
     """Nothing to do: beginning the live turn recorded what the rebuilt code issued."""
 
 
-_HANDLERS = {"start": _start, "timer-fired": _timer_fired, "wake": _wake, **MESSAGES}
+_HANDLERS: dict[str, Any] = {"start": _start, "timer-fired": _timer_fired, "wake": _wake,
+                             **MESSAGES}
 
 
 class RunBehaviour(Behaviour[Run]):
@@ -74,7 +74,11 @@ class RunBehaviour(Behaviour[Run]):
             raise MessageRejected(f"a workflow run does not accept {message.kind!r} messages")
         if state.history.finished and message.kind not in _AFTER_THE_END:
             return  # a late report for a finished run: nothing left to decide
-        handler(state, message.payload)
+        try:  # the one place a run reads a message: its typed shape, or a dead letter
+            typed = wire.decode_message(message.kind, message.payload)
+        except wire.WireError as exc:
+            raise MessageRejected(str(exc)) from None
+        handler(state, typed)
 
     def settle(self, state: Run, ctx: TurnContext) -> None:
         if state.ctx is None:  # a batch of only duplicates: still flush and project

@@ -40,6 +40,7 @@ from ..durations import deadline_ms, parse_duration
 from ..errors import CancellationError, NonDeterminismError
 from ..ids import child_done_message_id
 from ..registry import find_workflow
+from ..wire import ChildEnded, StartRun, TimerFired, encode
 from .command import Command
 from .commands import KINDS, OBSERVERS, RESOLVERS
 from .context import current_run, shielded
@@ -218,23 +219,23 @@ class Run:
         for callback in callbacks:
             callback()
 
-    def start(self, payload: dict[str, Any]) -> None:
+    def start(self, message: StartRun) -> None:
         """The ``start`` message: record the run's beginning and run its code."""
         if self.history.started is not None:
             return
-        data = {"workflow": payload["workflow"], "args": payload.get("args", []),
-                "kwargs": payload.get("kwargs", {})}
+        data: dict[str, Any] = {"workflow": message.workflow, "args": message.args or [],
+                                "kwargs": message.kwargs or {}}
         for key in ("parent", "depth", "trace", "trace_link", *SYSTEM_STARTS):
-            if payload.get(key) is not None:
-                data[key] = payload[key]
-        deadline = self._deadline_ms(payload)
+            if getattr(message, key) is not None:
+                data[key] = getattr(message, key)
+        deadline = self._deadline_ms(message)
         if deadline is not None:
             data["deadline_ms"] = deadline
         self.emit(ev.WORKFLOW_STARTED, data)
         if deadline is not None:
             self.effect(StartTimer(timer_id=ids.run_timeout_timer_id(self.run_id),
                                    due_ms=deadline, actor_id=self.run_id, kind="timer-fired",
-                                   payload={"purpose": "run-timeout"}))
+                                   payload=encode(TimerFired("run-timeout"))))
         now = self.now()
         self.project(status="running", started_at=repr(now), workflow=data["workflow"],
                      args=json.dumps(data["args"]), kwargs=json.dumps(data["kwargs"]))
@@ -249,12 +250,12 @@ class Run:
         if self.setup_error is not None:
             self._park_for_setup()
 
-    def _deadline_ms(self, payload: dict[str, Any]) -> int | None:
+    def _deadline_ms(self, message: StartRun) -> int | None:
         """When the run must end: its own ``max_duration`` from now, and never after its
         parent's deadline (passed down in the start message)."""
-        defn = find_workflow(payload["workflow"])
+        defn = find_workflow(message.workflow)
         own = defn.options.get("max_duration") if defn is not None else None
-        deadlines = [int(payload["deadline_ms"])] if payload.get("deadline_ms") else []
+        deadlines = [message.deadline_ms] if message.deadline_ms else []
         if own is not None:
             deadlines.append(deadline_ms(own, self.now_ms))
         return min(deadlines) if deadlines else None
@@ -418,9 +419,9 @@ class Run:
     def _notify_parent(self, status: str, result: Any, error: dict[str, Any] | None) -> None:
         if not self.parent or self.ctx is None:
             return
-        self.effect(Send(self.parent["run_id"], "child-completed", {
-            "call_id": self.parent["call_id"], "child_run_id": self.run_id, "status": status,
-            "result": result, "error": error}, msg_id=child_done_message_id(self.run_id)))
+        self.effect(Send(self.parent["run_id"], "child-completed", encode(ChildEnded(
+            self.parent["call_id"], self.run_id, status, result, error)),
+            msg_id=child_done_message_id(self.run_id)))
 
     def park(self, data: dict[str, Any]) -> dict[str, Any]:
         """Stop the run for an operator: recorded, visible in its status, code not run."""

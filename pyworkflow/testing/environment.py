@@ -27,6 +27,7 @@ from actors.journal import Event
 from actors.message import Message, new_msg_id
 from actors.timers import timer_message_id
 
+from .. import wire
 from .._start_plan import StartPlan, plan_start
 from ..durations import parse_duration
 from ..engine import Ports, Run, RunBehaviour
@@ -40,10 +41,9 @@ from ..errors import (
 from ..hook_errors import hook_error
 from ..hook_info import HookInfo
 from ..hooks import checked_payload
-from ..ids import STEP_TASK, hook_message_id, new_signal_id
+from ..ids import STEP_TASK, hook_message_id
 from ..run_info import RunInfo, run_info_from_record
-from ..run_queries import result_of
-from ..serialization import check_limits, encode
+from ..run_queries import check_signal_target, result_of, signal_message
 from .clock import Clock, VirtualClock
 from .step_runner import StepMock, run_attempt
 
@@ -170,18 +170,15 @@ class WorkflowEnvironment:
             self._drain()
         return self.get_run(run_id)
 
-    def send_signal(self, run_id: str, name: str, payload: Any = None) -> None:
-        info = self.get_run(run_id)
-        if info.finished:
-            raise ValueError(f"run {run_id} is {info.status}: it takes no more signals")
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"a signal name is a non-empty string, not {name!r}")
-        encoded = encode(payload, path="signal payload")
-        check_limits(encoded, "signal payload")
-        signal_id = new_signal_id()
-        self._deliver(Message("signal", run_id, {"name": name, "payload": encoded,
-                                                 "signal_id": signal_id}, msg_id=signal_id))
+    def send_signal(self, run_id: str, name: str, payload: Any = None,
+                    signal_id: str | None = None) -> str:
+        """``pyworkflow.send_signal``: the same checks and errors (``RunFinishedError``
+        for a finished run), then the run handles it; returns the signal's id."""
+        msg_id, message = signal_message(name, payload, signal_id)
+        check_signal_target(self.get_run(run_id))
+        self._deliver(Message("signal", run_id, message, msg_id=msg_id))
         self._drain()
+        return msg_id
 
     def resume_hook(self, token: str, payload: Any = None) -> HookInfo:
         """Deliver ``payload`` to a hook, with the same checks and errors as
@@ -196,7 +193,7 @@ class WorkflowEnvironment:
                 raise hook_error(HookAlreadyReceivedError, token)
             raise hook_error(HookExpiredError, token)
         self._deliver(Message("hook-received", hook.run_id,
-                              {"token": token, "call_id": hook.call_id, "payload": checked},
+                              wire.encode(wire.HookDelivery(token, hook.call_id, checked)),
                               msg_id=hook_message_id(token)))
         self._drain()
         return self._hook_info(token)
@@ -204,7 +201,8 @@ class WorkflowEnvironment:
     def cancel(self, run_id: str, reason: str | None = None) -> RunInfo:
         info = self.get_run(run_id)
         if not info.finished:
-            self._deliver(Message("cancel", run_id, {"reason": reason, "force": True}))
+            self._deliver(Message("cancel", run_id,
+                                  wire.encode(wire.CancelRun(reason=reason, force=True))))
             self._drain()
         return self.get_run(run_id)
 
@@ -259,8 +257,9 @@ class WorkflowEnvironment:
                 self._mailbox.popleft()
             elif self._steps:
                 job = self._steps[0]
-                payload = run_attempt(job, self._mocks, self.clock.now_ms)
-                kind = "step-completed" if payload["ok"] else "step-failed"
+                outcome = run_attempt(wire.decode(wire.StepAttempt, job), self._mocks,
+                                      self.clock.now_ms)
+                kind, payload = outcome.kind, wire.encode(outcome)
                 self._steps.popleft()
                 self._deliver(Message(kind, job["run_id"], payload))
             else:

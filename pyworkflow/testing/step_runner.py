@@ -1,9 +1,9 @@
 """Steps run in the test environment's own process, real or mocked.
 
-An attempt runs its step function (or the mock set with ``mock_step``) with the step
-context set, and reports back the message a worker's step task would send, with
-the same fields (``ok``, ``result`` or ``error_type``/``error``/``traceback``, and
-``retry_at_ms`` for a ``RetryableError(retry_after=...)``, by the virtual clock).
+An attempt runs its step function (or the mock set with ``mock_step``) in the same
+frame a worker's step task uses (:class:`~pyworkflow.step_attempt.Attempt`), so its
+outcome is the one a worker would report (``retry_at_ms`` for a
+``RetryableError(retry_after=...)`` by the virtual clock).
 A step's ``timeout`` is not enforced here (nothing preempts a step in-process).
 """
 
@@ -13,15 +13,15 @@ import asyncio
 import concurrent.futures
 import contextvars
 import inspect
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .. import serialization
-from ..errors import RetryableError
 from ..registry import get_step
-from ..step_context import StepContext, reset_step_context, set_step_context
+from ..step_attempt import Attempt
+from ..step_context import StepContext
+from ..wire import StepAttempt, StepOutcome
 
 
 @dataclass
@@ -63,28 +63,21 @@ def _run_coroutine(coro: Any) -> Any:
         return pool.submit(context.run, asyncio.run, coro).result()
 
 
-def run_attempt(job: dict[str, Any], mocks: dict[str, StepMock],
-                now_ms: Callable[[], int]) -> dict[str, Any]:
-    """One step attempt: the payload of its ``step-completed``/``step-failed`` report."""
-    name, run_id = job["step"], job["run_id"]
-    payload: dict[str, Any] = {"call_id": job["call_id"], "attempt": job["attempt"]}
-    token = set_step_context(StepContext(run_id, job["call_id"], name, job["attempt"]))
-    try:
+def run_attempt(task: StepAttempt, mocks: dict[str, StepMock],
+                now_ms: Callable[[], int]) -> StepOutcome:
+    """One step attempt, framed as every runtime frames it (:class:`Attempt`): the
+    outcome its ``step-completed``/``step-failed`` report carries."""
+    name = task.step
+    with Attempt(StepContext(task.run_id, task.call_id, name, task.attempt), now_ms) as frame:
         fn: Callable[..., Any] | None = mocks.get(name)
         if fn is None:
             defn = get_step(name)
             if defn is None:
                 raise LookupError(f"step {name!r} is not registered in this process")
             fn = defn.fn
-        result = fn(*serialization.decode(job["args"]), **serialization.decode(job["kwargs"]))
+        result = fn(*serialization.decode(task.args or []),
+                    **serialization.decode(task.kwargs or {}))
         if inspect.isawaitable(result):
             result = _run_coroutine(result)
-        payload.update(ok=True, result=serialization.encode(result, path=f"{name} result"))
-    except Exception as exc:
-        payload.update(ok=False, error_type=type(exc).__name__, error=str(exc),
-                       traceback="".join(traceback.format_exception(exc)))
-        if isinstance(exc, RetryableError):
-            payload["retry_at_ms"] = exc.retry_after_ms(now_ms())
-    finally:
-        reset_step_context(token)
-    return payload
+        frame.succeed(result)
+    return frame.outcome

@@ -12,6 +12,7 @@ from pyworkflow import (
     CancellationError,
     HookExpiredError,
     RetryableError,
+    RunFinishedError,
     WorkflowFailedError,
     continue_as_new,
     get_step_context,
@@ -116,7 +117,7 @@ def test_a_run_is_driven_by_hand_with_hooks_signals_and_advance() -> None:
         types = [e["type"] for e in env.events(h.run_id)]
         assert types[:2] == ["workflow_started", "value_set"]
         assert "signal_delivered" in types and types[-1] == "workflow_completed"
-        with pytest.raises(ValueError, match="no more signals"):
+        with pytest.raises(RunFinishedError, match="refused"):  # as pyworkflow.send_signal
             env.send_signal(h.run_id, "paid", 1)
 
 

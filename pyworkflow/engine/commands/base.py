@@ -25,8 +25,9 @@ S = TypeVar("S")
 #: What a resolution event gives the code that awaits the call: ``("value", v)`` or
 #: ``("error", exception)``; None when the event does not end the call (a retry).
 Outcome = tuple[str, Any] | None
-#: A handler of a mailbox message (or of a timer purpose) addressed to a run.
-Handler = Callable[["Run", dict[str, Any]], None]
+#: A handler of a mailbox message (or of a timer purpose) addressed to a run: it gets
+#: the message's typed shape (``pyworkflow.wire``), decoded once by the behaviour.
+Handler = Callable[["Run", Any], None]
 
 
 class CommandKind(Generic[S]):

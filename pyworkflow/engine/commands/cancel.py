@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ... import events as ev
+from ...wire import CancelRun, TimerFired
 from .base import Handler
 
 if TYPE_CHECKING:
@@ -30,19 +31,19 @@ class Cancellation:
     def timers(self) -> dict[str, Handler]:
         return {"run-timeout": self.timed_out}
 
-    def timed_out(self, run: Run, payload: dict[str, Any]) -> None:
+    def timed_out(self, run: Run, timer: TimerFired) -> None:
         """The run's deadline passed: cancel it (its shielded cleanup runs); it then ends
         failed with ``WorkflowTimeoutError`` rather than cancelled."""
         limit = run.options().get("max_duration")
         why = f"max_duration {limit} exceeded" if limit else "its parent's deadline passed"
-        self.cancel(run, {"reason": f"the run timed out: {why}", "force": True,
-                          "timed_out": True})
+        self.cancel(run, CancelRun(reason=f"the run timed out: {why}", force=True,
+                                   timed_out=True))
 
-    def cancel(self, run: Run, payload: dict[str, Any]) -> None:
+    def cancel(self, run: Run, request: CancelRun) -> None:
         if run.history.cancel_requested or run.history.finished:
             return
-        data = {"reason": payload.get("reason"), "force": bool(payload.get("force", True))}
-        if payload.get("timed_out"):
+        data: dict[str, Any] = {"reason": request.reason, "force": request.force}
+        if request.timed_out:
             data["timed_out"] = True
         run.emit(ev.CANCEL_REQUESTED, data)
         # Steps already running read this (``get_step_context().check_cancellation()``).

@@ -20,6 +20,7 @@ from actors.effects import Send
 from ... import events as ev
 from ... import ids, serialization
 from ...errors import ChildWorkflowFailedError, MaxNestingDepthError
+from ...wire import CancelRun, ChildEnded, StartRun, encode
 from .base import CommandKind, Handler, Outcome
 
 if TYPE_CHECKING:
@@ -73,15 +74,14 @@ class ChildKind(CommandKind[Children]):
         data = {"call_id": cmd.call_id, "workflow": cmd.name, "child_run_id": child_run_id,
                 **cmd.payload}
         run.emit(ev.CHILD_STARTED, data)
-        start = {"workflow": cmd.name, "args": cmd.payload["args"],
-                 "kwargs": cmd.payload["kwargs"],
-                 "parent": {"run_id": run.run_id, "call_id": cmd.call_id},
-                 "depth": run.depth + 1}
-        if run.trace:  # the child's steps join the parent's trace (pyworkflow.tracing)
-            start["trace"] = run.trace
-        if run.deadline_ms is not None:  # a child cannot outlive its parent's deadline
-            start["deadline_ms"] = run.deadline_ms
-        run.effect(Send(child_run_id, "start", start, msg_id=ids.start_message_id(child_run_id)))
+        start = StartRun(
+            workflow=cmd.name, args=cmd.payload["args"], kwargs=cmd.payload["kwargs"],
+            parent={"run_id": run.run_id, "call_id": cmd.call_id}, depth=run.depth + 1,
+            # the child's steps join the parent's trace (pyworkflow.tracing), and it cannot
+            # outlive its parent's deadline
+            trace=run.trace or None, deadline_ms=run.deadline_ms)
+        run.effect(Send(child_run_id, "start", encode(start),
+                        msg_id=ids.start_message_id(child_run_id)))
         self.matched(run, cmd, data)
 
     def matched(self, run: Run, cmd: Command, data: dict[str, Any]) -> None:
@@ -101,20 +101,20 @@ class ChildKind(CommandKind[Children]):
     def messages(self) -> dict[str, Handler]:
         return {"child-completed": self.finished}
 
-    def finished(self, run: Run, payload: dict[str, Any]) -> None:
-        call = run.history.calls.get(payload.get("call_id", -1))
+    def finished(self, run: Run, ended: ChildEnded) -> None:
+        call = run.history.calls.get(ended.call_id)
         if call is None or call.kind != self.kind or call.state == "done" \
-                or call.data.get("child_run_id") != payload.get("child_run_id"):
+                or call.data.get("child_run_id") != ended.child_run_id:
             return
         base = {"call_id": call.call_id, "workflow": call.name,
-                "child_run_id": payload["child_run_id"], "status": payload.get("status")}
-        if payload.get("status") == "completed":
-            data = {**base, "result": payload.get("result")}
+                "child_run_id": ended.child_run_id, "status": ended.status}
+        if ended.status == "completed":
+            data = {**base, "result": ended.result}
             run.emit(ev.CHILD_COMPLETED, data)
             run.resolve(ev.CHILD_COMPLETED, data)
             return
-        error = payload.get("error") or {}
-        data = {**base, "error_type": error.get("type", payload.get("status")),
+        error = ended.error or {}
+        data = {**base, "error_type": error.get("type", ended.status),
                 "error": error.get("message", "")}
         run.emit(ev.CHILD_FAILED, data)
         run.resolve(ev.CHILD_FAILED, data)
@@ -137,8 +137,8 @@ class ChildKind(CommandKind[Children]):
         policy = call.data.get("policy", TERMINATE)
         if call.state == "done" or policy == ABANDON:
             return
-        run.effect(Send(call.data["child_run_id"], "cancel", {
-            "reason": f"parent {run.run_id} ended", "force": policy == TERMINATE},
+        run.effect(Send(call.data["child_run_id"], "cancel", encode(CancelRun(
+            reason=f"parent {run.run_id} ended", force=policy == TERMINATE)),
             msg_id=ids.close_child_message_id(run.run_id, call.call_id)))
 
 
@@ -157,7 +157,7 @@ class CancelChildKind(CommandKind[None]):
         run.emit(ev.CHILD_CANCEL_REQUESTED, {"call_id": cmd.call_id, "workflow": cmd.name,
                                              "child_run_id": cmd.payload["child_run_id"]})
         run.effect(Send(cmd.payload["child_run_id"], "cancel",
-                        {"reason": cmd.payload.get("reason"), "force": True},
+                        encode(CancelRun(reason=cmd.payload.get("reason"), force=True)),
                         msg_id=ids.cancel_child_message_id(run.run_id, cmd.call_id)))
         self.matched(run, cmd, {})
 

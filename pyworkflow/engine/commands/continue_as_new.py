@@ -21,6 +21,7 @@ from actors.effects import Send
 
 from ... import events as ev
 from ... import ids
+from ...wire import StartRun, encode
 from .base import CommandKind
 
 if TYPE_CHECKING:
@@ -53,12 +54,14 @@ class ContinueAsNewKind(CommandKind[None]):
         run.emit(ev.WORKFLOW_CONTINUED_AS_NEW, {"call_id": cmd.call_id, "workflow": cmd.name,
                                                "continued_to": successor, **cmd.payload})
         started = run.history.started or {}
-        start: dict[str, Any] = {"workflow": cmd.name, "args": cmd.payload["args"],
-                                 "kwargs": cmd.payload["kwargs"], "continued_from": run.run_id}
-        start.update({k: started[k] for k in INHERITED if started.get(k) is not None})
-        if run.trace:  # the successor is its own trace, linked to this one (pyworkflow.tracing)
-            start["trace_link"] = run.trace
-        run.effect(Send(successor, "start", start, msg_id=ids.start_message_id(successor)))
+        start = StartRun(
+            workflow=cmd.name, args=cmd.payload["args"], kwargs=cmd.payload["kwargs"],
+            continued_from=run.run_id,
+            # the successor is its own trace, linked to this one (pyworkflow.tracing)
+            trace_link=run.trace or None,
+            **{k: started[k] for k in INHERITED if started.get(k) is not None})
+        run.effect(Send(successor, "start", encode(start),
+                        msg_id=ids.start_message_id(successor)))
         run.end_run("continued_as_new", {"continued_to": successor,
                                          "result": json.dumps(None)}, None, None,
                     continued=True)

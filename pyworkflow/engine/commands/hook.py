@@ -19,6 +19,7 @@ from ... import ids, serialization
 from ...durations import deadline_ms, parse_duration
 from ...errors import HookExpiredError
 from ...hook_errors import hook_error
+from ...wire import HookDelivery, TimerFired, encode
 from ..context import shielded
 from .base import CommandKind, Handler, Outcome
 
@@ -64,7 +65,7 @@ class HookKind(CommandKind[Callbacks]):
             run.effect(StartTimer(
                 timer_id=ids.wait_timer_id(run.run_id, cmd.call_id), due_ms=expires,
                 actor_id=run.run_id, kind="timer-fired",
-                payload={"purpose": "hook-timeout", "call_id": cmd.call_id}))
+                payload=encode(TimerFired("hook-timeout", cmd.call_id))))
         callback = self.state(run).pop(cmd.call_id, None)
         if callback is not None:
             run.after_commit.append(lambda: callback(token))
@@ -75,17 +76,17 @@ class HookKind(CommandKind[Callbacks]):
     def timers(self) -> dict[str, Handler]:
         return {"hook-timeout": self.timed_out}
 
-    def received(self, run: Run, payload: dict[str, Any]) -> None:
-        call = run.history.calls.get(payload.get("call_id", -1))
+    def received(self, run: Run, delivery: HookDelivery) -> None:
+        call = run.history.calls.get(delivery.call_id)
         if call is None or call.kind != self.kind or call.state != "pending" \
-                or call.data.get("token") != payload.get("token"):
+                or call.data.get("token") != delivery.token:
             return  # a token no waiting hook of this run holds
-        data = {"call_id": call.call_id, "name": call.name, "payload": payload.get("payload")}
+        data = {"call_id": call.call_id, "name": call.name, "payload": delivery.payload}
         run.emit(ev.HOOK_RECEIVED, data)
         run.resolve(ev.HOOK_RECEIVED, data)
 
-    def timed_out(self, run: Run, payload: dict[str, Any]) -> None:
-        call = run.history.calls.get(payload.get("call_id", -1))
+    def timed_out(self, run: Run, timer: TimerFired) -> None:
+        call = run.history.calls.get(timer.call_id if timer.call_id is not None else -1)
         if call is None or call.state != "pending" or call.kind != self.kind:
             return
         if not self._settle(run, call, "expired"):
@@ -103,9 +104,9 @@ class HookKind(CommandKind[Callbacks]):
         if move.moved or move.status != "received":
             return True
         if move.payload is not None:
-            self.received(run, {"token": call.data["token"], "call_id": call.call_id,
-                                "payload": serialization.parse_json(move.payload,
-                                                                    "hook payload")})
+            self.received(run, HookDelivery(
+                call.data["token"], call.call_id,
+                serialization.parse_json(move.payload, "hook payload")))
         return False
 
     def outcome(self, run: Run, etype: str, data: dict[str, Any]) -> Outcome:

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from actors.effects import Send
 
 from ... import events as ev
-from ... import ids
+from ... import ids, wire
+from ...wire import RetryRun
 from .base import Handler
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Recovery:
                                 "then `pyworkflow runs retry <run_id>`",
                       "error_type": "PoisonTurnError"})
 
-    def retry(self, run: Run, payload: dict[str, Any]) -> None:
+    def retry(self, run: Run, request: RetryRun) -> None:
         """An operator's ``runs retry``: resume a parked run, or re-open a failed one."""
         history = run.history
         if history.parked is not None:
@@ -87,4 +88,5 @@ class Recovery:
         handle a ``wake`` message: commands the rebuilt code issues past the end of the
         journal are recorded when it is handled."""
         run.turn().request_rebuild()
-        run.effect(Send(run.run_id, "wake", {}, msg_id=ids.wake_message_id(run.run_id)))
+        run.effect(Send(run.run_id, "wake", wire.encode(wire.Wake()),
+                        msg_id=ids.wake_message_id(run.run_id)))

@@ -20,6 +20,7 @@ from ... import events as ev
 from ... import ids, serialization
 from ...durations import deadline_ms, parse_duration
 from ...errors import SignalTimeoutError
+from ...wire import SignalSent, TimerFired, encode
 from ..context import shielded
 from .base import CommandKind, Handler, Outcome
 
@@ -70,7 +71,7 @@ class SignalKind(CommandKind[Buffer]):
             run.effect(StartTimer(
                 timer_id=ids.wait_timer_id(run.run_id, cmd.call_id), due_ms=expires,
                 actor_id=run.run_id, kind="timer-fired",
-                payload={"purpose": "signal-timeout", "call_id": cmd.call_id}))
+                payload=encode(TimerFired("signal-timeout", cmd.call_id))))
 
     def messages(self) -> dict[str, Handler]:
         return {"signal": self.received}
@@ -78,13 +79,13 @@ class SignalKind(CommandKind[Buffer]):
     def timers(self) -> dict[str, Handler]:
         return {"signal-timeout": self.timed_out}
 
-    def received(self, run: Run, payload: dict[str, Any]) -> None:
-        name = payload.get("name")
-        if not isinstance(name, str) or not name:
+    def received(self, run: Run, signal: SignalSent) -> None:
+        name = signal.name
+        if not name:
             return  # the client refuses these; a forged message changes nothing
         seq = run.turn().next_seq
-        run.emit(ev.SIGNAL_RECEIVED, {"name": name, "payload": payload.get("payload"),
-                                      "seq": seq, "signal_id": payload.get("signal_id")})
+        run.emit(ev.SIGNAL_RECEIVED, {"name": name, "payload": signal.payload,
+                                      "seq": seq, "signal_id": signal.signal_id})
         self._deliver(run, name)
 
     def _deliver(self, run: Run, name: str) -> bool:
@@ -103,8 +104,8 @@ class SignalKind(CommandKind[Buffer]):
         run.resolve(ev.SIGNAL_DELIVERED, data)
         return True
 
-    def timed_out(self, run: Run, payload: dict[str, Any]) -> None:
-        call = run.history.calls.get(payload.get("call_id", -1))
+    def timed_out(self, run: Run, timer: TimerFired) -> None:
+        call = run.history.calls.get(timer.call_id if timer.call_id is not None else -1)
         if call is None or call.state != "pending" or call.kind != self.kind:
             return
         data = {"call_id": call.call_id, "name": call.name}

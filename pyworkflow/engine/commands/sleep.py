@@ -10,6 +10,7 @@ from actors.effects import CancelTimer, StartTimer
 from ... import events as ev
 from ... import ids
 from ...durations import deadline_ms, parse_duration
+from ...wire import TimerFired, encode
 from ..context import shielded
 from .base import CommandKind, Handler, Outcome
 
@@ -53,13 +54,13 @@ class SleepKind(CommandKind[None]):
         run.effect(StartTimer(
             timer_id=ids.wait_timer_id(run.run_id, cmd.call_id), due_ms=wake,
             actor_id=run.run_id, kind="timer-fired",
-            payload={"purpose": "sleep", "call_id": cmd.call_id}))
+            payload=encode(TimerFired("sleep", cmd.call_id))))
 
     def timers(self) -> dict[str, Handler]:
         return {"sleep": self.woke}
 
-    def woke(self, run: Run, payload: dict[str, Any]) -> None:
-        call = run.history.calls.get(payload.get("call_id", -1))
+    def woke(self, run: Run, timer: TimerFired) -> None:
+        call = run.history.calls.get(timer.call_id if timer.call_id is not None else -1)
         if call is None or call.state != "pending" or call.kind != self.kind:
             return
         data: dict[str, Any] = {"call_id": call.call_id}

@@ -15,9 +15,10 @@ from actors.effects import CancelTimer, EnqueueTask, StartTimer
 
 from ... import events as ev
 from ... import ids, serialization
-from ...errors import StepFailedError, error_from_record
+from ...errors import step_error
 from ...registry import StepDef
-from ...retry import retry_delay_ms
+from ...retry import next_attempt_ms
+from ...wire import StepAttempt, StepOutcome, StepUndelivered, TimerFired, encode
 from .base import CommandKind, Handler, Outcome
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from ..history import CallRecord
     from ..run import Run
 
-#: Our error types come back into the workflow as themselves; others as StepFailedError.
-OUR_ERRORS = frozenset({"FatalError", "RetryableError", "StepTimeoutError", "CancellationError"})
 #: How long a dispatched attempt may wait unclaimed before it counts as lost in transit.
 QUEUED_WATCH_MS = 60_000
 
@@ -53,13 +52,13 @@ class StepKind(CommandKind[None]):
 
     def _dispatch(self, run: Run, call_id: int, name: str, data: dict[str, Any],
                   attempt: int) -> None:
+        task = StepAttempt(run_id=run.run_id, call_id=call_id, step=name, attempt=attempt,
+                           args=data.get("args", []), kwargs=data.get("kwargs", {}),
+                           timeout=data.get("timeout"), trace=run.trace or None)
         run.effect(EnqueueTask(
             name=ids.STEP_TASK, task_id=ids.step_task_id(run.run_id, call_id, attempt),
-            kwargs={"run_id": run.run_id, "call_id": call_id, "step": name, "attempt": attempt,
-                    "args": data.get("args", []), "kwargs": data.get("kwargs", {}),
-                    "timeout": data.get("timeout"),
-                    **({"trace": run.trace} if run.trace else {})},
-            queue=run.ports.queues["steps"], watch_key=run.ports.step_lease_key,
+            kwargs=encode(task), queue=run.ports.queues["steps"],
+            watch_key=run.ports.step_lease_key,
             watch_member=ids.step_attempt(run.run_id, call_id, attempt),
             watch_ms=QUEUED_WATCH_MS))
 
@@ -75,38 +74,41 @@ class StepKind(CommandKind[None]):
     def timers(self) -> dict[str, Handler]:
         return {"retry": self.retry_due}
 
-    def _pending_call(self, run: Run, payload: dict[str, Any]) -> CallRecord | None:
-        call = run.history.calls.get(payload.get("call_id", -1))
+    def _pending_call(self, run: Run, call_id: int, attempt: int) -> CallRecord | None:
+        call = run.history.calls.get(call_id)
         if call is None or call.kind != self.kind or call.state != "pending" \
-                or call.attempt != payload.get("attempt"):
+                or call.attempt != attempt:
             return None  # a duplicate or stale report: a step's outcome is recorded once
         return call
 
-    def undelivered(self, run: Run, payload: dict[str, Any]) -> None:
+    def undelivered(self, run: Run, report: StepUndelivered) -> None:
         """A dispatched attempt never reached a worker: send it again, same attempt."""
-        call = self._pending_call(run, payload)
+        call = self._pending_call(run, report.call_id, report.attempt)
         if call is not None:
             self._redispatch(run, call, ev.STEP_REDISPATCHED, call.attempt)
 
-    def finished(self, run: Run, payload: dict[str, Any]) -> None:
+    def finished(self, run: Run, outcome: StepOutcome) -> None:
         """A step attempt reported back (``step-completed`` or ``step-failed``)."""
-        call = self._pending_call(run, payload)
+        call = self._pending_call(run, outcome.call_id, outcome.attempt)
         if call is None:
             return
         base = {"call_id": call.call_id, "step": call.name, "attempt": call.attempt}
-        if payload.get("ok"):
-            data = {**base, "result": payload.get("result")}
+        if outcome.ok:
+            data = {**base, "result": outcome.result}
             run.emit(ev.STEP_COMPLETED, data)
             run.resolve(ev.STEP_COMPLETED, data)
             return
-        if payload.get("worker_lost") and self._lost(run, call, base, payload):
+        if outcome.worker_lost and self._lost(run, call, base, outcome):
             return
-        retry_at = None if run.history.cancel_requested else self._retry_at(
-            run, call.data, call.attempt, payload)
-        data = {**base, "error_type": payload.get("error_type", "Exception"),
-                "error": payload.get("error", ""), "traceback": payload.get("traceback"),
+        failure = outcome.failure
+        retry_at = None if run.history.cancel_requested else next_attempt_ms(
+            failure, call.attempt, call.data.get("max_attempts", 1),
+            call.data.get("retry_delay", "exponential"), run.now_ms)
+        data = {**base, "error_type": failure.error_type, "error": failure.error,
+                "error_class": failure.error_class, "fatal": failure.fatal,
+                "traceback": failure.traceback,
                 "will_retry": retry_at is not None, "retry_at_ms": retry_at,
-                "worker_lost": bool(payload.get("worker_lost"))}
+                "worker_lost": bool(outcome.worker_lost)}
         run.emit(ev.STEP_FAILED, data)
         if retry_at is None:
             run.resolve(ev.STEP_FAILED, data)
@@ -114,17 +116,17 @@ class StepKind(CommandKind[None]):
         run.effect(StartTimer(
             timer_id=ids.retry_timer_id(run.run_id, call.call_id, call.attempt + 1),
             due_ms=retry_at, actor_id=run.run_id, kind="timer-fired",
-            payload={"purpose": "retry", "call_id": call.call_id, "attempt": call.attempt + 1}))
+            payload=encode(TimerFired("retry", call.call_id, call.attempt + 1))))
 
     def _lost(self, run: Run, call: CallRecord, base: dict[str, Any],
-              payload: dict[str, Any]) -> bool:
+              outcome: StepOutcome) -> bool:
         """The attempt's worker died. True when that ended (failed or parked) the run."""
         retries_left = call.attempt < call.data.get("max_attempts", 1)
         decision = run.worker_lost_decision(call.worker_losses + 1, retries_left)
         if decision == "retry":
             return False
         run.emit(ev.STEP_FAILED, {
-            **base, "error_type": "WorkerLostError", "error": payload.get("error", ""),
+            **base, "error_type": "WorkerLostError", "error": outcome.error or "",
             "traceback": None, "will_retry": False, "retry_at_ms": None, "worker_lost": True,
             "parked": decision == "park", "ends_run": decision == "fail"})
         if decision == "fail":
@@ -136,17 +138,9 @@ class StepKind(CommandKind[None]):
                       "error_type": "PoisonStepError", "call_id": call.call_id})
         return True
 
-    def _retry_at(self, run: Run, step: dict[str, Any], attempt: int,
-                  payload: dict[str, Any]) -> int | None:
-        if payload.get("error_type") == "FatalError" or attempt >= step.get("max_attempts", 1):
-            return None
-        if payload.get("retry_at_ms") is not None:
-            return max(run.now_ms, int(payload["retry_at_ms"]))
-        return run.now_ms + retry_delay_ms(step.get("retry_delay", "exponential"), attempt)
-
-    def retry_due(self, run: Run, payload: dict[str, Any]) -> None:
-        call = run.history.calls.get(payload.get("call_id", -1))
-        if call is None or call.state != "retry_wait" or payload.get("attempt") != call.attempt + 1:
+    def retry_due(self, run: Run, timer: TimerFired) -> None:
+        call = run.history.calls.get(timer.call_id if timer.call_id is not None else -1)
+        if call is None or call.state != "retry_wait" or timer.attempt != call.attempt + 1:
             return
         self._redispatch(run, call, ev.STEP_RETRYING, call.attempt + 1)
 
@@ -172,8 +166,7 @@ class StepKind(CommandKind[None]):
 
 
 def _step_error(data: dict[str, Any]) -> Exception:
-    error_type = data.get("error_type", "Exception")
-    if error_type in OUR_ERRORS:
-        return error_from_record(error_type, data.get("error", ""))
-    return StepFailedError(data.get("step", "?"), error_type, data.get("error", ""),
-                           data.get("traceback"), data.get("attempt", 1))
+    return step_error(data.get("step", "?"), data.get("error_type", "Exception"),
+                      data.get("error", ""), error_class=data.get("error_class"),
+                      traceback=data.get("traceback"), fatal=bool(data.get("fatal")),
+                      attempts=data.get("attempt", 1))
