@@ -439,7 +439,7 @@ async def parent_waits_child_flow(tag: str) -> Any:
 @workflow(name="conf_cancel_in_step")
 async def cancel_in_step_flow(tag: str) -> str:
     try:
-        return await wait_for_cancel(tag)  # type: ignore[misc]  (a sync step's future)
+        return await wait_for_cancel(tag)  # type: ignore[misc]
     except CancellationError:
         async with shield():
             await cleanup(tag)
@@ -448,7 +448,7 @@ async def cancel_in_step_flow(tag: str) -> str:
 
 @workflow(name="conf_check_cancellation")
 async def check_cancellation_flow(tag: str) -> str:
-    return await check_cancellation(tag)  # type: ignore[misc]  (a sync step's future)
+    return await check_cancellation(tag)  # type: ignore[misc]
 
 
 @workflow(name="conf_cancel_in_sleep")
