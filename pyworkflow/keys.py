@@ -94,3 +94,9 @@ def local_run_state(prefix: str, run_id: str) -> str:
 def local_run_owner(prefix: str, run_id: str) -> str:
     """String with a TTL: which process is running a local run (two never run it at once)."""
     return f"{prefix}:{{local:{run_id}}}:owner"
+
+
+def web_csrf_secret(prefix: str) -> str:
+    """String: the dashboard's CSRF token when no auth token is set (every web process of
+    one deployment reads the same one)."""
+    return f"{prefix}:{{web}}:csrf"

@@ -9,6 +9,11 @@ actions on runs and schedules (:mod:`.actions`, off by default, guarded by
 :mod:`.guard`) and ``GET /metrics`` (:mod:`pyworkflow.metrics`). The hook endpoint's
 and the API's answers, errors included, are JSON.
 
+Every answer carries the browser security headers (:mod:`.security_headers`); every
+route but the hook endpoint and ``/healthz`` answers only known ``Host`` names
+(:mod:`.hosts`). ``pyworkflow.web:app`` is built on first use, from the
+environment, so importing this package reads no setting and fails on none.
+
 ``GET /healthz`` is liveness only (``{"ok": true}``): it does not touch Redis, so a
 Redis hiccup does not get every replica killed by its orchestrator at once.
 """
@@ -16,7 +21,7 @@ Redis hiccup does not get every replica killed by its orchestrator at once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -30,9 +35,11 @@ from .actions import action_routes
 from .dashboard import dashboard_routes
 from .guard import Guard
 from .hooks_endpoint import DEFAULT_MAX_BODY, Deliveries, hook_routes
-from .replies import Reply, http_error, json_reply
+from .hosts import HostCheck
+from .replies import Reply, http_error, internal_error, json_reply
 from .request_log import RequestLog
 from .schedule_pages import schedule_routes
+from .security_headers import SecurityHeaders
 
 __all__ = ["DEFAULT_MAX_BODY", "app", "create_app"]
 
@@ -49,7 +56,8 @@ async def healthz(request: Request) -> Response:
 
 
 def create_app(*, max_body: int = DEFAULT_MAX_BODY, dashboard: bool = True,
-               actions: bool | None = None, auth_token: str | None = None) -> Starlette:
+               actions: bool | None = None, auth_token: str | None = None,
+               allowed_hosts: Iterable[str] | None = None) -> Starlette:
     """A new app. ``max_body`` may lower the body limit, never raise it past the limit
     the worker decodes (:data:`pyworkflow.serialization.MAX_BYTES`).
 
@@ -57,10 +65,13 @@ def create_app(*, max_body: int = DEFAULT_MAX_BODY, dashboard: bool = True,
     (default: ``PYWORKFLOW_WEB_ACTIONS``, else off) lets the dashboard cancel, retry,
     signal and resume hooks; ``auth_token`` (default: ``PYWORKFLOW_WEB_AUTH_TOKEN``)
     makes every dashboard page, API call and ``/metrics`` require it (see
-    :mod:`.guard`)."""
+    :mod:`.guard`); a blank one is a ``ValueError``. ``allowed_hosts`` (default:
+    ``PYWORKFLOW_WEB_ALLOWED_HOSTS``, comma-separated) are the ``Host`` names served
+    besides loopback ones (see :mod:`.hosts`)."""
     if not 0 <= max_body <= DEFAULT_MAX_BODY:
         raise ValueError(f"max_body must be between 0 and {DEFAULT_MAX_BODY} bytes, "
                          f"not {max_body}")
+    guard = Guard.from_settings(actions, auth_token, allowed_hosts)
     deliveries = Deliveries()
 
     @contextlib.asynccontextmanager
@@ -77,17 +88,27 @@ def create_app(*, max_body: int = DEFAULT_MAX_BODY, dashboard: bool = True,
                    Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     web = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestLog)],
-        exception_handlers={404: http_error, 405: http_error},
+        middleware=[Middleware(SecurityHeaders), Middleware(RequestLog),
+                    Middleware(HostCheck, hosts=guard.hosts)],
+        exception_handlers={404: http_error, 405: http_error, 500: internal_error},
         lifespan=lifespan,
     )
     web.router.redirect_slashes = False  # "/healthz/" is another path: 404, not a redirect
     web.state.max_body = max_body
     web.state.deliveries = deliveries
     web.state.routes_shown = ROUTES_SHOWN if dashboard else ROUTES_SHOWN[:2]
-    web.state.guard = Guard.from_settings(actions, auth_token)
+    web.state.guard = guard
     return web
 
 
-#: A module-level app, for ``uvicorn pyworkflow.web:app``.
-app = create_app()
+_default: list[Starlette] = []
+
+
+def __getattr__(name: str) -> Starlette:
+    """``pyworkflow.web.app``: one app from the environment's settings, for ``uvicorn
+    pyworkflow.web:app``, built when first asked for."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _default:
+        _default.append(create_app())
+    return _default[0]

@@ -29,6 +29,7 @@ from ..errors import (
     RunNotFoundError,
 )
 from ..hooks import HookPayloadError, payload_errors, resume_hook
+from ..run_queries import retry_message
 from .replies import Reply, json_reply
 
 __all__ = ["action_routes"]
@@ -59,7 +60,11 @@ def _cancel(run_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _retry(run_id: str, _: dict[str, Any]) -> dict[str, Any]:
-    return {"status": retry_run(run_id).status}
+    before = retry_run(run_id)  # the state it found: nothing was done if it had no retry
+    if retry_message(before) is None:
+        raise Reply(409, {"error": f"a {before.status} run has nothing to retry",
+                          "status": before.status})
+    return {"status": before.status}
 
 
 def _signal(run_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -91,8 +96,9 @@ async def perform(request: Request, actions: Mapping[str, Callable[[str, dict[st
                   target: str) -> Any:
     """What every dashboard action does first: the guard (switch, sign-in, CSRF, origin),
     the action named in the path (404 if none), its JSON body, then the action itself
-    on ``request.path_params[target]``, off the event loop."""
-    request.app.state.guard.check_action(request)
+    on ``request.path_params[target]``, off the event loop (the guard too: its first
+    call reads the CSRF secret from Redis)."""
+    await run_in_threadpool(request.app.state.guard.check_action, request)
     action = actions.get(request.path_params["action"])
     if action is None:
         raise Reply(404, {"error": "no such action"})
@@ -115,7 +121,7 @@ async def run_action(request: Request) -> Response:
 
 async def hook_action(request: Request) -> Response:
     try:
-        request.app.state.guard.check_action(request)
+        await run_in_threadpool(request.app.state.guard.check_action, request)
         body = await read_body(request)
         done = await run_in_threadpool(_resume, request.path_params["token"], body)
         return json_reply(Reply(200, done))

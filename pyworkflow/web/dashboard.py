@@ -25,10 +25,11 @@ from ..metrics.run_tally import current_tally
 from ..run_info import TERMINAL_STATUSES
 from .guard import AUTH_COOKIE
 from .pages import login_page, shell
+from .replies import Reply, json_reply
 from .run_detail import run_detail
 from .run_pages import list_page
 
-__all__ = ["dashboard_routes", "refused"]
+__all__ = ["dashboard_routes", "refused", "status_param"]
 
 STATUSES = ("pending", "running", "suspended", "parked", *sorted(TERMINAL_STATUSES))
 MAX_PAGE = 500
@@ -50,11 +51,13 @@ def _json(body: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status, headers=_NO_STORE)
 
 
-async def runs_page(request: Request) -> Response:
+def runs_page(request: Request) -> Response:
+    # Plain functions, run on the thread pool: the first page with actions on reads the
+    # CSRF secret from Redis (once per app, :mod:`.csrf`).
     return refused(request) or HTMLResponse(shell(request, "runs"), headers=_NO_STORE)
 
 
-async def run_page(request: Request) -> Response:
+def run_page(request: Request) -> Response:
     return refused(request) or HTMLResponse(shell(request, "run"), headers=_NO_STORE)
 
 
@@ -63,16 +66,33 @@ def _text_param(request: Request, name: str) -> str | None:
     return value[:200] or None
 
 
+def _limit(request: Request) -> int:
+    text = request.query_params.get("limit", "50").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise Reply(400, {"error": f"limit must be an integer from 1 to {MAX_PAGE}"})
+    return min(MAX_PAGE, max(1, int(text)))
+
+
+def status_param(request: Request, allowed: tuple[str, ...]) -> str | None:
+    """The ``status`` filter, one of ``allowed``; anything else is a 400 naming them."""
+    status = _text_param(request, "status")
+    if status is not None and status not in allowed:
+        raise Reply(400, {"error": "unknown status", "statuses": list(allowed)})
+    return status
+
+
 def api_runs(request: Request) -> Response:
     denied = refused(request)
     if denied:
         return denied
     try:
-        limit = min(MAX_PAGE, max(1, int(request.query_params.get("limit", "50"))))
-    except ValueError:
-        return _json({"error": "limit must be an integer"}, 400)
-    page = list_page(limit, _text_param(request, "cursor"), _text_param(request, "status"),
-                     _text_param(request, "workflow"), _text_param(request, "q"))
+        page = list_page(_limit(request), _text_param(request, "cursor"),
+                         status_param(request, STATUSES), _text_param(request, "workflow"),
+                         _text_param(request, "q"))
+    except Reply as reply:
+        return json_reply(reply)
+    except ValueError as exc:  # the cursor
+        return _json({"error": str(exc)}, 400)
     return _json({"runs": page.runs, "next_cursor": page.next_cursor, "scanned": page.scanned})
 
 
@@ -107,13 +127,21 @@ def metrics(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
+    """The sign-in form, and its POST: a right token sets the cookie; wrong ones are
+    counted per client address and capped (:mod:`.login_limit`)."""
     guard = request.app.state.guard
     if request.method == "GET":
         return HTMLResponse(login_page(request, failed=False), headers=_NO_STORE)
+    client = request.client.host if request.client else "?"
+    wait = guard.login_limit.retry_after(client)
+    if wait:
+        return HTMLResponse(login_page(request, failed=True, wait_s=wait), 429,
+                            headers={**_NO_STORE, "Retry-After": str(wait)})
     raw = await request.body()  # a small urlencoded form; no python-multipart needed
     tokens = parse_qs(raw[:4096].decode("utf-8", "replace")).get("token", [])
     token = tokens[0] if tokens else None
     if token is None or guard.auth_token is None or not guard.token_ok(token):
+        guard.login_limit.failed(client)
         return HTMLResponse(login_page(request, failed=True), 401, headers=_NO_STORE)
     home = request.scope.get("root_path", "") + "/"
     reply = RedirectResponse(home, 303)

@@ -44,8 +44,11 @@ def shell(request: Request, kind: str) -> str:
             f'<script src="static/dashboard.js" defer></script></body></html>')
 
 
-def login_page(request: Request, failed: bool) -> str:
+def login_page(request: Request, failed: bool, wait_s: int = 0) -> str:
     note = '<p class="error">That token is not right.</p>' if failed else ""
+    if wait_s:
+        note = (f'<p class="error">Too many wrong tokens from this address; try again in '
+                f'{wait_s} s.</p>')
     return (f'{_head(request, "Sign in")}</head><body><main><h1>Sign in</h1>{note}'
             f'<form method="post" action="login"><label>Dashboard token '
             f'<input type="password" name="token" autocomplete="current-password" '

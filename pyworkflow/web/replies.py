@@ -12,7 +12,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-__all__ = ["Reply", "http_error", "json_reply"]
+from .security_headers import HEADERS
+
+__all__ = ["Reply", "http_error", "internal_error", "json_reply"]
 
 #: The ``Server`` header: the product, no versions (nothing to fingerprint).
 SERVER = "pyworkflow"
@@ -43,3 +45,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if status == 404:
         body["routes"] = request.app.state.routes_shown
     return json_reply(Reply(status, body, headers))
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """A bug's answer: ``{"error": "internal error"}``, never a traceback. Starlette sends
+    it from outside every middleware, so it carries the security headers itself."""
+    reply = json_reply(Reply(500, {"error": "internal error"}))
+    reply.headers.update(HEADERS)
+    return reply

@@ -20,7 +20,8 @@ from .._runtime import runtime
 from ..client import get_workflow_events, get_workflow_run
 from ..hook_info import hook_info_from_record
 from ..hooks import short_token
-from ..run_info import values_from_record
+from ..run_info import TERMINAL_STATUSES, values_from_record
+from ..run_queries import retry_message
 from ..serialization import encode
 from .timeline import build_timeline
 
@@ -45,6 +46,10 @@ def run_detail(run_id: str, full_tokens: bool) -> dict[str, Any]:
         "children": _children(events),
         "hooks": _hooks(events, full_tokens),
         "now": time.time(),
+        # Which buttons the page offers: cancel while the run is not finished, retry
+        # when retry_run would do something (failed, parked, pending without a start).
+        "can": {"cancel": info.status not in TERMINAL_STATUSES,
+                "retry": retry_message(info) is not None},
     }
 
 

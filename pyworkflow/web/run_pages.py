@@ -15,6 +15,7 @@ Why it stays fast with 100,000 runs in Redis:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,16 +38,27 @@ class RunPage:
     scanned: int
 
 
+#: The deepest offset a cursor may carry (a page walks at most SCAN_CAP per request).
+MAX_OFFSET = 10**9
+
+
 def parse_cursor(text: str | None) -> tuple[str, int]:
-    """``(max score, offset)``; a missing or malformed cursor starts at the newest run."""
-    if not text or ":" not in text:
+    """``(max score, offset)``; no cursor starts at the newest run. A cursor this API
+    did not give (not ``<finite score>:<offset>``) is a ``ValueError``: answered 400,
+    rather than sent to Redis, which would refuse it, or silently read as page one."""
+    if not text:
         return "+inf", 0
-    score, _, offset = text.rpartition(":")
+    score, sep, offset = text.rpartition(":")
     try:
-        float(score)
-        return score, max(0, int(offset))
+        if not sep or not math.isfinite(float(score)) or not offset.isdigit():
+            raise ValueError
+        position = int(offset)
     except ValueError:
-        return "+inf", 0
+        raise ValueError("cursor is not one this API gave; drop it to start "
+                         "from the newest run") from None
+    if position > MAX_OFFSET:
+        raise ValueError(f"cursor offset past {MAX_OFFSET}")
+    return score, position
 
 
 def _row(run_id: str, values: list[bytes | None]) -> dict[str, Any]:

@@ -22,13 +22,14 @@ from ..schedules.api import list_schedules, pause_schedule, resume_schedule, tri
 from ..schedules.errors import InvalidScheduleError, ScheduleNotFoundError
 from ..schedules.info import ScheduleInfo
 from .actions import perform
-from .dashboard import refused
+from .dashboard import refused, status_param
 from .pages import shell
 from .replies import Reply, json_reply
 
 __all__ = ["schedule_routes", "schedule_view"]
 
 _NO_STORE = {"Cache-Control": "no-store"}
+SCHEDULE_STATUSES = ("active", "paused")
 
 
 def schedule_view(info: ScheduleInfo) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def schedule_view(info: ScheduleInfo) -> dict[str, Any]:
             "updated_at": info.updated_at}
 
 
-async def schedules_page(request: Request) -> Response:
+def schedules_page(request: Request) -> Response:
     return refused(request) or HTMLResponse(shell(request, "schedules"), headers=_NO_STORE)
 
 
@@ -51,7 +52,10 @@ def api_schedules(request: Request) -> Response:
     denied = refused(request)
     if denied:
         return denied
-    status = request.query_params.get("status") or None
+    try:
+        status = status_param(request, SCHEDULE_STATUSES)
+    except Reply as reply:
+        return json_reply(reply)
     found = sorted(list_schedules(status), key=lambda i: i.created_at, reverse=True)
     return json_reply(Reply(200, {"schedules": [schedule_view(i) for i in found],
                                   "actions": request.app.state.guard.actions}))

@@ -8,7 +8,13 @@ Why it is done this way:
   :data:`BACKLOG`: a burst of connections waits in the kernel's queue instead of
   being reset.
 * Requests are coroutines on one event loop, so a client that trickles its headers
-  holds no thread; uvicorn's header-size limit bounds what it can make us buffer.
+  holds no thread; uvicorn's header-size limit bounds what it can make us buffer,
+  and the protocol of :mod:`.connections` bounds how long it may take (a request's
+  head within :data:`~.connections.HEAD_S` seconds, its body within
+  :data:`~.connections.BODY_S`) and how many connections are open at once, so
+  silent sockets cannot use up the process's file descriptors.
+* A host that does not resolve is one readable ``OSError`` too (``socket.gaierror``
+  would print as "Unknown error -2").
 * SIGTERM and Ctrl-C stop accepting at once, close idle and half-received
   connections, and give requests in flight at most :data:`GRACE_S` seconds to be
   answered (a delivery is a few milliseconds; the bound is for a stuck broker).
@@ -26,6 +32,8 @@ from typing import Any
 
 import uvicorn
 
+from .connections import BODY_S, HEAD_S, bounded_protocol
+
 __all__ = ["BACKLOG", "GRACE_S", "bind", "config", "serve", "url_of"]
 
 BACKLOG = 2048
@@ -37,6 +45,11 @@ KEEP_ALIVE_S = 5.0
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (IPv6 when ``host`` has a colon)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:  # looked up first: create_server would turn the lookup's error into errno -2
+        socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise OSError(f"{host!r} is not an address, nor a host name this machine "
+                      f"resolves ({exc.strerror})") from None
     return socket.create_server((host, port), family=family, backlog=BACKLOG)
 
 
@@ -45,10 +58,14 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
 
 
-def config(app: Any) -> uvicorn.Config:
-    """uvicorn's settings for the app (see the module docstring for why each)."""
-    settings = uvicorn.Config(app, log_config=None, access_log=False, server_header=False,
-                              date_header=True, backlog=BACKLOG, lifespan="on",
+def config(app: Any, *, head_s: float = HEAD_S, body_s: float = BODY_S,
+           max_connections: int | None = None) -> uvicorn.Config:
+    """uvicorn's settings for the app (see the module docstring for why each); the
+    keywords change the connection limits (:mod:`.connections`), for tests."""
+    protocol = bounded_protocol(head_s, body_s, max_connections)
+    settings = uvicorn.Config(app, http=protocol, log_config=None, access_log=False,
+                              server_header=False, date_header=True, backlog=BACKLOG,
+                              lifespan="on",
                               timeout_keep_alive=int(KEEP_ALIVE_S),
                               timeout_graceful_shutdown=int(GRACE_S))
     # Off whatever handlers someone attaches later: its lines hold the full token.

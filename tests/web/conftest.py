@@ -13,6 +13,9 @@ from pyworkflow import hooks
 from tests._workers import Worker, wait_for, worker_pool
 
 MODULE = "tests.web.dashboard_workflows"
+#: The TestClient's address: its default Host, ``testserver``, is not one the dashboard
+#: answers (only loopback names and the configured ones; see pyworkflow.web.hosts).
+LOCAL = "http://localhost"
 
 
 @pytest.fixture(scope="package")

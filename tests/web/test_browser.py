@@ -1,6 +1,8 @@
 """The dashboard in a real headless Chromium (Selenium with the system's chromium and
 chromedriver): the list shows started runs, filters work, the run page draws the
-timeline and the event log, and a hook resumed from the page completes its run.
+timeline and the event log, a hook resumed from the page completes its run, Cancel
+and Retry show only where they apply and ask first, and the pages work under their
+Content-Security-Policy (the browser's console reports no violation).
 
 Skipped, with the reason, when selenium or a Chromium with its driver is missing
 (``.ci/run`` installs them where it can).
@@ -45,6 +47,7 @@ def browser() -> Iterator[Any]:
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                  "--disable-gpu", "--window-size=1400,1000"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     try:
         driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER),
                                   options=options)
@@ -178,3 +181,49 @@ def test_schedules_page_pauses_resumes_and_triggers(browser: Any, site: str,
                  message="the triggered run's page to show it completed")
     finally:
         pyworkflow.delete_schedule(sid)
+
+
+def csp_violations(browser: Any) -> list[str]:
+    return [e["message"] for e in browser.get_log("browser")
+            if "Content Security Policy" in e["message"]]
+
+
+def shown(browser: Any, element_id: str) -> bool:
+    found = browser.find_elements(By.ID, element_id)
+    return bool(found) and bool(found[0].is_displayed())
+
+
+def test_cancel_and_retry_show_where_they_apply_and_ask_first(
+        browser: Any, site: str, workers: list[Worker]) -> None:
+    browser.get_log("browser")  # drop what earlier pages logged
+    waiting = pyworkflow.start("dash_order", "o-browser-confirm")
+    pending_hook(waiting)
+    browser.get(f"{site}/runs/{waiting}")
+    wait_for(lambda: shown(browser, "act-cancel"), 15, message="Cancel on a waiting run")
+    assert not shown(browser, "act-retry")
+    widths = wait_for(lambda: browser.execute_script(
+        "return [...document.querySelectorAll('#timeline .bar')].map(b => b.style.width)"),
+        15, message="the timeline's bars")
+    assert all(w.endswith("%") for w in widths), widths  # styled through the CSSOM
+
+    browser.find_element(By.ID, "act-cancel").click()
+    assert "Cancel this run?" in browser.switch_to.alert.text
+    browser.switch_to.alert.dismiss()
+    assert pyworkflow.get_workflow_run(waiting).status != "cancelled"
+    browser.find_element(By.ID, "act-cancel").click()
+    browser.switch_to.alert.accept()
+    assert pyworkflow.wait_for_run(waiting, 30).status == "cancelled"
+    wait_for(lambda: not shown(browser, "act-cancel"), 15,
+             message="Cancel gone once the run is cancelled")
+    assert not shown(browser, "act-retry")
+
+    failed = pyworkflow.start("dash_failing")
+    pyworkflow.wait_for_run(failed, 30)
+    browser.get(f"{site}/runs/{failed}")
+    wait_for(lambda: shown(browser, "act-retry"), 15, message="Retry on a failed run")
+    assert not shown(browser, "act-cancel")
+    browser.find_element(By.ID, "act-retry").click()
+    assert "Retry this run?" in browser.switch_to.alert.text
+    browser.switch_to.alert.dismiss()
+    assert (first_text(browser, "#action-message") or "") == ""
+    assert csp_violations(browser) == []

@@ -12,17 +12,17 @@ from starlette.testclient import TestClient
 import pyworkflow
 from pyworkflow.web import create_app
 from tests._workers import Worker, wait_for
-from tests.web.conftest import pending_hook
+from tests.web.conftest import LOCAL, pending_hook
 
 
 @pytest.fixture()
 def client(rt: Any) -> TestClient:
-    return TestClient(create_app())
+    return TestClient(create_app(), base_url=LOCAL)
 
 
 @pytest.fixture()
 def acting(rt: Any) -> TestClient:
-    return TestClient(create_app(actions=True))
+    return TestClient(create_app(actions=True), base_url=LOCAL)
 
 
 def csrf_of(client: TestClient) -> str:
@@ -154,7 +154,7 @@ def test_resume_and_signal_from_the_api(acting: TestClient, workers: list[Worker
 
 
 def test_auth_token_guards_pages_api_and_metrics(rt: Any) -> None:
-    guarded = TestClient(create_app(auth_token="s3cret-token"))
+    guarded = TestClient(create_app(auth_token="s3cret-token"), base_url=LOCAL)
     for path in ("/", "/api/runs", "/metrics", "/runs/run-x"):
         assert guarded.get(path).status_code == 401, path
     assert guarded.get("/healthz").status_code == 200
@@ -174,7 +174,8 @@ def test_mounts_under_a_prefix(rt: Any, workers: list[Worker]) -> None:
     from starlette.applications import Starlette
     from starlette.routing import Mount
 
-    host = TestClient(Starlette(routes=[Mount("/workflows", app=create_app())]))
+    host = TestClient(Starlette(routes=[Mount("/workflows", app=create_app())]),
+                      base_url=LOCAL)
     page = host.get("/workflows/")
     assert page.status_code == 200 and '<base href="/workflows/">' in page.text
     assert host.get("/workflows/static/dashboard.js").status_code == 200

@@ -16,7 +16,7 @@ from pyworkflow.metrics.run_tally import current_tally
 from pyworkflow.retention import RunRetention
 from pyworkflow.web import create_app
 from tests._workers import Worker, wait_for
-from tests.web.conftest import pending_hook
+from tests.web.conftest import LOCAL, pending_hook
 
 _SAMPLE = re.compile(r'^(pyworkflow_[a-z_]+)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf)$')
 
@@ -43,7 +43,7 @@ def series(name: str, **labels: str) -> str:
 
 
 def test_runs_by_workflow_and_status_after_runs(rt: Any, workers: list[Worker]) -> None:
-    client = TestClient(create_app())
+    client = TestClient(create_app(), base_url=LOCAL)
     for earlier in pyworkflow.list_workflow_runs(workflow="dash_failing", limit=10_000):
         pyworkflow.wait_for_run(earlier.run_id, 30)  # other tests' runs: settled first
     before = scrape(client)
@@ -69,7 +69,7 @@ def test_step_counters_add_up_across_processes(rt: Any) -> None:
     for seconds, outcome in ((0.02, "completed"), (0.3, "failed"), (0.04, "completed")):
         step_counters.record_attempt(runtime.redis, prefix, "metric_step", outcome, seconds)
     buffer_for(runtime.redis).flush()  # a worker's buffer does this within a second
-    samples = scrape(TestClient(create_app()))
+    samples = scrape(TestClient(create_app(), base_url=LOCAL))
     step = "metric_step"
     assert samples[series("pyworkflow_step_attempts_total", step=step, outcome="completed")] == 2
     assert samples[series("pyworkflow_step_attempts_total", step=step, outcome="failed")] == 1
@@ -100,7 +100,7 @@ def _counted_up(client: TestClient) -> dict[str, float]:
 def test_worker_counters_after_real_runs(rt: Any, workers: list[Worker]) -> None:
     """Runs started and finished, turn latency and timer lateness are counted in Redis
     by the worker's processes, and the finished count survives the runs' purge."""
-    client = TestClient(create_app())
+    client = TestClient(create_app(), base_url=LOCAL)
     for earlier in pyworkflow.list_workflow_runs(limit=10_000):
         if earlier.workflow == "dash_failing":
             pyworkflow.wait_for_run(earlier.run_id, 30)
@@ -138,7 +138,7 @@ def test_worker_counters_after_real_runs(rt: Any, workers: list[Worker]) -> None
 
 
 def test_workers_seen_by_their_heartbeat(rt: Any, workers: list[Worker]) -> None:
-    client = TestClient(create_app())
+    client = TestClient(create_app(), base_url=LOCAL)
     wait_for(lambda: scrape(client)["pyworkflow_workers"] >= len(workers), 30,
              message="the workers' heartbeats")
     members = rt.redis.zrange(keys.worker_heartbeats(rt.settings.key_prefix), 0, -1)
@@ -147,7 +147,7 @@ def test_workers_seen_by_their_heartbeat(rt: Any, workers: list[Worker]) -> None
 
 def test_backlog_gauges_read_mailboxes_queues_and_dead_letters(rt: Any,
                                                                workers: list[Worker]) -> None:
-    client = TestClient(create_app())
+    client = TestClient(create_app(), base_url=LOCAL)
     before = scrape(client)
     for name in (series("pyworkflow_queue_messages", queue="turns"),
                  series("pyworkflow_queue_messages", queue="steps"), "pyworkflow_actors_active",

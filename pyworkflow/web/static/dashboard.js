@@ -12,6 +12,7 @@ function el(tag, attrs, ...children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === null || v === undefined) continue;
     if (k === "class") node.className = v;
+    else if (k === "style") Object.assign(node.style, v);  // CSSOM: allowed by the CSP, unlike inline style
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v);
   }
@@ -171,7 +172,7 @@ function timeline(tl) {
       el("div", {class: "lane-label", title: b.label}, `${b.kind} · ${b.label}`),
       el("div", {class: "lane-track"}, segs.map((s) => el("div", {
         class: `bar k-${b.kind} seg-${s.kind} st-${s.state}`,
-        style: `left:${pos(s.start)};width:${width(s.start, s.end)}`,
+        style: {left: pos(s.start), width: width(s.start, s.end)},
         title: `${b.label}: ${s.kind}${s.attempt ? " " + s.attempt : ""} ${s.state}, ${seconds(s.end - s.start)}`,
       }))),
       el("div", {class: "lane-took"}, seconds(b.end - b.start)));
@@ -196,10 +197,13 @@ function runPage() {
     el("h1", {class: "mono"}, runId),
     el("div", {id: "summary"}),
     actions ? el("div", {class: "actions"},
-      el("button", {id: "act-cancel", type: "button", onclick: () =>
-        confirm("Cancel this run?") && doAct(`api/runs/${encodeURIComponent(runId)}/cancel`)}, "Cancel"),
-      el("button", {id: "act-retry", type: "button", onclick: () =>
-        doAct(`api/runs/${encodeURIComponent(runId)}/retry`)}, "Retry"),
+      // Shown only when the server says the action applies (d.can), and confirmed first.
+      el("button", {id: "act-cancel", type: "button", hidden: "hidden", onclick: () =>
+        confirm("Cancel this run? Its steps stop and it cannot be resumed.")
+          && doAct(`api/runs/${encodeURIComponent(runId)}/cancel`)}, "Cancel"),
+      el("button", {id: "act-retry", type: "button", hidden: "hidden", onclick: () =>
+        confirm("Retry this run? It starts again from where it stopped.")
+          && doAct(`api/runs/${encodeURIComponent(runId)}/retry`)}, "Retry"),
       el("form", {id: "signal-form", class: "inline", onsubmit: (ev) => {
         ev.preventDefault();
         const f = ev.target;
@@ -234,6 +238,10 @@ function runPage() {
   const refresh = async () => {
     const d = await getJSON(`api/runs/${encodeURIComponent(runId)}`);
     const r = d.run;
+    for (const [id, can] of [["act-cancel", d.can.cancel], ["act-retry", d.can.retry]]) {
+      const button = document.getElementById(id);
+      if (button) button.hidden = !can;
+    }
     section("summary", r, () => [
       fields([["Status", el("span", {id: "status", class: `badge s-${r.status}`}, r.status)],
               ["Workflow", r.workflow], ["Started", when(r.created_at)],
