@@ -448,7 +448,12 @@ async def cancel_in_step_flow(tag: str) -> str:
 
 @workflow(name="conf_check_cancellation")
 async def check_cancellation_flow(tag: str) -> str:
-    return await check_cancellation(tag)  # type: ignore[misc]
+    try:
+        return await check_cancellation(tag)  # type: ignore[misc]
+    except CancellationError:
+        async with shield():
+            await cleanup(tag)
+        raise
 
 
 @workflow(name="conf_cancel_in_sleep")
