@@ -33,6 +33,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.worker.request import Request
 
 from .registry import get_step
+from .wire import StepAttempt, WireError, decode
 
 __all__ = ["StepRequest", "grace_s", "limits_for", "soft_limit_armed"]
 
@@ -67,10 +68,13 @@ class StepRequest(Request):
     def time_limits(self) -> tuple[float | None, float | None]:
         if any(self._message_limits):
             return self._message_limits
-        kwargs = self.kwargs or {}
-        step = get_step(kwargs.get("step", ""))
+        try:
+            task = decode(StepAttempt, self.kwargs or {})
+        except WireError:
+            return (None, None)  # the task itself dead-letters it, at once
+        step = get_step(task.step)
         is_async = step is not None and _is_async(step.fn)
-        return limits_for(kwargs.get("timeout"), is_async)
+        return limits_for(task.timeout, is_async)
 
     @time_limits.setter
     def time_limits(self, value: tuple[float | None, float | None]) -> None:
