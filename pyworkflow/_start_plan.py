@@ -1,9 +1,10 @@
 """What starting a run writes, decided before anything is written.
 
-Shared by the sync client and ``pyworkflow.aio``: both validate the arguments
-against the workflow's signature, encode them (refusing what JSON cannot carry,
-naming the argument) and build the run's first record and its start message here,
-then do only the I/O themselves.
+Used by the client's start (``pyworkflow.client_core``, for both faces) and the
+test environments: the arguments are validated against the workflow's signature
+and encoded (refusing what JSON cannot carry, naming the argument), and the run's
+first record and its start message (``wire.StartRun``) are built here, before any
+I/O.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from . import serialization
 from .ids import new_run_id, start_message_id
 from .registry import WorkflowDef, get_workflow
+from .wire import StartRun, encode
 
 
 @dataclass(frozen=True)
@@ -23,9 +25,15 @@ class StartPlan:
     run_id: str
     workflow: str
     record: dict[str, str]
-    message: dict[str, Any]
+    #: the start message, as a wire shape: a client adds its trace before encoding it
+    start: StartRun
     msg_id: str
     created_at: float
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The start message's payload, encoded (without a trace)."""
+        return encode(self.start)
 
 
 def workflow_def(workflow_or_name: Any) -> WorkflowDef:
@@ -65,5 +73,5 @@ def plan_start(workflow_or_name: Any, args: tuple[Any, ...], kwargs: dict[str, A
               "created_at": repr(now), "updated_at": repr(now)}
     if idempotency_key is not None:  # retention lets go of the key with the run
         record["idempotency_key"] = idempotency_key
-    message = {"workflow": defn.name, "args": enc_args, "kwargs": enc_kwargs}
+    message = StartRun(workflow=defn.name, args=enc_args, kwargs=enc_kwargs)
     return StartPlan(run_id, defn.name, record, message, start_message_id(run_id), now)

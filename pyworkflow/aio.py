@@ -6,21 +6,24 @@
     info = await aio.wait_for_run(run_id, timeout=60)      # woken by Redis, not polled
     infos = await asyncio.gather(*(aio.get_workflow_run(r) for r in run_ids))
 
-Reads and waits use ``redis.asyncio`` (one client per event loop, so an app that
-runs several loops, or ``asyncio.run`` twice, is fine). Waiting for a run is a
-blocking read on the run's journal (``XREAD BLOCK``): every status change is a
-journal event committed together with the run's record, so the wait returns within
-a few milliseconds of the run's end. Putting a message in a run's mailbox goes
-through Kombu, which has no asyncio API; those sends (start, cancel, retry,
-resume_hook) run in the default thread pool, a millisecond each, so the loop is
-never blocked by them either.
+The operations are those of the sync face, written once in
+:mod:`pyworkflow.client_core`: the same checks, round trips, return types and
+errors. This module drives them on ``redis.asyncio`` (one client per event loop, so
+an app that runs several loops, or ``asyncio.run`` twice, is fine). Waiting for a
+run is a blocking read on the run's journal (``XREAD BLOCK``): every status change
+is a journal event committed together with the run's record, so the wait returns
+within a few milliseconds of the run's end. What has no asyncio API (a Kombu send
+to a run's mailbox, a start's hand-over to the run's first turn, the hook store)
+runs in the default thread pool, a millisecond each, so the loop is never blocked
+by it either.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
@@ -32,55 +35,27 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from actors import sentinel
 
+from . import client_core
 from . import hooks as _hooks
-from . import keys
 from ._runtime import Runtime, runtime
-from ._scripts import script
-from ._start_plan import StartPlan, plan_start
 from .config import _socket_url_to_unix
-from .errors import RunNotFoundError
-from .idempotency import (
-    CLAIM_SCRIPT,
-    RELEASE_SCRIPT,
-    IfFinished,
-    check_if_finished,
-    claim_args,
-    holder_verdict,
-    release_args,
-    start_message,
-)
-from .run_info import RunInfo, run_info_from_record, values_from_record
-from .run_queries import (
-    MAX_LIST_LIMIT,
-    block_ms,
-    block_until,
-    check_limit,
-    check_signal_target,
-    check_value_key,
-    event_dict,
-    journal_tail,
-    list_page,
-    result_of,
-    retry_message,
-    signal_message,
-    take_matching,
-    value_in_record,
-    value_timeout_text,
-    wait_deadline,
-)
-from .tracing import start_span
+from .idempotency import IfFinished
+from .run_info import RunId, RunInfo
+from .run_queries import MAX_LIST_LIMIT
 
 __all__ = ["MAX_LIST_LIMIT", "cancel_workflow", "get_hook", "get_result", "get_value",
            "get_values", "get_workflow_events", "get_workflow_run", "list_hooks",
            "list_workflow_runs", "resume_hook", "retry_run", "send_signal", "start",
            "wait_for_run"]
 
+T = TypeVar("T")
+
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Client] = \
     weakref.WeakKeyDictionary()
 
 
 class _Client:
-    """The runtime (settings, key layout, Kombu sender) plus this loop's Redis client."""
+    """The runtime (settings, key layout, actor system) plus this loop's Redis client."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -96,22 +71,6 @@ class _Client:
             sentinel.async_client(url, options) if sentinel.is_sentinel_url(url)
             else AsyncRedisCluster.from_url(url, **options) if isinstance(rt.redis, RedisCluster)
             else aioredis.Redis.from_url(url, **options))
-        self.claim = script(self.redis, CLAIM_SCRIPT)
-        self.release = script(self.redis, RELEASE_SCRIPT)
-
-    @property
-    def prefix(self) -> str:
-        return self.rt.settings.key_prefix
-
-    def record_key(self, run_id: str) -> str:
-        return self.rt.system.actor_keys(run_id).record
-
-    def journal_key(self, run_id: str) -> str:
-        return self.rt.system.actor_keys(run_id).journal
-
-    async def send(self, run_id: str, kind: str, payload: dict[str, Any],
-                   msg_id: str | None = None) -> None:
-        await asyncio.to_thread(self.rt.system.send, run_id, kind, payload, msg_id)
 
 
 async def _client() -> _Client:
@@ -124,211 +83,112 @@ async def _client() -> _Client:
     return client
 
 
-async def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
-                if_finished: IfFinished = "return", **kwargs: Any) -> str:
-    """``pyworkflow.start``, awaited: same checks, same undo on failure, same keys."""
-    if idempotency_key is not None:
-        check_if_finished(if_finished)
-    plan = plan_start(workflow_or_name, args, kwargs, idempotency_key)
-    c = await _client()
-    await c.redis.hset(c.record_key(plan.run_id), mapping=plan.record)
-    claimed = False
+async def _drive(op: client_core.Op[T], c: _Client) -> T:
+    """Run one operation on this loop's ``redis.asyncio`` client; its calls with no
+    asyncio API run in a thread (see :mod:`pyworkflow.client_core`).
+
+    A call in a thread cannot be stopped, so a cancellation that comes while one runs
+    waits for it and the operation learns what it did: a start whose hand-over went
+    through is not undone. The cancellation is then raised in the operation at its
+    next request (or in place of its result); if the call failed, only once the
+    operation has handled the failure (a start's undo)."""
+    run = client_core.Drive(op)
+    at_next: asyncio.CancelledError | None = None
+    at_end: asyncio.CancelledError | None = None
     try:
-        if idempotency_key is not None:
-            holder = await _claim(c, plan, idempotency_key, if_finished)
-            if holder is not None:
-                await c.redis.delete(c.record_key(plan.run_id))
-                return holder
-            claimed = True
-        await c.redis.zadd(keys.runs_index(c.prefix), {plan.run_id: plan.created_at})
-        with start_span(plan.workflow, plan.run_id) as carrier:
-            if carrier:
-                plan.message["trace"] = carrier
-            await c.send(plan.run_id, "start", plan.message, plan.msg_id)
-    except BaseException:
-        await _undo_start(c, plan, idempotency_key if claimed else None)
+        while (request := run.request) is not None:
+            if at_next is not None:
+                cancel, at_next = at_next, None
+                run.fail(cancel)
+                continue
+            try:
+                if isinstance(request, client_core.Offload):
+                    call = asyncio.ensure_future(asyncio.to_thread(request.call))
+                    try:
+                        reply = await asyncio.shield(call)
+                    except asyncio.CancelledError as cancel:
+                        at_end = cancel
+                        reply = await call
+                        at_next, at_end = cancel, None
+                else:
+                    reply = await request.on(c.redis)
+            except BaseException as exc:
+                run.fail(exc)
+            else:
+                run.reply(reply)
+    except BaseException as exc:
+        if at_end is not None and exc is not at_end:
+            raise at_end from exc
         raise
-    return plan.run_id
+    cancelled = at_next or at_end
+    if cancelled is not None:
+        raise cancelled
+    return run.result
 
 
-async def _claim(c: _Client, plan: StartPlan, key: str, if_finished: IfFinished) -> str | None:
-    expected = ""
-    for _attempt in range(10):
-        lkeys, largs = claim_args(c.prefix, key, plan.run_id, expected,
-                                  c.rt.settings.idempotency_retention)
-        won, holder = await c.claim(keys=lkeys, args=largs)
-        if won:
-            return None
-        expected = holder.decode()
-        if not expected:
-            continue
-        rec = await c.redis.hgetall(c.record_key(expected))
-        info = run_info_from_record(expected, rec) if rec else None
-        if holder_verdict(key, info, if_finished) == "return":
-            await _resend_lost_start(c, expected, rec)
-            return expected
-    raise RuntimeError(f"idempotency key {key!r} keeps changing hands; try again")
+async def _run(operation: Callable[..., client_core.Op[T]], *args: Any) -> T:
+    c = await _client()
+    return await _drive(operation(c.rt, *args), c)
 
 
-async def _resend_lost_start(c: _Client, run_id: str, record: dict[bytes, bytes]) -> None:
-    start = start_message(run_id, record)
-    if start is None or await c.redis.xlen(c.journal_key(run_id)) > 0:
-        return
-    await c.send(run_id, "start", start["payload"], start["msg_id"])
-
-
-async def _undo_start(c: _Client, plan: StartPlan, claimed_key: str | None) -> None:
-    try:
-        pipe = c.redis.pipeline(transaction=False)
-        pipe.delete(c.record_key(plan.run_id))
-        pipe.zrem(keys.runs_index(c.prefix), plan.run_id)
-        await pipe.execute()
-        if claimed_key is not None:
-            lkeys, largs = release_args(c.prefix, claimed_key, plan.run_id)
-            await c.release(keys=lkeys, args=largs)
-    except Exception:  # best effort, as in the sync client
-        pass
+async def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
+                if_finished: IfFinished = "return", **kwargs: Any) -> RunId:
+    """``pyworkflow.start``, awaited: the same checks, round trips and undo on failure."""
+    return await _run(client_core.start, workflow_or_name, args, kwargs, idempotency_key,
+                      if_finished)
 
 
 async def get_workflow_run(run_id: str) -> RunInfo:
-    c = await _client()
-    rec = await c.redis.hgetall(c.record_key(run_id))
-    if not rec:
-        raise RunNotFoundError(run_id)
-    return run_info_from_record(run_id, rec)
+    return await _run(client_core.get_workflow_run, run_id)
 
 
 async def get_workflow_events(run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
-    from actors.journal import decode_entry
-
-    c = await _client()
-    if after_seq == 0 and not await c.redis.exists(c.record_key(run_id)):
-        raise RunNotFoundError(run_id)
-    entries = await c.redis.xrange(c.journal_key(run_id), min=f"{after_seq + 1}-0", max="+")
-    events = [decode_entry(eid, fields) for eid, fields in entries]
-    return [event_dict(e.seq, e.type, e.ts, e.data) for e in events]
+    return await _run(client_core.get_workflow_events, run_id, after_seq)
 
 
 async def list_workflow_runs(status: str | None = None, workflow: str | None = None,
                              limit: int = 50) -> list[RunInfo]:
     """Newest first, filtered by status and workflow name."""
-    check_limit(limit)
-    c = await _client()
-    out: list[RunInfo] = []
-    offset, page = 0, list_page(limit)
-    index = keys.runs_index(c.prefix)
-    while len(out) < limit:
-        ids = await c.redis.zrevrange(index, offset, offset + page - 1)
-        if not ids:
-            break
-        offset += page
-        pipe = c.redis.pipeline(transaction=False)
-        for raw in ids:
-            pipe.hgetall(c.record_key(raw.decode()))
-        take_matching(out, ids, await pipe.execute(), status, workflow, limit)
-    return out
+    return await _run(client_core.list_workflow_runs, status, workflow, limit)
 
 
 async def wait_for_run(run_id: str, timeout: float | None = None,
                        follow: bool = False) -> RunInfo:
     """Until the run is finished (or parked); woken by the run's journal. With
     ``follow``, on to the last run of its continue-as-new chain."""
-    deadline = wait_deadline(timeout)
-    info = await _wait_one(run_id, deadline, timeout)
-    while follow and info.continued_to:
-        info = await _wait_one(info.continued_to, deadline, timeout, expected=True)
-    return info
-
-
-async def _wait_one(run_id: str, deadline: float | None, timeout: float | None,
-                    expected: bool = False) -> RunInfo:
-    c = await _client()
-    journal = c.journal_key(run_id)
-    while True:
-        tail = journal_tail(await c.redis.xrevrange(journal, count=1))
-        try:
-            info = await get_workflow_run(run_id)
-        except RunNotFoundError:
-            if not expected:
-                raise
-            # A successor whose first turn has not run yet: its journal's creation wakes us.
-            await c.redis.xread({journal: "0-0"}, count=1, block=block_until(
-                deadline, f"run {run_id} has not started after {timeout}s"))
-            continue
-        if info.settled:
-            return info
-        await c.redis.xread({journal: tail}, count=1, block=block_ms(info, deadline, timeout))
+    return await _run(client_core.wait_for_run, run_id, timeout, follow)
 
 
 async def get_result(run_id: str, timeout: float | None = None, follow: bool = False) -> Any:
     """The run's result; raises ``WorkflowFailedError`` if it did not complete."""
-    return result_of(await wait_for_run(run_id, timeout, follow))
+    return await _run(client_core.get_result, run_id, timeout, follow)
 
 
 async def send_signal(run_id: str, name: str, payload: Any = None,
                       signal_id: str | None = None) -> str:
     """``pyworkflow.send_signal``, awaited: the same checks, nothing sent when refused."""
-    msg_id, message = signal_message(name, payload, signal_id)
-    check_signal_target(await get_workflow_run(run_id))
-    c = await _client()
-    await c.send(run_id, "signal", message, msg_id)
-    return msg_id
+    return await _run(client_core.send_signal, run_id, name, payload, signal_id)
 
 
 async def get_values(run_id: str) -> dict[str, Any]:
     """``pyworkflow.get_values``, awaited."""
-    c = await _client()
-    rec = await c.redis.hgetall(c.record_key(run_id))
-    if not rec:
-        raise RunNotFoundError(run_id)
-    return values_from_record(rec)
+    return await _run(client_core.get_values, run_id)
 
 
 async def get_value(run_id: str, key: str, timeout: float | None = None) -> Any:
     """``pyworkflow.get_value``, awaited; a wait is woken by the run's journal."""
-    check_value_key(key)
-    c = await _client()
-    journal, record = c.journal_key(run_id), c.record_key(run_id)
-    deadline = wait_deadline(timeout)
-    while True:
-        tail = journal_tail(await c.redis.xrevrange(journal, count=1))
-        rec = await c.redis.hgetall(record)
-        if not rec:
-            raise RunNotFoundError(run_id)
-        found, value = value_in_record(run_id, key, rec, waiting=timeout is not None)
-        if found:
-            return value
-        await c.redis.xread({journal: tail}, count=1,
-                            block=block_until(deadline, value_timeout_text(run_id, key, timeout)))
+    return await _run(client_core.get_value, run_id, key, timeout)
 
 
 async def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = False,
                           timeout: float | None = None) -> RunInfo:
     """``pyworkflow.cancel_workflow``, awaited."""
-    info = await get_workflow_run(run_id)
-    if info.finished:
-        return info
-    c = await _client()
-    await c.send(run_id, "cancel", {"reason": reason, "force": True})
-    await asyncio.to_thread(_hooks.cancel_hooks, run_id)  # its tokens answer "cancelled"
-    if wait:
-        return await wait_for_run(run_id, timeout)
-    return await get_workflow_run(run_id)
+    return await _run(client_core.cancel_workflow, run_id, reason, wait, timeout)
 
 
 async def retry_run(run_id: str) -> RunInfo:
     """``pyworkflow.retry_run``, awaited."""
-    c = await _client()
-    rec = await c.redis.hgetall(c.record_key(run_id))
-    if not rec:
-        raise RunNotFoundError(run_id)
-    info = run_info_from_record(run_id, rec)
-    action = retry_message(info)
-    if action == "start":
-        await _resend_lost_start(c, run_id, rec)
-    elif action == "retry":
-        await c.send(run_id, "retry", {})
-    return info
+    return await _run(client_core.retry_run, run_id)
 
 
 async def resume_hook(token: str, payload: Any = None) -> Any:

@@ -2,7 +2,9 @@
 
 Each call is a few Redis round trips, so these work from plain sync code (Django
 views, scripts, Celery tasks). Async apps use :mod:`pyworkflow.aio`, the same
-functions on ``redis.asyncio``. For code written against the product we replace,
+functions on ``redis.asyncio``: the operations are written once, in
+:mod:`pyworkflow.client_core`, and each face only drives them (here, on the sync
+Redis client). For code written against the product we replace,
 the quick calls' values can also be awaited (``run_id = await start(...)``), and a
 *waiting* call (``wait_for_run``, ``get_result``, ``cancel_workflow(wait=True)``)
 made from inside a running event loop does not block it: it returns an awaitable
@@ -15,56 +17,16 @@ status change is a journal event, committed with the record), never a sleep loop
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any
+from typing import Any, TypeVar
 
-from actors import Message
-
-from . import aio, keys
+from . import aio, client_core
 from ._runtime import runtime
-from ._scripts import script
-from ._start_plan import StartPlan, plan_start
 from .errors import RunNotFoundError
-from .hooks import cancel_hooks
-from .idempotency import (
-    CLAIM_SCRIPT,
-    RELEASE_SCRIPT,
-    IfFinished,
-    check_if_finished,
-    claim_args,
-    holder_verdict,
-    release_args,
-    start_message,
-)
+from .idempotency import IfFinished
 from .ids import RUN_ID_PREFIX
-from .run_info import (
-    TERMINAL_STATUSES,
-    AwaitableList,
-    RunId,
-    RunInfo,
-    run_info_from_record,
-    values_from_record,
-)
-from .run_queries import (
-    MAX_LIST_LIMIT,
-    block_ms,
-    block_until,
-    check_limit,
-    check_signal_target,
-    check_value_key,
-    event_dict,
-    journal_tail,
-    list_page,
-    result_of,
-    retry_message,
-    signal_message,
-    take_matching,
-    value_in_record,
-    value_timeout_text,
-    wait_deadline,
-)
-from .tracing import start_span
+from .run_info import TERMINAL_STATUSES, RunId, RunInfo
+from .run_queries import MAX_LIST_LIMIT, check_limit, check_value_key, result_of
 
 __all__ = ["MAX_LIST_LIMIT", "RUN_ID_PREFIX", "TERMINAL_STATUSES", "LoopWait", "RunId", "RunInfo",
            "app_key", "check_limit", "redis_connection", "result_of",
@@ -72,6 +34,7 @@ __all__ = ["MAX_LIST_LIMIT", "RUN_ID_PREFIX", "TERMINAL_STATUSES", "LoopWait", "
            "get_value", "get_values", "list_workflow_runs", "retry_run", "send_signal", "start",
            "wait_for_run"]
 
+T = TypeVar("T")
 
 
 def redis_connection() -> Any:
@@ -96,6 +59,21 @@ def app_key(name: str) -> str:
     return f"{runtime().settings.key_prefix}:app:{name}"
 
 
+def _drive(op: client_core.Op[T]) -> T:
+    """Run one operation on the sync Redis client (see :mod:`pyworkflow.client_core`)."""
+    redis = runtime().redis
+    run = client_core.Drive(op)
+    while (request := run.request) is not None:
+        try:
+            reply = request.call() if isinstance(request, client_core.Offload) \
+                else request.on(redis)
+        except BaseException as exc:
+            run.fail(exc)
+        else:
+            run.reply(reply)
+    return run.result
+
+
 def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
           if_finished: IfFinished = "return", **kwargs: Any) -> RunId:
     """Start a run and return its id.
@@ -106,123 +84,22 @@ def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
     no run is left ``pending`` forever. With ``idempotency_key`` the same key gives
     the same run (see :mod:`pyworkflow.idempotency` for ``if_finished``).
     """
-    if idempotency_key is not None:
-        check_if_finished(if_finished)
-    plan = plan_start(workflow_or_name, args, kwargs, idempotency_key)
-    rt = runtime()
-    record_key = rt.system.actor_keys(plan.run_id).record
-    index = keys.runs_index(rt.settings.key_prefix)
-    claimed = False
-    try:
-        if idempotency_key is not None:
-            rt.redis.hset(record_key, mapping=plan.record)
-            holder = _claim(plan, idempotency_key, if_finished)
-            if holder is not None:
-                rt.redis.delete(record_key)
-                return RunId(holder)
-            claimed = True
-
-        def record(pipe: Any) -> None:  # the run's record and index, with the hand-over
-            if not claimed:
-                pipe.hset(record_key, mapping=plan.record)
-            pipe.zadd(index, {plan.run_id: plan.created_at})
-
-        with start_span(plan.workflow, plan.run_id) as carrier:
-            if carrier:
-                plan.message["trace"] = carrier
-            # A new run's actor is idle: its start message goes in hand with its first
-            # turn (no mailbox publish, no take).
-            rt.system.deliver_held(Message(kind="start", actor_id=plan.run_id,
-                                           payload=plan.message, msg_id=plan.msg_id),
-                                   before=record)
-    except BaseException:
-        _undo_start(plan, idempotency_key if claimed else None)
-        raise
-    return RunId(plan.run_id)
-
-
-def _claim(plan: StartPlan, key: str, if_finished: IfFinished) -> str | None:
-    """Make ``key`` name the new run (None), or return the run it names instead."""
-    rt = runtime()
-    claim = script(rt.redis, CLAIM_SCRIPT)
-    expected = ""
-    for _attempt in range(10):
-        lkeys, largs = claim_args(rt.settings.key_prefix, key, plan.run_id, expected,
-                                  rt.settings.idempotency_retention)
-        won, holder = claim(keys=lkeys, args=largs)
-        if won:
-            return None
-        expected = holder.decode()
-        if not expected:
-            continue  # it was let go meanwhile: claim it as free
-        rec = rt.redis.hgetall(rt.system.actor_keys(expected).record)
-        info = run_info_from_record(expected, rec) if rec else None
-        if holder_verdict(key, info, if_finished) == "return":
-            _resend_lost_start(expected, rec)
-            return expected
-    raise RuntimeError(f"idempotency key {key!r} keeps changing hands; try again")
-
-
-def _resend_lost_start(run_id: str, record: dict[bytes, bytes]) -> bool:
-    """A ``pending`` run with an empty journal may never have got its start message:
-    send it again (same message id, so a start that did arrive is not doubled)."""
-    start = start_message(run_id, record)
-    if start is None or runtime().system.journal(run_id).last_seq() > 0:
-        return False
-    runtime().system.send(run_id, "start", start["payload"], msg_id=start["msg_id"])
-    return True
-
-
-def _undo_start(plan: StartPlan, claimed_key: str | None) -> None:
-    """Best effort: if Redis itself is down this fails too, and what stays behind is
-    a record without a start message, which the next start with the same key (or
-    ``retry_run``) completes."""
-    rt = runtime()
-    with contextlib.suppress(Exception):
-        pipe = rt.redis.pipeline(transaction=False)
-        pipe.delete(rt.system.actor_keys(plan.run_id).record)
-        pipe.zrem(keys.runs_index(rt.settings.key_prefix), plan.run_id)
-        pipe.execute()
-        if claimed_key is not None:
-            release = script(rt.redis, RELEASE_SCRIPT)
-            lkeys, largs = release_args(rt.settings.key_prefix, claimed_key, plan.run_id)
-            release(keys=lkeys, args=largs)
+    return _drive(client_core.start(runtime(), workflow_or_name, args, kwargs,
+                                    idempotency_key, if_finished))
 
 
 def get_workflow_run(run_id: str) -> RunInfo:
-    rt = runtime()
-    rec = rt.redis.hgetall(rt.system.actor_keys(run_id).record)
-    if not rec:
-        raise RunNotFoundError(run_id)
-    return run_info_from_record(run_id, rec)
+    return _drive(client_core.get_workflow_run(runtime(), run_id))
 
 
 def get_workflow_events(run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
-    rt = runtime()
-    if after_seq == 0 and not rt.redis.exists(rt.system.actor_keys(run_id).record):
-        raise RunNotFoundError(run_id)
-    events = rt.system.journal(run_id).read(after_seq)
-    return AwaitableList(event_dict(e.seq, e.type, e.ts, e.data) for e in events)
+    return _drive(client_core.get_workflow_events(runtime(), run_id, after_seq))
 
 
 def list_workflow_runs(status: str | None = None, workflow: str | None = None,
                        limit: int = 50) -> list[RunInfo]:
     """Newest first, filtered by status and workflow name."""
-    check_limit(limit)
-    rt = runtime()
-    out: list[RunInfo] = AwaitableList()
-    offset, page = 0, list_page(limit)
-    index = keys.runs_index(rt.settings.key_prefix)
-    while len(out) < limit:
-        ids = rt.redis.zrevrange(index, offset, offset + page - 1)
-        if not ids:
-            break
-        offset += page
-        pipe = rt.redis.pipeline(transaction=False)
-        for raw in ids:
-            pipe.hgetall(rt.system.actor_keys(raw.decode()).record)
-        take_matching(out, ids, pipe.execute(), status, workflow, limit)
-    return out
+    return _drive(client_core.list_workflow_runs(runtime(), status, workflow, limit))
 
 
 def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = False,
@@ -235,14 +112,7 @@ def cancel_workflow(run_id: str, reason: str | None = None, wait: bool = False,
     """
     if wait and _in_event_loop():
         return LoopWait(lambda: aio.cancel_workflow(run_id, reason, wait, timeout))  # type: ignore[return-value]
-    info = get_workflow_run(run_id)
-    if info.finished:
-        return info
-    runtime().system.send(run_id, "cancel", {"reason": reason, "force": True})
-    cancel_hooks(run_id)  # from now on its hooks' tokens answer "cancelled"
-    if wait:
-        return wait_for_run(run_id, timeout)
-    return get_workflow_run(run_id)
+    return _drive(client_core.cancel_workflow(runtime(), run_id, reason, wait, timeout))
 
 
 def retry_run(run_id: str) -> RunInfo:
@@ -254,17 +124,7 @@ def retry_run(run_id: str) -> RunInfo:
     marked superseded. A ``pending`` run that never got its start message (its
     starter died) gets it. Other statuses are left unchanged (returned as they are).
     """
-    rt = runtime()
-    rec = rt.redis.hgetall(rt.system.actor_keys(run_id).record)
-    if not rec:
-        raise RunNotFoundError(run_id)
-    info = run_info_from_record(run_id, rec)
-    action = retry_message(info)
-    if action == "start":
-        _resend_lost_start(run_id, rec)
-    elif action == "retry":
-        rt.system.send(run_id, "retry", {})
-    return info
+    return _drive(client_core.retry_run(runtime(), run_id))
 
 
 def wait_for_run(run_id: str, timeout: float | None = None, follow: bool = False) -> RunInfo:
@@ -278,32 +138,7 @@ def wait_for_run(run_id: str, timeout: float | None = None, follow: bool = False
     """
     if _in_event_loop():
         return LoopWait(lambda: aio.wait_for_run(run_id, timeout, follow))  # type: ignore[return-value]
-    deadline = wait_deadline(timeout)
-    info = _wait_one(run_id, deadline, timeout)
-    while follow and info.continued_to:
-        info = _wait_one(info.continued_to, deadline, timeout, expected=True)
-    return info
-
-
-def _wait_one(run_id: str, deadline: float | None, timeout: float | None,
-              expected: bool = False) -> RunInfo:
-    """Wait for one run; ``expected``: a successor that may not exist yet."""
-    rt = runtime()
-    journal_key = rt.system.actor_keys(run_id).journal
-    while True:
-        tail = journal_tail(rt.redis.xrevrange(journal_key, count=1))
-        try:
-            info = get_workflow_run(run_id)
-        except RunNotFoundError:
-            if not expected:
-                raise
-            # A successor whose first turn has not run yet: its journal's creation wakes us.
-            rt.redis.xread({journal_key: "0-0"}, count=1, block=block_until(
-                deadline, f"run {run_id} has not started after {timeout}s"))
-            continue
-        if info.settled:
-            return info
-        rt.redis.xread({journal_key: tail}, count=1, block=block_ms(info, deadline, timeout))
+    return _drive(client_core.wait_for_run(runtime(), run_id, timeout, follow))
 
 
 def send_signal(run_id: str, name: str, payload: Any = None,
@@ -317,19 +152,12 @@ def send_signal(run_id: str, name: str, payload: Any = None,
     run does not exist (``RunNotFoundError``) or has finished (``RunFinishedError``).
     Pass your own ``signal_id`` to make a retried send one signal.
     """
-    msg_id, message = signal_message(name, payload, signal_id)
-    check_signal_target(get_workflow_run(run_id))
-    runtime().system.send(run_id, "signal", message, msg_id=msg_id)
-    return msg_id
+    return _drive(client_core.send_signal(runtime(), run_id, name, payload, signal_id))
 
 
 def get_values(run_id: str) -> dict[str, Any]:
     """Every value the run has published (``set_value``): key -> latest value."""
-    rt = runtime()
-    rec = rt.redis.hgetall(rt.system.actor_keys(run_id).record)
-    if not rec:
-        raise RunNotFoundError(run_id)
-    return values_from_record(rec)
+    return _drive(client_core.get_values(runtime(), run_id))
 
 
 def get_value(run_id: str, key: str, timeout: float | None = None) -> Any:
@@ -341,22 +169,10 @@ def get_value(run_id: str, key: str, timeout: float | None = None) -> Any:
     when the time passes first, ``ValueNotSetError`` as soon as the run ends (or
     parks) without setting it.
     """
-    check_value_key(key)
+    check_value_key(key)  # at the call, also when the wait is awaited later
     if timeout is not None and _in_event_loop():
         return LoopWait(lambda: aio.get_value(run_id, key, timeout))
-    rt = runtime()
-    keys_ = rt.system.actor_keys(run_id)
-    deadline = wait_deadline(timeout)
-    while True:
-        tail = journal_tail(rt.redis.xrevrange(keys_.journal, count=1))
-        rec = rt.redis.hgetall(keys_.record)
-        if not rec:
-            raise RunNotFoundError(run_id)
-        found, value = value_in_record(run_id, key, rec, waiting=timeout is not None)
-        if found:
-            return value
-        rt.redis.xread({keys_.journal: tail}, count=1,
-                       block=block_until(deadline, value_timeout_text(run_id, key, timeout)))
+    return _drive(client_core.get_value(runtime(), run_id, key, timeout))
 
 
 def get_result(run_id: str, timeout: float | None = None, follow: bool = False) -> Any:
@@ -364,7 +180,7 @@ def get_result(run_id: str, timeout: float | None = None, follow: bool = False) 
     ``follow``, the result of the last run of its continue-as-new chain."""
     if _in_event_loop():
         return LoopWait(lambda: aio.get_result(run_id, timeout, follow))
-    return result_of(wait_for_run(run_id, timeout, follow))
+    return _drive(client_core.get_result(runtime(), run_id, timeout, follow))
 
 
 def run_chain(run_id: str) -> list[RunInfo]:

@@ -31,6 +31,7 @@ from ._scripts import script
 from .errors import IdempotencyKeyUsedError
 from .ids import start_message_id
 from .run_info import TERMINAL_STATUSES, RunInfo
+from .wire import StartRun, encode
 
 IfFinished = Literal["return", "start_new", "refuse"]
 IF_FINISHED_CHOICES: tuple[IfFinished, ...] = ("return", "start_new", "refuse")
@@ -70,9 +71,9 @@ def start_message(run_id: str, record: dict[bytes, bytes]) -> dict[str, Any] | N
     if record.get(b"status", b"pending") != b"pending" or b"workflow" not in record:
         return None
     return {"msg_id": start_message_id(run_id),
-            "payload": {"workflow": record[b"workflow"].decode(),
-                        "args": json.loads(record.get(b"args", b"[]")),
-                        "kwargs": json.loads(record.get(b"kwargs", b"{}"))}}
+            "payload": encode(StartRun(workflow=record[b"workflow"].decode(),
+                                       args=json.loads(record.get(b"args", b"[]")),
+                                       kwargs=json.loads(record.get(b"kwargs", b"{}"))))}
 
 
 def claim_args(prefix: str, key: str, run_id: str, expected_holder: str,

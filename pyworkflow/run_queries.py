@@ -1,9 +1,9 @@
-"""What the sync client and ``pyworkflow.aio`` decide without I/O, decided once.
+"""The client's decisions that need no I/O: the pure halves of its operations.
 
-The two clients are twins: the same flows (start, list, wait, cancel, retry), one
-on ``redis``, one on ``redis.asyncio``. Only their Redis calls differ, so every
-choice between those calls lives here: which records a listing keeps, how long a
-wait blocks, what an event looks like to an app, what a retry sends.
+The operations themselves (``pyworkflow.client_core``, driven by the sync client
+and by ``pyworkflow.aio``) decide here which records a listing keeps, how long a
+wait blocks, what an event looks like to an app, what a retry sends and what a
+signal message holds: small functions, each testable without Redis.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from . import ids, serialization
 from .errors import RunFinishedError, ValueNotSetError, WorkflowFailedError
 from .run_info import SETTLED_STATUSES, RunInfo, run_info_from_record, values_from_record
+from .wire import SignalSent, encode
 
 #: The most runs one ``list_workflow_runs`` call (or ``runs list --limit``) returns.
 MAX_LIST_LIMIT = 10_000
@@ -94,7 +95,7 @@ def signal_message(name: str, payload: Any, signal_id: str | None) -> tuple[str,
     encoded = serialization.encode(payload, path=what)
     serialization.check_limits(encoded, what)
     sid = signal_id or ids.new_signal_id()
-    return sid, {"name": name, "payload": encoded, "signal_id": sid}
+    return sid, encode(SignalSent(name=name, payload=encoded, signal_id=sid))
 
 
 def check_signal_target(info: RunInfo) -> None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import pyworkflow
-from pyworkflow import aio
+from pyworkflow import _runtime, aio, keys
 from pyworkflow import events as ev
 from tests._workers import Worker, worker_pool
 
@@ -80,9 +82,10 @@ def test_gather_works_over_every_client_call(workers: list[Worker]) -> None:
         assert {a, b} <= {i.run_id for i in listed}
         # The top-level (sync) values can be awaited and gathered too: they used to
         # raise TypeError: unhashable type: 'RunInfo'.
-        top = await asyncio.gather(pyworkflow.get_workflow_run(a),
-                                   pyworkflow.get_workflow_run(b),
-                                   pyworkflow.get_workflow_events(a))
+        # (typed as plain values: awaitable at run time only)
+        top = await asyncio.gather(  # type: ignore[call-overload]
+            pyworkflow.get_workflow_run(a), pyworkflow.get_workflow_run(b),
+            pyworkflow.get_workflow_events(a))
         assert [top[0].result, top[1].result] == [2, 4]
         assert top[2][0]["type"] == ev.WORKFLOW_STARTED
 
@@ -146,3 +149,68 @@ def test_aio_errors_match_the_sync_client(workers: list[Worker]) -> None:
         assert info.status == "cancelled"
 
     asyncio.run(main())
+
+
+class HeldHandOver:
+    """The actor system's hand-over, made to wait (in its thread) until released; it
+    then goes through, or raises when ``fail``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
+        system = _runtime.runtime().system
+        real = system.deliver_held
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.run_ids: list[str] = []
+
+        def held(message: Any, *args: Any, **kwargs: Any) -> None:
+            self.run_ids.append(message.actor_id)
+            self.entered.set()
+            assert self.release.wait(30), "the test never released the hand-over"
+            if fail:
+                raise ConnectionError("broker down (test)")
+            real(message, *args, **kwargs)
+
+        monkeypatch.setattr(system, "deliver_held", held)
+
+    def cancel_a_start(self) -> BaseException:
+        """Cancels an ``aio.start`` while its hand-over runs; returns what the awaiting
+        caller got."""
+
+        async def main() -> BaseException:
+            task = asyncio.create_task(aio.start("client_quick", 5))
+            deadline = time.monotonic() + 30
+            while not self.entered.is_set():
+                assert time.monotonic() < deadline, "the hand-over never started"
+                await asyncio.sleep(0.005)
+            task.cancel()
+            await asyncio.sleep(0.05)  # the cancel is put off, not lost: still running
+            assert not task.done()
+            self.release.set()
+            try:
+                await task
+            except BaseException as exc:  # noqa: BLE001  (what the caller gets)
+                return exc
+            raise AssertionError("a cancelled start returned")
+
+        return asyncio.run(main())
+
+
+def test_a_start_cancelled_during_its_hand_over_keeps_the_run(
+        workers: list[Worker], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hand-over went through: the run is started (not undone under it), and the
+    caller still gets its cancellation."""
+    hand_over = HeldHandOver(monkeypatch, fail=False)
+    got = hand_over.cancel_a_start()
+    assert isinstance(got, asyncio.CancelledError)
+    assert pyworkflow.get_result(hand_over.run_ids[0], timeout=30) == 10
+
+
+def test_a_start_cancelled_during_a_failing_hand_over_is_undone(
+        workers: list[Worker], monkeypatch: pytest.MonkeyPatch) -> None:
+    hand_over = HeldHandOver(monkeypatch, fail=True)
+    got = hand_over.cancel_a_start()
+    run_id = hand_over.run_ids[0]
+    assert isinstance(got, asyncio.CancelledError)
+    assert isinstance(got.__cause__, ConnectionError)
+    rt = _runtime.runtime()
+    assert not rt.redis.exists(rt.system.actor_keys(run_id).record)
+    assert rt.redis.zscore(keys.runs_index(rt.settings.key_prefix), run_id) is None
