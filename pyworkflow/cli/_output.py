@@ -10,6 +10,10 @@ Why these rules:
   compares with their own clock; JSON keeps the raw epoch floats.
 * Values in one-line renderings are compact JSON cut at a fixed width, so a
   100 kB step result does not flood a terminal; ``-o json`` has the full value.
+* Run data is anyone's input (a signal's name, a step's error message): control
+  characters in it are shown as ``\\xNN`` (:func:`printable`), so an escape
+  sequence in a run's data can never move the cursor, retitle or clear an
+  operator's terminal. JSON output escapes them as ``\\uNNNN``.
 """
 
 from __future__ import annotations
@@ -28,10 +32,13 @@ from ..durations import format_duration
 
 __all__ = [
     "compact", "emit_json", "format_duration", "format_event", "format_time", "is_json", "mark",
-    "keep_stdout_clean", "note", "print_fields", "print_table", "truncate",
+    "keep_stdout_clean", "note", "print_fields", "print_table", "printable", "truncate",
 ]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: C0 controls but tab and newline, DEL, and the C1 controls (0x9b is a CSI by itself).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_C1 = re.compile("[\x7f-\x9f]")
 VALUE_WIDTH = 100
 _TYPE_WIDTH = len(events.WORKFLOW_COMPLETED)  # so the detail column lines up
 
@@ -69,12 +76,18 @@ def emit_json(value: Any) -> None:
     an encoder's error halfway through the document.
     """
     text = json.dumps(value, indent=2, ensure_ascii=False, default=_json_default)
+    text = _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)  # json escapes C0 itself
     click.echo(_SURROGATE.sub("\ufffd", text).encode("utf-8"))
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character but tab and newline shown as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def note(text: str = "") -> None:
     """An informational line: stdout for people, stderr in JSON mode."""
-    click.echo(text, err=is_json())
+    click.echo(printable(text), err=is_json())
 
 
 def compact(value: Any) -> str:
@@ -88,7 +101,7 @@ def compact(value: Any) -> str:
 
 def truncate(text: str, width: int = VALUE_WIDTH) -> str:
     """Cut ``text`` to ``width`` characters with an ellipsis; newlines become spaces."""
-    text = " ".join(text.splitlines())
+    text = printable(" ".join(text.splitlines()))
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
@@ -102,7 +115,8 @@ def format_time(timestamp: float | None, *, millis: bool = False) -> str:
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Left-aligned columns separated by two spaces; the last column is not padded."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    cells = [[str(h) for h in headers]] + [
+        ["" if c is None else printable(str(c)) for c in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
         padded = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
@@ -113,7 +127,7 @@ def print_fields(fields: Sequence[tuple[str, str]]) -> None:
     """``Label:  value`` lines; continuation lines of a value are indented under it."""
     width = max((len(label) for label, _ in fields), default=0) + 2
     for label, value in fields:
-        lines = str(value).splitlines() or [""]
+        lines = printable(str(value)).splitlines() or [""]
         click.echo(f"{label + ':':<{width}}{lines[0]}".rstrip())
         for line in lines[1:]:
             click.echo(f"{'':<{width}}{line}".rstrip())
