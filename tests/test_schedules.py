@@ -1,11 +1,14 @@
 """Schedules on real workers: one run per firing, pause/resume/trigger, catch-up after a
-restart, cancel_other, backfill, and the CLI's refusals."""
+restart, cancel_other, backfill, the CLI's refusals, and a delete that really deletes
+(after a stray century-long backfill, a half-made schedule or an unreadable record)."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +16,10 @@ import pytest
 
 import pyworkflow
 from pyworkflow import events as ev
-from pyworkflow import ids
+from pyworkflow import ids, keys
 from pyworkflow._runtime import runtime
 from pyworkflow.schedules import api
+from pyworkflow.schedules.limits import MAX_TURN_CRASHES
 from tests._workers import Worker, wait_for, worker_pool
 from tests.test_examples_cli import cli
 
@@ -63,7 +67,7 @@ def test_an_interval_of_2s_starts_one_run_per_firing_then_pause_resume_trigger(
     assert len({r["run_id"] for r in runs}) == len({r["fire_ms"] for r in runs}) == len(runs)
     assert all(r["run_id"] == ids.scheduled_run_id(sid, r["fire_ms"]) for r in runs)
     for r in runs:
-        assert wait_for(lambda r=r: finished(r["run_id"]), 20, 0.05, "run end") == "completed"
+        assert wait_for(partial(finished, r["run_id"]), 20, 0.05, "run end") == "completed"
     # paused: no timer is armed any more, so nothing fires
     info = api.get_schedule(sid)
     assert info.next_fire_at is None
@@ -77,7 +81,7 @@ def test_an_interval_of_2s_starts_one_run_per_firing_then_pause_resume_trigger(
     api.resume_schedule(sid)
     wait_for(lambda: len(fired(sid)) >= len(runs) + 2, 10, 0.05, "a firing after resume")
     assert fired(sid)[-1]["reason"] == "timer"
-    api.delete_schedule(sid)
+    assert api.delete_schedule(sid, wait=30)
     assert sid not in [s.schedule_id for s in api.list_schedules()]
 
 
@@ -97,9 +101,10 @@ def test_a_backfill_of_a_cron_schedule_starts_one_run_per_firing(workers: list[W
     api.backfill_schedule(sid, "2026-05-01T10:00:00Z", "2026-05-01T10:59:59Z")
     wait_for(lambda: len(fired(sid)) == 6, 15, 0.05, "6 backfilled runs")
     for r in fired(sid):
-        assert wait_for(lambda r=r: finished(r["run_id"]), 30, 0.05, "run end") == "completed"
-    cli("schedules", "backfill", sid, "--start", "2026-05-01T10:00:00Z",
-        "--end", "2026-05-01T10:59:59Z")  # again: every firing has its run already
+        assert wait_for(partial(finished, r["run_id"]), 30, 0.05, "run end") == "completed"
+    again = cli("schedules", "backfill", sid, "--start", "2026-05-01T10:00:00Z",
+                "--end", "2026-05-01T10:59:59Z")  # again: every firing has its run already
+    assert f"backfill sent: 6 firings of {sid}" in again.stdout
     wait_for(lambda: len(schedule_events(sid, ev.SCHEDULE_SKIPPED)) == 6, 10, 0.05, "skips")
     assert len(fired(sid)) == 6
     api.delete_schedule(sid)
@@ -118,7 +123,7 @@ def test_the_cli_refuses_a_bad_cron_expression_or_timezone(workers: list[Worker]
     assert out.splitlines()[0] == ids.schedule_id(sid)
     assert ids.schedule_id(sid) in cli("schedules", "list").stdout
     assert "every 3600s" in cli("schedules", "show", sid).stdout
-    cli("schedules", "delete", sid)
+    cli("schedules", "delete", sid, "--wait", "30")
 
 
 def test_a_restarted_worker_catches_up_once_with_skip(workers: list[Worker]) -> None:
@@ -142,3 +147,99 @@ def test_a_restarted_worker_catches_up_once_with_skip(workers: list[Worker]) -> 
     assert len(catch_ups) == 1
     assert len(fired(sid)) <= before + 3  # one catch-up, then the regular firings
     api.delete_schedule(sid)
+
+
+def test_the_cli_refuses_a_backfill_too_wide_in_the_future_or_empty(
+        workers: list[Worker]) -> None:
+    sid = api.create_schedule("quick", interval="1m", start_at="1970-01-01T00:00:00Z",
+                              schedule_id=unique("wide"))
+    wide = cli("schedules", "backfill", sid, "--start", "1970-01-01T00:00:00Z",
+               "--end", "2020-01-01T00:00:00Z", check=False)
+    assert wide.returncode == 1
+    assert "26,297,281 firings" in wide.stderr and "at most 1,000" in wide.stderr
+    future = cli("schedules", "backfill", sid, "--start", "2026-01-01T00:00:00Z",
+                 "--end", "2199-01-01T00:00:00Z", check=False)
+    assert future.returncode == 1 and "in the future" in future.stderr
+    assert cli("schedules", "backfill", sid, "--start", "1969-01-01T00:00:00Z", "--end",
+               "1970-01-01T00:10:00Z", check=False).returncode == 1  # before 1970
+    late = api.create_schedule("quick", interval="1h", schedule_id=unique("late"))
+    empty = cli("schedules", "backfill", late, "--start", "2020-01-01T00:00:00Z",
+                "--end", "2020-01-02T00:00:00Z", check=False)
+    assert empty.returncode == 1 and "no firing" in empty.stderr
+    assert schedule_events(sid, ev.SCHEDULE_FIRED) == []
+    for s in (sid, late):
+        assert api.delete_schedule(s, wait=30)
+
+
+def test_delete_right_after_a_stray_century_backfill_deletes(workers: list[Worker]) -> None:
+    sid = api.create_schedule("quick", interval="1m", start_at="1970-01-01T00:00:00Z",
+                              schedule_id=unique("century"))
+    # what an older client sent: no count at the door, so the actor must bound it itself
+    runtime().system.send(sid, "backfill", {"start_ms": 0, "end_ms": 4_102_444_800_000,
+                                            "overlap": "allow_all"})
+    out = cli("schedules", "delete", sid, "--wait", "30")
+    assert out.stdout.strip() == f"deleted: {sid}"
+    assert api.get_schedule(sid).status == "deleted"
+    letters = runtime().system.dead_letters.list(20, actor_id=sid)
+    assert any("at most 1000 firings" in d["reason"] for d in letters)
+    assert fired(sid) == []
+
+
+def test_a_half_made_or_unreadable_schedule_is_listed_and_deletable(
+        workers: list[Worker]) -> None:
+    rt = runtime()
+    index = keys.schedules_index(rt.settings.key_prefix)
+    # a create the actor refused (a spec from before the limits): the record says active
+    stuck = ids.schedule_id(unique("year9999"))
+    spec = {"workflow": "quick", "args": [], "kwargs": {}, "interval_s": 60.0,
+            "start_at_ms": 253_402_300_000_000}
+    rt.redis.zadd(index, {stuck: time.time()})
+    rt.redis.hset(rt.system.actor_keys(stuck).record, mapping={
+        "schedule_id": stuck, "status": "active", "workflow": "quick",
+        "spec": json.dumps(spec), "describe": "every 60s", "created_at": "0"})
+    rt.system.send(stuck, "create", {"spec": spec})
+    # a record no reader can use, and one whose next firing is past any datetime
+    broken, far = ids.schedule_id(unique("broken")), ids.schedule_id(unique("far"))
+    rt.redis.zadd(index, {broken: time.time(), far: time.time()})
+    rt.redis.hset(rt.system.actor_keys(broken).record,
+                  mapping={"schedule_id": broken, "status": "active", "spec": "{not json"})
+    rt.redis.hset(rt.system.actor_keys(far).record, mapping={
+        "schedule_id": far, "status": "active", "workflow": "quick",
+        "spec": json.dumps({**spec, "interval_s": 8.64e15, "start_at_ms": None}),
+        "next_fire_ms": str(8_640_000_000_000_000_000)})
+    listed = cli("schedules", "list")
+    assert broken in listed.stdout and far in listed.stdout and "error (!)" in listed.stdout
+    assert "out of range" in listed.stdout
+    assert cli("--output", "json", "schedules", "list").returncode == 0
+    for sid in (stuck, broken, far):
+        assert cli("schedules", "delete", sid, "--wait", "30").stdout.strip() == f"deleted: {sid}"
+    listed_after = cli("schedules", "list").stdout
+    assert not {stuck, broken, far} & set(listed_after.split())
+    again = api.create_schedule("quick", interval="1h", schedule_id=stuck)  # not blocked
+    assert api.delete_schedule(again, wait=30)
+
+
+def test_a_schedule_whose_turns_keep_dying_is_parked_in_error(workers: list[Worker]) -> None:
+    rt = runtime()
+    sid = api.create_schedule("quick", interval="1h", schedule_id=unique("poison"))
+    meta = rt.system.actor_keys(sid).meta
+    wait_for(lambda: api.get_schedule(sid).next_fire_at and not rt.redis.hexists(meta, "running"),
+             15, 0.05, "the schedule's first turn to end")
+    # What the runtime finds when turn tasks died mid-turn: one still marked running, and
+    # the deaths it counted before. The next turn reports them (on_recovered).
+    rt.redis.hset(meta, mapping={"running": "a-dead-turn", "crashes": str(MAX_TURN_CRASHES - 1)})
+    api.trigger_schedule(sid)
+    info = wait_for(lambda: (i := api.get_schedule(sid)).status == "error" and i, 20, 0.05,
+                    "the schedule parked in error")
+    assert f"died {MAX_TURN_CRASHES} times" in (info.error or "")
+    wait_for(lambda: any("parked in error" in d["reason"]
+                         for d in rt.system.dead_letters.list(20, actor_id=sid)),
+             15, 0.05, "the trigger dead-lettered")
+    assert fired(sid) == []
+    assert "error (!)" in cli("schedules", "list").stdout
+    assert "error" in cli("schedules", "show", sid).stdout
+    refused = cli("schedules", "trigger", sid, check=False)
+    assert refused.returncode == 1 and "parked in error" in refused.stderr
+    cli("schedules", "resume", sid)
+    wait_for(lambda: api.get_schedule(sid).status == "active", 15, 0.05, "resumed")
+    assert cli("schedules", "delete", sid, "--wait", "30").stdout.strip() == f"deleted: {sid}"

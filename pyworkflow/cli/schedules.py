@@ -2,8 +2,16 @@
 
 ``create`` needs ``--module`` (the workflow's signature checks ``--arg``, like
 ``workflows run``); the others only talk to the schedule's actor and record. Every
-refusal (a bad cron expression or timezone, an unknown schedule, an id in use) is
-one line on stderr and exit code 1, and nothing is written.
+refusal (a bad cron expression or timezone, an unknown schedule, an id in use, a
+value outside the limits of ``pyworkflow.schedules.limits``) is one line on stderr
+and exit code 1, and nothing is written.
+
+``backfill`` prints how many firings it sent; a range with none is exit code 1 (a
+script asked for runs and gets none: it should know). ``delete`` waits (``--wait``)
+until the schedule's actor has deleted it and only then says "deleted"; otherwise
+it says the request waits for a worker, with exit code 1. ``list`` shows a schedule
+whose record cannot be read, or that is parked after its turns died, as ``error``
+(with the reason below the table) instead of failing for every schedule.
 """
 
 from __future__ import annotations
@@ -41,7 +49,10 @@ def _refusals(fn: Any, *args: Any, **kwargs: Any) -> Any:
 def _when(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):  # a record from before the limits
+        return f"out of range ({seconds:g})"
 
 
 @schedules.command("create")
@@ -100,8 +111,13 @@ def list_(status: str | None) -> None:
                    "WORKFLOW --interval 5m")
         return
     out.print_table(["SCHEDULE ID", "WORKFLOW", "WHEN", "OVERLAP", "STATUS", "NEXT", "RUNS"],
-                    [[i.schedule_id, i.workflow, i.spec.describe(), i.overlap, i.status,
+                    [[i.schedule_id, i.workflow, i.spec.describe(), i.overlap,
+                      "error (!)" if i.status == "error" else i.status,
                       _when(i.next_fire_at), i.fired] for i in found])
+    for info in found:
+        if info.status == "error":
+            out.note(f"{info.schedule_id}: {info.error or 'error'}; see: pyworkflow schedules "
+                     f"show {info.schedule_id} (resume or delete it)")
 
 
 @schedules.command("show")
@@ -115,6 +131,7 @@ def show(schedule_id: str) -> None:
     spec = info.spec
     out.print_fields([
         ("schedule", info.schedule_id), ("workflow", info.workflow), ("status", info.status),
+        *([("error", info.error)] if info.error else []),
         ("when", spec.describe()), ("overlap", spec.overlap),
         ("arguments", out.compact({"args": spec.args, "kwargs": spec.kwargs})),
         ("next firing", _when(info.next_fire_at)), ("last firing", _when(info.last_fire_at)),
@@ -138,7 +155,20 @@ _simple("resume", "Fire again from now on (missed firings are not run).", api.re
         "resumed")
 _simple("trigger", "Fire now, under the schedule's overlap policy.", api.trigger_schedule,
         "triggered")
-_simple("delete", "Delete the schedule (its runs go on).", api.delete_schedule, "deleted")
+
+
+@schedules.command("delete")
+@click.argument("schedule_id")
+@click.option("--wait", default=10.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for the schedule's actor to delete it.")
+def delete(schedule_id: str, wait: float) -> None:
+    """Delete the schedule, whatever its status (its runs go on)."""
+    if _refusals(api.delete_schedule, schedule_id, wait):
+        click.echo(f"deleted: {schedule_id}")
+        return
+    raise CliError(f"delete sent, not yet done: {schedule_id} (no worker handled it within "
+                   f"{wait:g}s; is one running? It is deleted when one does: pyworkflow "
+                   f"schedules show {schedule_id})")
 
 
 @schedules.command("backfill")
@@ -148,6 +178,13 @@ _simple("delete", "Delete the schedule (its runs go on).", api.delete_schedule, 
 @click.option("--overlap", type=click.Choice(OVERLAP_POLICIES), default="allow_all",
               show_default=True)
 def backfill(schedule_id: str, start: str, end: str, overlap: str) -> None:
-    """Start one run for every firing between --start and --end."""
-    _refusals(api.backfill_schedule, schedule_id, start, end, overlap)
-    click.echo(f"backfill sent: {schedule_id} from {start} to {end}")
+    """Start one run for every firing between --start and --end (at most 1,000 firings,
+    none in the future; a wider range is refused: split it)."""
+    sent = _refusals(api.backfill_schedule, schedule_id, start, end, overlap)
+    if not sent:
+        raise CliError(f"no firing of {schedule_id} between {start} and {end}: nothing to "
+                       "backfill (an interval schedule's firings count from its creation or "
+                       "its start_at)")
+    click.echo(f"backfill sent: {sent} firing{'s' if sent != 1 else ''} of {schedule_id} "
+               f"from {start} to {end}")
+    out.note("a firing that already has its run is not started again")

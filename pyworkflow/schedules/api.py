@@ -6,10 +6,19 @@ are valid) and then sends one message to the schedule's actor, which decides and
 journals. ``create_schedule`` also writes the schedule's first record and index
 entry, so ``get_schedule`` and ``list_schedules`` see it at once; from then on the
 actor's projection keeps the record.
+
+Every input is bounded (:mod:`.limits`). ``backfill_schedule`` counts the range's
+firings before sending anything (walking at most ``MAX_BACKFILL + 1``) and refuses a
+range in the future or with more than ``MAX_BACKFILL`` firings; it returns how many
+firings it sent, 0 (and nothing sent) when the range holds none. ``delete_schedule``
+can wait until the actor has deleted the schedule and says whether it has: the
+index entry goes once the record says so, never before (a schedule still firing
+stays listed).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Sequence
@@ -18,9 +27,18 @@ from typing import Any
 from .. import ids, keys
 from .._runtime import runtime
 from .._start_plan import encode_arguments, workflow_def
-from .errors import InvalidScheduleError, ScheduleExistsError, ScheduleNotFoundError
+from .errors import (
+    InvalidScheduleError,
+    ScheduleExistsError,
+    ScheduleNotFoundError,
+    ScheduleParkedError,
+)
 from .info import ScheduleInfo
-from .spec import ScheduleSpec, epoch_ms, interval_seconds
+from .limits import MAX_BACKFILL, MAX_NOTE_LENGTH
+from .spec import ScheduleSpec, check_instant, check_schedule_id, epoch_ms, interval_seconds
+
+#: Statuses of a schedule that exists (a record in any other is gone, or never was).
+_LIVE = ("active", "paused", "error")
 
 _UNSET: Any = object()
 
@@ -52,10 +70,10 @@ def create_schedule(workflow: Any, *, cron: str | None = None, interval: Any = N
                       overlap=overlap, timezone=timezone, start_at=start_at, end_at=end_at,
                       jitter=jitter)
     sid = ids.schedule_id(schedule_id) if schedule_id else ids.new_schedule_id(spec.workflow)
-    _check_id(sid)
+    check_schedule_id(sid)
     rt = runtime()
     record = rt.system.actor_keys(sid).record
-    if _status(rt.redis.hget(record, "status")) in ("active", "paused"):
+    if _status(rt.redis.hget(record, "status")) in _LIVE:
         raise ScheduleExistsError(sid)
     now = time.time()
     first = {"schedule_id": sid, "status": "active", "workflow": spec.workflow,
@@ -83,30 +101,37 @@ def get_schedule(schedule_id: str) -> ScheduleInfo:
     raw = runtime().redis.hgetall(runtime().system.actor_keys(sid).record)
     if not raw:
         raise ScheduleNotFoundError(sid)
-    return ScheduleInfo.from_record(raw)
+    return ScheduleInfo.read(sid, raw)
 
 
 def list_schedules(status: str | None = None) -> list[ScheduleInfo]:
-    """Every schedule that was not deleted, oldest first (``status``: only those)."""
+    """Every schedule that was not deleted, oldest first (``status``: only those). A
+    record that cannot be read is listed as status ``error`` (see ``info``)."""
     rt = runtime()
-    sids = [s.decode() if isinstance(s, bytes) else s
-            for s in rt.redis.zrange(keys.schedules_index(rt.settings.key_prefix), 0, -1)]
+    index = keys.schedules_index(rt.settings.key_prefix)
+    sids = [s.decode() if isinstance(s, bytes) else s for s in rt.redis.zrange(index, 0, -1)]
     with rt.redis.pipeline(transaction=False) as pipe:
         for sid in sids:
             pipe.hgetall(rt.system.actor_keys(sid).record)
         records = pipe.execute()
-    found = [ScheduleInfo.from_record(raw) for raw in records if raw]
+    found = [ScheduleInfo.read(sid, raw) for sid, raw in zip(sids, records, strict=True) if raw]
+    gone = [i.schedule_id for i in found if i.status == "deleted"]
+    if gone:  # deleted by its actor: the index entry is no longer needed
+        rt.redis.zrem(index, *gone)
     return [i for i in found if i.status != "deleted" and (status is None or i.status == status)]
 
 
 def pause_schedule(schedule_id: str, note: str | None = None) -> None:
     """No firing starts a run until resumed; runs already going go on."""
+    if note is not None and len(note) > MAX_NOTE_LENGTH:
+        raise InvalidScheduleError(f"a pause note has at most {MAX_NOTE_LENGTH} characters")
     _send(schedule_id, "pause", {"note": note})
 
 
 def resume_schedule(schedule_id: str) -> None:
-    """Fire again from now on; firings missed while paused are not run."""
-    _send(schedule_id, "resume", {})
+    """Fire again from now on; firings missed while paused are not run. Also ends the
+    ``error`` status of a schedule parked after its turns died (fix the cause first)."""
+    _send(schedule_id, "resume", {}, allowed=_LIVE)
 
 
 def trigger_schedule(schedule_id: str, overlap: str | None = None) -> None:
@@ -116,21 +141,57 @@ def trigger_schedule(schedule_id: str, overlap: str | None = None) -> None:
 
 
 def backfill_schedule(schedule_id: str, start: Any, end: Any,
-                      overlap: str | None = "allow_all") -> None:
+                      overlap: str | None = "allow_all") -> int:
     """Start one run for every firing in ``[start, end]`` (datetimes, ISO strings or
-    epoch seconds); a firing that already has its run is not started again."""
+    epoch seconds); a firing that already has its run is not started again. Returns
+    how many firings the range holds (and were sent); 0 sends nothing.
+
+    Refused (:class:`InvalidScheduleError`, nothing sent): an end before the start or
+    after now (later firings are the timer's), a bound outside 1970..2200, or a range
+    with more than :data:`~.limits.MAX_BACKFILL` firings (split it)."""
     start_ms, end_ms = epoch_ms(start), epoch_ms(end)
     if start_ms is None or end_ms is None or end_ms < start_ms:
         raise InvalidScheduleError("a backfill needs a start and an end after it")
-    _send(schedule_id, "backfill",
-          {"start_ms": start_ms, "end_ms": end_ms, "overlap": _policy(overlap)})
+    check_instant("the backfill's start", start_ms)
+    check_instant("the backfill's end", end_ms)
+    now_ms = int(time.time() * 1000)
+    if end_ms > now_ms:
+        raise InvalidScheduleError(
+            f"the backfill's end {_iso(end_ms)} is in the future (now: {_iso(now_ms)}); "
+            "firings from now on are the schedule's timer's: end the range at now at most")
+    policy = _policy(overlap)
+    info = _live(schedule_id)
+    spec = info.spec
+    if spec.interval_s is not None and spec.start_at_ms is None and spec.anchor_ms is None:
+        spec = spec.updated(anchor_ms=int(info.created_at * 1000))  # before its first turn
+    found, exact = spec.count(start_ms, end_ms, MAX_BACKFILL)
+    if found > MAX_BACKFILL:
+        many = f"{found:,}" if exact else f"more than {MAX_BACKFILL:,}"
+        raise InvalidScheduleError(
+            f"{_iso(start_ms)} to {_iso(end_ms)} holds {many} firings of {info.schedule_id} "
+            f"({spec.describe()}); a backfill starts at most {MAX_BACKFILL:,}: split the "
+            "range")
+    if found:
+        _send(info.schedule_id, "backfill",
+              {"start_ms": start_ms, "end_ms": end_ms, "overlap": policy})
+    return found
 
 
-def delete_schedule(schedule_id: str) -> None:
-    """Stop the schedule for good and drop it from the list; its runs go on."""
-    sid = _send(schedule_id, "delete", {})
+def delete_schedule(schedule_id: str, wait: float = 0.0) -> bool:
+    """Stop the schedule for good and drop it from the list; its runs go on. Works in
+    any status (``error`` too). Waits up to ``wait`` seconds for its actor to delete
+    it; returns whether it has (False: the message waits for a worker)."""
+    sid = _send(schedule_id, "delete", {}, allowed=_LIVE)
     rt = runtime()
-    rt.redis.zrem(keys.schedules_index(rt.settings.key_prefix), sid)
+    record = rt.system.actor_keys(sid).record
+    deadline = time.monotonic() + wait
+    while True:
+        if _status(rt.redis.hget(record, "status")) == "deleted":
+            rt.redis.zrem(keys.schedules_index(rt.settings.key_prefix), sid)
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 def update_schedule(schedule_id: str, *, cron: Any = _UNSET, interval: Any = _UNSET,
@@ -139,10 +200,8 @@ def update_schedule(schedule_id: str, *, cron: Any = _UNSET, interval: Any = _UN
                     jitter: Any = _UNSET) -> None:
     """Change what was given; the rest stays. Giving ``cron`` drops the interval and the
     other way round. The next firing is computed anew from now."""
-    current = get_schedule(schedule_id)
+    current = _live(schedule_id)
     spec = current.spec
-    if current.status == "deleted":
-        raise ScheduleNotFoundError(current.schedule_id)
     given = {k: v for k, v in {"cron": cron, "interval": interval, "overlap": overlap,
                                "timezone": timezone, "start_at": start_at, "end_at": end_at,
                                "jitter": jitter}.items() if v is not _UNSET}
@@ -166,14 +225,32 @@ def update_schedule(schedule_id: str, *, cron: Any = _UNSET, interval: Any = _UN
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _send(schedule_id: str, kind: str, payload: dict[str, Any]) -> str:
+def _send(schedule_id: str, kind: str, payload: dict[str, Any],
+          allowed: tuple[str, ...] = ("active", "paused")) -> str:
     sid = ids.schedule_id(schedule_id)
     rt = runtime()
-    if _status(rt.redis.hget(rt.system.actor_keys(sid).record, "status")) not in (
-            "active", "paused"):
+    record = rt.system.actor_keys(sid).record
+    status = _status(rt.redis.hget(record, "status"))
+    if status == "error" and status not in allowed:
+        raise ScheduleParkedError(sid, _status(rt.redis.hget(record, "error")))
+    if status not in allowed:
         raise ScheduleNotFoundError(sid)
     rt.system.send(sid, kind, payload)
     return sid
+
+
+def _live(schedule_id: str) -> ScheduleInfo:
+    """The schedule's record, refused when it is deleted or parked."""
+    info = get_schedule(schedule_id)
+    if info.status == "error":
+        raise ScheduleParkedError(info.schedule_id, info.error)
+    if info.status not in ("active", "paused"):
+        raise ScheduleNotFoundError(info.schedule_id)
+    return info
+
+
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _status(raw: Any) -> str:
@@ -188,10 +265,3 @@ def _policy(overlap: str | None) -> str | None:
 
 def _secs(ms: int | None) -> float | None:
     return None if ms is None else ms / 1000
-
-
-def _check_id(sid: str) -> None:
-    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
-    if len(sid) > 200 or not set(sid) <= allowed:
-        raise InvalidScheduleError(f"schedule id {sid!r}: use letters, digits and -_.: only "
-                                   "(at most 200)")

@@ -12,9 +12,30 @@ Why it is built this way:
 * A firing starts its run with a ``start`` message whose run id and message id are
   derived from (schedule, fire time): a replayed turn, a re-dispatched effect or a
   timer delivered twice is one run.
-* Firings missed while no worker ran are found when the late timer fires: every
-  fire time from the armed one up to now, handed to the overlap policy (``skip``
-  collapses them into the latest); at most :data:`MAX_CATCH_UP` are considered.
+* Firings missed while no worker ran are found when the late timer fires: the
+  newest :data:`MAX_CATCH_UP` fire times from the armed one up to now (computed from
+  the newest end, so a year without workers costs no more than a minute), handed to
+  the overlap policy (``skip`` collapses them into the latest).
+* A backfill is refused at the door when its range is in the future or holds more
+  than :data:`MAX_BACKFILL` firings (``api.backfill_schedule`` counts, walking at
+  most ``MAX_BACKFILL + 1`` of them; the refusal names the count and the limit), so
+  one message's work is bounded: the actor takes the range's firings one at a time
+  and stops at ``MAX_BACKFILL + 1``, refusing (dead-lettering) a stray message over
+  the limit rather than starting a truncated part of it, and it never starts a
+  firing after its own "now" (those are the timer's). Slices that re-send themselves
+  were the other way; refusing is simpler to reason about (one message, one answer)
+  and a wider range is a loop of calls for whoever really wants one.
+* Poison: a turn task of the schedule that dies (its worker killed, or the turn
+  raised outside a handler) is reported by the runtime before the next message
+  (``on_recovered``). After :data:`MAX_TURN_CRASHES` in a row with no turn committed
+  in between, the schedule is parked in status ``error`` (shown by ``schedules
+  list/show``): its timer is stale, and every message but ``delete``, ``resume`` and
+  ``run-ended`` is refused, so the message that killed the turns goes to the dead
+  letters instead of killing the next one. ``resume`` (after the cause is fixed) or
+  ``delete`` end it. A handler that raises is already dead-lettered by the runtime,
+  message by message.
+* ``delete`` deletes whatever state the schedule is in, even one that never got
+  created (a create refused by the actor leaves the API's first record behind).
 * Pure: no Redis, no runtime; "now" comes from the clock it is given, and
   everything decided is in the events, so tests run it without Redis.
 """
@@ -22,6 +43,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,15 +57,17 @@ from .. import events as ev
 from .. import ids
 from .errors import InvalidScheduleError
 from .info import project
+from .limits import MAX_BACKFILL, MAX_CATCH_UP, MAX_NOTE_LENGTH, MAX_TURN_CRASHES
 from .overlap import OVERLAP_POLICIES, collapses_catch_up, decide
-from .spec import ScheduleSpec
-from .state import ScheduleState, evolve
+from .spec import ScheduleSpec, check_instant
+from .state import SCHEDULE_ERRORED, SCHEDULE_RECOVERED, SCHEDULE_STEADY, ScheduleState, evolve
 
-#: Missed firings considered when a late timer fires, and firings one backfill starts.
-MAX_CATCH_UP = 100
-MAX_BACKFILL = 1000
+__all__ = ["FIRE", "MAX_BACKFILL", "MAX_CATCH_UP", "MAX_TURN_CRASHES", "ScheduleBehaviour"]
+
 #: The timer message's kind.
 FIRE = "fire"
+#: What a schedule parked in "error" still accepts.
+WHILE_PARKED = frozenset({"delete", "resume", "run-ended"})
 
 
 class ScheduleBehaviour(Behaviour[ScheduleState]):
@@ -60,9 +84,31 @@ class ScheduleBehaviour(Behaviour[ScheduleState]):
         handler = _HANDLERS.get(message.kind)
         if handler is None:
             raise MessageRejected(f"a schedule does not accept {message.kind!r} messages")
-        Turn(state, ctx, int(self.clock() * 1000)).run(handler, message.payload)
+        if state.status == "error" and message.kind not in WHILE_PARKED:
+            raise MessageRejected(f"schedule {state.schedule_id} is parked in error "
+                                  f"({state.error}); resume or delete it first")
+        turn = Turn(state, ctx, int(self.clock() * 1000))
+        turn.run(handler, message.payload)
+        if state.crashes_in_a_row and state.status != "error":
+            turn.emit(SCHEDULE_STEADY, {})  # committed only if the whole batch is
 
     def settle(self, state: ScheduleState, ctx: TurnContext) -> None:
+        if state.status:
+            ctx.project(**project(state))
+
+    def on_recovered(self, state: ScheduleState, ctx: TurnContext, crashes: int) -> None:
+        """Count turn tasks that died in a row; park the schedule past the limit."""
+        if state.status in ("deleted", "error"):
+            return  # nothing of it runs any more: no journal growth until someone acts
+        turn = Turn(state, ctx, int(self.clock() * 1000))
+        in_a_row = state.crashes_in_a_row + crashes
+        turn.emit(SCHEDULE_RECOVERED, {"crashes": crashes, "in_a_row": in_a_row})
+        if in_a_row >= MAX_TURN_CRASHES:
+            turn.emit(SCHEDULE_ERRORED, {"reason": (
+                f"its turns died {in_a_row} times in a row (limit {MAX_TURN_CRASHES}): "
+                "the message they handled is dead-lettered (pyworkflow dead-letters list "
+                f"--run-id {state.schedule_id}); fix the cause, then resume or delete it")})
+        # The runtime does not settle this commit: the record must show it all the same.
         if state.status:
             ctx.project(**project(state))
 
@@ -145,7 +191,7 @@ class Turn:
 
     def drain(self) -> None:
         """Start the oldest buffered firing once nothing is running."""
-        if self.state.buffered and not self.state.running and self.state.status != "deleted":
+        if self.state.buffered and not self.state.running and self.state.exists:
             self.start(self.state.buffered[0], "buffered")
 
 
@@ -186,17 +232,22 @@ def _update(turn: Turn, payload: dict[str, Any]) -> None:
 def _pause(turn: Turn, payload: dict[str, Any]) -> None:
     if turn.state.status == "active":
         turn.disarm()
-        turn.emit(ev.SCHEDULE_PAUSED, {"note": payload.get("note")})
+        note = payload.get("note")
+        turn.emit(ev.SCHEDULE_PAUSED, {"note": None if note is None
+                                       else str(note)[:MAX_NOTE_LENGTH]})
 
 
 def _resume(turn: Turn, payload: dict[str, Any]) -> None:
-    if turn.state.status == "paused":
+    if turn.state.status == "error" and turn.state.spec is None:
+        raise MessageRejected(f"schedule {turn.sid} was never created; delete it and create "
+                              "it again")
+    if turn.state.status in ("paused", "error"):
         turn.emit(ev.SCHEDULE_RESUMED, {})
         turn.arm(turn.now_ms)
 
 
 def _delete(turn: Turn, payload: dict[str, Any]) -> None:
-    if turn.state.exists:
+    if turn.state.status != "deleted":  # any state: a schedule stuck half-made too
         turn.disarm()
         turn.emit(ev.SCHEDULE_DELETED, {})
 
@@ -217,8 +268,18 @@ def _backfill(turn: Turn, payload: dict[str, Any]) -> None:
     if not turn.state.exists:
         return
     policy = _policy(turn, payload, "allow_all")
-    start_ms, end_ms = int(payload["start_ms"]), int(payload["end_ms"])
-    for fire_ms in turn.spec.fire_times(start_ms, end_ms, MAX_BACKFILL):
+    try:
+        start_ms, end_ms = int(payload["start_ms"]), int(payload["end_ms"])
+    except (KeyError, TypeError, ValueError):
+        raise MessageRejected("a backfill needs integer start_ms and end_ms") from None
+    check_instant("the backfill's start", start_ms)
+    # Later firings are the timer's: started now, their real firing would be skipped.
+    firings = turn.spec.firings(start_ms, min(end_ms, turn.now_ms))
+    found = list(itertools.islice(firings, MAX_BACKFILL + 1))
+    if len(found) > MAX_BACKFILL:
+        raise MessageRejected(f"a backfill starts at most {MAX_BACKFILL} firings and this "
+                              "range holds more; split it (nothing was started)")
+    for fire_ms in found:
         turn.due(fire_ms, "backfill", policy)
 
 
@@ -228,7 +289,7 @@ def _fire(turn: Turn, payload: dict[str, Any]) -> None:
     if (state.status != "active" or payload.get("generation") != state.generation
             or fire_ms != state.next_fire_ms):
         return  # stale (paused, updated, deleted since it was armed) or a repeat
-    due = [fire_ms, *turn.spec.fire_times(fire_ms + 1, turn.now_ms, MAX_CATCH_UP)]
+    due = [fire_ms, *turn.spec.newest(fire_ms, turn.now_ms, MAX_CATCH_UP)]
     del due[:-MAX_CATCH_UP]
     policy = turn.spec.overlap
     if collapses_catch_up(policy):

@@ -5,7 +5,8 @@ builds the runtime (workers, apps, the CLI) sends the same ``declare`` message,
 whose id is derived from the spec, so repeats are dropped by the actor and only a
 changed spec updates the schedule. A pause is kept across restarts; a deleted
 declared schedule stays deleted until its spec changes. The spec is checked at
-import time: a bad cron expression or timezone fails the import with a clear error.
+import time: a bad cron expression or timezone (or anything outside ``limits``)
+fails the import with a clear error.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .. import ids
 from .._runtime import Runtime, on_runtime
 from ..decorators import workflow
 from .api import build_spec, declare_schedule
+from .spec import check_schedule_id
 
 
 def scheduled_workflow(fn: Any = None, /, *, cron: str | None = None, interval: Any = None,
@@ -32,7 +34,7 @@ def scheduled_workflow(fn: Any = None, /, *, cron: str | None = None, interval: 
         spec = build_spec(wrapped, cron=cron, interval=interval, args=args, kwargs=kwargs,
                           overlap=overlap, timezone=timezone, start_at=start_at,
                           end_at=end_at, jitter=jitter)
-        sid = ids.schedule_id(schedule_id or spec.workflow)
+        sid = check_schedule_id(ids.schedule_id(schedule_id or spec.workflow))
 
         def declare(_rt: Runtime) -> None:
             declare_schedule(sid, spec)

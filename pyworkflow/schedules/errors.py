@@ -1,4 +1,5 @@
-"""Errors of schedules: a spec refused at the door, a schedule that does not exist."""
+"""Errors of schedules: a spec refused at the door, a schedule that does not exist, a
+schedule parked in error."""
 
 from __future__ import annotations
 
@@ -25,4 +26,15 @@ class ScheduleExistsError(PyWorkflowError):
     def __init__(self, schedule_id: str) -> None:
         super().__init__(f"schedule {schedule_id!r} exists already; change it with "
                          "update_schedule, or delete it first")
+        self.schedule_id = schedule_id
+
+
+class ScheduleParkedError(InvalidScheduleError):
+    """The schedule is parked in status ``error`` (its turns died too often, see
+    ``behaviour``): it takes no change but ``resume`` or ``delete``. A refusal like an
+    invalid spec's (callers that handle those handle this one)."""
+
+    def __init__(self, schedule_id: str, why: str | None) -> None:
+        super().__init__(f"schedule {schedule_id!r} is parked in error ({why or 'no reason'}); "
+                         "resume it once the cause is fixed, or delete it")
         self.schedule_id = schedule_id
