@@ -55,6 +55,7 @@ from actors.message import Message
 
 from .. import events as ev
 from .. import ids
+from ..wire import CancelRun, StartRun, encode
 from .errors import InvalidScheduleError
 from .info import project
 from .limits import MAX_BACKFILL, MAX_CATCH_UP, MAX_NOTE_LENGTH, MAX_TURN_CRASHES
@@ -175,18 +176,20 @@ class Turn:
         run_id = ids.scheduled_run_id(self.sid, fire_ms)
         spec = self.spec
         fire_time = dt.datetime.fromtimestamp(fire_ms / 1000, dt.UTC).isoformat()
-        self.ctx.effect(Send(run_id, "start", {
-            "workflow": spec.workflow, "args": spec.args, "kwargs": spec.kwargs,
-            "schedule_id": self.sid, "fire_time": fire_time}, msg_id=ids.start_message_id(run_id)))
+        start = StartRun(workflow=spec.workflow, args=spec.args, kwargs=spec.kwargs,
+                         schedule_id=self.sid, fire_time=fire_time)
+        self.ctx.effect(Send(run_id, "start", encode(start),
+                             msg_id=ids.start_message_id(run_id)))
         self.emit(ev.SCHEDULE_FIRED, {"fire_ms": fire_ms, "run_id": run_id, "reason": reason})
 
     def cancel_running(self) -> None:
         for run_id in self.state.running:
             if run_id in self.state.cancel_sent:
                 continue
-            self.ctx.effect(Send(run_id, "cancel", {
-                "reason": f"schedule {self.sid}: a newer firing (overlap cancel_other)",
-                "force": True}, msg_id=ids.schedule_cancel_message_id(self.sid, run_id)))
+            cancel = CancelRun(reason=f"schedule {self.sid}: a newer firing (overlap "
+                                      "cancel_other)", force=True)
+            self.ctx.effect(Send(run_id, "cancel", encode(cancel),
+                                 msg_id=ids.schedule_cancel_message_id(self.sid, run_id)))
             self.emit(ev.SCHEDULE_CANCEL_SENT, {"run_id": run_id})
 
     def drain(self) -> None:
