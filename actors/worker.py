@@ -9,11 +9,12 @@ its token no longer owns the actor and does nothing.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery, current_task, signals
 
 from . import log as _log
 from . import redis_transport
@@ -24,6 +25,19 @@ from .turn import run_held_timer, run_stored, run_turn
 _maintenance: Maintenance | None = None
 
 logger = _log.get_logger("actors.worker")
+
+
+def _turn_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, str, Any]:
+    """``(actor_id, token, stored)`` of a turn task, or ``TypeError`` saying what is off."""
+    bound = inspect.signature(_turn_shape).bind(*args, **kwargs)
+    actor_id, token = bound.arguments["actor_id"], bound.arguments["token"]
+    if not isinstance(actor_id, str) or not actor_id or not isinstance(token, str):
+        raise TypeError(f"actor_id and token are strings, not {actor_id!r}, {token!r}")
+    return actor_id, token, bound.arguments.get("stored")
+
+
+def _turn_shape(actor_id: str, token: str, stored: Any = None) -> None:
+    """The turn task's signature, for :func:`_turn_arguments` to bind against."""
 
 
 def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> None:
@@ -67,7 +81,15 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
     system.set_enqueue(enqueue, batch)
     system.turn_queue = turn_queue
 
-    def turn(actor_id: str, token: str, stored: Any = None) -> None:
+    def turn(*args: Any, **kwargs: Any) -> None:
+        try:  # a well-formed task message with the wrong arguments is kept, with why
+            actor_id, token, stored = _turn_arguments(args, kwargs)
+        except TypeError as exc:
+            info = getattr(current_task.request, "delivery_info", None) or {}
+            system.dead_letters.add(f"a turn task's arguments do not fit: {exc}",
+                                    repr((args, kwargs)),
+                                    queue=info.get("routing_key") or TURN_TASK_NAME)
+            return
         with system.in_place.running():  # a task the turn sends may run right here
             if stored is not None:  # a message handed over (``ActorSystem.deliver_held``)
                 run_stored(system, actor_id, token, stored)

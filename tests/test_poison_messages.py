@@ -46,10 +46,13 @@ def _poison(kind: str, queue: str, marker: str) -> bytes:
     if kind == "unknown-task":
         body = base64.b64encode(json.dumps([[marker], {}, {}]).encode()).decode()
         return json.dumps(_envelope(queue, body, task="no.such.task")).encode()
+    if kind == "bad-arguments":  # a well-formed turn task without its lease token
+        body = base64.b64encode(json.dumps([[marker], {}, {}]).encode()).decode()
+        return json.dumps(_envelope(queue, body)).encode()
     raise AssertionError(kind)
 
 
-POISON = ["not-json", "bad-base64", "string-body", "unknown-task"]
+POISON = ["not-json", "bad-base64", "string-body", "unknown-task", "bad-arguments"]
 
 
 @pytest.fixture(scope="module")
