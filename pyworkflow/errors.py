@@ -256,6 +256,28 @@ class HookAlreadyReceivedError(_HookError):
     explanation = "already received a payload"
 
 
+class HookPayloadError(PyWorkflowError, ValueError):
+    """A payload that does not fit a typed hook: refused before anything was claimed or
+    sent, so the hook stays pending and a corrected payload can be delivered.
+
+    ``name`` is the hook's name and ``errors`` one plain dict per problem (``loc``, the
+    path of the field; ``msg``; ``type``), built so that it never repeats the payload's
+    values: callers show it as it is (the CLI, a 422 body). Also a ``ValueError``, which
+    is what the class was before it joined this module.
+    """
+
+    name: str = ""
+    errors: list[dict[str, Any]] = []  # the class default: never mutated
+
+    def __init__(self, name: str, errors: list[dict[str, Any]]) -> None:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or '(payload)'}: {e.get('msg', '')}"
+            for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(f"payload refused by hook {name!r}: {problems}{more}")
+        self.name, self.errors = name, list(errors)
+
+
 class ChildWorkflowFailedError(PyWorkflowError):
     """Raised in a parent where it awaited a child run that ended failed."""
 
@@ -306,8 +328,8 @@ _BY_NAME: dict[str, type[PyWorkflowError]] = {
                 WorkflowNotFoundError, RunNotFoundError, IdempotencyKeyUsedError,
                 SignalTimeoutError, WorkflowTimeoutError, RunFinishedError, ValueNotSetError,
                 HookExpiredError, HookNotFoundError,
-                HookAlreadyReceivedError, ChildWorkflowFailedError, MaxNestingDepthError,
-                RecordedError)
+                HookAlreadyReceivedError, HookPayloadError, ChildWorkflowFailedError,
+                MaxNestingDepthError, RecordedError)
 }
 
 

@@ -23,6 +23,7 @@ SLEEP_COMPLETED = "sleep_completed"
 HOOK_CREATED = "hook_created"
 HOOK_RECEIVED = "hook_received"
 HOOK_EXPIRED = "hook_expired"
+HOOK_PAYLOAD_REJECTED = "hook_payload_rejected"
 CHILD_STARTED = "child_started"
 CHILD_COMPLETED = "child_completed"
 CHILD_FAILED = "child_failed"
@@ -58,6 +59,8 @@ DESCRIPTIONS: dict[str, str] = {
     HOOK_CREATED: "the code waits for a payload from outside; the hook's token",
     HOOK_RECEIVED: "a hook's payload arrived",
     HOOK_EXPIRED: "a hook's timeout passed with no payload",
+    HOOK_PAYLOAD_REJECTED: "a delivered payload did not fit the hook's model (the field "
+                           "errors); the hook waits for another",
     CHILD_STARTED: "the code started a child run; its run id",
     CHILD_COMPLETED: "a child run completed; its result",
     CHILD_FAILED: "a child run failed or was cancelled",

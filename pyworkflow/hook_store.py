@@ -12,13 +12,20 @@ cancelled and the move fails because a delivery claimed the hook first, the stor
 payload resolves the hook (the engine's hook store port), so an accepted payload is
 recorded even if its message is still on its way or its sender died before sending.
 
+A typed hook's record also carries its model's JSON Schema (``schema``, written by
+the engine when the run starts waiting: see :mod:`pyworkflow.hook_info`), so a door
+that cannot import the model still checks payloads. A payload the run's model refuses
+anyway (the code changed since) is given back by the engine (``hook_reopen.lua``): the
+hook is pending again and its ``rejected`` count, the round that the next delivery's
+message id names, goes up.
+
 A set per run (``keys.run_hooks``) lists the tokens of each run, so that a cancel
 can close the run's hooks at once (a token answers 410 as soon as
 ``cancel_workflow`` returns); an index (``keys.hooks_index``) lists every token by
 creation time for ``list_hooks``. The key names are :mod:`pyworkflow.keys`'.
 
 A ``HookStore`` is bound to one Redis client and key prefix (the runtime holds one);
-it is also the engine's hook port (``record`` and ``settle``).
+it is also the engine's hook port (``record``, ``settle`` and ``reopen``).
 """
 
 from __future__ import annotations
@@ -38,12 +45,14 @@ LIST_PAGE = 100
 
 @dataclass(frozen=True)
 class Move:
-    """The outcome of a status move: ``moved``, the status now, and when the hook is
-    ``received`` the winning delivery's payload as JSON text (None if not stored)."""
+    """The outcome of a status move: ``moved``, the status now, when the hook is
+    ``received`` the winning delivery's payload as JSON text (None if not stored), and
+    how many payloads the run refused before (the delivery's round)."""
 
     moved: bool
     status: str
     payload: str | None = None
+    rejected: int = 0
 
 
 def _text(value: Any) -> str:
@@ -52,7 +61,9 @@ def _text(value: Any) -> str:
 
 def _move(reply: list[Any]) -> Move:
     payload = reply[2] if len(reply) > 2 and reply[2] else None
-    return Move(bool(reply[0]), _text(reply[1]), None if payload is None else _text(payload))
+    rejected = int(reply[3]) if len(reply) > 3 and reply[3] else 0
+    return Move(bool(reply[0]), _text(reply[1]), None if payload is None else _text(payload),
+                rejected)
 
 
 class HookStore:
@@ -65,14 +76,21 @@ class HookStore:
                                          args=list(args))
 
     def record(self, token: str, run_id: str, call_id: int, name: str,
-               expires_at_ms: int | None, shielded: bool = False) -> None:
+               expires_at_ms: int | None, shielded: bool = False,
+               schema: str | None = None, typed: bool = False) -> None:
+        """Write a new hook (pending). ``schema``: a typed hook's JSON Schema text, at
+        most ``hook_info.MAX_SCHEMA_BYTES`` (None when over: then it is not stored)."""
         prefix = self._prefix
         now = time.time()
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(keys.hook(prefix, token), mapping={
+        fields: dict[str, Any] = {
             "run_id": run_id, "call_id": call_id, "name": name, "status": "pending",
             "expires_at_ms": "" if expires_at_ms is None else expires_at_ms,
-            "created_at": repr(now), "shielded": "1" if shielded else "0"})
+            "created_at": repr(now), "shielded": "1" if shielded else "0",
+            "typed": "1" if typed or schema is not None else "0"}
+        if schema is not None:
+            fields["schema"] = schema
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(keys.hook(prefix, token), mapping=fields)
         pipe.zadd(keys.hooks_index(prefix), {token: now})
         pipe.sadd(keys.run_hooks(prefix, run_id), token)
         pipe.execute()
@@ -86,7 +104,13 @@ class HookStore:
     def settle(self, token: str, to: str) -> HookMove:
         """The engine's port: move a waiting hook to ``to``, or learn the claimed payload."""
         move = self.transition(token, to)
-        return HookMove(move.moved, move.status, move.payload)
+        return HookMove(move.moved, move.status, move.payload, move.rejected)
+
+    def reopen(self, token: str, rejected: int, to: str = "pending") -> bool:
+        """The engine's port: the run's model refused the payload of round ``rejected``;
+        drop that claim and leave the hook ``to``. False when the hook is not
+        ``received`` in that round (the refusal was already handled)."""
+        return bool(self._run("hook_reopen", token, str(rejected), to))
 
     def claim(self, token: str, delivery: str, payload_text: str) -> Move:
         """Mark the hook ``received`` with this delivery's payload, if it is still pending."""

@@ -22,6 +22,20 @@ depth) before anything changes, so what is accepted the worker can always decode
 They are encoded like any journal value: a delivered dict that happens to use the
 codec's tag key comes back as that dict, not as a typed value.
 
+A typed hook's payload is checked at the door, before the claim, by one function
+(:func:`checked_payload`) that every way in calls (this module's
+:func:`resume_hook`, and through it ``aio.resume_hook``, ``hooks resume``, the HTTP
+endpoint and the dashboard): against the model where this process has it
+(``define_hook`` ran here), else against the JSON Schema the engine stored with the
+hook (:mod:`pyworkflow.hook_info`). A refusal is a :class:`HookPayloadError` naming
+the fields, and the hook stays pending. The worker checks the payload with the model
+again when the message arrives (the code may have changed since the schema was
+stored): a payload it refuses is recorded as ``hook_payload_rejected`` and the hook
+is put back to pending, so a bad payload never fails the run. Each such refusal
+starts a new *round* of the hook (counted in its record): a delivery's message id
+names its round (:func:`delivery_message_id`), so the next payload's message is not
+taken for a repeat of the refused one.
+
 Tokens are credentials: exception messages built here carry only their first
 characters (:func:`short_token`); the exception's ``.token`` attribute keeps the
 full token for the code that caught it.
@@ -36,20 +50,25 @@ import secrets
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from . import serialization
+from . import serialization, wire
 from ._runtime import runtime
 from .engine import in_workflow
 from .engine.commands import HOOK
-from .errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
+from .errors import (
+    HookAlreadyReceivedError,
+    HookExpiredError,
+    HookNotFoundError,
+    HookPayloadError,
+)
 from .hook_errors import TOKEN_SHOWN, hook_error, refusal_status, refused_hook, short_token
-from .hook_info import HookInfo
+from .hook_info import HookInfo, model_problems, plain_problems, schema_of, schema_problems
 from .hook_store import HookStore
 from .ids import hook_message_id
 from .ids import new_hook_token as new_token
 
-__all__ = ["TOKEN_SHOWN", "HookInfo", "HookPayloadError", "TypedHook", "define_hook", "get_hook",
-           "hook", "hook_error", "list_hooks", "new_token", "payload_errors", "refusal_status",
-           "refused_hook",
+__all__ = ["TOKEN_SHOWN", "HookInfo", "HookPayloadError", "TypedHook", "checked_payload",
+           "define_hook", "delivery_message_id", "get_hook", "hook", "hook_error", "list_hooks",
+           "model_of", "new_token", "payload_errors", "refusal_status", "refused_hook",
            "resume_hook", "short_token"]
 
 M = TypeVar("M")
@@ -61,32 +80,10 @@ def _store() -> HookStore:
     return runtime().hooks
 
 
-class HookPayloadError(ValueError):
-    """A payload that does not fit the hook's model; the hook stays pending."""
-
-    def __init__(self, name: str, errors: Any) -> None:
-        super().__init__(f"payload refused by hook {name!r}: {errors}")
-        self.name = name
-        self.errors = errors
-
-
 def payload_errors(exc: HookPayloadError) -> list[dict[str, Any]]:
-    """The validation errors as plain JSON: location, message and error type only.
-
-    Pydantic's error dicts also carry the offending ``input`` and ``ctx`` objects; those
-    are dropped so the answer never reflects the payload back and always serialises.
-    """
-    raw = exc.errors
-    if not isinstance(raw, list):
-        return [{"loc": [], "msg": str(raw), "type": "invalid"}]
-    shown: list[dict[str, Any]] = []
-    for item in raw:
-        if not isinstance(item, dict):
-            shown.append({"loc": [], "msg": str(item), "type": "invalid"})
-            continue
-        shown.append({"loc": [p if isinstance(p, int) else str(p) for p in item.get("loc", ())],
-                      "msg": str(item.get("msg", "")), "type": str(item.get("type", "invalid"))})
-    return shown
+    """The refusal's problems as plain JSON: location, message and error type only
+    (already so when raised here; kept for errors built elsewhere)."""
+    return plain_problems(exc.errors)
 
 
 def _refusal(token: str, status: str, hook: HookInfo | None) -> Exception:
@@ -104,8 +101,12 @@ def _refusal(token: str, status: str, hook: HookInfo | None) -> Exception:
 
 
 def record_hook(token: str, run_id: str, call_id: int, name: str,
-                expires_at_ms: int | None, shielded: bool = False) -> None:
-    _store().record(token, run_id, call_id, name, expires_at_ms, shielded)
+                expires_at_ms: int | None, shielded: bool = False,
+                model: Any = None) -> None:
+    """Write a hook's record as the engine does (tests, tools); ``model`` makes it typed,
+    with that model's schema stored."""
+    _store().record(token, run_id, call_id, name, expires_at_ms, shielded,
+                    schema=None if model is None else schema_of(model), typed=model is not None)
 
 
 def transition(token: str, to: str, check_expiry: bool = False) -> tuple[bool, str]:
@@ -127,23 +128,45 @@ def list_hooks(status: str | None = None, run_id: str | None = None,
     return _store().list_records(status, run_id, limit)
 
 
-def _validate(name: str, payload: Any) -> Any:
-    model = _models.get(name)
-    if model is None:
-        return payload
-    try:
-        instance = model.model_validate(payload)
-    except Exception as exc:
-        errors = exc.errors() if hasattr(exc, "errors") else str(exc)  # pydantic
-        raise HookPayloadError(name, errors) from None
-    return instance.model_dump(mode="json")
+def checked_payload(name: str, payload: Any,
+                    schema: dict[str, Any] | None = None) -> Any:
+    """The payload as the journal will hold it, within the limits the worker decodes,
+    once it fits the hook: :class:`HookPayloadError` (with every field named) if not.
 
-
-def checked_payload(name: str, payload: Any) -> Any:
-    """The payload as the journal will hold it, within the limits the worker decodes."""
-    checked = serialization.encode(_validate(name, payload), path="payload")
+    With the model registered in this process, the model decides and its JSON form
+    (aliases included, so the worker's model reads it back) is what travels; the
+    stored ``schema``, when there is one, must accept that form too. Without the
+    model, the schema decides on the payload as given: it takes JSON's own types
+    only (no ``"12"`` for an integer, which the model itself would coerce). With
+    neither (an untyped hook, or a schema too large to store) any payload passes.
+    """
+    value = payload
+    model = model_of(name)
+    if model is not None:
+        instance, problems = model_problems(model, payload)
+        if problems:
+            raise HookPayloadError(name, problems)
+        value = instance.model_dump(mode="json", by_alias=True)
+    if schema is not None:
+        problems = schema_problems(schema, value)
+        if problems:
+            raise HookPayloadError(name, problems)
+    checked = serialization.encode(value, path="payload")
     serialization.check_limits(checked, "payload")
     return checked
+
+
+def model_of(name: str) -> Any:
+    """The model ``define_hook`` registered for ``name`` in this process, or None."""
+    return _models.get(name)
+
+
+def delivery_message_id(token: str, rejected: int) -> str:
+    """The id of the message that delivers a payload, once the run has refused
+    ``rejected`` earlier ones: a resend of the same claim gets the same id (the run
+    records it once), the claim after a refusal a new one."""
+    base = hook_message_id(token)
+    return base if rejected <= 0 else f"{base}:{rejected}"
 
 
 def resume_hook(token: str, payload: Any = None) -> HookInfo:
@@ -152,8 +175,9 @@ def resume_hook(token: str, payload: Any = None) -> HookInfo:
     Raises HookNotFoundError (no such token), HookExpiredError (expired, or
     cancelled: its message and ``.status`` say which), HookAlreadyReceivedError
     (another payload won), HookPayloadError (the payload does not fit the hook's
-    model) or :class:`~pyworkflow.serialization.PayloadError` (over the size or
-    depth limits); nothing changes then. Any other error (Redis or the broker
+    model or its stored schema: ``.errors`` names the fields) or
+    :class:`~pyworkflow.serialization.PayloadError` (over the size or depth limits);
+    nothing changes then. Any other error (Redis or the broker
     unreachable) leaves the hook pending, or received with this very payload if the
     process could not give its claim back; either way calling again with the same
     payload is safe (see the module docstring).
@@ -161,7 +185,7 @@ def resume_hook(token: str, payload: Any = None) -> HookInfo:
     info = get_hook(token)
     if info.status not in ("pending", "received"):
         raise _refusal(token, info.status, info)
-    checked = checked_payload(info.name, payload)
+    checked = checked_payload(info.name, payload, info.payload_schema)
     text = json.dumps(checked, separators=(",", ":"), ensure_ascii=False)
     delivery = secrets.token_hex(12)
     move = _store().claim(token, delivery, text)
@@ -169,8 +193,8 @@ def resume_hook(token: str, payload: Any = None) -> HookInfo:
         raise _refusal(token, move.status, info)
     try:
         runtime().system.send(info.run_id, "hook-received",
-                              {"token": token, "call_id": info.call_id, "payload": checked},
-                              msg_id=hook_message_id(token))
+                              wire.encode(wire.HookDelivery(token, info.call_id, checked)),
+                              msg_id=delivery_message_id(token, move.rejected))
     except BaseException:
         if move.moved:
             with contextlib.suppress(Exception):  # the send's error is the one to report
@@ -198,14 +222,25 @@ async def hook(name: str, timeout: Any = None,
     replay): send the token to whoever must answer. It must not await steps. With a
     ``timeout`` the wait raises ``HookExpiredError`` when it passes.
     """
+    return await _wait(name, timeout, on_created, None)
+
+
+async def _wait(name: str, timeout: Any, on_created: Callable[[str], Any] | None,
+                model: Any) -> Any:
     run = in_workflow()
     if run is None:
         raise RuntimeError("hook() can only be awaited inside a workflow")
-    return await HOOK.schedule(run, name, timeout, on_created)
+    return await HOOK.schedule(run, name, timeout, on_created, model)
 
 
 class TypedHook(Generic[M]):
-    """A hook whose payload is validated by a pydantic model at delivery."""
+    """A hook whose payload must fit a pydantic model.
+
+    The model goes with the wait to the engine, which stores its JSON Schema with the
+    hook (so every door can check a payload) and checks each payload that arrives
+    against it before the run records it: one the model refuses is rejected and the
+    hook waits on (see the module docstring). What the code gets is a model instance.
+    """
 
     def __init__(self, name: str, model: type[M]) -> None:
         self.name = name
@@ -213,10 +248,12 @@ class TypedHook(Generic[M]):
 
     async def __call__(self, timeout: Any = None,
                        on_created: Callable[[str], Any] | None = None) -> M:
-        payload = await hook(self.name, timeout=timeout, on_created=on_created)
+        payload = await _wait(self.name, timeout, on_created, self.model)
         return self.model.model_validate(payload)  # type: ignore[attr-defined,no-any-return]
 
 
 def define_hook(name: str, model: type[M]) -> TypedHook[M]:
+    """A typed hook; registering its model here also lets this process check payloads
+    with the model itself when it delivers them (the app's own code, ``--module``)."""
     _models[name] = model
     return TypedHook(name, model)

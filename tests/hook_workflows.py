@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyworkflow import hook, sleep, workflow
+from pydantic import BaseModel
+
+from pyworkflow import define_hook, hook, sleep, workflow
+
+
+class Shipment(BaseModel):
+    address: str
+    express: bool = False
+
+
+#: Typed: the worker checks each payload with the model (tests/test_hook_door.py).
+shipment_hook = define_hook("hooktest_shipment", Shipment)
 
 
 @workflow(name="hooktest_echo")
@@ -19,3 +30,10 @@ async def echo_then_sleep() -> Any:
     payload = await hook("hooktest_door")
     await sleep("60s")
     return payload
+
+
+@workflow(name="hooktest_typed")
+async def typed() -> Any:
+    """Returns the shipment its typed hook receives, as a dict."""
+    shipment = await shipment_hook()
+    return shipment.model_dump()

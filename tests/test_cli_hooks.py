@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import time
@@ -155,12 +156,59 @@ def test_resume_refuses_malformed_json(rt: Any, text: str) -> None:
     assert hooks.get_hook(token).status == "pending"
 
 
+def field_errors(result: Result) -> tuple[str, list[str]]:
+    """A typed hook's refusal: the error's line, then one indented line per field."""
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    first, *fields = [line for line in result.stderr.splitlines() if line.strip()]
+    assert first.startswith("Error: ") and all(f.startswith("  ") for f in fields), result.stderr
+    return first, [f.strip() for f in fields]
+
+
 def test_resume_names_the_fields_a_typed_hook_refuses(rt: Any) -> None:
     token = new_hook("cli_test_shipment")
-    line = one_line_error(invoke("hooks", "resume", token, "--payload", '{"express": "maybe"}'))
-    assert "cli_test_shipment" in line and "address: Field required" in line and "express:" in line
+    first, fields = field_errors(
+        invoke("hooks", "resume", token, "--payload", '{"express": "maybe"}'))
+    assert "cli_test_shipment" in first and "still pending" in first
+    assert fields[0] == "address: Field required" and fields[1].startswith("express: ")
+    assert "maybe" not in "".join(fields)
     assert hooks.get_hook(token).status == "pending"
     result = invoke("hooks", "resume", token, "--payload", '{"address": "1 Main St"}')
+    assert result.exit_code == 0, result.stderr
+
+
+def test_resume_checks_the_stored_schema_without_the_model(
+        rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ``hooks resume`` without ``--module`` runs: the model is not registered in the
+    process, the schema recorded with the hook decides."""
+    token = hooks.new_token()
+    hooks.record_hook(token, f"run-cli{secrets.token_hex(6)}", 3, "cli_test_shipment", None,
+                      model=Shipment)
+    monkeypatch.delitem(hooks._models, "cli_test_shipment")
+    first, fields = field_errors(
+        invoke("hooks", "resume", token, "--payload", '{"express": "maybe"}'))
+    assert fields == ["address: Field required", "express: Input should be a valid boolean"]
+    assert hooks.get_hook(token).status == "pending"
+    result = invoke("hooks", "resume", token, "--payload", '{"address": "1 Main St"}')
+    assert result.exit_code == 0, result.stderr
+    assert "note:" not in result.stderr  # the schema checked it: nothing to warn about
+    assert hooks.get_hook(token).status == "received"
+
+
+def test_info_suggests_a_payload_built_from_the_schema(rt: Any) -> None:
+    token = hooks.new_token()
+    hooks.record_hook(token, f"run-cli{secrets.token_hex(6)}", 3, "cli_test_shipment", None,
+                      model=Shipment)
+    text = invoke("hooks", "info", token).stdout
+    line = next(line for line in text.splitlines() if "hooks resume" in line)
+    suggested = shlex.split(line.split("pyworkflow ", 1)[1])
+    assert suggested[:3] == ["hooks", "resume", token]
+    assert json.loads(suggested[4]) == {"address": "<address>"}
+    assert "typed" in text
+    data = invoke_json("hooks", "info", token)
+    assert data["payload_schema"]["required"] == ["address"]
+    assert data["example_payload"] == {"address": "<address>"}
+    result = invoke(*suggested)  # the suggestion is a payload the hook takes
     assert result.exit_code == 0, result.stderr
 
 

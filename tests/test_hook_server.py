@@ -197,6 +197,24 @@ def test_typed_hook_refuses_a_bad_payload_with_its_errors(server: HookServer) ->
     assert post(server, token, {"approved": True, "amount": 9.5})[0] == 202
 
 
+def test_a_typed_hook_is_checked_by_its_stored_schema_without_the_model(
+        server: HookServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that cannot import the app's module (the model is not registered here)
+    still refuses, from the schema the engine stored with the hook."""
+    token = hooks.new_token()
+    hooks.record_hook(token, f"run-test{secrets.token_hex(6)}", 1, "server_test_approval",
+                      None, model=Approval)
+    monkeypatch.delitem(hooks._models, "server_test_approval")
+    status, body = post(server, token, {"approved": "perhaps", "secret": "hunter2"})
+    assert status == 422 and "server_test_approval" in body["error"]
+    assert body["errors"] == [
+        {"loc": ["approved"], "msg": "Input should be a valid boolean", "type": "type"},
+        {"loc": ["amount"], "msg": "Field required", "type": "missing"}]
+    assert "hunter2" not in json.dumps(body) and "perhaps" not in json.dumps(body)
+    assert hooks.get_hook(token).status == "pending"
+    assert post(server, token, {"approved": True, "amount": 9})[0] == 202
+
+
 @pytest.mark.parametrize("body", [b'{"approved": tru', b"\xff\xfe\x00garbage", b"NaN",
                                   b'{"x": Infinity}'])
 def test_malformed_json_is_400(server: HookServer, body: bytes) -> None:

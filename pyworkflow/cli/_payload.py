@@ -7,12 +7,19 @@ so what the command line accepts the run can always decode.
 
 from __future__ import annotations
 
+import json
+import shlex
 from typing import IO, Any
 
 from ..serialization import PayloadError, parse_json
 from ._root import CliError
 
 EXAMPLE_PAYLOAD = """'{"approved": true}'"""
+
+
+def quoted_payload(value: Any) -> str:
+    """``value`` as JSON, quoted for a POSIX shell: what a suggested command shows."""
+    return shlex.quote(json.dumps(value, ensure_ascii=False))
 
 
 def read_payload(payload: str | None, payload_file: IO[str] | None, *,

@@ -2,16 +2,21 @@
 
 Why these rules:
 
-* ``resume`` and ``serve`` validate payloads with the models that ``define_hook``
-  registers, which exist only once the user's module is imported: without
-  ``--module`` a typed hook's payload goes through unchecked and fails later,
-  inside the run. Both say so on stderr when no module is given (``resume`` after
-  delivering, so that its refusals stay one line).
-* Every refusal of ``resume`` is one line that names the cause (unknown token,
-  expired, cancelled, already received, the fields a typed hook refused, JSON that
-  does not parse) and leaves the hook as it was, so the command can be fixed and
-  run again. Like the SDK's errors, these lines show only the start of a token
-  (``list`` and ``info`` show it whole: finding tokens is what they are for).
+* ``resume`` and ``serve`` check a typed hook's payload with or without
+  ``--module``: against the JSON Schema the engine stored with the hook, and with
+  the model itself when the module is given (``define_hook`` ran here). The one
+  case the door cannot check is a typed hook whose schema was too large to store
+  (``hook_info.MAX_SCHEMA_BYTES``); ``resume`` says so on stderr after delivering
+  to one without ``--module`` (the worker still checks it, and a payload its model
+  refuses leaves the hook pending: see :mod:`pyworkflow.hooks`).
+* Every refusal of ``resume`` names the cause in one line (unknown token, expired,
+  cancelled, already received, JSON that does not parse), except a typed hook's,
+  which is one line and then one line per field it refused; each leaves the hook as
+  it was, so the command can be fixed and run again. Like the SDK's errors, these
+  lines show only the start of a token (``list`` and ``info`` show it whole:
+  finding tokens is what they are for).
+* ``info`` suggests a ``resume`` command whose payload is built from the hook's
+  schema (each required field, with a placeholder of its type).
 * ``serve`` runs the web app (:mod:`pyworkflow.web`) with uvicorn in the foreground,
   for a process manager to supervise; SIGTERM and Ctrl-C stop it after the requests
   in flight are answered (at most :data:`pyworkflow.web.server.GRACE_S` seconds).
@@ -32,9 +37,10 @@ import click
 from .. import hooks as sdk
 from .._runtime import runtime
 from ..errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
+from ..hook_info import MAX_SCHEMA_BYTES, HookInfo, example_payload
 from ..serialization import PayloadError
 from . import _output as out
-from ._payload import EXAMPLE_PAYLOAD, read_payload
+from ._payload import EXAMPLE_PAYLOAD, quoted_payload, read_payload
 from ._root import CliError, cli
 from .setup import NeedsRedis
 
@@ -58,10 +64,25 @@ def _module_given() -> bool:
     return bool(root.get("module") or os.environ.get("PYWORKFLOW_MODULE"))
 
 
-def _warn_unvalidated(what: str) -> None:
-    if not _module_given():
-        click.echo(f"note: no --module given, so {what} not checked against typed hooks' "
-                   "models (define_hook); pass --module to have them validated", err=True)
+def _unchecked(hook: HookInfo) -> bool:
+    """A typed hook that this process could not check: no schema stored, no model here."""
+    return hook.typed and hook.payload_schema is None and sdk.model_of(hook.name) is None
+
+
+def _payload_kind(hook: HookInfo) -> str:
+    if not hook.typed:
+        return "any JSON (an untyped hook)"
+    if hook.payload_schema is None:
+        return (f"typed; its schema is over {MAX_SCHEMA_BYTES // 1024} KB and was not stored, "
+                "so only a door given --module (and the worker) can check it")
+    return "typed: checked against its model's JSON Schema (--output json shows it)"
+
+
+def _example(hook: HookInfo) -> str:
+    """The payload ``info`` suggests, quoted for a POSIX shell."""
+    if hook.payload_schema is None:
+        return EXAMPLE_PAYLOAD
+    return quoted_payload(example_payload(hook.payload_schema))
 
 
 def _expiry_text(expires_at: float | None, status: str) -> str:
@@ -107,23 +128,26 @@ def info(token: str) -> None:
     """Show one hook: its run, status and expiry, and how to resume it."""
     hook = _load_hook(token)
     if out.is_json():
-        out.emit_json(hook.to_dict())
+        example = None if hook.payload_schema is None else example_payload(hook.payload_schema)
+        out.emit_json({**hook.to_dict(), "payload_schema": hook.payload_schema,
+                       "example_payload": example})
         return
     fields = [("Token", hook.token), ("Name", hook.name), ("Run", hook.run_id),
               ("Status", hook.status), ("Expires", _expiry_text(hook.expires_at, hook.status)),
-              ("Created", out.format_time(hook.created_at))]
+              ("Created", out.format_time(hook.created_at)), ("Payload", _payload_kind(hook))]
     if hook.status == "pending":
         fields.append(("Resume it", f"pyworkflow hooks resume {hook.token} --payload "
-                                    f"{EXAMPLE_PAYLOAD}"))
+                                    f"{_example(hook)}"))
     out.print_fields(fields)
 
 
 def _describe_errors(exc: sdk.HookPayloadError) -> str:
-    parts = []
+    """One line per problem, indented under the error's first line."""
+    lines = []
     for item in sdk.payload_errors(exc):
         where = ".".join(str(p) for p in item["loc"]) or "(payload)"
-        parts.append(f"{where}: {item['msg']}")
-    return "; ".join(parts)
+        lines.append(f"  {where}: {item['msg']}")
+    return "\n".join(lines)
 
 
 @hooks.command("resume")
@@ -156,11 +180,15 @@ def resume(token: str, payload: str | None, payload_file: IO[str] | None) -> Non
         raise CliError(f"hook {shown!r} is {status}{when}; nothing was delivered{of_run}"
                        ) from None
     except sdk.HookPayloadError as exc:
-        raise CliError(f"payload refused by hook {exc.name!r}, nothing was delivered: "
-                       f"{_describe_errors(exc)}") from None
+        raise CliError(f"payload refused by hook {exc.name!r}; nothing was delivered and "
+                       f"the hook is still pending:\n{_describe_errors(exc)}") from None
     except PayloadError as exc:
         raise CliError(f"{exc}; nothing was delivered") from None
-    _warn_unvalidated("the payload was")
+    if _unchecked(hook):
+        click.echo(f"note: hook {hook.name!r} is typed but its schema was too large to store, "
+                   "so the payload was not checked here; the worker checks it (a payload its "
+                   "model refuses leaves the hook pending); pass --module to check it here",
+                   err=True)
     if out.is_json():
         out.emit_json(hook.to_dict())
         return
@@ -190,7 +218,11 @@ def serve(host: str, port: int) -> None:
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise CliError(f"cannot listen on {host}:{port}: {reason}") from None
-    _warn_unvalidated("payloads are")
+    if not _module_given():
+        click.echo("note: no --module given: typed hooks' payloads are checked against the "
+                   "JSON Schema stored with each hook (a schema over "
+                   f"{MAX_SCHEMA_BYTES // 1024} KB is not stored: such a hook's payload is "
+                   "checked by the worker only)", err=True)
     out.note(f"Listening on {url_of(sock)} (POST /hooks/<token>, GET /healthz); "
              "Ctrl-C to stop")
     serve(create_app(dashboard=False), sock)

@@ -17,22 +17,36 @@ from typing import Protocol
 @dataclass(frozen=True)
 class HookMove:
     """The result of moving a hook's status: whether it moved, the status it is in now,
-    and the payload a delivery stored when it claimed the hook (JSON text), if any."""
+    the payload a delivery stored when it claimed the hook (JSON text), if any, and how
+    many payloads the run refused before that one (its round: see ``reopen``)."""
 
     moved: bool
     status: str
     payload: str | None = None
+    rejected: int = 0
 
 
 class HookStore(Protocol):
     """Hook records: a token resolves to its run as soon as anyone holds it."""
 
     def record(self, token: str, run_id: str, call_id: int, name: str,
-               expires_at_ms: int | None, shielded: bool) -> None: ...
+               expires_at_ms: int | None, shielded: bool, schema: str | None = None,
+               typed: bool = False) -> None:
+        """Write a pending hook; a typed one with its model's JSON Schema (text), which
+        lets a door check payloads without the model (None: untyped, or too large)."""
+        ...
 
     def settle(self, token: str, to: str) -> HookMove:
         """Move a pending hook to ``to`` (``expired``, ``cancelled``); a hook a delivery
         claimed first stays ``received`` and its stored payload comes back."""
+        ...
+
+    def reopen(self, token: str, rejected: int, to: str = "pending") -> bool:
+        """The run's model refused the claimed payload of round ``rejected`` (the number
+        of payloads refused before it): drop the claim, count the refusal and leave the
+        hook ``to`` (``pending``: it takes another payload). A hook no longer
+        ``received`` in that round is left alone (False): handling one refusal twice
+        never drops a later claim."""
         ...
 
 
@@ -95,6 +109,9 @@ class MemoryHook:
     status: str = "pending"
     payload: str | None = None
     created_at: float = 0.0
+    schema: str | None = None
+    typed: bool = False
+    rejected: int = 0
 
 
 class MemoryHookStore:
@@ -103,18 +120,27 @@ class MemoryHookStore:
         self._clock: Clock = clock or WallClock()
 
     def record(self, token: str, run_id: str, call_id: int, name: str,
-               expires_at_ms: int | None, shielded: bool) -> None:
+               expires_at_ms: int | None, shielded: bool, schema: str | None = None,
+               typed: bool = False) -> None:
         self.hooks[token] = MemoryHook(run_id, call_id, name, expires_at_ms, shielded,
-                                       created_at=self._clock.now())
+                                       created_at=self._clock.now(), schema=schema,
+                                       typed=typed or schema is not None)
 
     def settle(self, token: str, to: str) -> HookMove:
         hook = self.hooks.get(token)
         if hook is None:
             return HookMove(False, "missing")
         if hook.status != "pending":
-            return HookMove(False, hook.status, hook.payload)
+            return HookMove(False, hook.status, hook.payload, hook.rejected)
         hook.status = to
         return HookMove(True, to)
+
+    def reopen(self, token: str, rejected: int, to: str = "pending") -> bool:
+        hook = self.hooks.get(token)
+        if hook is None or hook.status != "received" or hook.rejected != rejected:
+            return False
+        hook.status, hook.payload, hook.rejected = to, None, hook.rejected + 1
+        return True
 
     def claim(self, token: str, payload: str) -> HookMove:
         """A delivery: what ``resume_hook`` does against Redis (a hook whose expiry has
@@ -124,11 +150,11 @@ class MemoryHookStore:
             return HookMove(False, "missing")
         if hook.status == "pending" and hook.expires_at_ms is not None \
                 and hook.expires_at_ms <= self._clock.now() * 1000:
-            return HookMove(False, "expired")
+            return HookMove(False, "expired", None, hook.rejected)
         if hook.status != "pending":
-            return HookMove(False, hook.status, hook.payload)
+            return HookMove(False, hook.status, hook.payload, hook.rejected)
         hook.status, hook.payload = "received", payload
-        return HookMove(True, "received", payload)
+        return HookMove(True, "received", payload, hook.rejected)
 
 
 class MemoryRunStore:

@@ -39,9 +39,9 @@ from ..errors import (
     RunNotFoundError,
 )
 from ..hook_errors import hook_error
-from ..hook_info import HookInfo
-from ..hooks import checked_payload
-from ..ids import STEP_TASK, hook_message_id
+from ..hook_info import HookInfo, parse_schema
+from ..hooks import checked_payload, delivery_message_id
+from ..ids import STEP_TASK
 from ..run_info import RunInfo, run_info_from_record
 from ..run_queries import check_signal_target, result_of, signal_message
 from .clock import Clock, VirtualClock
@@ -186,7 +186,7 @@ class WorkflowEnvironment:
         hook = self.hook_store.hooks.get(token)
         if hook is None:
             raise hook_error(HookNotFoundError, token)
-        checked = checked_payload(hook.name, payload)
+        checked = checked_payload(hook.name, payload, parse_schema(hook.schema))
         move = self.hook_store.claim(token, json.dumps(checked))
         if not move.moved:
             if move.status == "received":
@@ -194,7 +194,7 @@ class WorkflowEnvironment:
             raise hook_error(HookExpiredError, token)
         self._deliver(Message("hook-received", hook.run_id,
                               wire.encode(wire.HookDelivery(token, hook.call_id, checked)),
-                              msg_id=hook_message_id(token)))
+                              msg_id=delivery_message_id(token, move.rejected)))
         self._drain()
         return self._hook_info(token)
 

@@ -9,13 +9,20 @@ webhook sender understands and never leak what it is given:
   got the 202 is the one the run records (see :mod:`pyworkflow.hooks`).
 * ``404`` unknown token, ``410`` expired or cancelled (gone for good: a sender must
   not retry), ``409`` already received (another payload won), ``422`` payload
-  refused by a typed hook's model (with ``errors``), ``400`` a body that is not
+  refused by a typed hook (``errors``: one ``{"loc", "msg", "type"}`` per field,
+  never the values sent; the hook stays pending), ``400`` a body that is not
   UTF-8 JSON or nests deeper than the limit, ``411`` no ``Content-Length``, ``413``
   a body over the limit, ``405`` wrong method (with ``Allow``), ``408`` a body that
   does not arrive in time, ``503`` Redis or the broker down (retry later), ``500`` a
   bug. Every error is a JSON body ``{"error": "...", ...}``.
 
 Decisions:
+
+* A typed hook's payload is checked here whether or not the server imports the app's
+  module: against the JSON Schema the engine stored with the hook, and with the model
+  too when it is registered in this process. It is the check every door shares
+  (:func:`pyworkflow.hooks.checked_payload`, inside ``resume_hook``), so this answer is
+  the CLI's and the dashboard's.
 
 * One decoder and one set of limits with the worker and the CLI
   (:func:`pyworkflow.serialization.parse_json`, ``MAX_BYTES``, ``MAX_DEPTH``): what
