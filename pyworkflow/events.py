@@ -120,6 +120,9 @@ SCHEDULE_SKIPPED = "schedule_skipped"
 SCHEDULE_BUFFERED = "schedule_buffered"
 SCHEDULE_CANCEL_SENT = "schedule_cancel_sent"
 SCHEDULE_RUN_ENDED = "schedule_run_ended"
+SCHEDULE_RECOVERED = "schedule_recovered"
+SCHEDULE_STEADY = "schedule_steady"
+SCHEDULE_ERRORED = "schedule_errored"
 
 SCHEDULE_DESCRIPTIONS: dict[str, str] = {
     SCHEDULE_CREATED: "the schedule was created (or re-created after a delete); its spec",
@@ -135,4 +138,8 @@ SCHEDULE_DESCRIPTIONS: dict[str, str] = {
                        "cancel_other)",
     SCHEDULE_CANCEL_SENT: "cancel_other asked a running run to cancel",
     SCHEDULE_RUN_ENDED: "a run the schedule started ended; its status",
+    SCHEDULE_RECOVERED: "turns of the schedule died; how many, and how many in a row",
+    SCHEDULE_STEADY: "a turn committed after dead ones: the count in a row starts again",
+    SCHEDULE_ERRORED: "too many dead turns in a row: the schedule is parked in status "
+                      "error and takes only delete and resume",
 }

@@ -29,9 +29,9 @@ __all__ = ["RECENT_FIRES", "SCHEDULE_ERRORED", "SCHEDULE_RECOVERED", "SCHEDULE_S
 # twice (a backfill over times that already fired). Older duplicates are still harmless:
 # the run actor drops a repeated start message.
 
-SCHEDULE_RECOVERED = "schedule_recovered"
-SCHEDULE_STEADY = "schedule_steady"
-SCHEDULE_ERRORED = "schedule_errored"
+SCHEDULE_RECOVERED = ev.SCHEDULE_RECOVERED
+SCHEDULE_STEADY = ev.SCHEDULE_STEADY
+SCHEDULE_ERRORED = ev.SCHEDULE_ERRORED
 
 
 @dataclass
