@@ -72,7 +72,8 @@ class Scripts:
                          else self._client.pipeline(transaction=False))
             build(pipe)
             try:
-                return pipe.execute()
+                replies: list[Any] = pipe.execute()
+                return replies
             except NoScriptError:
                 if attempt == 2:
                     raise

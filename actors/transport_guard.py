@@ -146,7 +146,7 @@ class GuardedConnection(Connection):
         construction (Celery's ``broker_transport``): Kombu's own ``switch`` takes the
         transport from the new URL's scheme, which would drop ``actors.redis_transport``
         on the first failover between sentinels."""
-        named = self._initial_params.get("transport")  # type: ignore[attr-defined]
+        named = self._initial_params.get("transport")
         Connection.switch(self, conn_str)
         if isinstance(named, type) or (isinstance(named, str) and (":" in named or "." in named)):
             self.transport_cls = named  # a class or a class path, not a scheme

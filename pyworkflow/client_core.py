@@ -362,7 +362,7 @@ def _claim(rt: Runtime, plan: StartPlan, key: str, if_finished: IfFinished) -> O
             rt.settings.idempotency_retention))
         if won:
             return None
-        expected = holder.decode()
+        expected = str(holder.decode())
         if not expected:
             continue  # it was let go meanwhile: claim it as free
         rec, journal_length = yield _record_and_journal_length(rt, expected)

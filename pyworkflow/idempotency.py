@@ -50,7 +50,7 @@ def check_if_finished(value: str) -> IfFinished:
     if value not in IF_FINISHED_CHOICES:
         raise ValueError(f"if_finished must be one of {', '.join(IF_FINISHED_CHOICES)}; "
                          f"got {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def holder_verdict(key: str, holder: RunInfo | None, if_finished: IfFinished) -> str:
