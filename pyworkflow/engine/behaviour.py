@@ -25,6 +25,13 @@ FAR_WAKE_S = 60.0
 
 #: Messages a finished run still handles: a duplicate start, an operator's retry.
 _AFTER_THE_END = frozenset({"start", "retry"})
+#: Messages whose sender was told they would be acted upon (``send_signal`` returned
+#: the signal's id): reaching a finished run, one is refused (a dead letter saying so),
+#: never dropped without a trace. The others a finished run drops: late step and child
+#: reports, timers and wake-ups are the run's own business, a duplicate hook delivery
+#: was recorded from the hook store when the run ended, and a cancel that lost a race
+#: with the end (a schedule's overlap policy, a parent's close policy) changes nothing.
+_REFUSED_AFTER_THE_END = frozenset({"signal"})
 
 
 def _start(run: Run, message: wire.StartRun) -> None:
@@ -44,6 +51,11 @@ def _wake(run: Run, message: wire.Wake) -> None:
 
 _HANDLERS: dict[str, Any] = {"start": _start, "timer-fired": _timer_fired, "wake": _wake,
                              **MESSAGES}
+
+
+def _nothing_yet(ctx: TurnContext) -> bool:
+    """The run's journal is empty, and this batch has recorded nothing so far."""
+    return ctx.seq == 0 and not ctx.events
 
 
 class RunBehaviour(Behaviour[Run]):
@@ -72,7 +84,15 @@ class RunBehaviour(Behaviour[Run]):
         handler = _HANDLERS.get(message.kind)
         if handler is None:
             raise MessageRejected(f"a workflow run does not accept {message.kind!r} messages")
+        if message.kind != "start" and _nothing_yet(ctx):
+            # A run is made by its start. Anything else reaching an empty journal is
+            # addressed to a run that was purged (a late signal, a timer) or never began:
+            # handling it would write a journal and a record (``pending``) that no index
+            # lists and no purge ever removes, and that accepts signals.
+            raise MessageRejected("no such run (purged or never started)")
         if state.history.finished and message.kind not in _AFTER_THE_END:
+            if message.kind in _REFUSED_AFTER_THE_END:
+                raise MessageRejected(f"run already {state.history.status}")
             return  # a late report for a finished run: nothing left to decide
         try:  # the one place a run reads a message: its typed shape, or a dead letter
             typed = wire.decode_message(message.kind, message.payload)
@@ -81,6 +101,9 @@ class RunBehaviour(Behaviour[Run]):
         handler(state, typed)
 
     def settle(self, state: Run, ctx: TurnContext) -> None:
+        if _nothing_yet(ctx):  # no run (every message refused): project no record
+            state.ctx = None
+            return
         if state.ctx is None:  # a batch of only duplicates: still flush and project
             state.begin_live(ctx)
         state.end_live()

@@ -183,6 +183,13 @@ class Run:
         if self.divergence is not None or self.setup_error is not None:
             self._park_for_setup()
             return
+        if self.history.parked is not None:
+            # A parked run runs no code, so records none of its commands: those its code
+            # issued on replay past a resume that a later park overtook (a journal of a
+            # release that parked again in the resuming turn) wait for the next resume.
+            # Recording them here could even end the run while its record says parked,
+            # leaving it ``completed`` with the park's error.
+            return
         # Commands issued past the end of the journal are new: record them now.
         while self.unmatched:
             self._emit_command(self.unmatched.popleft())
@@ -199,9 +206,17 @@ class Run:
     def _watch_history_size(self, events: int) -> None:
         """A journal that grows without end makes every cache miss replay it all: warn
         once (an event) past ``history_warn_events``, park past ``history_limit_events``
-        with the way out (``continue_as_new``)."""
+        with the way out (``continue_as_new``).
+
+        Not in a turn that asked to rebuild the run (an operator's ``runs retry``): its
+        state is about to be replaced by the current code, which has not run yet. Parking
+        there would undo the retry before the fixed code (one that now calls
+        ``continue_as_new``, or simply ends) had its turn, whatever it would do: the
+        retry's ``wake`` turn runs that code, and the size is judged after it. A run still
+        over the limit then (its code goes on growing the journal) is parked again; one
+        the code ended, or a limit the operator raised, is not."""
         limit, warn = self.ports.history_limit_events, self.ports.history_warn_events
-        if self.history.parked is not None:
+        if self.history.parked is not None or self.turn().rebuild:
             return
         if limit and events >= limit:
             self.park({"reason": f"the run's journal holds {events} events (the limit is "

@@ -5,52 +5,122 @@ published values) and its journal (events, timeline, children, hooks). Hooks and
 children are found through the run's own ``hook_created`` / ``child_started``
 events, so the page never walks the global hooks index.
 
+The answer is bounded, whatever the journal holds: the page polls it every two seconds
+per open tab, and a run's journal has no bound (150 signals of 1 MB made a 157 MB
+answer, read whole from Redis each time). So only the newest events are read (a
+reverse range of the journal, a page at a time, until ``EVENTS_SHOWN`` events or
+``READ_BUDGET_BYTES`` of them were read), and everything the page draws from events
+comes from those: the event log, the timeline (a call opened before them has no bar),
+children and hooks. ``events_total`` (the journal's length) and
+``timeline.truncated`` say when that is not the whole journal. Each shown event's
+large values are cut short (``VALUE_CHARS``) with a marker naming their size;
+``pyworkflow runs logs`` still shows them whole.
+
 A hook's token is the credential that resumes it, so the page gets it whole only
 when actions are on (to resume from the page); otherwise its first characters.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
+from actors.journal import decode_entry
+
 from .. import events as ev
 from .. import keys
-from .._runtime import runtime
-from ..client import get_workflow_events, get_workflow_run
+from .._runtime import Runtime, runtime
+from ..client import get_workflow_run
 from ..hook_info import hook_info_from_record
 from ..hooks import short_token
 from ..run_info import TERMINAL_STATUSES, values_from_record
-from ..run_queries import retry_message
+from ..run_queries import event_dict, retry_message
 from ..serialization import encode
 from .timeline import build_timeline
 
 __all__ = ["EVENTS_SHOWN", "run_detail"]
 
-#: The event log shows at most this many events (the newest); the timeline uses all.
+#: The page reads at most this many events, the newest: the event log shows them, and
+#: the timeline, children and hooks are drawn from them.
 EVENTS_SHOWN = 2_000
+#: Journal bytes one answer reads, about (the newest events; the page that crosses it is
+#: the last one read): large events leave fewer than ``EVENTS_SHOWN`` on the page.
+READ_BUDGET_BYTES = 8 * 1024 * 1024
+#: Events read by the first round trip (small: how large they are is not known yet),
+#: and by any later one at most (each is sized to what is left of the budget).
+FIRST_PAGE, MAX_PAGE = 10, 500
+#: A value of a shown event's data longer than this as JSON is cut short (a marker with
+#: its size and its first ``PREVIEW_CHARS`` characters).
+VALUE_CHARS = 2_000
+PREVIEW_CHARS = 200
 
 
 def run_detail(run_id: str, full_tokens: bool) -> dict[str, Any]:
     """The run page's data; raises ``RunNotFoundError`` for an unknown run."""
     info = get_workflow_run(run_id)
-    events = list(get_workflow_events(run_id))
     rt = runtime()
+    events, total = _newest_events(rt, run_id)
     record = rt.redis.hgetall(rt.system.actor_keys(run_id).record)
+    now = time.time()
+    timeline = build_timeline(events, now)
+    timeline["events"] = len(events)
+    timeline["truncated"] = total > len(events)
     return {
         "run": info.to_dict(),
         "values": encode(values_from_record(record)),
-        "events": [_shown(e, full_tokens) for e in events[-EVENTS_SHOWN:]],
-        "events_total": len(events),
-        "timeline": build_timeline(events, time.time()),
+        "events": [_shown(e, full_tokens) for e in events],
+        "events_total": total,
+        "timeline": timeline,
         "children": _children(events),
         "hooks": _hooks(events, full_tokens),
-        "now": time.time(),
+        "now": now,
         # Which buttons the page offers: cancel while the run is not finished, retry
         # when retry_run would do something (failed, parked, pending without a start).
         "can": {"cancel": info.status not in TERMINAL_STATUSES,
                 "retry": retry_message(info) is not None},
     }
+
+
+def _newest_events(rt: Runtime, run_id: str) -> tuple[list[dict[str, Any]], int]:
+    """The newest events (oldest first, large values cut short) within the bounds, and
+    how many events the journal holds."""
+    key = rt.system.actor_keys(run_id).journal
+    total = int(rt.redis.xlen(key))
+    newest: list[dict[str, Any]] = []
+    read, upper, count = 0, "+", FIRST_PAGE
+    while len(newest) < EVENTS_SHOWN and read < READ_BUDGET_BYTES:
+        want = min(count, EVENTS_SHOWN - len(newest))
+        entries = rt.redis.xrevrange(key, upper, "-", count=want)
+        for entry_id, fields in entries:
+            read += sum(len(v) for v in fields.values())
+            e = decode_entry(entry_id, fields)
+            newest.append(event_dict(e.seq, e.type, e.ts, _capped(e.data)))
+        if len(entries) < want:
+            break
+        eid = entries[-1][0]
+        upper = "(" + (eid.decode() if isinstance(eid, bytes) else str(eid))
+        each = max(1, read // len(newest))
+        count = max(1, min(MAX_PAGE, (READ_BUDGET_BYTES - read) // each))
+    newest.reverse()
+    return newest, max(total, len(newest))
+
+
+def _capped(data: Any) -> Any:
+    """``data`` with each value longer than ``VALUE_CHARS`` (as JSON) replaced by a
+    marker; data that is not an object is measured whole."""
+    if isinstance(data, dict):
+        return {k: _cut(v) for k, v in data.items()}
+    return _cut(data)
+
+
+def _cut(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    if len(text) <= VALUE_CHARS:
+        return value
+    return {"$truncated": len(text), "preview": text[:PREVIEW_CHARS]}
 
 
 def _shown(event: dict[str, Any], full_tokens: bool) -> dict[str, Any]:

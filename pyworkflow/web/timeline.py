@@ -37,7 +37,11 @@ _CLOSERS: dict[str, str] = {
 
 def build_timeline(events: list[dict[str, Any]], now: float) -> dict[str, Any]:
     """``{"start", "end", "bars"}`` from a run's events (as ``get_workflow_events``
-    returns them), oldest first."""
+    returns them), oldest first.
+
+    The events may be only the newest of a long journal (the run page reads no more:
+    ``run_detail.EVENTS_SHOWN``): a call opened before them then has no bar, and
+    ``start`` is the first of them, not the run's start."""
     bars: dict[int, dict[str, Any]] = {}
     start = events[0]["timestamp"] if events else now
     end: float | None = None

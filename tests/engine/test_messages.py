@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from actors import CancelTimer, Send
+from actors import CancelTimer, MessageRejected, Send
 from pyworkflow import (
     RunFinishedError,
     SignalTimeoutError,
@@ -90,12 +90,19 @@ def test_a_signal_sent_before_the_wait_is_kept_and_two_arrive_in_order() -> None
         replay(run.events())
 
 
-def test_a_signal_sent_before_the_run_started_is_kept() -> None:
+def test_a_signal_before_the_start_is_refused_and_one_right_after_is_kept() -> None:
+    # A run is made by its start: a signal reaching an empty journal is addressed to no
+    # run (purged, or never started) and is refused, to be dead-lettered (issue 24).
     h = Harness("run-signals")
-    h.send("signal", name="paid", payload={"n": 1})  # before the run even started
-    ctx = h.send("start", workflow="msg_two_signals", args=[], kwargs={})
-    assert [e.type for e in ctx.events][-3:] == [  # the kept one at once, then a wait
-        "signal_wait_started", "signal_delivered", "signal_wait_started"]
+    with pytest.raises(MessageRejected, match="no such run"):
+        h.send("signal", name="paid", payload={"n": 1})
+    h.state.ctx = None  # the refused batch's turn ends (the runtime settles it)
+    assert h.journal == [] and h.record == {}
+    h.send("start", workflow="msg_two_signals", args=[], kwargs={})
+    h.send("signal", name="paid", payload={"n": 1}, signal_id="s-1")
+    ctx = h.send("signal", name="paid", payload={"n": 2}, signal_id="s-2")
+    assert [e.type for e in ctx.events][:2] == ["signal_received", "signal_delivered"]
+    assert h.record["status"] == "completed"
     other = h.rebuilt()
     assert other.state.divergence is None
     assert other.record == {}  # replay never re-publishes

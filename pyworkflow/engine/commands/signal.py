@@ -7,17 +7,34 @@ at once if one is buffered, else when the next one arrives (``signal_delivered``
 naming the received signal's position, so each is delivered once). With a timeout,
 a durable timer ends the wait with ``SignalTimeoutError`` (``signal_timed_out``).
 The buffer is rebuilt from the journal on replay: received minus delivered.
+
+The buffer is bounded. Each buffered signal is an event in the run's journal, and a
+journal only grows: signals nobody waits for (a typo in a name, a flood) would
+otherwise fill it to the history limit and park the run, and ``runs retry`` could not
+help, the journal being no shorter. So a run keeps at most ``MAX_BUFFERED_SIGNALS``
+signals not yet taken by a wait, and at most ``MAX_BUFFERED_PER_NAME`` of one name. A
+signal past either bound is refused: not journaled, moved to the dead letters with
+the reason (``MessageRejected``), so the sender's loss is visible (``pyworkflow
+dead-letters``) and the run goes on as if it never came. A signal that a wait takes at
+once is never refused: it does not stay in the buffer.
+
+A signal is refused the same way, never dropped silently, when its name or id breaks
+the bounds of ``pyworkflow.limits`` (a forged message, an old client), when the run
+has already finished (it raced the run's end: ``run already completed``), or when the
+run does not exist (purged, or never started: see ``RunBehaviour.handle``).
 """
 
 from __future__ import annotations
 
 import collections
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from actors.behaviour import MessageRejected
 from actors.effects import CancelTimer, StartTimer
 
 from ... import events as ev
-from ... import ids, serialization
+from ... import ids, limits, serialization
 from ...durations import deadline_ms, parse_duration
 from ...errors import SignalTimeoutError
 from ...wire import SignalSent, TimerFired, encode
@@ -31,8 +48,41 @@ if TYPE_CHECKING:
     from ..history import CallRecord
     from ..run import Run
 
-#: Per signal name, the signals received and not yet delivered: (journal seq, payload).
-Buffer = dict[str, collections.deque[tuple[int, Any]]]
+#: At most this many signals wait in a run's buffer (received, not yet taken by a wait).
+MAX_BUFFERED_SIGNALS = 1_000
+#: At most this many signals of one name wait in a run's buffer.
+MAX_BUFFERED_PER_NAME = 100
+
+
+@dataclass
+class Buffer:
+    """The signals received and not yet delivered, per name: (journal seq, payload).
+    A name with none buffered has no entry, and ``total`` is kept as signals come and
+    go, so checking the bounds costs the same however many names a run has seen."""
+
+    by_name: dict[str, collections.deque[tuple[int, Any]]] = field(default_factory=dict)
+    total: int = 0
+
+    def add(self, name: str, seq: int, payload: Any) -> None:
+        self.by_name.setdefault(name, collections.deque()).append((seq, payload))
+        self.total += 1
+
+    def oldest(self, name: str) -> tuple[int, Any] | None:
+        queue = self.by_name.get(name)
+        return queue[0] if queue else None
+
+    def take_through(self, name: str, seq: int) -> None:
+        """Forget the signals of ``name`` up to journal position ``seq`` (delivered)."""
+        queue = self.by_name.get(name)
+        while queue and queue[0][0] <= seq:
+            queue.popleft()
+            self.total -= 1
+        if queue is not None and not queue:
+            del self.by_name[name]
+
+    def count(self, name: str) -> int:
+        queue = self.by_name.get(name)
+        return len(queue) if queue else 0
 
 
 class SignalKind(CommandKind[Buffer]):
@@ -41,7 +91,7 @@ class SignalKind(CommandKind[Buffer]):
     observes = frozenset({ev.SIGNAL_RECEIVED, ev.SIGNAL_DELIVERED})
 
     def new_state(self) -> Buffer:
-        return collections.defaultdict(collections.deque)
+        return Buffer()
 
     def schedule(self, run: Run, name: str, timeout: Any) -> asyncio.Future[Any]:
         if not isinstance(name, str) or not name:
@@ -52,12 +102,11 @@ class SignalKind(CommandKind[Buffer]):
         return run.new_command(self.kind, name, payload)
 
     def observe(self, run: Run, etype: str, data: dict[str, Any]) -> None:
-        buffer = self.state(run)[data["name"]]
+        buffer = self.state(run)
         if etype == ev.SIGNAL_RECEIVED:
-            buffer.append((int(data["seq"]), data.get("payload")))
+            buffer.add(data["name"], int(data["seq"]), data.get("payload"))
         else:
-            while buffer and buffer[0][0] <= int(data["received_seq"]):
-                buffer.popleft()
+            buffer.take_through(data["name"], int(data["received_seq"]))
 
     def emit(self, run: Run, cmd: Command) -> None:
         timeout_s = cmd.payload.get("timeout_s")
@@ -80,23 +129,49 @@ class SignalKind(CommandKind[Buffer]):
         return {"signal-timeout": self.timed_out}
 
     def received(self, run: Run, signal: SignalSent) -> None:
-        name = signal.name
-        if not name:
-            return  # the client refuses these; a forged message changes nothing
+        """Journal the signal, and hand it to a waiting ``wait_for_signal``; or refuse
+        it (``MessageRejected``: the runtime dead-letters it) when it breaks a bound."""
+        try:
+            name = limits.check_signal_name(signal.name)
+            if signal.signal_id is not None:
+                limits.check_signal_id(signal.signal_id)
+        except (TypeError, ValueError) as exc:
+            raise MessageRejected(f"signal refused: {exc}") from None
+        self._check_room(run, name)
         seq = run.turn().next_seq
         run.emit(ev.SIGNAL_RECEIVED, {"name": name, "payload": signal.payload,
                                       "seq": seq, "signal_id": signal.signal_id})
         self._deliver(run, name)
 
+    def _check_room(self, run: Run, name: str) -> None:
+        """Refuse a signal that would stay buffered past a bound. One a wait takes now
+        is always let in (with a wait pending, no signal of that name is buffered)."""
+        if self._waits(run, name):
+            return
+        buffer = self.state(run)
+        if buffer.count(name) >= MAX_BUFFERED_PER_NAME:
+            raise MessageRejected(
+                f"signal refused: {MAX_BUFFERED_PER_NAME} signals named {name!r} already "
+                "wait in the run's buffer, taken by no wait_for_signal (the limit per "
+                "name; see pyworkflow.engine.commands.signal)")
+        if buffer.total >= MAX_BUFFERED_SIGNALS:
+            raise MessageRejected(
+                f"signal refused: {MAX_BUFFERED_SIGNALS} signals already wait in the "
+                "run's buffer, taken by no wait_for_signal (the limit per run; see "
+                "pyworkflow.engine.commands.signal)")
+
+    def _waits(self, run: Run, name: str) -> list[CallRecord]:
+        return [c for c in run.history.open_calls()
+                if c.kind == self.kind and c.name == name and c.state == "pending"]
+
     def _deliver(self, run: Run, name: str) -> bool:
         """Hand the oldest buffered signal of ``name`` to the oldest wait for it."""
-        buffer = self.state(run)[name]
-        waiting = [c for c in run.history.open_calls()
-                   if c.kind == self.kind and c.name == name and c.state == "pending"]
-        if not buffer or not waiting:
+        oldest = self.state(run).oldest(name)
+        waiting = self._waits(run, name) if oldest is not None else []
+        if oldest is None or not waiting:
             return False
         call = min(waiting, key=lambda c: c.call_id)
-        seq, value = buffer[0]
+        seq, value = oldest
         data = {"call_id": call.call_id, "name": name, "payload": value, "received_seq": seq}
         run.emit(ev.SIGNAL_DELIVERED, data)
         if call.data.get("expires_at_ms") is not None:
