@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from . import ids, serialization
+from . import ids, limits, serialization
 from .errors import RunFinishedError, ValueNotSetError, WorkflowFailedError
 from .run_info import SETTLED_STATUSES, RunInfo, run_info_from_record, values_from_record
 from .wire import SignalSent, encode
@@ -82,15 +82,15 @@ def block_until(deadline: float | None, timed_out: str) -> int:
 def signal_message(name: str, payload: Any, signal_id: str | None) -> tuple[str, dict[str, Any]]:
     """The ``signal`` mailbox message for ``send_signal``: ``(msg_id, payload)``.
 
-    Everything is checked before anything is sent: the name (a non-empty string), the
-    payload (JSON through the project's codec, within the input limits the worker
-    applies) and the id. The message id is the signal id, so an app that retries a send
-    with its own ``signal_id`` delivers one signal, not two.
+    Everything is checked before anything is sent, with the limits the worker applies
+    (``pyworkflow.limits``): the name and the id (1 to 200 printable characters), the
+    payload (JSON through the project's codec, within the input limits). The message id
+    is the signal id, so an app that retries a send with its own ``signal_id`` delivers
+    one signal, not two.
     """
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"a signal name is a non-empty string, not {name!r}")
-    if signal_id is not None and (not isinstance(signal_id, str) or not signal_id):
-        raise TypeError(f"a signal id is a non-empty string, not {signal_id!r}")
+    limits.check_signal_name(name)
+    if signal_id is not None:
+        limits.check_signal_id(signal_id)
     what = f"signal {name!r} payload"
     encoded = serialization.encode(payload, path=what)
     serialization.check_limits(encoded, what)

@@ -50,3 +50,16 @@ def test_unprintable_characters_are_a_value_error(bad: str) -> None:
         check_signal_name(bad)
     with pytest.raises(ValueError, match="printable"):
         check_signal_id(bad)
+
+
+def test_the_client_refuses_at_the_door_what_the_worker_would_refuse() -> None:
+    """``send_signal``'s message is checked with the same limits before anything is sent."""
+    from pyworkflow.run_queries import signal_message
+
+    with pytest.raises(ValueError):
+        signal_message("x" * 201, None, None)
+    with pytest.raises(ValueError):
+        signal_message("ok", None, "id\x1b[2J")
+    with pytest.raises(TypeError):
+        signal_message("", None, None)
+    assert signal_message("paid", {"n": 1}, "sig-1")[0] == "sig-1"
