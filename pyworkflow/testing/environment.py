@@ -12,11 +12,20 @@ Time is virtual: when nothing is left to do but wait, the clock jumps to the nex
 timer, so a workflow that sleeps 30 days, waits an hour between retries and gives a
 hook 7 days completes in milliseconds. ``advance`` moves the clock by hand;
 ``start`` returns a handle to drive a run step by step.
+
+Where a worker's behaviour depends on things an in-process runtime has too, it is
+the worker's: ``start(..., idempotency_key=K)`` gives the same run for the same key
+(the rules of :mod:`pyworkflow.idempotency`; the keys live in this environment's
+memory, for as long as it does), a step's ``check_cancellation()`` raises once its
+run is being cancelled, and a step's ``timeout`` is enforced as a worker without
+prefork enforces it (see ``step_runner.py``; a step is timed by the wall clock).
 """
 
 from __future__ import annotations
 
 import collections
+import difflib
+import functools
 import heapq
 import json
 from typing import Any, Self
@@ -41,7 +50,9 @@ from ..errors import (
 from ..hook_errors import hook_error
 from ..hook_info import HookInfo, parse_schema
 from ..hooks import checked_payload, delivery_message_id
+from ..idempotency import IfFinished, check_if_finished, holder_verdict
 from ..ids import STEP_TASK
+from ..registry import get_step, list_steps
 from ..run_info import RunInfo, run_info_from_record
 from ..run_queries import check_signal_target, result_of, signal_message
 from .clock import Clock, VirtualClock
@@ -95,6 +106,8 @@ class WorkflowEnvironment:
         self._timer_messages: dict[str, tuple[int, Message]] = {}
         self._timer_order = 0
         self._mocks: dict[str, StepMock] = {}
+        #: idempotency key -> the run it names (``start(..., idempotency_key=...)``)
+        self.idempotency_keys: dict[str, str] = {}
 
     # -- context managers --------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -116,18 +129,57 @@ class WorkflowEnvironment:
 
     # -- what a test does --------------------------------------------------------------
     def mock_step(self, step: Any, return_value: Any = None, side_effect: Any = None) -> None:
-        """Replace a step (the decorated function or its name) in this environment."""
-        name = step if isinstance(step, str) else step.__pyworkflow_step__.name
+        """Replace a step (the decorated function or its name) in this environment.
+        A name no step is registered under is refused at once: a mock under a typo
+        would never be called, and the real step would run in its place."""
+        if isinstance(step, str):
+            name = step
+        else:
+            defn = getattr(step, "__pyworkflow_step__", None)
+            if defn is None:
+                raise TypeError(f"mock_step takes a step (decorated with @step) or its name, "
+                                f"not {step!r}")
+            name = defn.name
+        if get_step(name) is None:
+            known = [s.name for s in list_steps()]
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = (f"; did you mean {', '.join(map(repr, close))}?" if close
+                    else f"; registered steps: {', '.join(known) or 'none'}" if len(known) <= 20
+                    else "")
+            raise LookupError(f"mock_step({name!r}): no step is registered under that name "
+                              f"(is the module defining it imported?){hint}")
         self._mocks[name] = StepMock(return_value, side_effect)
 
-    def start(self, workflow: Any, *args: Any, **kwargs: Any) -> RunHandle:
-        """Start a run (as ``pyworkflow.start`` does) and run it until it waits."""
-        handle = self._start_planned(plan_start(workflow, args, kwargs))
+    def start(self, workflow: Any, *args: Any, idempotency_key: str | None = None,
+              if_finished: IfFinished = "return", **kwargs: Any) -> RunHandle:
+        """Start a run (as ``pyworkflow.start`` does) and run it until it waits. With
+        ``idempotency_key`` the same key gives the same run, and ``if_finished`` says
+        what a key whose run has ended does, as for ``pyworkflow.start``."""
+        plan = self._plan(workflow, args, kwargs, idempotency_key, if_finished)
+        handle = RunHandle(self, plan) if isinstance(plan, str) else self._start_planned(plan)
         self._drain()
         return handle
 
+    def _plan(self, workflow: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+              key: str | None, if_finished: IfFinished) -> StartPlan | str:
+        """The new run's plan, or the id of the run ``key`` already names when that is
+        what ``pyworkflow.start`` would return (the same checks, in the same order)."""
+        if key is not None:
+            check_if_finished(if_finished)
+        plan = plan_start(workflow, args, kwargs, key)
+        if key is None:
+            return plan
+        held = self.idempotency_keys.get(key)
+        holder = self.get_run(held) if held is not None and held in self.records else None
+        if holder is not None and holder_verdict(key, holder, if_finished) == "return":
+            return holder.run_id
+        return plan
+
     def _start_planned(self, plan: StartPlan) -> RunHandle:
         """Put the run's record and start message in place (nothing runs yet)."""
+        key = plan.record.get("idempotency_key")
+        if key is not None:
+            self.idempotency_keys[key] = plan.run_id
         self.records[plan.run_id] = dict(plan.record)
         self.journals[plan.run_id] = []
         self._mailbox.append(Message("start", plan.run_id, plan.message, msg_id=plan.msg_id,
@@ -143,7 +195,7 @@ class WorkflowEnvironment:
         """Move the clock by ``duration``, firing every timer due on the way."""
         target_ms = self.clock.now_ms() + int(parse_duration(duration) * 1000)
         self._drain()
-        while self._timers and self._timers[0][0] <= target_ms:
+        while (due_ms := self._next_due()) is not None and due_ms <= target_ms:
             self._fire_next()
             self._drain()
         self.clock.set_ms(target_ms)
@@ -159,7 +211,7 @@ class WorkflowEnvironment:
     def _wait_one(self, run_id: str) -> RunInfo:
         self._drain()
         while not self.get_run(run_id).settled:
-            if not self._timers:
+            if self._next_due() is None:
                 info = self.get_run(run_id)
                 waiting = json.loads(self.records[run_id].get("waiting_on", "[]"))
                 raise RuntimeError(
@@ -252,16 +304,20 @@ class WorkflowEnvironment:
     def _drain(self) -> None:
         """Handle every message and run every step attempt that is ready, in order."""
         for _ in range(MAX_ACTIONS):
+            self._take_handovers()
             if self._mailbox:
                 self._turn(self._mailbox[0])
                 self._mailbox.popleft()
             elif self._steps:
                 job = self._steps[0]
+                run_id = job["run_id"]
                 outcome = run_attempt(wire.decode(wire.StepAttempt, job), self._mocks,
-                                      self.clock.now_ms)
+                                      self.clock.now_ms,
+                                      functools.partial(self._cancel_requested, run_id))
                 kind, payload = outcome.kind, wire.encode(outcome)
                 self._steps.popleft()
-                self._deliver(Message(kind, job["run_id"], payload))
+                self._take_handovers()  # what arrived while the step ran came before it
+                self._deliver(Message(kind, run_id, payload))
             else:
                 return
             self._after_action()
@@ -271,6 +327,17 @@ class WorkflowEnvironment:
     def _after_action(self) -> None:
         """Called after each turn and step attempt (and a start): a point where the
         environment's state is whole. The local runtime saves it here."""
+
+    def _take_handovers(self) -> None:
+        """Called before each turn and before a step's outcome is delivered: the local
+        runtime moves in here what another thread handed over (a cancel). Nothing
+        reaches a virtual-clock environment but from the thread driving it."""
+
+    def _cancel_requested(self, run_id: str) -> bool:
+        """What a running step's ``check_cancellation`` reads: the ``cancel_requested``
+        field a cancel's turn projects onto the run's record (as a worker's probe
+        reads it in Redis)."""
+        return self.records.get(run_id, {}).get("cancel_requested") == "1"
 
     def _state(self, run_id: str) -> Run:
         state = self._states.get(run_id)
@@ -328,14 +395,23 @@ class WorkflowEnvironment:
                 raise RuntimeError(f"the test environment runs no task {effect.name!r}")
             self._steps.append(effect.kwargs)
 
-    def _fire_next(self) -> None:
-        """Move the clock to the next live timer and deliver its message."""
+    def _next_due(self) -> int | None:
+        """When the next live timer is due (cancelled ones on top are dropped), so
+        ``advance`` never fires a timer beyond where it was asked to go."""
         while self._timers:
-            due_ms, order, timer_id = heapq.heappop(self._timers)
+            due_ms, order, timer_id = self._timers[0]
             scheduled = self._timer_messages.get(timer_id)
-            if scheduled is None or scheduled[0] != order:
-                continue  # cancelled, or replaced by a later schedule of the same id
-            del self._timer_messages[timer_id]
-            self.clock.set_ms(due_ms)
-            self._deliver(scheduled[1])
+            if scheduled is not None and scheduled[0] == order:
+                return due_ms
+            heapq.heappop(self._timers)
+        return None
+
+    def _fire_next(self) -> None:
+        """Move the clock to the next live timer and deliver its message. A wall clock
+        woken before the timer is due (a cancel handed over from another thread)
+        leaves the timer in place: the caller drains and comes back."""
+        due_ms = self._next_due()
+        if due_ms is None or not self.clock.set_ms(due_ms):
             return
+        _, _, timer_id = heapq.heappop(self._timers)
+        self._deliver(self._timer_messages.pop(timer_id)[1])

@@ -30,15 +30,10 @@ TRANSIENT_NO_CONTINUE = "continue_as_new needs a durable run (it raises RuntimeE
 TRANSIENT_NO_DEADLINE = "a transient run has no run-level timer: max_duration is not enforced"
 TRANSIENT_NO_TIMEOUT = "transient.py: a step's timeout is not enforced in a transient run"
 TRANSIENT_NO_KEY = "a transient run is no stored run: idempotency keys need pyworkflow.start"
-IN_PROCESS_NO_TIMEOUT = ("steps run in this process and nothing preempts them: a step's "
-                         "timeout is not enforced (testing/step_runner.py)")
-IN_PROCESS_NO_KEY = ("WorkflowEnvironment/LocalRuntime.start take no idempotency_key (the key "
-                     "is a Redis claim pyworkflow.start makes)")
-IN_PROCESS_NO_PROBE = ("in-process step attempts get no cancel probe (testing/step_runner.py "
-                       "builds their StepContext without one): check_cancellation never raises")
+IN_PROCESS_NO_KEY = ("WorkflowEnvironment/LocalRuntime.start take idempotency_key, but this "
+                     "suite's adapter (runtimes.py EnvSession.start) does not pass it on yet")
 
-NO_TIMEOUT = {"local": IN_PROCESS_NO_TIMEOUT, "testing": IN_PROCESS_NO_TIMEOUT,
-              "transient": TRANSIENT_NO_TIMEOUT}
+NO_TIMEOUT = {"transient": TRANSIENT_NO_TIMEOUT}
 
 
 # -- what a script does to a run -----------------------------------------------------------------
@@ -398,8 +393,7 @@ CASES: list[Case] = [
          script=(WaitAttempt("conf_check_cancellation"), Cancel()), status="cancelled",
          error="CancellationError", attempts={"conf_check_cancellation": 1, "conf_cleanup": 1},
          events=(WS, SS, XR, SF, SS, SC, WX),
-         not_on={"transient": TRANSIENT_NO_CANCEL, "local": IN_PROCESS_NO_PROBE,
-                 "testing": IN_PROCESS_NO_PROBE}),
+         not_on={"transient": TRANSIENT_NO_CANCEL}),
     Case("cancel_during_sleep", "conf_cancel_in_sleep", script=(WaitEvent(LS), Cancel()),
          status="cancelled", error="CancellationError", attempts={"conf_cleanup": 1},
          events=(WS, LS, XR, XW, SS, SC, WX), not_on={"transient": TRANSIENT_NO_CANCEL}),
