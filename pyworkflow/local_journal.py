@@ -11,7 +11,23 @@ worker's lost attempt does (steps are at-least-once everywhere).
 
 One process runs a local run at a time: the runner holds an owner mark that a
 heartbeat thread renews every few seconds and that lapses ``OWNER_TTL_S`` after its
-process dies. Everything expires ``retention`` after the last save (the run
+process dies. A process can also stall without dying (a step holding the GIL starves
+the heartbeat): its mark lapses, another process may take the run over with
+``--resume`` and go on, and the stalled one wakes up behind it. So a save is a
+conditional write (one Lua script, :data:`_SAVE`) fenced by the mark: it writes only
+while the mark is this process's, and renews it. A mark that lapsed with nobody
+taking it is taken back only if Redis still holds exactly what this process last
+saved (the state's SHA-1 and the journal's length); otherwise the save is refused
+and the stale process stops with :class:`RunTakenOver`, leaving the newer state
+alone. The heartbeat renews the mark under the same fence (so a stalled process
+nobody took over has its mark back within seconds, even while its run waits on a
+long timer), and giving the mark up is a compare-and-delete: a stale process never
+extends or deletes another's mark.
+
+A saved run is checked as it is loaded (``_env_state.check_state``, each event's
+shape, each journal's ``seq`` running 1, 2, 3...): a malformed one is refused with a
+:class:`LocalRunError` naming the run and what is wrong, not a ``KeyError``
+deep in the restore. Everything expires ``retention`` after the last save (the run
 retention setting; 30 days by default). Which Redis: the configured one, else one
 answering on 127.0.0.1:6379, else the embedded server if it is running already (it
 is never started for a local run); with none, the journal stays in memory and the
@@ -20,6 +36,7 @@ CLI says so.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -32,7 +49,15 @@ import redis
 from . import keys
 from ._embedded_redis import DEFAULT_HOST, DEFAULT_PORT, embedded_status, redis_answers
 from .config import Settings, load_settings, redact_url, redis_client
-from .testing._env_state import capture, event_from_json, event_to_json, restore
+from .testing._env_state import (
+    MalformedState,
+    capture,
+    check_journals,
+    check_state,
+    event_from_json,
+    event_to_json,
+    restore,
+)
 
 if TYPE_CHECKING:
     from actors.journal import Event
@@ -50,6 +75,56 @@ class LocalRunError(Exception):
     """A local run cannot be saved, found or resumed; the message says why."""
 
 
+class RunTakenOver(LocalRunError):
+    """This process lost its owner mark and another process has the run now: it stops
+    without saving (its state is older than what Redis holds)."""
+
+
+# The fence both scripts below share. KEYS: owner mark, events list, state string.
+# ARGV: token, retention s, owner ttl s, then the journal length and state SHA-1 this
+# process last saved or loaded ("" for no state). Sets ``holder`` and returns true when
+# the mark is this process's, or lapsed while Redis still holds what it last saved.
+_FENCE = """
+local holder = redis.call('GET', KEYS[1])
+local function ours()
+  if holder == ARGV[1] then return true end
+  if holder then return false end
+  holder = ''
+  local state = redis.call('GET', KEYS[3])
+  local sha = ''
+  if state then sha = redis.sha1hex(state) end
+  return sha == ARGV[5] and redis.call('LLEN', KEYS[2]) == tonumber(ARGV[4])
+end
+"""
+
+# The fence, then ARGV[6] the new state and ARGV[7...] the new events. Returns
+# {1, ""} when written (the mark renewed), else {0, holder} ("" when the mark lapsed
+# and someone wrote since this process's last save).
+_SAVE = _FENCE + """
+if not ours() then return {0, holder} end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+for i = 7, #ARGV, 1000 do
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return {1, ''}
+"""
+
+# The fence; 1 if the mark was renewed (or taken back), 0 if another process has it.
+_RENEW = _FENCE + """
+if not ours() then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1
+"""
+
+# KEYS: owner mark. ARGV: token. Deletes the mark only if it is ours.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+"""
+
+
 class LocalJournal:
     """One local run (and its children) saved in Redis under the top run's id."""
 
@@ -61,6 +136,13 @@ class LocalJournal:
         self.where = where  # the Redis, redacted, for messages
         self.run_id: str | None = None
         self._saved: dict[str, int] = {}  # run id -> events already in Redis
+        # What Redis holds as of this process's last save or load: the fence that lets
+        # a process whose mark lapsed (and nobody took) take it back.
+        self._saved_sha = ""
+        self._saved_length = 0
+        self._save_script = client.register_script(_SAVE)
+        self._renew_script = client.register_script(_RENEW)
+        self._release_script = client.register_script(_RELEASE)
         self._token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
@@ -82,16 +164,25 @@ class LocalJournal:
         self._heartbeat.start()
 
     def _renew(self) -> None:
-        assert self.run_id is not None
-        owner = keys.local_run_owner(self._prefix, self.run_id)
+        """Every third of the mark's life: renew it, or take it back if it lapsed while
+        nobody wrote (this process stalled). When another process has it, this does
+        nothing: the next save finds out and stops the run here."""
         while not self._stop.wait(OWNER_TTL_S / 3):
             try:
-                if self._client.get(owner) != self._token.encode():
-                    self._lost = True
-                    return
-                self._client.expire(owner, OWNER_TTL_S)
+                self._renew_script(keys=self._keys(), args=self._fence_args())
             except redis.RedisError:
                 continue  # the next save says so if Redis stays away
+
+    def _keys(self) -> list[str]:
+        assert self.run_id is not None
+        return [keys.local_run_owner(self._prefix, self.run_id),
+                keys.local_run_events(self._prefix, self.run_id),
+                keys.local_run_state(self._prefix, self.run_id)]
+
+    def _fence_args(self) -> list[Any]:
+        """ARGV[1..5] of ``_FENCE``. Read while a save may update them: a mixed pair
+        only fails to match, never matches wrongly (Redis holds one whole save)."""
+        return [self._token, self._ttl, OWNER_TTL_S, self._saved_length, self._saved_sha]
 
     def close(self) -> None:
         """Stop renewing and give the run up (it can be resumed at once)."""
@@ -101,54 +192,85 @@ class LocalJournal:
         if self.run_id is not None and not self._lost:
             owner = keys.local_run_owner(self._prefix, self.run_id)
             try:
-                if self._client.get(owner) == self._token.encode():
-                    self._client.delete(owner)
+                self._release_script(keys=[owner], args=[self._token])
             except redis.RedisError:
                 pass  # it lapses by itself
 
     # -- saving and loading ----------------------------------------------------------
     def save(self, env: WorkflowEnvironment) -> None:
-        """Append new events and rewrite the state, in one transaction."""
+        """Append new events and rewrite the state, in one script that writes only
+        while this process holds the run's owner mark (see the module's docstring);
+        raises :class:`RunTakenOver` when it does not."""
         if self.run_id is None:
             return
         if self._lost:
-            raise LocalRunError(f"local run {self.run_id} was taken over by another process "
-                                "(this one stalled longer than its claim lasts); stopping here")
-        events_key = keys.local_run_events(self._prefix, self.run_id)
-        state_key = keys.local_run_state(self._prefix, self.run_id)
+            raise self._taken_over("")
         new: list[str] = []
         for run_id, journal in env.journals.items():
             saved = self._saved.get(run_id, 0)
             new.extend(json.dumps(event_to_json(run_id, e), separators=(",", ":"))
                        for e in journal[saved:])
+        state = json.dumps(capture(env), separators=(",", ":")).encode()
         try:
-            with self._client.pipeline(transaction=True) as pipe:
-                if new:
-                    pipe.rpush(events_key, *new)
-                pipe.set(state_key, json.dumps(capture(env), separators=(",", ":")))
-                pipe.expire(events_key, self._ttl)
-                pipe.expire(state_key, self._ttl)
-                pipe.execute()
+            written, holder = self._save_script(keys=self._keys(),
+                                                args=[*self._fence_args(), state, *new])
         except redis.RedisError as exc:
             raise LocalRunError(f"could not save local run {self.run_id} to {self.where}: "
                                 f"{exc}") from None
+        if not written:
+            self._lost = True
+            raise self._taken_over(holder.decode(errors="replace") if holder else "")
         self._saved = {run_id: len(journal) for run_id, journal in env.journals.items()}
+        self._saved_sha = hashlib.sha1(state).hexdigest()
+        self._saved_length += len(new)
+
+    def _taken_over(self, holder: str) -> RunTakenOver:
+        by = f"another process ({holder})" if holder else "another process"
+        return RunTakenOver(
+            f"local run {self.run_id} was taken over by {by} while this one was stalled "
+            f"for longer than its claim lasts ({OWNER_TTL_S} s); this process stops here "
+            "without saving, so the run keeps what the other process saved (continue it "
+            f"with --resume {self.run_id} once that process has stopped)")
 
     def load(self, env: WorkflowEnvironment, run_id: str) -> None:
-        """Fill a fresh environment with the saved run (raises if there is none)."""
-        state_raw = self._client.get(keys.local_run_state(self._prefix, run_id))
+        """Fill a fresh environment with the saved run; raises :class:`LocalRunError`
+        if there is none, or if what is saved is malformed (naming what is wrong)."""
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.get(keys.local_run_state(self._prefix, run_id))
+            pipe.lrange(keys.local_run_events(self._prefix, run_id), 0, -1)
+            state_raw, raw_events = pipe.execute()
         if state_raw is None:
             raise LocalRunError(f"no local run {run_id} is saved in {self.where} (it never "
                                 "ran with this Redis, or its retention has passed)")
-        journals: dict[str, list[Event]] = {}
-        for raw in self._client.lrange(keys.local_run_events(self._prefix, run_id), 0, -1):
-            owner_id, event = event_from_json(json.loads(raw))
-            journals.setdefault(owner_id, []).append(event)
-        state: dict[str, Any] = json.loads(state_raw)
-        for owner_id in state["records"]:
-            journals.setdefault(owner_id, [])
-        restore(env, state, journals)
+        try:
+            journals = self._journals(raw_events)
+            try:
+                state: Any = json.loads(state_raw)
+            except ValueError as exc:
+                raise MalformedState(f"its state is not JSON ({exc})") from None
+            check_state(state)
+            for owner_id in state["records"]:
+                journals.setdefault(owner_id, [])
+            check_journals(state, journals)
+            restore(env, state, journals)
+        except MalformedState as exc:
+            raise LocalRunError(f"local run {run_id} saved in {self.where} cannot be resumed: "
+                                f"{exc}") from None
         self._saved = {owner_id: len(journal) for owner_id, journal in journals.items()}
+        self._saved_length = len(raw_events)
+        self._saved_sha = hashlib.sha1(state_raw).hexdigest()
+
+    @staticmethod
+    def _journals(raw_events: list[bytes]) -> dict[str, list[Event]]:
+        journals: dict[str, list[Event]] = {}
+        for index, raw in enumerate(raw_events, 1):
+            try:
+                item = json.loads(raw)
+            except ValueError:
+                raise MalformedState(f"event {index} of its journal is not JSON") from None
+            owner_id, event = event_from_json(item, index)
+            journals.setdefault(owner_id, []).append(event)
+        return journals
 
 
 def open_local_journal(config_file: str | None = None) -> tuple[LocalJournal | None, str]:

@@ -1,6 +1,8 @@
 """``--runtime local`` with a Redis: a run stopped by Ctrl-C or killed outright
 continues with ``workflows run NAME --resume RUN_ID``, each completed step run once,
-a step that was in flight run again; one process runs a local run at a time."""
+a step that was in flight run again; one process runs a local run at a time, and a
+process that stalled past its claim never saves over the one that took the run
+over; a malformed saved run is refused with what is wrong."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis
 
 from pyworkflow import keys
 from pyworkflow.config import redis_client
-from pyworkflow.local_journal import OWNER_TTL_S, LocalJournal, LocalRunError
+from pyworkflow.local_journal import OWNER_TTL_S, LocalJournal, LocalRunError, RunTakenOver
 from pyworkflow.local_runtime import LocalRuntime
 from tests._workers import PYWORKFLOW, REPO
 from tests.local_resume_workflows import sleeper
@@ -150,3 +154,181 @@ def test_one_process_runs_a_local_run_at_a_time_and_a_saved_run_resumes_in_code(
     with LocalRuntime(journal=_journal()) as second:
         assert second.resume(handle.run_id).result() == ["c-one", "c-two"]
     assert _marks(tmp_path) == ["c-one", "c-two"]
+
+
+# -- a stalled process behind a take-over (issue 24) -----------------------------------------------
+
+
+def _client() -> redis.Redis:
+    return redis_client(os.environ["PYWORKFLOW_REDIS_URL"])
+
+
+def _bytes(value: Any) -> bytes:
+    assert isinstance(value, bytes), value
+    return value
+
+
+def _owner(run_id: str) -> str:
+    return keys.local_run_owner(os.environ["PYWORKFLOW_KEY_PREFIX"], run_id)
+
+
+def _lapse(run_id: str) -> None:
+    """What a process stalled past ``OWNER_TTL_S`` (a step holding the GIL starves its
+    heartbeat) comes back to: its owner mark has expired."""
+    assert _client().delete(_owner(run_id)) == 1
+
+
+def test_a_stalled_process_whose_run_was_taken_over_and_completed_stops_without_saving(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LR_MARKS", str(tmp_path / "marks"))
+    stalled = LocalRuntime(journal=_journal())
+    run_id = stalled.start(sleeper, "s").run_id  # saved, waiting on its 1.5 s sleep
+    _lapse(run_id)
+    with LocalRuntime(journal=_journal()) as other:  # --resume in another process
+        assert other.resume(run_id).result() == ["s-one", "s-two"]
+    completed = _saved_event_types(run_id)
+    assert completed[-1] == "workflow_completed"
+
+    with pytest.raises(RunTakenOver, match=f"local run {run_id} was taken over by another "
+                                           "process while this one was stalled"):
+        stalled.wait(run_id)  # its sleep fires; the turn's save is refused
+    stalled.close()
+    assert _saved_event_types(run_id) == completed  # nothing appended over the other's end
+    assert _client().get(_owner(run_id)) is None
+
+    done = subprocess.run(_cli("lr_resume_sleeper", "--resume", run_id), cwd=REPO,
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert 'Result: ["s-one", "s-two"]' in done.stdout
+    assert _marks(tmp_path) == ["s-one", "s-two"]  # the stalled process ran no step
+
+
+def test_a_stalled_process_is_refused_while_the_other_holds_the_run_and_names_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LR_MARKS", str(tmp_path / "marks"))
+    stalled = LocalRuntime(journal=_journal())
+    run_id = stalled.start(sleeper, "h").run_id
+    _lapse(run_id)
+    other = LocalRuntime(journal=_journal())
+    handle = other.resume(run_id)
+    holder = _bytes(_client().get(_owner(run_id)))
+    with pytest.raises(RunTakenOver, match=re.escape(f"by another process ({holder.decode()})")):
+        stalled.wait(run_id)
+    stalled.close()  # gives up nothing: the mark is the other's
+    assert _client().get(_owner(run_id)) == holder
+    assert handle.result() == ["h-one", "h-two"]
+    other.close()
+    assert _marks(tmp_path) == ["h-one", "h-two"]
+
+
+def test_a_stalled_process_whose_mark_lapsed_with_nobody_taking_it_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LR_MARKS", str(tmp_path / "marks"))
+    with LocalRuntime(journal=_journal()) as runtime:
+        handle = runtime.start(sleeper, "n")
+        _lapse(handle.run_id)
+        assert handle.result() == ["n-one", "n-two"]  # Redis holds what it last saved
+        assert _client().get(_owner(handle.run_id)) is not None  # taken back by the save
+    assert _client().get(_owner(handle.run_id)) is None
+    assert _saved_event_types(handle.run_id)[-1] == "workflow_completed"
+
+
+def test_an_idempotency_key_is_saved_with_the_run_and_kept_on_resume(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LR_MARKS", str(tmp_path / "marks"))
+    first = LocalRuntime(journal=_journal())
+    run_id = first.start(sleeper, "k", idempotency_key="order-7").run_id
+    first.close()
+    with LocalRuntime(journal=_journal()) as again:
+        again.resume(run_id)
+        assert again.start(sleeper, "k", idempotency_key="order-7").run_id == run_id
+        assert again.wait(run_id).status == "completed"
+    assert _marks(tmp_path) == ["k-one", "k-two"]
+
+
+# -- a malformed saved run is refused, naming the run and what is wrong (issue 24) -----------
+
+
+def _corruptions(run_id: str) -> list[tuple[str, Callable[[redis.Redis, str, str], Any], str]]:
+    """(what, how to corrupt (client, state key, events key), what the error says)."""
+
+    def state_with(**changes: Any) -> Callable[[redis.Redis, str, str], Any]:
+        def corrupt(client: redis.Redis, state_key: str, events_key: str) -> None:
+            state = json.loads(_bytes(client.get(state_key)))
+            for name, value in changes.items():
+                if value is _DROP:
+                    del state[name]
+                else:
+                    state[name] = value
+            client.set(state_key, json.dumps(state))
+        return corrupt
+
+    def first_event_without(field: str) -> Callable[[redis.Redis, str, str], Any]:
+        def corrupt(client: redis.Redis, state_key: str, events_key: str) -> None:
+            owner, event = json.loads(_bytes(client.lindex(events_key, 0)))
+            del event[field]
+            client.lset(events_key, 0, json.dumps([owner, event]))
+        return corrupt
+
+    hook = {"run_id": run_id, "call_id": 1, "name": "h", "expires_at_ms": None,
+            "shielded": False, "colour": "blue"}
+    return [
+        ("state not JSON", lambda c, s, e: c.set(s, b"{not json"), "its state is not JSON"),
+        ("state a list", lambda c, s, e: c.set(s, b"[]"),
+         "its state is a JSON list, not an object"),
+        ("no records", state_with(records=_DROP), "its state has no 'records'"),
+        ("other version", state_with(version=99), "its state has version 99"),
+        ("timers a string", state_with(timers="soon"), "its state's 'timers' is a str, not a list"),
+        ("bad mailbox", state_with(mailbox=["garbage"]), "message 1 of its mailbox is malformed"),
+        ("bad step", state_with(steps=[{"run_id": run_id}]),
+         "pending step attempt 1 is malformed"),
+        ("odd hook", state_with(hooks={"tok": hook}), "a hook in its state does not fit"),
+        ("event without type", first_event_without("type"),
+         f"event 1 of its journal (run {run_id}) has no 'type'"),
+        ("event not JSON", lambda c, s, e: c.rpush(e, b"{oops"), "is not JSON"),
+        ("event twice", lambda c, s, e: c.rpush(e, c.lindex(e, 0)),
+         f"the journal of run {run_id} has event seq 1 where"),
+        ("stranger's events", lambda c, s, e: c.rpush(e, json.dumps(
+            ["run-elsewhere", json.loads(c.lindex(e, 0))[1]])),
+         "events of run run-elsewhere, which its state has no record of"),
+    ]
+
+
+_DROP = object()
+
+
+def test_a_malformed_saved_run_is_refused_with_what_is_wrong(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LR_MARKS", str(tmp_path / "marks"))
+    runtime = LocalRuntime(journal=_journal())
+    run_id = runtime.start(sleeper, "m").run_id
+    runtime.close()
+    client = _client()
+    prefix = os.environ["PYWORKFLOW_KEY_PREFIX"]
+    state_key = keys.local_run_state(prefix, run_id)
+    events_key = keys.local_run_events(prefix, run_id)
+    good_state, good_events = client.get(state_key), client.lrange(events_key, 0, -1)
+    assert good_state is not None and good_events
+
+    for what, corrupt, says in _corruptions(run_id):
+        client.set(state_key, good_state)
+        client.delete(events_key)
+        client.rpush(events_key, *good_events)
+        corrupt(client, state_key, events_key)
+        with pytest.raises(LocalRunError) as refused:
+            LocalRuntime(journal=_journal()).resume(run_id)
+        message = str(refused.value)
+        assert f"local run {run_id} saved in" in message and "cannot be resumed" in message, what
+        assert says in message, (what, message)
+        assert client.get(_owner(run_id)) is None, what  # the claim was given back
+
+    # the CLI says it in one line (the corruption issue 24 reported: KeyError: 'type')
+    client.set(state_key, good_state)
+    owner, event = json.loads(good_events[0])
+    del event["type"]
+    client.lset(events_key, 0, json.dumps([owner, event]))
+    proc = subprocess.run(_cli("lr_resume_sleeper", "--resume", run_id), cwd=REPO,
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert f"local run {run_id} saved in" in proc.stderr and "has no 'type'" in proc.stderr
+    assert "Traceback" not in proc.stderr and "KeyError" not in proc.stderr
