@@ -30,8 +30,6 @@ TRANSIENT_NO_CONTINUE = "continue_as_new needs a durable run (it raises RuntimeE
 TRANSIENT_NO_DEADLINE = "a transient run has no run-level timer: max_duration is not enforced"
 TRANSIENT_NO_TIMEOUT = "transient.py: a step's timeout is not enforced in a transient run"
 TRANSIENT_NO_KEY = "a transient run is no stored run: idempotency keys need pyworkflow.start"
-IN_PROCESS_NO_KEY = ("WorkflowEnvironment/LocalRuntime.start take idempotency_key, but this "
-                     "suite's adapter (runtimes.py EnvSession.start) does not pass it on yet")
 
 NO_TIMEOUT = {"transient": TRANSIENT_NO_TIMEOUT}
 
@@ -437,6 +435,5 @@ CASES: list[Case] = [
     Case("idempotency_key_gives_same_run", "conf_idempotent", idempotent=True,
          script=(StartAgain(),), result=8, attempts={"conf_double": 1}, notes=("same run",),
          events=(WS, SS, SC, WC),
-         not_on={"local": IN_PROCESS_NO_KEY, "testing": IN_PROCESS_NO_KEY,
-                 "transient": TRANSIENT_NO_KEY}),
+         not_on={"transient": TRANSIENT_NO_KEY}),
 ]

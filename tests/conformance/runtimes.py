@@ -133,10 +133,10 @@ class EnvSession:
 
     def start(self, workflow: str, args: tuple[Any, ...], *, hold: bool = False,
               idempotency_key: str | None = None) -> str:
-        if idempotency_key is not None:
-            raise NotApplicable("in-process runtimes take no idempotency key")
         if not hold:
-            return self.env.start(workflow, *args).run_id
+            return self.env.start(workflow, *args, idempotency_key=idempotency_key).run_id
+        if idempotency_key is not None:
+            raise NotApplicable("a held start takes no idempotency key here")
         if isinstance(self.env, LocalRuntime):
             return self.env.begin(workflow, *args).run_id
         # WorkflowEnvironment has no public begin(); this is what LocalRuntime.begin does.
