@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .effects import Effect
-from .journal import Event, NewEvent
+from .event import Event, NewEvent
 from .message import Message
 
 S = TypeVar("S")

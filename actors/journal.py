@@ -4,15 +4,15 @@ Entry ids are ``<seq>-0``, so the stream itself enforces that sequence numbers o
 grow. :meth:`Journal.commit` appends a batch of events only if the caller still
 holds the actor's lease and the journal ends where the caller expects; otherwise it
 writes nothing. That check is what lets a duplicate or stale turn fail harmlessly.
+The event types themselves are pure data (``event``); ``Event`` and ``NewEvent`` are
+imported from here too.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -20,36 +20,11 @@ import redis
 from . import commit_riders
 from ._scripts import Scripts
 from .effects import Effect, effect_to_dict
+from .event import Event, NewEvent
 from .keys import ActorKeys
 
-
-@dataclass(frozen=True)
-class Event:
-    """One committed fact about an actor. ``msg_id`` names the message that caused it."""
-
-    seq: int
-    type: str
-    data: dict[str, Any]
-    ts: float
-    msg_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "type": self.type, "data": self.data, "ts": self.ts,
-                "msg_id": self.msg_id}
-
-
-@dataclass
-class NewEvent:
-    """An event decided by a turn but not yet committed (it has no seq yet)."""
-
-    type: str
-    data: dict[str, Any] = field(default_factory=dict)
-    msg_id: str | None = None
-    ts: float = field(default_factory=time.time)
-
-    def encode(self) -> str:
-        return json.dumps({"t": self.type, "d": self.data, "ts": self.ts, "m": self.msg_id},
-                          separators=(",", ":"))
+__all__ = ["Event", "Journal", "LeaseLost", "NewEvent", "NotAsDecided", "SequenceConflict",
+           "decode_entry"]
 
 
 class LeaseLost(Exception):

@@ -42,6 +42,7 @@ from .mailbox_reader import MailboxReader
 from .message import Message, new_msg_id
 from .redis_list_reader import RedisListReader
 from .state_cache import StateCache
+from .task_names import TURN_TASK_NAME, WAKE_TASK_NAME
 from .timers import ClaimedTimer, TimerStore, timer_message_id
 from .transport_guard import route_dead_letters
 from .turn import run_in_hand
@@ -53,11 +54,6 @@ DEFAULT_LEASE_MS = 5_000
 
 QUEUED_LEASE_MS = 30_000
 
-#: The Celery task that runs a turn (registered by ``install``).
-TURN_TASK_NAME = "actors.turn"
-#: The Celery task that runs the turns of several actors woken by due timers, one after
-#: the other, each with its timer's message in hand (``ActorSystem.deliver_timers``).
-WAKE_TASK_NAME = "actors.wake"
 #: At most this many timer turns go in one wake task: enough to spread a worker's
 #: per-task cost (receiving, acknowledging, publishing) over many wake-ups, few enough
 #: that a burst is shared among the processes of every worker.

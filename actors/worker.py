@@ -19,7 +19,8 @@ from celery import Celery, current_task, signals
 from . import log as _log
 from . import redis_transport
 from .maintenance import Maintenance
-from .system import TURN_TASK_NAME, WAKE_TASK_NAME, ActorSystem
+from .system import ActorSystem
+from .task_names import TURN_TASK_NAME, WAKE_TASK_NAME
 from .turn import run_held_timer, run_stored, run_turn
 
 _maintenance: Maintenance | None = None

@@ -14,7 +14,7 @@ import secrets
 import time
 import uuid
 
-from actors.system import TURN_TASK_NAME
+from actors.task_names import TURN_TASK_NAME
 
 RUN_ID_PREFIX = "run-"
 #: Celery task names: the runtime's turn task (named by the runtime) and pyworkflow's

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from actors import Message
-from actors.system import WAKE_BATCH, WAKE_TASK_NAME
+from actors.system import WAKE_BATCH
+from actors.task_names import WAKE_TASK_NAME
 from actors.timers import ClaimedTimer
 from tests._workers import wait_for
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors.behaviour import Behaviour, MessageRejected, TurnContext
-from actors.journal import Event
+from actors.event import Event
 from actors.message import Message
 
 from .. import wire

@@ -31,7 +31,7 @@ from typing import Any
 
 from actors.behaviour import TurnContext
 from actors.effects import Effect, Send, StartTimer
-from actors.journal import Event
+from actors.event import Event
 from actors.log import get_logger
 
 from .. import events as ev
