@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 # Celery) only when one of its names is first asked for, so a behaviour, or an engine
 # behind one, can import ``actors`` without loading the clients (PEP 562).
 from .behaviour import Behaviour, MessageRejected, TurnContext
-from .commit_riders import ride as ride_on_commit
 from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
 from .event import Event, NewEvent
+from .fast.commit_riders import ride as ride_on_commit
 from .message import MalformedMessage, Message
 from .task_names import TURN_TASK_NAME
 

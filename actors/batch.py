@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
-from . import commit_riders
 from . import log as _log
 from .behaviour import MessageRejected, TurnContext
-from .in_hand import HeldMessage, InHand
+from .fast import commit_riders
+from .fast.in_hand import HeldMessage, InHand
 from .journal import LeaseLost, SequenceConflict
 from .live_state import LiveState
 from .mailbox_reader import MailboxReader, Source, Taken
@@ -40,7 +40,7 @@ from .outages import OUTAGES
 from .outbox import Outbox, effect_ids
 
 if TYPE_CHECKING:
-    from .early_turn import Decision
+    from .fast.early_turn import Decision
     from .system import ActorSystem
 
 #: Messages handled per commit.

@@ -17,10 +17,10 @@ from typing import Any
 
 import redis
 
-from . import commit_riders
 from ._scripts import Scripts
 from .effects import Effect, effect_to_dict
 from .event import Event, NewEvent
+from .fast import commit_riders
 from .keys import ActorKeys
 
 __all__ = ["Event", "Journal", "LeaseLost", "NewEvent", "NotAsDecided", "SequenceConflict",

@@ -31,7 +31,7 @@ from ._scripts import Scripts
 from .behaviour import Behaviour
 from .dead_letters import DeadLetters
 from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
-from .in_place import InPlaceTasks, KeptTask
+from .fast.in_place import InPlaceTasks, KeptTask
 from .instruments import Instruments
 from .journal import Journal
 from .keys import ActorKeys, GlobalKeys
@@ -45,7 +45,7 @@ from .state_cache import StateCache
 from .task_names import TURN_TASK_NAME, WAKE_TASK_NAME
 from .timers import ClaimedTimer, TimerStore, timer_message_id
 from .transport_guard import route_dead_letters
-from .turn import run_in_hand
+from .turn_begin import InHandTurn
 
 #: Lease of a turn chain on its actor. A worker that dies mid-turn is noticed once
 #: this expires; the recovery sweep runs every second, so an actor is running again
@@ -166,10 +166,10 @@ class ActorSystem:
         hop (a worker that just finished a step handles the run's next move itself).
         Only for callers inside a worker task that can produce the message again if
         this process dies before the turn commits (a step holds a lease for that).
-        ``with_release`` then rides on that turn's release (``run_in_hand``).
+        ``with_release`` then rides on that turn's release (``InHandTurn``).
         If the actor is busy, the message goes through the mailbox as usual.
         """
-        if inline and run_in_hand(self, message, with_release):
+        if inline and InHandTurn(message, with_release).run(self):
             return True
         self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
         self.activate(message.actor_id)
@@ -237,7 +237,7 @@ class ActorSystem:
         """Deliver claimed due timers and confirm them.
 
         An idle actor gets its timer's message *in hand*, in a wake task that runs its
-        turn (``run_held_timer``): no mailbox publish, no take. A wake task carries up
+        turn (``TimerTurn``): no mailbox publish, no take. A wake task carries up
         to ``WAKE_BATCH`` such turns, run one after the other, so that a burst of
         wake-ups does not cost a Celery task each (the worker's main process, which
         receives and acknowledges every task, was the bottleneck); a burst is cut into

@@ -17,7 +17,7 @@ from typing import Any
 import redis
 
 from ._scripts import Scripts
-from .conditional_writes import ConditionalWrites
+from .fast.conditional_writes import ConditionalWrites
 from .keys import GlobalKeys, TimerShardKeys
 from .message import Message
 
@@ -56,7 +56,7 @@ class TimerStore:
     def schedule_writes(self, writes: ConditionalWrites, timer_id: str, due_ms: int,
                         message: Message) -> None:
         """``schedule_at`` as writes made only if a commit happened (a turn's timers sent
-        in its commit's round trip, ``turn._EndInCommit``): the same three commands."""
+        in its commit's round trip, ``fast.end_in_commit``): the same three commands."""
         shard = self._keys.timer_shard_of(timer_id)
         writes.add("ZREM", shard.claimed, timer_id)
         writes.add("ZADD", shard.due, int(due_ms), timer_id)

@@ -21,7 +21,7 @@ from . import redis_transport
 from .maintenance import Maintenance
 from .system import ActorSystem
 from .task_names import TURN_TASK_NAME, WAKE_TASK_NAME
-from .turn import run_held_timer, run_stored, run_turn
+from .turn_begin import HandedOverTurn, QueuedTurn, TimerTurn
 
 _maintenance: Maintenance | None = None
 
@@ -93,15 +93,15 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
             return
         with system.in_place.running():  # a task the turn sends may run right here
             if stored is not None:  # a message handed over (``ActorSystem.deliver_held``)
-                run_stored(system, actor_id, token, stored)
+                HandedOverTurn(actor_id, token, stored).run(system)
             else:
-                run_turn(system, actor_id, token)
+                QueuedTurn(actor_id, token).run(system)
 
     def wake(task: Any, turns: Any) -> None:
         """Turns of actors woken by due timers (``ActorSystem.deliver_timers``), one
         after the other. One that fails is left to recovery (its lease runs out, or
         its timer fires again) and the others still run. A task the broker delivers
-        again (its worker died) decides no turn before beginning it (``early_turn``)."""
+        again (its worker died) decides no turn before beginning it (``fast.early_turn``)."""
         early = not (task.request.delivery_info or {}).get("redelivered")
         for item in turns if isinstance(turns, list) else [turns]:
             if not (isinstance(item, list) and len(item) == 4):
@@ -111,8 +111,8 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
             actor_id, token, held, timer_id = item
             try:
                 with system.in_place.running():
-                    run_held_timer(system, str(actor_id), str(token), held, timer_id,
-                                   early)
+                    TimerTurn(str(actor_id), str(token), held, timer_id,
+                              early).run(system)
             except Exception as exc:
                 logger.warning("a timer turn failed; its actor is left to recovery",
                                actor_id=str(actor_id), error=f"{type(exc).__name__}: {exc}")

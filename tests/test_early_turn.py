@@ -1,13 +1,13 @@
-"""A turn decided before it begins (``actors.early_turn``), against a real Redis.
+"""A turn decided before it begins (``actors.fast.early_turn``), against a real Redis.
 
 Run in this process (no workers) with a behaviour that decides early, its turns
-run as a due timer's are (``run_held_timer``: the flag taken, the message in hand).
+run as a due timer's are (``TimerTurn``: the flag taken, the message in hand).
 Its state is cached by a first turn; the next turn then decides on the cached state
 and sends its begin and commit in one round trip. Every way the guess can be wrong
 is made to happen, and each must end as a turn without the guess would: a state the
 journal moved past (another process's turn), a message already in the journal, a
 dead turn task not yet accounted for, an actor taken over meanwhile, a handler that
-raises. A step's result (``run_in_hand``) and a wake task delivered again are never
+raises. A step's result (``InHandTurn``) and a wake task delivered again are never
 decided early: the message must be held, and a death counted, before the actor's
 code runs.
 """
@@ -22,7 +22,7 @@ import pytest
 
 from actors import Behaviour, Event, Message, MessageRejected, NewEvent, TurnContext
 from actors.journal import Journal
-from actors.turn import run_held_timer, run_in_hand
+from actors.turn_begin import InHandTurn, TimerTurn
 
 
 class Tally:
@@ -78,7 +78,7 @@ def _turn(system: Any, message: Message, early: bool = True,
         return False
     if taken_over:
         system.redis.set(system.actor_keys(actor_id).activation, "another-turn", px=10_000)
-    run_held_timer(system, actor_id, token, message.encode(), f"{actor_id}:t", early)
+    TimerTurn(actor_id, token, message.encode(), f"{actor_id}:t", early).run(system)
     return not taken_over
 
 
@@ -199,7 +199,7 @@ def test_a_decision_with_nothing_to_dispatch_ends_the_turn_in_the_same_round_tri
     system = _cached(rt, tally, list_mailbox=True)
     [(_, token)] = system._activate_all([tally])  # as the timer loop does
     round_trips[0] = 0
-    run_held_timer(system, tally, token, _add(tally, 2).encode(), f"{tally}:t")
+    TimerTurn(tally, token, _add(tally, 2).encode(), f"{tally}:t").run(system)
     assert round_trips[0] == 1  # begin, commit and release
     keys = system.actor_keys(tally)
     assert not system.redis.exists(keys.activation)
@@ -234,7 +234,7 @@ def test_a_steps_result_is_held_before_the_actors_code_runs(
     process must find it held (and its death counted), so it is not decided early."""
     system = _cached(rt, tally)
     separate = _no_separate_commit(monkeypatch)
-    assert run_in_hand(system, _add(tally, 2))
+    assert InHandTurn(_add(tally, 2)).run(system)
     assert separate == ["commit"]
     assert [data["n"] for _, data in _events(system, tally)] == [1, 2]
 

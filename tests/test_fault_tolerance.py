@@ -163,7 +163,7 @@ def test_poison_turn_parks_then_retry_resumes_where_it_stopped(  # type: ignore[
         rt, log_dir: Path, workflow: str) -> None:
     """Workflow code that kills its worker, after a step (its result held by the begin
     before the code runs) or after a sleep (a timer's turn, which may be decided before
-    it begins, ``actors.early_turn``): counted as the turn's death, never a loop."""
+    it begins, ``actors.fast.early_turn``): counted as the turn's death, never a loop."""
     import tests.crash_workflows  # noqa: F401
 
     key = uuid.uuid4().hex[:6]

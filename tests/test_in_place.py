@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from actors.in_place import InPlaceTasks, KeptTask
+from actors.fast.in_place import InPlaceTasks, KeptTask
 
 
 def _task(name: str = "t", n: int = 0) -> KeptTask:

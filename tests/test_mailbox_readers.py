@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from actors import LeaseLost, Message
-from actors.in_hand import HeldMessage, InHand
+from actors.fast.in_hand import HeldMessage, InHand
 from actors.kombu_reader import KombuReader
 from actors.mailbox_reader import MailboxReader
 from actors.redis_list_reader import RedisListReader

@@ -1,7 +1,7 @@
 """Steps run in place on real workers: fewer broker hops, nothing lost when one dies.
 
 A turn's next step is kept by the worker process that sent it and run right there
-(``actors.in_place``), within a time budget; a SIGKILL in the middle of such a
+(``actors.fast.in_place``), within a time budget; a SIGKILL in the middle of such a
 line of steps must lose no step and record none twice.
 """
 

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 import actors
+import actors.fast.end_in_commit
 import actors.turn
 from actors import Message
-from actors.turn import run_in_hand
+from actors.turn_begin import InHandTurn
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_effects_go_out_when_a_sender_wins_the_flag_after_the_release(
     timer_id = f"{actor_id}:late"
     # The turn's end goes after its commit, not in its round trip (as for effects that
     # cannot go there): the release, then the take-back that loses, then the dispatch.
-    monkeypatch.setattr(actors.turn._EndInCommit, "plan",
+    monkeypatch.setattr(actors.fast.end_in_commit.EndInCommit, "plan",
                         classmethod(lambda cls, *args: None))
     # Waiting in the mailbox when the turn releases: the turn will try to take it back.
     system.mailbox.put(keys.mailbox, Message("ring", actor_id, {"name": "early"}))
@@ -56,7 +57,7 @@ def test_effects_go_out_when_a_sender_wins_the_flag_after_the_release(
 
     monkeypatch.setattr(actors.turn, "begin", begin)
     arm = Message("arm", actor_id, {"name": "late", "delay_ms": 3_600_000})
-    assert run_in_hand(system, arm)
+    assert InHandTurn(arm).run(system)
     assert timer_id in system.timers.pending()  # the StartTimer went out
     assert system.redis.hlen(keys.outbox) == 0
     assert not system.redis.exists(keys.dispatching)
@@ -74,7 +75,7 @@ def test_a_turn_with_nothing_to_dispatch_releases_in_its_commits_round_trip(
         pipe.ping()
 
     ring = Message("ring", actor_id, {"name": "now"})
-    assert run_in_hand(system, ring, with_release=ride)
+    assert InHandTurn(ring, with_release=ride).run(system)
     assert round_trips[0] == 2  # the begin; the commit with the release and its writes
     assert rode == ["rode"]
     assert [e.type for e in system.journal(actor_id).read()] == ["rang"]
@@ -82,7 +83,7 @@ def test_a_turn_with_nothing_to_dispatch_releases_in_its_commits_round_trip(
     assert system.redis.zscore(system.keys.lease_index_of(actor_id), actor_id) is None
     # A message waiting at that release: the turn takes the actor back for it.
     system.mailbox.put(keys.mailbox, Message("ring", actor_id, {"name": "queued"}))
-    assert run_in_hand(system, Message("ring", actor_id, {"name": "again"}))
+    assert InHandTurn(Message("ring", actor_id, {"name": "again"})).run(system)
     assert [e.data["name"] for e in system.journal(actor_id).read()] == [
         "now", "again", "queued"]
     assert not system.redis.exists(keys.activation)
@@ -122,7 +123,7 @@ def test_a_task_kept_in_place_is_prepared_in_its_senders_commit_round_trip(
                            prepare=lambda task, writes: writes.add("INCR", counter))
     try:
         with system.in_place.running():
-            assert run_in_hand(system, Message("go", actor_id, {"n": 7}))
+            assert InHandTurn(Message("go", actor_id, {"n": 7})).run(system)
             assert round_trips[0] == 2  # the begin; the commit with the end and the writes
             assert not system.redis.exists(keys.activation)  # released before it runs
             assert system.redis.hlen(keys.outbox) == 0  # its entry went with the commit
@@ -164,8 +165,8 @@ def test_a_turns_timers_are_scheduled_in_its_commits_round_trip(
     if not system.single_server:
         pytest.skip("one server: the timer's keys and the actor's span hash tags")
     keys = system.actor_keys(alarm)
-    assert run_in_hand(system, Message("arm", alarm,
-                                       {"name": "later", "delay_ms": 86_400_000}))
+    assert InHandTurn(Message("arm", alarm,
+                                {"name": "later", "delay_ms": 86_400_000})).run(system)
     assert round_trips[0] == 2  # the begin; the commit with the timer and the release
     assert f"{alarm}:later" in system.timers.pending()
     assert system.redis.hlen(keys.outbox) == 0

@@ -107,7 +107,8 @@ if {bare_root!r}:
     sys.modules["pyworkflow"] = root
 import pyworkflow.engine
 import structlog
-print(json.dumps({{"loaded": sorted(sys.modules), "logging_configured": structlog.is_configured()}}))
+found = {{"loaded": sorted(sys.modules), "logging_configured": structlog.is_configured()}}
+print(json.dumps(found))
 """
 
 

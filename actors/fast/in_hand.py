@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .mailbox import Mailbox
-from .message import Message
+from ..mailbox import Mailbox
+from ..message import Message
 
 
 class HeldMessage:

@@ -5,7 +5,8 @@ A turn with one message in hand costs two round trips before its end: the begin
 decided. When this process caches the actor's state, the decision needs nothing from
 the begin: ``decide`` lets the behaviour handle the message on the cached state
 first, and ``begin_and_commit`` sends the begin and the commit together (and, when
-the turn can end there, its end: ``turn._EndInCommit``).
+the turn can end there, its end: ``end_in_commit``). ``begin_in_hand`` is the way a
+turn with a message in hand begins, early when it may.
 
 Nothing is written on a guess. The commit is fenced as every commit is (the token the
 begin in front of it takes, the seq the cached state is at) and guarded besides
@@ -21,7 +22,7 @@ process, which is what a cached state almost always means.
 Only a message that survives this process's death without the begin may be decided
 early, and only where such a death is counted: a due timer's (its claim keeps it
 until the begin confirms it), in a wake task delivered for the first time
-(``turn.run_held_timer``). A step's result exists only in its process until a begin
+(``turn_begin.TimerTurn``). A step's result exists only in its process until a begin
 holds it: decided first, workflow code that killed the process would lose it (the
 step would run again) and its death would be the step's, not the turn's. A task
 the broker delivers again may have died deciding: its turns begin first, so a
@@ -38,17 +39,18 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from .. import log as _log
+from ..behaviour import TurnContext
+from ..effects import Effect
+from ..journal import LeaseLost, NotAsDecided, SequenceConflict
+from ..message import Message
+from ..outbox import effect_ids
+from ..ownership import Begun, begin, parse_begun, queue_begin
 from . import commit_riders
-from . import log as _log
-from .behaviour import TurnContext
-from .effects import Effect
-from .journal import LeaseLost, NotAsDecided, SequenceConflict
-from .message import Message
-from .outbox import effect_ids
+from .end_in_commit import EndInCommit
 
 if TYPE_CHECKING:
-    from .system import ActorSystem
-    from .turn import Begun
+    from ..system import ActorSystem
 
 logger = _log.get_logger("actors.early_turn")
 
@@ -67,8 +69,8 @@ class Decision:
     #: the replies of what ``begin_and_commit``'s ``then`` queued behind the commit (the
     #: turn's end), when it was and the commit happened
     then_replies: list[Any] | None = None
-    #: the turn's end planned behind the commit (``turn._EndInCommit``), if any
-    end: Any = None
+    #: the turn's end planned behind the commit (``end_in_commit``), if any
+    end: EndInCommit | None = None
 
 
 def decide(system: ActorSystem, message: Message) -> Decision | None:
@@ -107,14 +109,12 @@ def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: b
                      message: Message, timer_id: str | None, decision: Decision,
                      then: Callable[[Any, str], None] | None = None,
                      ) -> tuple[Begun | None, bool]:
-    """The begin (as ``turn.begin`` with ``message`` in hand) and the guarded commit of
+    """The begin (as ``ownership.begin`` with ``message`` in hand) and the guarded commit of
     ``decision`` in one round trip: (what the begin found, or None when the actor is not
     ours; whether the commit happened). A decision not committed is dropped with the
     state it changed (taken out of the cache by ``decide``, not put back). ``then(pipe,
     commit_id)``: queues the turn's end behind the commit (written to happen only if it
     did); its replies go to ``Decision.then_replies``."""
-    from .turn import parse_begun, queue_begin  # turn imports this module
-
     journal = system.journal(actor_id)
     ctx = decision.ctx
     places: dict[str, int] = {}
@@ -146,3 +146,36 @@ def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: b
     if then is not None:
         decision.then_replies = out[places["then"]:]
     return begun, True
+
+
+@dataclass(frozen=True)
+class InHandBegin:
+    """How a turn with a message in hand began (``begin_in_hand``): what the begin found
+    (None: the actor is not ours) and, when the batch of the message was decided early
+    and committed with the begin, that decision."""
+
+    begun: Begun | None
+    decision: Decision | None = None
+
+
+def begin_in_hand(system: ActorSystem, token: str, activate: bool, message: Message,
+                  timer_id: str | None, early: bool) -> InHandBegin:
+    """Begin a turn with ``message`` in hand: decided early and committed with the begin
+    when ``early`` and this process caches the actor's state (``decide``), else a plain
+    begin. A decision whose turn can end in that round trip (``EndInCommit``) ends
+    there."""
+    decision = decide(system, message) if early and system.single_server else None
+    if decision is None:
+        return InHandBegin(begin(system, message.actor_id, token, activate, in_hand=message,
+                                 timer_id=timer_id))
+    actor_id = message.actor_id
+    end = None
+    if not decision.ctx.rebuild:
+        end = EndInCommit.plan(system, actor_id, token,
+                               system.mailbox_reader(system.actor_keys(actor_id)).length_key,
+                               decision.committed)
+        decision.end = end
+    begun, committed = begin_and_commit(
+        system, actor_id, token, activate, message, timer_id, decision,
+        None if end is None else lambda pipe, commit_id: end.queue(pipe, commit_id, []))
+    return InHandBegin(begun, decision if committed else None)
