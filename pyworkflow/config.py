@@ -336,6 +336,16 @@ def _section(path: str, data: dict[str, Any], *, pyproject: bool) -> dict[str, A
     return values
 
 
+def log_format(env: Mapping[str, str] | None = None) -> str | None:
+    """pyworkflow's line format, handed to ``actors.log.configure(fmt=...)``: the runtime
+    reads only its own ``ACTORS_LOG_FORMAT``, so the product passes its setting
+    (``PYWORKFLOW_LOG_FORMAT``) on explicitly. None when unset (then the runtime's
+    variable, then ``auto``, decide). From the environment alone: logging is configured
+    before the settings files are read, and whether or not they can be."""
+    environ = os.environ if env is None else env
+    return environ.get(_ENV["log_format"]) or None
+
+
 def load_settings(
     config_file: str | None = None,
     *,

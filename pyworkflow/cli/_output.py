@@ -28,6 +28,7 @@ from typing import Any
 import click
 
 from .. import events
+from ..config import log_format
 from ..durations import format_duration
 
 __all__ = [
@@ -55,7 +56,7 @@ def keep_stdout_clean() -> None:
     stderr outside workers, so stdout holds only the command's table or JSON."""
     from actors import log as _log
 
-    _log.configure()
+    _log.configure(fmt=log_format())
 
 
 def _json_default(value: Any) -> Any:
