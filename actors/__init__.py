@@ -1,17 +1,19 @@
 """A small, workflow-agnostic actor runtime on Celery, Kombu and Redis streams.
 
-Vocabulary (one module each): ``message`` (what travels), ``mailbox`` (a Kombu queue per
-actor), ``journal`` (an append-only stream per actor), ``behaviour`` (what an actor
-does), ``system`` (sending and activation), ``turn`` (one task that owns an actor,
-drains its mailbox and releases it), ``batch`` (one commit's worth of messages),
-``mailbox_reader`` with ``redis_list_reader`` and ``kombu_reader`` (how a turn takes
-messages, per transport), ``in_hand`` (a message handled where it was produced),
-``in_place`` (a task a task sends, kept and run right after it), ``early_turn`` (a turn
-with a message in hand, decided on the cached state and begun and committed in one round
-trip), ``stranded`` (what a dead turn left, put back), ``live_state`` (the state a turn
-holds), ``outbox`` and ``effects`` (what happens after a commit), ``commit_riders`` (a
-port's write sent with the next commit), ``timers`` (durable, in Redis), ``recovery``
-and ``maintenance`` (leases), ``log`` (structlog).
+Vocabulary (one module each): ``message`` (what travels), ``event`` (what a turn
+decided), ``effects`` (what happens after a commit), ``behaviour`` (what an actor does),
+``mailbox`` (a Kombu queue per actor), ``journal`` (an append-only stream per actor),
+``system`` (sending and activation), ``ownership`` (an actor's flag: begin and release),
+``turn`` (one task that owns an actor, drains its mailbox and releases it), with the ways
+it begins (``turn_begin``) and ends (``turn_end``), ``batch`` (one commit's worth of
+messages), ``mailbox_reader`` with ``redis_list_reader`` and ``kombu_reader`` (how a turn
+takes messages, per transport), ``stranded`` (what a dead turn left, put back),
+``live_state`` and ``state_cache`` (the state a turn holds, and keeps for the next),
+``outbox`` (effects committed, then dispatched), ``timers`` (durable, in Redis),
+``recovery`` and ``maintenance`` (leases), ``log`` (structlog). The fast paths of a turn,
+round trips saved, live apart in ``fast`` (``in_hand``, ``early_turn``,
+``end_in_commit``, ``in_place``, ``end_in_place``, ``commit_riders``,
+``conditional_writes``).
 It knows nothing of workflows. Its data types (``message``, ``event``, ``effects``,
 ``behaviour``) import nothing that does I/O.
 """
