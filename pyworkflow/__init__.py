@@ -11,10 +11,48 @@
         return await charge(order_id, amount)
 
     run_id = start(order_workflow, "order-123", 99.99)
+
+Everything below is importable from here. The package has two public halves, with
+the same names at their own paths:
+
+* workflow code (decorators, primitives, signals, hooks, children, steps' context):
+  :mod:`pyworkflow.workflow_api`. Nothing there reaches Redis or Celery.
+* app code (start runs, read them, signal, cancel, deliver hook payloads):
+  :mod:`pyworkflow.client` (sync) and :mod:`pyworkflow.client.aio` (asyncio).
+
+Behind them: :mod:`pyworkflow.worker` (the Celery tasks and the Redis ports),
+:mod:`pyworkflow.local` (the in-process runtimes ``run_local``, ``run_transient`` and
+:mod:`pyworkflow.testing` stand on), :mod:`pyworkflow.engine` (pure: a run's turns) and
+the shared vocabulary at this level (ids, keys, events, errors, serialization, config).
+Old flat module paths (``pyworkflow.aio``, ``pyworkflow.local_runtime``, ...) still
+import: see :mod:`pyworkflow._moved`.
 """
 
+# Workflow code: what a workflow or a step may call.
+from .workflow_api import (
+    ChildWorkflowHandle,
+    ParentClosePolicy,
+    StepContext,
+    TypedHook,
+    continue_as_new,
+    define_hook,
+    deprecate_patch,
+    get_step_context,
+    hook,
+    is_replaying,
+    now,
+    patched,
+    set_value,
+    shield,
+    sleep,
+    start_child_workflow,
+    step,
+    wait_for_signal,
+    workflow,
+)
 
-from .children import ChildWorkflowHandle, ParentClosePolicy, start_child_workflow
+# isort: split
+# App code: start runs, read them, talk to them.
 from .client import (
     TERMINAL_STATUSES,
     RunInfo,
@@ -33,8 +71,10 @@ from .client import (
     start,
     wait_for_run,
 )
-from .continuation import continue_as_new
-from .decorators import step, workflow
+from .client.hooks import get_hook, list_hooks, resume_hook
+
+# isort: split
+# Errors.
 from .errors import (
     CancellationError,
     ChildWorkflowFailedError,
@@ -42,6 +82,7 @@ from .errors import (
     HookAlreadyReceivedError,
     HookExpiredError,
     HookNotFoundError,
+    HookPayloadError,
     IdempotencyKeyUsedError,
     MaxNestingDepthError,
     NonDeterminismError,
@@ -57,10 +98,10 @@ from .errors import (
     WorkflowNotFoundError,
     WorkflowTimeoutError,
 )
-from .hooks import HookPayloadError, TypedHook, define_hook, get_hook, hook, list_hooks, resume_hook
-from .local_runtime import run_local
-from .patching import deprecate_patch, patched
-from .primitives import is_replaying, now, shield, sleep
+from .serialization import SerializationError
+
+# isort: split
+# Schedules.
 from .schedules.api import (
     backfill_schedule,
     create_schedule,
@@ -75,29 +116,41 @@ from .schedules.api import (
 from .schedules.declared import scheduled_workflow
 from .schedules.errors import InvalidScheduleError, ScheduleExistsError, ScheduleNotFoundError
 from .schedules.info import ScheduleInfo
-from .serialization import SerializationError
-from .signals import wait_for_signal
-from .step_context import StepContext, get_step_context
-from .transient import run_transient
-from .values import set_value
+
+# isort: split
+# In-process runs: no worker.
+from .local.runtime import run_local
+from .local.transient import run_transient
+
+# isort: split
+# Old flat module paths keep importing (pyworkflow._moved).
+from . import _moved
+
+_moved.install()
 
 __all__ = [
-    "ChildWorkflowHandle", "HookPayloadError", "ParentClosePolicy", "TypedHook",
-    "cancel_workflow", "define_hook", "get_hook", "hook", "list_hooks", "resume_hook", "shield",
-    "retry_run", "start_child_workflow",
-    "TERMINAL_STATUSES", "CancellationError", "ChildWorkflowFailedError", "FatalError",
-    "HookAlreadyReceivedError", "HookExpiredError", "HookNotFoundError", "IdempotencyKeyUsedError",
-    "MaxNestingDepthError",
-    "NonDeterminismError", "PyWorkflowError", "RetryableError", "RunInfo", "RunNotFoundError",
-    "SerializationError", "StepContext", "StepFailedError", "StepTimeoutError",
-    "WorkflowFailedError", "WorkflowNotFoundError", "get_result", "get_step_context",
-    "get_workflow_events", "get_workflow_run", "is_replaying", "list_workflow_runs", "now",
-    "sleep", "start", "step", "wait_for_run", "workflow",
-    "SignalTimeoutError", "WorkflowTimeoutError", "deprecate_patch", "patched", "set_value",
-    "wait_for_signal", "app_key", "redis_connection", "continue_as_new", "get_value",
-    "get_values", "run_chain", "send_signal", "RunFinishedError", "ValueNotSetError",
-    "run_local", "run_transient", "backfill_schedule", "create_schedule", "delete_schedule",
-    "get_schedule", "list_schedules", "pause_schedule", "resume_schedule", "trigger_schedule",
-    "update_schedule", "scheduled_workflow", "InvalidScheduleError", "ScheduleExistsError",
-    "ScheduleNotFoundError", "ScheduleInfo",
+    # workflow code
+    "ChildWorkflowHandle", "ParentClosePolicy", "StepContext", "TypedHook", "continue_as_new",
+    "define_hook", "deprecate_patch", "get_step_context", "hook", "is_replaying", "now",
+    "patched", "set_value", "shield", "sleep", "start_child_workflow", "step",
+    "wait_for_signal", "workflow",
+    # app code
+    "TERMINAL_STATUSES", "RunInfo", "app_key", "cancel_workflow", "get_hook", "get_result",
+    "get_value", "get_values", "get_workflow_events", "get_workflow_run", "list_hooks",
+    "list_workflow_runs", "redis_connection", "resume_hook", "retry_run", "run_chain",
+    "send_signal", "start", "wait_for_run",
+    # errors
+    "CancellationError", "ChildWorkflowFailedError", "FatalError", "HookAlreadyReceivedError",
+    "HookExpiredError", "HookNotFoundError", "HookPayloadError", "IdempotencyKeyUsedError",
+    "MaxNestingDepthError", "NonDeterminismError", "PyWorkflowError", "RetryableError",
+    "RunFinishedError", "RunNotFoundError", "SerializationError", "SignalTimeoutError",
+    "StepFailedError", "StepTimeoutError", "ValueNotSetError", "WorkflowFailedError",
+    "WorkflowNotFoundError", "WorkflowTimeoutError",
+    # schedules
+    "InvalidScheduleError", "ScheduleExistsError", "ScheduleInfo", "ScheduleNotFoundError",
+    "backfill_schedule", "create_schedule", "delete_schedule", "get_schedule",
+    "list_schedules", "pause_schedule", "resume_schedule", "scheduled_workflow",
+    "trigger_schedule", "update_schedule",
+    # in-process runs
+    "run_local", "run_transient",
 ]

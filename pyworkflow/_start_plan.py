@@ -1,6 +1,6 @@
 """What starting a run writes, decided before anything is written.
 
-Used by the client's start (``pyworkflow.client_core``, for both faces) and the
+Used by the client's start (``pyworkflow.client.core``, for both faces) and the
 test environments: the arguments are validated against the workflow's signature
 and encoded (refusing what JSON cannot carry, naming the argument), and the run's
 first record and its start message (``wire.StartRun``) are built here, before any

@@ -1,7 +1,7 @@
 """What an app sees of a hook: ``HookInfo``, decoded from the hook's record, and the
 payload a typed hook takes. Pure, no I/O.
 
-Apart from :mod:`pyworkflow.hook_store` (which reads and writes the record in Redis)
+Apart from :mod:`pyworkflow.worker.hook_store` (which reads and writes the record in Redis)
 so that the pure modules (hook errors, the engine) can name the type without
 importing anything that reaches Redis.
 

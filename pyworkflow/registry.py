@@ -1,7 +1,10 @@
 """The registry: which workflows and steps this process knows, by name.
 
 A run's journal names its workflow and steps; a worker finds the code to run by
-name here. Importing the user's module (``--module``) fills it.
+name here. Importing the user's module (``--module``) fills it. The models of typed
+hooks (``define_hook``) are kept here too, by hook name: the workflow half registers
+them, and every door that delivers a payload (the client, the local runtimes) checks
+with them, without either importing the other.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class StepDef:
 
 _workflows: dict[str, WorkflowDef] = {}
 _steps: dict[str, StepDef] = {}
+#: Typed hooks' models by hook name, as ``define_hook`` registered them in this process.
+hook_models: dict[str, Any] = {}
 
 
 def _check_unique(kind: str, table: dict[str, Any], name: str, fn: Callable[..., Any]) -> None:
@@ -88,3 +93,12 @@ def get_step(name: str) -> StepDef | None:
 
 def list_steps() -> list[StepDef]:
     return [_steps[k] for k in sorted(_steps)]
+
+
+def register_hook_model(name: str, model: Any) -> None:
+    hook_models[name] = model
+
+
+def hook_model(name: str) -> Any:
+    """The model ``define_hook`` registered for ``name`` in this process, or None."""
+    return hook_models.get(name)

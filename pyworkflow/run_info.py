@@ -1,7 +1,7 @@
 """What an app sees of a run: ``RunInfo``, decoded from the run's record.
 
 The record is the projection each turn's commit writes next to the journal; this
-module only reads it, so the sync client, ``pyworkflow.aio`` and the CLI share one
+module only reads it, so the sync client, ``pyworkflow.client.aio`` and the CLI share one
 decoding.
 """
 

@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pyworkflow._embedded_redis import find_server_binary
+from pyworkflow.worker._embedded_redis import find_server_binary
 
 
 def free_port() -> int:

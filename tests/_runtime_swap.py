@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 
 from actors.transport_guard import route_dead_letters
-from pyworkflow import _runtime
+from pyworkflow.worker import _runtime
 
 
 @contextlib.contextmanager

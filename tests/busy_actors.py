@@ -13,7 +13,7 @@ import os
 import time
 
 from actors import Behaviour, Event, Message, MessageRejected, TurnContext
-from pyworkflow import _runtime
+from pyworkflow.worker import _runtime
 
 PREFIX = "busy-"
 

@@ -1,4 +1,4 @@
-"""Small workflows for the client tests (sync and ``pyworkflow.aio``)."""
+"""Small workflows for the client tests (sync and ``pyworkflow.client.aio``)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import time
 
-from pyworkflow import _runtime, continue_as_new, sleep, start_child_workflow, step, workflow
+from pyworkflow import continue_as_new, sleep, start_child_workflow, step, workflow
+from pyworkflow.worker import _runtime
 
 
 def stall_once(key: str, seconds: float = 30.0) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from actors import Message
-from pyworkflow import _runtime
+from pyworkflow.worker import _runtime
 from tests._workers import Worker, wait_for, worker_pool
 
 MODULE = "tests.toy_actors"

@@ -1,4 +1,4 @@
-"""``pyworkflow.aio``: the client for async apps never stalls the event loop.
+"""``pyworkflow.client.aio``: the client for async apps never stalls the event loop.
 
 Real workers and a real Redis. A ticker task measures the loop's responsiveness
 while runs are awaited; waits are woken by the run's journal, so they return
@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 
 import pyworkflow
-from pyworkflow import _runtime, aio, keys
 from pyworkflow import events as ev
+from pyworkflow import keys
+from pyworkflow.client import aio
+from pyworkflow.worker import _runtime
 from tests._workers import Worker, worker_pool
 
 MODULE = "tests.client_workflows"
@@ -53,6 +55,8 @@ class Ticker:
         self._stop = True
 
 
+# serial: it measures the event loop's stalls, which other tests' load would add to
+@pytest.mark.serial
 def test_awaiting_five_runs_never_stalls_the_loop(workers: list[Worker]) -> None:
     async def main() -> tuple[list[int], Ticker]:
         ticker = Ticker()
@@ -92,6 +96,8 @@ def test_gather_works_over_every_client_call(workers: list[Worker]) -> None:
     asyncio.run(main())
 
 
+# serial: it measures a latency, which other tests' load would add to
+@pytest.mark.serial
 def test_a_wait_returns_within_50_ms_of_the_runs_end(workers: list[Worker]) -> None:
     async def one() -> float:
         run_id = await aio.start("client_napping", 0.5, 1)
@@ -109,6 +115,8 @@ def test_a_wait_returns_within_50_ms_of_the_runs_end(workers: list[Worker]) -> N
     assert statistics.median(lags) < 0.05, lags
 
 
+# serial: it measures a latency, which other tests' load would add to
+@pytest.mark.serial
 def test_sync_wait_lag_is_small_too(workers: list[Worker]) -> None:
     run_id = pyworkflow.start("client_napping", 0.5, 3)
     info = pyworkflow.wait_for_run(run_id, timeout=30)
@@ -116,6 +124,8 @@ def test_sync_wait_lag_is_small_too(workers: list[Worker]) -> None:
     assert time.time() - info.finished_at < 0.5
 
 
+# serial: it measures the event loop's stalls, which other tests' load would add to
+@pytest.mark.serial
 def test_a_top_level_wait_inside_a_loop_does_not_block_it(workers: list[Worker]) -> None:
     async def main() -> tuple[int, Ticker]:
         ticker = Ticker()

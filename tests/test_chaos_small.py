@@ -23,9 +23,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / "ops" / "chaos" / "run.py"
 
+# run.py starts its own Redis and workers (so no fixture shows it) and kills workers and
+# restarts Redis on a schedule: alone, so that schedule is not stretched by other tests.
+pytestmark = [pytest.mark.workers, pytest.mark.slow, pytest.mark.serial]
+
 
 def _server_binary() -> str | None:
-    from pyworkflow._embedded_redis import find_server_binary
+    from pyworkflow.worker._embedded_redis import find_server_binary
 
     return find_server_binary()
 

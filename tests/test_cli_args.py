@@ -328,7 +328,7 @@ def test_non_utf8_on_the_command_line_is_one_clear_line(rt: Any, argv: list[byte
 
 
 def test_output_json_is_utf8_whatever_the_locale(rt: Any) -> None:
-    from pyworkflow import hooks
+    from pyworkflow.client import hooks
 
     token = hooks.new_token()
     hooks.record_hook(token, "run-café", 1, "approbation-é", None)

@@ -23,18 +23,22 @@ import pytest
 from click.testing import CliRunner, Result
 from pydantic import BaseModel
 
-from pyworkflow import client, hook_store, hooks
+from pyworkflow import client
 from pyworkflow.cli import hooks as _hooks  # noqa: F401  (registers the commands)
 from pyworkflow.cli import run_control as _run_control  # noqa: F401  (registers cancel, retry)
 from pyworkflow.cli import runs as _runs  # noqa: F401
 from pyworkflow.cli._output import format_time
 from pyworkflow.cli._root import cli
+from pyworkflow.client import hooks
 from pyworkflow.errors import (
     HookAlreadyReceivedError,
     HookExpiredError,
     HookNotFoundError,
     RunNotFoundError,
 )
+from pyworkflow.registry import hook_models
+from pyworkflow.worker import hook_store
+from pyworkflow.workflow_api.hooks import define_hook
 from tests._workers import PYWORKFLOW, REPO
 
 
@@ -43,7 +47,7 @@ class Shipment(BaseModel):
     express: bool = False
 
 
-hooks.define_hook("cli_test_shipment", Shipment)
+define_hook("cli_test_shipment", Shipment)
 
 
 def invoke(*args: str, input: str | None = None) -> Result:  # noqa: A002  (click's name)
@@ -184,7 +188,7 @@ def test_resume_checks_the_stored_schema_without_the_model(
     token = hooks.new_token()
     hooks.record_hook(token, f"run-cli{secrets.token_hex(6)}", 3, "cli_test_shipment", None,
                       model=Shipment)
-    monkeypatch.delitem(hooks._models, "cli_test_shipment")
+    monkeypatch.delitem(hook_models, "cli_test_shipment")
     first, fields = field_errors(
         invoke("hooks", "resume", token, "--payload", '{"express": "maybe"}'))
     assert fields == ["address: Field required", "express: Input should be a valid boolean"]

@@ -1,6 +1,6 @@
-"""The two client faces, ``pyworkflow`` (sync) and ``pyworkflow.aio``, are one client.
+"""The two client faces, ``pyworkflow`` (sync) and ``pyworkflow.client.aio``, are one client.
 
-Both drive the operations of ``pyworkflow.client_core``; these tests hold them to
+Both drive the operations of ``pyworkflow.client.core``; these tests hold them to
 it from the outside. The same sequence of calls (starts with and without an
 idempotency key, values, signals, a cancel, a retry of a finished run, a listing)
 goes through each face against a real Redis and a real worker, and what Redis
@@ -22,8 +22,10 @@ import redis.asyncio.connection as async_connection
 import redis.connection as sync_connection
 
 import pyworkflow
-from pyworkflow import _runtime, aio, keys
+from pyworkflow import keys
+from pyworkflow.client import aio
 from pyworkflow.run_info import RunId, RunInfo
+from pyworkflow.worker import _runtime
 from tests._workers import Worker, wait_for, worker_pool
 
 MODULE = "tests.message_workflows"
@@ -52,7 +54,7 @@ class SyncFace:
 
 
 class AioFace:
-    """``pyworkflow.aio``'s functions, each awaited on one event loop (so one client)."""
+    """``pyworkflow.client.aio``'s functions, each awaited on one event loop (so one client)."""
 
     name = "aio"
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 import pyworkflow
-from pyworkflow import IdempotencyKeyUsedError, _runtime, keys
+from pyworkflow import IdempotencyKeyUsedError, keys
 from pyworkflow._start_plan import plan_start
-from pyworkflow.idempotency import IdempotencyRetention
+from pyworkflow.worker import _runtime
+from pyworkflow.worker.idempotency import IdempotencyRetention
 from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
 
 MODULE = "tests.client_workflows"

@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from pyworkflow import _embedded_redis
-from pyworkflow._embedded_redis import (
+from pyworkflow.config import Settings, redis_client
+from pyworkflow.worker import _embedded_redis
+from pyworkflow.worker._embedded_redis import (
     EmbeddedRedisError,
     embedded_status,
     find_server_binary,
     resolve_redis,
     stop_embedded,
 )
-from pyworkflow.config import Settings, redis_client
 
 pytestmark = pytest.mark.skipif(
     find_server_binary() is None,

@@ -26,8 +26,8 @@ import httpx
 import pytest
 
 import pyworkflow
-from pyworkflow import _runtime
 from pyworkflow import events as ev
+from pyworkflow.worker import _runtime
 from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
 
 MODULE = "tests.hook_workflows"

@@ -29,11 +29,13 @@ import pytest
 from click.testing import CliRunner
 
 import pyworkflow
-from pyworkflow import aio, hooks, keys
 from pyworkflow import events as ev
+from pyworkflow import keys
 from pyworkflow.cli import hooks as _hooks  # noqa: F401  (registers the commands)
 from pyworkflow.cli._root import cli
+from pyworkflow.client import aio
 from pyworkflow.errors import HookPayloadError, PyWorkflowError
+from pyworkflow.registry import hook_models
 from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
 from tests.test_hook_delivery import Serve, finished, pending_token, post
 
@@ -51,7 +53,7 @@ def workers(rt: Any, log_dir: Path) -> Iterator[list[Worker]]:
 
 @pytest.fixture
 def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(hooks._models, HOOK, raising=False)
+    monkeypatch.delitem(hook_models, HOOK, raising=False)
 
 
 def typed_run() -> tuple[str, str]:

@@ -23,9 +23,11 @@ import pytest
 import uvicorn
 from pydantic import BaseModel
 
-from pyworkflow import hooks
+from pyworkflow.client import hooks
+from pyworkflow.registry import hook_models
 from pyworkflow.web import DEFAULT_MAX_BODY, create_app
 from pyworkflow.web.server import bind, config, url_of
+from pyworkflow.workflow_api.hooks import define_hook
 from tests._workers import wait_for
 
 
@@ -34,7 +36,7 @@ class Approval(BaseModel):
     amount: float
 
 
-hooks.define_hook("server_test_approval", Approval)
+define_hook("server_test_approval", Approval)
 
 
 class HookServer:
@@ -204,7 +206,7 @@ def test_a_typed_hook_is_checked_by_its_stored_schema_without_the_model(
     token = hooks.new_token()
     hooks.record_hook(token, f"run-test{secrets.token_hex(6)}", 1, "server_test_approval",
                       None, model=Approval)
-    monkeypatch.delitem(hooks._models, "server_test_approval")
+    monkeypatch.delitem(hook_models, "server_test_approval")
     status, body = post(server, token, {"approved": "perhaps", "secret": "hunter2"})
     assert status == 422 and "server_test_approval" in body["error"]
     assert body["errors"] == [

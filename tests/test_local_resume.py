@@ -21,12 +21,15 @@ import redis
 
 from pyworkflow import keys
 from pyworkflow.config import redis_client
-from pyworkflow.local_journal import OWNER_TTL_S, LocalJournal, LocalRunError, RunTakenOver
-from pyworkflow.local_runtime import LocalRuntime
+from pyworkflow.local.journal import OWNER_TTL_S, LocalJournal, LocalRunError, RunTakenOver
+from pyworkflow.local.runtime import LocalRuntime
 from tests._workers import PYWORKFLOW, REPO
 from tests.local_resume_workflows import sleeper
 
 MODULE = "tests.local_resume_workflows"
+
+# A local run saves its journal in Redis (the suite's, under the session's prefix).
+pytestmark = pytest.mark.redis
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

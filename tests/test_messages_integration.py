@@ -89,7 +89,7 @@ def step_event(kind: str, step: str) -> Callable[[dict[str, Any]], bool]:
     return lambda e: e["type"] == kind and e["data"].get("step") == step
 
 
-def pending_hook(run_id: str, name: str, timeout: float = 20) -> pyworkflow.hooks.HookInfo:
+def pending_hook(run_id: str, name: str, timeout: float = 20) -> pyworkflow.client.hooks.HookInfo:
     def find() -> Any:
         hooks = [h for h in pyworkflow.list_hooks(status="pending", run_id=run_id)
                  if h.name == name]

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from pyworkflow import _runtime, keys
+from pyworkflow import keys
 from pyworkflow.cli import run_purge
 from pyworkflow.cli import runs as _runs  # noqa: F401  (registers the runs group)
 from pyworkflow.cli._root import cli
+from pyworkflow.worker import _runtime
 
 DAY = 86400.0
 NEWER = 10_100  # more than the 10,000 the old listing stopped at

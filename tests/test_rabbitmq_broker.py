@@ -18,7 +18,7 @@ import pytest
 
 import pyworkflow
 from actors.transport_guard import route_dead_letters
-from pyworkflow import _runtime
+from pyworkflow.worker import _runtime
 from tests._workers import Worker, wait_for
 from tests.test_examples_cli import wait_done
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import pyworkflow
-from pyworkflow import _runtime, keys
+from pyworkflow import keys
+from pyworkflow.worker import _runtime
 from tests._workers import Worker, wait_for, worker_pool
 from tests.test_examples_cli import cli
 

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from pyworkflow import serialization
+from pyworkflow.client.run_queries import check_signal_target, signal_message, value_in_record
 from pyworkflow.errors import CancellationError, RunFinishedError, ValueNotSetError
 from pyworkflow.run_info import RunInfo
-from pyworkflow.run_queries import check_signal_target, signal_message, value_in_record
 from pyworkflow.step_context import CANCEL_CHECK_EVERY_S, CancelWatch, StepContext
 
 

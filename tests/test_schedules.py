@@ -17,9 +17,9 @@ import pytest
 import pyworkflow
 from pyworkflow import events as ev
 from pyworkflow import ids, keys
-from pyworkflow._runtime import runtime
 from pyworkflow.schedules import api
 from pyworkflow.schedules.limits import MAX_TURN_CRASHES
+from pyworkflow.worker._runtime import runtime
 from tests._workers import Worker, wait_for, worker_pool
 from tests.test_examples_cli import cli
 

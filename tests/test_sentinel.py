@@ -38,10 +38,11 @@ import pyworkflow
 from actors import redis_transport
 from actors.sentinel import kombu_form, parse
 from actors.transport_guard import GuardedConnection
-from pyworkflow import _runtime, aio
-from pyworkflow._embedded_redis import find_server_binary
-from pyworkflow.celery_app import make_celery
+from pyworkflow.client import aio
 from pyworkflow.config import ConfigError, celery_broker_url, load_settings, redact_url
+from pyworkflow.worker import _runtime
+from pyworkflow.worker._embedded_redis import find_server_binary
+from pyworkflow.worker.celery_app import make_celery
 from tests._redis_server import free_port
 from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for

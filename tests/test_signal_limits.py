@@ -54,7 +54,7 @@ def test_unprintable_characters_are_a_value_error(bad: str) -> None:
 
 def test_the_client_refuses_at_the_door_what_the_worker_would_refuse() -> None:
     """``send_signal``'s message is checked with the same limits before anything is sent."""
-    from pyworkflow.run_queries import signal_message
+    from pyworkflow.client.run_queries import signal_message
 
     with pytest.raises(ValueError):
         signal_message("x" * 201, None, None)

@@ -2,7 +2,7 @@
 
 Two real ``pyworkflow worker run`` processes serve ``tests.message_workflows`` (which
 also registers example 08); the tests talk to runs the way an app and an operator
-do: ``send_signal`` / ``get_value`` (sync and ``pyworkflow.aio``) and the CLI.
+do: ``send_signal`` / ``get_value`` (sync and ``pyworkflow.client.aio``) and the CLI.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 import pyworkflow
-from pyworkflow import _runtime, aio
 from pyworkflow import events as ev
-from pyworkflow.client import get_value, get_values, send_signal
+from pyworkflow.client import aio, get_value, get_values, send_signal
 from pyworkflow.errors import RunFinishedError, RunNotFoundError, ValueNotSetError
-from pyworkflow.retention import RunRetention
 from pyworkflow.serialization import SerializationError
 from pyworkflow.wire import SignalSent, encode
+from pyworkflow.worker import _runtime
+from pyworkflow.worker.retention import RunRetention
 from tests._workers import Worker, wait_for, worker_pool
 from tests.test_examples_cli import cli
 

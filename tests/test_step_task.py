@@ -10,7 +10,7 @@ import pytest
 
 from pyworkflow import StepTimeoutError, get_step_context
 from pyworkflow.step_context import StepContext, reset_step_context, set_step_context
-from pyworkflow.step_task import _call
+from pyworkflow.worker.step_task import _call
 
 CTX = StepContext("run-x", 3, "s", 2)
 

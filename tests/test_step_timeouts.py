@@ -16,7 +16,7 @@ import pytest
 import pyworkflow
 from pyworkflow import events as ev
 from pyworkflow.config import redis_client
-from pyworkflow.step_time_limits import grace_s
+from pyworkflow.worker.step_time_limits import grace_s
 from tests._workers import Worker, worker_pool
 from tests.test_examples_cli import wait_done
 from tests.timeout_workflows import TIMEOUT_S, side_effects_key
@@ -36,7 +36,7 @@ def prefork(rt: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[
 
 def attempts_seen(tag: str) -> dict[int, list[float]]:
     seen: dict[int, list[float]] = {}
-    for raw in redis_client(pyworkflow._runtime.runtime().settings.redis_url).lrange(
+    for raw in redis_client(pyworkflow.worker._runtime.runtime().settings.redis_url).lrange(
             side_effects_key(tag), 0, -1):
         attempt, at = raw.decode().split()
         seen.setdefault(int(attempt), []).append(float(at))
@@ -45,7 +45,7 @@ def attempts_seen(tag: str) -> dict[int, list[float]]:
 
 def assert_quiet_for(tag: str, seconds: float) -> None:
     """Watch the list for ``seconds``: a stopped attempt adds nothing more."""
-    client = redis_client(pyworkflow._runtime.runtime().settings.redis_url)
+    client = redis_client(pyworkflow.worker._runtime.runtime().settings.redis_url)
     length = client.llen(side_effects_key(tag))
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -19,10 +19,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 CHECK = """
-import importlib.resources as r, actors, pyworkflow, pyworkflow.aio, pydantic
+import importlib.resources as r, actors, pyworkflow, pyworkflow.client.aio, pydantic
 assert pyworkflow.__file__.startswith({site!r}), pyworkflow.__file__
 actor_lua = [p.name for p in r.files("actors").joinpath("lua").iterdir() if p.name.endswith(".lua")]
-pw_lua = [p.name for p in r.files("pyworkflow").iterdir() if p.name.endswith(".lua")]
+pw_lua = [p.name for p in r.files("pyworkflow").joinpath("worker").iterdir()
+          if p.name.endswith(".lua")]
 assert "commit.lua" in actor_lua and pw_lua, (actor_lua, pw_lua)
 for name in actor_lua:
     assert r.files("actors").joinpath("lua", name).read_text().strip()

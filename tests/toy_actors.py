@@ -14,7 +14,7 @@ from typing import Any
 from redis.exceptions import ClusterDownError
 
 from actors import Behaviour, Event, Message, MessageRejected, StartTimer, TurnContext
-from pyworkflow import _runtime
+from pyworkflow.worker import _runtime
 
 _RELEASE_GUARD = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

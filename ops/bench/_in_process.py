@@ -31,7 +31,7 @@ def profiled_runtime(name: str, publish: bool) -> tuple[Any, collections.deque[T
     sys.path.insert(0, str(REPO))
 
     from ops.bench import _iotrace
-    from pyworkflow import _runtime
+    from pyworkflow.worker import _runtime
 
     rt = _runtime.runtime()
     logging.getLogger().setLevel(logging.WARNING)  # no per-task log lines in a profile

@@ -26,7 +26,8 @@ from typing import Any
 from celery import signals
 
 from actors import Behaviour, Event, Message, TurnContext
-from pyworkflow import _runtime, now, sleep, step, workflow
+from pyworkflow import now, sleep, step, workflow
+from pyworkflow.worker import _runtime
 
 from . import _iotrace
 

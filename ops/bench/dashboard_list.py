@@ -31,9 +31,9 @@ os.environ.setdefault("PYWORKFLOW_LOG_LEVEL", "WARNING")
 from starlette.testclient import TestClient  # noqa: E402
 
 from pyworkflow import keys  # noqa: E402
-from pyworkflow._runtime import runtime  # noqa: E402
 from pyworkflow.metrics.run_tally import make_tally  # noqa: E402
 from pyworkflow.web import create_app  # noqa: E402
+from pyworkflow.worker._runtime import runtime  # noqa: E402
 
 STATUSES = ["completed"] * 90 + ["failed"] * 6 + ["running"] * 3 + ["parked"]
 

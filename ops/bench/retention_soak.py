@@ -36,7 +36,7 @@ def main() -> None:
     os.environ.setdefault("PYWORKFLOW_LOG_FORMAT", "json")
     import pyworkflow
     from ops.bench import bench_workflows  # noqa: F401  (registers the workflow)
-    from pyworkflow import _runtime
+    from pyworkflow.worker import _runtime
 
     rt = _runtime.runtime()
     env = {**os.environ}

@@ -755,8 +755,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from ops.bench import bench_workflows  # noqa: F401  (workflows, tasks, actor route)
-    from pyworkflow import _runtime
     from pyworkflow.config import celery_broker_url, redis_client
+    from pyworkflow.worker import _runtime
 
     rt = _runtime.runtime()
     if rt.settings.embedded:

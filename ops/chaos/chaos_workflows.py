@@ -35,7 +35,8 @@ import random
 import time
 from typing import Any
 
-from pyworkflow import _runtime, get_step_context, sleep, start_child_workflow, step, workflow
+from pyworkflow import get_step_context, sleep, start_child_workflow, step, workflow
+from pyworkflow.worker import _runtime
 
 #: Step calls per ``chaos_order`` run: in the parent, in its child.
 PARENT_STEPS = 4

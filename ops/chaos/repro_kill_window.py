@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         (workdir / "logs").mkdir()
         import pyworkflow
         from ops.chaos import repro_kill_window_workflows  # noqa: F401
-        from pyworkflow import _runtime, events
+        from pyworkflow import events
+        from pyworkflow.worker import _runtime
 
         rt = _runtime.runtime()
         log(f"mailbox path: {'Redis fast path' if rt.system.mailbox_in_redis else 'Kombu'}")

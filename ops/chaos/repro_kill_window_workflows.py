@@ -31,8 +31,9 @@ import os
 import signal
 from typing import Any
 
-from pyworkflow import _runtime, start_child_workflow, step, workflow
+from pyworkflow import start_child_workflow, step, workflow
 from pyworkflow.ids import STEP_TASK
+from pyworkflow.worker import _runtime
 
 DIE_AT = os.environ.get("REPRO_DIE_AT", "")
 KIND = os.environ.get("REPRO_KIND", "start")

@@ -88,7 +88,7 @@ class ChaosRedis:
     """A Redis-compatible server owned by this run, restartable on one port and folder."""
 
     def __init__(self, workdir: Path, alias: bool = False) -> None:
-        from pyworkflow._embedded_redis import find_server_binary
+        from pyworkflow.worker._embedded_redis import find_server_binary
 
         binary = find_server_binary()
         if binary is None:
@@ -974,7 +974,7 @@ def main(argv: list[str] | None = None) -> int:
         # Only now, with the environment set, build the runtime (lazily, on first use).
         import pyworkflow
         from ops.chaos import chaos_workflows as cw
-        from pyworkflow import _runtime
+        from pyworkflow.worker import _runtime
 
         _runtime._runtime = None
         rt = _runtime.runtime()

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .. import _runtime
+from ..worker import _runtime
 from ._arguments import ArgumentError, check_command_line
 
 

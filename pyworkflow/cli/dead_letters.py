@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from .._runtime import runtime
+from ..worker._runtime import runtime
 from . import _output as out
 from ._root import cli
 from .setup import NeedsRedis

@@ -8,7 +8,7 @@ Why these rules:
   case the door cannot check is a typed hook whose schema was too large to store
   (``hook_info.MAX_SCHEMA_BYTES``); ``resume`` says so on stderr after delivering
   to one without ``--module`` (the worker still checks it, and a payload its model
-  refuses leaves the hook pending: see :mod:`pyworkflow.hooks`).
+  refuses leaves the hook pending: see :mod:`pyworkflow.client.hooks`).
 * Every refusal of ``resume`` names the cause in one line (unknown token, expired,
   cancelled, already received, JSON that does not parse), except a typed hook's,
   which is one line and then one line per field it refused; each leaves the hook as
@@ -34,11 +34,11 @@ from typing import IO, Any
 
 import click
 
-from .. import hooks as sdk
-from .._runtime import runtime
+from ..client import hooks as sdk
 from ..errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
 from ..hook_info import MAX_SCHEMA_BYTES, HookInfo, example_payload
 from ..serialization import PayloadError
+from ..worker._runtime import runtime
 from . import _output as out
 from ._payload import EXAMPLE_PAYLOAD, quoted_payload, read_payload
 from ._root import CliError, cli

@@ -12,11 +12,12 @@ from typing import Any
 
 import click
 
-from .. import _runtime, serialization
-from ..local_journal import LocalRunError, open_local_journal
-from ..local_runtime import LocalRuntime
-from ..testing.environment import RunHandle
-from ..transient import run_transient
+from .. import serialization
+from ..local.environment import RunHandle
+from ..local.journal import LocalRunError, open_local_journal
+from ..local.runtime import LocalRuntime
+from ..local.transient import run_transient
+from ..worker import _runtime
 from . import _output as out
 from ._root import CliError
 
@@ -67,7 +68,7 @@ def run_local_here(wf: Any, args: list[Any], kwargs: dict[str, Any],
                 raise click.exceptions.Exit(130) from None
             except RuntimeError as exc:  # waiting on a hook or a signal nobody here can send
                 raise CliError(f"{exc}. In the local runtime only this process can deliver "
-                               "it: drive the run from code with pyworkflow.local_runtime."
+                               "it: drive the run from code with pyworkflow.local.runtime."
                                "LocalRuntime, or use the celery runtime") from None
     except LocalRunError as exc:
         raise CliError(str(exc)) from None

@@ -2,7 +2,7 @@
 
 Run it before a deploy, with ``--module`` naming the *new* code: every run that has
 not ended is replayed here, against that code, through the real engine
-(:mod:`pyworkflow.determinism_check`; nothing is written, no step runs). Each run
+(:mod:`pyworkflow.local.determinism_check`; nothing is written, no step runs). Each run
 that would diverge is reported with where and how; the exit code is 1 if any would,
 so a deploy pipeline can stop on it. ``--output json`` is the list of those reports.
 """
@@ -13,7 +13,7 @@ import os
 
 import click
 
-from .. import determinism_check
+from ..local import determinism_check
 from . import _output as out
 from ._root import CliError
 from .runs import STATUSES, runs

@@ -22,10 +22,11 @@ from typing import Any
 
 import click
 
-from .. import _runtime, keys
+from .. import keys
 from ..durations import parse_duration
-from ..retention import RunRetention
 from ..run_info import TERMINAL_STATUSES
+from ..worker import _runtime
+from ..worker.retention import RunRetention
 from . import _output as out
 from ._root import CliError
 from .runs import runs

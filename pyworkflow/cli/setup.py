@@ -24,9 +24,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from actors.redaction import redact
 from actors.sentinel import kombu_form
 
-from .. import _runtime, registry
+from .. import registry
 from ..config import redact_url, redis_client
-from ..retention import RunRetention
+from ..worker import _runtime
+from ..worker.retention import RunRetention
 from . import _output as out
 from ._root import CliError, cli
 

@@ -26,7 +26,7 @@ import click
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .._runtime import runtime
+from ..worker._runtime import runtime
 from . import _output as out
 from ._root import CliError, cli
 from .setup import unreachable

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from .._runtime import runtime
+from ..worker._runtime import runtime
 from ._root import cli
 
 

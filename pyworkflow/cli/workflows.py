@@ -16,8 +16,8 @@ import click
 
 from .. import client, registry
 from ..errors import IdempotencyKeyUsedError, RunNotFoundError, WorkflowNotFoundError
-from ..idempotency import IF_FINISHED_CHOICES
 from ..serialization import SerializationError
+from ..worker.idempotency import IF_FINISHED_CHOICES
 from . import _output as out
 from ._arguments import ArgumentError, bind_arguments, format_signature
 from ._root import CliError, cli

@@ -2,7 +2,7 @@
 versions for tests and in-process runs.
 
 The engine does no I/O: a worker fills these ports with Redis-backed stores
-(``pyworkflow.run_ports``), tests and ``pyworkflow.testing`` with the in-memory
+(``pyworkflow.worker.run_ports``), tests and ``pyworkflow.testing`` with the in-memory
 ones below. Everything else the engine decides leaves it as journal events,
 effects and projections of the run's record.
 """

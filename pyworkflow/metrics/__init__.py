@@ -5,8 +5,8 @@ shows the same deployment-wide numbers, and the many processes of a prefork pool
 many machines are added up right. Three sources:
 
 * **counters kept in Redis** by the processes that do the work, which only go up:
-  step attempts and durations (:mod:`pyworkflow.step_metrics`), runs started and
-  finished, turn latency and timer lateness (:mod:`pyworkflow.turn_metrics`);
+  step attempts and durations (:mod:`pyworkflow.worker.step_metrics`), runs started and
+  finished, turn latency and timer lateness (:mod:`pyworkflow.worker.turn_metrics`);
   :mod:`.counters` turns them into metric families;
 * **what is waiting now** (:mod:`.backlog`): Celery queues, busy runs' mailboxes,
   timers, dead letters, live workers; each a bounded read;
@@ -29,7 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from .._runtime import runtime
+from ..worker._runtime import runtime
 from .backlog import backlog_families
 from .counters import step_families, turn_families
 from .run_tally import Tally, current_tally

@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from ..worker_heartbeat import STALE_AFTER_S, workers_seen
+from ..worker.heartbeat import STALE_AFTER_S, workers_seen
 
 __all__ = ["MAILBOX_SAMPLE", "backlog_families"]
 

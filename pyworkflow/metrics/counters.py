@@ -1,7 +1,7 @@
 """The counters and histograms workers keep in Redis, as Prometheus metric families.
 
-Two hashes: the step counters (:mod:`pyworkflow.step_metrics`, one field per step and
-outcome or bucket) and the turn counters (:mod:`pyworkflow.turn_metrics`: runs
+Two hashes: the step counters (:mod:`pyworkflow.worker.step_metrics`, one field per step and
+outcome or bucket) and the turn counters (:mod:`pyworkflow.worker.turn_metrics`: runs
 started and finished, turn latency, timer lateness). Both only ever go up, so they
 are exposed as counters and histograms.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
-from ..step_metrics import read_counters
-from ..turn_metrics import HISTOGRAMS, le_text, read_turn_metrics
+from ..worker.step_metrics import read_counters
+from ..worker.turn_metrics import HISTOGRAMS, le_text, read_turn_metrics
 
 __all__ = ["step_families", "turn_families"]
 

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .. import keys
-from .._runtime import runtime
+from ..worker._runtime import runtime
 
 __all__ = ["CAP", "TTL_S", "Tally", "current_tally"]
 

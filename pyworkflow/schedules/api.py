@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import ids, keys
-from .._runtime import runtime
 from .._start_plan import encode_arguments, workflow_def
+from ..worker._runtime import runtime
 from .errors import (
     InvalidScheduleError,
     ScheduleExistsError,

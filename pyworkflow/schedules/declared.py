@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import ids
-from .._runtime import Runtime, on_runtime
-from ..decorators import workflow
+from ..worker._runtime import Runtime, on_runtime
+from ..workflow_api.decorators import workflow
 from .api import build_spec, declare_schedule
 from .spec import check_schedule_id
 

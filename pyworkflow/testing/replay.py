@@ -16,8 +16,8 @@ from typing import Any
 
 from actors.journal import Event
 
-from ..determinism_check import replay_divergence
 from ..errors import NonDeterminismError, WorkflowNotFoundError
+from ..local.determinism_check import replay_divergence
 
 
 def _events(history: str | Path | Sequence[dict[str, Any]] | Sequence[Event]) -> list[Event]:

@@ -21,6 +21,8 @@ from starlette.routing import Route
 
 from .. import serialization
 from ..client import cancel_workflow, retry_run, send_signal
+from ..client.hooks import HookPayloadError, payload_errors, resume_hook
+from ..client.run_queries import retry_message
 from ..errors import (
     HookAlreadyReceivedError,
     HookExpiredError,
@@ -28,8 +30,6 @@ from ..errors import (
     RunFinishedError,
     RunNotFoundError,
 )
-from ..hooks import HookPayloadError, payload_errors, resume_hook
-from ..run_queries import retry_message
 from .replies import Reply, json_reply
 
 __all__ = ["action_routes"]

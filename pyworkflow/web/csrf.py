@@ -22,7 +22,7 @@ import secrets
 import threading
 
 from .. import keys
-from .._runtime import runtime
+from ..worker._runtime import runtime
 
 __all__ = ["CsrfToken"]
 

@@ -6,7 +6,7 @@ webhook sender understands and never leak what it is given:
 
 * ``202 {"status": "accepted", "run_id": ...}``: delivered; the run resumes at its
   next turn (202, not 200, because the run has not reacted yet). The payload that
-  got the 202 is the one the run records (see :mod:`pyworkflow.hooks`).
+  got the 202 is the one the run records (see :mod:`pyworkflow.client.hooks`).
 * ``404`` unknown token, ``410`` expired or cancelled (gone for good: a sender must
   not retry), ``409`` already received (another payload won), ``422`` payload
   refused by a typed hook (``errors``: one ``{"loc", "msg", "type"}`` per field,
@@ -21,7 +21,7 @@ Decisions:
 * A typed hook's payload is checked here whether or not the server imports the app's
   module: against the JSON Schema the engine stored with the hook, and with the model
   too when it is registered in this process. It is the check every door shares
-  (:func:`pyworkflow.hooks.checked_payload`, inside ``resume_hook``), so this answer is
+  (:func:`pyworkflow.client.hooks.checked_payload`, inside ``resume_hook``), so this answer is
   the CLI's and the dashboard's.
 
 * One decoder and one set of limits with the worker and the CLI
@@ -64,8 +64,7 @@ from starlette.routing import Route
 from actors import log as _log
 
 from .. import serialization
-from ..errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
-from ..hooks import (
+from ..client.hooks import (
     TOKEN_SHOWN,
     HookPayloadError,
     payload_errors,
@@ -73,6 +72,7 @@ from ..hooks import (
     resume_hook,
     short_token,
 )
+from ..errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
 from .replies import Reply, json_reply
 
 __all__ = ["DEFAULT_MAX_BODY", "DELIVERY_THREADS", "Deliveries", "hook_routes",

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actors import log as _log
 
-from ..hooks import TOKEN_SHOWN
+from ..client.hooks import TOKEN_SHOWN
 
 __all__ = ["RequestLog", "redact_path"]
 

@@ -30,13 +30,13 @@ from actors.journal import decode_entry
 
 from .. import events as ev
 from .. import keys
-from .._runtime import Runtime, runtime
 from ..client import get_workflow_run
+from ..client.hooks import short_token
+from ..client.run_queries import event_dict, retry_message
 from ..hook_info import hook_info_from_record
-from ..hooks import short_token
 from ..run_info import TERMINAL_STATUSES, values_from_record
-from ..run_queries import event_dict, retry_message
 from ..serialization import encode
+from ..worker._runtime import Runtime, runtime
 from .timeline import build_timeline
 
 __all__ = ["EVENTS_SHOWN", "run_detail"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import keys
-from .._runtime import runtime
+from ..worker._runtime import runtime
 
 __all__ = ["FIELDS", "SCAN_CAP", "RunPage", "list_page", "parse_cursor"]
 

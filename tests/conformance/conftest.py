@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pyworkflow import _runtime
+from pyworkflow.worker import _runtime
 from tests._workers import Worker, worker_pool
 
 MODULE = "tests.conformance.workflows"

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 import pyworkflow
 from pyworkflow import RunInfo
 from pyworkflow._start_plan import plan_start
-from pyworkflow.local_runtime import LocalRuntime
+from pyworkflow.local.runtime import LocalRuntime
+from pyworkflow.local.transient import run_transient
 from pyworkflow.run_info import values_from_record
 from pyworkflow.testing import WorkflowEnvironment
-from pyworkflow.transient import run_transient
 from tests._workers import wait_for
 from tests.conformance import workflows
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actors import Event
 from pyworkflow import patched, sleep, step, workflow
-from pyworkflow.determinism_check import replay_divergence
+from pyworkflow.local.determinism_check import replay_divergence
 from tests.engine.harness import Harness
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from pyworkflow import HookExpiredError, workflow
 from pyworkflow import events as ev
+from pyworkflow.client.hooks import checked_payload, delivery_message_id
 from pyworkflow.engine.ports import MemoryHookStore
 from pyworkflow.errors import HookPayloadError, PyWorkflowError, error_from_record
 from pyworkflow.hook_info import (
@@ -27,8 +28,9 @@ from pyworkflow.hook_info import (
     schema_of,
     schema_problems,
 )
-from pyworkflow.hooks import TypedHook, checked_payload, delivery_message_id
+from pyworkflow.registry import hook_models
 from pyworkflow.testing import WorkflowEnvironment
+from pyworkflow.workflow_api.hooks import TypedHook
 from tests.engine.harness import Harness
 
 
@@ -114,9 +116,7 @@ def test_the_door_refuses_a_bad_payload_by_the_stored_schema_and_the_hook_stays_
 
 def test_the_door_with_the_model_registered_checks_with_the_model(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from pyworkflow import hooks
-
-    monkeypatch.setitem(hooks._models, "payloads_shipment", Shipment)
+    monkeypatch.setitem(hook_models, "payloads_shipment", Shipment)
     with pytest.raises(HookPayloadError) as refused:
         checked_payload("payloads_shipment", {"address": {"street": "x", "zip_code": 0}})
     assert [e["loc"] for e in refused.value.errors] == [["address", "zip_code"]]

@@ -25,10 +25,11 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pyworkflow"
 ENGINE = PACKAGE / "engine"
-FORBIDDEN = ("redis", "celery", "kombu", "pyworkflow.config", "pyworkflow._runtime",
-             "pyworkflow.client", "pyworkflow.aio", "pyworkflow.hooks",
-             "pyworkflow.hook_records", "pyworkflow.hook_store", "pyworkflow.step_task",
-             "pyworkflow.step_leases", "pyworkflow.celery_app")
+FORBIDDEN = ("redis", "celery", "kombu", "pyworkflow.config", "pyworkflow.worker._runtime",
+             "pyworkflow.client", "pyworkflow.client.aio", "pyworkflow.client.hooks",
+             "pyworkflow.hook_records", "pyworkflow.worker.hook_store",
+             "pyworkflow.worker.step_task", "pyworkflow.worker.step_leases",
+             "pyworkflow.worker.celery_app")
 
 
 def _all_modules() -> set[str]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pyworkflow import WorkflowFailedError, sleep, step, workflow
-from pyworkflow.local_runtime import LocalRuntime, run_local
+from pyworkflow.local.runtime import LocalRuntime, run_local
 from pyworkflow.testing import replay
 
 

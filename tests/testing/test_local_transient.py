@@ -15,8 +15,8 @@ from pyworkflow import (
     step,
     workflow,
 )
-from pyworkflow.local_runtime import run_local
-from pyworkflow.transient import current_transient_run, is_transient, run_transient
+from pyworkflow.local.runtime import run_local
+from pyworkflow.local.transient import current_transient_run, is_transient, run_transient
 
 attempts: list[tuple[str, int, str]] = []
 
@@ -75,7 +75,7 @@ def test_run_local_runs_a_durable_false_workflow_transient() -> None:
 
 
 def test_inside_an_event_loop_use_the_async_form() -> None:
-    from pyworkflow.transient import run_transient_async
+    from pyworkflow.local.transient import run_transient_async
 
     assert asyncio.run(run_transient_async(flow, 1)) == 2 + 2
 

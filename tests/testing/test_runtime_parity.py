@@ -22,7 +22,7 @@ from pyworkflow import (
     wait_for_signal,
     workflow,
 )
-from pyworkflow.local_runtime import LocalRuntime
+from pyworkflow.local.runtime import LocalRuntime
 from pyworkflow.testing import WorkflowEnvironment
 
 #: How long a test waits for another thread before it calls it stuck.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pyworkflow import hooks
+from pyworkflow.client import hooks
 from tests._workers import Worker, wait_for, worker_pool
 
 MODULE = "tests.web.dashboard_workflows"

@@ -9,12 +9,13 @@ from typing import Any
 from starlette.testclient import TestClient
 
 import pyworkflow
-from pyworkflow import _runtime, keys
-from pyworkflow import step_metrics as step_counters
-from pyworkflow.counter_buffer import buffer_for
+from pyworkflow import keys
 from pyworkflow.metrics.run_tally import current_tally
-from pyworkflow.retention import RunRetention
 from pyworkflow.web import create_app
+from pyworkflow.worker import _runtime
+from pyworkflow.worker import step_metrics as step_counters
+from pyworkflow.worker.counter_buffer import buffer_for
+from pyworkflow.worker.retention import RunRetention
 from tests._workers import Worker, wait_for
 from tests.web.conftest import LOCAL, pending_hook
 

@@ -18,10 +18,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from actors.journal import NewEvent
-from pyworkflow import _runtime
 from pyworkflow import events as ev
 from pyworkflow.web import create_app
 from pyworkflow.web.run_detail import EVENTS_SHOWN, READ_BUDGET_BYTES, VALUE_CHARS
+from pyworkflow.worker import _runtime
 from tests.web.conftest import LOCAL
 
 SMALL, LARGE, MB = 3_000, 60, 1024 * 1024

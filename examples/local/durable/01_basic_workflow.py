@@ -11,7 +11,7 @@ memory. Every step's result is still recorded, and the run behaves as on workers
 from __future__ import annotations
 
 from pyworkflow import FatalError, step, workflow
-from pyworkflow.local_runtime import run_local
+from pyworkflow.local.runtime import run_local
 
 
 @step()

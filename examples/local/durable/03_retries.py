@@ -10,7 +10,7 @@ A ``FatalError`` would fail the step at once.
 from __future__ import annotations
 
 from pyworkflow import RetryableError, get_step_context, step, workflow
-from pyworkflow.local_runtime import LocalRuntime
+from pyworkflow.local.runtime import LocalRuntime
 
 
 @step(max_retries=3)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from pyworkflow import sleep, step, workflow
-from pyworkflow.local_runtime import run_local
+from pyworkflow.local.runtime import run_local
 
 
 @step()

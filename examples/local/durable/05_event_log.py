@@ -10,7 +10,7 @@ returns it in the shape ``pyworkflow runs export`` writes, and
 from __future__ import annotations
 
 from pyworkflow import sleep, step, workflow
-from pyworkflow.local_runtime import LocalRuntime
+from pyworkflow.local.runtime import LocalRuntime
 from pyworkflow.testing import replay
 
 

@@ -11,7 +11,7 @@ request and the customer is charged once.
 from __future__ import annotations
 
 from pyworkflow import RetryableError, get_step_context, step, workflow
-from pyworkflow.local_runtime import run_local
+from pyworkflow.local.runtime import run_local
 
 #: A stand-in for the payment provider: idempotency key -> charge.
 PROVIDER: dict[str, dict] = {}

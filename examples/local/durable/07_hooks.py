@@ -10,7 +10,7 @@ reviewer: it starts the run, reads the pending hook, and resumes it.
 from __future__ import annotations
 
 from pyworkflow import hook, step, workflow
-from pyworkflow.local_runtime import LocalRuntime
+from pyworkflow.local.runtime import LocalRuntime
 
 
 @step()

@@ -10,7 +10,7 @@ run is being cancelled.
 from __future__ import annotations
 
 from pyworkflow import CancellationError, shield, sleep, step, workflow
-from pyworkflow.local_runtime import LocalRuntime
+from pyworkflow.local.runtime import LocalRuntime
 
 
 @step()

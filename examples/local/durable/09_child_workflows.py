@@ -8,7 +8,7 @@ Each child is a run with its own id and journal; the parent awaits their results
 from __future__ import annotations
 
 from pyworkflow import start_child_workflow, step, workflow
-from pyworkflow.local_runtime import LocalRuntime
+from pyworkflow.local.runtime import LocalRuntime
 
 
 @step()

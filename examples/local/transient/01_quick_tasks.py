@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 
 from pyworkflow import step, workflow
-from pyworkflow.local_runtime import run_local
+from pyworkflow.local.runtime import run_local
 
 
 @step()

@@ -10,7 +10,7 @@ between them, and a ``FatalError`` fails at once. Retries wait in this process.
 from __future__ import annotations
 
 from pyworkflow import RetryableError, get_step_context, step, workflow
-from pyworkflow.transient import run_transient
+from pyworkflow.local.transient import run_transient
 
 
 @step(max_retries=3, retry_delay=0.1)

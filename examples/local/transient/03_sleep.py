@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from pyworkflow import sleep, step, workflow
-from pyworkflow.transient import run_transient
+from pyworkflow.local.transient import run_transient
 
 
 @step()

@@ -1,0 +1,148 @@
+"""The process-wide runtime: settings, Redis client, actor system and Celery app.
+
+Built lazily, once per process, because resolving Redis may start the embedded
+server; the CLI sets the config file and module first. Everything else asks
+``runtime()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery, signals
+
+import actors
+from actors import log as _log
+from actors import sentinel
+
+from .. import keys, tracing
+from ..config import Settings, celery_broker_url, load_settings, log_format, redis_client
+from ..engine import Ports, RunBehaviour
+from ..ids import RUN_ID_PREFIX, SCHEDULE_ID_PREFIX
+from ..schedules.behaviour import ScheduleBehaviour
+from . import step_task
+from ._embedded_redis import resolve_redis
+from .celery_app import make_celery, queue_names
+from .counter_buffer import buffer_for
+from .heartbeat import Heartbeat
+from .hook_store import HookStore
+from .idempotency import IdempotencyRetention
+from .retention import RunRetention
+from .run_ports import RedisRunStore
+from .step_leases import StepLeases
+from .turn_metrics import TurnMetrics
+
+logger = _log.get_logger("pyworkflow.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: Any
+    system: actors.ActorSystem
+    celery: Celery
+    hooks: HookStore
+
+    @property
+    def queues(self) -> dict[str, str]:
+        return queue_names(self.settings.key_prefix)
+
+
+_lock = threading.RLock()
+_runtime: Runtime | None = None
+_config_file: str | None = None
+_installers: list[Any] = []
+
+
+def set_config_file(path: str | None) -> None:
+    global _config_file
+    _config_file = path
+
+
+def config_file() -> str | None:
+    """The ``--config`` file given to this process, if any."""
+    return _config_file
+
+
+def on_runtime(installer: Any) -> None:
+    """Call ``installer(runtime)`` once the runtime exists (now, if it already does).
+
+    Lets modules register behaviours and tasks without forcing Redis to be resolved
+    at import time.
+    """
+    with _lock:
+        _installers.append(installer)
+        if _runtime is not None:
+            installer(_runtime)
+
+
+def _same_server(broker_url: str, redis_url: str) -> bool:
+    """Whether the broker is the runtime's own Redis (then mailboxes are read with Lua in
+    the same atomic steps as the journal). ``localhost`` and ``127.0.0.1`` are one.
+    Behind Sentinel, only the same master (same sentinels, name and db) is: a plain URL
+    of the master's current address is not, since a failover moves the master."""
+    if sentinel.is_sentinel_url(broker_url) or sentinel.is_sentinel_url(redis_url):
+        return sentinel.same_master(broker_url, redis_url)
+
+    def norm(url: str) -> str:
+        return celery_broker_url(url).replace("://localhost", "://127.0.0.1").replace(
+            "@localhost", "@127.0.0.1").rstrip("/")
+
+    return norm(broker_url) == norm(redis_url)
+
+
+def runtime() -> Runtime:
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _log.configure(fmt=log_format())
+            settings = resolve_redis(load_settings(_config_file), logger)
+            client = redis_client(settings.redis_url)
+            same_redis = _same_server(settings.broker_url, settings.redis_url)
+            system = actors.ActorSystem(client, settings.broker_url, prefix=settings.key_prefix,
+                                        mailbox_in_redis=same_redis)
+            app = make_celery(settings)
+            queues = queue_names(settings.key_prefix)
+            actors.install(app, system, turn_queue=queues["turns"])
+            hooks = HookStore(client, settings.key_prefix)
+            ports = Ports(hooks=hooks,
+                          runs=RedisRunStore(client, settings.key_prefix, system),
+                          queues=queues, step_lease_key=keys.step_leases(settings.key_prefix),
+                          history_warn_events=settings.history_warn_events,
+                          history_limit_events=settings.history_limit_events,
+                          retention_s=settings.run_retention,
+                          derive_trace=tracing.enabled())
+            system.route(RUN_ID_PREFIX, RunBehaviour(ports))
+            system.route(SCHEDULE_ID_PREFIX, ScheduleBehaviour())
+            step_task.install(app, system, StepLeases(client, settings.key_prefix))
+            retention = IdempotencyRetention(client, settings.key_prefix,
+                                             settings.idempotency_retention,
+                                             lambda run_id: system.actor_keys(run_id).record)
+            system.periodic.append(retention.sweep)
+            system.periodic.append(RunRetention(client, settings.key_prefix, system).sweep)
+            system.instruments.add(TurnMetrics(client, settings.key_prefix))
+            if tracing.enabled():  # sleeps, hooks, signals, children as spans
+                system.instruments.add(tracing.WaitSpans())
+            heartbeat = Heartbeat(client, settings.key_prefix)
+            system.periodic.append(heartbeat.beat)
+            signals.worker_shutdown.connect(lambda **_: heartbeat.stop(), weak=False)
+            counters = buffer_for(client)  # metrics counted in this process: written on exit
+            signals.worker_process_shutdown.connect(lambda **_: counters.flush(), weak=False)
+            signals.worker_shutdown.connect(lambda **_: counters.flush(), weak=False)
+            _runtime = Runtime(settings, client, system, app, hooks)
+            for installer in _installers:
+                installer(_runtime)
+        return _runtime
+
+
+def import_module(name: str | None) -> None:
+    """Import the user's module (``--module``), remembering it for worker children."""
+    name = name or os.environ.get("PYWORKFLOW_MODULE")
+    if not name:
+        return
+    os.environ["PYWORKFLOW_MODULE"] = name
+    importlib.import_module(name)

@@ -1,0 +1,67 @@
+"""The Celery app every pyworkflow process shares: configured from ``Settings``.
+
+JSON only (no pickle on the wire), late acks with reject-on-worker-lost (a task
+whose worker dies is not dropped by the broker), prefetch of one (a long step does
+not hold other work hostage), and queue names under the key prefix so that
+independent deployments (and test sessions) on one Redis never steal each
+other's tasks. A worker survives any bytes in its queues: what it cannot read or
+run is dead-lettered (``actors.task_consumer``, ``actors.transport_guard``) and
+listed by ``pyworkflow dead-letters list``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from celery import Celery, signals
+
+from actors import log as _log
+from actors import task_consumer
+from actors.sentinel import kombu_form
+
+from ..config import Settings, celery_broker_url, log_format
+from ..ids import TURN_TASK
+
+
+def queue_names(prefix: str) -> dict[str, str]:
+    """Turns (orchestration, light) and steps (user code, maybe heavy) are apart so an
+    operator can give them different workers."""
+    return {"turns": f"{prefix}.turns", "steps": f"{prefix}.steps"}
+
+
+def make_celery(settings: Settings) -> Celery:
+    queues = queue_names(settings.key_prefix)
+    # A redis+sentinel:// URL: Kombu's sentinel:// list, the master's name in the options.
+    broker_url, sentinel_options = kombu_form(celery_broker_url(settings.broker_url))
+    app = Celery("pyworkflow", set_as_current=True)
+    app.conf.update(
+        broker_url=broker_url,
+        result_backend=None,
+        task_ignore_result=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_default_queue=queues["steps"],
+        task_routes={TURN_TASK: {"queue": queues["turns"]}},
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        broker_transport_options={"visibility_timeout": 3600, **sentinel_options},
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        enable_utc=True,
+    )
+    task_consumer.guard(app)
+    return app
+
+
+@signals.setup_logging.connect(weak=False)
+def _route_celery_logging(loglevel: Any = None, **_: Any) -> None:
+    """Celery's own records go through structlog's chain (see ``actors.log``)."""
+    _log.configure(fmt=log_format(), level=loglevel or "INFO", force=True,
+                   stream=sys.stdout)
