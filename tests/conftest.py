@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from pyworkflow import _runtime
-from pyworkflow._embedded_redis import resolve_redis, stop_embedded
 from pyworkflow.config import load_settings, redis_client
+from pyworkflow.worker import _runtime
+from pyworkflow.worker._embedded_redis import resolve_redis, stop_embedded
 
 
 def _local_redis_answers() -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import pyworkflow
-from pyworkflow import _runtime
+from pyworkflow.worker import _runtime
 from tests._redis_server import RedisServer
 from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
