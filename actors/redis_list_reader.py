@@ -84,10 +84,13 @@ class RedisListReader:
         self._system = system
         self._keys = keys
         self.length_key: str | None = keys.mailbox
+        #: the token of the turn that took the last batch: a give-back is fenced by it
+        self._token = ""
 
     def take(self, token: str, limit: int,
              also: Callable[[Any], None]) -> list[TakenEnvelope]:
         sys_, k = self._system, self._keys
+        self._token = token
 
         def build(pipe: Any) -> None:
             sys_.scripts.call_in(pipe, "take", [k.mailbox, k.taken, k.activation, k.seen],
@@ -107,15 +110,15 @@ class RedisListReader:
 
     def give_back(self, taken: Sequence[TakenEnvelope]) -> None:
         """Back at the head of the mailbox, in the order they were taken, minus what was
-        set aside as dead letters (already out of the 'taken' list)."""
+        set aside as dead letters (already out of the 'taken' list). Only while this
+        turn still owns the actor (``give_back.lua``): a give-back that reaches Redis
+        after the actor was taken over (a partitioned worker's late write) does nothing."""
         if not taken:
             return
         envelopes = [e.envelope for e in taken if not e.acknowledged]
-        pipe = self._system.redis.pipeline(transaction=True)
-        pipe.delete(self._keys.taken)
-        if envelopes:
-            pipe.rpush(self._keys.mailbox, *reversed(envelopes))
-        pipe.execute()
+        k = self._keys
+        self._system.scripts.give_back(keys=[k.activation, k.taken, k.mailbox],
+                                       args=[self._token, *reversed(envelopes)])
         self.acknowledge(taken)
 
     def let_go(self, taken: Sequence[TakenEnvelope]) -> None:

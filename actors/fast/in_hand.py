@@ -57,4 +57,10 @@ class InHand:
                 self._mailbox.put(self._mailbox_key, held.message)
                 held.ack()
 
-    let_go = give_back  # not in the mailbox: nobody else can put it back
+    def let_go(self, taken: Sequence[HeldMessage]) -> None:
+        """Nothing to do: the turn lost the actor, and whoever takes it over puts the
+        message back from the in-hand slot (``begin_turn.lua`` stored it there;
+        ``stranded``). Publishing it here too left a second copy in the mailbox, late
+        (a worker back from a partition) and with nobody to wake its actor."""
+        for held in taken:
+            held.ack()
