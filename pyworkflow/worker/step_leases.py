@@ -20,8 +20,8 @@ from typing import Any
 
 from actors import Message
 from actors import log as _log
-from actors.conditional_writes import ConditionalWrites
-from actors.in_place import DeferredOps, InPlaceTasks
+from actors.fast.conditional_writes import ConditionalWrites
+from actors.fast.in_place import DeferredOps, InPlaceTasks
 
 from .. import keys
 from ..ids import step_attempt, step_result_message_id, step_undelivered_message_id

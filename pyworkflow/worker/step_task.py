@@ -23,8 +23,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from actors import Message
 from actors import log as _log
-from actors.conditional_writes import ConditionalWrites
-from actors.in_place import KeptTask
+from actors.fast.conditional_writes import ConditionalWrites
+from actors.fast.in_place import KeptTask
 from actors.outages import OUTAGES
 
 from .. import serialization
