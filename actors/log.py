@@ -2,10 +2,12 @@
 
 Small processors in a chain (structlog's way): context variables carry
 ``actor_id``/``turn``/``seq``/``kind`` across a turn, so nothing threads a logger
-through calls. Output is readable on a terminal and JSON lines when
-``PYWORKFLOW_LOG_FORMAT=json`` (or ``ACTORS_LOG_FORMAT``) or when stdout is not a
-TTY. Standard-library logging (Celery's, Kombu's) is routed through the same
-chain, so a worker prints one kind of line.
+through calls. Output is readable on a terminal and JSON lines when asked
+(``configure(fmt="json")``, else ``ACTORS_LOG_FORMAT=json``) or when the stream is
+not a TTY. The runtime reads only its own ``ACTORS_*`` names: a product built on it
+maps its own settings onto ``configure``'s arguments. Standard-library logging
+(Celery's, Kombu's) is routed through the same chain, so a worker prints one kind of
+line.
 """
 
 from __future__ import annotations
@@ -38,9 +40,13 @@ def _redact_credentials(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str
     return event_dict
 
 
+#: The runtime's own setting for the line format (``auto``, ``json``, ``console``), read
+#: when ``configure`` is not given one.
+FORMAT_ENV = "ACTORS_LOG_FORMAT"
+
+
 def _wants_json(fmt: str | None, stream: Any) -> bool:
-    fmt = (fmt or os.environ.get("PYWORKFLOW_LOG_FORMAT") or os.environ.get("ACTORS_LOG_FORMAT")
-           or "auto").lower()
+    fmt = (fmt or os.environ.get(FORMAT_ENV) or "auto").lower()
     if fmt == "json":
         return True
     if fmt == "console":
@@ -54,6 +60,8 @@ def configure(fmt: str | None = None, level: str | int = "INFO", force: bool = F
 
     Logs go to stderr unless ``stream`` says otherwise (a worker logs to stdout), so a
     command's own output on stdout (``--output json``) stays machine-readable.
+    ``fmt``: ``json``, ``console`` or ``auto`` (JSON unless the stream is a terminal);
+    None reads ``ACTORS_LOG_FORMAT``.
     """
     global _configured
     if _configured and not force:
