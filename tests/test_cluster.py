@@ -141,7 +141,7 @@ def test_examples_01_to_10_complete_on_a_cluster(cluster: LocalCluster,
 
 AIO_SCRIPT = """
 import asyncio, importlib, json
-from pyworkflow import aio
+from pyworkflow.client import aio
 
 async def main():
     importlib.import_module("examples.celery.durable.01_basic_workflow")

@@ -1,6 +1,6 @@
 """The client API for async apps: the top level's functions, never blocking the loop.
 
-    from pyworkflow import aio
+    from pyworkflow.client import aio
 
     run_id = await aio.start(order_workflow, "o-1", 9.5)
     info = await aio.wait_for_run(run_id, timeout=60)      # woken by Redis, not polled

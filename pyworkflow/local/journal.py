@@ -5,7 +5,7 @@ Kept only in memory, it ends with the process; kept here, a run stopped by Ctrl-
 a closed terminal or a crash continues where it stopped with
 ``workflows run NAME --resume RUN_ID``. After every turn and step attempt one
 ``MULTI`` appends the journals' new events to a list and rewrites the rest of the
-state (``testing._env_state``), so what Redis holds is always a whole state: a
+state (``_env_state``), so what Redis holds is always a whole state: a
 step attempt that was running when the process died runs again on resume, as a
 worker's lost attempt does (steps are at-least-once everywhere).
 
