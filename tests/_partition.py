@@ -1,175 +1,19 @@
 """A network partition for integration tests: a worker in its own network namespace.
 
-The worker under test runs under ``unshare -rn``: a fresh network namespace with
-nothing but its own loopback, so it cannot reach Redis or the broker on any TCP
-address. Its only way out is a Unix socket (sockets in the file system cross network
-namespaces), and each Unix socket is a ``Link`` in this process that relays bytes to
-the real Redis. ``Link.cut()`` stops relaying in both directions without closing
-anything: what the worker writes waits in the socket buffers, as it waits in a
-kernel's retransmission queue while a cable is out; replies already on their way
-wait too. ``Link.heal()`` delivers everything that waited, in order, then relays
-again. So a partitioned worker's late writes really do reach Redis after the heal,
-which is what fencing has to withstand.
-
-Two links (one for the Redis state, one for the broker) let a test cut a worker from
-either alone.
+The links and the partition itself (``Link``, ``Partition``, ``partition``,
+``unshare_available``) are ``ops/chaos/partition.py``, shared with the chaos run;
+this module adds ``IsolatedWorker``, a test worker (``tests/_workers.Worker``)
+started under ``unshare -rn`` so it reaches Redis and the broker only through a
+``Partition``'s links.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import socket
 import subprocess
-import tempfile
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlparse
 
+from ops.chaos.partition import unshare_prefix
 from tests._workers import PYWORKFLOW, REPO, Worker
-
-
-def unshare_available() -> bool:
-    """``unshare -rn`` works here (unprivileged user and network namespaces)."""
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True)
-    return probe.returncode == 0
-
-
-def _connect_upstream(url: str) -> socket.socket:
-    parsed = urlparse(url)
-    if parsed.scheme in ("unix", "redis+socket"):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(parsed.path)
-        return sock
-    return socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379))
-
-
-class Link:
-    """A Unix socket at ``path`` relayed to the Redis at ``upstream`` (a redis URL)."""
-
-    def __init__(self, path: Path, upstream: str) -> None:
-        self.path = path
-        self.upstream = upstream
-        self._open = threading.Event()
-        self._open.set()
-        self._lock = threading.Lock()
-        self._stopped = False
-        #: bytes relayed worker -> Redis after the last heal (late writes included)
-        self.sent_after_heal = 0
-        self._healed_once = False
-        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(str(path))
-        self._listener.listen(64)
-        self._sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True, name=f"link-{path.name}").start()
-
-    def cut(self) -> None:
-        self._open.clear()
-
-    def heal(self) -> None:
-        with self._lock:
-            self._healed_once = True
-            self.sent_after_heal = 0
-        self._open.set()
-
-    def close(self) -> None:
-        self._stopped = True
-        self._open.set()
-        with contextlib.suppress(OSError):
-            self._listener.close()
-        for sock in list(self._sockets):
-            with contextlib.suppress(OSError):
-                sock.close()
-
-    def _accept(self) -> None:
-        while not self._stopped:
-            try:
-                inner, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                outer = _connect_upstream(self.upstream)
-            except OSError:
-                inner.close()
-                continue
-            self._sockets += [inner, outer]
-            done = threading.Barrier(2, action=lambda i=inner, o=outer: self._close_pair(i, o))
-            threading.Thread(target=self._pump, args=(inner, outer, True, done),
-                             daemon=True).start()
-            threading.Thread(target=self._pump, args=(outer, inner, False, done),
-                             daemon=True).start()
-
-    def _close_pair(self, a: socket.socket, b: socket.socket) -> None:
-        for sock in (a, b):
-            with contextlib.suppress(OSError):
-                sock.close()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, outbound: bool,
-              done: threading.Barrier) -> None:
-        """Relay ``src`` to ``dst``, holding each chunk while the link is cut. One side
-        ending only ends its direction: a worker that gave up on a connection during
-        the cut still has its queued bytes delivered after the heal."""
-        try:
-            while True:
-                try:
-                    data = src.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    with contextlib.suppress(OSError):
-                        dst.shutdown(socket.SHUT_WR)
-                    return
-                self._open.wait()
-                try:
-                    dst.sendall(data)
-                except OSError:
-                    return
-                if outbound:
-                    with self._lock:
-                        if self._healed_once:
-                            self.sent_after_heal += len(data)
-        finally:
-            with contextlib.suppress(threading.BrokenBarrierError):
-                done.wait(timeout=300)
-
-
-class Partition:
-    """A Redis link and a broker link for one worker, in a temporary folder."""
-
-    def __init__(self, upstream: str) -> None:
-        # Short path: a Unix socket's path is limited to ~107 bytes.
-        self.folder = Path(tempfile.mkdtemp(prefix="pwpart-"))
-        self.redis = Link(self.folder / "redis.sock", upstream)
-        self.broker = Link(self.folder / "broker.sock", upstream)
-
-    def env(self, upstream: str, split: bool = False) -> dict[str, str]:
-        """The worker's URLs. One link for both (the usual deployment: the broker is the
-        runtime's Redis, so mailboxes are read straight from their lists), or, with
-        ``split``, the broker through its own link so it can be cut alone (the worker
-        then reads mailboxes through Kombu, as with any broker apart from Redis)."""
-        db = urlparse(upstream).path.lstrip("/") or "0"
-        if urlparse(upstream).scheme in ("unix", "redis+socket"):
-            db = "0"
-        broker = self.broker if split else self.redis
-        return {"PYWORKFLOW_REDIS_URL": f"unix://{self.redis.path}?db={db}",
-                "PYWORKFLOW_BROKER_URL": f"unix://{broker.path}?db={db}"}
-
-    def cut(self) -> None:
-        self.redis.cut()
-        self.broker.cut()
-
-    def heal(self) -> None:
-        self.redis.heal()
-        self.broker.heal()
-
-    def close(self) -> None:
-        self.redis.close()
-        self.broker.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class IsolatedWorker(Worker):
@@ -180,7 +24,7 @@ class IsolatedWorker(Worker):
         env = {**os.environ, "PYWORKFLOW_LOG_FORMAT": "json", **self.extra_env}
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            ["unshare", "-rn", PYWORKFLOW, "--module", self.module, "worker", "run",
+            [*unshare_prefix(), PYWORKFLOW, "--module", self.module, "worker", "run",
              "--pool", self.pool, "--concurrency", str(self.concurrency), "--loglevel",
              "INFO", "--hostname", f"{self.name}-{os.getpid()}@%h"],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
@@ -189,12 +33,3 @@ class IsolatedWorker(Worker):
         if wait:
             self.wait_ready()
         return self
-
-
-@contextlib.contextmanager
-def partition(upstream: str) -> Iterator[Partition]:
-    part = Partition(upstream)
-    try:
-        yield part
-    finally:
-        part.close()

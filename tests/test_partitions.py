@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 import pyworkflow
-from tests._partition import IsolatedWorker, Partition, partition, unshare_available
+from ops.chaos.partition import Partition, partition, unshare_available
+from tests._partition import IsolatedWorker
 from tests._workers import Worker, wait_for
 from tests.test_examples_cli import wait_done
 
