@@ -81,7 +81,7 @@ def _check_demo_imports(py: Path) -> None:
 #: pytest processes for the parallel run, measured on a 2-core machine (see
 #: .notes or the README's testing section): the tests mostly wait on workers.
 PARALLEL = "4"
-FAST = "not redis and not workers and not browser"
+FAST = "not redis and not workers and not browser and not slow"
 
 
 def _split_marker(args: list[str]) -> tuple[str | None, list[str]]:
@@ -101,7 +101,8 @@ def _split_marker(args: list[str]) -> tuple[str | None, list[str]]:
 
 
 def _both(*exprs: str | None) -> str:
-    return " and ".join(f"({e})" for e in exprs if e)
+    given = [e for e in exprs if e]
+    return given[0] if len(given) == 1 else " and ".join(f"({e})" for e in given)
 
 
 def _test(py: Path, args: list[str]) -> int:

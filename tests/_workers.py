@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,12 @@ from typing import Any
 
 PYWORKFLOW = str(Path(sys.executable).with_name("pyworkflow"))
 REPO = Path(__file__).resolve().parent.parent
+
+
+def may_start_workers() -> bool:
+    """Whether the running test is marked ``workers``; tests/conftest.py sets this
+    before each test (outside pytest every start is allowed)."""
+    return True
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.05,
@@ -43,7 +50,16 @@ class Worker:
         self.extra_env = extra_env or {}
         self.proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def hostname(self) -> str:
+        """The Celery node name, for control commands sent to this worker only: other
+        test sessions' workers share the broker (and Celery's broadcast exchange)."""
+        return f"{self.name}-{os.getpid()}@{socket.gethostname()}"
+
     def start(self, wait: bool = True) -> Worker:
+        if not may_start_workers():
+            raise AssertionError("this test starts workers: mark it "
+                                 "@pytest.mark.workers (see tests/conftest.py)")
         env = {**os.environ, "PYWORKFLOW_LOG_FORMAT": "json", **self.extra_env}
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(

@@ -1,13 +1,37 @@
-"""Test set-up: a real Redis and a private key prefix per test session.
+"""Test set-up: markers, and a real Redis with a private key prefix for the tests that
+need one.
+
+Markers (registered in pyproject.toml, ``--strict-markers``):
+
+* ``redis``: needs a Redis. Given to every test whose fixtures include ``redis_env``
+  (``rt`` and the fixtures built on it request it) and to every ``workers`` or
+  ``browser`` test; a test marked ``redis`` by hand gets ``redis_env`` set up for it.
+* ``workers``: starts real ``pyworkflow worker run`` processes. Given to every test
+  whose code, its fixtures' code, or a function of its module they call, names
+  ``Worker`` (or a subclass) or ``worker_pool`` (tests/_workers.py); a worker started
+  by a test without the marker fails that test, so the marker cannot be forgotten.
+  By hand where the workers come from elsewhere (ops/chaos/run.py).
+* ``browser``: drives headless Chromium (uses the ``browser`` fixture).
+* ``slow``: took ten seconds or more; listed in ``SLOW`` below.
+* ``serial``: must not share the machine with other tests (it measures a latency or
+  a clock, or runs a whole deployment on a schedule); given by hand, with the reason.
+
+``python3 dev.py test`` runs everything not ``serial`` on several pytest processes
+(pytest-xdist), then the ``serial`` tests one at a time; ``--fast`` runs only the
+tests marked none of redis, workers, browser and slow (no Redis needed).
 
 Redis: the one named by ``PYWORKFLOW_REDIS_URL``, else the local one on 6379 when it
-answers, else the embedded server (started in a temporary data folder and stopped
-at the end). Every key the session writes starts with its own prefix and is
-deleted afterwards, so tests never see each other's runs or tasks.
+answers, else the embedded server (started in a temporary data folder and stopped at
+the end). It is set up only when a test asks for it; until then
+``PYWORKFLOW_REDIS_URL`` points at a closed port, so a test that reaches Redis without
+the marker fails instead of writing unprefixed keys. Each session (each xdist worker
+is one) has its own key prefix, so its queues, runs and tasks are its own; every key
+with the prefix is deleted afterwards.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 import tempfile
@@ -18,9 +42,122 @@ from typing import Any
 
 import pytest
 
-from pyworkflow.config import load_settings, redis_client
-from pyworkflow.worker import _runtime
-from pyworkflow.worker._embedded_redis import resolve_redis, stop_embedded
+from tests import _workers
+
+#: Where the suite's Redis is named while no test has asked for it: a closed port.
+UNREACHABLE = "redis://127.0.0.1:1/0"
+#: The caller's own ``PYWORKFLOW_REDIS_URL``, kept across the swap (and passed on to
+#: xdist's workers, which inherit the environment).
+_CALLER_URL = "PWTEST_REDIS_URL"
+#: Referenced by a test's code, its fixtures' code or the module functions they call,
+#: these (or a subclass of ``Worker``) mean "starts workers".
+_WORKER_NAMES = frozenset({"Worker", "worker_pool"})
+
+
+#: Tests that took ten seconds or more (measured on a 2-core machine, the suite on four
+#: pytest processes), by file and name (every parameter). Kept here rather than in
+#: each file; an entry that names no collected test fails the session's collection.
+SLOW = frozenset({
+    "tests/test_actor_recovery.py::test_sigkill_mid_turn_loses_nothing",
+    "tests/test_chaos_small.py::test_chaos_small_loses_nothing",
+    "tests/test_cluster.py::test_examples_01_to_10_complete_on_a_cluster",
+    "tests/test_examples_cli.py::test_01_basic_workflow_as_the_readme_runs_it",
+    "tests/test_examples_cli.py::test_01_with_wait_follows_the_run_and_exits_0",
+    "tests/test_fault_tolerance.py::test_poison_step_parks_then_retry_runs_the_step_again",
+    "tests/test_fault_tolerance.py::test_poison_turn_parks_then_retry_resumes_where_it_stopped",
+    "tests/test_fault_tolerance.py::test_sigkill_during_a_step_recovers_within_10s",
+    "tests/test_local_resume.py::"
+    "test_a_killed_run_waits_for_its_claim_to_lapse_and_reruns_the_step_in_flight",
+    "tests/test_malformed_mailbox.py::"
+    "test_an_outage_in_a_handler_loses_nothing_and_sets_nothing_aside",
+    "tests/test_patching_integration.py::"
+    "test_patched_keeps_an_old_run_on_the_old_branch_and_runs_check_sees_it",
+    "tests/test_schedules.py::test_a_half_made_or_unreadable_schedule_is_listed_and_deletable",
+    "tests/test_schedules.py::test_a_restarted_worker_catches_up_once_with_skip",
+    "tests/test_schedules.py::"
+    "test_an_interval_of_2s_starts_one_run_per_firing_then_pause_resume_trigger",
+    "tests/test_secrets_never_shown.py::test_a_worker_that_cannot_connect_never_logs_the_password",
+    "tests/test_secrets_never_shown.py::test_setup_check_never_prints_the_password",
+    "tests/test_sentinel.py::test_a_run_completes_when_sentinels_promote_the_replica_mid_run",
+    "tests/test_signals_integration.py::test_a_published_value_is_read_by_the_client_and_the_cli",
+    "tests/test_step_outage.py::test_a_step_task_that_meets_an_outage_runs_once_redis_is_back",
+    "tests/test_wheel.py::test_wheel_installs_into_a_fresh_environment_and_runs",
+    "tests/test_worker_redis_restart.py::"
+    "test_workers_survive_repeated_redis_restarts_with_runs_in_flight",
+})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _CALLER_URL not in os.environ:
+        os.environ[_CALLER_URL] = os.environ.get("PYWORKFLOW_REDIS_URL", "")
+    os.environ["PYWORKFLOW_REDIS_URL"] = UNREACHABLE
+
+
+def _starts_workers_code(func: Any, seen: set[int]) -> bool:
+    """Whether ``func``'s code (nested functions included) names a worker starter, or
+    calls a function of its module that does."""
+    func = inspect.unwrap(func) if callable(func) else func  # @contextmanager helpers
+    code = getattr(func, "__code__", None)
+    if code is None or id(code) in seen:
+        return False
+    seen.add(id(code))
+    names: set[str] = set()
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    if names & _WORKER_NAMES:
+        return True
+    scope = getattr(func, "__globals__", {})
+    for name in names:
+        obj = scope.get(name)
+        if obj is _workers.worker_pool or (isinstance(obj, type)
+                                           and issubclass(obj, _workers.Worker)):
+            return True
+        if callable(obj) and getattr(obj, "__module__", None) == scope.get("__name__") \
+                and _starts_workers_code(obj, seen):
+            return True
+    return False
+
+
+def _starts_workers(item: pytest.Item) -> bool:
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        funcs.extend(d.func for d in defs)
+    seen: set[int] = set()
+    return any(_starts_workers_code(f, seen) for f in funcs)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    slow_seen: set[str] = set()
+    for item in items:
+        test_id = item.nodeid.split("[", 1)[0]
+        if test_id in SLOW:
+            item.add_marker(pytest.mark.slow)
+            slow_seen.add(test_id)
+        names = set(getattr(item, "fixturenames", ()))
+        if "browser" in names:
+            item.add_marker(pytest.mark.browser)
+        if _starts_workers(item):
+            item.add_marker(pytest.mark.workers)
+        if "redis_env" in names or item.get_closest_marker("workers") \
+                or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.redis)
+    # A test renamed or removed leaves its entry behind: when whole files were
+    # collected, an entry of a collected file must have matched.
+    if not any("::" in str(arg) for arg in config.args):
+        files = {item.nodeid.split("::", 1)[0] for item in items}
+        stale = sorted(t for t in SLOW - slow_seen if t.split("::", 1)[0] in files)
+        if stale:
+            raise pytest.UsageError(f"tests/conftest.py's SLOW names no test: {stale}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marked = item.get_closest_marker("workers") is not None
+    _workers.may_start_workers = lambda: marked
 
 
 def _local_redis_answers() -> bool:
@@ -37,17 +174,22 @@ class _Quiet:
         print(f"[tests] {event} {kw}")
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def redis_env() -> Iterator[dict[str, str]]:
+    from pyworkflow.config import load_settings, redis_client
+    from pyworkflow.worker import _runtime
+    from pyworkflow.worker._embedded_redis import resolve_redis, stop_embedded
+
     embedded_dir: str | None = None
-    url = os.environ.get("PYWORKFLOW_REDIS_URL")
+    url = os.environ.get(_CALLER_URL) or None
     if not url and not _local_redis_answers():
         embedded_dir = tempfile.mkdtemp(prefix="pwtest-redis-")
         settings = resolve_redis(load_settings().__class__(data_dir=embedded_dir), _Quiet(),
                                  probe_default=False)
         url = settings.redis_url
     url = url or "redis://127.0.0.1:6379/0"
-    prefix = f"pwtest-{uuid.uuid4().hex[:8]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    prefix = f"pwtest-{worker}-{uuid.uuid4().hex[:8]}"
     env = {"PYWORKFLOW_REDIS_URL": url, "PYWORKFLOW_KEY_PREFIX": prefix,
            "PYWORKFLOW_LOG_FORMAT": "json"}
     old = {k: os.environ.get(k) for k in env}
@@ -68,19 +210,28 @@ def redis_env() -> Iterator[dict[str, str]]:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    _runtime._runtime = None
     if embedded_dir:
         stop_embedded(embedded_dir)
 
 
+@pytest.fixture(autouse=True)
+def _redis_for_marked(request: pytest.FixtureRequest) -> None:
+    """A test marked ``redis`` by hand gets the suite's Redis without naming it."""
+    if request.node.get_closest_marker("redis") is not None:
+        request.getfixturevalue("redis_env")
+
+
 @pytest.fixture(scope="session")
-def rt(redis_env: dict[str, str]) -> _runtime.Runtime:
+def rt(redis_env: dict[str, str]) -> Any:
     import tests.toy_actors  # noqa: F401  (routes the toy behaviours)
+    from pyworkflow.worker import _runtime
 
     return _runtime.runtime()
 
 
 @pytest.fixture
-def captured_tasks(rt: _runtime.Runtime) -> Iterator[list[tuple[str, list[Any], dict[str, Any]]]]:
+def captured_tasks(rt: Any) -> Iterator[list[tuple[str, list[Any], dict[str, Any]]]]:
     """The Celery tasks the runtime sends, as (name, args, kwargs), captured instead of
     published: a test runs them itself (``rt.celery.tasks[name].run``)."""
     captured: list[tuple[str, list[Any], dict[str, Any]]] = []
@@ -93,7 +244,7 @@ def captured_tasks(rt: _runtime.Runtime) -> Iterator[list[tuple[str, list[Any], 
 
 
 @pytest.fixture
-def round_trips(rt: _runtime.Runtime, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def round_trips(rt: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many pipelines (one round trip each) the runtime's scripts send from here on:
     ``round_trips[0]``."""
     count = [0]

@@ -55,13 +55,16 @@ def test_a_step_task_that_meets_an_outage_runs_once_redis_is_back(
     rt = _runtime.runtime()
     steps = rt.queues["steps"]
     try:
-        assert rt.celery.control.cancel_consumer(steps, reply=True, timeout=5)
+        # Only to this worker: other test sessions' workers share the broker.
+        mine = [worker.hostname]
+        assert rt.celery.control.cancel_consumer(steps, reply=True, timeout=5,
+                                                 destination=mine)
         runs = [pyworkflow.start("order_workflow", f"outage-{i}", 10.0) for i in range(4)]
         wait_for(lambda: all(any(e["type"] == "step_scheduled" for e in _events(r))
                              for r in runs), 30, 0.1, "the first steps to be scheduled")
         journal_apart.stop(kill=True)  # the journal's Redis goes away
         down_at = time.monotonic()
-        assert rt.celery.control.add_consumer(steps, reply=True, timeout=5)
+        assert rt.celery.control.add_consumer(steps, reply=True, timeout=5, destination=mine)
         wait_for(lambda: worker.log_text().count("Retry in") >= len(runs), 60, 0.2,
                  "the step tasks to be sent again")
         assert time.monotonic() - down_at > 5  # past the client's own retries

@@ -88,7 +88,9 @@ def run_case(case: Case, runtime: Runtime) -> tuple[dict[str, Any], dict[str, An
 
 @pytest.mark.parametrize(
     ("case", "runtime"),
-    [pytest.param(case, runtime, id=f"{case.name}[{runtime.name}]")
+    [pytest.param(case, runtime, id=f"{case.name}[{runtime.name}]",
+                  # every runtime's attempts are counted in Redis; celery's has workers
+                  marks=[pytest.mark.redis, *([pytest.mark.workers] if runtime.fixture else [])])
      for case in CASES for runtime in RUNTIMES])
 def test_conformance(case: Case, runtime: Runtime, request: pytest.FixtureRequest) -> None:
     reason = case.not_on.get(runtime.name)
