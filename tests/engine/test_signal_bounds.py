@@ -246,3 +246,20 @@ def test_a_journal_parked_again_right_after_its_resume_never_ends_while_parked()
     other.record = {**h.record, "status": "parked", "error": json.dumps({"type": "x"})}
     assert other.send("wake").events == []
     assert other.record["status"] == "parked" and ev.WORKFLOW_COMPLETED not in other.types()
+
+
+def test_the_bytes_buffered_are_bounded_also_after_a_replay() -> None:
+    from pyworkflow.engine.commands import signal as signal_kind
+    from pyworkflow.serialization import MAX_BYTES
+
+    h = started("bnd_sleep_then_collect", 3)
+    big = "x" * (MAX_BYTES - 100)  # one payload under the per-value bound
+    fits = signal_kind.MAX_BUFFERED_BYTES // signal_kind.payload_bytes(big)
+    for i in range(fits):
+        signal(h, f"big-{i % 50}", big)
+    reason = refused(h, "signal", name="item", payload=big, signal_id="s-too-much")
+    assert f"past {signal_kind.MAX_BUFFERED_BYTES} bytes" in reason
+    assert received(h) == fits
+    signal(h, "item", "small")  # small payloads still fit
+    assert "past" in refused(h.rebuilt(), "signal", name="item", payload=big,
+                             signal_id="s-after-replay")

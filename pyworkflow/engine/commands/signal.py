@@ -12,8 +12,10 @@ The buffer is bounded. Each buffered signal is an event in the run's journal, an
 journal only grows: signals nobody waits for (a typo in a name, a flood) would
 otherwise fill it to the history limit and park the run, and ``runs retry`` could not
 help, the journal being no shorter. So a run keeps at most ``MAX_BUFFERED_SIGNALS``
-signals not yet taken by a wait, and at most ``MAX_BUFFERED_PER_NAME`` of one name. A
-signal past either bound is refused: not journaled, moved to the dead letters with
+signals not yet taken by a wait, at most ``MAX_BUFFERED_PER_NAME`` of one name and at
+most ``MAX_BUFFERED_BYTES`` of their payloads (compact JSON; one payload is at most
+``serialization.MAX_BYTES``, so without this 1,000 signals of 1 MB could wait). A
+signal past any bound is refused: not journaled, moved to the dead letters with
 the reason (``MessageRejected``), so the sender's loss is visible (``pyworkflow
 dead-letters``) and the run goes on as if it never came. A signal that a wait takes at
 once is never refused: it does not stay in the buffer.
@@ -27,6 +29,7 @@ run does not exist (purged, or never started: see ``RunBehaviour.handle``).
 from __future__ import annotations
 
 import collections
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +55,14 @@ if TYPE_CHECKING:
 MAX_BUFFERED_SIGNALS = 1_000
 #: At most this many signals of one name wait in a run's buffer.
 MAX_BUFFERED_PER_NAME = 100
+#: At most this many bytes of payload (compact JSON text) wait in a run's buffer.
+MAX_BUFFERED_BYTES = 16 * 1024 * 1024
+
+
+def payload_bytes(payload: Any) -> int:
+    """A buffered payload's size as the byte bound counts it: its compact JSON text."""
+    return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+               .encode("utf-8", "surrogatepass"))
 
 
 @dataclass
@@ -62,10 +73,15 @@ class Buffer:
 
     by_name: dict[str, collections.deque[tuple[int, Any]]] = field(default_factory=dict)
     total: int = 0
+    #: bytes of the buffered payloads (``payload_bytes``), kept like ``total``
+    size: int = 0
+    _sizes: dict[int, int] = field(default_factory=dict)
 
     def add(self, name: str, seq: int, payload: Any) -> None:
         self.by_name.setdefault(name, collections.deque()).append((seq, payload))
         self.total += 1
+        self._sizes[seq] = payload_bytes(payload)
+        self.size += self._sizes[seq]
 
     def oldest(self, name: str) -> tuple[int, Any] | None:
         queue = self.by_name.get(name)
@@ -75,8 +91,9 @@ class Buffer:
         """Forget the signals of ``name`` up to journal position ``seq`` (delivered)."""
         queue = self.by_name.get(name)
         while queue and queue[0][0] <= seq:
-            queue.popleft()
+            taken, _ = queue.popleft()
             self.total -= 1
+            self.size -= self._sizes.pop(taken, 0)
         if queue is not None and not queue:
             del self.by_name[name]
 
@@ -137,13 +154,13 @@ class SignalKind(CommandKind[Buffer]):
                 limits.check_signal_id(signal.signal_id)
         except (TypeError, ValueError) as exc:
             raise MessageRejected(f"signal refused: {exc}") from None
-        self._check_room(run, name)
+        self._check_room(run, name, signal.payload)
         seq = run.turn().next_seq
         run.emit(ev.SIGNAL_RECEIVED, {"name": name, "payload": signal.payload,
                                       "seq": seq, "signal_id": signal.signal_id})
         self._deliver(run, name)
 
-    def _check_room(self, run: Run, name: str) -> None:
+    def _check_room(self, run: Run, name: str, payload: Any) -> None:
         """Refuse a signal that would stay buffered past a bound. One a wait takes now
         is always let in (with a wait pending, no signal of that name is buffered)."""
         if self._waits(run, name):
@@ -159,6 +176,12 @@ class SignalKind(CommandKind[Buffer]):
                 f"signal refused: {MAX_BUFFERED_SIGNALS} signals already wait in the "
                 "run's buffer, taken by no wait_for_signal (the limit per run; see "
                 "pyworkflow.engine.commands.signal)")
+        size = payload_bytes(payload)
+        if buffer.size + size > MAX_BUFFERED_BYTES:
+            raise MessageRejected(
+                f"signal refused: its payload ({size} bytes) would bring the run's buffer "
+                f"past {MAX_BUFFERED_BYTES} bytes of signals taken by no wait_for_signal "
+                "(the limit per run; see pyworkflow.engine.commands.signal)")
 
     def _waits(self, run: Run, name: str) -> list[CallRecord]:
         return [c for c in run.history.open_calls()
