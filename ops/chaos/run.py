@@ -1,17 +1,23 @@
 """The chaos run: K workflow runs while workers are killed and Redis restarts.
 
-    python ops/chaos/run.py                 # ~1,000 runs, 3 workers, 20 kills, 2 restarts
+    python ops/chaos/run.py                 # ~1,000 runs, 3 workers, 20 kills, 2 restarts,
+                                            # 2 network partitions of 60 s
     python ops/chaos/run.py --small         # the CI preset: 30 runs, 2 workers, 3 kills, 1 restart
-    python ops/chaos/run.py --runs K --workers W --kills N --redis-restarts R --seed S
+    python ops/chaos/run.py --runs K --workers W --kills N --redis-restarts R --partitions P \
+        --seed S
 
 Starts its own Redis server (AOF ``appendfsync always``, a free port, a temporary
 folder), W real ``pyworkflow worker run`` processes, and K ``chaos_order`` runs
 (``ops/chaos/chaos_workflows.py``), at most ``--in-flight`` at a time. While they
 run it kills workers at random moments (SIGKILL mostly, a quarter SIGTERM),
 starting a replacement each time so W stay alive, and restarts Redis R times
-(SIGTERM, then the same binary on the same port and folder). Then it waits for
-every run to end and checks every journal. See ``ops/chaos/README.md`` for the
-checks and how to read the table. Exit status 0 only if every check passed.
+(SIGTERM, then the same binary on the same port and folder). With ``--partitions
+P`` every worker runs in its own network namespace (``unshare -rn``) and reaches
+Redis only through a link in this process (``ops/chaos/partition.py``); P times a
+live worker's link is cut for ``--partition-seconds`` and healed, the worker left
+running. Then it waits for every run to end and checks every journal. See
+``ops/chaos/README.md`` for the checks and how to read the table. Exit status 0 only
+if every check passed.
 
 Workers, Redis and the temporary folder are always cleaned up, also on error and
 Ctrl-C (``--keep`` keeps the folder with the worker logs and Redis' AOF).
@@ -39,9 +45,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyworkflow import events
+
+if TYPE_CHECKING:  # imported where used: run as a script, ops/ is on the path from main()
+    from ops.chaos.partition import Partition
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = "ops.chaos.chaos_workflows"
@@ -54,6 +63,8 @@ SIGTERM_GRACE_S = 30.0
 WORKER_READY_TIMEOUT_S = 60.0
 #: Runs whose journal stood still longer than this are counted in the summary.
 STALL_REPORT_S = 10.0
+#: After the last partition heals, the checks wait this long for its late writes.
+LATE_WRITES_S = 5.0
 
 
 def log(msg: str) -> None:
@@ -194,11 +205,15 @@ class WorkerProc:
     """One ``pyworkflow worker run`` process group, named ``w<N>``."""
 
     def __init__(self, name: str, log_dir: Path, env: dict[str, str], concurrency: int,
-                 module: str = MODULE) -> None:
+                 module: str = MODULE, partition: Partition | None = None,
+                 split: bool = False) -> None:
         self.name = name
         self.module = module
         self.log_path = log_dir / f"{name}.log"
-        self.env = {**env, "CHAOS_WORKER": name}
+        #: With a partition: run in its own network namespace, reach Redis by its links.
+        self.partition = partition
+        urls = partition.env(env["PYWORKFLOW_REDIS_URL"], split) if partition else {}
+        self.env = {**env, **urls, "CHAOS_WORKER": name}
         self.concurrency = concurrency
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready = False
@@ -208,9 +223,12 @@ class WorkerProc:
 
     def start(self) -> WorkerProc:
         self.started_at = time.monotonic()
+        from ops.chaos.partition import unshare_prefix
+
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
-                [PYWORKFLOW, "--module", self.module, "worker", "run", "--pool", "prefork",
+                [*(unshare_prefix() if self.partition else []),
+                 PYWORKFLOW, "--module", self.module, "worker", "run", "--pool", "prefork",
                  "--concurrency", str(self.concurrency), "--loglevel", "INFO",
                  "--hostname", f"chaos-{self.name}-{os.getpid()}@%h"],
                 cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
@@ -287,6 +305,18 @@ class Kill:
 
 
 @dataclass
+class Cut:
+    """A network partition: ``worker``'s link cut at ``at``, healed at ``healed_at``
+    (wall clock, like the journal's timestamps)."""
+    worker: str
+    at: float
+    seconds: float
+    scope: str = "Redis and broker"
+    healed_at: float | None = None
+    heal_due: float = 0.0  # time.monotonic()
+
+
+@dataclass
 class Restart:
     down_at: float
     up_at: float
@@ -296,11 +326,17 @@ class Restart:
 class WorkerPool:
     """W worker slots; a killed or dead worker is replaced at once."""
 
-    def __init__(self, size: int, concurrency: int, log_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, size: int, concurrency: int, log_dir: Path, env: dict[str, str],
+                 isolated: bool = False, broker_upstream: str | None = None,
+                 split: bool = False) -> None:
         self.size = size
         self.concurrency = concurrency
         self.log_dir = log_dir
         self.env = env
+        #: Every worker in its own network namespace, behind a Partition of its own.
+        self.isolated = isolated
+        self.broker_upstream = broker_upstream
+        self.split = split
         self.slots: list[WorkerProc] = []
         self.every: list[WorkerProc] = []
         self.stopping: list[tuple[WorkerProc, Kill, float]] = []
@@ -308,8 +344,13 @@ class WorkerPool:
         self._n = 0
 
     def _spawn(self) -> WorkerProc:
+        from ops.chaos.partition import Partition
+
         self._n += 1
-        w = WorkerProc(f"w{self._n}", self.log_dir, self.env, self.concurrency).start()
+        part = Partition(self.env["PYWORKFLOW_REDIS_URL"], self.broker_upstream) \
+            if self.isolated else None
+        w = WorkerProc(f"w{self._n}", self.log_dir, self.env, self.concurrency,
+                       partition=part, split=self.split).start()
         self.every.append(w)
         return w
 
@@ -357,10 +398,14 @@ class WorkerPool:
                 still.append((w, kill, sent))
         self.stopping = still
 
-    def kill_one(self, rng: random.Random, sig: str) -> Kill:
+    def kill_one(self, rng: random.Random, sig: str, spare: Iterable[str] = ()) -> Kill:
         """SIGKILL a random worker's whole process group, or SIGTERM its main process
-        (Celery's warm shutdown), and start its replacement at once."""
-        i = rng.randrange(len(self.slots))
+        (Celery's warm shutdown), and start its replacement at once. Workers named in
+        ``spare`` (cut off by a partition: they must come back by themselves) are not
+        chosen."""
+        spared = set(spare)
+        candidates = [i for i, w in enumerate(self.slots) if w.name not in spared]
+        i = candidates[rng.randrange(len(candidates))]  # = randrange(W) when none is spared
         victim = self.slots[i]
         kill = Kill(victim.name, sig, time.time())
         if sig == "SIGKILL":
@@ -382,6 +427,9 @@ class WorkerPool:
             w.signal_group(signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 w.proc.wait(10)
+        for w in self.every:
+            if w.partition is not None:
+                w.partition.close()
 
     def log_lines_with(self, needles: list[str], limit: int = 30) -> list[str]:
         out: list[str] = []
@@ -406,6 +454,12 @@ class Options:
     keep: bool
     kombu_mailbox: bool = False
     cluster: bool = False
+    partitions: int = 0
+    partition_seconds: float = 60.0
+    #: Cut only the broker link (the worker's links are then split: mailboxes via Kombu).
+    partition_broker_only: bool = False
+    #: Why asked-for partitions do not happen ("" if they do, or none were asked for).
+    partitions_skipped: str = ""
 
 
 @dataclass
@@ -413,6 +467,7 @@ class Outcome:
     runs: dict[str, int] = field(default_factory=dict)  # run_id -> i
     kills: list[Kill] = field(default_factory=list)
     restarts: list[Restart] = field(default_factory=list)
+    cuts: list[Cut] = field(default_factory=list)
     #: Why waiting stopped early: "" (every run ended), "deadline", "stalled", "interrupted".
     stopped: str = ""
     elapsed: float = 0.0
@@ -423,11 +478,13 @@ def plan_actions(opts: Options, rng: random.Random) -> list[tuple[int, str]]:
 
     Thresholds fall between 10 % and 90 % of the runs, so every action happens
     while runs are in flight. A quarter of the kills (at least one when there
-    are two or more) are SIGTERM, the rest SIGKILL.
+    are two or more) are SIGTERM, the rest SIGKILL. Partitions are planned the same
+    way (none is added to the plan without ``--partitions``, so a seed's plan is
+    unchanged by them).
     """
     terms = 0 if opts.kills < 2 else max(1, round(opts.kills / 4))
     kinds = ["SIGTERM"] * terms + ["SIGKILL"] * (opts.kills - terms) + \
-        ["redis"] * opts.redis_restarts
+        ["redis"] * opts.redis_restarts + ["partition"] * opts.partitions
     rng.shuffle(kinds)
     lo, hi = max(1, int(opts.runs * 0.1)), max(1, int(opts.runs * 0.9))
     thresholds = sorted(rng.randint(lo, max(lo, hi)) for _ in kinds)
@@ -445,6 +502,8 @@ class Chaos:
         self.rt = rt
         self.out = Outcome()
         self.active: dict[str, int] = {}
+        #: Partitions not healed yet: (the cut, the worker's partition).
+        self.cut_now: list[tuple[Cut, Partition]] = []
 
     def _record_key(self, run_id: str) -> str:
         return str(self.rt.system.actor_keys(run_id).record)
@@ -475,11 +534,55 @@ class Chaos:
             up = time.time()
             self.out.restarts.append(Restart(down, up, active))
             log(f"Redis restarted (down {up - down:.2f}s, {len(active)} runs in flight)")
+        elif kind == "partition":
+            self._cut()
         else:
-            kill = self.pool.kill_one(self.rng, kind)
+            kill = self.pool.kill_one(self.rng, kind, spare=[c.worker for c, _ in self.cut_now])
             self.out.kills.append(kill)
             log(f"{kind} {kill.worker} ({len(self.active)} runs in flight); replacement "
                 f"{kill.replacement} starting")
+
+    def _uncut(self) -> list[WorkerProc]:
+        busy = {cut.worker for cut, _ in self.cut_now}
+        return [w for w in self.pool.slots
+                if w.partition is not None and w.alive() and w.name not in busy]
+
+    def _may(self, kind: str) -> bool:
+        """A partition waits while it would leave no worker on the network (partitions
+        overlap); kills never pick a cut-off worker, so they need one too."""
+        return len(self._uncut()) >= 2 if kind == "partition" else bool(self._uncut()) \
+            or not self.cut_now
+
+    def _cut(self) -> None:
+        """Cut a live worker (not cut already) off for ``--partition-seconds``; it is
+        left running, to come back by itself once the link heals."""
+        victim = self.rng.choice(self._uncut())
+        part = victim.partition
+        assert part is not None
+        scope = "broker" if self.opts.partition_broker_only else "Redis and broker"
+        if self.opts.partition_broker_only:
+            part.broker.cut()
+        else:
+            part.cut()
+        cut = Cut(victim.name, time.time(), self.opts.partition_seconds, scope,
+                  heal_due=time.monotonic() + self.opts.partition_seconds)
+        self.out.cuts.append(cut)
+        self.cut_now.append((cut, part))
+        log(f"partition: {victim.name} cut off from {scope} for "
+            f"{self.opts.partition_seconds:.0f}s ({len(self.active)} runs in flight)")
+
+    def _heal_due(self, everything: bool = False) -> None:
+        still: list[tuple[Cut, Partition]] = []
+        for cut, part in self.cut_now:
+            if everything or time.monotonic() >= cut.heal_due:
+                part.heal()
+                cut.healed_at = time.time()
+                alive = any(w.name == cut.worker and w.alive() for w in self.pool.every)
+                log(f"partition healed: {cut.worker} "
+                    + ("(still running, not restarted)" if alive else "(killed meanwhile)"))
+            else:
+                still.append((cut, part))
+        self.cut_now = still
 
     def run(self) -> Outcome:
         opts = self.opts
@@ -495,6 +598,7 @@ class Chaos:
         while True:
             now = time.monotonic()
             try:
+                self._heal_due()
                 self.pool.tend()
                 self._poll_active()
                 due = bool(actions) and next_i >= actions[0][0]
@@ -502,7 +606,7 @@ class Chaos:
                     if fire_at is None:
                         fire_at = now + self.rng.uniform(0.0, 1.5)
                     if now >= fire_at and now - last_action >= opts.min_gap \
-                            and self.pool.all_ready():
+                            and self.pool.all_ready() and self._may(actions[0][1]):
                         self._act(actions.pop(0)[1])
                         last_action = time.monotonic()
                         fire_at = None
@@ -530,7 +634,7 @@ class Chaos:
                 self.out.stopped = f"error: {type(exc).__name__}: {exc}"
                 log(f"stopping the chaos: {self.out.stopped}")
                 break
-            if next_i >= opts.runs and not self.active and not actions:
+            if next_i >= opts.runs and not self.active and not actions and not self.cut_now:
                 break
             if next_i - len(self.active) != ended:
                 ended, last_end = next_i - len(self.active), now
@@ -539,7 +643,8 @@ class Chaos:
                 log(f"deadline of {opts.timeout:.0f}s passed with {len(self.active)} runs "
                     "not finished")
                 break
-            if next_i >= opts.runs and not actions and now - last_end > opts.stall:
+            if next_i >= opts.runs and not actions and not self.cut_now and \
+                    now - last_end > opts.stall:
                 self.out.stopped = "stalled"
                 log(f"no run ended for {opts.stall:.0f}s; {len(self.active)} runs stuck: "
                     + ", ".join(sorted(self.active)[:10]))
@@ -547,18 +652,26 @@ class Chaos:
             if now - last_report > 15:
                 last_report = now
                 log(f"started {next_i}/{opts.runs}, in flight {len(self.active)}, "
-                    f"actions left {len(actions)}")
+                    f"actions left {len(actions)}"
+                    + (f", partitioned {', '.join(c.worker for c, _ in self.cut_now)}"
+                       if self.cut_now else ""))
             try:
                 time.sleep(0.1)
             except KeyboardInterrupt:
                 self.out.stopped = "interrupted"
                 log("interrupted: checking what there is (Ctrl-C again to abort)")
                 break
+        self._heal_due(everything=True)  # on an early stop: heal before checking
         # let SIGTERMed workers finish so their exit times are known
         wait_until = time.monotonic() + SIGTERM_GRACE_S + 5
         while self.pool.stopping and time.monotonic() < wait_until:
             self.pool.tend()
             time.sleep(0.1)
+        # a healed worker's late writes (queued in its link) land now: let them, before
+        # the journals are read
+        last_heal = max((c.healed_at or 0.0 for c in self.out.cuts), default=0.0)
+        if time.time() - last_heal < LATE_WRITES_S:
+            time.sleep(LATE_WRITES_S - (time.time() - last_heal))
         self.out.elapsed = time.monotonic() - started
         return self.out
 
@@ -592,6 +705,15 @@ class Report:
     term_finished: int = 0
     term_handed_back: int = 0
     restart_resume: list[float] = field(default_factory=list)
+    #: Partitions: step attempts running on the worker when it was cut off, in how many
+    #: of the partitions, and cut -> each such call's step_completed.
+    cut_attempts: int = 0
+    cut_hits: int = 0
+    cut_done: list[float] = field(default_factory=list)
+    #: heal -> the first step attempt the healed worker started (per partition whose
+    #: worker lived on and started one), and how many started none (killed, or no work).
+    back: list[float] = field(default_factory=list)
+    not_back: list[str] = field(default_factory=list)
     recovered_turns: int = 0
     gaps: list[float] = field(default_factory=list)
     #: (gap, run_id, the event before the gap, the event after it) for gaps over the limit
@@ -775,6 +897,31 @@ def recovery_metrics(rep: Report, data: dict[str, RunData], out: Outcome) -> Non
                 if done:
                     rep.redone.append(done[0] - kill.at)
         rep.lost_kills += 1 if hit else 0
+    for cut in out.cuts:
+        hit = 0
+        first_after: float | None = None
+        for run in data.values():
+            for key, info in run.attempts.items():
+                if key.endswith(":done") or info.get("w") != cut.worker:
+                    continue
+                if cut.healed_at is not None and info["t0"] > cut.healed_at:
+                    first_after = min(info["t0"], first_after or info["t0"])
+                    continue
+                end = run.attempts.get(f"{key}:done")
+                if info["t0"] > cut.at or (end is not None and end <= cut.at):
+                    continue
+                hit += 1
+                rep.cut_attempts += 1
+                call_id = int(key.split(":")[0])
+                done = [e["timestamp"] for e in run.events if e["type"] == events.STEP_COMPLETED
+                        and e["data"].get("call_id") == call_id]
+                if done:
+                    rep.cut_done.append(done[0] - cut.at)
+        rep.cut_hits += 1 if hit else 0
+        if first_after is not None and cut.healed_at is not None:
+            rep.back.append(first_after - cut.healed_at)
+        else:
+            rep.not_back.append(cut.worker)
     for restart in out.restarts:
         for run_id in restart.active:
             resumed = data.get(run_id)
@@ -810,6 +957,7 @@ def summary(opts: Options, out: Outcome, rep: Report, unexpected: list[str]) -> 
          if unexpected else "0"),
         ("Redis restarts", f"{len(out.restarts)} (down {fmt_s(max(outages, default=None))} "
                            f"at most)"),
+        ("partitions", partitions_row(opts, out)),
         ("SIGKILL: lost step attempts", f"{rep.lost_attempts} (in {rep.lost_kills} of "
                                         f"{sigkills} kills)"),
         ("recovery: lost step detected", f"p50 {fmt_s(pct(rep.detect, 50))}  p99 "
@@ -829,6 +977,22 @@ def summary(opts: Options, out: Outcome, rep: Report, unexpected: list[str]) -> 
         ("Redis restart: runs resumed", f"p50 {fmt_s(pct(rep.restart_resume, 50))}  max "
                                         f"{fmt_s(max(rep.restart_resume, default=None))} "
                                         "after Redis was back"),
+    ]
+    if out.cuts:
+        rows += [
+            ("partition: steps cut off", f"{rep.cut_attempts} (in {rep.cut_hits} of "
+                                         f"{len(out.cuts)} partitions); completed p50 "
+                                         f"{fmt_s(pct(rep.cut_done, 50))}  max "
+                                         f"{fmt_s(max(rep.cut_done, default=None))} "
+                                         "after the cut"),
+            ("partition: worker back", f"max {fmt_s(max(rep.back, default=None))} after the "
+                                       f"heal (its next step), {len(rep.back)} of "
+                                       f"{len(out.cuts)}"
+                                       + (f"; no step after the heal: "
+                                          f"{', '.join(rep.not_back)}" if rep.not_back
+                                          else "")),
+        ]
+    rows += [
         ("lost", str(lost)),
         ("duplicates", str(dups)),
         ("out of sequence", str(seq)),
@@ -847,10 +1011,24 @@ def summary(opts: Options, out: Outcome, rep: Report, unexpected: list[str]) -> 
         "  moment; 'detected' = kill -> its step_failed (worker_lost) journal event,",
         "  'redone' = kill -> the call's step_completed event (re-run elsewhere, recorded).",
         "Redis restart: per run in flight at the restart, server back -> its next event.",
+        *(["partition: per cut, each step attempt running on the cut-off worker; cut ->",
+           "  the call's step_completed. 'worker back' = heal -> the first step attempt",
+           "  that worker started afterwards."] if out.cuts else []),
         "journal gap: per run (parents and children), the longest time between two",
         "  consecutive events (until now for a run that never ended).",
     ]
     return "\n".join(lines)
+
+
+def partitions_row(opts: Options, out: Outcome) -> str:
+    if opts.partitions_skipped:
+        return f"0 (skipped: {opts.partitions_skipped})"
+    if not out.cuts:
+        return "0"
+    seconds = sorted({round(c.seconds) for c in out.cuts})
+    each = "/".join(f"{s}s" for s in seconds)
+    return (f"{len(out.cuts)} ({each} each, cut from {out.cuts[0].scope}; "
+            f"{', '.join(c.worker for c in out.cuts)}; not restarted)")
 
 
 def details(rep: Report, data: dict[str, RunData], pool: WorkerPool, limit: int = 5) -> str:
@@ -886,6 +1064,16 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--workers", type=int, help="worker processes kept alive (3; --small 2)")
     p.add_argument("--kills", type=int, help="worker kills, 1/4 SIGTERM (20; --small 3)")
     p.add_argument("--redis-restarts", type=int, help="Redis restarts (2; --small 1)")
+    p.add_argument("--partitions", type=int,
+                   help="network partitions: a live worker's link to Redis cut off for "
+                        "--partition-seconds, then healed; the worker is not restarted. Every "
+                        "worker then runs under unshare -rn (2; --small 0; --cluster 0)")
+    p.add_argument("--partition-seconds", type=float, default=60.0,
+                   help="how long each partition lasts (60)")
+    p.add_argument("--partition-broker-only", action="store_true",
+                   help="cut only the broker: each worker gets a link for Redis and one for "
+                        "the broker (so it takes mailbox messages through Kombu) and a "
+                        "partition cuts the broker link alone")
     p.add_argument("--in-flight", type=int, help="runs in flight at most (60; --small 10)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     p.add_argument("--timeout", type=float,
@@ -908,17 +1096,32 @@ def parse_args(argv: list[str] | None) -> Options:
                         "when the broker is not its own Redis")
     a = p.parse_args(argv)
     preset = ({"runs": 30, "workers": 2, "kills": 3, "redis_restarts": 1, "in_flight": 10,
-               "timeout": 180.0} if a.small else
+               "timeout": 180.0, "partitions": 0} if a.small else
               {"runs": 1000, "workers": 3, "kills": 20, "redis_restarts": 2, "in_flight": 60,
-               "timeout": 1800.0})
+               "timeout": 1800.0, "partitions": 0 if a.cluster else 2})
     values: dict[str, Any] = {k: getattr(a, k) if getattr(a, k) is not None else v
                               for k, v in preset.items()}
     seed = a.seed if a.seed is not None else random.randrange(1_000_000)
     opts = Options(seed=seed, concurrency=a.concurrency, min_gap=a.min_gap, keep=a.keep,
                    stall=a.stall, kombu_mailbox=a.kombu_mailbox, cluster=a.cluster,
-                   **values)
-    if opts.runs < 1 or opts.workers < 1 or opts.kills < 0 or opts.redis_restarts < 0:
-        p.error("--runs and --workers must be >= 1, --kills and --redis-restarts >= 0")
+                   partition_seconds=a.partition_seconds,
+                   partition_broker_only=a.partition_broker_only, **values)
+    if opts.runs < 1 or opts.workers < 1 or opts.kills < 0 or opts.redis_restarts < 0 \
+            or opts.partitions < 0:
+        p.error("--runs and --workers must be >= 1, --kills, --redis-restarts and "
+                "--partitions >= 0")
+    if opts.partitions and opts.cluster:
+        p.error("--partitions needs one Redis: a cluster's clients follow MOVED replies to "
+                "node addresses a link does not relay")
+    if opts.partitions and opts.partition_seconds <= 0:
+        p.error("--partition-seconds must be > 0")
+    if opts.partitions and opts.workers < 2:
+        p.error("partitions need --workers >= 2 (another worker must serve the runs)")
+    from ops.chaos.partition import unshare_available
+
+    if opts.partitions and not unshare_available():
+        opts.partitions_skipped = "unshare -rn is not available here"
+        opts.partitions = 0
     if opts.kills and opts.workers < 2:
         p.error("kills need --workers >= 2 (a kill must leave a worker alive)")
     return opts
@@ -943,11 +1146,11 @@ def clean_environment(redis_url: str, prefix: str, workdir: Path,
 
 
 def main(argv: list[str] | None = None) -> int:
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
     opts = parse_args(argv)
     rng = random.Random(opts.seed)
     os.chdir(REPO)
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     workdir = Path(tempfile.mkdtemp(prefix="pwchaos-"))
@@ -981,12 +1184,21 @@ def main(argv: list[str] | None = None) -> int:
         assert rt.settings.redis_url == redis.url and rt.settings.key_prefix == prefix
         log("mailbox path: " + ("Redis fast path" if getattr(rt.system, "mailbox_in_redis", False)
                                 else "Kombu"))
-        pool = WorkerPool(opts.workers, opts.concurrency, workdir / "logs", env)
+        if opts.partitions_skipped:
+            log(f"partitions skipped: {opts.partitions_skipped} (unprivileged user and "
+                "network namespaces are needed); the run goes on without them")
+        split = opts.partition_broker_only or opts.kombu_mailbox
+        pool = WorkerPool(opts.workers, opts.concurrency, workdir / "logs", env,
+                          isolated=opts.partitions > 0,
+                          broker_upstream=broker if split else None, split=split)
         pool.log_dir.mkdir()
         pool.start()
         pool.wait_ready()
         log(f"{opts.workers} workers ready; {opts.runs} runs, {opts.kills} kills, "
-            f"{opts.redis_restarts} Redis restarts, at most {opts.in_flight} in flight")
+            f"{opts.redis_restarts} Redis restarts, "
+            + (f"{opts.partitions} partitions of {opts.partition_seconds:.0f}s (workers "
+               "under unshare -rn, each behind its own link), " if opts.partitions else "")
+            + f"at most {opts.in_flight} in flight")
         out = Chaos(opts, rng, pool, redis, pyworkflow, rt).run()
         log(f"all runs ended after {out.elapsed:.0f}s; checking journals"
             if not out.stopped else "checking journals")
