@@ -260,7 +260,8 @@ def redis_client(
     if scheme == "unix" or not is_cluster_node(client):
         return client
     client.close()
-    return cluster_client(url, options)
+    cluster: redis.Redis = cluster_client(url, options)  # typed as a client: see there
+    return cluster
 
 
 def celery_broker_url(url: str) -> str:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, TypeVar, cast
 
 from actors.message import Message
 
@@ -50,17 +50,16 @@ from .journal import LocalJournal, LocalRunError
 from .transient import is_transient, run_transient
 
 EventListener = Callable[[str, dict[str, Any]], None]
-P = ParamSpec("P")
-R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _drives(method: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any, P], R]:
+def _drives(method: F) -> F:
     """The method drives the runtime: one thread at a time (see the module's docstring)."""
     @functools.wraps(method)
-    def driving(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
+    def driving(self: Any, *args: Any, **kwargs: Any) -> Any:
         with self._drive_lock:
             return method(self, *args, **kwargs)
-    return driving
+    return cast(F, driving)
 
 
 class LocalRuntime(WorkflowEnvironment):

@@ -60,8 +60,10 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
-@signals.setup_logging.connect(weak=False)
 def _route_celery_logging(loglevel: Any = None, **_: Any) -> None:
     """Celery's own records go through structlog's chain (see ``actors.log``)."""
     _log.configure(fmt=log_format(), level=loglevel or "INFO", force=True,
                    stream=sys.stdout)
+
+
+signals.setup_logging.connect(_route_celery_logging, weak=False)

@@ -189,9 +189,6 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
     # lease nothing would notice the attempt never ran, so Celery sends the task again,
     # with backoff, for as long as it takes. A retry of an attempt that had started is
     # reported lost by its lease (``hold`` counts starts) and retried per the step's policy.
-    @app.task(name=STEP_TASK, acks_late=True, reject_on_worker_lost=True, shared=False,
-              ignore_result=True, Request=Request, autoretry_for=OUTAGES,
-              retry_backoff=1, retry_backoff_max=15, retry_jitter=True, max_retries=None)
     def step_task(**payload: Any) -> None:
         try:
             task = decode(StepAttempt, payload)
@@ -203,6 +200,11 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
             return
         with system.in_place.running():
             run_step(system, leases, task)
+
+    app.task(name=STEP_TASK, acks_late=True, reject_on_worker_lost=True, shared=False,
+             ignore_result=True, Request=Request, autoretry_for=OUTAGES,
+             retry_backoff=1, retry_backoff_max=15, retry_jitter=True,
+             max_retries=None)(step_task)
 
     def _in_place(task: KeptTask) -> bool:
         """A step attempt may run in the process whose turn sent it: when it has no

@@ -1,3 +1,6 @@
+# Celery ships no type information: its Request is Any to mypy, and subclassing it
+# is what this module is for.
+# mypy: allow-subclassing-any
 """Step time limits: an attempt past its ``timeout`` is stopped, not abandoned.
 
 What is guaranteed depends on the kind of step and the worker's pool:
@@ -64,7 +67,7 @@ class StepRequest(Request):
 
     _message_limits: tuple[float | None, float | None] = (None, None)
 
-    @property  # type: ignore[override]
+    @property
     def time_limits(self) -> tuple[float | None, float | None]:
         if any(self._message_limits):
             return self._message_limits
@@ -112,11 +115,13 @@ def _on_soft_limit(signum: int, frame: Any) -> None:
         raise SoftTimeLimitExceeded()
 
 
-@signals.worker_process_init.connect(weak=False)
 def _child_started(**_: Any) -> None:
     """Sent in prefork children only: the one pool where time limits are enforced."""
     global _in_pool_child
     _in_pool_child = True
+
+
+signals.worker_process_init.connect(_child_started, weak=False)
 
 
 @contextmanager
