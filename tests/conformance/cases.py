@@ -101,6 +101,49 @@ class Signal(Action):
 
 
 @dataclasses.dataclass(frozen=True)
+class RefusedSignal(Action):
+    """Send a signal the sender must be told is refused (the note names the class)."""
+
+    name: str
+    refused: str
+
+    def do(self, ctx: Ctx) -> None:
+        try:
+            ctx.session.send_signal(ctx.run_id, self.name, None)
+        except Exception as exc:
+            ctx.notes.append(f"refused {type(exc).__name__}")
+        else:
+            ctx.notes.append("accepted, not refused")
+
+
+@dataclasses.dataclass(frozen=True)
+class Flood(Action):
+    """Send ``count`` signals of ``name`` that nobody waits for."""
+
+    name: str
+    count: int
+
+    def do(self, ctx: Ctx) -> None:
+        for i in range(self.count):
+            ctx.session.send_signal(ctx.run_id, self.name, i)
+
+
+@dataclasses.dataclass(frozen=True)
+class NoteDeadLetter(Action):
+    """Note whether a dead letter of the run gives a reason containing ``containing``
+    (a message the run refused is never lost without a trace)."""
+
+    containing: str
+
+    def do(self, ctx: Ctx) -> None:
+        reasons = ctx.session.dead_letters(ctx.run_id)
+        if any(self.containing in reason for reason in reasons):
+            ctx.notes.append(f"dead-lettered: {self.containing}")
+        else:
+            ctx.notes.append(f"no dead letter with {self.containing!r}: {reasons}")
+
+
+@dataclasses.dataclass(frozen=True)
 class RememberHook(Action):
     """Wait for the run's pending hook and keep its token."""
 
@@ -332,6 +375,17 @@ CASES: list[Case] = [
          events=(WS, GW, GR, GD, WC), not_on={"transient": TRANSIENT_NO_SIGNALS}),
     Case("signal_timeout_caught", "conf_signal_timeout_caught", (0.3,),
          result=caught("SignalTimeoutError"), events=(WS, GW, GT, WC),
+         not_on={"transient": TRANSIENT_NO_SIGNALS}),
+    Case("signal_past_the_buffer_bound_dead_lettered", "conf_signal",
+         script=(WaitEvent(GW), Flood("noise", 101), Signal("go", "still on"),
+                 NoteDeadLetter("100 signals named 'noise'", after_end=True)),
+         result="still on", events=(WS, GW, *(GR,) * 100, GR, GD, WC),
+         notes=("dead-lettered: 100 signals named 'noise'",),
+         not_on={"transient": TRANSIENT_NO_SIGNALS}),
+    Case("signal_to_a_finished_run_refused", "conf_signal",
+         script=(WaitEvent(GW), Signal("go", 1),
+                 RefusedSignal("late", "RunFinishedError", after_end=True)),
+         result=1, events=(WS, GW, GR, GD, WC), notes=("refused RunFinishedError",),
          not_on={"transient": TRANSIENT_NO_SIGNALS}),
     Case("signal_timeout_fails_run", "conf_signal", (0.3,), status="failed",
          error="SignalTimeoutError", events=(WS, GW, GT, WF),

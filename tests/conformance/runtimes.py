@@ -22,6 +22,7 @@ from pyworkflow.local.runtime import LocalRuntime
 from pyworkflow.local.transient import run_transient
 from pyworkflow.run_info import values_from_record
 from pyworkflow.testing import WorkflowEnvironment
+from pyworkflow.worker._runtime import runtime
 from tests._workers import wait_for
 from tests.conformance import workflows
 
@@ -53,6 +54,7 @@ class Session(Protocol):
     def events(self, run_id: str) -> list[dict[str, Any]] | None: ...
     def values(self, run_id: str) -> dict[str, Any] | None: ...
     def chain(self, run_id: str) -> list[str] | None: ...
+    def dead_letters(self, run_id: str) -> list[str]: ...
     def close(self) -> None: ...
 
 
@@ -118,6 +120,10 @@ class CelerySession:
 
     def chain(self, run_id: str) -> list[str] | None:
         return [info.status for info in pyworkflow.run_chain(run_id)]
+
+    def dead_letters(self, run_id: str) -> list[str]:
+        letters = runtime().system.dead_letters.list(limit=1000, actor_id=run_id)
+        return [str(letter["reason"]) for letter in letters]
 
     def close(self) -> None:
         pass
@@ -188,6 +194,10 @@ class EnvSession:
             current = info.continued_to
         return statuses
 
+    def dead_letters(self, run_id: str) -> list[str]:
+        return [reason for message, reason in self.env.dead_letters
+                if message.actor_id == run_id]
+
     def close(self) -> None:
         self.env.close()
 
@@ -249,6 +259,9 @@ class TransientSession:
 
     def chain(self, run_id: str) -> list[str] | None:
         return None
+
+    def dead_letters(self, run_id: str) -> list[str]:
+        raise self._none("messages")
 
     def close(self) -> None:
         pass
