@@ -15,6 +15,7 @@ import pytest
 
 import actors
 import actors.fast.end_in_commit
+import actors.ownership
 import actors.turn
 from actors import Message
 from actors.turn_begin import InHandTurn
@@ -47,7 +48,7 @@ def test_effects_go_out_when_a_sender_wins_the_flag_after_the_release(
                         classmethod(lambda cls, *args: None))
     # Waiting in the mailbox when the turn releases: the turn will try to take it back.
     system.mailbox.put(keys.mailbox, Message("ring", actor_id, {"name": "early"}))
-    real_begin = actors.turn.begin
+    real_begin = actors.ownership.begin
 
     def begin(sys_: Any, aid: str, token: str, activate: bool,
               in_hand: Message | None = None, **more: Any) -> Any:
