@@ -51,6 +51,7 @@ from redis.retry import Retry
 
 from actors import redaction, sentinel
 
+from . import defaults
 from .durations import parse_duration
 from .redis_cluster import cluster_client, is_cluster_node
 
@@ -58,6 +59,7 @@ __all__ = [
     "ConfigError",
     "DEFAULT_REDIS_URL",
     "LOG_FORMATS",
+    "MODULE_ENV",
     "Settings",
     "celery_broker_url",
     "load_settings",
@@ -66,7 +68,9 @@ __all__ = [
     "redis_client",
 ]
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_REDIS_URL = defaults.REDIS_URL
+#: The environment variable naming the module that defines the workflows (``--module``).
+MODULE_ENV = "PYWORKFLOW_MODULE"
 LOG_FORMATS = ("auto", "json", "console")
 _KEYS = ("redis_url", "broker_url", "key_prefix", "data_dir", "log_format",
          "idempotency_retention", "history_warn_events", "history_limit_events",
@@ -83,7 +87,7 @@ class ConfigError(Exception):
 
 
 def _default_data_dir() -> str:
-    return os.path.abspath(".pyworkflow")
+    return os.path.abspath(defaults.DATA_DIR_NAME)
 
 
 @dataclass(frozen=True, repr=False)
@@ -96,18 +100,18 @@ class Settings:
 
     redis_url: str = DEFAULT_REDIS_URL
     broker_url: str = DEFAULT_REDIS_URL
-    key_prefix: str = "pyworkflow"
+    key_prefix: str = defaults.KEY_PREFIX
     data_dir: str = field(default_factory=_default_data_dir)
     redis_url_configured: bool = False
     broker_url_configured: bool = False
-    log_format: str = "auto"
+    log_format: str = defaults.LOG_FORMAT
     #: How long an idempotency key is kept after its run ends, in seconds.
-    idempotency_retention: float = 24 * 3600.0
+    idempotency_retention: float = defaults.IDEMPOTENCY_RETENTION_S
     #: How long a finished run is kept before it is purged (None: forever).
-    run_retention: float | None = 30 * 86400.0
+    run_retention: float | None = defaults.RUN_RETENTION_S
     #: A run's journal size that logs a warning, and the size that parks it (0: never).
-    history_warn_events: int = 10_000
-    history_limit_events: int = 50_000
+    history_warn_events: int = defaults.HISTORY_WARN_EVENTS
+    history_limit_events: int = defaults.HISTORY_LIMIT_EVENTS
     #: True once the URLs point at the embedded server (set by ``resolve_redis``).
     embedded: bool = False
     #: The files that contributed values, for ``config show``-style output.
@@ -396,32 +400,35 @@ def load_settings(
     if "broker_url" in merged:
         broker_url = normalize_url(broker_url, merged["broker_url"][1])
     broker_url = celery_broker_url(broker_url)
-    log_format = get("log_format", "auto").lower()
+    log_format = get("log_format", defaults.LOG_FORMAT).lower()
     if log_format not in LOG_FORMATS:
         raise ConfigError(
             f"{merged['log_format'][1]}: log_format must be one of "
             f"{', '.join(LOG_FORMATS)}, got {log_format!r}"
         )
-    key_prefix = get("key_prefix", "pyworkflow").strip()
+    key_prefix = get("key_prefix", defaults.KEY_PREFIX).strip()
     if not key_prefix or any(c in key_prefix for c in "{} \t"):
         raise ConfigError(
             f"{merged['key_prefix'][1]}: key_prefix must be non-empty, "
             "without spaces or braces (braces are reserved for hash tags)"
         )
     try:
-        retention = parse_duration(get("idempotency_retention", "24h"))
+        retention = (parse_duration(merged["idempotency_retention"][0])
+                     if "idempotency_retention" in merged else defaults.IDEMPOTENCY_RETENTION_S)
     except ValueError as exc:
         raise ConfigError(f"{merged['idempotency_retention'][1]}: idempotency_retention "
                           f"{exc}") from None
-    raw_retention = get("run_retention", "30d").strip()
+    raw_retention = get("run_retention", "").strip()
     try:
-        run_retention = None if raw_retention.lower() in ("none", "forever") \
-            else parse_duration(raw_retention)
+        run_retention = (defaults.RUN_RETENTION_S if "run_retention" not in merged
+                         else None if raw_retention.lower() in ("none", "forever")
+                         else parse_duration(raw_retention))
     except ValueError as exc:
         raise ConfigError(f"{merged['run_retention'][1]}: run_retention {exc} (or 'none' "
                           "to keep finished runs forever)") from None
     sizes: dict[str, int] = {}
-    for key, default in (("history_warn_events", 10_000), ("history_limit_events", 50_000)):
+    for key, default in (("history_warn_events", defaults.HISTORY_WARN_EVENTS),
+                         ("history_limit_events", defaults.HISTORY_LIMIT_EVENTS)):
         raw = get(key, str(default))
         if not raw.isdigit():
             raise ConfigError(f"{merged[key][1]}: {key} must be a whole number, got {raw!r}")
@@ -434,7 +441,7 @@ def load_settings(
         redis_url=redis_url,
         broker_url=broker_url,
         key_prefix=key_prefix,
-        data_dir=os.path.abspath(get("data_dir", os.path.join(cwd, ".pyworkflow"))),
+        data_dir=os.path.abspath(get("data_dir", os.path.join(cwd, defaults.DATA_DIR_NAME))),
         redis_url_configured="redis_url" in merged,
         broker_url_configured="broker_url" in merged,
         log_format=log_format,

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..config import MODULE_ENV
 from ..worker import _runtime
 from ._arguments import ArgumentError, check_command_line
 
@@ -61,6 +62,9 @@ def cli(ctx: click.Context, module: str | None, config_file: str | None, output:
     ctx.ensure_object(dict)
     ctx.obj["output"] = output
     ctx.obj["runtime"] = runtime
+    # The module, from --module or else PYWORKFLOW_MODULE, read here once for every
+    # command (and imported alike).
+    module = module or os.environ.get(MODULE_ENV) or None
     ctx.obj["module"] = module
     ctx.meta["pyworkflow.debug"] = debug
     if os.getcwd() not in sys.path:

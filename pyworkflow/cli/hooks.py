@@ -61,7 +61,7 @@ def _load_hook(token: str) -> Any:
 
 def _module_given() -> bool:
     root = click.get_current_context().find_root().obj or {}
-    return bool(root.get("module") or os.environ.get("PYWORKFLOW_MODULE"))
+    return bool(root.get("module"))
 
 
 def _unchecked(hook: HookInfo) -> bool:

@@ -9,8 +9,6 @@ so a deploy pipeline can stop on it. ``--output json`` is the list of those repo
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from ..local import determinism_check
@@ -21,7 +19,7 @@ from .runs import STATUSES, runs
 
 def _module_given(ctx: click.Context) -> bool:
     root = ctx.find_root().obj or {}
-    return bool(root.get("module") or os.environ.get("PYWORKFLOW_MODULE"))
+    return bool(root.get("module"))
 
 
 @runs.command("check")

@@ -210,7 +210,7 @@ def check_memory(rt: Any) -> Check:
 
 
 def _module(ctx: click.Context) -> str | None:
-    return ctx.find_root().obj.get("module") or os.environ.get("PYWORKFLOW_MODULE") or None
+    return ctx.find_root().obj.get("module") or None
 
 
 @cli.command()

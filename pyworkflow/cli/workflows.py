@@ -9,7 +9,6 @@ tell a script whether the run completed.
 from __future__ import annotations
 
 import inspect
-import os
 from typing import Any
 
 import click
@@ -37,8 +36,7 @@ def _find(name: str) -> Any:
 
 def _module_hint() -> str:
     """Most "unknown workflow" errors are a forgotten ``--module``: say so."""
-    if click.get_current_context().find_root().obj.get("module") or os.environ.get(
-            "PYWORKFLOW_MODULE"):
+    if click.get_current_context().find_root().obj.get("module"):
         return ""
     return " (no --module given: pass the module that defines your workflows, " \
            "e.g. pyworkflow --module myapp.workflows ...)"
@@ -71,8 +69,7 @@ def _describe(wf: Any) -> dict[str, Any]:
 
 
 def _example_command(wf: Any) -> str:
-    module = click.get_current_context().find_root().obj.get("module") or os.environ.get(
-        "PYWORKFLOW_MODULE")
+    module = click.get_current_context().find_root().obj.get("module")
     words = ["pyworkflow", *(["--module", module] if module else []), "workflows", "run", wf.name]
     for p in wf.signature.parameters.values():
         if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .. import defaults
+
 
 @dataclass(frozen=True)
 class HookMove:
@@ -88,11 +90,11 @@ class Ports:
     #: The step-lease index that dispatched step tasks are watched in (None: unwatched).
     step_lease_key: str | None = None
     #: A run's journal size that records a warning, and the size that parks it (0: never).
-    history_warn_events: int = 10_000
-    history_limit_events: int = 50_000
+    history_warn_events: int = defaults.HISTORY_WARN_EVENTS
+    history_limit_events: int = defaults.HISTORY_LIMIT_EVENTS
     #: How long a finished run is kept before it is purged (None: forever); a
     #: workflow's own ``retention`` option wins.
-    retention_s: float | None = 30 * 86400.0
+    retention_s: float | None = defaults.RUN_RETENTION_S
     #: Trace a run started without a trace context under one derived from its run id
     #: (``ids.trace_carrier``), so its spans still make one trace; set when tracing is on.
     derive_trace: bool = False

@@ -20,7 +20,14 @@ from actors import log as _log
 from actors import sentinel
 
 from .. import keys, tracing
-from ..config import Settings, celery_broker_url, load_settings, log_format, redis_client
+from ..config import (
+    MODULE_ENV,
+    Settings,
+    celery_broker_url,
+    load_settings,
+    log_format,
+    redis_client,
+)
 from ..engine import Ports, RunBehaviour
 from ..ids import RUN_ID_PREFIX, SCHEDULE_ID_PREFIX
 from ..schedules.behaviour import ScheduleBehaviour
@@ -141,8 +148,8 @@ def runtime() -> Runtime:
 
 def import_module(name: str | None) -> None:
     """Import the user's module (``--module``), remembering it for worker children."""
-    name = name or os.environ.get("PYWORKFLOW_MODULE")
+    name = name or os.environ.get(MODULE_ENV)
     if not name:
         return
-    os.environ["PYWORKFLOW_MODULE"] = name
+    os.environ[MODULE_ENV] = name
     importlib.import_module(name)
