@@ -1,7 +1,8 @@
 """The chaos command at CI scale: ``python ops/chaos/run.py --small``.
 
 30 runs (each with six steps, three sleeps and a child workflow) on 2 real
-workers while 3 workers are killed (SIGKILL and SIGTERM) and Redis restarts once.
+workers while 3 workers are killed (SIGKILL and SIGTERM), Redis restarts once and
+one worker is cut off the network for 15 s (a partition; not on the cluster).
 The command starts and cleans up its own Redis server and workers; it must pass
 every check (see ``ops/chaos/README.md``) and report nothing lost. It runs twice:
 on one Redis, and with the journals on a three-master Redis Cluster (``--cluster``:
@@ -56,3 +57,8 @@ def test_chaos_small_loses_nothing(journal: str) -> None:
     assert re.search(r"^worker kills\s+3 \(SIGKILL 2, SIGTERM 1\)", out, re.MULTILINE), \
         out[-8000:]
     assert re.search(r"^Redis restarts\s+1 ", out, re.MULTILINE), out[-8000:]
+    # One 15 s partition on one Redis (none on a cluster; skipped, not failed, where
+    # unshare -rn is not available)
+    partitions = r"1 \(15s each" if journal == "redis" else r"0$"
+    assert re.search(rf"^partitions\s+({partitions}|0 \(skipped: )", out, re.MULTILINE), \
+        out[-8000:]

@@ -2,7 +2,8 @@
 
     python ops/chaos/run.py                 # ~1,000 runs, 3 workers, 20 kills, 2 restarts,
                                             # 2 network partitions of 60 s
-    python ops/chaos/run.py --small         # the CI preset: 30 runs, 2 workers, 3 kills, 1 restart
+    python ops/chaos/run.py --small         # the CI preset: 30 runs, 2 workers, 3 kills, 1 restart,
+                                            # 1 partition of 15 s
     python ops/chaos/run.py --runs K --workers W --kills N --redis-restarts R --partitions P \
         --seed S
 
@@ -1059,7 +1060,8 @@ def parse_args(argv: list[str] | None) -> Options:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--small", action="store_true",
                    help="CI preset: --runs 30 --workers 2 --kills 3 --redis-restarts 1 "
-                        "--in-flight 10 --timeout 180 (any option given too wins)")
+                        "--partitions 1 --partition-seconds 15 --in-flight 10 --timeout 180 "
+                        "(any option given too wins)")
     p.add_argument("--runs", type=int, help="workflow runs to start (1000; --small 30)")
     p.add_argument("--workers", type=int, help="worker processes kept alive (3; --small 2)")
     p.add_argument("--kills", type=int, help="worker kills, 1/4 SIGTERM (20; --small 3)")
@@ -1067,9 +1069,9 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--partitions", type=int,
                    help="network partitions: a live worker's link to Redis cut off for "
                         "--partition-seconds, then healed; the worker is not restarted. Every "
-                        "worker then runs under unshare -rn (2; --small 0; --cluster 0)")
-    p.add_argument("--partition-seconds", type=float, default=60.0,
-                   help="how long each partition lasts (60)")
+                        "worker then runs under unshare -rn (2; --small 1; --cluster 0)")
+    p.add_argument("--partition-seconds", type=float,
+                   help="how long each partition lasts (60; --small 15)")
     p.add_argument("--partition-broker-only", action="store_true",
                    help="cut only the broker: each worker gets a link for Redis and one for "
                         "the broker (so it takes mailbox messages through Kombu) and a "
@@ -1096,15 +1098,16 @@ def parse_args(argv: list[str] | None) -> Options:
                         "when the broker is not its own Redis")
     a = p.parse_args(argv)
     preset = ({"runs": 30, "workers": 2, "kills": 3, "redis_restarts": 1, "in_flight": 10,
-               "timeout": 180.0, "partitions": 0} if a.small else
+               "timeout": 180.0, "partitions": 0 if a.cluster else 1,
+               "partition_seconds": 15.0} if a.small else
               {"runs": 1000, "workers": 3, "kills": 20, "redis_restarts": 2, "in_flight": 60,
-               "timeout": 1800.0, "partitions": 0 if a.cluster else 2})
+               "timeout": 1800.0, "partitions": 0 if a.cluster else 2,
+               "partition_seconds": 60.0})
     values: dict[str, Any] = {k: getattr(a, k) if getattr(a, k) is not None else v
                               for k, v in preset.items()}
     seed = a.seed if a.seed is not None else random.randrange(1_000_000)
     opts = Options(seed=seed, concurrency=a.concurrency, min_gap=a.min_gap, keep=a.keep,
                    stall=a.stall, kombu_mailbox=a.kombu_mailbox, cluster=a.cluster,
-                   partition_seconds=a.partition_seconds,
                    partition_broker_only=a.partition_broker_only, **values)
     if opts.runs < 1 or opts.workers < 1 or opts.kills < 0 or opts.redis_restarts < 0 \
             or opts.partitions < 0:
