@@ -26,7 +26,7 @@ from typing import Any
 from celery import signals
 
 from actors import Behaviour, Event, Message, TurnContext
-from pyworkflow import now, sleep, step, workflow
+from pyworkflow import hook, now, sleep, step, workflow
 from pyworkflow.worker import _runtime
 
 from . import _iotrace
@@ -69,6 +69,12 @@ async def bench_three_steps() -> int:
 @step()
 def bench_wall_step() -> float:
     return time.time()
+
+
+@workflow()
+async def bench_wait_hook() -> Any:
+    """Waits on a hook nobody answers (the memory benchmark's waiting run)."""
+    return await hook("bench")
 
 
 @workflow()

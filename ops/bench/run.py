@@ -35,7 +35,14 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # ``python ops/bench/run.py``: make ``ops.bench`` importable
     sys.path.insert(0, str(REPO))
 
-from ops.bench import _proctree, dbos_peer, plain_celery, side_by_side, timers  # noqa: E402
+from ops.bench import (  # noqa: E402
+    _proctree,
+    dbos_peer,
+    memory,
+    plain_celery,
+    side_by_side,
+    timers,
+)
 
 HERE = Path(__file__).resolve().parent
 RESULTS_FILE = HERE / "last-results.txt"
@@ -224,6 +231,8 @@ class Results:
     steps: dict[tuple[str, str], int] = field(default_factory=dict)
     #: peak (RSS, PSS) in bytes of each system's process tree, over the whole bench
     peak_mem: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    #: Redis bytes per run, per kind of run (``memory.MemoryRow``)
+    memory: list[Any] = field(default_factory=list)
 
     def cpu_ms_per_step(self, system: str, workload: str) -> float | None:
         """Worker CPU per step; plain Celery's sequential figure is the cheaper of its
@@ -575,6 +584,34 @@ class Bench:
             raise BenchError(f"ping {token} expected, {got} reported")
         return elapsed
 
+    def memory(self, count: int) -> None:
+        """Redis bytes per run: completed (3 steps), sleeping, waiting on a hook."""
+        import pyworkflow
+
+        rt, bw = self.rt, self.bw
+        client, prefix = rt.redis, rt.settings.key_prefix
+
+        def status(run_id: str) -> str:
+            raw = client.hget(self.record_key(run_id), "status")
+            return raw.decode() if raw else ""
+
+        def has_event(run_id: str, kind: str) -> bool:
+            return any(e["type"] == kind for e in pyworkflow.get_workflow_events(run_id))
+
+        kinds = (("completed 3-step run", lambda: pyworkflow.start(bw.bench_three_steps),
+                  lambda r: status(r) == "completed"),
+                 ("sleeping run", lambda: pyworkflow.start(bw.bench_sleep_then_step, 86400.0),
+                  lambda r: status(r) == "suspended" and has_event(r, "sleep_started")),
+                 ("run waiting on a hook", lambda: pyworkflow.start(bw.bench_wait_hook),
+                  lambda r: status(r) == "suspended" and has_event(r, "hook_created")))
+        for label, start, ready in kinds:
+            row = memory.measure(client, prefix, label, count, start, ready,
+                                 timeout=300 * self.scale)
+            self.results.memory.append(row)
+            log(row.line().strip())
+        for run_id in pyworkflow.list_workflow_runs(status="suspended", limit=count * 3):
+            pyworkflow.cancel_workflow(run_id.run_id)
+
     def turn_cost(self, count: int) -> None:
         log(f"turn cost: {count} x (message to one actor, message to a fresh actor, "
             "plain task), interleaved")
@@ -676,6 +713,12 @@ def summary(r: Results) -> str:
             if takeovers:
                 add(f"  {'':<40} {takeovers} x '{TAKEOVER_LINE}' in the worker log")
         add("")
+    if r.memory:
+        add("Redis memory per run (--memory: MEMORY USAGE of each run's own keys, plus the")
+        add(" growth of shared indexes per run; used_memory delta as a cross-check)")
+        for row in r.memory:
+            add(row.line())
+        add("")
     for note in r.notes:
         add(f"note: {note}")
     if r.notes:
@@ -729,6 +772,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-dbos", action="store_true", help="skip the DBOS Transact column")
     p.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", dbos_peer.DEFAULT_PG_URL),
                    help="Postgres for DBOS (a fresh database is created there and dropped)")
+    p.add_argument("--memory-runs", type=int, default=1000,
+                   help="runs of each kind measured for Redis bytes per run (1000)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--concurrency", type=int, default=2, help="pool size per worker (2)")
     p.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
@@ -831,6 +876,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.concurrent(conc)
         bench.timers(args.timers, timer_sleep)
         bench.turn_cost(args.turn_count)
+        bench.memory(args.memory_runs)
         results.total_hits, results.total_misses = bench.cache_counts()
         sampler.sample()
         sampler.stop()
