@@ -110,8 +110,11 @@ def _test(py: Path, args: list[str]) -> int:
     args = [a for a in args if a != "--fast"]
     user_expr, args = _split_marker(args)
     chosen = _both(FAST if fast else None, user_expr)
+    # --dist loadfile: a file's tests stay on one process, so a module's workers start
+    # once, not once per process that took some of its tests
     parallel = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses", "-pno:xdist"))
-                         or a == "no:xdist" for a in args) else ["-n", PARALLEL]
+                         or a == "no:xdist" for a in args) else ["-n", PARALLEL,
+                                                                 "--dist", "loadfile"]
     runs = [[*parallel, "-m", _both(chosen, "not serial")],
             ["-p", "no:xdist", "-m", _both(chosen, "serial")]]
     codes = []

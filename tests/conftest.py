@@ -70,6 +70,9 @@ SLOW = frozenset({
     "test_a_killed_run_waits_for_its_claim_to_lapse_and_reruns_the_step_in_flight",
     "tests/test_malformed_mailbox.py::"
     "test_an_outage_in_a_handler_loses_nothing_and_sets_nothing_aside",
+    "tests/test_partitions.py::"
+    "test_a_worker_cut_from_redis_and_the_broker_holding_a_turn_a_step_and_firings",
+    "tests/test_partitions.py::test_a_worker_cut_from_the_broker_holding_timer_claims",
     "tests/test_patching_integration.py::"
     "test_patched_keeps_an_old_run_on_the_old_branch_and_runs_check_sees_it",
     "tests/test_schedules.py::test_a_half_made_or_unreadable_schedule_is_listed_and_deletable",

@@ -50,6 +50,8 @@ def pair(rt, log_dir: Path) -> Iterator[tuple[Worker, Worker]]:  # type: ignore[
     survivor.stop()
 
 
+# serial: it times the recovery (within 10 s), which other tests' load would stretch
+@pytest.mark.serial
 def test_sigkill_during_a_step_recovers_within_10s(pair) -> None:  # type: ignore[no-untyped-def]
     victim, survivor = pair
     victim.start()

@@ -222,6 +222,8 @@ def test_a_burst_of_50_connections_is_answered(rt: Any) -> None:
     assert "Traceback" not in err, err[-2000:]
 
 
+# serial: it times the shutdown (under 5 s), which other tests' load would stretch
+@pytest.mark.serial
 def test_sigterm_exits_promptly_while_a_client_trickles_headers(rt: Any) -> None:
     server = Serve("--port", "0")
     stop_trickling = threading.Event()

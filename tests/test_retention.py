@@ -25,6 +25,9 @@ def workers(rt, log_dir: Path) -> Iterator[list[Worker]]:  # type: ignore[no-unt
         yield pool
 
 
+# serial: its runs' records expire seconds after they end, and waiting for 200 of them
+# one by one under other tests' load can come after a record has gone
+@pytest.mark.serial
 def test_finished_runs_past_their_retention_leave_no_key_behind(workers: list[Worker]) -> None:
     rt = _runtime.runtime()
     prefix = rt.settings.key_prefix
