@@ -6,8 +6,11 @@ Why these rules:
   ``pyworkflow -o json runs status X | jq .status`` never breaks; hints and
   progress go to stderr. :func:`keep_stdout_clean` sends log lines there too.
 * Tables are plain aligned columns (no extra dependency, greppable, ``cut``-able).
-* Times in tables are local wall-clock, to the second, which is what a person
-  compares with their own clock; JSON keeps the raw epoch floats.
+* Times are ISO 8601 UTC to the millisecond (``2026-12-07T00:14:41.248Z``): one
+  form in every table and log line, whatever the machine's zone, sortable and
+  unambiguous. Where a person reads a single time (``runs status``),
+  :func:`format_time_local` puts the local time beside it, labelled. JSON keeps the
+  raw epoch floats.
 * Values in one-line renderings are compact JSON cut at a fixed width, so a
   100 kB step result does not flood a terminal; ``-o json`` has the full value.
 * Run data is anyone's input (a signal's name, a step's error message): control
@@ -27,12 +30,13 @@ from typing import Any
 
 import click
 
-from .. import events
 from ..config import log_format
 from ..durations import format_duration
+from ..event_text import EventReader, iso_utc, local_label
 
 __all__ = [
-    "compact", "emit_json", "format_duration", "format_event", "format_time", "is_json", "mark",
+    "compact", "emit_json", "format_duration", "format_event", "format_time",
+    "format_time_local", "is_json", "mark",
     "keep_stdout_clean", "note", "print_fields", "print_table", "printable", "truncate",
 ]
 
@@ -41,7 +45,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _C1 = re.compile("[\x7f-\x9f]")
 VALUE_WIDTH = 100
-_TYPE_WIDTH = len(events.WORKFLOW_COMPLETED)  # so the detail column lines up
 
 
 def is_json(ctx: click.Context | None = None) -> bool:
@@ -106,12 +109,16 @@ def truncate(text: str, width: int = VALUE_WIDTH) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def format_time(timestamp: float | None, *, millis: bool = False) -> str:
-    """``2026-11-26 09:30:01`` in local time; ``-`` when unknown."""
+def format_time(timestamp: float | None) -> str:
+    """``2026-12-07T00:14:41.248Z`` (UTC); ``-`` when unknown."""
+    return iso_utc(timestamp)
+
+
+def format_time_local(timestamp: float | None) -> str:
+    """``2026-12-07T00:14:41.248Z (local 01:14:41 +01:00)``; ``-`` when unknown."""
     if timestamp is None:
         return "-"
-    moment = dt.datetime.fromtimestamp(float(timestamp))
-    return moment.isoformat(sep=" ", timespec="milliseconds" if millis else "seconds")
+    return f"{iso_utc(timestamp)} ({local_label(timestamp)})"
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -144,69 +151,9 @@ def mark(ok: bool) -> str:
     return "✓" if ok else "✗"
 
 
-def _ms_time(ms: Any) -> str:
-    return format_time(ms / 1000.0) if isinstance(ms, int | float) else "?"
+def format_event(event: Mapping[str, Any], width: int | None = None) -> str:
+    """One event's line as ``runs logs`` prints it (without its traceback), read alone:
+    for callers that print events one at a time (``workflows run --wait``)."""
+    from ._history import event_lines  # the history module builds on this one
 
-
-def _step_detail(kind: str, data: Mapping[str, Any]) -> list[str]:
-    parts = [str(data.get("step", "?"))]
-    if data.get("attempt") is not None:
-        parts.append(f"attempt {data['attempt']}")
-    if kind == events.STEP_COMPLETED:
-        parts.append(f"-> {compact(data.get('result'))}")
-    elif kind == events.STEP_FAILED:
-        parts.append(f"{data.get('error_type', 'Error')}: {data.get('error', '')}")
-        if data.get("will_retry"):
-            parts.append(f"(retry at {_ms_time(data.get('retry_at_ms'))})")
-        elif "will_retry" in data:
-            parts.append("(no more retries)")
-    return parts
-
-
-def _detail(kind: str, data: Mapping[str, Any]) -> list[str]:
-    """The human part of an event line; unknown types show their data compactly."""
-    if kind.startswith("step_") and "step" in data:
-        return _step_detail(kind, data)
-    if kind == events.WORKFLOW_STARTED and "workflow" in data:
-        args = [compact(a) for a in data.get("args") or []]
-        args += [f"{k}={compact(v)}" for k, v in (data.get("kwargs") or {}).items()]
-        return [f"{data['workflow']}({', '.join(args)})"]
-    if kind == events.SLEEP_STARTED:
-        wake = _ms_time(data.get("wake_at_ms"))
-        return [f"{format_duration(data.get('duration_s'))}, until {wake}"]
-    if kind == events.WORKFLOW_COMPLETED:
-        return [f"-> {compact(data.get('result'))}"]
-    if kind == events.WORKFLOW_FAILED:
-        return [f"{data.get('error_type', 'Error')}: {data.get('error', '')}"]
-    message = _message_detail(kind, data)
-    if message is not None:
-        return message
-    rest = {k: v for k, v in data.items() if k != "call_id"}  # call_id is internal
-    return [compact(rest)] if rest else []
-
-
-def _message_detail(kind: str, data: Mapping[str, Any]) -> list[str] | None:
-    """Signals, published values and patch markers, as a person reads them."""
-    name = str(data.get("name", "?"))
-    if kind in (events.SIGNAL_RECEIVED, events.SIGNAL_DELIVERED):
-        return [name, f"<- {compact(data.get('payload'))}"]
-    if kind == events.SIGNAL_WAIT_STARTED:
-        timeout = data.get("timeout_s")
-        return [name] + ([f"timeout {format_duration(timeout)}"] if timeout is not None else [])
-    if kind == events.SIGNAL_TIMED_OUT:
-        return [name]
-    if kind == events.VALUE_SET:
-        return [f"{data.get('key', '?')} = {compact(data.get('value'))}"]
-    if kind == events.PATCH_MARKED:
-        return [str(data.get("change_id", "?"))]
-    return None
-
-
-def format_event(event: Mapping[str, Any], width: int = VALUE_WIDTH) -> str:
-    """``  3  2026-11-26 09:30:01  step_completed      validate_order  attempt 1  -> {...}``."""
-    kind = str(event.get("type", "?"))
-    data = event.get("data") or {}
-    when = format_time(event.get("timestamp"))
-    head = f"{event.get('seq', '?'):>3}  {when}  {kind:<{_TYPE_WIDTH}}"
-    detail = "  ".join(_detail(kind, data if isinstance(data, Mapping) else {"data": data}))
-    return f"{head}  {truncate(detail, width)}".rstrip()
+    return event_lines(EventReader().read(event), width=width, tracebacks=False)[0]

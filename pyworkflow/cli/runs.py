@@ -25,15 +25,18 @@ import click
 from .. import client, events, ids
 from ..client import RunInfo
 from ..errors import RunNotFoundError
+from ..event_text import EventReader
 from ..run_info import SETTLED_STATUSES
 from . import _output as out
+from ._history import attempts_text, event_lines, line_width, root_cause
 from ._root import CliError, cli
 from .setup import NeedsRedis
 
 __all__ = ["EVENT_TYPES", "STATUSES", "child_runs", "follow_run", "load_run", "print_run",
            "run_dict"]
 
-STATUSES = ("pending", "running", "suspended", "completed", "failed", "cancelled", "parked")
+STATUSES = ("pending", "running", "suspended", "completed", "failed", "cancelled", "parked",
+            "continued_as_new")
 #: Every event type a journal holds (``runs logs --type`` accepts each).
 EVENT_TYPES = events.ALL
 #: Statuses after which following a run is pointless: terminal, or parked until an
@@ -105,23 +108,39 @@ def waiting_text(entry: str, now: float | None = None) -> str:
 
 
 _SHOWN = {"run_id", "workflow", "status", "args", "kwargs", "result", "error", "created_at",
-          "updated_at", "parent_run_id", "waiting_on"}
+          "updated_at", "parent_run_id", "waiting_on", "finished_at"}
+#: Step calls ``runs status`` lists with their attempts (the newest; ``runs logs`` has all).
+STEP_CALLS_SHOWN = 20
 
 
-def print_run(info: Any, children: int | None = None) -> None:
+def _other_value(value: Any) -> str:
+    """A field the SDK added later: ``-`` for none, a string (an id) as itself."""
+    if value is None or value == [] or value == {}:
+        return "-"
+    return value if isinstance(value, str) else out.compact(value)
+
+
+def print_run(info: Any, children: int | None = None,
+              history: EventReader | None = None) -> None:
     """Every field of a run as ``Label: value`` lines (the result in full).
 
-    ``children`` is the number of child runs it started, when the caller counted them.
+    ``children`` is the number of child runs it started, when the caller counted them;
+    ``history``, a reader fed the run's journal: a failed run then shows its root cause
+    (the failing step's own traceback) and each step call's attempts.
     """
-    created, updated = info.created_at, info.updated_at
+    created, updated, finished = info.created_at, info.updated_at, info.finished_at
     age = out.format_duration(updated - created) if created and updated else "-"
     fields = [
         ("Run", info.run_id), ("Workflow", info.workflow), ("Status", info.status),
         ("Arguments", _arguments_text(info.args, info.kwargs)),
         ("Result", out.compact(info.result) if info.status == "completed" else "-"),
-        ("Error", _error_text(info.error)),
-        ("Created", out.format_time(created)),
-        ("Updated", f"{out.format_time(updated)}  ({age} after creation)"),
+        ("Created", out.format_time_local(created)),
+        ("Updated", f"{out.format_time_local(updated)}  ({age} after creation)"),
+    ]
+    if finished is not None:
+        took = out.format_duration(finished - created) if created else "-"
+        fields.append(("Finished", f"{out.format_time_local(finished)}  (took {took})"))
+    fields += [
         ("Parent", info.parent_run_id or "-"),
         ("Waiting on", ", ".join(waiting_text(w) for w in info.waiting_on or []) or "-"),
     ]
@@ -131,14 +150,36 @@ def print_run(info: Any, children: int | None = None) -> None:
     # Fields the SDK adds later are shown too, rather than silently hidden.
     for key, value in info.to_dict().items():
         if key not in _SHOWN:
-            fields.append((key.replace("_", " ").capitalize(), out.compact(value)))
+            fields.append((key.replace("_", " ").capitalize(), _other_value(value)))
+    fields.append(("Error", _error_text(info.error)))
+    if history is not None and info.status in ("failed", "parked"):
+        fields += _failure_fields(history)
     out.print_fields(fields)
+
+
+def _failure_fields(history: EventReader) -> list[tuple[str, str]]:
+    """The root cause and the step calls' attempts, newest calls last."""
+    found: list[tuple[str, str]] = []
+    if history.last_step_failure is not None:  # else the error above is the root cause
+        found.append(("Root cause", root_cause(history) or "-"))
+    calls = history.step_calls()
+    if calls:
+        hidden = len(calls) - STEP_CALLS_SHOWN
+        text = attempts_text(calls[-STEP_CALLS_SHOWN:])
+        if hidden > 0:
+            text = f"({hidden} earlier step calls: pyworkflow runs logs)\n{text}"
+        found.append(("Step attempts", text))
+    return found
 
 
 def child_events(run_id: str) -> list[dict[str, Any]]:
     """The ``child_started`` data of a run, once per child, in start order."""
+    return _child_data(client.get_workflow_events(run_id))
+
+
+def _child_data(journal: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
-    for event in client.get_workflow_events(run_id):
+    for event in journal:
         data = event.get("data") or {}
         if event.get("type") == events.CHILD_STARTED and data.get("child_run_id"):
             seen.setdefault(str(data["child_run_id"]), data)
@@ -207,7 +248,7 @@ def list_runs(status: str | None, workflow: str | None, limit: int, top_level: b
                    + " Start one with: pyworkflow --module MODULE workflows run NAME")
         return
     out.print_table(
-        ["RUN ID", "WORKFLOW", "STATUS", "CREATED", "UPDATED"],
+        ["RUN ID", "WORKFLOW", "STATUS", "CREATED (UTC)", "UPDATED (UTC)"],
         [[i.run_id, i.workflow, i.status, out.format_time(i.created_at),
           out.format_time(i.updated_at)] for i in found],
     )
@@ -234,13 +275,21 @@ def _top_level_runs(status: str | None, workflow: str | None, limit: int,
 @runs.command("status")
 @click.argument("run_id")
 def status(run_id: str) -> None:
-    """Show everything about one run: status, arguments, result or error, parent, children."""
+    """Show everything about one run: status, arguments, result or error, parent, children.
+
+    Times are UTC (ISO 8601) with the local time beside them. A failed run also shows
+    its root cause (the failing step's own traceback) and each step call's attempts.
+    """
     info = load_run(run_id)
-    children = len(child_events(run_id))
+    journal = client.get_workflow_events(run_id)
+    children = len(_child_data(journal))
     if out.is_json():
         out.emit_json(run_dict(info, children))
         return
-    print_run(info, children)
+    history = EventReader()
+    for event in journal:
+        history.read(event)
+    print_run(info, children, history)
 
 
 @runs.command("logs")
@@ -249,8 +298,15 @@ def status(run_id: str) -> None:
               help="Only events of this type (repeatable), e.g. -t step_failed.")
 @click.option("--follow", "-f", is_flag=True,
               help="Keep printing new events until the run completes, fails or is cancelled.")
-def logs(run_id: str, types: tuple[str, ...], follow: bool) -> None:
-    """Show a run's journal, one line per event, oldest first."""
+@click.option("--wide", is_flag=True,
+              help="Never cut lines (they are cut to the terminal's width only on a TTY).")
+def logs(run_id: str, types: tuple[str, ...], follow: bool, wide: bool) -> None:
+    """Show a run's journal, one line per event, oldest first.
+
+    Each line: seq, time (UTC), type, call id (#N), and the fields of that event
+    type; a failed step's traceback follows its line, indented. Lines are cut to the
+    terminal's width only when stdout is a terminal and --wide is not given.
+    """
     load_run(run_id)  # an unknown id is an error, not an empty journal
     unknown = sorted(set(types) - set(EVENT_TYPES))
     if unknown:
@@ -258,13 +314,17 @@ def logs(run_id: str, types: tuple[str, ...], follow: bool) -> None:
                    f"({', '.join(EVENT_TYPES)})", err=True)
     wanted = set(types)
     shown: list[dict[str, Any]] = []
+    history = EventReader()  # reads every event: a shown end needs its hidden start
+    width = line_width(wide)
 
     def show(event: dict[str, Any]) -> None:
+        view = history.read(event)
         if wanted and event.get("type") not in wanted:
             return
         shown.append(event)
         if not out.is_json():  # JSON mode prints one document at the end
-            click.echo(out.format_event(event))
+            for line in event_lines(view, width=width):
+                click.echo(line)
 
     if follow:
         _follow_interruptibly(run_id, show)
