@@ -27,6 +27,11 @@ __all__ = ["Event", "Journal", "LeaseLost", "NewEvent", "NotAsDecided", "Sequenc
            "decode_entry"]
 
 
+#: The longest journal ``Journal.shrink_in`` rewrites (a longer one's slack is at most its
+#: last node's, small beside it; rewriting it would cost more Redis time).
+SHRINK_MAX_ENTRIES = 200
+
+
 class LeaseLost(Exception):
     """The turn no longer owns the actor; it must stop without acknowledging anything."""
 
@@ -135,6 +140,13 @@ class Journal:
             args.append(guard)
         self._scripts.call_in(pipe, "commit", self._commit_keys(), args)
         return str(args[3])
+
+    def shrink_in(self, pipe: Any, max_entries: int = SHRINK_MAX_ENTRIES) -> None:
+        """Queue on ``pipe`` a rewrite of a short journal at its exact size
+        (``journal_shrink.lua``): for an actor that stops growing its journal for a
+        while. Content, ids and stream metadata are unchanged, so it is safe anywhere,
+        before or after a commit, by any process."""
+        self._scripts.call_in(pipe, "journal_shrink", [self._keys.journal], [max_entries])
 
     def outcome(self, reply: Any) -> int:
         """The new last seq from a commit's reply, or the exception it stands for."""

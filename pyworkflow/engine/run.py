@@ -198,9 +198,12 @@ class Run:
         if self.ctx is not None and not self.history.finished:
             self._watch_history_size(self.ctx.next_seq - 1)
         if self.ctx is not None and not self.history.finished:
-            self.project(status=self.history.live_status(), updated_at=repr(self.now()),
+            status = self.history.live_status()
+            self.project(status=status, updated_at=repr(self.now()),
                          waiting_on=serialization.dumps(
                              [c.describe() for c in self.history.open_calls()]))
+            if status == "suspended":
+                self.ports.runs.settled(self.run_id)
         self.ctx = None
 
     def _watch_history_size(self, events: int) -> None:
@@ -415,6 +418,7 @@ class Run:
             purge_at = self.now() + retention
             self.project(purge_at=repr(purge_at))
             self.ports.runs.expire(self.run_id, purge_at)
+        self.ports.runs.settled(self.run_id)
         for call in list(self.history.open.values()):
             KINDS[call.kind].on_run_end(self, call)
         if continued:
