@@ -1,0 +1,70 @@
+"""A run that waits or has ended keeps its journal at its size, not Redis' 4 KB.
+
+Redis preallocates a 4 KB listpack for every new stream, so a short journal held
+4.7 KB for 1.4 KB of events. The worker rewrites a settled run's short journal at
+its exact size (``journal_shrink.lua``, riding on the commit): these tests check
+the memory it takes and that nothing about the journal changes: the same events,
+ids and stream metadata, and a run that sleeps (rewritten while it waits) goes on
+appending after it wakes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pyworkflow
+from tests._workers import Worker, wait_for
+from tests.test_examples_cli import wait_done
+
+MODULE = "tests.shrink_workflows"
+#: what a stream of a short run's size takes once rewritten; Redis' preallocated
+#: listpack alone is 4,096 bytes (the journal took 4,784 before)
+SHORT_JOURNAL_MAX_BYTES = 3_000
+
+
+@pytest.fixture(scope="module")
+def shrink_worker(rt: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    worker = Worker(MODULE, Path(tmp_path_factory.mktemp("shrink")), "shrink",
+                    concurrency=2).start()
+    import tests.shrink_workflows  # noqa: F401
+
+    yield worker
+    worker.stop()
+
+
+def _journal_bytes(rt: Any, run_id: str) -> int:
+    return int(rt.redis.memory_usage(rt.system.actor_keys(run_id).journal, samples=0) or 0)
+
+
+def test_a_finished_runs_journal_takes_what_its_events_take(rt: Any, shrink_worker: Any) -> None:
+    run_id = pyworkflow.start("shrink_three_steps", 1)
+    final = wait_done(run_id, 30)
+    assert final["status"] == "completed" and final["result"] == 7
+    journal = rt.system.actor_keys(run_id).journal
+    wait_for(lambda: _journal_bytes(rt, run_id) < SHORT_JOURNAL_MAX_BYTES, 10, 0.05,
+             f"the journal under {SHORT_JOURNAL_MAX_BYTES} bytes "
+             f"(it takes {_journal_bytes(rt, run_id)})")
+    types = [e["type"] for e in pyworkflow.get_workflow_events(run_id)]
+    assert types == ["workflow_started"] + ["step_scheduled", "step_completed"] * 3 + [
+        "workflow_completed"]
+    ids = [eid.decode() for eid, _ in rt.redis.xrange(journal)]
+    assert ids == [f"{i}-0" for i in range(1, len(types) + 1)]
+    info = rt.redis.xinfo_stream(journal)
+    assert info["length"] == len(types) and info["last-generated-id"] == ids[-1].encode()
+
+
+def test_a_sleeping_run_is_rewritten_and_goes_on_after_it_wakes(rt: Any,
+                                                                shrink_worker: Any) -> None:
+    run_id = pyworkflow.start("shrink_sleep_then_step", 1.5)
+    wait_for(lambda: pyworkflow.get_workflow_run(run_id).status == "suspended", 20, 0.05,
+             "the run to sleep")
+    wait_for(lambda: _journal_bytes(rt, run_id) < SHORT_JOURNAL_MAX_BYTES, 10, 0.05,
+             "the sleeping run's journal to be rewritten")
+    final = wait_done(run_id, 30)
+    assert final["status"] == "completed" and final["result"] == 42
+    types = [e["type"] for e in pyworkflow.get_workflow_events(run_id)]
+    assert types == ["workflow_started", "sleep_started", "sleep_completed",
+                     "step_scheduled", "step_completed", "workflow_completed"]
