@@ -112,12 +112,16 @@ class EventView:
     def when(self) -> str:
         return iso_utc(self.timestamp)
 
-    def detail(self) -> str:
-        """The fields after the call id, two spaces apart."""
+    def parts(self) -> list[str]:
+        """The fields after the call id, a step's duration after its attempt."""
         parts = list(self.fields)
         if self.took is not None:
             parts.insert(min(2, len(parts)), f"took {format_duration(self.took)}")
-        return "  ".join(p for p in parts if p)
+        return [p for p in parts if p]
+
+    def detail(self) -> str:
+        """:meth:`parts` two spaces apart."""
+        return "  ".join(self.parts())
 
 
 @dataclass

@@ -33,8 +33,9 @@ from .. import keys
 from ..client import get_workflow_run
 from ..client.hooks import short_token
 from ..client.run_queries import event_dict, retry_message
+from ..event_text import EventReader
 from ..hook_info import hook_info_from_record
-from ..run_info import TERMINAL_STATUSES, values_from_record
+from ..run_info import values_from_record
 from ..serialization import encode
 from ..worker._runtime import Runtime, runtime
 from .timeline import build_timeline
@@ -54,6 +55,9 @@ FIRST_PAGE, MAX_PAGE = 10, 500
 #: its size and its first ``PREVIEW_CHARS`` characters).
 VALUE_CHARS = 2_000
 PREVIEW_CHARS = 200
+#: A traceback is what an operator opens the page for: kept whole up to this many
+#: characters (a deep one is a few kB), cut short like any value past it.
+TRACEBACK_CHARS = 20_000
 
 
 def run_detail(run_id: str, full_tokens: bool) -> dict[str, Any]:
@@ -69,16 +73,16 @@ def run_detail(run_id: str, full_tokens: bool) -> dict[str, Any]:
     return {
         "run": info.to_dict(),
         "values": encode(values_from_record(record)),
-        "events": [_shown(e, full_tokens) for e in events],
+        "events": _with_views([_shown(e, full_tokens) for e in events]),
         "events_total": total,
         "timeline": timeline,
         "children": _children(events),
         "hooks": _hooks(events, full_tokens),
         "now": now,
-        # Which buttons the page offers: cancel while the run is not finished, retry
-        # when retry_run would do something (failed, parked, pending without a start).
-        "can": {"cancel": info.status not in TERMINAL_STATUSES,
-                "retry": retry_message(info) is not None},
+        # Which buttons the page offers, by the rules the commands use: cancel while the
+        # run is not finished (``runs cancel`` leaves a finished run alone), retry when
+        # retry_run would do something (failed, parked, pending without a start).
+        "can": {"cancel": not info.finished, "retry": retry_message(info) is not None},
     }
 
 
@@ -110,17 +114,33 @@ def _capped(data: Any) -> Any:
     """``data`` with each value longer than ``VALUE_CHARS`` (as JSON) replaced by a
     marker; data that is not an object is measured whole."""
     if isinstance(data, dict):
-        return {k: _cut(v) for k, v in data.items()}
+        return {k: _cut(v, TRACEBACK_CHARS if k == "traceback" else VALUE_CHARS)
+                for k, v in data.items()}
     return _cut(data)
 
 
-def _cut(value: Any) -> Any:
+def _cut(value: Any, limit: int = VALUE_CHARS) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-    if len(text) <= VALUE_CHARS:
+    if len(text) <= limit:
         return value
     return {"$truncated": len(text), "preview": text[:PREVIEW_CHARS]}
+
+
+def _with_views(shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each event with ``view``: what the log row shows, rendered by the code that
+    renders ``runs logs`` lines (call id, the type's fields, a step's duration and
+    traceback), so the page and the CLI say the same thing."""
+    reader = EventReader()
+    out = []
+    for event in shown:
+        view = reader.read(event)
+        out.append({**event, "view": {
+            "call_id": view.call_id, "parts": view.parts(), "took": view.took,
+            "traceback": view.traceback if isinstance(view.traceback, str) else None,
+            "same_traceback_as": view.same_traceback_as}})
+    return out
 
 
 def _shown(event: dict[str, Any], full_tokens: bool) -> dict[str, Any]:

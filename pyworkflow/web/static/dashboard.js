@@ -23,8 +23,29 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// Times: ISO 8601 UTC to the millisecond, as the CLI prints them; the local time (24-hour,
+// labelled) beside it where a person reads one time, in a tooltip in tables.
+function isoUtc(ts) {
+  return new Date(ts * 1000).toISOString();
+}
+
+function localLabel(ts) {
+  const d = new Date(ts * 1000);
+  const two = (n) => String(n).padStart(2, "0");
+  const off = -d.getTimezoneOffset();
+  const zone = `${off < 0 ? "-" : "+"}${two(Math.floor(Math.abs(off) / 60))}:${two(Math.abs(off) % 60)}`;
+  const day = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+  const sameDay = day === isoUtc(ts).slice(0, 10);
+  return `local ${sameDay ? "" : day + " "}${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${zone}`;
+}
+
 function when(ts) {
-  return ts ? new Date(ts * 1000).toLocaleString() : "—";
+  return ts ? el("time", {datetime: isoUtc(ts), title: localLabel(ts)}, isoUtc(ts)) : "—";
+}
+
+function whenBoth(ts) {
+  return ts ? el("span", {class: "when"}, el("time", {datetime: isoUtc(ts)}, isoUtc(ts)), " ",
+                 el("span", {class: "muted local"}, localLabel(ts))) : "—";
 }
 
 function seconds(s) {
@@ -186,6 +207,27 @@ function fields(pairs) {
     .map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
+// One event: its line (the server renders the fields that matter for its type, as
+// `runs logs` does), a failed step's traceback as preformatted text, and its raw data
+// folded away. Every value goes in as text (el), never as HTML.
+function eventRow(e) {
+  const v = e.view || {};
+  const data = e.data && typeof e.data === "object" ? e.data : {data: e.data};
+  const raw = Object.entries(data).filter(([k]) => k !== "traceback");
+  return el("tr", {"data-type": e.type, "data-seq": e.seq},
+    el("td", {}, e.seq),
+    el("td", {class: "ev-time"}, whenBoth(e.timestamp)),
+    el("td", {class: "mono"}, e.type),
+    el("td", {class: "mono ev-call"}, v.call_id === null || v.call_id === undefined ? "" : `#${v.call_id}`),
+    el("td", {class: "ev-what"},
+      el("span", {class: "ev-detail"}, (v.parts || []).map((p, i) => [i ? " · " : "", el("span", {class: "ev-part"}, p)])),
+      v.same_traceback_as ? el("p", {class: "muted"}, `Traceback as at seq ${v.same_traceback_as}.`)
+        : v.traceback ? el("pre", {class: "traceback error"}, v.traceback) : "",
+      raw.length ? el("details", {class: "ev-data"}, el("summary", {}, "data"),
+        el("dl", {class: "fields"}, raw.map(([k, val]) => [el("dt", {}, k), el("dd", {},
+          el("pre", {}, typeof val === "string" ? val : json(val)))]))) : ""));
+}
+
 function runPage() {
   const runId = body.dataset.runId;
   const actions = body.dataset.actions === "on";
@@ -244,8 +286,8 @@ function runPage() {
     }
     section("summary", r, () => [
       fields([["Status", el("span", {id: "status", class: `badge s-${r.status}`}, r.status)],
-              ["Workflow", r.workflow], ["Started", when(r.created_at)],
-              ["Finished", r.finished_at ? when(r.finished_at) : null],
+              ["Workflow", r.workflow], ["Started", whenBoth(r.created_at)],
+              ["Finished", r.finished_at ? whenBoth(r.finished_at) : null],
               ["Took", r.finished_at ? seconds(r.finished_at - r.created_at) : null],
               ["Parent", r.parent_run_id ? el("a", {href: `runs/${encodeURIComponent(r.parent_run_id)}`}, r.parent_run_id) : null],
               ["Continued from", r.continued_from], ["Continued to", r.continued_to],
@@ -266,9 +308,9 @@ function runPage() {
       : el("p", {class: "muted"}, "None."));
     section("events", [d.events_total, d.events.length], () => [
       d.events_total > d.events.length ? el("p", {class: "muted"}, `The newest ${d.events.length} of ${d.events_total} events.`) : "",
-      el("table", {id: "events-table", class: "events"}, el("tbody", {}, d.events.map((e) =>
-        el("tr", {"data-type": e.type}, el("td", {}, e.seq), el("td", {}, when(e.timestamp)),
-          el("td", {class: "mono"}, e.type), el("td", {}, el("code", {}, JSON.stringify(e.data)))))))]);
+      el("table", {id: "events-table", class: "events"},
+        el("thead", {}, el("tr", {}, ["Seq", "Time", "Type", "Call", "What"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, d.events.map(eventRow)))]);
     if (["completed", "failed", "cancelled", "continued_as_new"].includes(r.status) && stop) stop();
   };
   stop = poll(refresh, POLL_MS);
