@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 
 def test_docs_build_strict_without_warnings(tmp_path: Path) -> None:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's banner, not a build warning
+    # Never -q: mkdocs counts --strict warnings only at the log level it shows.
     built = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
          str(REPO / "mkdocs.yml"), "--site-dir", str(tmp_path / "site")],
