@@ -94,6 +94,7 @@ from .errors import (
     StepFailedError,
     StepTimeoutError,
     ValueNotSetError,
+    WorkflowCancelledError,
     WorkflowFailedError,
     WorkflowNotFoundError,
     WorkflowTimeoutError,
@@ -144,7 +145,8 @@ __all__ = [
     "HookExpiredError", "HookNotFoundError", "HookPayloadError", "IdempotencyKeyUsedError",
     "MaxNestingDepthError", "NonDeterminismError", "PyWorkflowError", "RetryableError",
     "RunFinishedError", "RunNotFoundError", "SerializationError", "SignalTimeoutError",
-    "StepFailedError", "StepTimeoutError", "ValueNotSetError", "WorkflowFailedError",
+    "StepFailedError", "StepTimeoutError", "ValueNotSetError", "WorkflowCancelledError",
+    "WorkflowFailedError",
     "WorkflowNotFoundError", "WorkflowTimeoutError",
     # schedules
     "InvalidScheduleError", "ScheduleExistsError", "ScheduleInfo", "ScheduleNotFoundError",

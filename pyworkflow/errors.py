@@ -119,6 +119,19 @@ class WorkflowFailedError(PyWorkflowError):
         self.run_id, self.error_type, self.error_message = run_id, error_type, error_message
 
 
+class WorkflowCancelledError(WorkflowFailedError):
+    """A run ended cancelled; raised to a client waiting for its result.
+
+    A subclass of :class:`WorkflowFailedError`, which is what a cancelled run raised
+    before this class existed: code that catches that still catches this, and code
+    that must tell a cancel from a failure (an operator's choice, not a bug) can."""
+
+    def __init__(self, run_id: str, error_type: str, error_message: str) -> None:
+        PyWorkflowError.__init__(self, f"run {run_id} was cancelled: {error_type}: "
+                                       f"{error_message}")
+        self.run_id, self.error_type, self.error_message = run_id, error_type, error_message
+
+
 class NonDeterminismError(PyWorkflowError):
     """Replay issued a different command than the journal recorded at ``position``.
 
@@ -324,7 +337,7 @@ class RecordedError(PyWorkflowError):
 _BY_NAME: dict[str, type[PyWorkflowError]] = {
     cls.__name__: cls
     for cls in (PyWorkflowError, RetryableError, FatalError, StepTimeoutError, StepFailedError,
-                WorkflowFailedError, NonDeterminismError, CancellationError,
+                WorkflowFailedError, WorkflowCancelledError, NonDeterminismError, CancellationError,
                 WorkflowNotFoundError, RunNotFoundError, IdempotencyKeyUsedError,
                 SignalTimeoutError, WorkflowTimeoutError, RunFinishedError, ValueNotSetError,
                 HookExpiredError, HookNotFoundError,

@@ -13,7 +13,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import ids, limits, serialization
-from ..errors import RunFinishedError, ValueNotSetError, WorkflowFailedError
+from ..errors import (
+    RunFinishedError,
+    ValueNotSetError,
+    WorkflowCancelledError,
+    WorkflowFailedError,
+)
 from ..run_info import SETTLED_STATUSES, RunInfo, run_info_from_record, values_from_record
 from ..wire import SignalSent, encode
 
@@ -147,9 +152,11 @@ def retry_message(info: RunInfo) -> str | None:
 
 
 def result_of(info: RunInfo) -> Any:
-    """A settled run's result; ``WorkflowFailedError`` if it did not complete."""
+    """A settled run's result; ``WorkflowFailedError`` if it did not complete
+    (``WorkflowCancelledError``, its subclass, if it was cancelled). Every face
+    (sync, aio, the in-process runtimes' handles) raises through here."""
     if info.status != "completed":
         err = info.error or {}
-        raise WorkflowFailedError(info.run_id, err.get("type", info.status),
-                                  err.get("message", ""))
+        cls = WorkflowCancelledError if info.status == "cancelled" else WorkflowFailedError
+        raise cls(info.run_id, err.get("type", info.status), err.get("message", ""))
     return info.result
