@@ -35,9 +35,22 @@ class _Awaitable:
 
 
 class RunId(str, _Awaitable):
-    """A run id (a ``str``) that can also be awaited."""
+    """A run id (a ``str``) that can also be awaited.
+
+    ``created`` tells whether the call that returned it started the run: False when a
+    start with an idempotency key returned the run the key already named. An attribute
+    rather than another return value, so ``start()`` still returns a plain run id to
+    every caller written before it (the CLI reads it to say "existing run")."""
 
     __hash__ = str.__hash__
+    created: bool = True
+
+    @classmethod
+    def existing(cls, run_id: str) -> RunId:
+        """The id of a run this call did not start (an idempotent repeat)."""
+        found = cls(run_id)
+        found.created = False
+        return found
 
 
 class AwaitableList(list[Any], _Awaitable):

@@ -339,7 +339,7 @@ def start(rt: Runtime, workflow_or_name: Any, args: tuple[Any, ...], kwargs: dic
             holder = yield from _claim(rt, plan, idempotency_key, if_finished)
             if holder is not None:
                 yield command("delete", record_key)
-                return RunId(holder)
+                return RunId.existing(holder)
             claimed = True
         with start_span(plan.workflow, plan.run_id) as carrier:
             payload = encode(dataclasses.replace(plan.start, trace=carrier))

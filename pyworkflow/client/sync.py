@@ -83,7 +83,8 @@ def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
     JSON-serialisable (see ``serialization``); nothing is written when they are not.
     A start that fails (Redis or the broker down) undoes what it wrote and raises:
     no run is left ``pending`` forever. With ``idempotency_key`` the same key gives
-    the same run (see :mod:`pyworkflow.worker.idempotency` for ``if_finished``).
+    the same run (see :mod:`pyworkflow.worker.idempotency` for ``if_finished``); the
+    returned id's ``created`` is False when it is that existing run.
     """
     return _drive(client_core.start(runtime(), workflow_or_name, args, kwargs,
                                     idempotency_key, if_finished))
