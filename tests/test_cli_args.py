@@ -216,7 +216,7 @@ def test_run_json_prints_one_document(monkeypatch: pytest.MonkeyPatch) -> None:
     result = invoke("-o", "json", "workflows", "run", "cli_args_order", "-a", "order_id=o",
                     "-a", "amount=1")
     assert json.loads(result.stdout) == {"run_id": "run-test", "workflow": "cli_args_order",
-                                         "status": "pending"}
+                                         "status": "pending", "created": True}
 
 
 def test_argument_errors_are_one_line_and_start_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,13 +2,17 @@
 
 ``run`` checks the arguments against the workflow's signature before anything is
 written, so a typo is a one-line error with a suggestion, not a run that fails
-on a worker. ``--wait`` follows the run's journal live and makes the exit code
-tell a script whether the run completed.
+on a worker, and against its type annotations (``_arg_types``: a value that does
+not fit is exit code 2). ``--wait`` follows the run's journal live, through a
+continue-as-new chain to its last run, and makes the exit code tell a script
+whether the chain completed. A repeated start with an idempotency key says it
+returned the existing run rather than "Started".
 """
 
 from __future__ import annotations
 
 import inspect
+import time
 from typing import Any
 
 import click
@@ -18,6 +22,7 @@ from ..errors import IdempotencyKeyUsedError, RunNotFoundError, WorkflowNotFound
 from ..serialization import SerializationError
 from ..worker.idempotency import IF_FINISHED_CHOICES
 from . import _output as out
+from ._arg_types import check_argument_types
 from ._arguments import ArgumentError, bind_arguments, format_signature
 from ._root import CliError, cli
 from .in_process import run_local_here, run_transient_here, runtime_option
@@ -119,8 +124,17 @@ def info(name: str) -> None:
 _START_OPTIONS = ("idempotency_key", "if_finished")
 
 
+class ArgumentTypeError(CliError):
+    """A value that does not fit its parameter's type: a usage error, exit code 2
+    (one line, like every refusal; nothing was started)."""
+
+    exit_code = 2
+
+
 def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None,
-           if_finished: str) -> str:
+           if_finished: str) -> tuple[str, bool]:
+    """The run's id, and whether this call started it (False: the idempotency key
+    already named a run, which ``start`` returned)."""
     # ``start`` takes ``idempotency_key`` and ``if_finished`` itself: a workflow
     # parameter of either name must travel positionally, which works unless it is
     # keyword-only.
@@ -134,7 +148,8 @@ def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None,
                                "parameter")
     options: dict[str, Any] = {} if if_finished == "return" else {"if_finished": if_finished}
     try:
-        return str(client.start(wf.name, *args, idempotency_key=key, **options, **kwargs))
+        run_id = client.start(wf.name, *args, idempotency_key=key, **options, **kwargs)
+        return str(run_id), bool(getattr(run_id, "created", True))
     except IdempotencyKeyUsedError as exc:
         raise CliError(str(exc)) from None
     except SerializationError as exc:
@@ -190,6 +205,10 @@ def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
         args, kwargs = bind_arguments(wf.name, wf.signature, arg_items, args_json)
     except ArgumentError as exc:
         raise CliError(str(exc)) from None
+    try:
+        check_argument_types(wf.name, wf.fn, args, kwargs)
+    except ArgumentError as exc:
+        raise ArgumentTypeError(str(exc)) from None
     transient = no_durable or wf.options.get("durable") is False
     if transient or runtime_option() == "local":
         if idempotency_key:
@@ -197,15 +216,20 @@ def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
                            "runs keep nothing to remember the key in")
         (run_transient_here if transient else run_local_here)(wf, args, kwargs)
         return
-    run_id = _start(wf, args, kwargs, idempotency_key, if_finished)
+    run_id, created = _start(wf, args, kwargs, idempotency_key, if_finished)
     if wait:
-        _wait(run_id, wf.name, timeout)
+        _wait(run_id, wf.name, timeout, created)
         return
     status = _status_after_start(run_id)
     if out.is_json():
-        out.emit_json({"run_id": run_id, "workflow": wf.name, "status": status})
+        out.emit_json({"run_id": run_id, "workflow": wf.name, "status": status,
+                       "created": created})
         return
-    click.echo(f"Started {wf.name}: run {run_id} ({status})")
+    if created:
+        click.echo(f"Started {wf.name}: run {run_id} ({status})")
+    else:
+        click.echo(f"Existing run of {wf.name}: run {run_id} ({status}); idempotency key "
+                   f"{idempotency_key!r} already named it, nothing new was started")
     click.echo("Next:")
     click.echo(f"  pyworkflow runs status {run_id}")
     click.echo(f"  pyworkflow runs logs {run_id}")
@@ -232,15 +256,18 @@ def _status_after_start(run_id: str) -> str:
         return "pending"
 
 
-def _wait(run_id: str, workflow: str, timeout: float | None) -> None:
-    """Follow the run; exit 0 only if it completed (1 on failure, cancel, park, timeout)."""
+def _wait(run_id: str, workflow: str, timeout: float | None, created: bool = True) -> None:
+    """Follow the run, and the runs it continued as, to the end of its chain (as
+    ``get_result(..., follow=True)`` does); exit 0 only if the last run completed (1 on
+    failure, cancel, park, timeout)."""
     json_mode = out.is_json()
     if not json_mode:
-        click.echo(f"Started {workflow}: run {run_id}; following its events (Ctrl-C stops "
+        what = "Started" if created else "Existing run of"
+        click.echo(f"{what} {workflow}: run {run_id}; following its events (Ctrl-C stops "
                    "following, not the run)")
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        info, finished = follow_run(run_id, lambda e: None if json_mode else click.echo(
-            out.format_event(e)), timeout=timeout)
+        info, finished = _follow_chain(run_id, json_mode, deadline)
     except KeyboardInterrupt:
         click.echo(f"Stopped following; run {run_id} goes on. Resume with: "
                    f"pyworkflow runs logs {run_id} --follow", err=True)
@@ -250,6 +277,40 @@ def _wait(run_id: str, workflow: str, timeout: float | None) -> None:
     else:
         _print_outcome(info, finished, timeout)
     raise click.exceptions.Exit(0 if finished and info.status == "completed" else 1)
+
+
+def _follow_chain(run_id: str, json_mode: bool, deadline: float | None) -> tuple[Any, bool]:
+    """``follow_run`` on the run, then on each run it continued as, until one settles
+    otherwise or the deadline passes: the chain's last run and whether it settled."""
+    while True:
+        info, finished = follow_run(
+            run_id, lambda e: None if json_mode else click.echo(out.format_event(e)),
+            timeout=_left(deadline))
+        successor = getattr(info, "continued_to", None)
+        if not (finished and info.status == "continued_as_new" and successor):
+            return info, finished
+        if not json_mode:
+            click.echo(f"Run {run_id} continued as new: following run {successor}")
+        if not _appeared(successor, deadline):
+            return info, False
+        run_id = successor
+
+
+def _appeared(run_id: str, deadline: float | None) -> bool:
+    """Wait for a successor's record, which its first turn writes (a moment after its
+    predecessor ended); False if the deadline passes first."""
+    while True:
+        try:
+            client.get_workflow_run(run_id)
+            return True
+        except RunNotFoundError:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _print_outcome(info: Any, finished: bool, timeout: float | None) -> None:
