@@ -11,10 +11,17 @@ The walk stops early: a run finishes after it was created, so a run created afte
 cutoff cannot have finished before it. Creation and finish times come from different
 machines' clocks (the client's, a worker's), so the walk goes ``CLOCK_SKEW_S`` past
 the cutoff; each run's own ``finished_at`` still decides.
+
+With no filter (no ``--status``, ``--workflow`` or ``--older-than``) the purge is every
+finished run there is, which one mistyped command should not do: on a terminal it
+asks first, saying how many runs it would delete; elsewhere (a script, a pipe) it
+refuses unless ``--yes`` says the operator meant it. A filtered purge runs as it
+always has. Either way it says how many runs it deleted.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -52,8 +59,15 @@ class Found:
               help="Only runs that ended this way.")
 @click.option("--workflow", "-w", help="Only runs of this workflow.")
 @click.option("--dry-run", is_flag=True, help="List what would be purged; delete nothing.")
-def purge(older_than: str, status: str | None, workflow: str | None, dry_run: bool) -> None:
-    """Delete every key of finished runs (journal, record, hooks, index entries)."""
+@click.option("--yes", "-y", is_flag=True,
+              help="With no filter: purge every finished run without asking (needed when "
+                   "not on a terminal).")
+def purge(older_than: str, status: str | None, workflow: str | None, dry_run: bool,
+          yes: bool) -> None:
+    """Delete every key of finished runs (journal, record, hooks, index entries).
+
+    With no filter (--status, --workflow, --older-than) this asks first on a terminal
+    and needs --yes elsewhere."""
     try:
         age = parse_duration(older_than)
     except ValueError as exc:
@@ -61,6 +75,8 @@ def purge(older_than: str, status: str | None, workflow: str | None, dry_run: bo
     cutoff = time.time() - age
     statuses = frozenset([status] if status else TERMINAL_STATUSES)
     rt = _runtime.runtime()
+    if not (dry_run or yes or status or workflow or age > 0):
+        _confirm_all(len(_matching(rt, cutoff, statuses, workflow)))
     retention = RunRetention(rt.redis, rt.settings.key_prefix, rt.system)
     found: list[Found] = []
     purged: list[str] = []
@@ -77,7 +93,7 @@ def purge(older_than: str, status: str | None, workflow: str | None, dry_run: bo
         pass
     if out.is_json():
         out.emit_json({"dry_run": dry_run, "matched": [i.run_id for i in found],
-                       "purged": purged})
+                       "purged": purged, "deleted": len(purged)})
         return
     if dry_run:
         for info in found:
@@ -85,6 +101,35 @@ def purge(older_than: str, status: str | None, workflow: str | None, dry_run: bo
         click.echo(f"{len(found)} run(s) would be purged (dry run: nothing deleted)")
         return
     click.echo(f"purged {len(purged)} of {len(found)} finished run(s)")
+
+
+def stdin_is_terminal() -> bool:
+    """Whether someone can answer a prompt (a test stands in for a terminal here)."""
+    return sys.stdin.isatty()
+
+
+def _matching(rt: Any, cutoff: float, statuses: frozenset[str],
+              workflow: str | None) -> list[Found]:
+    """What a purge would delete, read without deleting (the count a prompt shows)."""
+    found: list[Found] = []
+    for batch in finished_before(rt.redis, rt.settings.key_prefix, rt.system.actor_keys,
+                                 cutoff, statuses, workflow):
+        found.extend(batch)
+    return found
+
+
+def _confirm_all(count: int) -> None:
+    """An unfiltered purge: ask on a terminal, else refuse without ``--yes``."""
+    if count == 0:
+        return  # nothing to lose: the purge itself says "purged 0"
+    if not stdin_is_terminal():
+        raise CliError(f"runs purge with no filter deletes every finished run ({count} now); "
+                       "pass --yes to do so without a terminal, or narrow it with --status, "
+                       "--workflow or --older-than (--dry-run lists them)")
+    if not click.confirm(f"Delete all {count} finished run(s) (no filter given)?",
+                         default=False, err=True):
+        click.echo("Nothing deleted.", err=True)
+        raise click.exceptions.Exit(1)
 
 
 def finished_before(client: Any, prefix: str, actor_keys: Any, cutoff: float,
