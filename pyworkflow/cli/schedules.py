@@ -6,8 +6,10 @@ refusal (a bad cron expression or timezone, an unknown schedule, an id in use, a
 value outside the limits of ``pyworkflow.schedules.limits``) is one line on stderr
 and exit code 1, and nothing is written.
 
-``backfill`` prints how many firings it sent; a range with none is exit code 1 (a
-script asked for runs and gets none: it should know). ``delete`` waits (``--wait``)
+``backfill`` and ``trigger`` say how many firings they queued, "0 firings" plainly
+when a backfill's range holds none (exit code 0: nothing went wrong, and the words
+say nothing happened). A queued firing is the schedule actor's to start or skip
+under its overlap policy. ``delete`` waits (``--wait``)
 until the schedule's actor has deleted it and only then says "deleted"; otherwise
 it says the request waits for a worker, with exit code 1. ``list`` shows a schedule
 whose record cannot be read, or that is parked after its turns died, as ``error``
@@ -153,8 +155,23 @@ _simple("pause", "Stop firing until resumed (runs already going go on).", api.pa
         "paused")
 _simple("resume", "Fire again from now on (missed firings are not run).", api.resume_schedule,
         "resumed")
-_simple("trigger", "Fire now, under the schedule's overlap policy.", api.trigger_schedule,
-        "triggered")
+
+
+@schedules.command("trigger")
+@click.argument("schedule_id")
+def trigger(schedule_id: str) -> None:
+    """Fire now, under the schedule's overlap policy."""
+    queued = _refusals(api.trigger_schedule, schedule_id)
+    if out.is_json():
+        out.emit_json({"schedule_id": schedule_id, "queued": queued})
+        return
+    click.echo(f"trigger queued: {_firings(queued)} of {schedule_id}")
+    out.note("the schedule's overlap policy decides whether it starts a run (skip skips "
+             f"it while one is going): pyworkflow schedules show {schedule_id}")
+
+
+def _firings(count: int) -> str:
+    return f"{count} firing{'' if count == 1 else 's'}"
 
 
 @schedules.command("delete")
@@ -181,10 +198,14 @@ def backfill(schedule_id: str, start: str, end: str, overlap: str) -> None:
     """Start one run for every firing between --start and --end (at most 1,000 firings,
     none in the future; a wider range is refused: split it)."""
     sent = _refusals(api.backfill_schedule, schedule_id, start, end, overlap)
+    if out.is_json():
+        out.emit_json({"schedule_id": schedule_id, "queued": sent})
+        return
     if not sent:
-        raise CliError(f"no firing of {schedule_id} between {start} and {end}: nothing to "
-                       "backfill (an interval schedule's firings count from its creation or "
-                       "its start_at)")
-    click.echo(f"backfill sent: {sent} firing{'s' if sent != 1 else ''} of {schedule_id} "
-               f"from {start} to {end}")
+        click.echo(f"backfill queued 0 firings of {schedule_id}: the range {start} to {end} "
+                   "holds no firing, so nothing was started")
+        out.note("an interval schedule's firings count from its creation or its start_at")
+        return
+    click.echo(f"backfill sent: {_firings(sent)} of {schedule_id} from {start} to {end} "
+               "(queued)")
     out.note("a firing that already has its run is not started again")

@@ -134,10 +134,15 @@ def resume_schedule(schedule_id: str) -> None:
     _send(schedule_id, "resume", {}, allowed=_LIVE)
 
 
-def trigger_schedule(schedule_id: str, overlap: str | None = None) -> None:
+def trigger_schedule(schedule_id: str, overlap: str | None = None) -> int:
     """Fire now, as if a firing were due (under the schedule's overlap policy unless
-    ``overlap`` says otherwise; ``allow_all`` always starts a run)."""
+    ``overlap`` says otherwise; ``allow_all`` always starts a run). Returns how many
+    firings it queued: 1 (a schedule it cannot fire is refused with an error). Whether
+    that firing starts a run is the actor's decision under the policy (``skip`` skips
+    it while a run is going), made after this returns. It returned None before; an
+    int keeps every caller that ignored it working."""
     _send(schedule_id, "trigger", {"overlap": _policy(overlap)})
+    return 1
 
 
 def backfill_schedule(schedule_id: str, start: Any, end: Any,
