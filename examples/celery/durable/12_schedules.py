@@ -16,7 +16,8 @@ duplicate timer never starts two runs for one firing.
     pyworkflow schedules delete heartbeat
 
 ``nightly_report`` brings its own schedule (``sched-nightly_report``, 03:00 in Paris,
-DST included): any process that imports this module declares it.
+DST included): a worker that imports this module declares it when it starts (an app,
+the CLI or another example importing it declares nothing).
 """
 
 from __future__ import annotations
