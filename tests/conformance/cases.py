@@ -186,6 +186,15 @@ class Cancel(Action):
 
 
 @dataclasses.dataclass(frozen=True)
+class NoteResultError(Action):
+    """Note the class the runtime's ``get_result`` raises for the settled run (a
+    cancelled run: ``WorkflowCancelledError``, on every face)."""
+
+    def do(self, ctx: Ctx) -> None:
+        ctx.notes.append(f"get_result raised {ctx.session.result_error(ctx.run_id)}")
+
+
+@dataclasses.dataclass(frozen=True)
 class StartAgain(Action):
     """Start the same workflow again with the run's idempotency key."""
 
@@ -446,7 +455,9 @@ CASES: list[Case] = [
          error="CancellationError", attempts={"conf_check_cancellation": 1, "conf_cleanup": 1},
          events=(WS, SS, XR, SF, SS, SC, WX),
          not_on={"transient": TRANSIENT_NO_CANCEL}),
-    Case("cancel_during_sleep", "conf_cancel_in_sleep", script=(WaitEvent(LS), Cancel()),
+    Case("cancel_during_sleep", "conf_cancel_in_sleep",
+         script=(WaitEvent(LS), Cancel(), NoteResultError(after_end=True)),
+         notes=("get_result raised WorkflowCancelledError",),
          status="cancelled", error="CancellationError", attempts={"conf_cleanup": 1},
          events=(WS, LS, XR, XW, SS, SC, WX), not_on={"transient": TRANSIENT_NO_CANCEL}),
     Case("cancel_during_hook_wait", "conf_cancel_in_hook",

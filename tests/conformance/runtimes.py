@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import pyworkflow
 from pyworkflow import RunInfo
 from pyworkflow._start_plan import plan_start
+from pyworkflow.local.environment import RunHandle
 from pyworkflow.local.runtime import LocalRuntime
 from pyworkflow.local.transient import run_transient
 from pyworkflow.run_info import values_from_record
@@ -51,6 +52,8 @@ class Session(Protocol):
     def send_signal(self, run_id: str, name: str, payload: Any) -> None: ...
     def cancel(self, run_id: str, tag: str) -> None: ...
     def settle(self, run_id: str, follow: bool = False) -> RunInfo: ...
+    def result_error(self, run_id: str) -> str | None:
+        """The class name of what the runtime's own ``get_result`` raises (None: none)."""
     def events(self, run_id: str) -> list[dict[str, Any]] | None: ...
     def values(self, run_id: str) -> dict[str, Any] | None: ...
     def chain(self, run_id: str) -> list[str] | None: ...
@@ -111,6 +114,13 @@ class CelerySession:
 
     def settle(self, run_id: str, follow: bool = False) -> RunInfo:
         return pyworkflow.wait_for_run(run_id, timeout=CELERY_WAIT_S, follow=follow)
+
+    def result_error(self, run_id: str) -> str | None:
+        try:
+            pyworkflow.get_result(run_id, timeout=CELERY_WAIT_S)
+        except Exception as exc:
+            return type(exc).__name__
+        return None
 
     def events(self, run_id: str) -> list[dict[str, Any]] | None:
         return list(pyworkflow.get_workflow_events(run_id))
@@ -177,6 +187,13 @@ class EnvSession:
 
     def settle(self, run_id: str, follow: bool = False) -> RunInfo:
         return self.env.wait(run_id, follow=follow)
+
+    def result_error(self, run_id: str) -> str | None:
+        try:
+            RunHandle(self.env, run_id).result()
+        except Exception as exc:
+            return type(exc).__name__
+        return None
 
     def events(self, run_id: str) -> list[dict[str, Any]] | None:
         return self.env.events(run_id)
@@ -250,6 +267,9 @@ class TransientSession:
 
     def settle(self, run_id: str, follow: bool = False) -> RunInfo:
         return self._ended[run_id]
+
+    def result_error(self, run_id: str) -> str | None:
+        raise self._none("get_result (the call itself raised)")
 
     def events(self, run_id: str) -> list[dict[str, Any]] | None:
         return None
