@@ -1074,8 +1074,8 @@ def parse_args(argv: list[str] | None) -> Options:
                    help="how long each partition lasts (60; --small 15)")
     p.add_argument("--partition-broker-only", action="store_true",
                    help="cut only the broker: each worker gets a link for Redis and one for "
-                        "the broker (so it takes mailbox messages through Kombu) and a "
-                        "partition cuts the broker link alone")
+                        "the broker and a partition cuts the broker link alone; implies "
+                        "--kombu-mailbox (mailbox messages through Kombu, in every process)")
     p.add_argument("--in-flight", type=int, help="runs in flight at most (60; --small 10)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     p.add_argument("--timeout", type=float,
@@ -1106,8 +1106,11 @@ def parse_args(argv: list[str] | None) -> Options:
     values: dict[str, Any] = {k: getattr(a, k) if getattr(a, k) is not None else v
                               for k, v in preset.items()}
     seed = a.seed if a.seed is not None else random.randrange(1_000_000)
+    # A broker cut alone needs the broker apart from the runtime's Redis (its own link):
+    # every process, this one too, must then take mailbox messages through Kombu.
     opts = Options(seed=seed, concurrency=a.concurrency, min_gap=a.min_gap, keep=a.keep,
-                   stall=a.stall, kombu_mailbox=a.kombu_mailbox, cluster=a.cluster,
+                   stall=a.stall, cluster=a.cluster,
+                   kombu_mailbox=a.kombu_mailbox or a.partition_broker_only,
                    partition_broker_only=a.partition_broker_only, **values)
     if opts.runs < 1 or opts.workers < 1 or opts.kills < 0 or opts.redis_restarts < 0 \
             or opts.partitions < 0:
@@ -1190,7 +1193,7 @@ def main(argv: list[str] | None = None) -> int:
         if opts.partitions_skipped:
             log(f"partitions skipped: {opts.partitions_skipped} (unprivileged user and "
                 "network namespaces are needed); the run goes on without them")
-        split = opts.partition_broker_only or opts.kombu_mailbox
+        split = opts.kombu_mailbox  # (implied by --partition-broker-only)
         pool = WorkerPool(opts.workers, opts.concurrency, workdir / "logs", env,
                           isolated=opts.partitions > 0,
                           broker_upstream=broker if split else None, split=split)
