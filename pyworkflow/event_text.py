@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from . import events as ev
 from .durations import format_duration
 
 __all__ = ["EventReader", "EventView", "StepAttempt", "iso_utc", "iso_utc_ms", "local_label",
-           "value_text"]
+           "own_frames", "value_text"]
 
 #: Events that dispatch a step attempt: its duration runs from here to its end.
 _ATTEMPT_STARTS = frozenset({ev.STEP_SCHEDULED, ev.STEP_RETRYING, ev.STEP_REDISPATCHED})
@@ -158,7 +159,8 @@ class EventReader:
             self._step(view, data)
         if kind == ev.STEP_FAILED:
             self.last_step_failure = {**data}
-            view.traceback = _text_or_none(data.get("traceback"))
+            trace = _text_or_none(data.get("traceback"))
+            view.traceback = own_frames(trace) if trace else None
         elif kind == ev.WORKFLOW_FAILED:
             self.workflow_failure = {**data}
             view.traceback = _text_or_none(data.get("traceback"))
@@ -199,6 +201,38 @@ class EventReader:
 
 def _text_or_none(value: Any) -> str | None:
     return value.rstrip() if isinstance(value, str) and value.strip() else None
+
+
+#: Files of the frames a step's traceback opens with, the worker calling the step
+#: (``step_task.run_step``, ``asyncio.run``...): the same in every failure, not the
+#: step's code.
+_CALLER_FRAMES = re.compile(r'^  File ".*(/pyworkflow/worker/|/asyncio/)[^"]*", line \d+')
+_HEADER = "Traceback (most recent call last):"
+
+
+def own_frames(traceback: str) -> str:
+    """A step's traceback from its own code on: the worker's and asyncio's frames
+    that call the step are left out, with a line saying how many (``-o json`` and the
+    raw event keep them). Each block of a chained traceback is treated alike."""
+    lines = traceback.splitlines()
+    kept: list[str] = []
+    i = 0
+    while i < len(lines):
+        kept.append(lines[i])
+        i += 1
+        if kept[-1] != _HEADER:
+            continue
+        skipped = 0
+        while i < len(lines) and _CALLER_FRAMES.match(lines[i]):
+            i += 1
+            skipped += 1
+            while i < len(lines) and lines[i].startswith("    "):
+                i += 1  # the frame's source line and its ^^^ marks
+        if skipped and i < len(lines) and lines[i].startswith("  File "):
+            kept.append(f"  ({skipped} frames of the worker calling the step left out)")
+        elif skipped:  # nothing of the step's own: keep the traceback as it was
+            return traceback.rstrip()
+    return "\n".join(kept)
 
 
 def _fields(kind: str, data: Mapping[str, Any]) -> list[str]:

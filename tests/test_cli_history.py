@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import pyworkflow
-from pyworkflow.event_text import EventReader, iso_utc, local_label
+from pyworkflow.event_text import EventReader, iso_utc, local_label, own_frames
 from tests._workers import PYWORKFLOW, REPO, worker_pool
 
 MODULE = "tests.history_workflows"
@@ -65,6 +65,8 @@ def test_logs_show_iso_times_call_ids_durations_and_the_traceback_under_the_step
     assert under[0] == "       Traceback (most recent call last):"
     assert any("in _charge_card" in ln for ln in under)
     assert any(ln.strip() == "raise ValueError(f\"card declined for {amount}\")" for ln in under)
+    assert under[1].strip() == "(5 frames of the worker calling the step left out)"
+    assert "step_task.py" not in text  # the worker's frames, the same in every failure
     assert lines[failed[1] + 1].strip() == "(traceback as at seq 7)"
     assert "(no more retries)" in lines[failed[2]]
     assert "\\n" not in text and "null" not in text and "17967" not in text
@@ -131,3 +133,21 @@ def test_event_fields_per_type() -> None:
     assert shown["cancel_requested"].detail() == "reason: customer asked"
     assert shown["signal_received"].detail() == 'signal go  <- {"n": 1}'
     assert shown["signal_received"].when == "1970-01-01T00:00:01.500Z"
+
+
+def test_own_frames_leaves_out_only_the_callers_frames() -> None:
+    worker = '  File "/x/pyworkflow/worker/step_task.py", line 1, in run_step\n    call()\n'
+    mine = '  File "/app/steps.py", line 9, in charge\n    raise E()\n'
+    head = "Traceback (most recent call last):\n"
+    chained = (f"{head}{worker}{mine}E: inner\n\nThe above exception was the direct cause "
+               f"of the following exception:\n\n{head}{worker}{worker}{mine}F: outer")
+    assert own_frames(chained).splitlines() == [
+        "Traceback (most recent call last):",
+        "  (1 frames of the worker calling the step left out)",
+        '  File "/app/steps.py", line 9, in charge', "    raise E()", "E: inner", "",
+        "The above exception was the direct cause of the following exception:", "",
+        "Traceback (most recent call last):",
+        "  (2 frames of the worker calling the step left out)",
+        '  File "/app/steps.py", line 9, in charge', "    raise E()", "F: outer"]
+    only_worker = f"{head}{worker}LookupError: step 'x' is not registered"
+    assert own_frames(only_worker) == only_worker  # nothing of its own: kept whole

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterable
 
 from ..durations import format_duration
-from ..event_text import EventReader, EventView, StepAttempt
+from ..event_text import EventReader, EventView, StepAttempt, own_frames
 from . import _output as out
 
 __all__ = ["TRACEBACK_INDENT", "attempts_text", "event_lines", "line_width", "root_cause"]
@@ -94,7 +94,7 @@ def root_cause(reader: EventReader) -> str | None:
                 f"{failed.get('error', '')}")
         trace = failed.get("traceback")
         if isinstance(trace, str) and trace.strip():
-            return f"{head}\n{trace.rstrip()}"
+            return f"{head}\n{own_frames(trace.rstrip())}"
         why = "its worker was lost" if failed.get("worker_lost") else "none recorded"
         return f"{head}\n(no traceback: {why})"
     ended = reader.workflow_failure
