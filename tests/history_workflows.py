@@ -8,6 +8,9 @@ import asyncio
 
 from pyworkflow import step, workflow
 
+#: Long enough that the step_failed line passes 140 columns (what was cut before).
+REFUSAL = "the issuing bank refused it (insufficient funds on the account ending 4242)"
+
 
 @step(name="hist_fetch")
 async def fetch(item: str) -> str:
@@ -16,7 +19,7 @@ async def fetch(item: str) -> str:
 
 def _charge_card(amount: float) -> None:
     """A frame of its own, so the step's traceback has more than one line."""
-    raise ValueError(f"card declined for {amount}")
+    raise ValueError(f"card declined for {amount}: {REFUSAL}")
 
 
 @step(name="hist_charge", max_retries=2, retry_delay="0.1s")

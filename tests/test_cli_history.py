@@ -21,6 +21,7 @@ import pytest
 import pyworkflow
 from pyworkflow.event_text import EventReader, iso_utc, local_label, own_frames
 from tests._workers import PYWORKFLOW, REPO, worker_pool
+from tests.history_workflows import REFUSAL
 
 MODULE = "tests.history_workflows"
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -64,7 +65,8 @@ def test_logs_show_iso_times_call_ids_durations_and_the_traceback_under_the_step
     under = lines[failed[0] + 1: failed[0] + 30]
     assert under[0] == "       Traceback (most recent call last):"
     assert any("in _charge_card" in ln for ln in under)
-    assert any(ln.strip() == "raise ValueError(f\"card declined for {amount}\")" for ln in under)
+    assert any(ln.strip() == 'raise ValueError(f"card declined for {amount}: {REFUSAL}")'
+               for ln in under)
     assert under[1].strip() == "(5 frames of the worker calling the step left out)"
     assert "step_task.py" not in text  # the worker's frames, the same in every failure
     assert lines[failed[1] + 1].strip() == "(traceback as at seq 7)"
@@ -73,12 +75,13 @@ def test_logs_show_iso_times_call_ids_durations_and_the_traceback_under_the_step
 
 
 def test_logs_are_not_cut_when_stdout_is_not_a_terminal(failed_run: str) -> None:
-    text = cli("runs", "logs", failed_run, "-t", "workflow_failed")
+    text = cli("runs", "logs", failed_run, "-t", "step_failed")
     line = text.splitlines()[0]
-    assert len(line) > 140
-    assert line.endswith("failed after 3 attempts: ValueError: card declined for 12.5")
+    assert len(line) > 160, line
+    assert f"ValueError: card declined for 12.5: {REFUSAL}  (retry at " in line
+    assert re.search(rf"\(retry at {ISO}\)$", line), line
     assert "…" not in text
-    assert cli("runs", "logs", failed_run, "--wide", "-t", "workflow_failed") == text
+    assert cli("runs", "logs", failed_run, "--wide", "-t", "step_failed") == text
 
 
 def test_status_of_a_failed_run_shows_root_cause_and_attempts(failed_run: str) -> None:
@@ -92,7 +95,7 @@ def test_status_of_a_failed_run_shows_root_cause_and_attempts(failed_run: str) -
     assert "null" not in text and '"run-' not in text
     cause = text[text.index("Root cause:"):]
     assert cause.splitlines()[0].endswith(
-        "step hist_charge (#3), attempt 3: ValueError: card declined for 12.5")
+        f"step hist_charge (#3), attempt 3: ValueError: card declined for 12.5: {REFUSAL}")
     assert "in _charge_card" in cause  # the step's own frames, not only the workflow's
     attempts = text[text.index("Step attempts:"):].splitlines()
     assert re.search(rf"#3 hist_charge\s+1/3\s+{ISO}\s+\S+\s+failed: ValueError", attempts[2])
