@@ -10,6 +10,8 @@ a pipe (not a TTY), as a script or ``| less`` would run it.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import subprocess
 from collections.abc import Iterator
@@ -154,3 +156,32 @@ def test_own_frames_leaves_out_only_the_callers_frames() -> None:
         '  File "/app/steps.py", line 9, in charge', "    raise E()", "F: outer"]
     only_worker = f"{head}{worker}LookupError: step 'x' is not registered"
     assert own_frames(only_worker) == only_worker  # nothing of its own: kept whole
+
+
+def on_a_terminal(*args: str, columns: int = 100) -> str:
+    """The CLI's stdout when it is a terminal ``columns`` wide (a pseudo-terminal)."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": str(columns)}
+    done = subprocess.run([PYWORKFLOW, *args], cwd=REPO, stdout=follower,
+                          stderr=subprocess.PIPE, text=True, timeout=60, env=env, check=False)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert done.returncode == 0, done.stderr
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_logs_are_cut_to_a_terminal_unless_wide(failed_run: str) -> None:
+    cut = on_a_terminal("runs", "logs", failed_run, "-t", "step_failed").splitlines()
+    assert len(cut[0]) == 100 and cut[0].endswith("…"), cut[0]
+    whole = on_a_terminal("runs", "logs", failed_run, "-t", "step_failed", "--wide")
+    assert whole.splitlines()[0] == cli("runs", "logs", failed_run, "-t",
+                                        "step_failed").splitlines()[0]
