@@ -192,7 +192,8 @@ class Batches:
         try:
             new_seq, after = self._journal.commit_then(
                 self._token, live.seq, self._system.lease_ms, ctx.events,
-                [m.msg_id for _, m in fresh], committed, ctx.record, then)
+                [m.msg_id for _, m in fresh], committed, ctx.record, then,
+                settled=ctx.settled)
         except SequenceConflict as exc:
             logger.warning("journal moved on; rebuilding state", actual_seq=exc.actual_seq)
             source.give_back(taken)

@@ -37,6 +37,9 @@ class TurnContext:
     current_msg_id: str | None = None
     record: dict[str, str] = field(default_factory=dict)
     rebuild: bool = False
+    #: the actor expects no message soon (it waits, or has ended): its commit rewrites a
+    #: short journal at its exact size (``commit.lua``)
+    settled: bool = False
 
     def emit(self, type: str, data: dict[str, Any] | None = None) -> NewEvent:
         """Record an event; it will carry the id of the message being handled."""
@@ -51,6 +54,12 @@ class TurnContext:
     def project(self, **fields: str) -> None:
         """Update the actor's record (a query-side projection) in the same commit."""
         self.record.update(fields)
+
+    def settle_journal(self) -> None:
+        """The actor will not grow its journal for a while (it waits, or has ended): the
+        commit rewrites a short journal at its size, so it does not keep the slack Redis
+        leaves in a stream's last node."""
+        self.settled = True
 
     def request_rebuild(self) -> None:
         """After this batch commits, rebuild the state from the journal (e.g. after an

@@ -27,11 +27,6 @@ __all__ = ["Event", "Journal", "LeaseLost", "NewEvent", "NotAsDecided", "Sequenc
            "decode_entry"]
 
 
-#: The longest journal ``Journal.shrink_in`` rewrites (a longer one's slack is at most its
-#: last node's, small beside it; rewriting it would cost more Redis time).
-SHRINK_MAX_ENTRIES = 200
-
-
 class LeaseLost(Exception):
     """The turn no longer owns the actor; it must stop without acknowledging anything."""
 
@@ -103,7 +98,8 @@ class Journal:
     def commit_then(self, token: str, expected_seq: int, lease_ms: int,
                     events: Sequence[NewEvent], msg_ids: Sequence[str],
                     effects: Sequence[tuple[str, Effect]], record: dict[str, str] | None,
-                    then: Callable[[Any, str], None] | None = None) -> tuple[int, list[Any]]:
+                    then: Callable[[Any, str], None] | None = None,
+                    settled: bool = False) -> tuple[int, list[Any]]:
         """:meth:`commit`, with ``then(pipe, commit_id)``'s commands queued behind it in the
         same round trip: (the new last seq, their replies)."""
         riders = commit_riders.take()
@@ -111,7 +107,7 @@ class Journal:
             return self.outcome(self._scripts.commit(
                 keys=self._commit_keys(),
                 args=self._commit_args(token, expected_seq, lease_ms, events, msg_ids,
-                                       effects, record))), []
+                                       effects, record, settled=settled))), []
         at: list[int] = []
 
         def build(pipe: Any) -> None:
@@ -119,7 +115,7 @@ class Journal:
                 rider(pipe)
             at.append(len(pipe))
             commit_id = self.queue_commit(pipe, token, expected_seq, lease_ms, events,
-                                          msg_ids, effects, record)
+                                          msg_ids, effects, record, settled=settled)
             if then is not None:
                 then(pipe, commit_id)
 
@@ -129,24 +125,15 @@ class Journal:
     def queue_commit(self, pipe: Any, token: str, expected_seq: int, lease_ms: int,
                      events: Sequence[NewEvent], msg_ids: Sequence[str],
                      effects: Sequence[tuple[str, Effect]], record: dict[str, str] | None,
-                     guard: str | None = None) -> str:
+                     guard: str | None = None, settled: bool = False) -> str:
         """Queue the commit on ``pipe`` (its reply goes to :meth:`outcome`); returns the
         commit's id. ``guard``: the msg_id of a message handled before the turn began; the
         commit then happens only if that message is in hand and no dead turn task is
         unaccounted for (else :class:`NotAsDecided`)."""
         args = self._commit_args(token, expected_seq, lease_ms, events, msg_ids, effects,
-                                 record)
-        if guard is not None:
-            args.append(guard)
+                                 record, guard, settled)
         self._scripts.call_in(pipe, "commit", self._commit_keys(), args)
         return str(args[3])
-
-    def shrink_in(self, pipe: Any, max_entries: int = SHRINK_MAX_ENTRIES) -> None:
-        """Queue on ``pipe`` a rewrite of a short journal at its exact size
-        (``journal_shrink.lua``): for an actor that stops growing its journal for a
-        while. Content, ids and stream metadata are unchanged, so it is safe anywhere,
-        before or after a commit, by any process."""
-        self._scripts.call_in(pipe, "journal_shrink", [self._keys.journal], [max_entries])
 
     def outcome(self, reply: Any) -> int:
         """The new last seq from a commit's reply, or the exception it stands for."""
@@ -167,7 +154,8 @@ class Journal:
     def _commit_args(token: str, expected_seq: int, lease_ms: int,
                      events: Sequence[NewEvent], msg_ids: Sequence[str],
                      effects: Sequence[tuple[str, Effect]],
-                     record: dict[str, str] | None) -> list[Any]:
+                     record: dict[str, str] | None, guard: str | None = None,
+                     settled: bool = False) -> list[Any]:
         args: list[Any] = [token, expected_seq, lease_ms, uuid.uuid4().hex, len(events)]
         args.extend(e.encode() for e in events)
         args.append(len(msg_ids))
@@ -180,6 +168,10 @@ class Journal:
         args.append(len(record))
         for name, value in record.items():
             args.extend((name, value))
+        if guard is not None or settled:
+            args.append(guard or "")
+        if settled:
+            args.append("1")
         return args
 
     def seen(self, msg_ids: Sequence[str]) -> list[bool]:

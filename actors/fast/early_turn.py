@@ -127,7 +127,8 @@ def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: b
         places["commit"] = len(pipe)
         commit_id = journal.queue_commit(pipe, token, decision.seq, system.lease_ms,
                                          ctx.events, [message.msg_id], decision.committed,
-                                         ctx.record, guard=message.msg_id)
+                                         ctx.record, guard=message.msg_id,
+                                         settled=ctx.settled)
         if then is not None:
             places["then"] = len(pipe)
             then(pipe, commit_id)

@@ -18,10 +18,14 @@
 -- then, optionally, a guard: the msg_id of the message this batch handled, decided before
 --          the turn began (``early_turn.py``): the commit happens only if the begin in the
 --          same round trip left that message in KEYS[6] (so it owns the actor, the
---          message is not in the journal yet) and no dead turn task is unaccounted for
+--          message is not in the journal yet) and no dead turn task is unaccounted for;
+--          '' for none
+-- then, optionally, '1' when the actor settles (``TurnContext.settled``): a journal of at
+--          most 200 entries is rewritten at its size after the appends
 -- Returns {1, new_seq}; {-1, 0} when the lease was lost; {-2, actual_seq} when the
 -- journal moved on (a concurrent or duplicate turn); {-3, seq} when the guard failed.
--- On failure nothing is written.
+-- On failure nothing is written. The commit that creates the journal rewrites it at its
+-- size (Redis preallocates 4 KB for a new stream).
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then
   return {-1, 0}
 end
@@ -42,6 +46,10 @@ local m = tonumber(ARGV[6 + n])
 local k = tonumber(ARGV[7 + n + m])
 local r = tonumber(ARGV[8 + n + m + 2 * k])
 local guard = ARGV[9 + n + m + 2 * k + 2 * r]
+local settled = ARGV[10 + n + m + 2 * k + 2 * r] == '1'
+if guard == '' then
+  guard = nil
+end
 if guard then
   local held = redis.call('GET', KEYS[6])
   local ok, message = false, nil
@@ -55,9 +63,17 @@ if guard then
 end
 redis.call('HSET', KEYS[8], 'last_commit', ARGV[4])
 local i = 5
+local created = seq == 0 and n > 0
 for j = 1, n do
   seq = seq + 1
   redis.call('XADD', KEYS[1], seq .. '-0', 'e', ARGV[i + j])
+end
+if created or (settled and seq <= 200) then
+  -- Redis preallocates a stream's nodes at stream-node-max-bytes (4 KB); most journals
+  -- stay far smaller. Rewritten at its size (DUMP and RESTORE: the same entries, ids
+  -- and stream metadata) when created, and when the actor settles (it waits, or has
+  -- ended) while its journal is short, it keeps no slack.
+  redis.call('RESTORE', KEYS[1], 0, redis.call('DUMP', KEYS[1]), 'REPLACE')
 end
 i = i + n + 1
 if m > 0 then

@@ -68,12 +68,6 @@ class RunStore(Protocol):
         """The run has ended: purge it (every key) at ``at`` (seconds since the epoch)."""
         ...
 
-    def settled(self, run_id: str) -> None:
-        """The run waits (sleeps, hooks, children, signals) or has ended: its journal will
-        not grow for a while, so its storage may be compacted (a worker rewrites a short
-        journal at its exact size, in the commit's round trip)."""
-        ...
-
 
 class Clock(Protocol):
     def now(self) -> float:
@@ -179,9 +173,6 @@ class MemoryRunStore:
 
     def expire(self, run_id: str, at: float) -> None:
         self.expiries[run_id] = at
-
-    def settled(self, run_id: str) -> None:
-        """Nothing to compact in memory."""
 
 
 def memory_ports(**overrides: object) -> Ports:

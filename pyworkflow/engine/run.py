@@ -203,7 +203,7 @@ class Run:
                          waiting_on=serialization.dumps(
                              [c.describe() for c in self.history.open_calls()]))
             if status == "suspended":
-                self.ports.runs.settled(self.run_id)
+                self.ctx.settle_journal()
         self.ctx = None
 
     def _watch_history_size(self, events: int) -> None:
@@ -418,7 +418,8 @@ class Run:
             purge_at = self.now() + retention
             self.project(purge_at=repr(purge_at))
             self.ports.runs.expire(self.run_id, purge_at)
-        self.ports.runs.settled(self.run_id)
+        if self.ctx is not None:
+            self.ctx.settle_journal()
         for call in list(self.history.open.values()):
             KINDS[call.kind].on_run_end(self, call)
         if continued:

@@ -30,12 +30,6 @@ class RedisRunStore:
         index = keys.runs_purge_index(self._prefix)
         actors.ride_on_commit(lambda pipe: pipe.zadd(index, {run_id: at}))
 
-    def settled(self, run_id: str) -> None:
-        # Redis gives a new stream a 4 KB listpack: a short journal is rewritten at its
-        # size (``actors`` journal_shrink.lua), riding on the commit's round trip.
-        journal = self._system.journal(run_id)
-        actors.ride_on_commit(journal.shrink_in)
-
     def masked(self, run_id: str) -> set[int]:
         raw = self._client.hget(self._system.actor_keys(run_id).record, "masked")
         return set(json.loads(raw)) if raw else set()
