@@ -291,6 +291,9 @@ def test_a_run_past_its_max_duration_fails_after_its_shielded_cleanup(workers) -
     assert done[0]["data"]["result"] == f"cleaned {tag}"
 
 
+# serial: it times the stop (within seconds, the CLI's start-up included), which other
+# tests' load would stretch
+@pytest.mark.serial
 def test_a_cancelled_long_step_stops_within_two_seconds(workers) -> None:  # type: ignore[no-untyped-def]
     run_id = pyworkflow.start("cancellable_order_workflow", unique("order"), items=600)
     wait_event(run_id, lambda e: e["type"] == ev.STEP_SCHEDULED
