@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pyworkflow.cli import _output as out
+from pyworkflow.cli._history import format_event
 
 HOSTILE = "ok\x1b]0;owned\x07\x1b[2J\x9b31m\rdone"
 
@@ -29,7 +30,7 @@ def _printed(fn: object, output: str = "table") -> str:
 @pytest.mark.parametrize("render", [
     lambda: out.print_table(["run", "error"], [["r1", HOSTILE]]),
     lambda: out.print_fields([("Error", HOSTILE)]),
-    lambda: click.echo(out.format_event({"seq": 1, "type": "signal_received",
+    lambda: click.echo(format_event({"seq": 1, "type": "signal_received",
                                          "data": {"name": HOSTILE}})),
     lambda: out.note(HOSTILE),
 ])

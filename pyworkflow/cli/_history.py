@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..durations import format_duration
 from ..event_text import EventReader, EventView, StepAttempt, own_frames
@@ -101,3 +102,9 @@ def root_cause(reader: EventReader) -> str | None:
     if ended is not None and isinstance(ended.get("traceback"), str) and ended["traceback"]:
         return str(ended["traceback"]).rstrip()
     return None
+
+
+def format_event(event: Mapping[str, Any], width: int | None = None) -> str:
+    """One event's line as ``runs logs`` prints it (without its traceback), read alone:
+    for callers that print events one at a time (``workflows run --wait``)."""
+    return event_lines(EventReader().read(event), width=width, tracebacks=False)[0]

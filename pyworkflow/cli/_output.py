@@ -25,17 +25,17 @@ import datetime as dt
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from ..config import log_format
 from ..durations import format_duration
-from ..event_text import EventReader, iso_utc, local_label
+from ..event_text import iso_utc, local_label
 
 __all__ = [
-    "compact", "emit_json", "format_duration", "format_event", "format_time",
+    "compact", "emit_json", "format_duration", "format_time",
     "format_time_local", "is_json", "mark",
     "keep_stdout_clean", "note", "print_fields", "print_table", "printable", "truncate",
 ]
@@ -150,10 +150,3 @@ def mark(ok: bool) -> str:
         return "OK  " if ok else "FAIL"
     return "✓" if ok else "✗"
 
-
-def format_event(event: Mapping[str, Any], width: int | None = None) -> str:
-    """One event's line as ``runs logs`` prints it (without its traceback), read alone:
-    for callers that print events one at a time (``workflows run --wait``)."""
-    from ._history import event_lines  # the history module builds on this one
-
-    return event_lines(EventReader().read(event), width=width, tracebacks=False)[0]

@@ -19,6 +19,7 @@ from ..local.runtime import LocalRuntime
 from ..local.transient import run_transient
 from ..worker import _runtime
 from . import _output as out
+from ._history import format_event
 from ._root import CliError
 
 
@@ -56,7 +57,7 @@ def run_local_here(wf: Any, args: list[Any], kwargs: dict[str, Any],
 
     def show(run_id: str, event: dict[str, Any]) -> None:
         if not json_mode and (not top or run_id == top[0]):
-            click.echo(out.format_event(event))
+            click.echo(format_event(event))
 
     try:
         with LocalRuntime(on_event=show, journal=journal) as runtime:

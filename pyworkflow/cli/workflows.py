@@ -24,6 +24,7 @@ from ..worker.idempotency import IF_FINISHED_CHOICES
 from . import _output as out
 from ._arg_types import check_argument_types
 from ._arguments import ArgumentError, bind_arguments, format_signature
+from ._history import format_event
 from ._root import CliError, cli
 from .in_process import run_local_here, run_transient_here, runtime_option
 from .runs import follow_run
@@ -284,7 +285,7 @@ def _follow_chain(run_id: str, json_mode: bool, deadline: float | None) -> tuple
     otherwise or the deadline passes: the chain's last run and whether it settled."""
     while True:
         info, finished = follow_run(
-            run_id, lambda e: None if json_mode else click.echo(out.format_event(e)),
+            run_id, lambda e: None if json_mode else click.echo(format_event(e)),
             timeout=_left(deadline))
         successor = getattr(info, "continued_to", None)
         if not (finished and info.status == "continued_as_new" and successor):
