@@ -78,8 +78,9 @@ def _check_demo_imports(py: Path) -> None:
                  "[dev] a runtime dependency is missing from pyproject.toml's dependencies?")
 
 
-#: pytest processes for the parallel run, measured on a 2-core machine (see
-#: .notes or the README's testing section): the tests mostly wait on workers.
+#: pytest processes for the parallel run. The tests mostly wait on worker processes,
+#: so more than the cores pay: on 2 shared cores the non-serial tests took 351 s on 4
+#: (the whole suite, one process: 12-15 min); the no-Redis set 27 s on 3, 29 s on 4.
 PARALLEL = "4"
 FAST = "not redis and not workers and not browser and not slow"
 
