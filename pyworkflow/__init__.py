@@ -37,6 +37,7 @@ from .workflow_api import (
     continue_as_new,
     define_hook,
     deprecate_patch,
+    get_logger,
     get_step_context,
     hook,
     is_replaying,
@@ -132,7 +133,8 @@ _moved.install()
 __all__ = [
     # workflow code
     "ChildWorkflowHandle", "ParentClosePolicy", "StepContext", "TypedHook", "continue_as_new",
-    "define_hook", "deprecate_patch", "get_step_context", "hook", "is_replaying", "now",
+    "define_hook", "deprecate_patch", "get_logger", "get_step_context", "hook", "is_replaying",
+    "now",
     "patched", "set_value", "shield", "sleep", "start_child_workflow", "step",
     "wait_for_signal", "workflow",
     # app code

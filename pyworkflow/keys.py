@@ -39,6 +39,12 @@ def hooks_index(prefix: str) -> str:
     return f"{prefix}:{{index}}:hooks"
 
 
+def run_app_log(prefix: str, run_id: str) -> str:
+    """Stream: the lines a run's code logged (``pyworkflow.app_log``), capped. It carries
+    the run's own hash tag (the slot of its journal and record); purged with the run."""
+    return f"{prefix}:{{{run_id}}}:applog"
+
+
 def step_leases(prefix: str) -> str:
     """Sorted set: step attempts (``ids.step_attempt``) by when their lease expires."""
     return f"{prefix}:{{stepleases}}"

@@ -17,12 +17,16 @@ the class travels as its import path, for display only.
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+import structlog
+
 from . import serialization
+from .app_log import AppLogLine, capturing
 from .errors import FatalError, RetryableError
 from .step_context import StepContext, reset_step_context, set_step_context
 from .wire.step import StepFailure, StepOutcome
@@ -43,6 +47,12 @@ def failure_of(exc: BaseException, now_ms: int) -> StepFailure:
 class Attempt:
     """The frame of one attempt: the step context while it runs, its outcome after.
 
+    While it runs, log lines (structlog's and stdlib's, through ``merge_contextvars``)
+    carry ``run_id``, ``workflow``, ``step`` and ``attempt``, bound here so the step's
+    code passes nothing; and what it logs is captured into ``log_lines`` (on a worker,
+    where the capture handler is installed: see ``pyworkflow.app_log``), which the
+    runtime may keep as the run's app log.
+
     An ``Exception`` raised in the block becomes a failed outcome (and is kept in
     ``exc``); anything else (``KeyboardInterrupt``, a worker's ``SystemExit``) passes.
     ``encode_result`` is off for transient runs, whose values are not copied
@@ -55,11 +65,17 @@ class Attempt:
         self._now_ms = now_ms
         self._encode = encode_result
         self.exc: Exception | None = None
+        self.log_lines: list[AppLogLine] = []
+        self._frames = contextlib.ExitStack()
         self.outcome = StepOutcome.failed(
             ctx.call_id, ctx.attempt, StepFailure("RuntimeError", "the attempt never ran"))
 
     def __enter__(self) -> Attempt:
         self._token = set_step_context(self.ctx)
+        ctx = self.ctx
+        self._frames.enter_context(structlog.contextvars.bound_contextvars(
+            run_id=ctx.run_id, workflow=ctx.workflow, step=ctx.step, attempt=ctx.attempt))
+        self._frames.enter_context(capturing(self.log_lines))
         return self
 
     def succeed(self, value: Any) -> None:
@@ -69,6 +85,7 @@ class Attempt:
 
     def __exit__(self, etype: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool:
+        self._frames.close()
         reset_step_context(self._token)
         if not isinstance(exc, Exception):
             return False

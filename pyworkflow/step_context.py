@@ -59,6 +59,8 @@ class StepContext:
     attempt: int
     cancel_watch: CancelWatch = field(default_factory=lambda: CancelWatch(None),
                                       repr=False, compare=False)
+    #: The run's workflow (for log lines; None from a run scheduled before it was sent).
+    workflow: str | None = field(default=None, compare=False)
 
     @property
     def idempotency_key(self) -> str:

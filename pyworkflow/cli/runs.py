@@ -30,6 +30,7 @@ from ..run_info import SETTLED_STATUSES
 from . import _output as out
 from ._history import attempts_text, event_lines, line_width, root_cause
 from ._root import CliError, cli
+from .app_log_lines import show_app_log
 from .setup import NeedsRedis
 
 __all__ = ["EVENT_TYPES", "STATUSES", "child_runs", "follow_run", "load_run", "print_run",
@@ -300,14 +301,21 @@ def status(run_id: str) -> None:
               help="Keep printing new events until the run completes, fails or is cancelled.")
 @click.option("--wide", is_flag=True,
               help="Never cut lines (they are cut to the terminal's width only on a TTY).")
-def logs(run_id: str, types: tuple[str, ...], follow: bool, wide: bool) -> None:
+@click.option("--app", "app", is_flag=True,
+              help="The lines the run's code logged (get_logger() in the workflow, any "
+                   "logging in its steps), not its journal.")
+def logs(run_id: str, types: tuple[str, ...], follow: bool, wide: bool, app: bool) -> None:
     """Show a run's journal, one line per event, oldest first.
 
     Each line: seq, time (UTC), type, call id (#N), and the fields of that event
     type; a failed step's traceback follows its line, indented. Lines are cut to the
     terminal's width only when stdout is a terminal and --wide is not given.
+    With --app: the run's app log instead (its newest 1,000 lines).
     """
     load_run(run_id)  # an unknown id is an error, not an empty journal
+    if app:
+        show_app_log(run_id)
+        return
     unknown = sorted(set(types) - set(EVENT_TYPES))
     if unknown:
         click.echo(f"note: {', '.join(unknown)} not among the known event types "

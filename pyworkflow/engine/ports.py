@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .. import defaults
+
+if TYPE_CHECKING:
+    from ..app_log import AppLogLine
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,14 @@ class RunStore(Protocol):
         ...
 
 
+class AppLogSink(Protocol):
+    """Where a run's captured log lines go (``pyworkflow.app_log``): on a worker, the
+    run's capped stream, written with the turn's commit."""
+
+    def write(self, run_id: str, lines: list[AppLogLine]) -> None:
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> float:
         """Seconds since the epoch."""
@@ -98,6 +109,9 @@ class Ports:
     #: Trace a run started without a trace context under one derived from its run id
     #: (``ids.trace_carrier``), so its spans still make one trace; set when tracing is on.
     derive_trace: bool = False
+    #: Where the lines workflow code logs through ``get_logger()`` go (None: nowhere but
+    #: the process's log, as in tests and in-process runs).
+    app_logs: AppLogSink | None = None
 
 
 # -- in memory ------------------------------------------------------------------------

@@ -29,6 +29,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import structlog
+
 from actors.behaviour import TurnContext
 from actors.effects import Effect, Send, StartTimer
 from actors.event import Event
@@ -36,6 +38,7 @@ from actors.log import get_logger
 
 from .. import events as ev
 from .. import ids, serialization
+from ..app_log import AppLogLine
 from ..durations import deadline_ms, parse_duration
 from ..errors import CancellationError, NonDeterminismError
 from ..ids import child_done_message_id
@@ -81,6 +84,9 @@ class Run:
         self.patch_markers: set[str] = set()
         self._pending: collections.deque[Event] = collections.deque()
         self._completion_issued = False
+        #: Lines the code logged live through ``get_logger()`` this turn (``app_log``):
+        #: handed to ``ports.app_logs`` when the turn settles, to ride on its commit.
+        self.app_log: list[AppLogLine] = []
 
     # -- the journal side ------------------------------------------------------------
     def apply(self, event: Event) -> None:
@@ -195,6 +201,7 @@ class Run:
             self._emit_command(self.unmatched.popleft())
 
     def end_live(self) -> None:
+        self._flush_app_log()
         if self.ctx is not None and not self.history.finished:
             self._watch_history_size(self.ctx.next_seq - 1)
         if self.ctx is not None and not self.history.finished:
@@ -205,6 +212,11 @@ class Run:
             if status == "suspended":
                 self.ctx.settle_journal()
         self.ctx = None
+
+    def _flush_app_log(self) -> None:
+        lines, self.app_log = self.app_log, []
+        if lines and self.ports.app_logs is not None:
+            self.ports.app_logs.write(self.run_id, lines)
 
     def _watch_history_size(self, events: int) -> None:
         """A journal that grows without end makes every cache miss replay it all: warn
@@ -310,6 +322,13 @@ class Run:
         kwargs = serialization.decode(data.get("kwargs", {}))
         ctx = contextvars.copy_context()
         ctx.run(current_run.set, self)
+        # Every line the code logs (structlog or stdlib, via merge_contextvars in the
+        # chain) names its run; bound in the code's own context, which its tasks copy.
+        # What the turn that created it had bound (its turn number, its message) would
+        # be stale in every later turn: cleared.
+        ctx.run(structlog.contextvars.clear_contextvars)
+        ctx.run(structlog.contextvars.bind_contextvars, run_id=self.run_id,
+                workflow=data["workflow"])
         self.task = self.loop.create_task(defn.fn(*args, **kwargs), context=ctx)
         self.wake()
 

@@ -99,7 +99,7 @@ def run_attempt(task: StepAttempt, mocks: dict[str, StepMock], now_ms: Callable[
     is what the step's ``check_cancellation`` reads (the run's record)."""
     name = task.step
     ctx = StepContext(task.run_id, task.call_id, name, task.attempt,
-                      CancelWatch(cancel_requested))
+                      CancelWatch(cancel_requested), workflow=task.workflow)
     with Attempt(ctx, now_ms) as frame:
         mock = mocks.get(name)
         fn: Callable[..., Any]

@@ -28,6 +28,8 @@ class StepAttempt:
     kwargs: Any = None
     timeout: float | None = None
     trace: dict[str, str] | None = None
+    #: The run's workflow, so the attempt's log lines name it (absent from older senders).
+    workflow: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

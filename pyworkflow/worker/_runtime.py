@@ -33,6 +33,7 @@ from ..ids import RUN_ID_PREFIX, SCHEDULE_ID_PREFIX
 from ..schedules.behaviour import ScheduleBehaviour
 from . import step_task
 from ._embedded_redis import resolve_redis
+from .app_log_store import RedisAppLogSink
 from .celery_app import make_celery, queue_names
 from .counter_buffer import buffer_for
 from .heartbeat import Heartbeat
@@ -122,7 +123,8 @@ def runtime() -> Runtime:
                           history_warn_events=settings.history_warn_events,
                           history_limit_events=settings.history_limit_events,
                           retention_s=settings.run_retention,
-                          derive_trace=tracing.enabled())
+                          derive_trace=tracing.enabled(),
+                          app_logs=RedisAppLogSink(settings.key_prefix))
             system.route(RUN_ID_PREFIX, RunBehaviour(ports))
             system.route(SCHEDULE_ID_PREFIX, ScheduleBehaviour())
             step_task.install(app, system, StepLeases(client, settings.key_prefix))

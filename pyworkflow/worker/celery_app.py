@@ -11,6 +11,7 @@ listed by ``pyworkflow dead-letters list``.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -20,6 +21,7 @@ from actors import log as _log
 from actors import task_consumer
 from actors.sentinel import kombu_form
 
+from ..app_log import install_capture
 from ..config import Settings, celery_broker_url, log_format
 from ..ids import TURN_TASK
 
@@ -60,10 +62,22 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+#: Celery's loggers of one line per task (``Task ... received``, ``... succeeded in
+#: 0.009s: None``): three quarters of a busy worker's log, and nothing an operator reads.
+#: Below WARNING only at ``--loglevel DEBUG``; their warnings and errors (a task that
+#: raised, one that was lost) always show.
+TASK_LINE_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
+
+
 def _route_celery_logging(loglevel: Any = None, **_: Any) -> None:
-    """Celery's own records go through structlog's chain (see ``actors.log``)."""
-    _log.configure(fmt=log_format(), level=loglevel or "INFO", force=True,
-                   stream=sys.stdout)
+    """Celery's own records go through structlog's chain (see ``actors.log``); what a
+    run's code logs is also captured for its app log (``pyworkflow.app_log``)."""
+    level = loglevel or "INFO"
+    _log.configure(fmt=log_format(), level=level, force=True, stream=sys.stdout)
+    install_capture()
+    debug = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+    for name in TASK_LINE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
 
 
 signals.setup_logging.connect(_route_celery_logging, weak=False)

@@ -9,7 +9,7 @@ is gone within seconds of its expiry.
 
 Purging deletes every key of the run (journal, record, mailbox leftovers, its
 hooks and their index entries, its runs-index entry, its idempotency key if it still
-names the run). A parent's journal keeps its children's final results: it recorded
+names the run, its app log). A parent's journal keeps its children's final results: it recorded
 them. A run whose turn is running, or whose record does not say it ended (a commit
 that failed after scheduling the purge), is not purged: it is looked at again later.
 """
@@ -73,6 +73,7 @@ class RunRetention:
         pipe = self._client.pipeline(transaction=False)
         pipe.zrem(keys.runs_index(self._prefix), run_id)
         pipe.zrem(purge_index, run_id)
+        pipe.delete(keys.run_app_log(self._prefix, run_id))
         pipe.execute()
         return True
 

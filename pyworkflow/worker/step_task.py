@@ -35,6 +35,7 @@ from ..step_attempt import Attempt, failure_of
 from ..step_context import CancelWatch, StepContext
 from ..tracing import step_outcome, step_span
 from ..wire import StepAttempt, StepOutcome, WireError, decode, encode
+from .app_log_store import append_app_log
 from .step_leases import StepLeases
 from .step_metrics import record_attempt
 from .step_time_limits import StepRequest, soft_limit_armed
@@ -93,7 +94,8 @@ def run_step(system: Any, leases: StepLeases, task: StepAttempt,
     to run here (``StepLeases.hold_writes``); these are those writes' replies."""
     run_id, call_id, step, attempt = task.run_id, task.call_id, task.step, task.attempt
     args, kwargs, timeout, trace = task.args or [], task.kwargs or {}, task.timeout, task.trace
-    ctx = StepContext(run_id, call_id, step, attempt, CancelWatch(_cancel_probe(system, run_id)))
+    ctx = StepContext(run_id, call_id, step, attempt, CancelWatch(_cancel_probe(system, run_id)),
+                      workflow=task.workflow)
     log = logger.bind(run_id=run_id, step=step, call_id=call_id, attempt=attempt)
     if prepared is not None:
         member, verdict = leases.held(run_id, call_id, attempt, prepared)
@@ -129,6 +131,7 @@ def run_step(system: Any, leases: StepLeases, task: StepAttempt,
             log.warning("step failed", error_type=outcome.error_type, error=outcome.error,
                         fatal=outcome.fatal)
         step_outcome(span, outcome.ok, outcome.error_type, outcome.error)
+    _keep_app_log(system, run_id, frame.log_lines)
     # Reported after the span ends: the run's next turn may run right here (in place).
     # The lease's end may be late (see ``StepLeases.drop``): when the run's turn runs
     # here, it goes with that turn's release.
@@ -136,6 +139,18 @@ def run_step(system: Any, leases: StepLeases, task: StepAttempt,
                            with_release=leases.drop_in_pipe(member))
     leases.drop(member, later=system.in_place, sent=handled_here)
     _count(system, step, outcome.ok, time.monotonic() - started)
+
+
+def _keep_app_log(system: Any, run_id: str, lines: list[Any]) -> None:
+    """What the attempt logged, into the run's app log: one round trip, and none when it
+    logged nothing. Never fails the step (the worker's own log has the lines too)."""
+    if not lines:
+        return
+    try:
+        append_app_log(system.redis, system.prefix, run_id, lines)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        logger.warning("a step's log lines not kept in its run's app log", run_id=run_id,
+                       lines=len(lines), error=str(exc))
 
 
 def _now_ms() -> int:

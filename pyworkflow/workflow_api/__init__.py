@@ -20,10 +20,11 @@ from .decorators import step, workflow
 from .hooks import TypedHook, define_hook, hook
 from .patching import deprecate_patch, patched
 from .primitives import is_replaying, now, shield, sleep
+from .replay_safe_logger import get_logger
 from .signals import wait_for_signal
 from .values import set_value
 
 __all__ = ["ChildWorkflowHandle", "ParentClosePolicy", "StepContext", "TypedHook",
            "continue_as_new", "define_hook", "deprecate_patch", "get_step_context", "hook",
-           "is_replaying", "now", "patched", "set_value", "shield", "sleep",
+           "get_logger", "is_replaying", "now", "patched", "set_value", "shield", "sleep",
            "start_child_workflow", "step", "wait_for_signal", "workflow"]

@@ -54,7 +54,8 @@ class StepKind(CommandKind[None]):
                   attempt: int) -> None:
         task = StepAttempt(run_id=run.run_id, call_id=call_id, step=name, attempt=attempt,
                            args=data.get("args", []), kwargs=data.get("kwargs", {}),
-                           timeout=data.get("timeout"), trace=run.trace or None)
+                           timeout=data.get("timeout"), trace=run.trace or None,
+                           workflow=(run.history.started or {}).get("workflow"))
         run.effect(EnqueueTask(
             name=ids.STEP_TASK, task_id=ids.step_task_id(run.run_id, call_id, attempt),
             kwargs=encode(task), queue=run.ports.queues["steps"],

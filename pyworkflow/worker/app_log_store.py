@@ -1,0 +1,63 @@
+"""A run's app log in Redis: a stream per run (``keys.run_app_log``), capped.
+
+Each ``XADD`` trims the stream to the newest ``app_log.MAX_LINES`` entries (exact,
+not ``~``: the cap is a promise). How many were trimmed is the stream's
+``entries-added`` less its length (``XINFO STREAM``, Redis 7), so no counter key is
+kept. Retention deletes the stream with the run's other keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import actors
+
+from .. import keys
+from ..app_log import MAX_LINES, AppLogLine
+
+__all__ = ["RedisAppLogSink", "add_app_log", "append_app_log", "read_app_log"]
+
+
+def add_app_log(pipe: Any, prefix: str, run_id: str, lines: list[AppLogLine]) -> None:
+    """Queue the lines' writes on ``pipe``."""
+    key = keys.run_app_log(prefix, run_id)
+    for line in lines:
+        pipe.xadd(key, line.to_stream(), maxlen=MAX_LINES, approximate=False)
+
+
+def append_app_log(client: Any, prefix: str, run_id: str, lines: list[AppLogLine]) -> None:
+    """Write the lines in one round trip of their own (a step attempt's, after it)."""
+    pipe = client.pipeline(transaction=False)
+    add_app_log(pipe, prefix, run_id, lines)
+    pipe.execute()
+
+
+class RedisAppLogSink:
+    """The engine's ``AppLogSink`` on a worker: a turn's lines ride on its commit."""
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+
+    def write(self, run_id: str, lines: list[AppLogLine]) -> None:
+        prefix = self._prefix
+        actors.ride_on_commit(lambda pipe: add_app_log(pipe, prefix, run_id, lines))
+
+
+def read_app_log(client: Any, prefix: str, run_id: str) -> tuple[list[AppLogLine], int]:
+    """The lines kept (oldest first) and how many older ones the cap trimmed."""
+    key = keys.run_app_log(prefix, run_id)
+    pipe = client.pipeline(transaction=False)
+    pipe.exists(key)
+    pipe.xrange(key, "-", "+")
+    exists, entries = pipe.execute()
+    if not exists:
+        return [], 0
+    info = client.xinfo_stream(key)
+    added = _field(info, "entries-added")
+    length = _field(info, "length") or len(entries)
+    lines = [AppLogLine.from_stream(fields) for _, fields in entries]
+    return lines, max(int(added or length) - int(length), 0)
+
+
+def _field(info: dict[Any, Any], name: str) -> Any:
+    return info.get(name, info.get(name.encode()))
