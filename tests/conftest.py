@@ -58,34 +58,34 @@ _WORKER_NAMES = frozenset({"Worker", "worker_pool"})
 #: pytest processes), by file and name (every parameter). Kept here rather than in
 #: each file; an entry that names no collected test fails the session's collection.
 SLOW = frozenset({
-    "tests/test_actor_recovery.py::test_sigkill_mid_turn_loses_nothing",
-    "tests/test_chaos_small.py::test_chaos_small_loses_nothing",
-    "tests/test_cluster.py::test_examples_01_to_10_complete_on_a_cluster",
-    "tests/test_examples_cli.py::test_01_basic_workflow_as_the_readme_runs_it",
-    "tests/test_examples_cli.py::test_01_with_wait_follows_the_run_and_exits_0",
-    "tests/test_fault_tolerance.py::test_poison_step_parks_then_retry_runs_the_step_again",
-    "tests/test_fault_tolerance.py::test_poison_turn_parks_then_retry_resumes_where_it_stopped",
-    "tests/test_fault_tolerance.py::test_sigkill_during_a_step_recovers_within_10s",
-    "tests/test_local_resume.py::"
+    "tests/actors/test_actor_recovery.py::test_sigkill_mid_turn_loses_nothing",
+    "tests/worker/test_chaos_small.py::test_chaos_small_loses_nothing",
+    "tests/worker/test_cluster.py::test_examples_01_to_10_complete_on_a_cluster",
+    "tests/cli/test_examples_cli.py::test_01_basic_workflow_as_the_readme_runs_it",
+    "tests/cli/test_examples_cli.py::test_01_with_wait_follows_the_run_and_exits_0",
+    "tests/worker/test_fault_tolerance.py::test_poison_step_parks_then_retry_runs_the_step_again",
+    "tests/worker/test_fault_tolerance.py::test_poison_turn_parks_then_retry_resumes_where_it_stopped",
+    "tests/worker/test_fault_tolerance.py::test_sigkill_during_a_step_recovers_within_10s",
+    "tests/local/test_local_resume.py::"
     "test_a_killed_run_waits_for_its_claim_to_lapse_and_reruns_the_step_in_flight",
-    "tests/test_malformed_mailbox.py::"
+    "tests/actors/test_malformed_mailbox.py::"
     "test_an_outage_in_a_handler_loses_nothing_and_sets_nothing_aside",
-    "tests/test_partitions.py::"
+    "tests/worker/test_partitions.py::"
     "test_a_worker_cut_from_redis_and_the_broker_holding_a_turn_a_step_and_firings",
-    "tests/test_partitions.py::test_a_worker_cut_from_the_broker_holding_timer_claims",
-    "tests/test_patching_integration.py::"
+    "tests/worker/test_partitions.py::test_a_worker_cut_from_the_broker_holding_timer_claims",
+    "tests/workflow_api/test_patching_integration.py::"
     "test_patched_keeps_an_old_run_on_the_old_branch_and_runs_check_sees_it",
     "tests/test_schedules.py::test_a_half_made_or_unreadable_schedule_is_listed_and_deletable",
     "tests/test_schedules.py::test_a_restarted_worker_catches_up_once_with_skip",
     "tests/test_schedules.py::"
     "test_an_interval_of_2s_starts_one_run_per_firing_then_pause_resume_trigger",
-    "tests/test_secrets_never_shown.py::test_a_worker_that_cannot_connect_never_logs_the_password",
-    "tests/test_secrets_never_shown.py::test_setup_check_never_prints_the_password",
-    "tests/test_sentinel.py::test_a_run_completes_when_sentinels_promote_the_replica_mid_run",
-    "tests/test_signals_integration.py::test_a_published_value_is_read_by_the_client_and_the_cli",
-    "tests/test_step_outage.py::test_a_step_task_that_meets_an_outage_runs_once_redis_is_back",
+    "tests/cli/test_secrets_never_shown.py::test_a_worker_that_cannot_connect_never_logs_the_password",
+    "tests/cli/test_secrets_never_shown.py::test_setup_check_never_prints_the_password",
+    "tests/worker/test_sentinel.py::test_a_run_completes_when_sentinels_promote_the_replica_mid_run",
+    "tests/workflow_api/test_signals_integration.py::test_a_published_value_is_read_by_the_client_and_the_cli",
+    "tests/worker/test_step_outage.py::test_a_step_task_that_meets_an_outage_runs_once_redis_is_back",
     "tests/test_wheel.py::test_wheel_installs_into_a_fresh_environment_and_runs",
-    "tests/test_worker_redis_restart.py::"
+    "tests/worker/test_worker_redis_restart.py::"
     "test_workers_survive_repeated_redis_restarts_with_runs_in_flight",
 })
 

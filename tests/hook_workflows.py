@@ -1,4 +1,4 @@
-"""Workflows for the hook delivery tests (served by real workers in tests/test_hook_delivery.py)."""
+"""Workflows for the hook delivery tests (served by real workers in tests/worker/test_hook_delivery.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ class Shipment(BaseModel):
     express: bool = False
 
 
-#: Typed: the worker checks each payload with the model (tests/test_hook_door.py).
+#: Typed: the worker checks each payload with the model (tests/cli/test_hook_door.py).
 shipment_hook = define_hook("hooktest_shipment", Shipment)
 
 

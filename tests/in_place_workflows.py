@@ -1,4 +1,4 @@
-"""Workflows for tests/test_steps_in_place.py: a long line of short steps."""
+"""Workflows for tests/actors/test_steps_in_place.py: a long line of short steps."""
 
 from __future__ import annotations
 

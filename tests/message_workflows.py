@@ -1,4 +1,4 @@
-"""Workflows that talk with apps, for tests/test_signals_integration.py.
+"""Workflows that talk with apps, for tests/workflow_api/test_signals_integration.py.
 
 Signals in, published values out, a run with a deadline; and example 08 (a long
 step that checks for a cancel), imported so the same workers serve it.

@@ -1,4 +1,4 @@
-"""Workflows for the journal-size tests (tests/test_journal_shrink.py)."""
+"""Workflows for the journal-size tests (tests/worker/test_journal_shrink.py)."""
 
 from __future__ import annotations
 

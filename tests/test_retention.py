@@ -14,7 +14,7 @@ import pyworkflow
 from pyworkflow import keys
 from pyworkflow.worker import _runtime
 from tests._workers import Worker, wait_for, worker_pool
-from tests.test_examples_cli import cli
+from tests.cli.test_examples_cli import cli
 
 MODULE = "tests.client_workflows"
 

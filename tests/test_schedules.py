@@ -21,7 +21,7 @@ from pyworkflow.schedules import api
 from pyworkflow.schedules.limits import MAX_TURN_CRASHES
 from pyworkflow.worker._runtime import runtime
 from tests._workers import Worker, wait_for, worker_pool
-from tests.test_examples_cli import cli
+from tests.cli.test_examples_cli import cli
 
 MODULE = "tests.schedule_workflows"
 

@@ -1,4 +1,4 @@
-"""Steps that keep doing side effects past their timeout, for tests/test_step_timeouts.py.
+"""Steps that keep doing side effects past their timeout, for tests/worker/test_step_timeouts.py.
 
 Each attempt appends ``"<attempt> <time>"`` to a Redis list every 20 ms for far
 longer than its timeout; the test reads the list to see when each attempt stopped.

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 RUN = REPO / "ops" / "chaos" / "run.py"
 
 # run.py starts its own Redis and workers (so no fixture shows it) and kills workers and

@@ -2,7 +2,7 @@
 
 A worker cut off by a network partition goes on with its turn; when the cable is
 back, Redis receives what it wrote meanwhile, long after another worker took the
-actor over (``tests/test_partitions.py`` runs the whole story with real workers).
+actor over (``tests/worker/test_partitions.py`` runs the whole story with real workers).
 Whatever such a turn does on losing the actor must be fenced by its token or be
 nothing at all; these are the two give-backs that once were neither.
 """

@@ -20,7 +20,7 @@ import pyworkflow
 from actors.transport_guard import route_dead_letters
 from pyworkflow.worker import _runtime
 from tests._workers import Worker, wait_for
-from tests.test_examples_cli import wait_done
+from tests.cli.test_examples_cli import wait_done
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
 

@@ -46,7 +46,7 @@ from pyworkflow.worker.celery_app import make_celery
 from tests._redis_server import free_port
 from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
-from tests.test_examples_cli import wait_done
+from tests.cli.test_examples_cli import wait_done
 
 EXAMPLE = "examples.celery.durable.06_fault_tolerance"
 MASTER = "m"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyworkflow
 from tests._workers import Worker, wait_for
-from tests.test_examples_cli import wait_done
+from tests.cli.test_examples_cli import wait_done
 
 
 def _runs_of(workflow: str, parent: str) -> list[Any]:

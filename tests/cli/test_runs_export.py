@@ -11,7 +11,7 @@ import pytest
 
 from pyworkflow.testing import replay
 from tests._workers import Worker, worker_pool
-from tests.test_examples_cli import PACKAGE, cli, wait_done
+from tests.cli.test_examples_cli import PACKAGE, cli, wait_done
 
 
 @pytest.fixture(scope="module")

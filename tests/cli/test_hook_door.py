@@ -37,7 +37,7 @@ from pyworkflow.client import aio
 from pyworkflow.errors import HookPayloadError, PyWorkflowError
 from pyworkflow.registry import hook_models
 from tests._workers import PYWORKFLOW, REPO, Worker, wait_for, worker_pool
-from tests.test_hook_delivery import Serve, finished, pending_token, post
+from tests.worker.test_hook_delivery import Serve, finished, pending_token, post
 
 MODULE = "tests.hook_workflows"
 HOOK = "hooktest_shipment"

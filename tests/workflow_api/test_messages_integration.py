@@ -31,7 +31,7 @@ from pyworkflow import (
 from pyworkflow import events as ev
 from pyworkflow.registry import get_workflow
 from tests._workers import Worker, wait_for, worker_pool
-from tests.test_examples_cli import cli
+from tests.cli.test_examples_cli import cli
 
 PACKAGE = "examples.celery.durable"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pyworkflow
 from tests._workers import Worker, wait_for
-from tests.test_examples_cli import wait_done
-from tests.test_fault_tolerance import assert_clean_journal, events
+from tests.cli.test_examples_cli import wait_done
+from tests.worker.test_fault_tolerance import assert_clean_journal, events
 
 MODULE = "tests.in_place_workflows"
 

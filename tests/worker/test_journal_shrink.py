@@ -17,7 +17,7 @@ import pytest
 
 import pyworkflow
 from tests._workers import Worker, wait_for
-from tests.test_examples_cli import wait_done
+from tests.cli.test_examples_cli import wait_done
 
 MODULE = "tests.shrink_workflows"
 #: what a stream of a short run's size takes once rewritten; Redis' preallocated

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyworkflow
 from tests._workers import Worker, wait_for
-from tests.test_examples_cli import cli
+from tests.cli.test_examples_cli import cli
 
 
 def test_a_chain_of_five_runs_ends_with_the_right_result_despite_a_sigkill(  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from pyworkflow import events as ev
 from pyworkflow.config import redis_client
 from pyworkflow.worker.step_time_limits import grace_s
 from tests._workers import Worker, worker_pool
-from tests.test_examples_cli import wait_done
+from tests.cli.test_examples_cli import wait_done
 from tests.timeout_workflows import TIMEOUT_S, side_effects_key
 
 MODULE = "tests.timeout_workflows"

@@ -22,7 +22,7 @@ import pyworkflow
 from tests._redis_server import RedisServer
 from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
-from tests.test_examples_cli import wait_done
+from tests.cli.test_examples_cli import wait_done
 
 EXAMPLE = "examples.celery.durable.06_fault_tolerance"
 RESTARTS = 16

@@ -21,7 +21,7 @@ import pytest
 import pyworkflow
 from pyworkflow import events as ev
 from tests._workers import Worker, wait_for
-from tests.test_examples_cli import cli
+from tests.cli.test_examples_cli import cli
 
 OLD, NEW, UNPATCHED = (f"tests.patch_workflows_{v}" for v in ("old", "new", "unpatched"))
 

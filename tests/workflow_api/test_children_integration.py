@@ -10,7 +10,7 @@ import pytest
 
 import pyworkflow
 from tests._workers import Worker, wait_for, worker_pool
-from tests.test_examples_cli import cli, cli_json, wait_done
+from tests.cli.test_examples_cli import cli, cli_json, wait_done
 
 PACKAGE = "examples.celery.durable"
 

@@ -24,7 +24,7 @@ import pyworkflow
 from ops.chaos.partition import Partition, partition, unshare_available
 from tests._partition import IsolatedWorker
 from tests._workers import Worker, wait_for
-from tests.test_examples_cli import wait_done
+from tests.cli.test_examples_cli import wait_done
 
 pytestmark = [pytest.mark.skipif(not unshare_available(),
                                  reason="needs unprivileged user and network namespaces"),

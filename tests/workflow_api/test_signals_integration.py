@@ -27,7 +27,7 @@ from pyworkflow.wire import SignalSent, encode
 from pyworkflow.worker import _runtime
 from pyworkflow.worker.retention import RunRetention
 from tests._workers import Worker, wait_for, worker_pool
-from tests.test_examples_cli import cli
+from tests.cli.test_examples_cli import cli
 
 MODULE = "tests.message_workflows"
 
