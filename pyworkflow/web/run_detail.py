@@ -38,6 +38,7 @@ from ..hook_info import hook_info_from_record
 from ..run_info import values_from_record
 from ..serialization import encode
 from ..worker._runtime import Runtime, runtime
+from ..worker.app_log_store import read_app_log
 from .timeline import build_timeline
 
 __all__ = ["EVENTS_SHOWN", "run_detail"]
@@ -58,6 +59,8 @@ PREVIEW_CHARS = 200
 #: A traceback is what an operator opens the page for: kept whole up to this many
 #: characters (a deep one is a few kB), cut short like any value past it.
 TRACEBACK_CHARS = 20_000
+#: App log lines the page shows (the newest; ``runs logs --app`` prints all it keeps).
+APP_LOG_SHOWN = 200
 
 
 def run_detail(run_id: str, full_tokens: bool) -> dict[str, Any]:
@@ -78,6 +81,7 @@ def run_detail(run_id: str, full_tokens: bool) -> dict[str, Any]:
         "timeline": timeline,
         "children": _children(events),
         "hooks": _hooks(events, full_tokens),
+        "app_log": _app_log(rt, run_id),
         "now": now,
         # Which buttons the page offers, by the rules the commands use: cancel while the
         # run is not finished (``runs cancel`` leaves a finished run alone), retry when
@@ -108,6 +112,16 @@ def _newest_events(rt: Runtime, run_id: str) -> tuple[list[dict[str, Any]], int]
         count = max(1, min(MAX_PAGE, (READ_BUDGET_BYTES - read) // each))
     newest.reverse()
     return newest, max(total, len(newest))
+
+
+def _app_log(rt: Runtime, run_id: str) -> dict[str, Any]:
+    """The newest ``APP_LOG_SHOWN`` lines the run's code logged (oldest first), each
+    message and field cut short like any value, and how many earlier lines there are."""
+    lines, earlier = read_app_log(rt.redis, rt.settings.key_prefix, run_id, APP_LOG_SHOWN)
+    return {"earlier": earlier,
+            "lines": [{"ts": line.ts, "level": line.level, "logger": line.logger,
+                       "message": _cut(line.message), "fields": _capped(line.fields)}
+                      for line in lines]}
 
 
 def _capped(data: Any) -> Any:

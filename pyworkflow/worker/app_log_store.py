@@ -43,20 +43,21 @@ class RedisAppLogSink:
         actors.ride_on_commit(lambda pipe: add_app_log(pipe, prefix, run_id, lines))
 
 
-def read_app_log(client: Any, prefix: str, run_id: str) -> tuple[list[AppLogLine], int]:
-    """The lines kept (oldest first) and how many older ones the cap trimmed."""
+def read_app_log(client: Any, prefix: str, run_id: str,
+                 newest: int | None = None) -> tuple[list[AppLogLine], int]:
+    """The lines kept (oldest first; only the ``newest`` ones if given) and how many
+    lines the run logged before them (trimmed by the cap, or not asked for)."""
     key = keys.run_app_log(prefix, run_id)
     pipe = client.pipeline(transaction=False)
     pipe.exists(key)
-    pipe.xrange(key, "-", "+")
+    pipe.xrevrange(key, "+", "-", count=newest)
     exists, entries = pipe.execute()
     if not exists:
         return [], 0
     info = client.xinfo_stream(key)
-    added = _field(info, "entries-added")
-    length = _field(info, "length") or len(entries)
-    lines = [AppLogLine.from_stream(fields) for _, fields in entries]
-    return lines, max(int(added or length) - int(length), 0)
+    added = int(_field(info, "entries-added") or _field(info, "length") or len(entries))
+    lines = [AppLogLine.from_stream(fields) for _, fields in reversed(entries)]
+    return lines, max(added - len(lines), 0)
 
 
 def _field(info: dict[Any, Any], name: str) -> Any:

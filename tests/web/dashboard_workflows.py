@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pyworkflow import (
     FatalError,
+    get_logger,
     get_step_context,
     hook,
     set_value,
@@ -50,3 +52,19 @@ async def order(order: str) -> Any:
 @workflow(name="dash_failing")
 async def failing() -> None:
     await broken()
+
+
+#: Markup an app might log: the page must show it as text (tests/web/test_app_log_browser.py).
+LOGGED_MARKUP = "<img src=x onerror=window.__xss=1>"
+
+
+@step(name="dash_logging_step")
+async def logging_step() -> None:
+    logging.getLogger("dash.step").warning("step says %s", LOGGED_MARKUP)
+
+
+@workflow(name="dash_logging")
+async def logging_workflow() -> None:
+    """Logs from the workflow (``get_logger``, a field holding markup) and its step."""
+    get_logger("dash").info("workflow says hello", note=LOGGED_MARKUP)
+    await logging_step()

@@ -228,6 +228,22 @@ function eventRow(e) {
           el("pre", {}, typeof val === "string" ? val : json(val)))]))) : ""));
 }
 
+// One line of a run's app log: its fields other than where it was logged in a fold.
+function appLogRow(line) {
+  const {step, attempt, exception, ...rest} = line.fields || {};
+  const extra = Object.entries(rest);
+  return el("tr", {"data-level": line.level},
+    el("td", {class: "ev-time"}, whenBoth(line.ts)),
+    el("td", {class: "mono"}, line.level),
+    el("td", {class: "mono"}, step ? `step ${step}#${attempt}` : "workflow"),
+    el("td", {class: "ev-what"},
+      el("span", {class: "ev-detail"}, typeof line.message === "string" ? line.message : json(line.message)),
+      exception ? el("pre", {class: "traceback error"}, typeof exception === "string" ? exception : json(exception)) : "",
+      extra.length ? el("details", {class: "ev-data"}, el("summary", {}, "fields"),
+        el("dl", {class: "fields"}, extra.map(([k, val]) => [el("dt", {}, k), el("dd", {},
+          el("pre", {}, typeof val === "string" ? val : json(val)))]))) : ""));
+}
+
 function runPage() {
   const runId = body.dataset.runId;
   const actions = body.dataset.actions === "on";
@@ -261,7 +277,8 @@ function runPage() {
     el("h2", {}, "Pending and past hooks"), el("div", {id: "hooks"}),
     el("h2", {}, "Published values"), el("div", {id: "values"}),
     el("h2", {}, "Children"), el("div", {id: "children"}),
-    el("h2", {}, "Event log"), el("div", {id: "events"}));
+    el("h2", {}, "Event log"), el("div", {id: "events"}),
+    el("h2", {}, "App logs"), el("div", {id: "app-log"}));
 
   const hookRow = (h) => el("tr", {"data-token": h.token, "data-status": h.status},
     el("td", {}, h.name), el("td", {}, el("span", {class: `badge s-${h.status}`}, h.status)),
@@ -311,6 +328,13 @@ function runPage() {
       el("table", {id: "events-table", class: "events"},
         el("thead", {}, el("tr", {}, ["Seq", "Time", "Type", "Call", "What"].map((h) => el("th", {}, h)))),
         el("tbody", {}, d.events.map(eventRow)))]);
+    const log = d.app_log;
+    section("app-log", [log.earlier, log.lines.length, log.lines.length ? log.lines[log.lines.length - 1].ts : 0], () => [
+      log.earlier ? el("p", {class: "muted"}, `${log.earlier} earlier lines not shown (pyworkflow runs logs ${runId} --app has the newest 1,000).`) : "",
+      log.lines.length ? el("table", {id: "app-log-table", class: "events"},
+        el("thead", {}, el("tr", {}, ["Time", "Level", "Where", "Message"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, log.lines.map(appLogRow)))
+        : el("p", {class: "muted"}, "Nothing logged (get_logger() in the workflow, any logging in its steps).")]);
     if (["completed", "failed", "cancelled", "continued_as_new"].includes(r.status) && stop) stop();
   };
   stop = poll(refresh, POLL_MS);
