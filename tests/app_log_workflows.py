@@ -15,7 +15,7 @@ plain = logging.getLogger("tests.app_log.plain")
 
 
 @step()
-async def greet(name: str) -> str:
+async def app_log_greet(name: str) -> str:
     std.info("stdlib line from the step for %s", name)
     structlog.get_logger("tests.app_log.step").info("structlog line from the step", who=name)
     return f"hello {name}"
@@ -27,4 +27,4 @@ async def logging_workflow(name: str) -> str:
     plain.info("plain workflow line, repeated on every replay")
     await wait_for_signal("go")
     log.info("workflow line after the signal")
-    return await greet(name)
+    return await app_log_greet(name)

@@ -1,4 +1,5 @@
-"""Workflows for the hook delivery tests (served by real workers in tests/worker/test_hook_delivery.py)."""
+"""Workflows for the hook delivery tests (served by real workers in
+tests/worker/test_hook_delivery.py)."""
 
 from __future__ import annotations
 

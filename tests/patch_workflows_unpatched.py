@@ -1,4 +1,5 @@
-"""One deploy of ``patched_order`` for tests/workflow_api/test_patching_integration.py (the unpatched code).
+"""One deploy of ``patched_order`` for tests/workflow_api/test_patching_integration.py
+(the unpatched code).
 
 The three modules define the same workflow and steps: ``_old`` checks with
 ``old_check``; ``_new`` guards the switch to ``new_check`` with ``patched()``;

@@ -72,7 +72,7 @@ def test_a_runs_log_lines_carry_its_context_once_and_are_kept_per_run(  # type: 
     for line in (step_std, step_struct):
         assert line["run_id"] == run_id
         assert line["workflow"] == "logging_workflow"
-        assert line["step"] == "greet"
+        assert line["step"] == "app_log_greet"
         assert line["attempt"] == 1
 
     # Celery's per-task lines are off at INFO.
@@ -86,7 +86,7 @@ def test_a_runs_log_lines_carry_its_context_once_and_are_kept_per_run(  # type: 
                                   "stdlib line from the step for ada",
                                   "structlog line from the step")] == [True] * 4
     assert shown.count("workflow line before the signal") == 1
-    assert "step greet#1" in shown
+    assert "step app_log_greet#1" in shown
     kept = cli_json("runs", "logs", run_id, "--app")
     assert kept["dropped"] == 0
     assert [line["message"] for line in kept["lines"]] == [
