@@ -64,9 +64,24 @@ def make_celery(settings: Settings) -> Celery:
 
 #: Celery's loggers of one line per task (``Task ... received``, ``... succeeded in
 #: 0.009s: None``): three quarters of a busy worker's log, and nothing an operator reads.
-#: Below WARNING only at ``--loglevel DEBUG``; their warnings and errors (a task that
-#: raised, one that was lost) always show.
+#: Those two lines are dropped unless ``--loglevel DEBUG``; everything else these
+#: loggers say (a retry, a task that raised, one that was lost) still shows.
 TASK_LINE_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
+#: What the dropped lines' message templates contain.
+_TASK_LINE_MARKS = (" received", "succeeded in")
+
+
+class _NoTaskLines(logging.Filter):
+    """Drops Celery's per-task INFO lines (received, succeeded), keeps the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        template = str(record.msg)
+        return not any(mark in template for mark in _TASK_LINE_MARKS)
+
+
+_NO_TASK_LINES = _NoTaskLines()
 
 
 def _route_celery_logging(loglevel: Any = None, **_: Any) -> None:
@@ -77,7 +92,10 @@ def _route_celery_logging(loglevel: Any = None, **_: Any) -> None:
     install_capture()
     debug = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
     for name in TASK_LINE_LOGGERS:
-        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
+        logger = logging.getLogger(name)
+        logger.removeFilter(_NO_TASK_LINES)
+        if not debug:
+            logger.addFilter(_NO_TASK_LINES)
 
 
 signals.setup_logging.connect(_route_celery_logging, weak=False)
