@@ -106,3 +106,9 @@ def web_csrf_secret(prefix: str) -> str:
     """String: the dashboard's CSRF token when no auth token is set (every web process of
     one deployment reads the same one)."""
     return f"{prefix}:{{web}}:csrf"
+
+
+def local_runs_index(prefix: str) -> str:
+    """Sorted set: the top run id of every saved local run, scored by its last save
+    (seconds); entries older than the run retention are trimmed on each save."""
+    return f"{prefix}:{{local-index}}:runs"

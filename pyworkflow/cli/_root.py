@@ -54,7 +54,8 @@ class _Group(click.Group):
 @click.option("--runtime", type=click.Choice(["celery", "local"]), default="celery",
               show_default=True, envvar="PYWORKFLOW_RUNTIME",
               help="Where `workflows run` runs a workflow: on Celery workers, or in this "
-                   "process (local: no Redis, no worker, journal in memory).")
+                   "process (local: in this process, no worker; its journal is saved in "
+                   "Redis when one answers (resume with --resume), else kept in memory).")
 @click.pass_context
 def cli(ctx: click.Context, module: str | None, config_file: str | None, output: str,
         debug: bool, runtime: str) -> None:

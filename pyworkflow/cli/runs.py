@@ -31,6 +31,7 @@ from . import _output as out
 from ._history import attempts_text, event_lines, line_width, root_cause
 from ._root import CliError, cli
 from .app_log_lines import show_app_log
+from .local_runs import local_list, local_run
 from .setup import NeedsRedis
 
 __all__ = ["EVENT_TYPES", "STATUSES", "child_runs", "follow_run", "load_run", "print_run",
@@ -230,10 +231,16 @@ def runs() -> None:
               show_default=True, help=f"At most {client.MAX_LIST_LIMIT}.")
 @click.option("--top-level", is_flag=True, help="Only runs that are not a child of another.")
 @click.option("--schedule", "schedule_id", metavar="ID", help="Only runs this schedule started.")
+@click.option("--local", "local", is_flag=True,
+              help="The --runtime local runs saved in Redis instead, newest save first.")
 def list_runs(status: str | None, workflow: str | None, limit: int, top_level: bool,
-              schedule_id: str | None) -> None:
+              schedule_id: str | None, local: bool) -> None:
     """List runs, newest first."""
-    if top_level or schedule_id:
+    if local:
+        if status or workflow or top_level or schedule_id:
+            raise CliError("--local lists saved local runs with --limit only (no filters)")
+        found = local_list(limit)
+    elif top_level or schedule_id:
         sid = ids.schedule_id(schedule_id) if schedule_id else ""
         found = _top_level_runs(status, workflow, limit, lambda info: (
             (not top_level or info.parent_run_id is None)
@@ -245,8 +252,10 @@ def list_runs(status: str | None, workflow: str | None, limit: int, top_level: b
         return
     if not found:
         filtered = status or workflow or top_level or schedule_id
-        click.echo("No runs" + (" matching the filters." if filtered else " yet.")
-                   + " Start one with: pyworkflow --module MODULE workflows run NAME")
+        runtime = "--runtime local " if local else ""
+        click.echo(("No saved local runs" if local else "No runs")
+                   + (" matching the filters." if filtered else " yet.")
+                   + f" Start one with: pyworkflow {runtime}--module MODULE workflows run NAME")
         return
     out.print_table(
         ["RUN ID", "WORKFLOW", "STATUS", "CREATED (UTC)", "UPDATED (UTC)"],
@@ -275,14 +284,19 @@ def _top_level_runs(status: str | None, workflow: str | None, limit: int,
 
 @runs.command("status")
 @click.argument("run_id")
-def status(run_id: str) -> None:
+@click.option("--local", "local", is_flag=True,
+              help="A --runtime local run saved in Redis (read only: it is not resumed).")
+def status(run_id: str, local: bool) -> None:
     """Show everything about one run: status, arguments, result or error, parent, children.
 
     Times are UTC (ISO 8601) with the local time beside them. A failed run also shows
     its root cause (the failing step's own traceback) and each step call's attempts.
     """
-    info = load_run(run_id)
-    journal = client.get_workflow_events(run_id)
+    if local:
+        info, journal = local_run(run_id)
+    else:
+        info = load_run(run_id)
+        journal = client.get_workflow_events(run_id)
     children = len(_child_data(journal))
     if out.is_json():
         out.emit_json(run_dict(info, children))
@@ -304,7 +318,10 @@ def status(run_id: str) -> None:
 @click.option("--app", "app", is_flag=True,
               help="The lines the run's code logged (get_logger() in the workflow, any "
                    "logging in its steps), not its journal.")
-def logs(run_id: str, types: tuple[str, ...], follow: bool, wide: bool, app: bool) -> None:
+@click.option("--local", "local", is_flag=True,
+              help="A --runtime local run saved in Redis (its journal as last saved).")
+def logs(run_id: str, types: tuple[str, ...], follow: bool, wide: bool, app: bool,
+         local: bool) -> None:
     """Show a run's journal, one line per event, oldest first.
 
     Each line: seq, time (UTC), type, call id (#N), and the fields of that event
@@ -312,7 +329,11 @@ def logs(run_id: str, types: tuple[str, ...], follow: bool, wide: bool, app: boo
     terminal's width only when stdout is a terminal and --wide is not given.
     With --app: the run's app log instead (its newest 1,000 lines).
     """
-    load_run(run_id)  # an unknown id is an error, not an empty journal
+    if local and (follow or app):
+        raise CliError("--local shows a saved local run's journal: not with --follow or --app")
+    saved = local_run(run_id)[1] if local else None
+    if not local:
+        load_run(run_id)  # an unknown id is an error, not an empty journal
     if app:
         show_app_log(run_id)
         return
@@ -337,7 +358,7 @@ def logs(run_id: str, types: tuple[str, ...], follow: bool, wide: bool, app: boo
     if follow:
         _follow_interruptibly(run_id, show)
     else:
-        for event in client.get_workflow_events(run_id):
+        for event in saved if saved is not None else client.get_workflow_events(run_id):
             show(event)
     if out.is_json():
         out.emit_json(shown)

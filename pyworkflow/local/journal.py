@@ -28,10 +28,11 @@ A saved run is checked as it is loaded (``_env_state.check_state``, each event's
 shape, each journal's ``seq`` running 1, 2, 3...): a malformed one is refused with a
 :class:`LocalRunError` naming the run and what is wrong, not a ``KeyError``
 deep in the restore. Everything expires ``retention`` after the last save (the run
-retention setting; 30 days by default). Which Redis: the configured one, else one
-answering on 127.0.0.1:6379, else the embedded server if it is running already (it
-is never started for a local run); with none, the journal stays in memory and the
-CLI says so.
+retention setting; 30 days by default). Each save also notes the run in an index of
+saved local runs (:meth:`LocalJournal._index`) that ``runs list --local`` reads.
+Which Redis: the configured one, else one answering on 127.0.0.1:6379, else the
+embedded server if it is running already (it is never started for a local run);
+with none, the journal stays in memory and the CLI says so.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -223,6 +225,46 @@ class LocalJournal:
         self._saved = {run_id: len(journal) for run_id, journal in env.journals.items()}
         self._saved_sha = hashlib.sha1(state).hexdigest()
         self._saved_length += len(new)
+        self._index()
+
+    def _index(self) -> None:
+        """Note the run in the index ``runs list --local`` reads (a sorted set by last
+        save, :func:`keys.local_runs_index`), trim what is past the retention and expire
+        it with the runs. Written after the save, outside its script (on a Redis Cluster
+        it is in another slot): a failure here loses the run's line in the listing for
+        one save, never the run, so it is not an error."""
+        assert self.run_id is not None
+        index, now = keys.local_runs_index(self._prefix), time.time()
+        try:
+            with self._client.pipeline(transaction=False) as pipe:
+                pipe.zadd(index, {self.run_id: now})
+                pipe.zremrangebyscore(index, "-inf", now - self._ttl)
+                pipe.expire(index, self._ttl)
+                pipe.execute()
+        except redis.RedisError:
+            pass
+
+    def saved(self, limit: int) -> list[tuple[str, float, bytes]]:
+        """Up to ``limit`` saved local runs, newest save first: each top run's id, when
+        it was last saved and its saved state. Read-only: no mark taken, nothing written;
+        an id whose state is gone (purged, expired) is skipped."""
+        index, start = keys.local_runs_index(self._prefix), 0
+        found: list[tuple[str, float, bytes]] = []
+        while len(found) < limit:
+            page: list[tuple[bytes, float]] = list(self._client.zrevrangebyscore(  # type: ignore[arg-type]
+                index, "+inf", time.time() - self._ttl, start=start, num=limit,
+                withscores=True))
+            if not page:
+                return found
+            with self._client.pipeline(transaction=False) as pipe:  # one slot per run
+                for raw, _ in page:
+                    pipe.get(keys.local_run_state(self._prefix, raw.decode()))
+                states = pipe.execute()
+            found += [(raw.decode(), float(score), state)
+                      for (raw, score), state in zip(page, states, strict=True)
+                      if state is not None]
+            start += len(page)
+        return found[:limit]
 
     def _taken_over(self, holder: str) -> RunTakenOver:
         by = f"another process ({holder})" if holder else "another process"

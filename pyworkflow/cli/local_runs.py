@@ -1,0 +1,39 @@
+"""``runs list|status|logs --local``: the ``--runtime local`` runs saved in Redis.
+
+A local run is not a worker run: it has no record among the runs ``runs list`` reads,
+only its saved state (:mod:`pyworkflow.local.saved_runs`). These helpers fetch it, read
+only (no owner mark, nothing saved), and hand back the same ``RunInfo`` and event dicts
+a worker run gives, so ``runs`` prints both with one set of formatting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..local.journal import LocalJournal, LocalRunError
+from ..local.saved_runs import list_saved, load_saved, open_saved_runs
+from ..run_info import RunInfo
+from ..worker import _runtime
+from ._root import CliError
+
+__all__ = ["local_list", "local_run"]
+
+
+def _journal() -> LocalJournal:
+    try:
+        return open_saved_runs(_runtime.config_file())
+    except LocalRunError as exc:
+        raise CliError(str(exc)) from None
+
+
+def local_list(limit: int) -> list[RunInfo]:
+    """Up to ``limit`` saved local runs, newest save first."""
+    return list_saved(_journal(), limit)
+
+
+def local_run(run_id: str) -> tuple[RunInfo, list[dict[str, Any]]]:
+    """One saved local run and its journal; one line (``CliError``) when there is none."""
+    try:
+        return load_saved(_journal(), run_id)
+    except LocalRunError as exc:
+        raise CliError(f"{exc}. List local runs with: pyworkflow runs list --local") from None
