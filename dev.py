@@ -59,7 +59,8 @@ def _ensure_venv(command: str) -> Path:
     stamp = env / ".installed"
     if stamp.exists() and stamp.read_text() == digest:
         return py
-    print(f"[dev] installing durable-celery[{extras}] (import name pyworkflow) into {env}", flush=True)
+    print(f"[dev] installing durable-celery[{extras}] (import name pyworkflow) into {env}",
+          flush=True)
     for args in (["install", "-q", "--upgrade", "pip"], ["install", "-q", "-e", f".[{extras}]"]):
         if subprocess.call([str(py), "-m", "pip", *args], cwd=ROOT) != 0:
             sys.exit(f"[dev] 'pip {' '.join(args)}' failed in {env} (see pip's output above)")
