@@ -167,7 +167,9 @@ def test_the_cli_refuses_a_backfill_too_wide_in_the_future_or_empty(
                 "--end", "2020-01-02T00:00:00Z", check=False)
     # an empty range is no error (issue 28): exit 0, and the words say nothing happened
     assert empty.returncode == 0 and "0 firings" in empty.stdout
-    assert schedule_events(sid, ev.SCHEDULE_FIRED) == []
+    # None of the refused backfills fired (the schedule's own timer may, on a minute).
+    assert [e for e in schedule_events(sid, ev.SCHEDULE_FIRED)
+            if e.get("reason") != "timer"] == []
     for s in (sid, late):
         assert api.delete_schedule(s, wait=30)
 

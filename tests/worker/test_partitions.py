@@ -11,10 +11,12 @@ runs again afterwards.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +60,33 @@ def _assert_nothing_doubled(run_id: str) -> None:
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
 
 
-def _queues_drained(rt: Any) -> bool:
-    """Every Kombu queue (a Redis list) under this session's prefix is empty: the late
-    messages the heal let through have all been taken and handled."""
+def _queues_drained(rt: Any, run_ids: Sequence[str]) -> bool:
+    """No message for these runs waits anywhere under this session's prefix (their
+    mailboxes, the turn and step queues): the late messages the heal let through have
+    all been taken and handled. Other tests' leftovers in the shared queues (the
+    session's other modules ran in this process before) are not this test's."""
     for key in rt.redis.scan_iter(match=f"{rt.settings.key_prefix}*", count=1000):
-        if rt.redis.type(key) == b"list" and rt.redis.llen(key):
-            return False
+        if rt.redis.type(key) != b"list" or not rt.redis.llen(key):
+            continue
+        name = key.decode(errors="replace")
+        if any(run_id in name for run_id in run_ids):
+            return False  # a mailbox of one of these runs
+        for raw in rt.redis.lrange(key, 0, 999):
+            if any(run_id.encode() in _body(raw) for run_id in run_ids):
+                return False  # a turn or step task for one of them
     return True
+
+
+def _body(raw: bytes) -> bytes:
+    """A Kombu envelope's body, decoded when base64 (task arguments name their run)."""
+    try:
+        envelope = json.loads(raw)
+        body = envelope["body"]
+        if envelope.get("properties", {}).get("body_encoding") == "base64":
+            return base64.b64decode(body)
+        return str(body).encode()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return raw
 
 
 def _wait_out_the_partition(cut_at: float) -> None:
@@ -113,7 +135,8 @@ def test_a_worker_cut_from_redis_and_the_broker_holding_a_turn_a_step_and_firing
         wait_for(lambda: cut_off.redis.sent_after_heal > 0, 30, 0.1,
                  "the isolated worker's late writes to reach Redis")
         pyworkflow.delete_schedule(schedule)
-        wait_for(lambda: _queues_drained(rt), 60, 0.2, "the late messages to be handled")
+        wait_for(lambda: _queues_drained(rt, [turn_run, step_run]), 60, 0.2,
+                 "the late messages to be handled")
 
         # The late writes changed nothing, and nothing was done twice.
         for run_id in (turn_run, step_run):
@@ -169,7 +192,8 @@ def test_a_worker_cut_from_the_broker_holding_timer_claims(
         cut_off.broker.heal()
         wait_for(lambda: cut_off.broker.sent_after_heal > 0, 30, 0.1,
                  "the isolated worker's late publishes to reach the broker")
-        wait_for(lambda: _queues_drained(rt), 60, 0.2, "the late messages to be handled")
+        wait_for(lambda: _queues_drained(rt, runs), 60, 0.2,
+                 "the late messages to be handled")
         for run_id in runs:
             assert _events(run_id) == before[run_id]
             _assert_nothing_doubled(run_id)
