@@ -158,60 +158,6 @@ def test_a_worker_cut_from_redis_and_the_broker_holding_a_turn_a_step_and_firing
         other.stop()
 
 
-def test_a_worker_cut_from_the_broker_holding_timer_claims(
-        rt: Any, log_dir: Path, cut_off: Partition) -> None:
-    tag = uuid.uuid4().hex[:6]
-    isolated = IsolatedWorker(MODULE, log_dir, f"isolated-t-{tag}", concurrency=2,
-                              extra_env=cut_off.env(rt.settings.redis_url, split=True)).start()
-    # The other worker reads mailboxes the same way (through Kombu, its broker apart):
-    # through links of its own that are never cut.
-    never_cut = Partition(rt.settings.redis_url)
-    other = Worker(MODULE, log_dir, f"other-t-{tag}", concurrency=2,
-                   extra_env=never_cut.env(rt.settings.redis_url, split=True))
-    import tests.partition_workflows as wf
-
-    try:
-        runs = [pyworkflow.start(wf.short_sleep, f"{tag}-{i}", 2.0) for i in range(6)]
-        wait_for(lambda: all(any(e["type"] == "sleep_started" for e in _events(r))
-                             for r in runs), 30, 0.05, "every run to sleep")
-        cut_off.broker.cut()  # Redis stays reachable: the timers can still be claimed
-        cut_at = time.monotonic()
-        # The first claims it makes block on delivering them (the broker is cut), so it
-        # claims no more: the other worker must wait out those claims' lease.
-        wait_for(lambda: _claimed_timers(rt) >= 1, 30, 0.05,
-                 "the isolated worker to claim timers")
-        other.start()
-        for i, run_id in enumerate(runs):
-            final = wait_done(run_id, PARTITION_S - 5)
-            assert final["status"] == "completed" and final["result"] == f"{tag}-{i}", final
-        print(f"sleepers woken by the other worker {time.monotonic() - cut_at:.1f}s "
-              "into the partition")
-        before = {r: _events(r) for r in runs}
-
-        _wait_out_the_partition(cut_at)
-        cut_off.broker.heal()
-        wait_for(lambda: cut_off.broker.sent_after_heal > 0, 30, 0.1,
-                 "the isolated worker's late publishes to reach the broker")
-        wait_for(lambda: _queues_drained(rt, runs), 60, 0.2,
-                 "the late messages to be handled")
-        for run_id in runs:
-            assert _events(run_id) == before[run_id]
-            _assert_nothing_doubled(run_id)
-
-        other.stop()
-        assert isolated.alive(), isolated.log_text()[-3000:]
-        final = wait_done(pyworkflow.start(wf.short_sleep, f"after-{tag}", 0.5), 60)
-        assert final["status"] == "completed"
-    finally:
-        isolated.kill()
-        other.stop()
-        never_cut.close()
-
-
 def _schedule_runs(schedule: str) -> list[Any]:
     return [r for r in pyworkflow.list_workflow_runs(workflow="partition_tick", limit=1000)
             if r.run_id.startswith(schedule) or schedule in r.run_id]
-
-
-def _claimed_timers(rt: Any) -> int:
-    return sum(int(rt.redis.zcard(shard.claimed)) for shard in rt.system.keys.timer_shards)
