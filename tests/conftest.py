@@ -72,7 +72,7 @@ SLOW = frozenset({
     "test_an_outage_in_a_handler_loses_nothing_and_sets_nothing_aside",
     "tests/worker/test_partitions.py::"
     "test_a_worker_cut_from_redis_and_the_broker_holding_a_turn_a_step_and_firings",
-    "tests/worker/test_partitions.py::test_a_worker_cut_from_the_broker_holding_timer_claims",
+    "tests/worker/test_partitions_broker.py::test_a_worker_cut_from_the_broker_holding_timer_claims",
     "tests/workflow_api/test_patching_integration.py::"
     "test_patched_keeps_an_old_run_on_the_old_branch_and_runs_check_sees_it",
     "tests/test_schedules.py::test_a_half_made_or_unreadable_schedule_is_listed_and_deletable",
