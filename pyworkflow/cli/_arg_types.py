@@ -16,16 +16,28 @@ reference to a missing name, an arbitrary class) is not checked rather than refu
 
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
 import typing
 from collections.abc import Callable, Sequence
-from typing import Any
-
-import pydantic
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ._arguments import ArgumentError, format_signature, shown_text
 
+if TYPE_CHECKING:
+    import pydantic
+
 __all__ = ["check_argument_types"]
+
+
+@functools.cache
+def _pydantic() -> ModuleType:
+    """pydantic, imported the first time a command checks arguments: every CLI command
+    imports this module, ``pyworkflow worker run`` included, and pydantic costs each
+    worker process ~6 MB that a worker never uses."""
+    return importlib.import_module("pydantic")
 
 _P = inspect.Parameter
 
@@ -70,7 +82,7 @@ def _check(workflow: str, signature: inspect.Signature, shown: str, hint: Any,
         return
     try:
         adapter.validate_python(value)
-    except pydantic.ValidationError:
+    except _pydantic().ValidationError:
         expected = inspect.formatannotation(hint)
         raise ArgumentError(
             f"parameter {shown!r} of {workflow} expects {expected}, got "
@@ -79,6 +91,7 @@ def _check(workflow: str, signature: inspect.Signature, shown: str, hint: Any,
 
 def _adapter(hint: Any) -> pydantic.TypeAdapter[Any] | None:
     try:
-        return pydantic.TypeAdapter(hint)
+        adapter: pydantic.TypeAdapter[Any] = _pydantic().TypeAdapter(hint)
+        return adapter
     except Exception:  # pydantic has no schema for it (an arbitrary class): not checked
         return None
