@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from .._start_plan import workflow_def
 from ..errors import step_error
 from ..ids import new_run_id
@@ -69,11 +71,14 @@ async def run_transient_async(workflow: Any, *args: Any, **kwargs: Any) -> Any:
     """Run ``workflow`` to its result in the current event loop; nothing is journaled."""
     defn = workflow_def(workflow)
     defn.signature.bind(*args, **kwargs)  # the same argument check a durable start makes
-    token = _active.set(TransientRun(new_run_id(), defn.name))
+    run = TransientRun(new_run_id(), defn.name)
+    token = _active.set(run)
     try:
-        result = defn.fn(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
+        # Its log lines carry the run, as a durable run's do (``engine.run``).
+        with structlog.contextvars.bound_contextvars(run_id=run.run_id, workflow=run.workflow):
+            result = defn.fn(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
         return result
     finally:
         _active.reset(token)
@@ -101,7 +106,7 @@ async def _attempts(run: TransientRun, call_id: int, defn: StepDef, args: tuple[
     in the workflow (:func:`step_error`)."""
     attempt = 1
     while True:
-        ctx = StepContext(run.run_id, call_id, defn.name, attempt)
+        ctx = StepContext(run.run_id, call_id, defn.name, attempt, workflow=run.workflow)
         with Attempt(ctx, _now_ms, encode_result=False) as frame:
             result = defn.fn(*args, **kwargs)
             if inspect.isawaitable(result):

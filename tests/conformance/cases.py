@@ -399,6 +399,13 @@ CASES: list[Case] = [
     Case("signal_timeout_fails_run", "conf_signal", (0.3,), status="failed",
          error="SignalTimeoutError", events=(WS, GW, GT, WF),
          not_on={"transient": TRANSIENT_NO_SIGNALS}),
+    # -- logging ----------------------------------------------------------------------------------
+    Case("log_lines_carry_the_run", "conf_log_context",
+         result={"workflow_code": {"workflow": "conf_log_context", "step": None,
+                                   "attempt": None, "run_id": True},
+                 "step": {"workflow": "conf_log_context", "step": "conf_log_context",
+                          "attempt": 1, "run_id": True}},
+         events=(WS, SS, SC, WC)),
     # -- values -----------------------------------------------------------------------------------
     Case("values_published", "conf_values", result="ok", attempts={"conf_double": 1},
          values={"stage": "done", "total": {"amount": 2, "currency": "EUR"}},

@@ -16,6 +16,7 @@ import asyncio
 import time
 from typing import Any
 
+import structlog
 from pydantic import BaseModel
 
 from pyworkflow import (
@@ -546,3 +547,21 @@ async def collect_flow(tag: str, count: int, nap: float) -> list[Any]:
     """Sleeps ``nap`` (signals sent meanwhile are kept), then takes ``count`` "item"s."""
     await sleep(nap)
     return [await wait_for_signal("item") for _ in range(count)]
+
+
+def _log_context() -> dict[str, Any]:
+    """What a log line written here carries: the run's fields bound by the runtime."""
+    bound = structlog.contextvars.get_contextvars()
+    return {key: bound.get(key) for key in ("workflow", "step", "attempt")} | {
+        "run_id": bool(bound.get("run_id"))}
+
+
+@step(name="conf_log_context", max_retries=0)
+def log_context_step(tag: str) -> dict[str, Any]:
+    return _log_context()
+
+
+@workflow(name="conf_log_context")
+async def log_context_flow(tag: str) -> dict[str, Any]:
+    in_workflow = _log_context()
+    return {"workflow_code": in_workflow, "step": await log_context_step(tag)}
