@@ -56,6 +56,10 @@ class Worker:
         test sessions' workers share the broker (and Celery's broadcast exchange)."""
         return f"{self.name}-{os.getpid()}@{socket.gethostname()}"
 
+    #: what the worker's command runs under (``tests/_partition.IsolatedWorker``: its own
+    #: network namespace)
+    command_prefix: tuple[str, ...] = ()
+
     def start(self, wait: bool = True) -> Worker:
         if not may_start_workers():
             raise AssertionError("this test starts workers: mark it "
@@ -63,7 +67,8 @@ class Worker:
         env = {**os.environ, "PYWORKFLOW_LOG_FORMAT": "json", **self.extra_env}
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [PYWORKFLOW, "--module", self.module, "worker", "run", "--pool", self.pool,
+            [*self.command_prefix, PYWORKFLOW, "--module", self.module, "worker", "run",
+             "--pool", self.pool,
              "--concurrency", str(self.concurrency), "--loglevel", "INFO",
              "--hostname", f"{self.name}-{os.getpid()}@%h"],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,

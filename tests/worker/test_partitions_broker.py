@@ -2,7 +2,7 @@
 
 The partition's other half (cut from Redis and the broker together, holding a turn, a
 step and a schedule's firings) is ``test_partitions.py``; apart, the two take their
-60-second partitions side by side in the parallel suite. Helpers are shared with it.
+60-second partitions side by side in the parallel suite (helpers: tests/_partition.py).
 """
 
 from __future__ import annotations
@@ -12,23 +12,25 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import pyworkflow
-from ops.chaos.partition import Partition
-from tests._partition import IsolatedWorker
-from tests._workers import Worker, wait_for
-from tests.cli.test_examples_cli import wait_done
-from tests.worker.test_partitions import (
+from ops.chaos.partition import Partition, unshare_available
+from tests._partition import (
     MODULE,
     PARTITION_S,
-    _assert_nothing_doubled,
-    _events,
-    _queues_drained,
-    _wait_out_the_partition,
-    cut_off,
-    pytestmark,
+    IsolatedWorker,
+    assert_nothing_doubled,
+    events,
+    queues_drained,
+    wait_out_the_partition,
 )
+from tests._workers import Worker, wait_for
+from tests.cli.test_examples_cli import wait_done
 
-__all__ = ["cut_off", "pytestmark"]  # the fixture and marks, shared
+pytestmark = [pytest.mark.skipif(not unshare_available(),
+                                 reason="needs unprivileged user and network namespaces"),
+              pytest.mark.slow]
 
 
 def test_a_worker_cut_from_the_broker_holding_timer_claims(
@@ -45,7 +47,7 @@ def test_a_worker_cut_from_the_broker_holding_timer_claims(
 
     try:
         runs = [pyworkflow.start(wf.short_sleep, f"{tag}-{i}", 2.0) for i in range(6)]
-        wait_for(lambda: all(any(e["type"] == "sleep_started" for e in _events(r))
+        wait_for(lambda: all(any(e["type"] == "sleep_started" for e in events(r))
                              for r in runs), 30, 0.05, "every run to sleep")
         cut_off.broker.cut()  # Redis stays reachable: the timers can still be claimed
         cut_at = time.monotonic()
@@ -59,17 +61,17 @@ def test_a_worker_cut_from_the_broker_holding_timer_claims(
             assert final["status"] == "completed" and final["result"] == f"{tag}-{i}", final
         print(f"sleepers woken by the other worker {time.monotonic() - cut_at:.1f}s "
               "into the partition")
-        before = {r: _events(r) for r in runs}
+        before = {r: events(r) for r in runs}
 
-        _wait_out_the_partition(cut_at)
+        wait_out_the_partition(cut_at)
         cut_off.broker.heal()
         wait_for(lambda: cut_off.broker.sent_after_heal > 0, 30, 0.1,
                  "the isolated worker's late publishes to reach the broker")
-        wait_for(lambda: _queues_drained(rt, runs), 60, 0.2,
+        wait_for(lambda: queues_drained(rt, runs), 60, 0.2,
                  "the late messages to be handled")
         for run_id in runs:
-            assert _events(run_id) == before[run_id]
-            _assert_nothing_doubled(run_id)
+            assert events(run_id) == before[run_id]
+            assert_nothing_doubled(run_id)
 
         other.stop()
         assert isolated.alive(), isolated.log_text()[-3000:]
