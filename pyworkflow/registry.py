@@ -87,8 +87,21 @@ def list_workflows() -> list[WorkflowDef]:
     return [_workflows[k] for k in sorted(_workflows)]
 
 
+#: Asked for a step name this process has not registered; the first to return a
+#: StepDef registers it. ``pyworkflow.adopt`` adds one: a Celery task named in a canvas
+#: or a beat entry becomes a step in whichever process first meets its name.
+step_finders: list[Callable[[str], StepDef | None]] = []
+
+
 def get_step(name: str) -> StepDef | None:
-    return _steps.get(name)
+    defn = _steps.get(name)
+    if defn is None:
+        for find in step_finders:
+            defn = find(name)
+            if defn is not None:
+                register_step(defn)
+                break
+    return defn
 
 
 def list_steps() -> list[StepDef]:

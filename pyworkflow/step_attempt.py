@@ -31,17 +31,31 @@ from .errors import FatalError, RetryableError
 from .step_context import StepContext, reset_step_context, set_step_context
 from .wire.step import StepFailure, StepOutcome
 
-__all__ = ["Attempt", "failure_of"]
+__all__ = ["Attempt", "failure_of", "mark_fatal"]
+
+#: Set on an exception by the code that raised it when its class alone cannot say
+#: "never retry": a Celery task awaited as a step fails for good on an exception
+#: outside its ``autoretry_for`` (see ``pyworkflow.adopt.task_call``), yet the run
+#: should record the task's own exception class, not a wrapper's.
+_FATAL_MARK = "__pyworkflow_fatal__"
+
+
+def mark_fatal(exc: BaseException) -> BaseException:
+    """Make ``exc`` a fatal failure (no retry), keeping its class; returns it."""
+    setattr(exc, _FATAL_MARK, True)
+    return exc
 
 
 def failure_of(exc: BaseException, now_ms: int) -> StepFailure:
-    """What a failed attempt reports: its meaning decided by the exception's class."""
+    """What a failed attempt reports: its meaning decided by the exception's class
+    (or by :func:`mark_fatal`, where it was raised)."""
     cls = type(exc)
     retry_at = exc.retry_after_ms(now_ms) if isinstance(exc, RetryableError) else None
+    fatal = isinstance(exc, FatalError) or getattr(exc, _FATAL_MARK, False) is True
     return StepFailure(error_type=cls.__name__, error=str(exc),
                        error_class=f"{cls.__module__}.{cls.__qualname__}",
                        traceback="".join(traceback.format_exception(exc)),
-                       fatal=isinstance(exc, FatalError), retry_at_ms=retry_at)
+                       fatal=fatal, retry_at_ms=retry_at)
 
 
 class Attempt:

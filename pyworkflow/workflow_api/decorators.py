@@ -108,3 +108,14 @@ def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = 3,
         return call  # type: ignore[return-value]
 
     return decorate(fn) if fn is not None else decorate
+
+
+def _from_task(task: Any) -> Any:
+    """``step.from_task(celery_task)``: an existing ``@app.task`` awaited as a durable
+    step, retried as its declarations say (see :mod:`pyworkflow.adopt.task_step`)."""
+    from ..adopt.task_step import from_task
+
+    return from_task(task)
+
+
+step.from_task = _from_task  # type: ignore[attr-defined]

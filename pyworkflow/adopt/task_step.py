@@ -1,0 +1,84 @@
+"""``step.from_task(celery_task)``: an existing Celery task, awaited as a durable step.
+
+    from proj.tasks import charge            # @app.task(autoretry_for=..., bind=True)
+    charge_step = step.from_task(charge)
+
+    @workflow()
+    async def order(order_id):
+        return await charge_step(order_id)   # journaled, leased, retried per the task
+
+The step is named after the task (``proj.tasks.charge``) and registered like any
+``@step``: built by the same decorator, with the task's declarations mapped onto its
+policy (:mod:`.task_policy`) and each attempt run by :func:`.task_call.call_task`.
+The task object itself is not touched, so ``charge.delay(...)`` still sends it to a
+plain Celery worker: a project moves one call site at a time.
+
+A task named (not passed) in a canvas or a beat entry becomes a step the same way,
+in whichever process first meets its name (:data:`pyworkflow.registry.step_finders`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import StepDef, step_finders
+from ..workflow_api.decorators import STEP_ATTR, step
+from .celery_apps import find_task, real_task
+from .task_call import call_task
+from .task_policy import TaskPolicy, policy_of
+
+#: What ``from_task`` made, by task name, so a second call returns the same step.
+_made: dict[str, Any] = {}
+
+
+def from_task(task: Any) -> Any:
+    """The Celery ``task`` as a step: await it from a workflow like any ``@step``."""
+    task = real_task(task)
+    made = _made.get(task.name)
+    if made is not None and getattr(made, "__pyworkflow_task__", None) is task:
+        return made
+    policy = policy_of(task)
+    body = _body(task, policy)
+    made = step(name=policy.name, max_retries=policy.max_retries,
+                retry_delay=policy.retry_delay, timeout=policy.timeout)(body)
+    made.__pyworkflow_task__ = task
+    _made[task.name] = made
+    return made
+
+
+def _body(task: Any, policy: TaskPolicy) -> Any:
+    """The step's function: one attempt of the task. Named after the task's own
+    function (its module decides whether a second definition of the name clashes)."""
+
+    def body(*args: Any, **kwargs: Any) -> Any:
+        return call_task(task, policy, args, kwargs)
+
+    original = getattr(task, "__wrapped__", None) or task.run
+    body.__module__ = getattr(original, "__module__", None) or task.__module__
+    body.__name__ = body.__qualname__ = policy.name
+    body.__doc__ = task.__doc__
+    return body
+
+
+def step_def(step_callable: Any) -> StepDef:
+    """The StepDef behind a step made here (or by ``@step``)."""
+    defn: StepDef = getattr(step_callable, STEP_ATTR)
+    return defn
+
+
+def task_step(name: str) -> Any:
+    """The step for the Celery task registered as ``name``; LookupError if no live
+    Celery app in this process has such a task (import the module that defines it)."""
+    task = find_task(name)
+    if task is None:
+        raise LookupError(f"no Celery task named {name!r} in this process: import the "
+                          "module that defines it (pyworkflow --module proj.tasks ...)")
+    return from_task(task)
+
+
+def _find(name: str) -> StepDef | None:
+    task = find_task(name)
+    return None if task is None else step_def(from_task(task))
+
+
+step_finders.append(_find)
