@@ -565,3 +565,7 @@ def log_context_step(tag: str) -> dict[str, Any]:
 async def log_context_flow(tag: str) -> dict[str, Any]:
     in_workflow = _log_context()
     return {"workflow_code": in_workflow, "step": await log_context_step(tag)}
+
+
+# Celery tasks awaited as steps: their module imports this one's helpers.
+from tests.conformance import celery_tasks  # noqa: E402, F401
