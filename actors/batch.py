@@ -225,6 +225,8 @@ class Batches:
 
     def _after_commit(self, ctx: TurnContext, committed: list[tuple[str, Any]]) -> None:
         self._outbox.stage(committed)
+        if ctx.compact is not None:
+            self._system.compactor.note(self._actor_id, ctx.compact == "ended")
         if ctx.rebuild:
             self._live.rebuild()  # the behaviour asked to be rebuilt from its journal
         self._behaviour.after_commit(self._live.state)

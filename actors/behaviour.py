@@ -40,6 +40,11 @@ class TurnContext:
     #: the actor expects no message soon (it waits, or has ended): its commit rewrites a
     #: short journal at its exact size (``commit.lua``)
     settled: bool = False
+    #: the actor's journal may be sealed after this commit (``compaction``): None for
+    #: no; ``"waits"``: it waits long (a sleep, a hook); ``"ended"``: it has ended, and
+    #: its behaviour recognises a message redelivered after that by itself, so the seal
+    #: also drops its seen set
+    compact: str | None = None
 
     def emit(self, type: str, data: dict[str, Any] | None = None) -> NewEvent:
         """Record an event; it will carry the id of the message being handled."""
@@ -60,6 +65,13 @@ class TurnContext:
         commit rewrites a short journal at its size, so it does not keep the slack Redis
         leaves in a stream's last node."""
         self.settled = True
+
+    def compact_journal(self, ended: bool = False) -> None:
+        """After this commit, fold the journal into one compressed value (``sealed``):
+        the actor waits long, or has ``ended``. Done by the process in the background,
+        never on the turn's path; a seal that loses a race with a later commit writes
+        nothing."""
+        self.compact = "ended" if ended or self.compact == "ended" else "waits"
 
     def request_rebuild(self) -> None:
         """After this batch commits, rebuild the state from the journal (e.g. after an

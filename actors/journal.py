@@ -22,6 +22,7 @@ from .effects import Effect, effect_to_dict
 from .event import Event, NewEvent
 from .fast import commit_riders
 from .keys import ActorKeys
+from .sealed import decode_entry, merge, sealed_last_seq
 
 __all__ = ["Event", "Journal", "LeaseLost", "NewEvent", "NotAsDecided", "SequenceConflict",
            "decode_entry"]
@@ -45,14 +46,6 @@ class SequenceConflict(Exception):
         self.actual_seq = actual_seq
 
 
-def decode_entry(entry_id: bytes | str, fields: dict[Any, Any]) -> Event:
-    eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    raw = fields.get(b"e", fields.get("e"))
-    body = json.loads(raw or b"{}")
-    return Event(seq=int(eid.split("-", 1)[0]), type=body["t"], data=body["d"], ts=body["ts"],
-                 msg_id=body.get("m"))
-
-
 class Journal:
     """Reads and commits one actor's events."""
 
@@ -62,10 +55,13 @@ class Journal:
         self._keys = keys
 
     def read(self, after_seq: int = 0, count: int | None = None) -> list[Event]:
-        """Events with seq > ``after_seq``, oldest first."""
-        entries: list[tuple[bytes, dict[bytes, bytes]]] = self._client.xrange(  # type: ignore[assignment]
-            self._keys.journal, min=f"{after_seq + 1}-0", max="+", count=count)
-        return [decode_entry(eid, fields) for eid, fields in entries]
+        """Events with seq > ``after_seq``, oldest first, sealed or not (``sealed``): one
+        round trip, the sealed value and the stream read together."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(self._keys.sealed)
+        pipe.xrange(self._keys.journal, min=f"{after_seq + 1}-0", max="+", count=count)
+        sealed, entries = pipe.execute()
+        return merge(sealed, entries, after_seq, count)
 
     def iter_all(self, page: int = 1000) -> Iterable[Event]:
         seq = 0
@@ -77,10 +73,12 @@ class Journal:
             seq = batch[-1].seq
 
     def last_seq(self) -> int:
-        last: list[tuple[bytes, dict[bytes, bytes]]] = self._client.xrevrange(  # type: ignore[assignment]
-            self._keys.journal, count=1)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.xrevrange(self._keys.journal, count=1)
+        pipe.hget(self._keys.meta, "sealed")
+        last, sealed = pipe.execute()
         if not last:
-            return 0
+            return sealed_last_seq(sealed)
         return int(last[0][0].decode().split("-", 1)[0])
 
     def commit(self, token: str, expected_seq: int, lease_ms: int, events: Sequence[NewEvent],

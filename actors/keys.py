@@ -55,6 +55,12 @@ class ActorKeys:
         return self._key("journal")
 
     @property
+    def sealed(self) -> str:
+        """String: the journal's first events, compressed (``sealed``); the stream holds
+        the events after them, if any."""
+        return self._key("sealed")
+
+    @property
     def activation(self) -> str:
         return self._key("activation")
 
@@ -97,8 +103,9 @@ class ActorKeys:
 
     def every(self) -> list[str]:
         """Every key of the actor: what ``ActorSystem.forget`` deletes."""
-        return [self.journal, self.activation, self.meta, self.seen, self.outbox, self.record,
-                self.taken, self.dispatching, self.inhand, self.inflight, self.mailbox]
+        return [self.journal, self.sealed, self.activation, self.meta, self.seen, self.outbox,
+                self.record, self.taken, self.dispatching, self.inhand, self.inflight,
+                self.mailbox]
 
 
 @dataclass(frozen=True)

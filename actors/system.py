@@ -29,6 +29,7 @@ from redis.cluster import RedisCluster
 from . import log as _log
 from ._scripts import Scripts
 from .behaviour import Behaviour
+from .compaction import Compactor
 from .dead_letters import DeadLetters
 from .effects import CancelTimer, Effect, EnqueueTask, Send, StartTimer
 from .fast.in_place import InPlaceTasks, KeptTask
@@ -106,6 +107,8 @@ class ActorSystem:
         self.instruments = Instruments()
         #: every key on one server (not a Redis Cluster): a script may touch any of them
         self.single_server = not isinstance(client, RedisCluster)
+        #: journals this process seals in the background (``compaction``)
+        self.compactor = Compactor(self)
         #: tasks this process keeps and runs itself, right after the task sending them
         self.in_place = InPlaceTasks(self._send_kept, self.scripts.pipeline,
                                      can_defer=self.single_server)

@@ -4,9 +4,10 @@
 -- KEYS[1]  {actor}:activation  string: owning token, PX lease
 -- KEYS[2]  {actor}:meta        hash: 'turns' = turns ever started; 'running' = token of
 --                              the turn task in progress (cleared when a turn task ends);
---                              'crashes' = turn tasks that died, not yet acknowledged
+--                              'crashes' = turn tasks that died, not yet acknowledged;
+--                              'sealed' = the last seq of a sealed journal (seal.lua)
 -- KEYS[3]  {actor}:inflight    list: delivery tags a dead turn task took
--- KEYS[4]  {actor}:journal     stream: read for its last seq
+-- KEYS[4]  {actor}:journal     stream: read for its last seq (else meta's 'sealed')
 -- KEYS[5]  {actor}:outbox      hash: effects committed but not dispatched
 -- KEYS[6]  {actor}:seen        set: msg_ids already in the journal
 -- KEYS[7]  {actor}:inhand      string: a message a turn held in hand, until committed
@@ -65,6 +66,8 @@ local seq = 0
 local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
 if #last > 0 then
   seq = tonumber(string.match(last[1][1], '^(%d+)'))
+else  -- nothing after a sealed journal (sealed.py): it ends where the seal did
+  seq = tonumber(redis.call('HGET', KEYS[2], 'sealed') or '0')
 end
 local seen = 0
 if ARGV[4] ~= '' then

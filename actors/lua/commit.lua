@@ -8,7 +8,9 @@
 -- KEYS[7]  {actor}:taken       list: envelopes taken from a Redis mailbox, now committed
 -- KEYS[8]  {actor}:meta        hash: 'last_commit' = the id of the last commit, so a
 --                              client retry of a commit whose reply was lost (a Redis
---                              restart) is recognised as already done
+--                              restart) is recognised as already done; 'sealed' = the
+--                              last seq of a sealed journal (seal.lua): the stream, when
+--                              there is one, holds only the events after it
 -- ARGV[1]  token;  ARGV[2]  expected last seq;  ARGV[3]  lease in milliseconds
 -- ARGV[4]  this commit's id (random per call; a client retry sends the same)
 -- ARGV[5]  n events, then n JSON events
@@ -33,6 +35,8 @@ local seq = 0
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #last > 0 then
   seq = tonumber(string.match(last[1][1], '^(%d+)'))
+else  -- nothing after a sealed journal (sealed.py): it ends where the seal did
+  seq = tonumber(redis.call('HGET', KEYS[8], 'sealed') or '0')
 end
 local expected = tonumber(ARGV[2])
 if seq ~= expected then
@@ -63,7 +67,7 @@ if guard then
 end
 redis.call('HSET', KEYS[8], 'last_commit', ARGV[4])
 local i = 5
-local created = seq == 0 and n > 0
+local created = #last == 0 and n > 0  -- a new stream (after a seal, too)
 for j = 1, n do
   seq = seq + 1
   redis.call('XADD', KEYS[1], seq .. '-0', 'e', ARGV[i + j])

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeAlias, TypeVar
 
 from actors import Message
-from actors.journal import decode_entry
+from actors.sealed import merge
 
 from .. import keys
 from .._start_plan import StartPlan, plan_start
@@ -171,9 +171,14 @@ def _record(rt: Runtime, run_id: str) -> Op[dict[bytes, bytes]]:
     return rec
 
 
-def _record_and_journal_length(rt: Runtime, run_id: str) -> Pipeline:
+def _record_and_journal_length(rt: Runtime, run_id: str) -> Op[tuple[dict[bytes, bytes], int]]:
+    """The record, and whether the journal holds anything (its stream's length, plus one
+    for a sealed prefix: ``actors.sealed``)."""
     k = rt.system.actor_keys(run_id)
-    return Pipeline((command("hgetall", k.record), command("xlen", k.journal)))
+    rec, length, sealed = yield Pipeline((command("hgetall", k.record),
+                                          command("xlen", k.journal),
+                                          command("exists", k.sealed)))
+    return rec, int(length) + int(sealed)
 
 
 def _tail_and_record(rt: Runtime, run_id: str) -> Pipeline:
@@ -193,14 +198,16 @@ def get_values(rt: Runtime, run_id: str) -> Op[dict[str, Any]]:
 
 def get_workflow_events(rt: Runtime, run_id: str, after_seq: int = 0) -> Op[list[dict[str, Any]]]:
     k = rt.system.actor_keys(run_id)
-    read = command("xrange", k.journal, min=f"{after_seq + 1}-0", max="+")
+    # Sealed or not (``actors.sealed``): the sealed prefix and the stream in one trip.
+    read = (command("get", k.sealed),
+            command("xrange", k.journal, min=f"{after_seq + 1}-0", max="+"))
     if after_seq == 0:  # a run that does not exist, not one without events yet
-        exists, entries = yield Pipeline((command("exists", k.record), read))
+        exists, sealed, entries = yield Pipeline((command("exists", k.record), *read))
         if not exists:
             raise RunNotFoundError(run_id)
     else:
-        entries = yield read
-    events = (decode_entry(eid, fields) for eid, fields in entries)
+        sealed, entries = yield Pipeline(read)
+    events = merge(sealed, entries, after_seq)
     return AwaitableList(event_dict(e.seq, e.type, e.ts, e.data) for e in events)
 
 
@@ -296,7 +303,7 @@ def cancel_workflow(rt: Runtime, run_id: str, reason: str | None = None, wait: b
 
 
 def retry_run(rt: Runtime, run_id: str) -> Op[RunInfo]:
-    rec, journal_length = yield _record_and_journal_length(rt, run_id)
+    rec, journal_length = yield from _record_and_journal_length(rt, run_id)
     if not rec:
         raise RunNotFoundError(run_id)
     info = run_info_from_record(run_id, rec)
@@ -367,7 +374,7 @@ def _claim(rt: Runtime, plan: StartPlan, key: str, if_finished: IfFinished) -> O
         expected = str(holder.decode())
         if not expected:
             continue  # it was let go meanwhile: claim it as free
-        rec, journal_length = yield _record_and_journal_length(rt, expected)
+        rec, journal_length = yield from _record_and_journal_length(rt, expected)
         info = run_info_from_record(expected, rec) if rec else None
         if holder_verdict(key, info, if_finished) == "return":
             yield from _resend_lost_start(rt, expected, rec, journal_length)

@@ -59,6 +59,9 @@ class History:
     #: the journal passed the warning size (``history_large``)
     history_warned: bool = False
     recoveries: int = 0
+    #: msg ids of the operator's retries that re-opened the run: a finished run's seen
+    #: set is dropped when its journal is sealed, so a retry delivered twice is known here
+    retry_ids: set[str] = field(default_factory=set)
     terminal_seq: int | None = None
     last_ts: float = 0.0
 
@@ -106,6 +109,8 @@ class History:
         elif etype == ev.WORKFLOW_RECOVERED:
             self.recoveries = data.get("recoveries", self.recoveries + 1)
         elif etype == ev.RUN_RETRIED:
+            if data.get("retry_id"):
+                self.retry_ids.add(data["retry_id"])
             self.terminal, self.terminal_seq, self.parked = None, None, None
             self.status = "running"
             call_id = data.get("call_id")
@@ -131,6 +136,17 @@ class History:
 
     def open_calls(self) -> list[CallRecord]:
         return list(self.open.values())
+
+    def waits_long(self, now_ms: float, at_least_ms: float) -> bool:
+        """No step open and no sleep due within ``at_least_ms``: the run will not grow its
+        journal soon, so it is worth sealing (``actors.sealed``)."""
+        wakes = []
+        for call in self.open.values():
+            if call.kind == "step":
+                return False
+            if call.kind == "sleep":
+                wakes.append(int(call.data.get("wake_at_ms") or 0))
+        return not wakes or min(wakes) - now_ms >= at_least_ms
 
     def live_status(self) -> str:
         """``running`` while a step is executing, ``suspended`` while the run waits only on

@@ -54,6 +54,10 @@ from .ports import Ports
 logger = get_logger("pyworkflow.engine")
 
 DEFAULT_MAX_RECOVERY_ATTEMPTS = 3
+#: A run that waits at least this long (a sleep, a hook, a child) has its journal sealed
+#: into one compressed value while it waits (``actors.sealed``); a shorter sleep is not
+#: worth the read and the rewrite.
+SEAL_AFTER_WAIT_S = 10.0
 #: Start-message fields of runs that the system starts (not a client, not a parent):
 #: recorded in ``workflow_started``, projected onto the record, and the run is indexed.
 SYSTEM_STARTS = ("schedule_id", "fire_time", "continued_from")
@@ -211,6 +215,8 @@ class Run:
                              [c.describe() for c in self.history.open_calls()]))
             if status == "suspended":
                 self.ctx.settle_journal()
+                if self.history.waits_long(self.now() * 1000, SEAL_AFTER_WAIT_S * 1000):
+                    self.ctx.compact_journal()
         self.ctx = None
 
     def _flush_app_log(self) -> None:
@@ -439,6 +445,7 @@ class Run:
             self.ports.runs.expire(self.run_id, purge_at)
         if self.ctx is not None:
             self.ctx.settle_journal()
+            self.ctx.compact_journal(ended=True)
         for call in list(self.history.open.values()):
             KINDS[call.kind].on_run_end(self, call)
         if continued:

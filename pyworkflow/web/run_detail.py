@@ -26,7 +26,7 @@ import json
 import time
 from typing import Any
 
-from actors.journal import decode_entry
+from actors.sealed import decode_entry, events_of
 
 from .. import events as ev
 from .. import keys
@@ -93,8 +93,9 @@ def run_detail(run_id: str, full_tokens: bool) -> dict[str, Any]:
 def _newest_events(rt: Runtime, run_id: str) -> tuple[list[dict[str, Any]], int]:
     """The newest events (oldest first, large values cut short) within the bounds, and
     how many events the journal holds."""
-    key = rt.system.actor_keys(run_id).journal
-    total = int(rt.redis.xlen(key))
+    keys = rt.system.actor_keys(run_id)
+    key = keys.journal
+    total = rt.system.journal(run_id).last_seq()  # seqs run 1..n, sealed or not
     newest: list[dict[str, Any]] = []
     read, upper, count = 0, "+", FIRST_PAGE
     while len(newest) < EVENTS_SHOWN and read < READ_BUDGET_BYTES:
@@ -105,6 +106,12 @@ def _newest_events(rt: Runtime, run_id: str) -> tuple[list[dict[str, Any]], int]
             e = decode_entry(entry_id, fields)
             newest.append(event_dict(e.seq, e.type, e.ts, _capped(e.data)))
         if len(entries) < want:
+            # The stream is read to its start: what is older is sealed (``actors.sealed``),
+            # if anything; the newest of those, within what is left to show.
+            below = newest[-1]["seq"] if newest else total + 1
+            older = [e for e in events_of(rt.redis.get(keys.sealed)) if e.seq < below]
+            for e in reversed(older[-(EVENTS_SHOWN - len(newest)):] if older else []):
+                newest.append(event_dict(e.seq, e.type, e.ts, _capped(e.data)))
             break
         eid = entries[-1][0]
         upper = "(" + (eid.decode() if isinstance(eid, bytes) else str(eid))

@@ -71,12 +71,16 @@ class Recovery:
             return
         if history.status != "failed" or history.terminal_seq is None:
             return  # nothing to retry: running, suspended, completed or cancelled
+        retry_id = run.turn().current_msg_id
+        if retry_id is not None and retry_id in history.retry_ids:
+            return  # this very retry, delivered again after the run failed once more
         failed = [c for c in history.calls.values() if c.failed_seq is not None]
         last = max(failed, key=lambda c: c.failed_seq or 0) if failed else None
         masked = sorted(run.masked | {history.terminal_seq} |
                         ({last.failed_seq} if last and last.failed_seq else set()))
         run.emit(ev.RUN_RETRIED, {"by": "operator", "masked": masked,
-                                  "call_id": last.call_id if last else None})
+                                  "call_id": last.call_id if last else None,
+                                  "retry_id": retry_id})
         run.masked = set(masked)
         run.project(status="running", error="null", masked=json.dumps(masked))
         if last is not None:

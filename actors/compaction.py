@@ -1,0 +1,117 @@
+"""Sealing journals in the background: what a process does with ``compact_journal``.
+
+A turn whose actor will wait long or has ended says so (``TurnContext.compact_journal``);
+after its commit the process notes the actor here, and a thread of the process seals
+the noted journals a moment later, in batches: one pipelined read of their journals,
+compression in Python (``sealed.encode``), one pipeline of ``seal.lua`` calls. Never on
+a turn's path, so a step costs what it did.
+
+Nothing depends on a seal happening: a note lost with its process (killed before the
+pass) leaves a journal that is a stream, which every reader reads as before and which
+retention purges as before; the actor's next settle notes it again. A seal never loses
+an event: it writes only if the journal still ends where the read ended (a turn that
+committed meanwhile makes it write nothing; the next seal folds that in).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from . import log as _log
+from . import sealed
+
+if TYPE_CHECKING:
+    from .system import ActorSystem
+
+logger = _log.get_logger("actors.compaction")
+
+#: How long a noted actor waits before its seal: the notes of a burst go in one pass.
+PASS_EVERY_S = 0.2
+#: Journals sealed per pipelined pass.
+PASS_SIZE = 200
+#: Notes kept at most (beyond this, new notes are dropped: memory stays bounded, and
+#: those journals stay streams until their actor settles again).
+MAX_NOTED = 20_000
+#: Journals longer than this stay streams: sealing one would make every read of it
+#: decompress it whole, and every seal recompress it.
+MAX_EVENTS = 2_000
+
+
+class Compactor:
+    """The noted actors of one process (actor id -> whether it has ended) and the thread
+    that seals their journals."""
+
+    def __init__(self, system: ActorSystem) -> None:
+        self._system = system
+        self._noted: dict[str, bool] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def note(self, actor_id: str, ended: bool) -> None:
+        """Seal ``actor_id``'s journal soon; ``ended``: also drop its seen set."""
+        with self._lock:
+            if len(self._noted) >= MAX_NOTED and actor_id not in self._noted:
+                return
+            self._noted[actor_id] = ended or self._noted.get(actor_id, False)
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._loop, daemon=True,
+                                                name="actors-compaction")
+                self._thread.start()
+
+    def flush(self) -> int:
+        """Seal every noted journal now; returns how many were sealed."""
+        done = 0
+        while True:
+            with self._lock:
+                batch = dict(list(self._noted.items())[:PASS_SIZE])
+                for actor_id in batch:
+                    del self._noted[actor_id]
+            if not batch:
+                return done
+            done += seal(self._system, batch)
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(PASS_EVERY_S)
+            try:
+                self.flush()
+            except Exception as exc:  # Redis away: those journals stay streams for now
+                logger.warning("sealing journals failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def seal(system: ActorSystem, actors: dict[str, bool]) -> int:
+    """Seal the journals of ``actors`` (id -> ended) in two round trips; returns how many
+    were sealed (a journal that moved on meanwhile, or is too long, is left as it is)."""
+    ids = list(actors)
+    pipe = system.redis.pipeline(transaction=False)
+    for actor_id in ids:
+        keys = system.actor_keys(actor_id)
+        pipe.get(keys.sealed)
+        pipe.xrange(keys.journal, count=MAX_EVENTS + 1)
+    replies = pipe.execute()
+    todo: list[tuple[str, int, bytes]] = []
+    for i, actor_id in enumerate(ids):
+        raw, entries = replies[2 * i], replies[2 * i + 1]
+        if not entries or len(entries) > MAX_EVENTS:
+            continue  # sealed already with nothing after it, gone, or too long
+        events = sealed.merge(raw, entries)
+        if len(events) > MAX_EVENTS or [e.seq for e in events] != list(
+                range(events[0].seq, events[0].seq + len(events))):
+            continue
+        todo.append((actor_id, events[-1].seq, sealed.encode(events)))
+    if not todo:
+        return 0
+
+    def build(pipe: Any) -> None:
+        for actor_id, last, value in todo:
+            keys = system.actor_keys(actor_id)
+            system.scripts.call_in(pipe, "seal", [keys.journal, keys.sealed, keys.meta,
+                                                  keys.seen],
+                                   [last, value, "1" if actors[actor_id] else "0"])
+
+    return sum(1 for r in system.scripts.pipeline(build) if r == 1)

@@ -1,0 +1,30 @@
+-- Seal an actor's journal: its events 1..n, compressed by the caller into one value
+-- (``sealed.py``), replace the stream, if the journal still ends at n.
+-- KEYS[1]  {actor}:journal  stream: the events after the sealed prefix (deleted here)
+-- KEYS[2]  {actor}:sealed   string: the sealed value (replaced here)
+-- KEYS[3]  {actor}:meta     hash: 'sealed' = the last seq the sealed value holds
+-- KEYS[4]  {actor}:seen     set: msg_ids in the journal; deleted when ARGV[3] is '1' (the
+--                           actor has ended: its behaviour recognises a redelivered
+--                           message by itself, ``Behaviour.compact_hint``)
+-- ARGV[1]  n, the last seq of the journal the caller read and compressed
+-- ARGV[2]  the sealed value of events 1..n
+-- ARGV[3]  '1': also delete the seen set
+-- Returns 1 when sealed, 0 when the journal has moved on (nothing written: a turn
+-- appended after the read; the next seal of the actor folds those in).
+local seq = 0
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last > 0 then
+  seq = tonumber(string.match(last[1][1], '^(%d+)'))
+else
+  seq = tonumber(redis.call('HGET', KEYS[3], 'sealed') or '0')
+end
+if seq ~= tonumber(ARGV[1]) or seq == 0 then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[3], 'sealed', seq)
+redis.call('DEL', KEYS[1])
+if ARGV[3] == '1' then
+  redis.call('DEL', KEYS[4])
+end
+return 1
