@@ -87,6 +87,8 @@ SLOW = frozenset({
     "tests/test_wheel.py::test_wheel_installs_into_a_fresh_environment_and_runs",
     "tests/worker/test_worker_redis_restart.py::"
     "test_workers_survive_repeated_redis_restarts_with_runs_in_flight",
+    "tests/adopt/test_durable_chord.py::"
+    "test_a_chord_body_runs_once_with_every_result_after_a_sigkill_and_a_redis_restart",
 })
 
 

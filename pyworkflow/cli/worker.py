@@ -29,6 +29,8 @@ def run(ctx: click.Context, concurrency: int | None, pool: str, queues: str | No
         loglevel: str, hostname: str | None) -> None:
     """Start a worker that runs workflow turns and steps."""
     rt = runtime()
+    from .. import canvas  # noqa: F401  (its built-in workflow: every worker runs canvases)
+
     module = ctx.obj.get("module")
     if module:
         rt.celery.conf.imports = [module]
