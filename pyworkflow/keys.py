@@ -65,6 +65,12 @@ def schedules_index(prefix: str) -> str:
     return f"{prefix}:{{index}}:schedules"
 
 
+def schedule_origins(prefix: str) -> str:
+    """Hash: schedule id -> where it came from (``beat:proj.celery:app[entry]``), for
+    those an import made (``schedules.origin``)."""
+    return f"{prefix}:{{index}}:schedule-origins"
+
+
 def runs_purge_index(prefix: str) -> str:
     """Sorted set: finished runs, scored by when retention purges them (seconds)."""
     return f"{prefix}:{{index}}:purge"
