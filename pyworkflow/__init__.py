@@ -120,6 +120,10 @@ from .schedules.errors import InvalidScheduleError, ScheduleExistsError, Schedul
 from .schedules.info import ScheduleInfo
 
 # isort: split
+# Flow control: concurrency limits (docs/guides/flow-control.md).
+from .flow import Limit
+
+# isort: split
 # In-process runs: no worker.
 from .local.runtime import run_local
 from .local.transient import run_transient
@@ -157,4 +161,6 @@ __all__ = [
     "trigger_schedule", "update_schedule",
     # in-process runs
     "run_local", "run_transient",
+    # flow control
+    "Limit",
 ]

@@ -45,6 +45,7 @@ VALUE_SET = "value_set"
 PATCH_MARKED = "patch_marked"
 WORKFLOW_CONTINUED_AS_NEW = "workflow_continued_as_new"
 HISTORY_LARGE = "history_large"
+SLOT_WAITING = "slot_waiting"
 
 #: Every event, with the one line ``runs logs --type`` and the docs show for it.
 DESCRIPTIONS: dict[str, str] = {
@@ -82,6 +83,8 @@ DESCRIPTIONS: dict[str, str] = {
     PATCH_MARKED: "the code took the new branch of a patch (patched() returned True)",
     WORKFLOW_CONTINUED_AS_NEW: "the run ended and a new run of it goes on (its id)",
     HISTORY_LARGE: "the run's journal passed the warning size: use continue_as_new",
+    SLOT_WAITING: "every slot of the workflow's concurrency limit was held: the run waits "
+                  "for one, in order of arrival (its limit key, how many held)",
 }
 ALL: tuple[str, ...] = tuple(DESCRIPTIONS)
 

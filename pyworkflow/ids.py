@@ -21,6 +21,8 @@ RUN_ID_PREFIX = "run-"
 #: step task.
 TURN_TASK = TURN_TASK_NAME
 STEP_TASK = "pyworkflow.step"
+#: The task that lets go of a slot a finished run held (``pyworkflow.flow``).
+SLOT_RELEASE_TASK = "pyworkflow.slot_release"
 
 
 def new_run_id() -> str:
@@ -127,6 +129,42 @@ def new_signal_id() -> str:
 
 def retry_timer_id(run_id: str, call_id: int, attempt: int) -> str:
     return f"{run_id}:retry:{call_id}:{attempt}"
+
+
+# -- flow control ------------------------------------------------------------------------
+def slot_holder_of_run(run_id: str) -> str:
+    """A run as a holder (or waiter) of a concurrency slot."""
+    return f"run:{run_id}"
+
+
+def slot_holder_of_step(run_id: str, call_id: int, attempt: int) -> str:
+    """A step attempt as a holder (or waiter) of a concurrency slot."""
+    return f"step:{step_attempt(run_id, call_id, attempt)}"
+
+
+def slot_granted_message_id(run_id: str) -> str:
+    """A run waits for a slot once (before its code begins): one grant message."""
+    return f"{run_id}:slot-granted"
+
+
+def slot_cancel_message_id(victim_run_id: str, by_run_id: str) -> str:
+    """``cancel_oldest``: the cancel a newcomer sends the oldest holder."""
+    return f"{victim_run_id}:slot-cancel:{by_run_id}"
+
+
+def slot_release_task_id(run_id: str) -> str:
+    return f"{run_id}:slot-release"
+
+
+def rate_timer_id(run_id: str, call_id: int, attempt: int) -> str:
+    """The timer of a step attempt deferred by its rate limit (once per attempt: the
+    limiter reserves its start time)."""
+    return f"{run_id}:rate:{call_id}:{attempt}"
+
+
+def debounce_timer_id(run_id: str) -> str:
+    """The timer that starts a debounced run when its window closes."""
+    return f"{run_id}:debounce"
 
 
 # -- schedules ---------------------------------------------------------------------------

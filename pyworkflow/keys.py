@@ -118,3 +118,51 @@ def local_runs_index(prefix: str) -> str:
     """Sorted set: the top run id of every saved local run, scored by its last save
     (seconds); entries older than the run retention are trimmed on each save."""
     return f"{prefix}:{{local-index}}:runs"
+
+
+# -- flow control (``pyworkflow.flow``): each limit key's structures share one hash tag ----
+def slot_group(prefix: str, limit: str, key: str) -> str:
+    """The base of one limit key's structures (``limit``: ``workflow:<name>`` or
+    ``step:<name>``; ``key``: its key's value, ``""`` for a limit with no key). Their hash
+    tag is the whole group, so one limit key's Lua touches one Cluster slot."""
+    return f"{prefix}:{{flow:{limit}:{key}}}"
+
+
+def slot_keys(prefix: str, limit: str, key: str) -> list[str]:
+    """The keys the slot scripts take, in their order: holders (sorted set: holder ->
+    lease expiry, ms), waiters (sorted set: holder -> arrival number), payloads (hash:
+    holder -> what to deliver when it is granted, kept until it takes its slot), order
+    (sorted set: holder -> arrival number, for ``cancel_oldest``), meta (hash: max,
+    arrivals counter, waits counted)."""
+    group = slot_group(prefix, limit, key)
+    return [f"{group}:holders", f"{group}:waiters", f"{group}:payloads", f"{group}:order",
+            f"{group}:meta"]
+
+
+def slot_index(prefix: str) -> str:
+    """Sorted set: every limit key with holders or waiters (``limit`` US ``key``), scored
+    by when the sweep should look at it next (ms)."""
+    return f"{prefix}:{{flow}}:due"
+
+
+def rate_limit(prefix: str, limit: str, key: str) -> list[str]:
+    """A rate limit key's state: its theoretical arrival time (string, ms) and the
+    reservations of deferred attempts (sorted set: attempt -> when it may start, ms)."""
+    group = f"{prefix}:{{rate:{limit}:{key}}}"
+    return [f"{group}:tat", f"{group}:reserved"]
+
+
+def rate_index(prefix: str) -> str:
+    """Sorted set: every rate limit key used, scored by its last use (ms), for the CLI."""
+    return f"{prefix}:{{flow}}:rates"
+
+
+def debounce(prefix: str, workflow: str, key: str) -> str:
+    """Hash: the run a debounced start made for (workflow, key) and its timer, while its
+    window is open."""
+    return f"{prefix}:{{debounce:{workflow}:{key}}}"
+
+
+def flow_metrics(prefix: str) -> str:
+    """Hash: slot waits and rate-limited starts, counted for ``/metrics``."""
+    return f"{prefix}:{{metrics}}:flow"

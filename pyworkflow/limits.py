@@ -24,8 +24,8 @@ from __future__ import annotations
 import reprlib
 from typing import Any
 
-__all__ = ["MAX_SIGNAL_ID_CHARS", "MAX_SIGNAL_NAME_CHARS", "check_signal_id",
-           "check_signal_name"]
+__all__ = ["MAX_LIMIT_KEY_CHARS", "MAX_SIGNAL_ID_CHARS", "MAX_SIGNAL_NAME_CHARS",
+           "check_limit_key", "check_signal_id", "check_signal_name"]
 
 #: The longest signal name, in characters (``send_signal(run_id, name)``,
 #: ``wait_for_signal(name)``).
@@ -33,6 +33,18 @@ MAX_SIGNAL_NAME_CHARS = 200
 #: The longest signal id, in characters (``send_signal(..., signal_id=...)``; a generated
 #: id, ``signal:`` and 32 hex digits, is 39).
 MAX_SIGNAL_ID_CHARS = 200
+
+#: The longest value of a concurrency or rate limit's key, in characters
+#: (``"customer_id=42"``): it names Redis keys and shows in ``runs status``.
+MAX_LIMIT_KEY_CHARS = 200
+
+
+def check_limit_key(value: Any) -> str:
+    """``value`` if it is a usable limit key value: printable, at most
+    ``MAX_LIMIT_KEY_CHARS`` characters (may be empty: a limit with no key)."""
+    if value == "":
+        return value  # type: ignore[no-any-return]
+    return _check_text(value, "limit key", MAX_LIMIT_KEY_CHARS)
 
 
 def check_signal_name(name: Any) -> str:

@@ -39,6 +39,11 @@ class StepDef:
     max_retries: int = 3
     retry_delay: Any = "exponential"
     timeout: float | None = None
+    #: flow control (``pyworkflow.flow``): a concurrency ``Limit``, a ``RateLimit`` and
+    #: the rate limit's key (an argument's name or a function of the arguments)
+    concurrency: Any = None
+    rate_limit: Any = None
+    rate_key: Any = None
 
     @property
     def is_async(self) -> bool:

@@ -79,6 +79,9 @@ class RunInfo(_Awaitable):
     #: continue-as-new: the run this one continued, and the run that continues it
     continued_from: str | None = None
     continued_to: str | None = None
+    #: why a run that has not begun waits (``waiting for a slot: customer_id=42, 5 of 5
+    #: held``: its workflow's concurrency limit, ``pyworkflow.flow``)
+    waiting_for: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -119,7 +122,8 @@ def run_info_from_record(run_id: str, rec: dict[bytes, bytes]) -> RunInfo:
         created_at=ts("created_at"), updated_at=ts("updated_at"),
         parent_run_id=parent.decode() if parent else None,
         waiting_on=json.loads(f("waiting_on") or b"[]"), finished_at=ts("finished_at"),
-        continued_from=_text(f("continued_from")), continued_to=_text(f("continued_to")))
+        continued_from=_text(f("continued_from")), continued_to=_text(f("continued_to")),
+        waiting_for=_text(f("waiting_for")))
 
 
 def _text(raw: bytes | None) -> str | None:

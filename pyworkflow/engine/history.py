@@ -64,6 +64,8 @@ class History:
     retry_ids: set[str] = field(default_factory=set)
     terminal_seq: int | None = None
     last_ts: float = 0.0
+    #: the run waits for a concurrency slot (``slot_waiting``): its limit key and start
+    slot_waiting: dict[str, Any] | None = None
 
     def record(self, etype: str, data: dict[str, Any], ts: float, seq: int = 0) -> None:
         self._record(etype, data, ts, seq)
@@ -122,6 +124,8 @@ class History:
         elif etype == ev.WORKFLOW_RESUMED:
             self.parked = None
             self.status = "running"
+        elif etype == ev.SLOT_WAITING:
+            self.slot_waiting = data
         elif etype == ev.HISTORY_LARGE:
             self.history_warned = True
         elif etype == ev.CANCEL_REQUESTED:

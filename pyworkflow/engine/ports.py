@@ -17,6 +17,7 @@ from .. import defaults
 
 if TYPE_CHECKING:
     from ..app_log import AppLogLine
+    from ..flow.limit import Verdict
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,17 @@ class AppLogSink(Protocol):
         ...
 
 
+class SlotStore(Protocol):
+    """Concurrency slots (``pyworkflow.flow``): a run takes its workflow's slot before its
+    code begins. Taking it twice is one slot (a turn handled twice)."""
+
+    def admit(self, limit: str, key: str, holder: str, max_slots: int, policy: str,
+              payload: str) -> Verdict:
+        """Take a slot of (``limit``, ``key``) for ``holder``, or wait for one (``payload``
+        is delivered when it is granted)."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> float:
         """Seconds since the epoch."""
@@ -112,6 +124,9 @@ class Ports:
     #: Where the lines workflow code logs through ``get_logger()`` go (None: nowhere but
     #: the process's log, as in tests and in-process runs).
     app_logs: AppLogSink | None = None
+    #: Concurrency slots of workflows' ``Limit``s (None: limits are not enforced, as in
+    #: the in-process runtimes; see docs/guides/flow-control.md).
+    slots: SlotStore | None = None
 
 
 # -- in memory ------------------------------------------------------------------------

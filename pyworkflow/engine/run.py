@@ -45,7 +45,7 @@ from ..ids import child_done_message_id
 from ..registry import find_workflow
 from ..wire import ChildEnded, StartRun, TimerFired, encode
 from .command import Command
-from .commands import KINDS, OBSERVERS, RESOLVERS
+from .commands import KINDS, OBSERVERS, RESOLVERS, SLOT_GATE
 from .context import current_run, shielded
 from .history import History
 from .loop import WorkflowLoop
@@ -255,12 +255,20 @@ class Run:
         for callback in callbacks:
             callback()
 
-    def start(self, message: StartRun) -> None:
-        """The ``start`` message: record the run's beginning and run its code."""
-        if self.history.started is not None:
+    def start(self, message: StartRun, admitted: dict[str, Any] | None = None) -> None:
+        """The ``start`` message: record the run's beginning and run its code. A workflow
+        with a concurrency limit takes its slot first (``admitted``: the slot it took
+        while it waited), or waits for one (``commands/slot.py``)."""
+        if self.history.started is not None or self.history.finished:
             return
+        if admitted is None:
+            admitted = SLOT_GATE.admit(self, message)
+            if admitted is None:
+                return
         data: dict[str, Any] = {"workflow": message.workflow, "args": message.args or [],
                                 "kwargs": message.kwargs or {}}
+        if admitted:
+            data["slot"] = admitted
         for key in ("parent", "depth", "trace", "trace_link", *SYSTEM_STARTS):
             if getattr(message, key) is not None:
                 data[key] = getattr(message, key)
@@ -448,6 +456,7 @@ class Run:
             self.ctx.compact_journal(ended=True)
         for call in list(self.history.open.values()):
             KINDS[call.kind].on_run_end(self, call)
+        SLOT_GATE.on_run_end(self)
         if continued:
             return
         self._notify_parent(status, result, error)

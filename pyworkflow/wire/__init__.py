@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .codec import WireError, decode, encode
+from .flow import SlotGranted
 from .hook import HookDelivery
 from .run import CancelRun, ChildEnded, RetryRun, StartRun, TimerFired, Wake
 from .signal import SignalSent
@@ -28,6 +29,7 @@ MESSAGES: dict[str, type[Any]] = {
     "child-completed": ChildEnded,
     "signal": SignalSent,
     "hook-received": HookDelivery,
+    "slot-granted": SlotGranted,
 }
 
 
@@ -41,5 +43,6 @@ def decode_message(kind: str, payload: Any) -> Any:
 
 
 __all__ = ["MESSAGES", "CancelRun", "ChildEnded", "HookDelivery", "RetryRun", "SignalSent",
-           "StartRun", "StepAttempt", "StepFailure", "StepOutcome", "StepUndelivered",
-           "TimerFired", "Wake", "WireError", "decode", "decode_message", "encode"]
+           "SlotGranted", "StartRun", "StepAttempt", "StepFailure", "StepOutcome",
+           "StepUndelivered", "TimerFired", "Wake", "WireError", "decode", "decode_message",
+           "encode"]

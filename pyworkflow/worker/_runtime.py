@@ -29,6 +29,7 @@ from ..config import (
     redis_client,
 )
 from ..engine import Ports, RunBehaviour
+from ..flow import worker_side as flow_worker_side
 from ..ids import RUN_ID_PREFIX, SCHEDULE_ID_PREFIX
 from ..schedules.behaviour import ScheduleBehaviour
 from . import step_task
@@ -117,6 +118,9 @@ def runtime() -> Runtime:
             queues = queue_names(settings.key_prefix)
             actors.install(app, system, turn_queue=queues["turns"])
             hooks = HookStore(client, settings.key_prefix)
+            leases = StepLeases(client, settings.key_prefix)
+            slots = flow_worker_side.install(app, system, leases, client, settings.key_prefix,
+                                             queues["steps"])
             ports = Ports(hooks=hooks,
                           runs=RedisRunStore(client, settings.key_prefix, system),
                           queues=queues, step_lease_key=keys.step_leases(settings.key_prefix),
@@ -124,10 +128,10 @@ def runtime() -> Runtime:
                           history_limit_events=settings.history_limit_events,
                           retention_s=settings.run_retention,
                           derive_trace=tracing.enabled(),
-                          app_logs=RedisAppLogSink(settings.key_prefix))
+                          app_logs=RedisAppLogSink(settings.key_prefix), slots=slots)
             system.route(RUN_ID_PREFIX, RunBehaviour(ports))
             system.route(SCHEDULE_ID_PREFIX, ScheduleBehaviour())
-            step_task.install(app, system, StepLeases(client, settings.key_prefix))
+            step_task.install(app, system, leases)
             retention = IdempotencyRetention(client, settings.key_prefix,
                                              settings.idempotency_retention,
                                              lambda run_id: system.actor_keys(run_id).record)

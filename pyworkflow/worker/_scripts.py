@@ -25,7 +25,10 @@ _bound: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictiona
 
 @cache
 def source(name: str) -> str:
-    """The text of ``<name>.lua`` beside this module."""
+    """The text of ``<name>.lua`` beside this module; a name with a folder
+    (``flow/slot_acquire``) is a script beside another package of pyworkflow's."""
+    if "/" in name:
+        return (_LUA_DIR.parent / f"{name}.lua").read_text()
     return (_LUA_DIR / f"{name}.lua").read_text()
 
 

@@ -169,6 +169,18 @@ class StepLeases:
         if later is None or not later.defer(lambda pipe: pipe.zrem(key, member)):
             self._redis.zrem(key, member)
 
+    def set_aside(self, member: str) -> None:
+        """The attempt did not start after all (it waits for a concurrency slot, or its
+        rate limit deferred it): its lease and start count go, so its next task is a
+        first start, and no lease reports it lost meanwhile."""
+        with self._lock:
+            self._held.discard(member)
+            self._reserved.pop(member, None)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrem(self.key, member)
+        pipe.delete(self._starts_prefix + member)
+        pipe.execute()
+
     def drop_in_pipe(self, member: str) -> Callable[[Any], None]:
         """The lease's end as a command to queue on someone else's pipeline (then
         ``drop(member, sent=True)``)."""

@@ -29,6 +29,7 @@ from actors.outages import OUTAGES
 
 from .. import serialization
 from ..errors import StepTimeoutError
+from ..flow import step_gate
 from ..ids import STEP_TASK, step_attempt, step_result_message_id
 from ..registry import get_step
 from ..step_attempt import Attempt, failure_of
@@ -93,7 +94,6 @@ def run_step(system: Any, leases: StepLeases, task: StepAttempt,
     """``prepared``: the lease was taken in the commit of the turn that kept this attempt
     to run here (``StepLeases.hold_writes``); these are those writes' replies."""
     run_id, call_id, step, attempt = task.run_id, task.call_id, task.step, task.attempt
-    args, kwargs, timeout, trace = task.args or [], task.kwargs or {}, task.timeout, task.trace
     ctx = StepContext(run_id, call_id, step, attempt, CancelWatch(_cancel_probe(system, run_id)),
                       workflow=task.workflow)
     log = logger.bind(run_id=run_id, step=step, call_id=call_id, attempt=attempt)
@@ -116,6 +116,22 @@ def run_step(system: Any, leases: StepLeases, task: StepAttempt,
         leases.drop(member)
         leases.report_lost(system, member)
         return
+    gate = step_gate.current()
+    ticket = True if gate is None else gate.admit(get_step(step), task, member)
+    if ticket is None:  # it waits for a concurrency slot, or its rate limit deferred it
+        return
+    try:
+        _attempt(system, leases, task, member, ctx, log)
+    finally:
+        if gate is not None and ticket is not True:
+            gate.done(ticket)
+
+
+def _attempt(system: Any, leases: StepLeases, task: StepAttempt, member: str,
+             ctx: StepContext, log: Any) -> None:
+    """Run the attempt admitted by ``run_step`` and report its outcome."""
+    run_id, call_id, step, attempt = task.run_id, task.call_id, task.step, task.attempt
+    args, kwargs, timeout, trace = task.args or [], task.kwargs or {}, task.timeout, task.trace
     started = time.monotonic()
     with step_span(trace, run_id, step, call_id, attempt) as span:
         with Attempt(ctx, _now_ms) as frame:

@@ -15,6 +15,8 @@ from typing import Any, TypeVar, overload
 from ..durations import parse_duration
 from ..engine import in_workflow
 from ..engine.commands import STEP
+from ..flow.limit import Limit, check_key, check_limit
+from ..flow.rate import parse_rate
 from ..local.transient import call_step
 from ..registry import StepDef, WorkflowDef, register_step, register_workflow
 from ..retry import validate_retry_delay
@@ -32,6 +34,7 @@ WORKFLOW_OPTIONS: dict[str, Callable[[Any], object]] = {
     "max_duration": lambda v: parse_duration(v) > 0,
     "retention": lambda v: v is None or parse_duration(v) >= 0,
     "durable": lambda v: isinstance(v, bool),
+    "concurrency": lambda v: isinstance(check_limit(v, "@workflow"), Limit),
 }
 
 
@@ -70,6 +73,8 @@ def workflow(fn: Any = None, /, *, name: str | None = None, **options: Any) -> A
     _check_workflow_options(options)
 
     def decorate(func: F) -> F:
+        if options.get("concurrency") is not None:
+            options["concurrency"].check_against(func, f"@workflow {name or func.__name__}")
         defn = WorkflowDef(name or func.__name__, func, dict(options))
         register_workflow(defn)
         setattr(func, WORKFLOW_ATTR, defn)
@@ -82,19 +87,36 @@ def workflow(fn: Any = None, /, *, name: str | None = None, **options: Any) -> A
 def step(fn: F, /) -> F: ...
 @overload
 def step(fn: None = None, /, *, name: str | None = None, max_retries: int = 3,
-         retry_delay: Any = "exponential", timeout: Any = None) -> Callable[[F], F]: ...
+         retry_delay: Any = "exponential", timeout: Any = None,
+         concurrency: Limit | None = None, rate_limit: str | None = None,
+         key: Any = None) -> Callable[[F], F]: ...
 
 
 def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = 3,
-         retry_delay: Any = "exponential", timeout: Any = None) -> Any:
+         retry_delay: Any = "exponential", timeout: Any = None,
+         concurrency: Limit | None = None, rate_limit: str | None = None,
+         key: Any = None) -> Any:
     """Declare a step: a unit of work recorded once, retried per its policy."""
     if max_retries < 0:
         raise ValueError("max_retries must be >= 0")
     delay = validate_retry_delay(retry_delay)
     timeout_s = None if timeout is None else parse_duration(timeout)
+    # Flow control (docs/guides/flow-control.md): ``concurrency=Limit(...)`` caps the
+    # attempts running at once; ``rate_limit="100/m"`` caps how often it starts, shared
+    # by all workers, per value of ``key`` (an argument's name or a function of them).
+    if concurrency is not None:
+        check_limit(concurrency, "@step")
+    rate = None if rate_limit is None else parse_rate(rate_limit)
+    if key is not None and rate is None:
+        raise TypeError("@step(key=...) is the rate limit's key: give rate_limit= too "
+                        "(a concurrency limit takes its own: Limit(key=...))")
 
     def decorate(func: F) -> F:
-        defn = StepDef(name or func.__name__, func, max_retries, delay, timeout_s)
+        if concurrency is not None:
+            concurrency.check_against(func, f"@step {name or func.__name__}")
+        check_key(key, func, f"@step {name or func.__name__}")
+        defn = StepDef(name or func.__name__, func, max_retries, delay, timeout_s,
+                       concurrency=concurrency, rate_limit=rate, rate_key=key)
         register_step(defn)
 
         @functools.wraps(func)

@@ -21,6 +21,7 @@ from .patch import PatchKind
 from .recovery import Recovery
 from .signal import SignalKind
 from .sleep import SleepKind
+from .slot import SlotGate
 from .step import StepKind
 from .value import ValueKind
 
@@ -47,7 +48,8 @@ for _kind in KINDS.values():
     for _event in _kind.observes:
         OBSERVERS.setdefault(_event, []).append(_kind)
 
-CANCELLATION = Cancellation(KINDS)
+SLOT_GATE = SlotGate()
+CANCELLATION = Cancellation(KINDS, SLOT_GATE)
 RECOVERY = Recovery(KINDS)
 
 TIMERS: dict[str, Handler] = {
@@ -57,9 +59,10 @@ TIMERS: dict[str, Handler] = {
 MESSAGES: dict[str, Handler] = {
     **{message: handler for kind in KINDS.values()
        for message, handler in kind.messages().items()},
-    **CANCELLATION.messages(), **RECOVERY.messages()}
+    **CANCELLATION.messages(), **RECOVERY.messages(), **SLOT_GATE.messages()}
 
 __all__ = ["CANCELLATION", "CANCEL_CHILD", "CHILD", "COMPLETE", "CONTINUE_AS_NEW", "HOOK",
            "KINDS", "MESSAGES",
-           "OBSERVERS", "PATCH", "RECOVERY", "RESOLVERS", "SIGNAL", "SLEEP", "STEP", "TIMERS",
+           "OBSERVERS", "PATCH", "RECOVERY", "RESOLVERS", "SIGNAL", "SLEEP", "SLOT_GATE", "STEP",
+           "TIMERS",
            "VALUE", "CommandKind", "Handler", "Outcome", "StartedChild"]

@@ -19,11 +19,14 @@ from .base import Handler
 if TYPE_CHECKING:
     from ..run import Run
     from .base import CommandKind
+    from .slot import SlotGate
 
 
 class Cancellation:
-    def __init__(self, kinds: dict[str, CommandKind[Any]]) -> None:
+    def __init__(self, kinds: dict[str, CommandKind[Any]], slot_gate: SlotGate) -> None:
         self._kinds = kinds
+        #: a run waiting for a concurrency slot ends at once (it has no code to clean up)
+        self._slot_gate = slot_gate
 
     def messages(self) -> dict[str, Handler]:
         return {"cancel": self.cancel}
@@ -46,6 +49,8 @@ class Cancellation:
         if request.timed_out:
             data["timed_out"] = True
         run.emit(ev.CANCEL_REQUESTED, data)
+        if self._slot_gate.cancel_waiting(run, request.reason):
+            return
         # Steps already running read this (``get_step_context().check_cancellation()``).
         run.project(cancel_requested="1")
         for call in list(run.history.open_calls()):

@@ -73,7 +73,7 @@ class StepKind(CommandKind[None]):
                 "step-undelivered": self.undelivered}
 
     def timers(self) -> dict[str, Handler]:
-        return {"retry": self.retry_due}
+        return {"retry": self.retry_due, "rate-limit": self.rate_due}
 
     def _pending_call(self, run: Run, call_id: int, attempt: int) -> CallRecord | None:
         call = run.history.calls.get(call_id)
@@ -138,6 +138,14 @@ class StepKind(CommandKind[None]):
                                 "`pyworkflow runs retry <run_id>`",
                       "error_type": "PoisonStepError", "call_id": call.call_id})
         return True
+
+    def rate_due(self, run: Run, timer: TimerFired) -> None:
+        """A step's rate limit deferred this attempt to now (``pyworkflow.flow``): send it
+        again, same attempt; it holds its reserved start."""
+        call = self._pending_call(run, timer.call_id if timer.call_id is not None else -1,
+                                  timer.attempt or 0)
+        if call is not None:
+            self._redispatch(run, call, ev.STEP_REDISPATCHED, call.attempt)
 
     def retry_due(self, run: Run, timer: TimerFired) -> None:
         call = run.history.calls.get(timer.call_id if timer.call_id is not None else -1)
