@@ -59,6 +59,8 @@ class Worker:
     #: what the worker's command runs under (``tests/_partition.IsolatedWorker``: its own
     #: network namespace)
     command_prefix: tuple[str, ...] = ()
+    #: more ``worker run`` options, after the others (``--import-beat APP``)
+    run_options: tuple[str, ...] = ()
 
     def start(self, wait: bool = True) -> Worker:
         if not may_start_workers():
@@ -70,7 +72,7 @@ class Worker:
             [*self.command_prefix, PYWORKFLOW, "--module", self.module, "worker", "run",
              "--pool", self.pool,
              "--concurrency", str(self.concurrency), "--loglevel", "INFO",
-             "--hostname", f"{self.name}-{os.getpid()}@%h"],
+             "--hostname", f"{self.name}-{os.getpid()}@%h", *self.run_options],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -89,6 +89,8 @@ SLOW = frozenset({
     "test_workers_survive_repeated_redis_restarts_with_runs_in_flight",
     "tests/adopt/test_durable_chord.py::"
     "test_a_chord_body_runs_once_with_every_result_after_a_sigkill_and_a_redis_restart",
+    "tests/adopt/test_beat_import.py::"
+    "test_a_beat_entry_fires_each_slot_once_with_three_workers_and_one_killed",
 })
 
 

@@ -11,6 +11,7 @@ import os
 import sys
 
 from . import (  # noqa: F401
+    beat,
     dead_letters,
     hooks,
     run_chain,

@@ -6,6 +6,9 @@ refusal (a bad cron expression or timezone, an unknown schedule, an id in use, a
 value outside the limits of ``pyworkflow.schedules.limits``) is one line on stderr
 and exit code 1, and nothing is written.
 
+``list`` shows each schedule's origin: ``beat:proj.celery:app[entry]`` for one that
+``import-beat`` made (``-`` for the others).
+
 ``backfill`` and ``trigger`` say how many firings they queued, "0 firings" plainly
 when a backfill's range holds none (exit code 0: nothing went wrong, and the words
 say nothing happened). A queued firing is the schedule actor's to start or skip
@@ -27,6 +30,7 @@ from ..errors import PyWorkflowError, WorkflowNotFoundError
 from ..registry import get_workflow
 from ..schedules import api
 from ..schedules.info import ScheduleInfo
+from ..schedules.origin import origins
 from ..schedules.overlap import OVERLAP_POLICIES
 from ..serialization import SerializationError
 from . import _output as out
@@ -106,16 +110,20 @@ def list_(status: str | None) -> None:
     """List schedules, oldest first."""
     found = _refusals(api.list_schedules, status)
     if out.is_json():
-        out.emit_json([i.to_dict() for i in found])
+        came = _refusals(origins)
+        out.emit_json([{**i.to_dict(), "origin": came.get(i.schedule_id)} for i in found])
         return
     if not found:
         click.echo("No schedules. Create one with: pyworkflow -m MODULE schedules create "
                    "WORKFLOW --interval 5m")
         return
-    out.print_table(["SCHEDULE ID", "WORKFLOW", "WHEN", "OVERLAP", "STATUS", "NEXT", "RUNS"],
+    came_from = _refusals(origins)
+    out.print_table(["SCHEDULE ID", "WORKFLOW", "WHEN", "OVERLAP", "STATUS", "NEXT", "RUNS",
+                     "ORIGIN"],
                     [[i.schedule_id, i.workflow, i.spec.describe(), i.overlap,
                       "error (!)" if i.status == "error" else i.status,
-                      _when(i.next_fire_at), i.fired] for i in found])
+                      _when(i.next_fire_at), i.fired, came_from.get(i.schedule_id, "-")]
+                     for i in found])
     for info in found:
         if info.status == "error":
             out.note(f"{info.schedule_id}: {info.error or 'error'}; see: pyworkflow schedules "
