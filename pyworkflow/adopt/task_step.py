@@ -19,6 +19,7 @@ in whichever process first meets its name (:data:`pyworkflow.registry.step_finde
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from ..registry import StepDef, step_finders
@@ -39,11 +40,24 @@ def from_task(task: Any) -> Any:
         return made
     policy = policy_of(task)
     body = _body(task, policy)
-    made = step(name=policy.name, max_retries=policy.max_retries,
-                retry_delay=policy.retry_delay, timeout=policy.timeout)(body)
+    try:
+        made = step(name=policy.name, max_retries=policy.max_retries,
+                    retry_delay=policy.retry_delay, timeout=policy.timeout,
+                    **_routing(policy))(body)
+    except ValueError as exc:
+        raise ValueError(f"Celery task {policy.name!r} cannot be a step: {exc}") from None
     made.__pyworkflow_task__ = task
     _made[task.name] = made
     return made
+
+
+def _routing(policy: TaskPolicy) -> dict[str, Any]:
+    """The task's ``queue`` as the step's, where ``@step`` routes (``pyworkflow.routing``):
+    its attempts go to workers that read that queue, as the task went to Celery workers
+    that read it."""
+    if policy.queue and "queue" in inspect.signature(step).parameters:
+        return {"queue": policy.queue}
+    return {}
 
 
 def _body(task: Any, policy: TaskPolicy) -> Any:
