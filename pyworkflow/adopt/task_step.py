@@ -11,7 +11,9 @@ The step is named after the task (``proj.tasks.charge``) and registered like any
 ``@step``: built by the same decorator, with the task's declarations mapped onto its
 policy (:mod:`.task_policy`) and each attempt run by :func:`.task_call.call_task`.
 The task object itself is not touched, so ``charge.delay(...)`` still sends it to a
-plain Celery worker: a project moves one call site at a time.
+plain Celery worker: a project moves one call site at a time. ``@step`` stacked on
+``@app.task`` does the same, and the step keeps the task's ``delay``,
+``apply_async``, ``s``, ``si`` and ``signature``, so the name still works both ways.
 
 A task named (not passed) in a canvas or a beat entry becomes a step the same way,
 in whichever process first meets its name (:data:`pyworkflow.registry.step_finders`).
@@ -27,6 +29,10 @@ from ..workflow_api.decorators import STEP_ATTR, step
 from .celery_apps import find_task, real_task
 from .task_call import call_task
 from .task_policy import TaskPolicy, policy_of
+
+#: The task's own ways of being sent, kept on the step (``@step`` stacked on
+#: ``@app.task`` replaces the module's name for it): ``.delay()``, ``.s()`` in a canvas.
+_TASK_FACE = ("name", "delay", "apply_async", "s", "si", "signature", "AsyncResult")
 
 #: What ``from_task`` made, by task name, so a second call returns the same step.
 _made: dict[str, Any] = {}
@@ -47,6 +53,8 @@ def from_task(task: Any) -> Any:
     except ValueError as exc:
         raise ValueError(f"Celery task {policy.name!r} cannot be a step: {exc}") from None
     made.__pyworkflow_task__ = task
+    for attr in _TASK_FACE:  # stacked on @app.task, the old calls keep working
+        setattr(made, attr, getattr(task, attr))
     _made[task.name] = made
     return made
 

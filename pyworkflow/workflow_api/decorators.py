@@ -97,6 +97,8 @@ def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = 3,
          concurrency: Limit | None = None, rate_limit: str | None = None,
          key: Any = None) -> Any:
     """Declare a step: a unit of work recorded once, retried per its policy."""
+    if fn is not None and _is_celery_task(fn):  # bare @step stacked on @app.task
+        return _from_task(fn)
     if max_retries < 0:
         raise ValueError("max_retries must be >= 0")
     delay = validate_retry_delay(retry_delay)
@@ -130,6 +132,11 @@ def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = 3,
         return call  # type: ignore[return-value]
 
     return decorate(fn) if fn is not None else decorate
+
+
+def _is_celery_task(fn: Any) -> bool:
+    """A Celery task object (duck-typed: this half imports no Celery)."""
+    return callable(getattr(fn, "apply_async", None)) and hasattr(fn, "run")
 
 
 def _from_task(task: Any) -> Any:
