@@ -144,6 +144,11 @@ class GlobalKeys:
         return f"{self.prefix}:{{deadletters}}"
 
     @property
+    def held_tasks(self) -> str:
+        """Each worker's task messages in hand, by worker name (``actors.held_tasks``)."""
+        return f"{self.prefix}:{{heldtasks}}"
+
+    @property
     def mailbox_unacked(self) -> str:
         """Kombu's hash of mailbox messages taken and not acknowledged (Redis broker)."""
         return f"{self.prefix}:{{mailbox}}:unacked"

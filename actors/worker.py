@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +20,7 @@ from celery import Celery, current_task, signals
 
 from . import log as _log
 from . import redis_transport
+from .held_tasks import HeldTasks
 from .maintenance import Maintenance
 from .system import ActorSystem
 from .task_names import TURN_TASK_NAME, WAKE_TASK_NAME
@@ -41,10 +44,13 @@ def _turn_shape(actor_id: str, token: str, stored: Any = None) -> None:
     """The turn task's signature, for :func:`_turn_arguments` to bind against."""
 
 
-def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> None:
+def install(app: Celery, system: ActorSystem, turn_queue: str | None = None,
+            task_queue_prefix: str | None = None) -> None:
     """Register the turn task on ``app`` and run maintenance in every worker. On a Redis
     broker, Celery uses our Redis transport, which survives a Redis restart (see
-    ``actors.redis_transport``)."""
+    ``actors.redis_transport``). ``task_queue_prefix``: what the names of the
+    deployment's task queues start with; a dead worker's messages on those are put back
+    within seconds (``actors.held_tasks``)."""
     path = redis_transport.transport_path(str(app.conf.broker_url or ""))
     if path is not None and not app.conf.broker_transport:
         app.conf.broker_transport = path
@@ -52,12 +58,14 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
     batching = threading.local()
 
     def enqueue(name: str, args: list[Any], kwargs: dict[str, Any], task_id: str | None,
-                queue: str | None) -> None:
+                queue: str | None, priority: int | None = None) -> None:
         # argsrepr/kwargsrepr given: Celery skips building reprs of the arguments (its
         # saferepr) for every task it sends, which costs more than the send itself.
         options: dict[str, Any] = {"argsrepr": "", "kwargsrepr": ""}
         if queue:
             options["queue"] = queue
+        if priority is not None:
+            options["priority"] = priority
         producer = getattr(batching, "producer", None)
         if producer is not None:
             options["producer"] = producer
@@ -133,6 +141,8 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
         if isinstance(concurrency, int) and concurrency > 0:
             system.pool_size = concurrency
         if _maintenance is None:
+            if task_queue_prefix is not None:
+                _watch_held_tasks(app, system, task_queue_prefix)
             _maintenance = Maintenance(system)
             _maintenance.start()
 
@@ -144,3 +154,32 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None) -> 
 
     signals.worker_ready.connect(_start, weak=False)
     signals.worker_shutdown.connect(_stop, weak=False)
+
+
+def _watch_held_tasks(app: Celery, system: ActorSystem, queue_prefix: str) -> None:
+    """This worker publishes what it holds and puts back what dead workers held, from
+    the maintenance loop (``actors.held_tasks``), over a broker connection of its own."""
+    connection: list[Any] = []
+
+    def channel() -> Any:
+        if not connection:
+            connection.append(app.connection_for_write())
+        return connection[0].default_channel
+
+    held = HeldTasks(system.redis, system.keys.held_tasks,
+                     f"{socket.gethostname()}:{os.getpid()}", queue_prefix, channel)
+
+    def job() -> None:
+        try:
+            held.publish()
+            held.put_back()
+        except Exception as exc:  # the broker or Redis away: a fresh connection next time
+            for conn in connection:
+                with contextlib.suppress(Exception):
+                    conn.release()
+            connection.clear()
+            logger.warning("the held-tasks pass failed; retrying",
+                           error=f"{type(exc).__name__}: {exc}")
+
+    system.periodic.append(job)
+    signals.worker_shutdown.connect(lambda **_: held.stop(), weak=False)

@@ -116,7 +116,8 @@ def runtime() -> Runtime:
                                         mailbox_in_redis=same_redis)
             app = make_celery(settings)
             queues = queue_names(settings.key_prefix)
-            actors.install(app, system, turn_queue=queues["turns"])
+            actors.install(app, system, turn_queue=queues["turns"],
+                           task_queue_prefix=f"{settings.key_prefix}.")
             hooks = HookStore(client, settings.key_prefix)
             leases = StepLeases(client, settings.key_prefix)
             slots = flow_worker_side.install(app, system, leases, client, settings.key_prefix,
