@@ -45,6 +45,10 @@ def _node(sig: Any, depth: int, count: list[int]) -> Node:
     count[0] += 1
     if count[0] > MAX_NODES:
         raise CanvasError(f"the canvas holds more than {MAX_NODES} signatures")
+    if hasattr(sig, "get") and hasattr(sig, "ready") and not isinstance(sig, dict):
+        raise CanvasError("got an AsyncResult: that canvas was already sent to Celery "
+                          "(chord(header)(body), .delay() and .apply_async() send it); "
+                          "pass the signature itself: chord(header, body), chain(...)")
     if not isinstance(sig, dict) or "task" not in sig:
         raise CanvasError(f"expected a Celery signature (task.s(...), chain, group, chord), "
                           f"got {type(sig).__name__}")
