@@ -63,3 +63,10 @@ def rated(bucket: str, marks: str) -> float:
 async def rated_batch(bucket: str, n: int, marks: str) -> int:
     await asyncio.gather(*(rated(bucket, marks) for _ in range(n)))
     return n
+
+
+@workflow()
+async def echo_after(value: str, pause: float) -> str:
+    """Returns its argument after ``pause`` (debounce and singleton tests)."""
+    await flow_pause(pause)
+    return value

@@ -21,6 +21,7 @@ by it either.
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -132,10 +133,13 @@ async def _run(operation: Callable[..., client_core.Op[T]], *args: Any) -> T:
 
 
 async def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
-                if_finished: IfFinished = "return", **kwargs: Any) -> RunId:
+                if_finished: IfFinished = "return", debounce: Any = None,
+                key: str | None = None, if_running: str | None = None,
+                **kwargs: Any) -> RunId:
     """``pyworkflow.start``, awaited: the same checks, round trips and undo on failure."""
-    return await _run(client_core.start, workflow_or_name, args, kwargs, idempotency_key,
-                      if_finished)
+    keyed = functools.partial(client_core.start, debounce=debounce, key=key,
+                              if_running=if_running)
+    return await _run(keyed, workflow_or_name, args, kwargs, idempotency_key, if_finished)
 
 
 async def get_workflow_run(run_id: str) -> RunInfo:

@@ -76,7 +76,8 @@ def _drive(op: client_core.Op[T]) -> T:
 
 
 def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
-          if_finished: IfFinished = "return", **kwargs: Any) -> RunId:
+          if_finished: IfFinished = "return", debounce: Any = None, key: str | None = None,
+          if_running: str | None = None, **kwargs: Any) -> RunId:
     """Start a run and return its id.
 
     Arguments are checked against the workflow's signature and must be
@@ -85,9 +86,17 @@ def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
     no run is left ``pending`` forever. With ``idempotency_key`` the same key gives
     the same run (see :mod:`pyworkflow.worker.idempotency` for ``if_finished``); the
     returned id's ``created`` is False when it is that existing run.
+
+    ``debounce="5s", key=K``: starts within the window (which begins again at each one)
+    make one run, begun with the last one's arguments; ``key=K, if_running="return"``:
+    a running run of the same key is returned instead of starting another,
+    ``"cancel_previous"`` cancels it and starts this one (docs/guides/flow-control.md).
+    A workflow argument named ``debounce``, ``key`` or ``if_running`` is passed
+    positionally.
     """
     return _drive(client_core.start(runtime(), workflow_or_name, args, kwargs,
-                                    idempotency_key, if_finished))
+                                    idempotency_key, if_finished,
+                                    debounce=debounce, key=key, if_running=if_running))
 
 
 def get_workflow_run(run_id: str) -> RunInfo:
