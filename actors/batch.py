@@ -30,6 +30,7 @@ import structlog
 
 from . import log as _log
 from .behaviour import MessageRejected, TurnContext
+from .elsewhere import ActorElsewhere
 from .fast import commit_riders
 from .fast.in_hand import HeldMessage, InHand
 from .journal import LeaseLost, SequenceConflict
@@ -166,6 +167,11 @@ class Batches:
                     del ctx.events[mark[0]:], ctx.effects[mark[1]:]
                     self._set_aside(item, f"rejected: {exc}")
                     continue
+                except ActorElsewhere:
+                    # Not this process's to run: nothing is decided, all goes back.
+                    self._live.forget()
+                    source.give_back(taken)
+                    raise
                 except OUTAGES as exc:
                     # Redis failed, not the message: nothing is set aside. The batch goes
                     # back uncommitted (if it can) and the turn fails; recovery takes the
@@ -226,7 +232,8 @@ class Batches:
     def _after_commit(self, ctx: TurnContext, committed: list[tuple[str, Any]]) -> None:
         self._outbox.stage(committed)
         if ctx.compact is not None:
-            self._system.compactor.note(self._actor_id, ctx.compact == "ended")
+            ended_at = self._live.seq if ctx.compact == "ended" else 0
+            self._system.compactor.note(self._actor_id, ended_at)
         if ctx.rebuild:
             self._live.rebuild()  # the behaviour asked to be rebuilt from its journal
         self._behaviour.after_commit(self._live.state)

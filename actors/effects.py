@@ -53,6 +53,8 @@ class EnqueueTask:
     args: list[Any] = field(default_factory=list)
     kwargs: dict[str, Any] = field(default_factory=dict)
     queue: str | None = None
+    #: the broker's priority level (on Redis, level 0 is read first); None: the default
+    priority: int | None = None
     watch_key: str | None = None
     watch_member: str | None = None
     watch_ms: int = 0

@@ -88,12 +88,24 @@ class _ReusesClient:
         yield self._reused
 
 
+#: The highest message priority a channel keeps apart: Kombu's virtual channel clamps
+#: at 9, and a queue may have more levels than that (its ``priority_steps``); a priority
+#: past the last step lands on the last step.
+MAX_PRIORITY = 255
+
+
 class Channel(_ReusesClient, kombu_redis.Channel):
-    """Kombu's Redis channel, reusing its client (see ``_ReusesClient``)."""
+    """Kombu's Redis channel, reusing its client (see ``_ReusesClient``), with as many
+    priority levels as its ``priority_steps`` say (see ``MAX_PRIORITY``)."""
+
+    max_priority = MAX_PRIORITY
 
 
 class SentinelChannel(_ReusesClient, kombu_redis.SentinelChannel):
-    """Kombu's Redis Sentinel channel, reusing its client (see ``_ReusesClient``)."""
+    """Kombu's Redis Sentinel channel, reusing its client (see ``_ReusesClient``), with
+    as many priority levels as its ``priority_steps`` say (see ``MAX_PRIORITY``)."""
+
+    max_priority = MAX_PRIORITY
 
 
 class Transport(_KeepsClient, kombu_redis.Transport):

@@ -94,9 +94,19 @@ class ActorSystem:
         self.cache = StateCache(cache_size)
         self.leases = LeaseKeeper(self)
         self._routes: list[tuple[str, Behaviour[Any]]] = []
-        self._enqueue = enqueue
+        #: called with ``priority=`` (a keyword) only for a task that has one
+        self._enqueue: Callable[..., None] | None = enqueue
         self._batch: Callable[[], AbstractContextManager[None]] | None = None
         self.turn_queue: str | None = None
+        #: where an actor's turn tasks go: ``router(actor_id, kind)`` -> (queue, priority),
+        #: ``kind`` being the kind of the message that starts the turn chain when the
+        #: sender knows it (None: a chained turn, recovery, a hand-back). None: every turn
+        #: to ``turn_queue``. Pure and cheap: it runs on every send of a turn task.
+        self.router: Callable[[str, str | None], tuple[str | None, int | None]] | None = None
+        #: what to do with a turn of an actor this process cannot run (``ActorElsewhere``):
+        #: ``hand_back(actor_id, token, need)``, the token still owning the actor. None:
+        #: the turn is queued again where it came from.
+        self.hand_back: Callable[[str, str, str], None] | None = None
         #: processes that run this worker's tasks (its pool): a burst of wake-ups is cut
         #: into at least this many wake tasks, so every process takes a share
         self.pool_size = 1
@@ -129,7 +139,8 @@ class ActorSystem:
     def set_enqueue(self, enqueue: Callable[[str, list[Any], dict[str, Any], str | None,
                                              str | None], None],
                     batch: Callable[[], AbstractContextManager[None]] | None = None) -> None:
-        """How to send a Celery task: ``enqueue(name, args, kwargs, task_id, queue)``;
+        """How to send a Celery task: ``enqueue(name, args, kwargs, task_id, queue)``, and
+        ``priority=`` for a task that has one (the broker's level: 0 first, on Redis);
         ``batch()``: a context in which sends go out together when it ends."""
         self._enqueue = enqueue
         self._batch = batch
@@ -175,7 +186,7 @@ class ActorSystem:
         if inline and InHandTurn(message, with_release).run(self):
             return True
         self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
-        self.activate(message.actor_id)
+        self.activate(message.actor_id, message.kind)
         return False
 
     def deliver_held(self, message: Message,
@@ -204,8 +215,9 @@ class ActorSystem:
             self.deliver(message)
             return
         try:
+            queue, priority = self.turn_route(actor_id, message.kind)
             self.enqueue_task(TURN_TASK_NAME, [actor_id, token], {"stored": message.msg_id},
-                              None, self.turn_queue)
+                              None, queue, priority)
         except BaseException:
             with contextlib.suppress(Exception):
                 self.scripts.hand_back(keys=[keys.activation, keys.inhand], args=[token])
@@ -214,12 +226,13 @@ class ActorSystem:
     def deliver_many(self, messages: list[Message]) -> None:
         """Publish each message, then activate their actors in one round trip (what a
         burst of due timers needs: ``deliver`` costs two round trips per message)."""
+        kinds: dict[str, str] = {}
         for message in messages:
             self.mailbox.put(self.actor_keys(message.actor_id).mailbox, message)
-        for actor_id, token in self._activate_all(list(dict.fromkeys(
-                m.actor_id for m in messages))):
+            kinds.setdefault(message.actor_id, message.kind)
+        for actor_id, token in self._activate_all(list(kinds)):
             if token is not None:
-                self.start_turn(actor_id, token)
+                self.start_turn(actor_id, token, kinds[actor_id])
 
     def _activate_all(self, actor_ids: list[str]) -> list[tuple[str, str | None]]:
         """Take the flags of ``actor_ids`` where free, in one round trip: (actor id, the
@@ -257,19 +270,21 @@ class ActorSystem:
                 rest.append(timer)
             else:
                 first[timer.message.actor_id] = timer
-        turns: list[list[str]] = []
+        routed: dict[tuple[str | None, int | None], list[list[str]]] = {}
         for actor_id, token in self._activate_all(list(first)):
             timer = first[actor_id]
             if token is not None:
-                turns.append([actor_id, token, timer.message.encode(), timer.timer_id])
+                routed.setdefault(self.turn_route(actor_id, timer.message.kind), []).append(
+                    [actor_id, token, timer.message.encode(), timer.timer_id])
             else:
                 rest.append(timer)
-        if turns:
-            tasks = max(-(-len(turns) // WAKE_BATCH), min(len(turns), self.pool_size))
+        if routed:
             with self.sending_together():
-                for i in range(tasks):
-                    self.enqueue_task(WAKE_TASK_NAME, [turns[i::tasks]], {}, None,
-                                      self.turn_queue)
+                for (queue, priority), turns in routed.items():
+                    tasks = max(-(-len(turns) // WAKE_BATCH), min(len(turns), self.pool_size))
+                    for i in range(tasks):
+                        self.enqueue_task(WAKE_TASK_NAME, [turns[i::tasks]], {}, None,
+                                          queue, priority)
         if rest:
             self.deliver_many([timer.message for timer in rest])
             self.timers.confirm(*[timer.timer_id for timer in rest])
@@ -285,8 +300,9 @@ class ActorSystem:
         self.scripts.call_in(pipe, "index_touch", [self.keys.lease_index_of(actor_id)],
                              [actor_id, self.lease_score(queued=queued), random.random()])
 
-    def activate(self, actor_id: str) -> bool:
-        """Take the actor's flag if free and start a turn chain; False if one is running."""
+    def activate(self, actor_id: str, kind: str | None = None) -> bool:
+        """Take the actor's flag if free and start a turn chain; False if one is running.
+        ``kind``: the message's that asks for it (the turn's route may depend on it)."""
         keys = self.actor_keys(actor_id)
         token = uuid.uuid4().hex
 
@@ -299,26 +315,39 @@ class ActorSystem:
 
         won = bool(self.scripts.pipeline(build)[1])
         if won:
-            self.start_turn(actor_id, token)
+            self.start_turn(actor_id, token, kind)
         return won
 
-    def start_turn(self, actor_id: str, token: str) -> None:
-        self.enqueue_task(TURN_TASK_NAME, [actor_id, token], {}, None, self.turn_queue)
+    def turn_route(self, actor_id: str, kind: str | None = None
+                   ) -> tuple[str | None, int | None]:
+        """(queue, priority) of a turn task of ``actor_id`` (see ``router``)."""
+        if self.router is None:
+            return self.turn_queue, None
+        return self.router(actor_id, kind)
+
+    def start_turn(self, actor_id: str, token: str, kind: str | None = None) -> None:
+        queue, priority = self.turn_route(actor_id, kind)
+        self.enqueue_task(TURN_TASK_NAME, [actor_id, token], {}, None, queue, priority)
 
     def enqueue_task(self, name: str, args: list[Any], kwargs: dict[str, Any],
-                     task_id: str | None, queue: str | None) -> None:
-        if self.in_place.offer(KeptTask(name, args, kwargs, task_id, queue)):
+                     task_id: str | None, queue: str | None,
+                     priority: int | None = None) -> None:
+        if self.in_place.offer(KeptTask(name, args, kwargs, task_id, queue,
+                                        priority=priority)):
             return
-        self._send(name, args, kwargs, task_id, queue)
+        self._send(name, args, kwargs, task_id, queue, priority)
 
     def _send_kept(self, task: KeptTask) -> None:
-        self._send(task.name, task.args, task.kwargs, task.task_id, task.queue)
+        self._send(task.name, task.args, task.kwargs, task.task_id, task.queue, task.priority)
 
     def _send(self, name: str, args: list[Any], kwargs: dict[str, Any],
-              task_id: str | None, queue: str | None) -> None:
+              task_id: str | None, queue: str | None, priority: int | None = None) -> None:
         if self._enqueue is None:
             raise RuntimeError("ActorSystem has no task sender; call set_enqueue() or install()")
-        self._enqueue(name, args, kwargs, task_id, queue)
+        if priority is None:
+            self._enqueue(name, args, kwargs, task_id, queue)
+        else:  # keyword: a sender that knows no priorities is still called as before
+            self._enqueue(name, args, kwargs, task_id, queue, priority=priority)
 
     # -- effects ------------------------------------------------------------------
     def dispatch(self, effects: Iterable[Effect], watched: bool = False) -> None:
@@ -326,7 +355,7 @@ class ActorSystem:
         for effect in effects:
             if watched and isinstance(effect, EnqueueTask):
                 self.enqueue_task(effect.name, effect.args, effect.kwargs, effect.task_id,
-                                  effect.queue)
+                                  effect.queue, effect.priority)
             else:
                 self.dispatch_one(effect)
 
@@ -343,7 +372,7 @@ class ActorSystem:
                 self.redis.zadd(effect.watch_key,
                                 {effect.watch_member: time.time() * 1000 + effect.watch_ms})
             self.enqueue_task(effect.name, effect.args, effect.kwargs, effect.task_id,
-                              effect.queue)
+                              effect.queue, effect.priority)
         else:  # pragma: no cover
             raise TypeError(f"unknown effect {effect!r}")
 

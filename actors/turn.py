@@ -31,6 +31,7 @@ import structlog
 from . import log as _log
 from . import stranded
 from .batch import Batches
+from .elsewhere import ActorElsewhere, hand_back
 from .fast.end_in_commit import EndedInCommit, EndInCommit
 from .fast.end_in_place import ReleaseBehindKeptTask
 from .journal import LeaseLost
@@ -86,6 +87,10 @@ class Turn:
                                                      turn=self.begun.turn):
             try:
                 self._run()
+            except ActorElsewhere as exc:
+                logger.info("this process cannot run the actor; turn handed back",
+                            need=exc.need)
+                hand_back(self, exc.need)
             except LeaseLost:
                 self.live.forget()
                 logger.warning("lease lost; turn stopped, its messages go back to the mailbox")

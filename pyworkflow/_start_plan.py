@@ -17,6 +17,7 @@ from typing import Any
 from . import serialization
 from .ids import new_run_id, start_message_id
 from .registry import WorkflowDef, get_workflow
+from .routing import DEFAULT_PRIORITY, DEFAULT_QUEUE, Route, check_priority, check_queue
 from .wire import StartRun, encode
 
 
@@ -58,15 +59,27 @@ def encode_arguments(defn: WorkflowDef, args: tuple[Any, ...], kwargs: dict[str,
     return serialization.check_arguments(args, kwargs, names)
 
 
+def route_of(defn: WorkflowDef, queue: str | None = None,
+             priority: int | None = None) -> Route:
+    """A new run's route: what the start names, else what the workflow declares, else the
+    default; a bad queue name or priority is refused here, before anything is written."""
+    return Route(
+        check_queue(queue) if queue is not None else defn.options.get("queue", DEFAULT_QUEUE),
+        check_priority(priority) if priority is not None
+        else defn.options.get("priority", DEFAULT_PRIORITY))
+
+
 def plan_start(workflow_or_name: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-               idempotency_key: str | None = None) -> StartPlan:
+               idempotency_key: str | None = None, queue: str | None = None,
+               priority: int | None = None) -> StartPlan:
     defn = workflow_def(workflow_or_name)
     if defn.options.get("durable") is False:
         raise TypeError(f"workflow {defn.name} is declared durable=False: it runs in the "
                         "caller's process (pyworkflow.run_transient, or workflows run "
                         "--no-durable), not on workers")
+    route = route_of(defn, queue, priority)
     enc_args, enc_kwargs = encode_arguments(defn, args, kwargs)
-    run_id = new_run_id()
+    run_id = new_run_id(route)
     now = time.time()
     record = {"run_id": run_id, "workflow": defn.name, "status": "pending",
               "args": json.dumps(enc_args), "kwargs": json.dumps(enc_kwargs),

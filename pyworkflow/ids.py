@@ -16,6 +16,8 @@ import uuid
 
 from actors.task_names import TURN_TASK_NAME
 
+from .routing import DEFAULT_PRIORITY, DEFAULT_QUEUE, Route
+
 RUN_ID_PREFIX = "run-"
 #: Celery task names: the runtime's turn task (named by the runtime) and pyworkflow's
 #: step task.
@@ -25,9 +27,40 @@ STEP_TASK = "pyworkflow.step"
 SLOT_RELEASE_TASK = "pyworkflow.slot_release"
 
 
-def new_run_id() -> str:
-    """80 random bits after the prefix: unguessable and short enough to type."""
-    return f"{RUN_ID_PREFIX}{uuid.uuid4().hex[:20]}"
+def new_run_id(route: Route | None = None) -> str:
+    """80 random bits after the prefix: unguessable and short enough to type; then the
+    run's route when it is not the default (:func:`route_suffix`)."""
+    return f"{RUN_ID_PREFIX}{uuid.uuid4().hex[:20]}{route_suffix(route)}"
+
+
+# -- a run's route, carried in its id (why: ``pyworkflow.routing``) ------------------------
+#: ``@queue`` then ``+priority``, each only when not the default: ``run-1f..9c@billing+8``.
+_ROUTE_TAIL = re.compile(r"(?:@(?P<queue>[A-Za-z0-9][A-Za-z0-9_-]{0,39}))?"
+                         r"(?:\+(?P<priority>[0-9]))?$")
+
+
+def route_suffix(route: Route | None) -> str:
+    """What a run id ends with to carry ``route`` ('' for the default route)."""
+    if route is None:
+        return ""
+    queue = "" if route.queue == DEFAULT_QUEUE else f"@{route.queue}"
+    priority = "" if route.priority == DEFAULT_PRIORITY else f"+{route.priority}"
+    return f"{queue}{priority}"
+
+
+def run_route(run_id: str) -> Route:
+    """The route a run id carries (the default route for an id that carries none)."""
+    if "@" not in run_id and "+" not in run_id:
+        return _DEFAULT_ROUTE
+    match = _ROUTE_TAIL.search(run_id)
+    if match is None or match.group(0) == "":
+        return _DEFAULT_ROUTE
+    priority = match.group("priority")
+    return Route(match.group("queue") or DEFAULT_QUEUE,
+                 DEFAULT_PRIORITY if priority is None else int(priority))
+
+
+_DEFAULT_ROUTE = Route()
 
 
 def new_hook_token() -> str:
@@ -182,13 +215,15 @@ def new_schedule_id(workflow: str) -> str:
     return schedule_id(f"{workflow}-{uuid.uuid4().hex[:8]}")
 
 
-def scheduled_run_id(schedule: str, fire_ms: int) -> str:
+def scheduled_run_id(schedule: str, fire_ms: int, route: Route | None = None) -> str:
     """The one run of a schedule's firing: derived from (schedule, fire time), so a crash,
     a duplicate timer or a repeated backfill never starts two runs for one firing.
-    Readable: ``run-sched-nightly-20260101T020000Z`` (``.123`` before ``Z`` off-second)."""
+    Readable: ``run-sched-nightly-20260101T020000Z`` (``.123`` before ``Z`` off-second),
+    then the workflow's route when it has one (:func:`route_suffix`)."""
     seconds, millis = divmod(int(fire_ms), 1000)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds))
-    return f"{RUN_ID_PREFIX}{schedule}-{stamp}{f'.{millis:03d}' if millis else ''}Z"
+    return (f"{RUN_ID_PREFIX}{schedule}-{stamp}{f'.{millis:03d}' if millis else ''}Z"
+            f"{route_suffix(route)}")
 
 
 _FIRE_STAMP = re.compile(r"\d{8}T\d{6}(\.\d{3})?Z")
@@ -197,7 +232,9 @@ _FIRE_STAMP = re.compile(r"\d{8}T\d{6}(\.\d{3})?Z")
 def is_run_of_schedule(run_id: str, schedule: str) -> bool:
     """Whether ``run_id`` is a firing's run of ``schedule`` (``runs list --schedule``)."""
     head = f"{RUN_ID_PREFIX}{schedule}-"
-    return run_id.startswith(head) and bool(_FIRE_STAMP.fullmatch(run_id[len(head):]))
+    tail = run_id[len(head):]
+    return run_id.startswith(head) and bool(
+        _FIRE_STAMP.fullmatch(tail[:len(tail) - len(route_suffix(run_route(run_id)))]))
 
 
 def schedule_timer_id(schedule: str, generation: int, fire_ms: int) -> str:

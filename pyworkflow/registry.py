@@ -44,6 +44,8 @@ class StepDef:
     concurrency: Any = None
     rate_limit: Any = None
     rate_key: Any = None
+    #: the queue its attempts go to (None: the calling run's queue; ``routing``)
+    queue: str | None = None
 
     @property
     def is_async(self) -> bool:

@@ -41,8 +41,11 @@ class Worker:
     """One worker process (its own process group, so SIGKILL takes its children too)."""
 
     def __init__(self, module: str, log_dir: Path, name: str, pool: str = "prefork",
-                 concurrency: int = 2, extra_env: dict[str, str] | None = None) -> None:
+                 concurrency: int = 2, extra_env: dict[str, str] | None = None,
+                 queues: str | None = None) -> None:
         self.module = module
+        #: ``worker run --queues`` (None: the default queue)
+        self.queues = queues
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self.pool = pool
@@ -72,7 +75,8 @@ class Worker:
             [*self.command_prefix, PYWORKFLOW, "--module", self.module, "worker", "run",
              "--pool", self.pool,
              "--concurrency", str(self.concurrency), "--loglevel", "INFO",
-             "--hostname", f"{self.name}-{os.getpid()}@%h", *self.run_options],
+             "--hostname", f"{self.name}-{os.getpid()}@%h",
+             *(["--queues", self.queues] if self.queues else []), *self.run_options],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -243,7 +243,7 @@ def captured_tasks(rt: Any) -> Iterator[list[tuple[str, list[Any], dict[str, Any
     published: a test runs them itself (``rt.celery.tasks[name].run``)."""
     captured: list[tuple[str, list[Any], dict[str, Any]]] = []
     previous = rt.system._enqueue
-    rt.system.set_enqueue(lambda name, args, kwargs, task_id, queue:
+    rt.system.set_enqueue(lambda name, args, kwargs, task_id, queue, priority=None:
                           captured.append((name, args, kwargs)))
     yield captured
     if previous is not None:

@@ -66,7 +66,8 @@ class EndInCommit:
         effect = effects[0] if len(effects) == 1 else None
         if not isinstance(effect, EnqueueTask):
             return None
-        task = KeptTask(effect.name, effect.args, effect.kwargs, effect.task_id, effect.queue)
+        task = KeptTask(effect.name, effect.args, effect.kwargs, effect.task_id, effect.queue,
+                        priority=effect.priority)
         if not system.in_place.would_keep(task):
             return None
         return cls(system, actor_id, token, length_key, ids,

@@ -31,7 +31,7 @@ class ReleaseBehindKeptTask(TurnEnd):
         effect = turn.outbox.single_pending()
         if effect is None or not turn.can_release_idle() or not turn.system.in_place.offer(
                 KeptTask(effect.name, effect.args, effect.kwargs, effect.task_id,
-                         effect.queue)):
+                         effect.queue, priority=effect.priority)):
             return None
         return cls()
 

@@ -61,6 +61,7 @@ class KeptTask:
     task_id: str | None
     queue: str | None
     prepared: list[Any] | None = None
+    priority: int | None = None
 
 
 class InPlaceWindow:

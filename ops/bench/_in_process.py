@@ -39,12 +39,15 @@ def profiled_runtime(name: str, publish: bool) -> tuple[Any, collections.deque[T
     queue: collections.deque[Task] = collections.deque()
 
     def enqueue(task_name: str, task_args: list[Any], kwargs: dict[str, Any],
-                task_id: str | None, queue_name: str | None) -> None:
+                task_id: str | None, queue_name: str | None,
+                priority: int | None = None) -> None:
         if publish:
             # As the worker's own sender (actors.worker) does: no reprs of the arguments.
             options: dict[str, Any] = {"argsrepr": "", "kwargsrepr": ""}
             if queue_name:
                 options["queue"] = queue_name
+            if priority is not None:
+                options["priority"] = priority
             rt.celery.send_task(task_name, args=task_args, kwargs=kwargs, task_id=task_id,
                                 **options)
         queue.append((task_name, task_args, kwargs))

@@ -133,13 +133,14 @@ async def _run(operation: Callable[..., client_core.Op[T]], *args: Any) -> T:
 
 
 async def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
-                if_finished: IfFinished = "return", debounce: Any = None,
-                key: str | None = None, if_running: str | None = None,
-                **kwargs: Any) -> RunId:
+                if_finished: IfFinished = "return", queue: str | None = None,
+                priority: int | None = None, debounce: Any = None, key: str | None = None,
+                if_running: str | None = None, **kwargs: Any) -> RunId:
     """``pyworkflow.start``, awaited: the same checks, round trips and undo on failure."""
     keyed = functools.partial(client_core.start, debounce=debounce, key=key,
                               if_running=if_running)
-    return await _run(keyed, workflow_or_name, args, kwargs, idempotency_key, if_finished)
+    return await _run(keyed, workflow_or_name, args, kwargs, idempotency_key,
+                      if_finished, queue, priority)
 
 
 async def get_workflow_run(run_id: str) -> RunInfo:

@@ -76,7 +76,8 @@ def _drive(op: client_core.Op[T]) -> T:
 
 
 def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
-          if_finished: IfFinished = "return", debounce: Any = None, key: str | None = None,
+          if_finished: IfFinished = "return", queue: str | None = None,
+          priority: int | None = None, debounce: Any = None, key: str | None = None,
           if_running: str | None = None, **kwargs: Any) -> RunId:
     """Start a run and return its id.
 
@@ -85,7 +86,9 @@ def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
     A start that fails (Redis or the broker down) undoes what it wrote and raises:
     no run is left ``pending`` forever. With ``idempotency_key`` the same key gives
     the same run (see :mod:`pyworkflow.worker.idempotency` for ``if_finished``); the
-    returned id's ``created`` is False when it is that existing run.
+    returned id's ``created`` is False when it is that existing run. ``queue`` and
+    ``priority`` (0..9, higher first) route the run over what its workflow declares
+    (see ``pyworkflow.routing``).
 
     ``debounce="5s", key=K``: starts within the window (which begins again at each one)
     make one run, begun with the last one's arguments; ``key=K, if_running="return"``:
@@ -95,7 +98,7 @@ def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
     positionally.
     """
     return _drive(client_core.start(runtime(), workflow_or_name, args, kwargs,
-                                    idempotency_key, if_finished,
+                                    idempotency_key, if_finished, queue, priority,
                                     debounce=debounce, key=key, if_running=if_running))
 
 

@@ -110,6 +110,13 @@ class Ports:
     clock: Clock = field(default_factory=WallClock)
     #: Celery queues: ``steps`` is where step tasks go.
     queues: dict[str, str] = field(default_factory=lambda: {"steps": "steps", "turns": "turns"})
+    #: The deployment's key prefix, which names the Celery queues of a named queue
+    #: (``routing.celery_queues``); None: steps go to ``queues["steps"]`` whatever their
+    #: queue, as in-process runtimes run everything in one place.
+    queue_prefix: str | None = None
+    #: A run whose workflow this process lacks is handed back for a worker that has it
+    #: (``actors.elsewhere``) rather than parked; off in-process, where nobody else could.
+    hand_back_missing: bool = False
     #: The step-lease index that dispatched step tasks are watched in (None: unwatched).
     step_lease_key: str | None = None
     #: A run's journal size that records a warning, and the size that parks it (0: never).

@@ -33,6 +33,7 @@ import structlog
 
 from actors.behaviour import TurnContext
 from actors.effects import Effect, Send, StartTimer
+from actors.elsewhere import ActorElsewhere
 from actors.event import Event
 from actors.log import get_logger
 
@@ -43,6 +44,7 @@ from ..durations import deadline_ms, parse_duration
 from ..errors import CancellationError, NonDeterminismError
 from ..ids import child_done_message_id
 from ..registry import find_workflow
+from ..routing import need_workflow
 from ..wire import ChildEnded, StartRun, TimerFired, encode
 from .command import Command
 from .commands import KINDS, OBSERVERS, RESOLVERS, SLOT_GATE
@@ -327,6 +329,9 @@ class Run:
         self.parent = data.get("parent")
         self.depth = int(data.get("depth", 0))
         defn = find_workflow(data["workflow"])
+        if defn is None and self.ports.hand_back_missing:
+            # Another worker may have it: the turn goes back, untouched (``actors.elsewhere``).
+            raise ActorElsewhere(need_workflow(data["workflow"]))
         if defn is None:
             self.setup_error = (f"workflow {data['workflow']!r} is not registered on this "
                                 "worker: start the worker with the module that defines it "

@@ -151,22 +151,27 @@ class WorkflowEnvironment:
         self._mocks[name] = StepMock(return_value, side_effect)
 
     def start(self, workflow: Any, *args: Any, idempotency_key: str | None = None,
-              if_finished: IfFinished = "return", **kwargs: Any) -> RunHandle:
+              if_finished: IfFinished = "return", queue: str | None = None,
+              priority: int | None = None, **kwargs: Any) -> RunHandle:
         """Start a run (as ``pyworkflow.start`` does) and run it until it waits. With
         ``idempotency_key`` the same key gives the same run, and ``if_finished`` says
-        what a key whose run has ended does, as for ``pyworkflow.start``."""
-        plan = self._plan(workflow, args, kwargs, idempotency_key, if_finished)
+        what a key whose run has ended does, as for ``pyworkflow.start``. ``queue`` and
+        ``priority`` are checked as ``pyworkflow.start`` checks them, then ignored: one
+        process runs everything, in order (see ``pyworkflow.routing``)."""
+        plan = self._plan(workflow, args, kwargs, idempotency_key, if_finished, queue,
+                          priority)
         handle = RunHandle(self, plan) if isinstance(plan, str) else self._start_planned(plan)
         self._drain()
         return handle
 
     def _plan(self, workflow: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-              key: str | None, if_finished: IfFinished) -> StartPlan | str:
+              key: str | None, if_finished: IfFinished, queue: str | None = None,
+              priority: int | None = None) -> StartPlan | str:
         """The new run's plan, or the id of the run ``key`` already names when that is
         what ``pyworkflow.start`` would return (the same checks, in the same order)."""
         if key is not None:
             check_if_finished(if_finished)
-        plan = plan_start(workflow, args, kwargs, key)
+        plan = plan_start(workflow, args, kwargs, key, queue, priority)
         if key is None:
             return plan
         held = self.idempotency_keys.get(key)

@@ -34,9 +34,11 @@ from ..ids import RUN_ID_PREFIX, SCHEDULE_ID_PREFIX
 from ..schedules.behaviour import ScheduleBehaviour
 from . import step_task
 from ._embedded_redis import resolve_redis
+from .adverts import Adverts
 from .app_log_store import RedisAppLogSink
 from .celery_app import make_celery, queue_names
 from .counter_buffer import buffer_for
+from .hand_back import HandBack
 from .heartbeat import Heartbeat
 from .hook_store import HookStore
 from .idempotency import IdempotencyRetention
@@ -44,6 +46,7 @@ from .retention import RunRetention
 from .run_ports import RedisRunStore
 from .step_leases import StepLeases
 from .turn_metrics import TurnMetrics
+from .turn_router import TurnRouter
 
 logger = _log.get_logger("pyworkflow.runtime")
 
@@ -129,10 +132,12 @@ def runtime() -> Runtime:
                           history_limit_events=settings.history_limit_events,
                           retention_s=settings.run_retention,
                           derive_trace=tracing.enabled(),
-                          app_logs=RedisAppLogSink(settings.key_prefix), slots=slots)
+                          app_logs=RedisAppLogSink(settings.key_prefix),
+                          queue_prefix=settings.key_prefix, hand_back_missing=True, slots=slots)
             system.route(RUN_ID_PREFIX, RunBehaviour(ports))
             system.route(SCHEDULE_ID_PREFIX, ScheduleBehaviour())
-            step_task.install(app, system, leases)
+            step_task.install(app, system, leases,
+                              hand_back=_install_routing(system, settings.key_prefix))
             retention = IdempotencyRetention(client, settings.key_prefix,
                                              settings.idempotency_retention,
                                              lambda run_id: system.actor_keys(run_id).record)
@@ -151,6 +156,20 @@ def runtime() -> Runtime:
             for installer in _installers:
                 installer(_runtime)
         return _runtime
+
+
+def _install_routing(system: actors.ActorSystem, prefix: str) -> HandBack:
+    """Turns go where their run's route says (``turn_router``); what this worker lacks
+    is handed back (``hand_back``); what it has is advertised (``adverts``) and what
+    waits for it is claimed, by the maintenance loop."""
+    system.router = TurnRouter(prefix)
+    hand_back = HandBack(system, prefix)
+    system.hand_back = hand_back.turn
+    adverts = Adverts(system.redis, prefix)
+    system.periodic.append(adverts.advertise)
+    system.periodic.append(lambda: hand_back.claim(adverts.mine()))
+    signals.worker_shutdown.connect(lambda **_: adverts.stop(), weak=False)
+    return hand_back
 
 
 def import_module(name: str | None) -> None:

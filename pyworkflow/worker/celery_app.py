@@ -24,6 +24,7 @@ from actors.sentinel import kombu_form
 from ..app_log import install_capture
 from ..config import Settings, celery_broker_url, log_format
 from ..ids import TURN_TASK
+from ..routing import BROKER_LEVELS
 
 
 def queue_names(prefix: str) -> dict[str, str]:
@@ -53,7 +54,10 @@ def make_celery(settings: Settings) -> Celery:
         worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
-        broker_transport_options={"visibility_timeout": 3600, **sentinel_options},
+        # One Redis list per priority level (``routing.broker_priority``), read in order.
+        broker_transport_options={"visibility_timeout": 3600,
+                                  "priority_steps": list(range(BROKER_LEVELS)),
+                                  **sentinel_options},
         worker_send_task_events=False,
         task_send_sent_event=False,
         enable_utc=True,

@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from celery import signals
+from celery import current_app, signals
 from celery.exceptions import SoftTimeLimitExceeded
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -30,13 +30,15 @@ from actors.outages import OUTAGES
 from .. import serialization
 from ..errors import StepTimeoutError
 from ..flow import step_gate
-from ..ids import STEP_TASK, step_attempt, step_result_message_id
+from ..ids import STEP_TASK, step_attempt, step_result_message_id, step_task_id
 from ..registry import get_step
+from ..routing import need_step
 from ..step_attempt import Attempt, failure_of
 from ..step_context import CancelWatch, StepContext
 from ..tracing import step_outcome, step_span
 from ..wire import StepAttempt, StepOutcome, WireError, decode, encode
 from .app_log_store import append_app_log
+from .hand_back import HandBack
 from .step_leases import StepLeases
 from .step_metrics import record_attempt
 from .step_time_limits import StepRequest, soft_limit_armed
@@ -151,7 +153,7 @@ def _attempt(system: Any, leases: StepLeases, task: StepAttempt, member: str,
     # Reported after the span ends: the run's next turn may run right here (in place).
     # The lease's end may be late (see ``StepLeases.drop``): when the run's turn runs
     # here, it goes with that turn's release.
-    handled_here = _report(system, run_id, outcome, inline=True,
+    handled_here = _report(system, run_id, outcome, inline=_turns_read_here(system, run_id),
                            with_release=leases.drop_in_pipe(member))
     leases.drop(member, later=system.in_place, sent=handled_here)
     _count(system, step, outcome.ok, time.monotonic() - started)
@@ -204,13 +206,22 @@ def _dead_letter(system: Any, reason: str, payload: dict[str, Any]) -> None:
                             queue=STEP_TASK)
 
 
+def _turns_read_here(system: Any, run_id: str) -> bool:
+    """Whether this worker reads the queue of ``run_id``'s turns: only then may it run the
+    run's next turn itself, right after the step (a step on a ``gpu`` queue must not
+    bring its run's turns to the gpu workers)."""
+    return _consumed(current_app, system.turn_route(run_id)[0])
+
+
 def _consumed(app: Any, queue: str | None) -> bool:
     """Whether this worker reads ``queue`` (``-Q``; all queues when none were chosen)."""
     selected = app.amqp.queues.consume_from
     return not selected or queue is None or queue in selected
 
 
-def install(app: Any, system: Any, leases: StepLeases) -> None:
+def install(app: Any, system: Any, leases: StepLeases, hand_back: HandBack | None = None) -> None:
+    """The step task on ``app``; ``hand_back``: where an attempt of a step this worker
+    lacks goes (``hand_back``; None: it fails as not registered)."""
     class Request(StepRequest):
         def hard_limit_reached(self, kwargs: dict[str, Any], limit: float) -> None:
             report_hard_limit(system, leases, kwargs, limit)
@@ -226,6 +237,11 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
         except WireError as exc:  # nothing to run and no run to tell: kept, with why
             _dead_letter(system, str(exc), payload)
             return
+        if hand_back is not None and get_step(task.step) is None:
+            hand_back.step(payload, task.run_id, task.call_id, task.attempt,
+                           step_task_id(task.run_id, task.call_id, task.attempt),
+                           need_step(task.step))
+            return
         if task.timeout is not None:  # Celery's limits cover this whole task: nothing after
             run_step(system, leases, task)
             return
@@ -240,7 +256,8 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
     def _in_place(task: KeptTask) -> bool:
         """A step attempt may run in the process whose turn sent it: when it has no
         timeout (Celery's limits arm per task) and goes to a queue this worker reads."""
-        return task.kwargs.get("timeout") is None and _consumed(app, task.queue)
+        return (task.kwargs.get("timeout") is None and _consumed(app, task.queue)
+                and get_step(str(task.kwargs.get("step"))) is not None)
 
     def _prepare(task: KeptTask, writes: ConditionalWrites) -> None:
         attempt = decode(StepAttempt, task.kwargs)
@@ -258,7 +275,8 @@ def install(app: Any, system: Any, leases: StepLeases) -> None:
         if request is not None and request.name == STEP_TASK:
             try:
                 task = decode(StepAttempt, request.kwargs or {})
-                leases.reserve(task.run_id, task.call_id, task.attempt)
+                if hand_back is None or get_step(task.step) is not None:  # else handed back
+                    leases.reserve(task.run_id, task.call_id, task.attempt)
             except Exception as exc:  # never lose the task over its lease
                 logger.warning("could not reserve a step lease", error=str(exc))
 

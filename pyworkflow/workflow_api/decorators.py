@@ -20,6 +20,7 @@ from ..flow.rate import parse_rate
 from ..local.transient import call_step
 from ..registry import StepDef, WorkflowDef, register_step, register_workflow
 from ..retry import validate_retry_delay
+from ..routing import check_priority, check_queue
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +35,8 @@ WORKFLOW_OPTIONS: dict[str, Callable[[Any], object]] = {
     "max_duration": lambda v: parse_duration(v) > 0,
     "retention": lambda v: v is None or parse_duration(v) >= 0,
     "durable": lambda v: isinstance(v, bool),
+    "queue": lambda v: bool(check_queue(v)),
+    "priority": lambda v: check_priority(v) is not None,
     "concurrency": lambda v: isinstance(check_limit(v, "@workflow"), Limit),
 }
 
@@ -68,7 +71,9 @@ def workflow(fn: Any = None, /, *, name: str | None = None, **options: Any) -> A
     ``max_recovery_attempts`` (default 3), ``max_duration`` (a duration: past it the
     run is cancelled, its cleanup runs, and it ends failed with
     ``WorkflowTimeoutError``), ``durable`` (default True; False makes every run of it
-    transient: in-process, nothing journaled, see ``pyworkflow/local/transient.py``).
+    transient: in-process, nothing journaled, see ``pyworkflow/local/transient.py``),
+    ``queue`` (the queue its runs' turns and steps go to, see ``pyworkflow.routing``;
+    default: the default queue), ``priority`` (0..9, higher first; default 5).
     """
     _check_workflow_options(options)
 
@@ -88,21 +93,24 @@ def step(fn: F, /) -> F: ...
 @overload
 def step(fn: None = None, /, *, name: str | None = None, max_retries: int = 3,
          retry_delay: Any = "exponential", timeout: Any = None,
-         concurrency: Limit | None = None, rate_limit: str | None = None,
-         key: Any = None) -> Callable[[F], F]: ...
+         queue: str | None = None, concurrency: Limit | None = None,
+         rate_limit: str | None = None, key: Any = None) -> Callable[[F], F]: ...
 
 
 def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = 3,
          retry_delay: Any = "exponential", timeout: Any = None,
-         concurrency: Limit | None = None, rate_limit: str | None = None,
-         key: Any = None) -> Any:
-    """Declare a step: a unit of work recorded once, retried per its policy."""
+         queue: str | None = None, concurrency: Limit | None = None,
+         rate_limit: str | None = None, key: Any = None) -> Any:
+    """Declare a step: a unit of work recorded once, retried per its policy. ``queue``:
+    the queue its attempts go to (default: the queue of the run that calls it)."""
     if fn is not None and _is_celery_task(fn):  # bare @step stacked on @app.task
         return _from_task(fn)
     if max_retries < 0:
         raise ValueError("max_retries must be >= 0")
     delay = validate_retry_delay(retry_delay)
     timeout_s = None if timeout is None else parse_duration(timeout)
+    if queue is not None:
+        check_queue(queue, "@step queue")
     # Flow control (docs/guides/flow-control.md): ``concurrency=Limit(...)`` caps the
     # attempts running at once; ``rate_limit="100/m"`` caps how often it starts, shared
     # by all workers, per value of ``key`` (an argument's name or a function of them).
@@ -118,7 +126,7 @@ def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = 3,
             concurrency.check_against(func, f"@step {name or func.__name__}")
         check_key(key, func, f"@step {name or func.__name__}")
         defn = StepDef(name or func.__name__, func, max_retries, delay, timeout_s,
-                       concurrency=concurrency, rate_limit=rate, rate_key=key)
+                       queue=queue, concurrency=concurrency, rate_limit=rate, rate_key=key)
         register_step(defn)
 
         @functools.wraps(func)

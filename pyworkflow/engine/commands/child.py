@@ -20,6 +20,8 @@ from actors.effects import Send
 from ... import events as ev
 from ... import ids, serialization
 from ...errors import ChildWorkflowFailedError, MaxNestingDepthError
+from ...registry import find_workflow
+from ...routing import DEFAULT_QUEUE, Route
 from ...wire import CancelRun, ChildEnded, StartRun, encode
 from .base import CommandKind, Handler, Outcome
 
@@ -29,6 +31,15 @@ if TYPE_CHECKING:
     from ..run import Run
 
 MAX_DEPTH = 3
+
+
+def child_route(run: Run, workflow: str) -> Route:
+    """A child's route: its workflow's queue and priority where it declares them (and is
+    known here), else the default queue, and its parent's priority."""
+    defn = find_workflow(workflow)
+    options = defn.options if defn is not None else {}
+    return Route(options.get("queue", DEFAULT_QUEUE),
+                 options.get("priority", ids.run_route(run.run_id).priority))
 #: Parent-close policies (``pyworkflow.ParentClosePolicy`` has the same values).
 TERMINATE, REQUEST_CANCEL, ABANDON = "terminate", "request_cancel", "abandon"
 
@@ -70,7 +81,7 @@ class ChildKind(CommandKind[Children]):
             "args": args, "kwargs": kwargs, "wait": wait, "policy": policy})
 
     def emit(self, run: Run, cmd: Command) -> None:
-        child_run_id = ids.new_run_id()
+        child_run_id = ids.new_run_id(child_route(run, cmd.name))
         data = {"call_id": cmd.call_id, "workflow": cmd.name, "child_run_id": child_run_id,
                 **cmd.payload}
         run.emit(ev.CHILD_STARTED, data)

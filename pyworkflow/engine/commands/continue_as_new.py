@@ -50,7 +50,7 @@ class ContinueAsNewKind(CommandKind[None]):
         return f"continue_as_new({data.get('workflow')!r})"
 
     def emit(self, run: Run, cmd: Command) -> None:
-        successor = ids.new_run_id()
+        successor = ids.new_run_id(ids.run_route(run.run_id))  # the same route
         run.emit(ev.WORKFLOW_CONTINUED_AS_NEW, {"call_id": cmd.call_id, "workflow": cmd.name,
                                                "continued_to": successor, **cmd.payload})
         started = run.history.started or {}

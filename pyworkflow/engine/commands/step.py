@@ -18,6 +18,7 @@ from ... import ids, serialization
 from ...errors import step_error
 from ...registry import StepDef
 from ...retry import next_attempt_ms
+from ...routing import broker_priority, celery_queues
 from ...wire import StepAttempt, StepOutcome, StepUndelivered, TimerFired, encode
 from .base import CommandKind, Handler, Outcome
 
@@ -26,10 +27,21 @@ if TYPE_CHECKING:
 
     from ..command import Command
     from ..history import CallRecord
+    from ..ports import Ports
     from ..run import Run
 
 #: How long a dispatched attempt may wait unclaimed before it counts as lost in transit.
 QUEUED_WATCH_MS = 60_000
+
+
+def step_route(ports: Ports, run_id: str, queue: str | None) -> tuple[str, int | None]:
+    """The Celery queue and broker priority of a step attempt: the step's own queue, else
+    its run's; its run's priority (``pyworkflow.routing``)."""
+    route = ids.run_route(run_id)
+    priority = broker_priority(route.priority)
+    if ports.queue_prefix is None:
+        return ports.queues["steps"], priority
+    return celery_queues(ports.queue_prefix, queue or route.queue)["steps"], priority
 
 
 class StepKind(CommandKind[None]):
@@ -43,6 +55,8 @@ class StepKind(CommandKind[None]):
                    "kwargs": serialization.encode(kwargs, path=f"{step.name} kwargs"),
                    "max_attempts": step.max_retries + 1, "retry_delay": step.retry_delay,
                    "timeout": step.timeout}
+        if step.queue is not None:  # journaled: a retry goes where the first attempt went
+            payload["queue"] = step.queue
         return run.new_command(self.kind, step.name, payload)
 
     def emit(self, run: Run, cmd: Command) -> None:
@@ -56,9 +70,10 @@ class StepKind(CommandKind[None]):
                            args=data.get("args", []), kwargs=data.get("kwargs", {}),
                            timeout=data.get("timeout"), trace=run.trace or None,
                            workflow=(run.history.started or {}).get("workflow"))
+        queue, priority = step_route(run.ports, run.run_id, data.get("queue"))
         run.effect(EnqueueTask(
             name=ids.STEP_TASK, task_id=ids.step_task_id(run.run_id, call_id, attempt),
-            kwargs=encode(task), queue=run.ports.queues["steps"],
+            kwargs=encode(task), queue=queue, priority=priority,
             watch_key=run.ports.step_lease_key,
             watch_member=ids.step_attempt(run.run_id, call_id, attempt),
             watch_ms=QUEUED_WATCH_MS))

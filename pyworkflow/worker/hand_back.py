@@ -1,0 +1,185 @@
+"""Work this worker cannot run goes to a worker that can, or waits for one.
+
+A worker never parks a run because it lacks the workflow, nor fails a step because
+it lacks the function: two services sharing one Redis and one queue each take the
+other's work now and then. What happens instead (``actors.elsewhere`` for turns,
+``step_task`` for steps):
+
+* a live worker advertises the need (``adverts``): the work is sent to that worker's
+  direct queue, which only it reads: one broker hop;
+* none does: the work waits, durably, in Redis (:func:`pyworkflow.keys.waiting_order`
+  and ``waiting_tasks``, one entry per run or step attempt), shown by ``runs status``
+  (the run's record says what it waits for), ``pyworkflow queues`` and ``/metrics``
+  (``pyworkflow_runs_waiting_for_worker``). Every worker's maintenance loop takes the
+  entries of needs it has (:meth:`HandBack.claim`) and sends them to itself.
+
+Nothing is lost if a worker dies on the way: a handed-back turn keeps its run's flag
+under a lease (:data:`WAITING_LEASE_MS` while it waits, the queued lease once sent)
+and recovery starts the run again when that runs out; a handed-back step attempt
+keeps its entry in the step-lease index, whose expiry makes its run send it again.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+
+from actors import log as _log
+
+from .. import keys
+from ..ids import STEP_TASK, TURN_TASK, run_route, step_attempt
+from ..routing import broker_priority
+from .adverts import Advert, live_adverts, this_node
+from .step_leases import QUEUED_MS
+
+__all__ = ["WAITING_LEASE_MS", "HandBack"]
+
+#: How long a run waiting for a worker holds its flag before recovery looks at it
+#: again (it then comes back here, to wait again: a long wait costs a turn task per
+#: this period, not a spin).
+WAITING_LEASE_MS = 600_000
+#: The advertised workers are read at most this often per process.
+ADVERTS_TTL_S = 2.0
+#: Entries a worker takes per need and maintenance pass.
+CLAIM_BATCH = 100
+
+logger = _log.get_logger("pyworkflow.hand_back")
+
+
+class HandBack:
+    """The hand-back of one process: ``turn`` (the actor system's hook), ``step`` and
+    ``claim`` (a periodic job)."""
+
+    def __init__(self, system: Any, prefix: str) -> None:
+        self.system = system
+        self.redis = system.redis
+        self.prefix = prefix
+        self._adverts: list[Advert] = []
+        self._read_at = 0.0
+
+    # -- where a need is met ------------------------------------------------------------
+    def _worker_with(self, need: str) -> Advert | None:
+        now = time.monotonic()
+        if now - self._read_at > ADVERTS_TTL_S:
+            self._adverts, self._read_at = live_adverts(self.redis, self.prefix), now
+        me = this_node()
+        able = [a for a in self._adverts if a.direct and a.node != me and a.has(need)]
+        return random.choice(able) if able else None
+
+    # -- a turn ----------------------------------------------------------------------------
+    def turn(self, actor_id: str, token: str, need: str) -> None:
+        """``ActorSystem.hand_back``: ``token`` still owns the run (and keeps it)."""
+        system = self.system
+        worker = self._worker_with(need)
+        lease = system.queued_lease_ms if worker is not None else WAITING_LEASE_MS
+        index = system.keys.lease_index_of(actor_id)
+
+        def build(pipe: Any) -> None:
+            system.scripts.call_in(pipe, "renew", [system.actor_keys(actor_id).activation],
+                                   [token, lease])
+            pipe.zadd(index, {actor_id: time.time() * 1000 + lease})
+            if worker is None:
+                self._wait_in(pipe, need, actor_id, {"task": TURN_TASK,
+                                                     "args": [actor_id, token]})
+                pipe.hset(system.actor_keys(actor_id).record, "waiting_for", need)
+
+        if not int(system.scripts.pipeline(build)[0]):
+            return  # the run was taken over meanwhile: its new owner goes on
+        if worker is not None:
+            logger.info("run handed to a worker that has its workflow", run_id=actor_id,
+                        need=need, worker=worker.node)
+            system.enqueue_task(TURN_TASK, [actor_id, token], {}, None, worker.direct,
+                                _priority(actor_id))
+        else:
+            logger.warning("no live worker has what this run needs; it waits for one",
+                           run_id=actor_id, need=need)
+
+    # -- a step attempt --------------------------------------------------------------------
+    def step(self, kwargs: dict[str, Any], run_id: str, call_id: int, attempt: int,
+             task_id: str | None, need: str) -> None:
+        """A step task this worker lacks the function of, sent on or left waiting; its
+        entry in the step-lease index (``StepLeases``) watches it either way."""
+        worker = self._worker_with(need)
+        member = step_attempt(run_id, call_id, attempt)
+        watch_ms = QUEUED_MS if worker is not None else WAITING_LEASE_MS
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(keys.step_leases(self.prefix), {member: time.time() * 1000 + watch_ms})
+        if worker is None:
+            self._wait_in(pipe, need, member, {"task": STEP_TASK, "kwargs": kwargs,
+                                               "task_id": task_id, "watch": member})
+        pipe.execute()
+        if worker is not None:
+            logger.info("step attempt handed to a worker that has it", run_id=run_id,
+                        need=need, worker=worker.node)
+            self.system.enqueue_task(STEP_TASK, [], kwargs, task_id, worker.direct,
+                                     _priority(run_id))
+        else:
+            logger.warning("no live worker has this step; the attempt waits for one",
+                           run_id=run_id, need=need)
+
+    def _wait_in(self, pipe: Any, need: str, member: str, task: dict[str, Any]) -> None:
+        """One entry per run or attempt (a later hand-back of it replaces its task, so a
+        stale token never piles up), first come first claimed."""
+        pipe.sadd(keys.waiting_needs(self.prefix), need)
+        pipe.zadd(keys.waiting_order(self.prefix, need), {member: time.time()}, nx=True)
+        pipe.hset(keys.waiting_tasks(self.prefix, need), member, json.dumps(task))
+
+    # -- claiming what waits for this worker -----------------------------------------------
+    def claim(self, mine: Advert | None) -> int:
+        """Send to this worker's direct queue the work waiting for what it has (a
+        periodic job of its maintenance loop); returns how many were sent."""
+        if mine is None or not mine.direct:
+            return 0
+        waiting = {n.decode() if isinstance(n, bytes) else str(n)
+                   for n in self.redis.smembers(keys.waiting_needs(self.prefix))}
+        needs = [n for n in mine.needs if n in waiting]
+        if not needs:
+            return 0
+        pipe = self.redis.pipeline(transaction=False)
+        for need in needs:
+            pipe.zpopmin(keys.waiting_order(self.prefix, need), CLAIM_BATCH)
+        popped = pipe.execute()
+        sent = 0
+        for need, members in zip(needs, popped, strict=True):
+            if not members:
+                continue
+            names = [m.decode() if isinstance(m, bytes) else str(m) for m, _ in members]
+            tasks_key = keys.waiting_tasks(self.prefix, need)
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hmget(tasks_key, names)
+            pipe.hdel(tasks_key, *names)
+            raws = pipe.execute()[0]
+            for member, raw in zip(names, raws, strict=True):
+                sent += self._send_claimed(mine, member, raw)
+        return sent
+
+    def _send_claimed(self, mine: Advert, member: str, raw: Any) -> int:
+        if raw is None:
+            return 0  # replaced while claimed: its lease brings it back
+        try:
+            task = json.loads(raw)
+            name, args, kwargs = str(task["task"]), list(task.get("args") or []), \
+                dict(task.get("kwargs") or {})
+        except (ValueError, TypeError, KeyError):
+            logger.error("a waiting entry that is not a task, dropped", member=member)
+            return 0
+        system = self.system
+        if name == TURN_TASK and args:
+            run_id = str(args[0])
+            system.redis.hdel(system.actor_keys(run_id).record, "waiting_for")
+        else:
+            run_id = str(kwargs.get("run_id", ""))
+            if task.get("watch"):
+                system.redis.zadd(keys.step_leases(self.prefix),
+                                  {task["watch"]: time.time() * 1000 + QUEUED_MS})
+        logger.info("work that waited for a worker like this one taken", member=member)
+        system.enqueue_task(name, args, kwargs, task.get("task_id"), mine.direct,
+                            _priority(run_id))
+        return 1
+
+
+def _priority(run_id: str) -> int:
+    """Handed-back work keeps its run's priority (as work in progress)."""
+    return broker_priority(run_route(run_id).priority)

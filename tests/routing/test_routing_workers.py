@@ -1,0 +1,111 @@
+"""Routing on real workers: two services on one Redis, two worker pools, priorities.
+
+The promises (issue 26): a worker never parks a run because it lacks the workflow (it
+hands the run to a worker that has it, or the run waits, visibly, until one appears);
+a run's turns go to its workflow's queue and its steps to theirs; a high-priority
+run's step is not kept behind a backlog of low-priority ones.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pyworkflow
+from pyworkflow import events as ev
+from pyworkflow import keys
+from tests import routing_workflows_a as svc_a
+from tests import routing_workflows_b as svc_b
+from tests import routing_workflows_pools as pools
+from pyworkflow.metrics.backlog import _queue_sizes
+from tests._workers import Worker, wait_for
+
+A, B, POOLS = (svc_a.__name__, svc_b.__name__, pools.__name__)
+
+
+def _parked(run_id: str) -> bool:
+    return any(e["type"] == ev.WORKFLOW_PARKED for e in pyworkflow.get_workflow_events(run_id))
+
+
+def test_two_services_on_one_queue_each_run_done_by_the_worker_that_has_it(
+        rt: Any, log_dir: Path) -> None:
+    wa = Worker(A, log_dir, "svc-a", extra_env={"ROUTING_TAG": "A"}).start(wait=False)
+    wb = Worker(B, log_dir, "svc-b", extra_env={"ROUTING_TAG": "B"}).start(wait=False)
+    try:
+        wa.wait_ready()
+        wb.wait_ready()
+        runs = [(pyworkflow.start(svc_a.routing_service_a, i), "A") for i in range(6)]
+        runs += [(pyworkflow.start(svc_b.routing_service_b, i), "B") for i in range(6)]
+        for run_id, tag in runs:
+            result = pyworkflow.get_result(run_id, timeout=60)
+            assert result["turn"] == tag and result["step"] == tag, (run_id, result)
+            assert not _parked(run_id)
+    finally:
+        wa.stop()
+        wb.stop()
+
+
+def test_a_run_no_live_worker_can_run_waits_visibly_and_moves_on_when_one_appears(
+        rt: Any, log_dir: Path) -> None:
+    wa = Worker(A, log_dir, "wait-a", extra_env={"ROUTING_TAG": "A"}).start()
+    wb = Worker(B, log_dir, "wait-b", extra_env={"ROUTING_TAG": "B"})
+    try:
+        run_id = pyworkflow.start(svc_b.routing_service_b, 1)
+        record = rt.system.actor_keys(run_id).record
+        wait_for(lambda: rt.redis.hget(record, "waiting_for") == b"workflow:routing_service_b",
+                 30, message="the run to wait for a worker with its workflow")
+        order = keys.waiting_order(rt.settings.key_prefix, "workflow:routing_service_b")
+        assert rt.redis.zscore(order, run_id) is not None
+        assert pyworkflow.get_workflow_run(run_id).status == "pending"
+        wb.start()
+        assert pyworkflow.get_result(run_id, timeout=60) == {"n": 1, "turn": "B", "step": "B"}
+        assert not rt.redis.hexists(record, "waiting_for")
+        assert not _parked(run_id)
+    finally:
+        wa.stop()
+        wb.stop()
+
+
+def test_turns_go_to_the_workflows_queue_and_steps_to_theirs(rt: Any, log_dir: Path) -> None:
+    orchestration = Worker(POOLS, log_dir, "pool-billing", extra_env={"ROUTING_TAG": "billing"},
+                           queues="billing")
+    gpu = Worker(POOLS, log_dir, "pool-gpu", extra_env={"ROUTING_TAG": "gpu"}, queues="gpu")
+    orchestration.start(wait=False)
+    gpu.start(wait=False)
+    try:
+        orchestration.wait_ready()
+        gpu.wait_ready()
+        run_ids = [pyworkflow.start(pools.routing_billing) for _ in range(4)]
+        assert all("@billing" in r for r in run_ids)
+        for run_id in run_ids:
+            assert pyworkflow.get_result(run_id, timeout=60) == {"turn": "billing", "step": "gpu"}
+    finally:
+        orchestration.stop()
+        gpu.stop()
+
+
+def _steps_queued(rt: Any) -> int:
+    """Step tasks waiting in the default steps queue (every priority level)."""
+    return _queue_sizes(rt)["steps"]
+
+
+def test_a_high_priority_runs_step_goes_before_a_backlog_of_low_priority_steps(
+        rt: Any, log_dir: Path) -> None:
+    step_s, concurrency = 0.01, 2
+    worker = Worker(POOLS, log_dir, "prio", concurrency=concurrency).start()
+    try:
+        backlog = pyworkflow.start(pools.routing_backlog, 2000, step_s)
+        wait_for(lambda: _steps_queued(rt) > 1500, 60, message="a backlog of steps queued")
+        asked = time.time()
+        urgent = pyworkflow.start(pools.routing_urgent, priority=9)
+        # From the start to its step's start: its start turn, then its step.
+        waited = pyworkflow.get_result(urgent, timeout=60) - asked
+        assert pyworkflow.get_workflow_run(backlog).status == "running", \
+            "the backlog drained before the urgent step ran: nothing was measured"
+        # "About one step's time per worker process": each process may hold one task it
+        # reserved; the margin is the worker's own overhead on a shared machine.
+        assert waited < 1.0 + concurrency * step_s, f"urgent step waited {waited:.3f}s"
+        print(f"urgent step waited {waited * 1000:.0f} ms behind a backlog of 2,000 steps")
+    finally:
+        worker.stop()
