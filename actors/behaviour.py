@@ -95,6 +95,10 @@ class Behaviour(Generic[S]):
     #: commit). Its timers' turns then cost one round trip less (see ``early_turn``).
     decides_early: bool = False
 
+    #: the preset dictionary its sealed journals are compressed with (``sealed``; 0:
+    #: none): the bytes its events always repeat, registered under this id
+    journal_dictionary: int = 0
+
     def initial_state(self, actor_id: str) -> S:
         raise NotImplementedError
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from . import log as _log
@@ -27,8 +28,12 @@ if TYPE_CHECKING:
 
 logger = _log.get_logger("actors.compaction")
 
-#: How long a noted actor waits before its seal: the notes of a burst go in one pass.
+#: How often the thread looks at its notes.
 PASS_EVERY_S = 0.2
+#: How long a noted actor waits before its seal, at least: the turn that noted it has
+#: long released it (its release may depend on the commit's id, which an ended actor's
+#: seal deletes), and the notes of a burst go in one pass.
+SEAL_AFTER_S = 1.0
 #: Journals sealed per pipelined pass.
 PASS_SIZE = 200
 #: Notes kept at most (beyond this, new notes are dropped: memory stays bounded, and
@@ -40,35 +45,41 @@ MAX_EVENTS = 2_000
 
 
 class Compactor:
-    """The noted actors of one process (actor id -> whether it has ended) and the thread
-    that seals their journals."""
+    """The noted actors of one process (actor id -> (when noted, the seq it ended at or
+    0)) and the thread that seals their journals."""
 
     def __init__(self, system: ActorSystem) -> None:
         self._system = system
-        self._noted: dict[str, bool] = {}
+        self._noted: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def note(self, actor_id: str, ended: bool) -> None:
-        """Seal ``actor_id``'s journal soon; ``ended``: also drop its seen set."""
+    def note(self, actor_id: str, ended_at: int = 0) -> None:
+        """Seal ``actor_id``'s journal soon; ``ended_at``: the seq its last commit ended it
+        at (0: it waits), so the seal also drops what only a live actor needs, if nothing
+        came after the end."""
         with self._lock:
             if len(self._noted) >= MAX_NOTED and actor_id not in self._noted:
                 return
-            self._noted[actor_id] = ended or self._noted.get(actor_id, False)
+            self._noted[actor_id] = (time.monotonic(), ended_at)
             if self._thread is None or self._pid != os.getpid():
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._loop, daemon=True,
                                                 name="actors-compaction")
                 self._thread.start()
 
-    def flush(self) -> int:
-        """Seal every noted journal now; returns how many were sealed."""
+    def flush(self, older_than: float = 0.0) -> int:
+        """Seal the journals noted at least ``older_than`` seconds ago (every one: 0);
+        returns how many were sealed."""
         done = 0
         while True:
+            now = time.monotonic()
             with self._lock:
-                batch = dict(list(self._noted.items())[:PASS_SIZE])
+                batch = {actor_id: ended_at for actor_id, (at, ended_at) in self._noted.items()
+                         if now - at >= older_than}
+                batch = dict(list(batch.items())[:PASS_SIZE])
                 for actor_id in batch:
                     del self._noted[actor_id]
             if not batch:
@@ -79,14 +90,15 @@ class Compactor:
         while True:
             self._wake.wait(PASS_EVERY_S)
             try:
-                self.flush()
+                self.flush(SEAL_AFTER_S)
             except Exception as exc:  # Redis away: those journals stay streams for now
                 logger.warning("sealing journals failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def seal(system: ActorSystem, actors: dict[str, bool]) -> int:
-    """Seal the journals of ``actors`` (id -> ended) in two round trips; returns how many
-    were sealed (a journal that moved on meanwhile, or is too long, is left as it is)."""
+def seal(system: ActorSystem, actors: dict[str, int]) -> int:
+    """Seal the journals of ``actors`` (id -> the seq it ended at, or 0) in two round trips;
+    returns how many were sealed (a journal that moved on meanwhile, or is too long, is
+    left as it is)."""
     ids = list(actors)
     pipe = system.redis.pipeline(transaction=False)
     for actor_id in ids:
@@ -99,11 +111,12 @@ def seal(system: ActorSystem, actors: dict[str, bool]) -> int:
         raw, entries = replies[2 * i], replies[2 * i + 1]
         if not entries or len(entries) > MAX_EVENTS:
             continue  # sealed already with nothing after it, gone, or too long
-        events = sealed.merge(raw, entries)
+        events = sealed.merge(raw, entries, actor_id)
         if len(events) > MAX_EVENTS or [e.seq for e in events] != list(
                 range(events[0].seq, events[0].seq + len(events))):
             continue
-        todo.append((actor_id, events[-1].seq, sealed.encode(events)))
+        dict_id = system.behaviour_for(actor_id).journal_dictionary
+        todo.append((actor_id, events[-1].seq, sealed.encode(events, actor_id, dict_id)))
     if not todo:
         return 0
 
@@ -112,6 +125,6 @@ def seal(system: ActorSystem, actors: dict[str, bool]) -> int:
             keys = system.actor_keys(actor_id)
             system.scripts.call_in(pipe, "seal", [keys.journal, keys.sealed, keys.meta,
                                                   keys.seen],
-                                   [last, value, "1" if actors[actor_id] else "0"])
+                                   [last, value, actors[actor_id]])
 
     return sum(1 for r in system.scripts.pipeline(build) if r == 1)

@@ -61,7 +61,7 @@ class Journal:
         pipe.get(self._keys.sealed)
         pipe.xrange(self._keys.journal, min=f"{after_seq + 1}-0", max="+", count=count)
         sealed, entries = pipe.execute()
-        return merge(sealed, entries, after_seq, count)
+        return merge(sealed, entries, self._keys.actor_id, after_seq, count)
 
     def iter_all(self, page: int = 1000) -> Iterable[Event]:
         seq = 0

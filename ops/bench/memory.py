@@ -22,11 +22,12 @@ from typing import Any
 
 #: What a key is, from its name with the run id (and prefix) taken out.
 _KINDS = (
-    (":journal", "journal"),
+    (":journal", "journal stream"),
+    (":sealed", "sealed journal"),
     (":record", "record"),
     (":seen", "seen set"),
     (":meta", "meta"),
-    ("starts:", "step start counters"),
+    ("starts", "step start counters"),
     (":outbox", "outbox"),
     (":inhand", "in hand"),
     (":taken", "taken"),

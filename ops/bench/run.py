@@ -41,6 +41,7 @@ from ops.bench import (  # noqa: E402
     memory,
     plain_celery,
     side_by_side,
+    task_as_step,
     timers,
 )
 
@@ -598,12 +599,19 @@ class Bench:
         def has_event(run_id: str, kind: str) -> bool:
             return any(e["type"] == kind for e in pyworkflow.get_workflow_events(run_id))
 
+        def sealed(run_id: str) -> bool:
+            """Its worker sealed its journal (``actors.compaction``, a moment after the
+            run ended or began to wait): what a run holds from then on."""
+            return bool(client.exists(rt.system.actor_keys(run_id).sealed))
+
         kinds = (("completed 3-step run", lambda: pyworkflow.start(bw.bench_three_steps),
-                  lambda r: status(r) == "completed"),
+                  lambda r: status(r) == "completed" and sealed(r)),
                  ("sleeping run", lambda: pyworkflow.start(bw.bench_sleep_then_step, 86400.0),
-                  lambda r: status(r) == "suspended" and has_event(r, "sleep_started")),
+                  lambda r: status(r) == "suspended" and sealed(r)
+                  and has_event(r, "sleep_started")),
                  ("run waiting on a hook", lambda: pyworkflow.start(bw.bench_wait_hook),
-                  lambda r: status(r) == "suspended" and has_event(r, "hook_created")))
+                  lambda r: status(r) == "suspended" and sealed(r)
+                  and has_event(r, "hook_created")))
         for label, start, ready in kinds:
             row = memory.measure(client, prefix, label, count, start, ready,
                                  timeout=300 * self.scale)
@@ -873,6 +881,7 @@ def main(argv: list[str] | None = None) -> int:
                       dbos, sampler)
         bench.warm_up()
         bench.sequential(ns)
+        results.notes.append(task_as_step.bench_row(rt))  # ops/bench/task_as_step.py
         bench.concurrent(conc)
         bench.timers(args.timers, timer_sleep)
         bench.turn_cost(args.turn_count)

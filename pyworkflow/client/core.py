@@ -33,7 +33,10 @@ from typing import Any, Generic, TypeAlias, TypeVar
 from actors import Message
 from actors.sealed import merge
 
-from .. import keys
+from .. import (
+    journal_dictionary,  # noqa: F401  (registers how runs' journals are sealed)
+    keys,
+)
 from .._start_plan import StartPlan, plan_start
 from ..errors import RunNotFoundError
 from ..run_info import AwaitableList, RunId, RunInfo, run_info_from_record, values_from_record
@@ -207,7 +210,7 @@ def get_workflow_events(rt: Runtime, run_id: str, after_seq: int = 0) -> Op[list
             raise RunNotFoundError(run_id)
     else:
         sealed, entries = yield Pipeline(read)
-    events = merge(sealed, entries, after_seq)
+    events = merge(sealed, entries, run_id, after_seq)
     return AwaitableList(event_dict(e.seq, e.type, e.ts, e.data) for e in events)
 
 

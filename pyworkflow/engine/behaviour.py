@@ -16,6 +16,7 @@ from actors.event import Event
 from actors.message import Message
 
 from .. import wire
+from ..journal_dictionary import RUN_JOURNAL_DICTIONARY
 from .commands import MESSAGES, RECOVERY, TIMERS
 from .ports import Ports
 from .run import Run
@@ -63,6 +64,8 @@ class RunBehaviour(Behaviour[Run]):
     #: write during a turn (a hook's record, a child's index entry, a hook settled) is
     #: written again, to the same effect, when a message is handled twice.
     decides_early = True
+    #: a run's sealed journal is compressed with the words every run's journal repeats
+    journal_dictionary = RUN_JOURNAL_DICTIONARY
 
     def __init__(self, ports: Ports) -> None:
         self.ports = ports

@@ -109,7 +109,7 @@ def _newest_events(rt: Runtime, run_id: str) -> tuple[list[dict[str, Any]], int]
             # The stream is read to its start: what is older is sealed (``actors.sealed``),
             # if anything; the newest of those, within what is left to show.
             below = newest[-1]["seq"] if newest else total + 1
-            older = [e for e in events_of(rt.redis.get(keys.sealed)) if e.seq < below]
+            older = [e for e in events_of(rt.redis.get(keys.sealed), run_id) if e.seq < below]
             for e in reversed(older[-(EVENTS_SHOWN - len(newest)):] if older else []):
                 newest.append(event_dict(e.seq, e.type, e.ts, _capped(e.data)))
             break

@@ -73,7 +73,8 @@ class RunRetention:
         pipe = self._client.pipeline(transaction=False)
         pipe.zrem(keys.runs_index(self._prefix), run_id)
         pipe.zrem(purge_index, run_id)
-        pipe.delete(keys.run_app_log(self._prefix, run_id))
+        pipe.delete(keys.run_app_log(self._prefix, run_id),
+                    keys.step_starts(self._prefix, run_id))
         pipe.execute()
         return True
 

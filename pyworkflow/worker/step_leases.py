@@ -62,6 +62,7 @@ class StepLeases:
         self._redis = redis
         self.key = keys.step_leases(prefix)
         self._dead_prefix = keys.step_lease_dead_prefix(prefix)
+        self._prefix = prefix
         self._starts_prefix = keys.step_lease_starts_prefix(prefix)
         self._held: set[str] = set()
         #: reservations (received, not started) and when they were made: renewed only
@@ -106,9 +107,10 @@ class StepLeases:
         its expiry, the lease), also for the commit of the turn that keeps this attempt
         to run in place (``InPlaceTasks.prepare``); their replies go to :meth:`held`."""
         member = step_attempt(run_id, call_id, attempt)
+        starts = keys.step_starts(self._prefix, run_id)
         writes.add("EXISTS", self._dead_prefix + member)
-        writes.add("INCR", self._starts_prefix + member)
-        writes.add("EXPIRE", self._starts_prefix + member, DEAD_MARK_TTL_S)
+        writes.add("HINCRBY", starts, f"{call_id}|{attempt}", 1)
+        writes.add("EXPIRE", starts, DEAD_MARK_TTL_S)
         writes.add("ZADD", self.key, time.time() * 1000 + LEASE_MS, member)
 
     def held(self, run_id: str, call_id: int, attempt: int,
@@ -177,8 +179,10 @@ class StepLeases:
             self._held.discard(member)
             self._reserved.pop(member, None)
         pipe = self._redis.pipeline(transaction=False)
+        run_id, call_id, attempt = _attempt_of(member)
         pipe.zrem(self.key, member)
-        pipe.delete(self._starts_prefix + member)
+        pipe.hdel(keys.step_starts(self._prefix, run_id), f"{call_id}|{attempt}")
+        pipe.delete(self._starts_prefix + member)  # as counted before issue 29
         pipe.execute()
 
     def drop_in_pipe(self, member: str) -> Callable[[Any], None]:
@@ -213,6 +217,15 @@ class StepLeases:
                         self._held.difference_update(gone)
             except Exception as exc:
                 logger.warning("step lease renewal failed; retrying", error=str(exc))
+
+    def _started(self, member: str) -> bool:
+        """Whether the attempt ever started (its start count; or, for an attempt counted
+        before issue 29, its own counter key)."""
+        run_id, call_id, attempt = _attempt_of(member)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hexists(keys.step_starts(self._prefix, run_id), f"{call_id}|{attempt}")
+        pipe.exists(self._starts_prefix + member)
+        return any(pipe.execute())
 
     def report_lost(self, system: Any, member: str) -> None:
         """Declare an attempt dead and tell its run (once: the message id is the one the
@@ -257,7 +270,7 @@ class StepLeases:
             member = raw.decode()
             if not self._redis.zrem(self.key, member):
                 continue  # another worker claimed it
-            if self._redis.get(self._starts_prefix + member) is None:
+            if not self._started(member):
                 self.report_undelivered(system, member)
             else:
                 self.report_lost(system, member)
