@@ -15,10 +15,10 @@ from typing import Any
 import pyworkflow
 from pyworkflow import events as ev
 from pyworkflow import keys
+from pyworkflow.metrics.backlog import _queue_sizes
 from tests import routing_workflows_a as svc_a
 from tests import routing_workflows_b as svc_b
 from tests import routing_workflows_pools as pools
-from pyworkflow.metrics.backlog import _queue_sizes
 from tests._workers import Worker, wait_for
 
 A, B, POOLS = (svc_a.__name__, svc_b.__name__, pools.__name__)
