@@ -122,11 +122,12 @@ class Worker:
 
 @contextlib.contextmanager
 def worker_pool(module: str, log_dir: Path, name: str, count: int = 2, pool: str = "prefork",
-                concurrency: int = 2) -> Iterator[list[Worker]]:
-    """``count`` workers serving ``module``, started together and stopped (SIGTERM) after;
-    the module is imported here too, since tests start runs from this process."""
-    workers = [Worker(module, log_dir, f"{name}{i}", pool=pool, concurrency=concurrency)
-               .start(wait=False) for i in range(count)]
+                concurrency: int = 2, queues: str | None = None) -> Iterator[list[Worker]]:
+    """``count`` workers serving ``module`` (on ``queues``: ``worker run --queues``),
+    started together and stopped (SIGTERM) after; the module is imported here too, since
+    tests start runs from this process."""
+    workers = [Worker(module, log_dir, f"{name}{i}", pool=pool, concurrency=concurrency,
+                      queues=queues).start(wait=False) for i in range(count)]
     try:
         for w in workers:
             w.wait_ready()

@@ -518,6 +518,9 @@ CASES: list[Case] = [
     Case("max_duration_cancels_and_fails", "conf_deadline", status="failed",
          error="WorkflowTimeoutError", attempts={"conf_cleanup": 1},
          events=(WS, LS, XR, XW, SS, SC, WF), not_on={"transient": TRANSIENT_NO_DEADLINE}),
+    # -- routing: accepted everywhere, acted on by celery workers ---------------------------------
+    Case("routed_run_with_priority", "conf_routed", (3,), result=8,
+         attempts={"conf_routed_step": 1, "conf_double": 1}, events=(WS, SS, SC, SS, SC, WC)),
     # -- idempotency keys ------------------------------------------------------------------------
     Case("idempotency_key_gives_same_run", "conf_idempotent", idempotent=True,
          script=(StartAgain(),), result=8, attempts={"conf_double": 1}, notes=("same run",),

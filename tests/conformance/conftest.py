@@ -18,5 +18,6 @@ MODULE = "tests.conformance.workflows"
 
 @pytest.fixture(scope="module")
 def conformance_workers(rt: _runtime.Runtime, log_dir: Path) -> Iterator[list[Worker]]:
-    with worker_pool(MODULE, log_dir, "conf", count=2, pool="prefork", concurrency=2) as pool:
+    with worker_pool(MODULE, log_dir, "conf", count=2, pool="prefork", concurrency=2,
+                     queues="default,conf") as pool:
         yield pool

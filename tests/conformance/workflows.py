@@ -242,7 +242,20 @@ STEPS: dict[str, Any] = {
 }
 
 
+@step(name="conf_routed_step", max_retries=0, queue="conf")
+async def routed_step(tag: str, x: int) -> int:
+    mark(tag)
+    return x + 1
+
+
 # -- workflows ---------------------------------------------------------------------------------
+
+
+@workflow(name="conf_routed", queue="conf", priority=8)
+async def routed_flow(tag: str, x: int) -> int:
+    """Routed (its own queue, a step on it, a high priority): on celery its turns and step
+    go to the ``conf`` queue; the in-process runtimes accept the options and ignore them."""
+    return await double(tag, await routed_step(tag, x))
 
 
 @workflow(name="conf_steps")
