@@ -120,8 +120,9 @@ from .schedules.errors import InvalidScheduleError, ScheduleExistsError, Schedul
 from .schedules.info import ScheduleInfo
 
 # isort: split
-# Flow control: concurrency limits (docs/guides/flow-control.md).
+# Flow control: concurrency limits, bounded fan-out (docs/guides/flow-control.md).
 from .flow import Limit
+from .workflow_api.fan_out import map  # noqa: A004
 
 # isort: split
 # In-process runs: no worker.
@@ -162,5 +163,5 @@ __all__ = [
     # in-process runs
     "run_local", "run_transient",
     # flow control
-    "Limit",
+    "Limit", "map",
 ]

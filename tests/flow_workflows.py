@@ -8,6 +8,7 @@ import time
 
 import redis
 
+import pyworkflow
 from pyworkflow import Limit, step, workflow
 
 
@@ -70,3 +71,15 @@ async def echo_after(value: str, pause: float) -> str:
     """Returns its argument after ``pause`` (debounce and singleton tests)."""
     await flow_pause(pause)
     return value
+
+
+@step()
+def doubled(x: int) -> int:
+    return 2 * x
+
+
+@workflow()
+async def map_doubled(n: int, concurrency: int, batch_size: int) -> list[int]:
+    """``pyworkflow.map`` over ``range(n)``: the results in order."""
+    return await pyworkflow.map(doubled, range(n), concurrency=concurrency,
+                                batch_size=batch_size)
