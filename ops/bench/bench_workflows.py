@@ -1,6 +1,7 @@
 """What the benchmark runs on the workers (``pyworkflow --module ops.bench.bench_workflows``).
 
 * ``bench_noop_step`` / ``bench_sequential`` / ``bench_three_steps``: the workflows.
+* ``bench_task_sequential``: ``bench_sequential`` with a Celery task as its step.
 * ``bench_sleep_then_step``: the timers workload: a durable sleep, then one step
   that returns the wall time; the run's result is its lateness (seconds after the
   sleep was due).
@@ -23,7 +24,7 @@ import threading
 import time
 from typing import Any
 
-from celery import signals
+from celery import Celery, signals
 
 from actors import Behaviour, Event, Message, TurnContext
 from pyworkflow import hook, now, sleep, step, workflow
@@ -55,6 +56,28 @@ async def bench_sequential(n: int) -> int:
     total = 0
     for i in range(n):
         total += await bench_noop_step(i)
+    return total
+
+
+# A plain Celery task awaited as a step (``ops/bench/task_as_step.py`` compares it with
+# ``bench_sequential``): never sent to Celery here.
+bench_celery = Celery("bench_adopt", set_as_current=False)
+
+
+@bench_celery.task(name="bench.noop_task", autoretry_for=(ConnectionError,),
+                   retry_backoff=True)
+def bench_noop_task(i: int) -> int:
+    return i
+
+
+bench_noop_task_step = step.from_task(bench_noop_task)
+
+
+@workflow()
+async def bench_task_sequential(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += await bench_noop_task_step(i)
     return total
 
 
