@@ -24,6 +24,7 @@ journaled twice (in the child and in the parent's child events); keep items smal
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
@@ -68,7 +69,11 @@ async def map(fn: Any, items: Iterable[Any], concurrency: int = 50,  # noqa: A00
     listed = list(items)
     _check(listed, concurrency, batch_size)
     if in_workflow() is None:  # a plain call or a transient run: one after the other
-        return [fn(item) if kind == "step" else await fn(item) for item in listed]
+        out = []
+        for item in listed:
+            result = fn(item)
+            out.append(await result if inspect.isawaitable(result) else result)
+        return out
     if len(listed) <= batch_size:
         return await _bounded(kind, name, listed, concurrency)
     results: list[Any] = []

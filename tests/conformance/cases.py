@@ -521,6 +521,12 @@ CASES: list[Case] = [
     # -- routing: accepted everywhere, acted on by celery workers ---------------------------------
     Case("routed_run_with_priority", "conf_routed", (3,), result=8,
          attempts={"conf_routed_step": 1, "conf_double": 1}, events=(WS, SS, SC, SS, SC, WC)),
+    # -- flow control: accepted everywhere, enforced by celery workers ---------------------------
+    Case("limited_run_and_steps", "conf_limited", (3,), result=12,
+         attempts={"conf_limited_step": 1, "conf_rated_step": 1},
+         events=(WS, SS, SC, SS, SC, WC)),
+    Case("map_results_in_order", "conf_map", (5,), result=[0, 2, 4, 6, 8],
+         attempts={"conf_pair_double": 5}),
     # -- idempotency keys ------------------------------------------------------------------------
     Case("idempotency_key_gives_same_run", "conf_idempotent", idempotent=True,
          script=(StartAgain(),), result=8, attempts={"conf_double": 1}, notes=("same run",),

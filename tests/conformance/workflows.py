@@ -19,9 +19,11 @@ from typing import Any
 import structlog
 from pydantic import BaseModel
 
+import pyworkflow
 from pyworkflow import (
     CancellationError,
     FatalError,
+    Limit,
     ParentClosePolicy,
     RetryableError,
     app_key,
@@ -256,6 +258,39 @@ async def routed_flow(tag: str, x: int) -> int:
     """Routed (its own queue, a step on it, a high priority): on celery its turns and step
     go to the ``conf`` queue; the in-process runtimes accept the options and ignore them."""
     return await double(tag, await routed_step(tag, x))
+
+
+@step(name="conf_limited_step", max_retries=0, concurrency=Limit(key="tag", max=1))
+async def limited_step(tag: str, x: int) -> int:
+    mark(tag)
+    return x + 1
+
+
+@step(name="conf_rated_step", max_retries=0, rate_limit="1000/s", key="tag")
+def rated_step(tag: str, x: int) -> int:
+    mark(tag)
+    return x * 3
+
+
+@workflow(name="conf_limited", concurrency=Limit(key="tag", max=1))
+async def limited_flow(tag: str, x: int) -> int:
+    """Flow control (a run limit, a step limit, a rate limit) that never binds: on celery
+    each takes its slot or its start and goes on, the in-process runtimes accept the
+    options and ignore them; everywhere the same events and result."""
+    return await rated_step(tag, await limited_step(tag, x))
+
+
+@step(name="conf_pair_double", max_retries=0)
+async def pair_double(pair: list[Any]) -> int:
+    """One item of ``conf_map``: ``[tag, x]`` (a mapped step takes one argument)."""
+    mark(pair[0])
+    return 2 * int(pair[1])
+
+
+@workflow(name="conf_map")
+async def map_flow(tag: str, n: int) -> list[int]:
+    """``pyworkflow.map`` over ``n`` items, two at a time: the results in order."""
+    return await pyworkflow.map(pair_double, [[tag, x] for x in range(n)], concurrency=2)
 
 
 @workflow(name="conf_steps")
