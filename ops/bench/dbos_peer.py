@@ -17,8 +17,10 @@ Commands: ``warm``; ``seq n`` (one workflow of n trivial steps: seconds from
 back to back: seconds until every result is in); ``timers count seconds`` (count
 workflows that each ``DBOS.sleep(seconds)`` then run one step returning the wall
 time: each run's lateness, the step's time minus the moment the sleep was due).
-Its process tree is this one process, so its CPU and memory include what, for
-the Celery systems, the client (the bench process) does: starting the workflows.
+``memory kind count`` (Postgres table and index bytes per run, over ``count`` completed
+3-step runs or runs asleep). Its process tree is this one process, so its CPU and
+memory include what, for the Celery systems, the client (the bench process) does:
+starting the workflows.
 """
 
 from __future__ import annotations
@@ -66,6 +68,35 @@ def _admin(pg_url: str, sql: str) -> None:
 
     with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as conn:
         conn.execute(sql)
+
+
+#: Table and index bytes of every table in the benchmark's database (DBOS's own: the
+#: database is fresh), TOAST counted with its table.
+_SIZES_SQL = """
+SELECT coalesce(sum(pg_table_size(c.oid)), 0), coalesce(sum(pg_indexes_size(c.oid)), 0)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg_toast%'
+"""
+
+
+def _sizes(db_url: str) -> tuple[int, int]:
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True, connect_timeout=10) as conn:
+        row = conn.execute(_SIZES_SQL).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def _asleep(db_url: str, ids: list[str]) -> int:
+    """How many of the workflows ``ids`` have recorded their ``DBOS.sleep`` (asleep)."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True, connect_timeout=10) as conn:
+        row = conn.execute(
+            "SELECT count(DISTINCT workflow_uuid) FROM dbos.operation_outputs "
+            "WHERE function_name = 'DBOS.sleep' AND workflow_uuid = ANY(%s)", (ids,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def drop_database(pg_url: str, db: str) -> None:
@@ -130,6 +161,26 @@ def serve(pg_url: str, db: str) -> int:
                 for h in handles:
                     h.get_result()
                 reply({"elapsed": time.perf_counter() - t0})
+            elif op == "memory":
+                # Postgres bytes per run: the growth of DBOS's tables and indexes over
+                # ``count`` runs of one kind, measured once every run is done (completed)
+                # or asleep (sleeping: ``seconds`` long, then left to wake and end).
+                count, db_url = int(cmd["count"]), with_database(pg_url, db)
+                table0, index0 = _sizes(db_url)
+                if cmd["kind"] == "completed":
+                    for h in [DBOS.start_workflow(three_steps) for _ in range(count)]:
+                        h.get_result()
+                else:
+                    ids = [DBOS.start_workflow(sleep_then_step, float(cmd["seconds"]))
+                           .get_workflow_id() for _ in range(count)]
+                    deadline = time.monotonic() + 300
+                    while _asleep(db_url, ids) < count:
+                        if time.monotonic() > deadline:
+                            raise RuntimeError("DBOS runs not asleep after 300 s")
+                        time.sleep(0.2)
+                table1, index1 = _sizes(db_url)
+                reply({"table": (table1 - table0) / count, "index": (index1 - index0) / count,
+                       "elapsed": time.perf_counter() - t0})
             elif op == "timers":
                 seconds = float(cmd["seconds"])
                 handles = [DBOS.start_workflow(sleep_then_step, seconds)

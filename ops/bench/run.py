@@ -234,6 +234,8 @@ class Results:
     peak_mem: dict[str, tuple[int, int | None]] = field(default_factory=dict)
     #: Redis bytes per run, per kind of run (``memory.MemoryRow``)
     memory: list[Any] = field(default_factory=list)
+    #: DBOS's Postgres bytes per run: (kind, runs, table bytes, index bytes) per run
+    dbos_memory: list[tuple[str, int, float, float]] = field(default_factory=list)
 
     def cpu_ms_per_step(self, system: str, workload: str) -> float | None:
         """Worker CPU per step; plain Celery's sequential figure is the cheaper of its
@@ -619,6 +621,14 @@ class Bench:
             log(row.line().strip())
         for run_id in pyworkflow.list_workflow_runs(status="suspended", limit=count * 3):
             pyworkflow.cancel_workflow(run_id.run_id)
+        if self.dbos is not None:
+            for kind, label in (("completed", "completed 3-step run"),
+                                ("sleeping", "sleeping run")):
+                out = self.dbos.call("memory", timeout=600 * self.scale, kind=kind,
+                                     count=count, seconds=30.0)
+                self.results.dbos_memory.append((label, count, out["table"], out["index"]))
+                log(f"  DBOS {label}: {out['table'] + out['index']:,.0f} B/run "
+                    f"(table {out['table']:,.0f}, indexes {out['index']:,.0f})")
 
     def turn_cost(self, count: int) -> None:
         log(f"turn cost: {count} x (message to one actor, message to a fresh actor, "
@@ -726,6 +736,12 @@ def summary(r: Results) -> str:
         add(" growth of shared indexes per run; used_memory delta as a cross-check)")
         for row in r.memory:
             add(row.line())
+        if r.dbos_memory:
+            add(f"  DBOS {r.dbos_version or ''} on Postgres, the same kinds (growth of its tables "
+                "and indexes over the runs, per run):")
+            for label, runs, table, index in r.dbos_memory:
+                add(f"  {label:<24} {table + index:>7,.0f} B/run  (tables {table:,.0f}, "
+                    f"indexes {index:,.0f}; {runs} runs)")
         add("")
     for note in r.notes:
         add(f"note: {note}")
