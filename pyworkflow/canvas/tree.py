@@ -58,6 +58,8 @@ def _node(sig: Any, depth: int, count: list[int]) -> Node:
     if any(e["kind"] != "task" for e in errbacks):
         raise CanvasError("an errback (link_error) must be a task signature, not a "
                           "chain, group or chord")
+    if kind is None and str(sig["task"]).startswith("celery."):  # chunks, map, starmap
+        kind = str(sig["task"]).removeprefix("celery.")
     if kind is None:
         return {"kind": "task", "task": str(sig["task"]), "args": list(sig.get("args") or ()),
                 "kwargs": dict(sig.get("kwargs") or {}),
