@@ -122,7 +122,7 @@ def info(name: str) -> None:
         click.echo(data["doc"])
 
 
-_START_OPTIONS = ("idempotency_key", "if_finished")
+_START_OPTIONS = ("idempotency_key", "if_finished", "queue", "priority")
 
 
 class ArgumentTypeError(CliError):
@@ -133,7 +133,7 @@ class ArgumentTypeError(CliError):
 
 
 def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None,
-           if_finished: str) -> tuple[str, bool]:
+           if_finished: str, route: dict[str, Any] | None = None) -> tuple[str, bool]:
     """The run's id, and whether this call started it (False: the idempotency key
     already named a run, which ``start`` returned)."""
     # ``start`` takes ``idempotency_key`` and ``if_finished`` itself: a workflow
@@ -148,6 +148,7 @@ def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None,
                                "clashes with start()'s option of that name; rename the "
                                "parameter")
     options: dict[str, Any] = {} if if_finished == "return" else {"if_finished": if_finished}
+    options.update(route or {})
     try:
         run_id = client.start(wf.name, *args, idempotency_key=key, **options, **kwargs)
         return str(run_id), bool(getattr(run_id, "created", True))
@@ -155,6 +156,8 @@ def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None,
         raise CliError(str(exc)) from None
     except SerializationError as exc:
         raise CliError(f"cannot store the arguments of {wf.name}: {exc}") from None
+    except ValueError as exc:  # a bad --queue or --priority
+        raise CliError(str(exc)) from None
     except TypeError as exc:  # the SDK's own argument check; its message names the signature
         raise CliError(str(exc)) from None
 
@@ -180,13 +183,18 @@ def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None,
 @click.option("--no-durable", is_flag=True,
               help="Run it transient: in this process, nothing journaled, no worker "
                    "(sleeps are plain waits; step retries still apply).")
+@click.option("--queue", metavar="QUEUE",
+              help="The queue the run's turns and steps go to (default: its workflow's).")
+@click.option("--priority", type=click.IntRange(0, 9), metavar="0-9",
+              help="Higher first within a queue (default: its workflow's, else 5).")
 @click.option("--resume", "resume_id", metavar="RUN_ID",
               help="With --runtime local: continue a local run that was stopped (Ctrl-C, "
                    "a crash) from its journal in Redis; it keeps the arguments it started "
                    "with.")
 def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
         idempotency_key: str | None, if_finished: str, wait: bool,
-        timeout: float | None, no_durable: bool, resume_id: str | None) -> None:
+        timeout: float | None, no_durable: bool, queue: str | None, priority: int | None,
+        resume_id: str | None) -> None:
     """Start a workflow run (and optionally wait for its outcome).
 
     \b
@@ -217,7 +225,8 @@ def run(name: str, arg_items: tuple[str, ...], args_json: str | None,
                            "runs keep nothing to remember the key in")
         (run_transient_here if transient else run_local_here)(wf, args, kwargs)
         return
-    run_id, created = _start(wf, args, kwargs, idempotency_key, if_finished)
+    route = {k: v for k, v in (("queue", queue), ("priority", priority)) if v is not None}
+    run_id, created = _start(wf, args, kwargs, idempotency_key, if_finished, route)
     if wait:
         _wait(run_id, wf.name, timeout, created)
         return
