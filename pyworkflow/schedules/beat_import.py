@@ -26,6 +26,7 @@ anything is written, so a bad entry changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import importlib
@@ -36,7 +37,7 @@ from typing import Any
 from .. import ids
 from ..adopt.beat_task import BEAT_WORKFLOW
 from .api import build_spec, declare_schedule, delete_schedule
-from .errors import InvalidScheduleError
+from .errors import InvalidScheduleError, ScheduleNotFoundError
 from .origin import forget_origin, origins, set_origin
 from .spec import ScheduleSpec, check_schedule_id
 
@@ -158,7 +159,8 @@ def import_beat(app_path: str) -> ImportReport:
     gone = sorted(sid for sid, origin in origins().items()
                   if origin.startswith(mine) and sid not in kept)
     for sid in gone:
-        delete_schedule(sid)
+        with contextlib.suppress(ScheduleNotFoundError):  # deleted by hand meanwhile
+            delete_schedule(sid)
         forget_origin(sid)
     return ImportReport(entries, gone)
 

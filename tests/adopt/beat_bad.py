@@ -23,3 +23,10 @@ cron_app.conf.beat_schedule = {
 }
 
 not_an_app = object()
+
+#: Changed between imports by a test (same app path, new beat_schedule).
+moving_app = Celery("adopt_moving", broker="memory://")
+moving_app.conf.beat_schedule = {
+    "a": {"task": "adopt.tick", "schedule": 30.0, "args": ("a",)},
+    "b": {"task": "adopt.tick", "schedule": 60.0, "args": ("b",)},
+}

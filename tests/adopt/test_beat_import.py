@@ -4,6 +4,7 @@ each slot once over 60 s with three workers, one of them SIGKILLed midway."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -94,3 +95,36 @@ def test_a_beat_entry_fires_each_slot_once_with_three_workers_and_one_killed(
     assert len(slots) >= WINDOW_S / EVERY_S
     print(f"\n[beat] {len(slots)} slots from {slots[0]:%H:%M:%S} to {slots[-1]:%H:%M:%S}, "
           "each fired once, through a SIGKILL of one of three workers")
+
+
+def test_a_reimport_updates_a_changed_entry_deletes_a_gone_one_and_never_duplicates(
+        redis_env: dict[str, str], log_dir: Path) -> None:
+    from pyworkflow.schedules.beat_import import import_beat
+    from tests.adopt import beat_bad
+
+    app_path = "tests.adopt.beat_bad:moving_app"
+
+    def mine() -> dict[str, float | None]:
+        return {i.schedule_id: i.interval for i in pyworkflow.list_schedules()
+                if i.schedule_id in (beat_schedule_id("a"), beat_schedule_id("b"))}
+
+    worker = Worker("tests.adopt.beat_bad", log_dir, "adopt-beat-moving", concurrency=1)
+    saved = dict(beat_bad.moving_app.conf.beat_schedule)
+    try:
+        worker.start()
+        import_beat(app_path)
+        import_beat(app_path)
+        want = {beat_schedule_id("a"): 30.0, beat_schedule_id("b"): 60.0}
+        wait_for(lambda: mine() == want, 30, 0.1, "both entries as schedules")
+        beat_bad.moving_app.conf.beat_schedule = {
+            "a": {"task": "adopt.tick", "schedule": 45.0, "args": ("a",)}}
+        report = import_beat(app_path)
+        assert report.deleted == [beat_schedule_id("b")]
+        wait_for(lambda: mine() == {beat_schedule_id("a"): 45.0}, 30, 0.1,
+                 "a updated in place and b deleted")
+    finally:
+        beat_bad.moving_app.conf.beat_schedule = saved
+        worker.kill()
+        for sid in (beat_schedule_id("a"), beat_schedule_id("b")):
+            with contextlib.suppress(pyworkflow.ScheduleNotFoundError):
+                pyworkflow.delete_schedule(sid)
