@@ -32,6 +32,7 @@ from prometheus_client.registry import Collector
 from ..worker._runtime import runtime
 from .backlog import backlog_families
 from .counters import step_families, turn_families
+from .flow import flow_families
 from .run_tally import Tally, current_tally
 
 __all__ = ["CONTENT_TYPE", "PyworkflowCollector", "render_metrics"]
@@ -64,6 +65,7 @@ class PyworkflowCollector(Collector):
         yield from turn_families(rt.redis, prefix)
         yield from step_families(rt.redis, prefix)
         yield from backlog_families(rt)
+        yield from flow_families(rt.redis, prefix)
 
 
 def render_metrics() -> str:

@@ -1,0 +1,61 @@
+"""Flow control seen from outside: the queues CLI's limits section and ``/metrics``."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyworkflow
+from pyworkflow.cli.flow_limits import limits_data, show_limits
+from pyworkflow.metrics import render_metrics
+from tests._workers import Worker, wait_for
+
+MODULE = "tests.flow_workflows"
+
+
+def _metric(text: str, name: str, labels: str) -> float:
+    found = re.search(rf"^{name}\{{{labels}\}} (\S+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_slots_waits_and_deferred_starts_show_in_the_cli_and_metrics(
+        rt: Any, log_dir: Path, capsys: Any) -> None:
+    import tests.flow_workflows  # noqa: F401
+
+    prefix = rt.settings.key_prefix
+    worker = Worker(MODULE, log_dir, "flow-visible", pool="threads", concurrency=8).start()
+    try:
+        key = f"vis-{uuid.uuid4().hex[:6]}"
+        ids = [pyworkflow.start("per_customer", key, 1.5) for _ in range(3)]
+        wait_for(lambda: all(pyworkflow.get_workflow_run(r).status == "running" for r in ids),
+                 30, message="three runs holding the slots")
+        ids += [pyworkflow.start("per_customer", key, 0.1) for _ in range(2)]
+        mine = f"customer_id={key}"
+
+        def seen() -> Any:
+            found = [s for s in limits_data(rt.redis, prefix)["slots"] if s["key"] == mine]
+            return found and found[0]["waiting"] == 2 and found[0]
+        state = wait_for(seen, 30, message="two runs waiting")
+        assert (state["limit"], state["held"], state["max"]) == ("workflow:per_customer", 3, 3)
+        show_limits(rt.redis, prefix, "workflow:per_customer")
+        shown = capsys.readouterr().out
+        assert re.search(rf"workflow:per_customer\s+{mine}\s+3\s+3\s+2", shown), shown
+        text = render_metrics()
+        assert _metric(text, "pyworkflow_slots_held", 'limit="workflow:per_customer"') >= 3
+        assert _metric(text, "pyworkflow_slots_waiting", 'limit="workflow:per_customer"') >= 2
+
+        bucket = uuid.uuid4().hex[:6]
+        rated = pyworkflow.start("rated_batch", bucket, 25, f"{prefix}:test:marks:{bucket}")
+        for run_id in [*ids, rated]:
+            pyworkflow.get_result(run_id, timeout=60)
+        wait_for(lambda: _metric(render_metrics(), "pyworkflow_rate_limited_total",
+                                 'step="rated"') >= 20, 30, message="deferred starts counted")
+        wait_for(lambda: _metric(render_metrics(), "pyworkflow_slot_wait_seconds_count",
+                                 'limit="workflow:per_customer"') >= 2, 30,
+                 message="the two waits counted")
+        show_limits(rt.redis, prefix)
+        assert "step:rated" in capsys.readouterr().out
+    finally:
+        worker.stop()
