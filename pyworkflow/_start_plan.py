@@ -79,6 +79,9 @@ def plan_start(workflow_or_name: Any, args: tuple[Any, ...], kwargs: dict[str, A
                         "--no-durable), not on workers")
     route = route_of(defn, queue, priority)
     enc_args, enc_kwargs = encode_arguments(defn, args, kwargs)
+    limit = defn.options.get("concurrency")
+    if limit is not None:  # its key's value must be computable and within its size limit
+        limit.key_value(defn.fn, args, kwargs)
     run_id = new_run_id(route)
     now = time.time()
     record = {"run_id": run_id, "workflow": defn.name, "status": "pending",

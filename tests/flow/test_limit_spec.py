@@ -75,3 +75,14 @@ def test_a_key_value_past_its_size_limit_is_refused_naming_the_limit() -> None:
         key_value("customer_id", fn, ["x" * MAX_LIMIT_KEY_CHARS], {})
     with pytest.raises(ValueError, match="printable"):
         key_value("customer_id", fn, ["a\nb"], {})
+
+
+def test_a_start_whose_limit_key_is_too_long_is_refused_before_anything_is_written() -> None:
+    from pyworkflow._start_plan import plan_start
+
+    @workflow(concurrency=Limit(key="customer_id", max=2))
+    async def spec_wf_keyed(customer_id: str) -> None: ...
+
+    assert plan_start(spec_wf_keyed, ("42",), {}).workflow == "spec_wf_keyed"
+    with pytest.raises(ValueError, match="limit key"):
+        plan_start(spec_wf_keyed, ("x" * (MAX_LIMIT_KEY_CHARS + 1),), {})
