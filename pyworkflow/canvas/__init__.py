@@ -37,6 +37,6 @@ def start(signature: Any, *, idempotency_key: str | None = None) -> CanvasResult
     if unknown:
         raise CanvasError(f"no Celery task named {', '.join(map(repr, unknown))} in this "
                           "process: import the module that defines it")
-    run_id = client.start(CANVAS_WORKFLOW, tree, describe(tree),
+    run_id = client.start(CANVAS_WORKFLOW, describe(tree), tree,
                           idempotency_key=idempotency_key)
     return CanvasResult(str(run_id))

@@ -54,9 +54,10 @@ def canvas_task_id(run_id: str, path: str) -> str:
 
 
 @workflow(name=CANVAS_WORKFLOW)
-async def run_canvas(tree: Node, shape: str = "") -> Any:
-    """Run a Celery signature tree (``pyworkflow.canvas.start`` makes ``tree`` and
-    ``shape``, its Celery notation, shown by ``runs status``)."""
+async def run_canvas(shape: str, tree: Node) -> Any:
+    """Run a Celery signature tree (``pyworkflow.canvas.start`` makes ``tree``, and
+    ``shape``, its Celery notation: first, so ``runs status`` and the dashboard show
+    the tree readably before its data)."""
     run = in_workflow()
     run_id = run.run_id if run is not None else "transient"
     try:

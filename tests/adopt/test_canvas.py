@@ -20,7 +20,7 @@ from tests.adopt import canvas_tasks as t
 def run(sig: Any) -> Any:
     tree = from_signature(sig)
     with WorkflowEnvironment() as env:
-        handle = env.start(CANVAS_WORKFLOW, tree, describe(tree))
+        handle = env.start(CANVAS_WORKFLOW, describe(tree), tree)
         return env.wait(handle.run_id)
 
 
