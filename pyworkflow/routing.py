@@ -33,7 +33,7 @@ from dataclasses import dataclass
 __all__ = [
     "BROKER_LEVELS", "DEFAULT_PRIORITY", "DEFAULT_QUEUE", "QUEUE_NAME", "Route",
     "broker_priority", "celery_queues", "check_priority", "check_queue", "direct_queue",
-    "need_step", "need_workflow",
+    "describe_need_wait", "need_step", "need_workflow",
 ]
 
 #: The queue of everything that names none.
@@ -106,3 +106,9 @@ def need_workflow(name: str) -> str:
 def need_step(name: str) -> str:
     """What a worker needs to run attempts of step ``name``."""
     return f"step:{name}"
+
+
+def describe_need_wait(need: str) -> str:
+    """What a run's record says while its work waits for a worker (``runs status``)."""
+    kind, _, name = need.partition(":")
+    return f"waiting for a worker that has {kind} {name!r} (no live worker has it)"

@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     beat,
     dead_letters,
     hooks,
+    queues,
     run_chain,
     run_check,
     run_control,

@@ -33,6 +33,7 @@ from ..worker._runtime import runtime
 from .backlog import backlog_families
 from .counters import step_families, turn_families
 from .flow import flow_families
+from .routing import routing_families
 from .run_tally import Tally, current_tally
 
 __all__ = ["CONTENT_TYPE", "PyworkflowCollector", "render_metrics"]
@@ -66,6 +67,7 @@ class PyworkflowCollector(Collector):
         yield from step_families(rt.redis, prefix)
         yield from backlog_families(rt)
         yield from flow_families(rt.redis, prefix)
+        yield from routing_families(rt)
 
 
 def render_metrics() -> str:

@@ -30,7 +30,7 @@ from actors import log as _log
 
 from .. import keys
 from ..ids import STEP_TASK, TURN_TASK, run_route, step_attempt
-from ..routing import broker_priority
+from ..routing import broker_priority, describe_need_wait
 from .adverts import Advert, live_adverts, this_node
 from .step_leases import QUEUED_MS
 
@@ -83,7 +83,8 @@ class HandBack:
             if worker is None:
                 self._wait_in(pipe, need, actor_id, {"task": TURN_TASK,
                                                      "args": [actor_id, token]})
-                pipe.hset(system.actor_keys(actor_id).record, "waiting_for", need)
+                pipe.hset(system.actor_keys(actor_id).record, "waiting_for",
+                          describe_need_wait(need))
 
         if not int(system.scripts.pipeline(build)[0]):
             return  # the run was taken over meanwhile: its new owner goes on
@@ -109,6 +110,8 @@ class HandBack:
         if worker is None:
             self._wait_in(pipe, need, member, {"task": STEP_TASK, "kwargs": kwargs,
                                                "task_id": task_id, "watch": member})
+            pipe.hset(self.system.actor_keys(run_id).record, "waiting_for",
+                      describe_need_wait(need))
         pipe.execute()
         if worker is not None:
             logger.info("step attempt handed to a worker that has it", run_id=run_id,
@@ -166,11 +169,10 @@ class HandBack:
             logger.error("a waiting entry that is not a task, dropped", member=member)
             return 0
         system = self.system
-        if name == TURN_TASK and args:
-            run_id = str(args[0])
+        run_id = str(args[0]) if name == TURN_TASK and args else str(kwargs.get("run_id", ""))
+        if run_id:
             system.redis.hdel(system.actor_keys(run_id).record, "waiting_for")
-        else:
-            run_id = str(kwargs.get("run_id", ""))
+        if name != TURN_TASK:
             if task.get("watch"):
                 system.redis.zadd(keys.step_leases(self.prefix),
                                   {task["watch"]: time.time() * 1000 + QUEUED_MS})

@@ -8,14 +8,20 @@ run's step is not kept behind a backlog of low-priority ones.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
 import pyworkflow
 from pyworkflow import events as ev
 from pyworkflow import keys
-from pyworkflow.metrics.backlog import _queue_sizes
+from pyworkflow.cli import cli
+from pyworkflow.metrics import render_metrics
+from pyworkflow.routing import describe_need_wait
+from pyworkflow.worker.queue_report import celery_queue_size
 from tests import routing_workflows_a as svc_a
 from tests import routing_workflows_b as svc_b
 from tests import routing_workflows_pools as pools
@@ -52,15 +58,21 @@ def test_a_run_no_live_worker_can_run_waits_visibly_and_moves_on_when_one_appear
     wb = Worker(B, log_dir, "wait-b", extra_env={"ROUTING_TAG": "B"})
     try:
         run_id = pyworkflow.start(svc_b.routing_service_b, 1)
-        record = rt.system.actor_keys(run_id).record
-        wait_for(lambda: rt.redis.hget(record, "waiting_for") == b"workflow:routing_service_b",
+        wait_for(lambda: pyworkflow.get_workflow_run(run_id).waiting_for
+                 == describe_need_wait("workflow:routing_service_b"),
                  30, message="the run to wait for a worker with its workflow")
         order = keys.waiting_order(rt.settings.key_prefix, "workflow:routing_service_b")
         assert rt.redis.zscore(order, run_id) is not None
         assert pyworkflow.get_workflow_run(run_id).status == "pending"
+        assert 'pyworkflow_runs_waiting_for_worker{workflow="routing_service_b"} 1.0' \
+            in render_metrics()
+        listed = json.loads(CliRunner().invoke(cli, ["--output", "json", "queues", "list"],
+                                               catch_exceptions=False).output)
+        assert {"need": "workflow:routing_service_b", "count": 1}.items() <= \
+            listed["waiting_for_worker"][0].items()
         wb.start()
         assert pyworkflow.get_result(run_id, timeout=60) == {"n": 1, "turn": "B", "step": "B"}
-        assert not rt.redis.hexists(record, "waiting_for")
+        assert not pyworkflow.get_workflow_run(run_id).waiting_for
         assert not _parked(run_id)
     finally:
         wa.stop()
@@ -87,7 +99,7 @@ def test_turns_go_to_the_workflows_queue_and_steps_to_theirs(rt: Any, log_dir: P
 
 def _steps_queued(rt: Any) -> int:
     """Step tasks waiting in the default steps queue (every priority level)."""
-    return _queue_sizes(rt)["steps"]
+    return celery_queue_size(rt, rt.queues["steps"])
 
 
 def test_a_high_priority_runs_step_goes_before_a_backlog_of_low_priority_steps(
