@@ -31,6 +31,7 @@ from pyworkflow import hook, now, sleep, step, workflow
 from pyworkflow.worker import _runtime
 
 from . import _iotrace
+from . import flow_workflows as _flow_workflows  # noqa: F401  (flow_control.py's)
 
 PING_TASK = "bench.ping"
 ACTOR_PREFIX = "benchactor-"

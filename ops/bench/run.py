@@ -38,6 +38,7 @@ if str(REPO) not in sys.path:  # ``python ops/bench/run.py``: make ``ops.bench``
 from ops.bench import (  # noqa: E402
     _proctree,
     dbos_peer,
+    flow_control,
     memory,
     plain_celery,
     side_by_side,
@@ -898,6 +899,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.warm_up()
         bench.sequential(ns)
         results.notes.append(task_as_step.bench_row(rt))  # ops/bench/task_as_step.py
+        results.notes.extend(flow_control.bench_rows(rt))  # ops/bench/flow_control.py
         bench.concurrent(conc)
         bench.timers(args.timers, timer_sleep)
         bench.turn_cost(args.turn_count)
