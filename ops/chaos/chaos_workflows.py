@@ -6,7 +6,8 @@
                                          └ pack ─ sleep ─ label
 
 Six step calls per run (four in the parent, two in the child), three durable
-sleeps, a parallel pair and a child workflow. Every step takes 50–300 ms
+sleeps, a parallel pair and a child workflow; the child has a concurrency limit (two
+per dock, two docks), so children wait for slots too. Every step takes 50–300 ms
 (``asyncio.sleep``) so that a worker killed at a random moment is usually killed
 in the middle of one.
 
@@ -35,7 +36,7 @@ import random
 import time
 from typing import Any
 
-from pyworkflow import get_step_context, sleep, start_child_workflow, step, workflow
+from pyworkflow import Limit, get_step_context, sleep, start_child_workflow, step, workflow
 from pyworkflow.worker import _runtime
 
 #: Step calls per ``chaos_order`` run: in the parent, in its child.
@@ -48,6 +49,15 @@ STEP_RETRIES = 10
 STEP_RETRY_DELAY = 0.5
 #: A run can be hit by several kills; it must recover, not be parked as poison.
 MAX_RECOVERIES = 10
+#: The child is the limited workflow: at most ``SHIPMENT_SLOTS`` shipments per dock
+#: (``dock_of(i)``) at once, so under the chaos runs also wait for slots, take them and
+#: let them go, and the checker can count them (``run.py``: ``check_slots``).
+DOCKS = 2
+SHIPMENT_SLOTS = 2
+
+
+def dock_of(i: int) -> str:
+    return f"dock-{i % DOCKS}"
 
 
 def effects_key(prefix: str, run_id: str) -> str:
@@ -105,7 +115,8 @@ async def chaos_notify(i: int, total: int, label: str) -> dict[str, Any]:
     return dict(await _side_effect({"i": i, "total": total, "label": label}))
 
 
-@workflow(recover_on_worker_loss=True, max_recovery_attempts=MAX_RECOVERIES)
+@workflow(recover_on_worker_loss=True, max_recovery_attempts=MAX_RECOVERIES,
+          concurrency=Limit(key=dock_of, max=SHIPMENT_SLOTS))
 async def chaos_shipment(i: int) -> str:
     packed = await chaos_pack(i)
     await sleep("200ms")

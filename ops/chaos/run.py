@@ -698,6 +698,12 @@ class Report:
     completed: int = 0
     children_ok: int = 0
     step_calls: int = 0
+    #: the limited child: the most held at once per dock, children that waited for a
+    #: slot, and how long after the end the last slot went
+    slots_most: int = 0
+    slots_max: int = 0
+    slot_waits: int = 0
+    slots_freed_after: float = 0.0
     reexecuted: int = 0
     detect: list[float] = field(default_factory=list)
     redone: list[float] = field(default_factory=list)
@@ -731,6 +737,7 @@ class Report:
 LOST_KINDS = ("not completed", "wrong result", "missing step", "missing effect",
               "missing child")
 DUPLICATE_KINDS = ("double completion", "duplicate child", "orphan run")
+SLOT_KINDS = ("slot over limit", "slot held past the lease")
 SEQUENCE_KINDS = ("out of sequence",)
 
 
@@ -845,6 +852,7 @@ def check(pw: ModuleType, rt: Any, cw: ModuleType, out: Outcome) -> tuple[Report
         if n > 1:
             rep.add("duplicate child", parent, f"{n} child runs in the index")
     recovery_metrics(rep, data, out)
+    check_slots(rep, rt, cw, data)
     now = time.time()
     for run in data.values():
         marks = [(e["timestamp"], _event_label(e)) for e in run.events]
@@ -857,6 +865,50 @@ def check(pw: ModuleType, rt: Any, cw: ModuleType, out: Outcome) -> tuple[Report
         if gap > STALL_REPORT_S:
             rep.slow.append((gap, run.run_id, before, after))
     return rep, data
+
+
+def check_slots(rep: Report, rt: Any, cw: ModuleType, data: dict[str, RunData]) -> None:
+    """The limited child (``chaos_shipment``): never more than its slots per dock at once,
+    from the children's journals (code began -> run ended); and once every run has
+    ended, no slot left held or awaited after one run-slot lease (the sweep's bound)."""
+    from pyworkflow import keys
+    from pyworkflow.flow.slots import RUN_SLOT_LEASE_MS
+
+    rep.slots_max = cw.SHIPMENT_SLOTS
+    spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for run in data.values():
+        began = [e for e in run.events if e["type"] == events.WORKFLOW_STARTED]
+        ended = [e["timestamp"] for e in run.events if e["type"] in events.TERMINAL_STATUS]
+        if run.parent is None or not began or not ended:
+            continue
+        spans[cw.dock_of(began[0]["data"]["args"][0])].append((began[0]["timestamp"],
+                                                              ended[-1]))
+        rep.slot_waits += any(e["type"] == events.SLOT_WAITING for e in run.events)
+    for dock, dock_spans in sorted(spans.items()):
+        edges = sorted([(b, 1) for b, _ in dock_spans] + [(e, -1) for _, e in dock_spans])
+        now = most = 0
+        for _, step_ in edges:
+            now += step_
+            most = max(most, now)
+        rep.slots_most = max(rep.slots_most, most)
+        if most > cw.SHIPMENT_SLOTS:
+            rep.add("slot over limit", dock, f"{most} shipments at once (max "
+                                             f"{cw.SHIPMENT_SLOTS})")
+    prefix = rt.settings.key_prefix
+    groups = [keys.slot_keys(prefix, "workflow:chaos_shipment", cw.dock_of(d))
+              for d in range(cw.DOCKS)]
+    started = time.monotonic()
+    deadline = started + RUN_SLOT_LEASE_MS / 1000 + 5
+    while True:
+        left = sum(rt.redis.zcard(g[0]) + rt.redis.zcard(g[1]) for g in groups)
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    rep.slots_freed_after = time.monotonic() - started
+    if left:
+        rep.add("slot held past the lease", "chaos_shipment",
+                f"{left} slots held or awaited {rep.slots_freed_after:.1f}s after every "
+                "run ended")
 
 
 def _event_label(event: dict[str, Any]) -> str:
@@ -994,6 +1046,10 @@ def summary(opts: Options, out: Outcome, rep: Report, unexpected: list[str]) -> 
                                           else "")),
         ]
     rows += [
+        ("slots (chaos_shipment)", f"most held at once {rep.slots_most} per dock (max "
+                                   f"{rep.slots_max}); {rep.slot_waits} children waited; "
+                                   f"all free {rep.slots_freed_after:.1f}s after the end; "
+                                   f"problems {rep.count(*SLOT_KINDS)}"),
         ("lost", str(lost)),
         ("duplicates", str(dups)),
         ("out of sequence", str(seq)),
