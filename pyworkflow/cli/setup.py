@@ -28,8 +28,9 @@ from actors.redaction import redact
 from actors.sentinel import kombu_form
 
 from .. import registry
-from ..config import redact_url, redis_client
+from ..config import load_settings, redact_url, redis_client
 from ..worker import _runtime
+from ..worker.celery_app import queue_names
 from ..worker.retention import RunRetention
 from . import _output as out
 from ._root import CliError, cli
@@ -172,6 +173,15 @@ def check_worker(rt: Any, module: str | None) -> Check:
 
 def run_checks(module: str | None) -> list[Check]:
     """All checks, in dependency order; a check whose prerequisite failed is skipped."""
+    configured = load_settings(_runtime.config_file())
+    if configured.redis_url_configured:
+        # Asked once, before the runtime is built: the runtime's client retries a lost
+        # connection for about 9 s (to ride out a restart), which made a check of a
+        # Redis that is down take 10 s to say so.
+        redis_check = check_redis(configured)
+        if not redis_check.ok:
+            return [redis_check, check_broker(configured), check_module(module),
+                    Check("worker", None, "worker: skipped (Redis not answering)")]
     try:
         rt = _runtime.runtime()
     except Exception as exc:
@@ -233,10 +243,14 @@ def setup(ctx: click.Context, check: bool) -> None:
 
 
 def _describe(module: str | None) -> None:
-    rt = _runtime.runtime()
-    config = rt.settings.describe()
+    # Showing the configuration connects to nothing when the URL is given: only where
+    # it is not does the runtime decide (the local server, or the embedded one).
+    settings = load_settings(_runtime.config_file())
+    if not settings.redis_url_configured:
+        settings = _runtime.runtime().settings
+    config = settings.describe()
     config["module"] = module
-    config["queues"] = rt.queues
+    config["queues"] = queue_names(settings.key_prefix)
     plan = [f"Redis answers at {config['redis_url']}", f"the broker answers at "
             f"{config['broker_url']}", "--module imports and registers workflows",
             "a worker is alive and consumes this deployment's queues"]
