@@ -22,7 +22,7 @@ from .effects import Effect, effect_to_dict
 from .event import Event, NewEvent
 from .fast import commit_riders
 from .keys import ActorKeys
-from .sealed import decode_entry, merge, sealed_last_seq
+from .sealed import decode_entry, merge, sealed_last_seq, torn
 
 __all__ = ["Event", "Journal", "LeaseLost", "NewEvent", "NotAsDecided", "SequenceConflict",
            "decode_entry"]
@@ -56,12 +56,18 @@ class Journal:
 
     def read(self, after_seq: int = 0, count: int | None = None) -> list[Event]:
         """Events with seq > ``after_seq``, oldest first, sealed or not (``sealed``): one
-        round trip, the sealed value and the stream read together."""
-        pipe = self._client.pipeline(transaction=False)
-        pipe.get(self._keys.sealed)
-        pipe.xrange(self._keys.journal, min=f"{after_seq + 1}-0", max="+", count=count)
-        sealed, entries = pipe.execute()
-        return merge(sealed, entries, self._keys.actor_id, after_seq, count)
+        round trip, the sealed value and the stream read together (again, should that
+        read have crossed a seal: ``sealed.torn``)."""
+        while True:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.get(self._keys.sealed)
+            pipe.xrange(self._keys.journal, min=f"{after_seq + 1}-0", max="+", count=count)
+            pipe.hget(self._keys.meta, "sealed")
+            sealed, entries, sealed_at = pipe.execute()
+            events = merge(sealed, entries, self._keys.actor_id, after_seq, count)
+            if (count is not None and len(events) >= count) or not torn(events, after_seq,
+                                                                         sealed_at):
+                return events
 
     def iter_all(self, page: int = 1000) -> Iterable[Event]:
         seq = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .behaviour import Behaviour
+from .event import Event
 from .journal import Journal
 
 if TYPE_CHECKING:
@@ -29,11 +30,14 @@ class LiveState:
         self.state: Any = None
         self.seq = 0
 
-    def load(self, known_last_seq: int | None = None) -> None:
+    def load(self, known_last_seq: int | None = None,
+             prefetched: list[Event] | None = None) -> None:
         """From the cache or from scratch, then up to the journal's end; no read at all
         when the cached state is already at ``known_last_seq``. An actor whose journal is
         empty (its first turn) starts from scratch without asking the cache: nothing to
-        rebuild, so it counts as neither a hit nor a miss."""
+        rebuild, so it counts as neither a hit nor a miss. ``prefetched``: the whole
+        journal, read with the begin (``ownership.begin(prefetch=True)``), used instead
+        of a read of its own."""
         if known_last_seq == 0:
             self._system.cache.evict(self._actor_id)  # a same-named actor, forgotten since
             self.state, self.seq = self._behaviour.initial_state(self._actor_id), 0
@@ -45,7 +49,11 @@ class LiveState:
             self.state, self.seq = cached
         if known_last_seq is not None and known_last_seq == self.seq:
             return
-        for event in self._journal.read(self.seq):
+        if prefetched is not None:
+            events = [e for e in prefetched if e.seq > self.seq]
+        else:
+            events = self._journal.read(self.seq)
+        for event in events:
             self._behaviour.apply(self.state, event)
             self.seq = event.seq
 

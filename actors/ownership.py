@@ -13,11 +13,14 @@ numbers the scripts return.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .event import Event
 from .message import Message
+from .sealed import merge
 
 if TYPE_CHECKING:
     from .keys import ActorKeys
@@ -40,6 +43,10 @@ class Begun:
     left_in_hand: bytes | None  # a message a dead turn held in hand: back to the mailbox
     stored: bytes | None  # the message handed over with this turn (``hand_over.lua``)
     stranded: list[str]  # delivery tags a dead turn took: back to the mailbox
+    #: the actor's whole journal, read in the begin's round trip when the caller knew the
+    #: turn would rebuild the actor (``begin(prefetch=True)``): what ``LiveState.load``
+    #: reads on a miss, one round trip sooner
+    journal: list[Event] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,16 +79,33 @@ class Released:
 
 def begin(system: ActorSystem, actor_id: str, token: str, activate: bool,
           in_hand: Message | None = None, timer_id: str | None = None,
-          stored: str | None = None) -> Begun | None:
+          stored: str | None = None, prefetch: bool = False) -> Begun | None:
     """Claim (``activate``) or confirm the actor for ``token``; None if not its owner.
+    ``prefetch``: this process does not cache the actor, so the turn will rebuild it:
+    its journal (sealed prefix and stream) is read behind the begin, in the same round
+    trip (``Begun.journal``); read after the begin script, it is the journal the turn
+    owns.
     ``timer_id``: the due timer whose message is ``in_hand``, confirmed in the same
     round trip when the begin succeeds (on one server; else right after it).
     ``stored``: the msg_id of a message handed over in the actor's in-hand key with
     this turn (``ActorSystem.deliver_held``), returned as ``Begun.stored``."""
     at: list[int] = []
-    out = system.scripts.pipeline(lambda pipe: at.append(queue_begin(
-        system, pipe, actor_id, token, activate, in_hand, timer_id, stored)))
-    begun = parse_begun(out[at[-1]])
+    keys = system.actor_keys(actor_id)
+
+    def build(pipe: Any) -> None:
+        at.append(queue_begin(system, pipe, actor_id, token, activate, in_hand, timer_id,
+                              stored))
+        if prefetch:
+            at.append(len(pipe))
+            pipe.get(keys.sealed)
+            pipe.xrange(keys.journal, min="-", max="+")
+
+    out = system.scripts.pipeline(build)
+    begun = parse_begun(out[at[0]])
+    if begun is not None and prefetch:
+        journal = merge(out[at[1]], out[at[1] + 1], actor_id)
+        if (journal[-1].seq if journal else 0) == begun.last_seq:
+            begun = dataclasses.replace(begun, journal=journal)
     if begun is not None and timer_id is not None and not system.single_server:
         system.timers.confirm(timer_id)
     return begun

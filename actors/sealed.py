@@ -42,7 +42,7 @@ from typing import Any
 from .event import Event
 
 __all__ = ["decode_entry", "encode", "events_of", "merge", "register_dictionary",
-           "sealed_last_seq"]
+           "sealed_last_seq", "torn"]
 
 FORMAT = 1
 #: zlib level: 6 (the default) is within 1-2% of 9 on journals and twice as fast.
@@ -137,6 +137,15 @@ def merge(sealed: bytes | None, entries: Iterable[tuple[Any, dict[Any, Any]]],
         if count is not None and len(out) >= count:
             break
     return out
+
+
+def torn(events: Sequence[Event], after_seq: int, sealed_at: Any) -> bool:
+    """Whether a read of (sealed value, stream) crossed a seal: the value was read before
+    it and the stream after it (gone), so events the seal moved were missed. Detected by
+    also reading meta's ``sealed`` last in the same pipeline: a journal sealed up to n
+    whose read ends before n (and after ``after_seq``) was torn; read it again."""
+    end = events[-1].seq if events else after_seq
+    return sealed_last_seq(sealed_at) > max(end, after_seq)
 
 
 def sealed_last_seq(raw: Any) -> int:

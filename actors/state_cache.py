@@ -30,6 +30,12 @@ class StateCache:
                 self.hits += 1
             return entry
 
+    def holds(self, actor_id: str) -> bool:
+        """Whether a state of ``actor_id`` is here (a look: it may be gone by the time
+        the turn takes it; a turn that guessed wrong only read what it did not need)."""
+        with self._lock:
+            return actor_id in self._entries
+
     def put(self, actor_id: str, state: Any, seq: int) -> None:
         with self._lock:
             self._entries[actor_id] = (state, seq)

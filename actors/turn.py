@@ -133,7 +133,7 @@ class Turn:
                     # put back (``run``) after that release: take the actor back for them
                     self._ended = self._ended.put_back_after()
             return
-        self.live.load(begun.last_seq)
+        self.live.load(begun.last_seq, begun.journal)
         if begun.outbox:
             self.outbox.dispatch_left()
         if begun.crashes:

@@ -13,12 +13,15 @@ Markers (registered in pyproject.toml, ``--strict-markers``):
   By hand where the workers come from elsewhere (ops/chaos/run.py).
 * ``browser``: drives headless Chromium (uses the ``browser`` fixture).
 * ``slow``: took ten seconds or more; listed in ``SLOW`` below.
+* ``quiet``: must not run beside the parallel tests' load (it waits out a long fault
+  against a deadline), but may beside another ``quiet`` test; given by hand.
 * ``serial``: must not share the machine with other tests (it measures a latency or
   a clock, or runs a whole deployment on a schedule); given by hand, with the reason.
 
-``python3 dev.py test`` runs everything not ``serial`` on several pytest processes
-(pytest-xdist), then the ``serial`` tests one at a time; ``--fast`` runs only the
-tests marked none of redis, workers, browser and slow (no Redis needed).
+``python3 dev.py test`` runs everything neither ``quiet`` nor ``serial`` on several
+pytest processes (pytest-xdist), then the ``quiet`` tests two at a time, then the
+``serial`` tests one at a time; ``--fast`` runs only the tests marked none of redis,
+workers, browser and slow (no Redis needed).
 
 Redis: the one named by ``PYWORKFLOW_REDIS_URL``, else the local one on 6379 when it
 answers, else the embedded server (started in a temporary data folder and stopped at

@@ -166,9 +166,10 @@ def begin_in_hand(system: ActorSystem, token: str, activate: bool, message: Mess
     begin. A decision whose turn can end in that round trip (``EndInCommit``) ends
     there."""
     decision = decide(system, message) if early and system.single_server else None
-    if decision is None:
+    if decision is None:  # not cached here: the turn rebuilds, so read with the begin
         return InHandBegin(begin(system, message.actor_id, token, activate, in_hand=message,
-                                 timer_id=timer_id))
+                                 timer_id=timer_id,
+                                 prefetch=not system.cache.holds(message.actor_id)))
     actor_id = message.actor_id
     end = None
     if not decision.ctx.rebuild:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeAlias, TypeVar
 
 from actors import Message
-from actors.sealed import merge
+from actors.sealed import merge, torn
 
 from .. import (
     journal_dictionary,  # noqa: F401  (registers how runs' journals are sealed)
@@ -201,17 +201,22 @@ def get_values(rt: Runtime, run_id: str) -> Op[dict[str, Any]]:
 
 def get_workflow_events(rt: Runtime, run_id: str, after_seq: int = 0) -> Op[list[dict[str, Any]]]:
     k = rt.system.actor_keys(run_id)
-    # Sealed or not (``actors.sealed``): the sealed prefix and the stream in one trip.
+    # Sealed or not (``actors.sealed``): the sealed prefix and the stream in one trip,
+    # read again should it have crossed a seal (``torn``).
     read = (command("get", k.sealed),
-            command("xrange", k.journal, min=f"{after_seq + 1}-0", max="+"))
-    if after_seq == 0:  # a run that does not exist, not one without events yet
-        exists, sealed, entries = yield Pipeline((command("exists", k.record), *read))
-        if not exists:
-            raise RunNotFoundError(run_id)
-    else:
-        sealed, entries = yield Pipeline(read)
-    events = merge(sealed, entries, run_id, after_seq)
-    return AwaitableList(event_dict(e.seq, e.type, e.ts, e.data) for e in events)
+            command("xrange", k.journal, min=f"{after_seq + 1}-0", max="+"),
+            command("hget", k.meta, "sealed"))
+    while True:
+        if after_seq == 0:  # a run that does not exist, not one without events yet
+            exists, sealed, entries, sealed_at = yield Pipeline((command("exists", k.record),
+                                                                 *read))
+            if not exists:
+                raise RunNotFoundError(run_id)
+        else:
+            sealed, entries, sealed_at = yield Pipeline(read)
+        events = merge(sealed, entries, run_id, after_seq)
+        if not torn(events, after_seq, sealed_at):
+            return AwaitableList(event_dict(e.seq, e.type, e.ts, e.data) for e in events)
 
 
 def list_workflow_runs(rt: Runtime, status: str | None, workflow: str | None,

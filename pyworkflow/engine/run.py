@@ -85,6 +85,10 @@ class Run:
         self.parent: dict[str, Any] | None = None
         self.after_commit: list[Callable[[], Any]] = []
         self._masked: set[int] | None = None
+        #: the masked positions the journal's own ``run_retried`` events say, and whether
+        #: this state took the journal from its first event (then they are all of them)
+        self._journal_masked: set[int] = set()
+        self._from_start: bool | None = None
         self.kind_state: dict[str, Any] = {k: kind.new_state() for k, kind in KINDS.items()}
         #: the change ids of every ``patch_marked`` in the journal taken so far
         self.patch_markers: set[str] = set()
@@ -100,8 +104,12 @@ class Run:
         replayed in order by ``catch_up``, which the live side calls first: so while
         the code replays, the rest of the journal is known (``patched()`` needs that)."""
         self._pending.append(event)
+        if self._from_start is None:
+            self._from_start = event.seq == 1
         if event.type == ev.PATCH_MARKED:
             self.patch_markers.add(event.data.get("change_id", ""))
+        elif event.type == ev.RUN_RETRIED:  # each one says every position masked so far
+            self._journal_masked = {int(p) for p in event.data.get("masked") or []}
 
     def catch_up(self) -> None:
         """Replay the events taken since the last catch-up."""
@@ -110,10 +118,14 @@ class Run:
 
     @property
     def masked(self) -> set[int]:
-        """Journal positions an operator's retry superseded; read from the run's store
-        when first needed (replaying a journal), so a new run's first turn skips it."""
+        """Journal positions an operator's retry superseded; when first needed (replaying
+        a journal): from the journal itself when this state took it whole before
+        replaying (the turn's rebuild reads it to its end first, and the last
+        ``run_retried`` names them all), else from the run's store (the record's
+        projection of the same list). A new run's first turn reads neither."""
         if self._masked is None:
-            self._masked = self.ports.runs.masked(self.run_id)
+            self._masked = (set(self._journal_masked) if self._from_start
+                            else self.ports.runs.masked(self.run_id))
         return self._masked
 
     @masked.setter
