@@ -32,9 +32,11 @@ def note_key(tag: str, what: str) -> str:
     return f"{os.environ.get('PYWORKFLOW_KEY_PREFIX', 'pw')}:adopt:{tag}:{what}"
 
 
-@chord_app.task(name="adopt.square")
+@chord_app.task(name="adopt.square", default_retry_delay=1)
 def square(tag: str, i: int, seconds: float = 0.4) -> int:
-    """One header task: slow enough that a worker can be killed while some run."""
+    """One header task: slow enough that a worker can be killed while some run. An
+    attempt whose worker dies is retried after the task's retry delay: 1 s here, where
+    Celery's default is 180 s."""
     time.sleep(seconds)
     _redis().rpush(note_key(tag, "header"), i)
     return i * i
