@@ -125,6 +125,10 @@ from .flow import Limit
 from .workflow_api.fan_out import map  # noqa: A004
 
 # isort: split
+# A Celery task as a step: installs step.from_task (pyworkflow.adopt).
+from .adopt import task_step as _task_step  # noqa: F401
+
+# isort: split
 # In-process runs: no worker.
 from .local.runtime import run_local
 from .local.transient import run_transient

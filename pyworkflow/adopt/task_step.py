@@ -25,7 +25,7 @@ import inspect
 from typing import Any
 
 from ..registry import StepDef, step_finders
-from ..workflow_api.decorators import STEP_ATTR, step
+from ..workflow_api.decorators import STEP_ATTR, step, task_adapters
 from .celery_apps import find_task, real_task
 from .task_call import call_task
 from .task_policy import TaskPolicy, policy_of
@@ -104,3 +104,4 @@ def _find(name: str) -> StepDef | None:
 
 
 step_finders.append(_find)
+task_adapters.append(from_task)

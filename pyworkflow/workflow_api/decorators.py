@@ -147,12 +147,19 @@ def _is_celery_task(fn: Any) -> bool:
     return callable(getattr(fn, "apply_async", None)) and hasattr(fn, "run")
 
 
+#: What makes a Celery task a step, installed by :mod:`pyworkflow.adopt.task_step`
+#: (which the package's facade imports): that module stands on this one, so this half
+#: imports no Celery code and no import cycle closes.
+task_adapters: list[Callable[[Any], Any]] = []
+
+
 def _from_task(task: Any) -> Any:
     """``step.from_task(celery_task)``: an existing ``@app.task`` awaited as a durable
     step, retried as its declarations say (see :mod:`pyworkflow.adopt.task_step`)."""
-    from ..adopt.task_step import from_task
-
-    return from_task(task)
+    if not task_adapters:
+        raise RuntimeError("step.from_task needs pyworkflow.adopt.task_step imported "
+                           "(import pyworkflow does it)")
+    return task_adapters[-1](task)
 
 
 step.from_task = _from_task  # type: ignore[attr-defined]
