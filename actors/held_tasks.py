@@ -8,7 +8,8 @@ for one of the runtime's own watches instead (a step dispatched and never starte
 re-sent after a minute; a turn's queued lease runs 30 s). Under heavy faults those
 watches made most of the time a lost step took to be redone.
 
-How: every worker's maintenance loop publishes, about once a second, the delivery tags
+How: every worker publishes, about once a second, from a thread of its own (a broker
+that hangs must not hold up the maintenance loop), the delivery tags
 of the task messages its main process holds (Celery's reserved and active requests)
 under its name, with a counter that goes up by one each time. Every worker also
 looks at the unacknowledged messages older than a second: one held by no live worker,
@@ -90,7 +91,7 @@ def _reserved_tags() -> list[str]:
 
 class HeldTasks:
     """The held-tasks record of one worker, and the pass that puts back what dead ones
-    held. ``publish`` and ``put_back`` are maintenance jobs (about once a second)."""
+    held. ``publish`` and ``put_back`` run about once a second (``actors.worker``)."""
 
     def __init__(self, redis: Any, key: str, name: str, queue_prefix: str,
                  channel: Callable[[], Any],

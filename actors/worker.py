@@ -30,6 +30,9 @@ _maintenance: Maintenance | None = None
 
 logger = _log.get_logger("actors.worker")
 
+#: How often a worker publishes the tasks it holds and looks for a dead one's.
+HELD_TASKS_EVERY_S = 1.0
+
 
 def _turn_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, str, Any]:
     """``(actor_id, token, stored)`` of a turn task, or ``TypeError`` saying what is off."""
@@ -157,8 +160,10 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None,
 
 
 def _watch_held_tasks(app: Celery, system: ActorSystem, queue_prefix: str) -> None:
-    """This worker publishes what it holds and puts back what dead workers held, from
-    the maintenance loop (``actors.held_tasks``), over a broker connection of its own."""
+    """This worker publishes what it holds and puts back what dead workers held
+    (``actors.held_tasks``), about once a second, on a thread of its own and over a
+    broker connection of its own: a broker that hangs (a partition) must not hold up
+    the maintenance loop's timers and recovery."""
     connection: list[Any] = []
 
     def channel() -> Any:
@@ -168,18 +173,27 @@ def _watch_held_tasks(app: Celery, system: ActorSystem, queue_prefix: str) -> No
 
     held = HeldTasks(system.redis, system.keys.held_tasks,
                      f"{socket.gethostname()}:{os.getpid()}", queue_prefix, channel)
+    stop = threading.Event()
 
-    def job() -> None:
-        try:
-            held.publish()
-            held.put_back()
-        except Exception as exc:  # the broker or Redis away: a fresh connection next time
-            for conn in connection:
-                with contextlib.suppress(Exception):
-                    conn.release()
-            connection.clear()
-            logger.warning("the held-tasks pass failed; retrying",
-                           error=f"{type(exc).__name__}: {exc}")
+    def loop() -> None:
+        while not stop.wait(HELD_TASKS_EVERY_S):
+            try:
+                held.publish()
+                held.put_back()
+            except Exception as exc:  # the broker or Redis away: a fresh connection next
+                for conn in connection:
+                    with contextlib.suppress(Exception):
+                        conn.release()
+                connection.clear()
+                logger.warning("the held-tasks pass failed; retrying",
+                               error=f"{type(exc).__name__}: {exc}")
 
-    system.periodic.append(job)
-    signals.worker_shutdown.connect(lambda **_: held.stop(), weak=False)
+    with contextlib.suppress(Exception):  # at once: what it fetches is known as its own
+        held.publish()
+    threading.Thread(target=loop, name="actors-held-tasks", daemon=True).start()
+
+    def _stop(**_: Any) -> None:
+        stop.set()
+        held.stop()
+
+    signals.worker_shutdown.connect(_stop, weak=False)
