@@ -7,6 +7,7 @@ steps here). Imported by ``workflows.py``, so the celery runtime's workers have 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import Celery
@@ -55,10 +56,19 @@ def exhausted_task(tag: str) -> None:
     raise ConnectionError("still down")
 
 
+@celery_app.task(name="conf_celery_soft_limit", soft_time_limit=0.3, max_retries=1,
+                 default_retry_delay=0)
+def soft_limit_task(tag: str) -> None:
+    """Runs past its ``soft_time_limit``: the step's timeout, retried per its policy."""
+    mark(tag)
+    time.sleep(1.0)
+
+
 backoff_step = step.from_task(backoff_task)
 unlisted_step = step.from_task(unlisted_task)
 self_retry_step = step.from_task(self_retry_task)
 exhausted_step = step.from_task(exhausted_task)
+soft_limit_step = step.from_task(soft_limit_task)
 
 
 @workflow(name="conf_celery_backoff")
@@ -74,7 +84,8 @@ async def self_retry_flow(tag: str) -> Any:
 @workflow(name="conf_celery_catch")
 async def catch_flow(tag: str, which: str) -> Any:
     try:
-        await {"unlisted": unlisted_step, "exhausted": exhausted_step}[which](tag)
+        await {"unlisted": unlisted_step, "exhausted": exhausted_step,
+               "soft_limit": soft_limit_step}[which](tag)
     except Exception as exc:
         return describe(exc)
     return None
