@@ -94,6 +94,11 @@ SLOW = frozenset({
     "test_a_chord_body_runs_once_with_every_result_after_a_sigkill_and_a_redis_restart",
     "tests/adopt/test_beat_import.py::"
     "test_a_beat_entry_fires_each_slot_once_with_three_workers_and_one_killed",
+    "tests/flow/test_run_limits.py::"
+    "test_a_thousand_runs_over_twenty_keys_never_hold_more_than_three_per_key",
+    "tests/flow/test_step_limits.py::test_a_sigkilled_worker_s_slots_come_back_within_the_lease",
+    "tests/flow/test_rate_limit.py::"
+    "test_twenty_per_second_over_thirty_seconds_is_six_hundred_starts_across_two_workers",
 })
 
 

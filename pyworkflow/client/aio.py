@@ -21,7 +21,6 @@ by it either.
 from __future__ import annotations
 
 import asyncio
-import functools
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -41,6 +40,7 @@ from ..run_info import RunId, RunInfo
 from ..worker._runtime import Runtime, runtime
 from ..worker.idempotency import IfFinished
 from . import core as client_core
+from . import flow_start
 from . import hooks as _hooks
 from .run_queries import MAX_LIST_LIMIT
 
@@ -137,10 +137,8 @@ async def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None =
                 priority: int | None = None, debounce: Any = None, key: str | None = None,
                 if_running: str | None = None, **kwargs: Any) -> RunId:
     """``pyworkflow.start``, awaited: the same checks, round trips and undo on failure."""
-    keyed = functools.partial(client_core.start, debounce=debounce, key=key,
-                              if_running=if_running)
-    return await _run(keyed, workflow_or_name, args, kwargs, idempotency_key,
-                      if_finished, queue, priority)
+    return await _run(flow_start.start, workflow_or_name, args, kwargs, idempotency_key,
+                      if_finished, queue, priority, debounce, key, if_running)
 
 
 async def get_workflow_run(run_id: str) -> RunInfo:

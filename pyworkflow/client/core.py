@@ -334,19 +334,14 @@ def send_signal(rt: Runtime, run_id: str, name: str, payload: Any = None,
 # -- starting a run -----------------------------------------------------------------------
 def start(rt: Runtime, workflow_or_name: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
           idempotency_key: str | None = None, if_finished: IfFinished = "return",
-          queue: str | None = None, priority: int | None = None, debounce: Any = None,
-          key: str | None = None, if_running: str | None = None) -> Op[RunId]:
+          queue: str | None = None, priority: int | None = None) -> Op[RunId]:
     """A new run: its record, its index entry and its start message in hand with its
     first turn, in one round trip (``deliver_held``), plus that turn's publish. With a
     key, the record is written and the key claimed first (a key never names a run
     without a record, which the next start would take as free). Whatever fails
     undoes what was written, and raises. ``queue``/``priority``: the run's route
-    (``pyworkflow.routing``), over what its workflow declares. ``debounce``, ``key``,
-    ``if_running``: a debounced or singleton start (``flow_start``)."""
-    if debounce is not None or if_running is not None or key is not None:
-        from . import flow_start  # it builds on this module's requests and start
-        return (yield from flow_start.start_keyed(rt, workflow_or_name, args, kwargs, key,
-                                                  debounce, if_running, start))
+    (``pyworkflow.routing``), over what its workflow declares. A debounced or singleton
+    start is ``flow_start.start`` (which the faces call, and which comes here otherwise)."""
     if idempotency_key is not None:
         check_if_finished(if_finished)
     plan = plan_start(workflow_or_name, args, kwargs, idempotency_key, queue, priority)

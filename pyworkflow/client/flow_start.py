@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 from actors import Message
@@ -27,7 +26,7 @@ from ..durations import parse_duration
 from ..limits import check_limit_key
 from ..run_info import RunId, run_info_from_record
 from ..wire import CancelRun, encode
-from ..worker.idempotency import RELEASE_SCRIPT, release_args
+from ..worker.idempotency import RELEASE_SCRIPT, IfFinished, release_args
 from . import core
 from .core import Offload, Op, Script, command
 
@@ -64,18 +63,29 @@ def check_keyed(key: str | None, debounce: Any, if_running: str | None) -> float
     return window
 
 
-def start_keyed(rt: Any, workflow_or_name: Any, args: tuple[Any, ...],
-                kwargs: dict[str, Any], key: str | None, debounce: Any,
-                if_running: str | None, start: Callable[..., Op[RunId]]) -> Op[RunId]:
+def start(rt: Any, workflow_or_name: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+          idempotency_key: str | None = None, if_finished: IfFinished = "return",
+          queue: str | None = None, priority: int | None = None, debounce: Any = None,
+          key: str | None = None, if_running: str | None = None) -> Op[RunId]:
+    """The start both faces make: a debounced or singleton one here, any other one
+    ``core.start``'s."""
+    if debounce is None and if_running is None and key is None:
+        return (yield from core.start(rt, workflow_or_name, args, kwargs, idempotency_key,
+                                      if_finished, queue, priority))
+    if idempotency_key is not None:
+        raise TypeError("idempotency_key= and key= do not go together: key= is already one "
+                        "run per key (if_running=) or per window (debounce=)")
     window = check_keyed(key, debounce, if_running)
     assert key is not None
     if window is not None:
-        return (yield from _debounced(rt, workflow_or_name, args, kwargs, key, window))
+        return (yield from _debounced(rt, workflow_or_name, args, kwargs, key, window,
+                                      queue, priority))
     plan = plan_start(workflow_or_name, args, kwargs)  # checks the arguments first
     ikey = singleton_key(plan.workflow, key)
     if if_running == "cancel_previous":
         yield from _cancel_holder(rt, ikey)
-    return (yield from start(rt, workflow_or_name, args, kwargs, ikey, "start_new"))
+    return (yield from core.start(rt, workflow_or_name, args, kwargs, ikey, "start_new",
+                                  queue, priority))
 
 
 def _cancel_holder(rt: Any, ikey: str) -> Op[None]:
@@ -94,8 +104,9 @@ def _cancel_holder(rt: Any, ikey: str) -> Op[None]:
 
 
 def _debounced(rt: Any, workflow_or_name: Any, args: tuple[Any, ...],
-               kwargs: dict[str, Any], key: str, window_s: float) -> Op[RunId]:
-    plan = plan_start(workflow_or_name, args, kwargs)
+               kwargs: dict[str, Any], key: str, window_s: float, queue: str | None,
+               priority: int | None) -> Op[RunId]:
+    plan = plan_start(workflow_or_name, args, kwargs, queue=queue, priority=priority)
     prefix = rt.settings.key_prefix
     window_ms = int(window_s * 1000)
     opened, run_id = yield Script(DEBOUNCE_SCRIPT, [keys.debounce(prefix, plan.workflow, key)],

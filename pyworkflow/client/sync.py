@@ -25,7 +25,7 @@ from ..ids import RUN_ID_PREFIX
 from ..run_info import TERMINAL_STATUSES, RunId, RunInfo
 from ..worker._runtime import runtime
 from ..worker.idempotency import IfFinished
-from . import aio
+from . import aio, flow_start
 from . import core as client_core
 from .run_queries import MAX_LIST_LIMIT, check_limit, check_value_key, result_of
 
@@ -97,9 +97,9 @@ def start(workflow_or_name: Any, *args: Any, idempotency_key: str | None = None,
     A workflow argument named ``debounce``, ``key`` or ``if_running`` is passed
     positionally.
     """
-    return _drive(client_core.start(runtime(), workflow_or_name, args, kwargs,
-                                    idempotency_key, if_finished, queue, priority,
-                                    debounce=debounce, key=key, if_running=if_running))
+    return _drive(flow_start.start(runtime(), workflow_or_name, args, kwargs,
+                                   idempotency_key, if_finished, queue, priority,
+                                   debounce, key, if_running))
 
 
 def get_workflow_run(run_id: str) -> RunInfo:

@@ -11,8 +11,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import pyworkflow
 from tests._workers import Worker, wait_for
 from tests.cli.test_examples_cli import cli
@@ -85,7 +83,6 @@ def test_at_most_three_runs_per_key_at_once_and_every_run_completes(
     _limited_runs(rt, log_dir, runs=120, keys=4, pause=0.05, name="flow-runs")
 
 
-@pytest.mark.slow
 def test_a_thousand_runs_over_twenty_keys_never_hold_more_than_three_per_key(
         rt: Any, log_dir: Path) -> None:
     _limited_runs(rt, log_dir, runs=1000, keys=20, pause=0.1, name="flow-runs-1k")

@@ -7,6 +7,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import pyworkflow
 from tests._workers import Worker, wait_for
 from tests.flow.test_run_limits import most_at_once
@@ -47,6 +49,7 @@ def test_at_most_two_attempts_of_a_limited_step_run_at_once_per_key(
             worker.stop()
 
 
+@pytest.mark.serial  # it times a recovery
 def test_a_sigkilled_worker_s_slots_come_back_within_the_lease(rt: Any, log_dir: Path) -> None:
     import tests.flow_workflows  # noqa: F401
     from pyworkflow.flow.slots import STEP_SLOT_LEASE_MS
