@@ -22,6 +22,7 @@ from ..worker.queue_report import (
 )
 from . import _output as out
 from ._root import CliError, cli
+from .flow_limits import limits_data, show_limits
 
 
 @cli.group()
@@ -95,8 +96,14 @@ def _waiting(rt: Any, report: QueueReport) -> None:
     _print_waiting(rt)
 
 
+def _limits(rt: Any, report: QueueReport) -> None:
+    """Flow control's section (``flow_limits``): every limit key, whatever its queue."""
+    show_limits(rt.redis, rt.settings.key_prefix)
+
+
 #: What ``queues show`` prints, in order: ``section(rt, report)``.
-SHOW_SECTIONS: list[Callable[[Any, QueueReport], None]] = [_backlog, _workers, _waiting]
+SHOW_SECTIONS: list[Callable[[Any, QueueReport], None]] = [_backlog, _workers, _waiting,
+                                                           _limits]
 
 
 @queues.command("show")
@@ -114,7 +121,8 @@ def show(name: str) -> None:
         out.emit_json({**_report_dict(report),
                        "levels": {"turns": levels(rt, report.turns),
                                   "steps": levels(rt, report.steps)},
-                       "waiting_for_worker": _waiting_dicts(rt)})
+                       "waiting_for_worker": _waiting_dicts(rt),
+                       "limits": limits_data(rt.redis, rt.settings.key_prefix)})
         return
     for i, section in enumerate(SHOW_SECTIONS):
         if i:

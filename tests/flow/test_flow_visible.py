@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
 import pyworkflow
+from pyworkflow.cli import cli
 from pyworkflow.cli.flow_limits import limits_data, show_limits
 from pyworkflow.metrics import render_metrics
 from tests._workers import Worker, wait_for
@@ -42,6 +46,13 @@ def test_slots_waits_and_deferred_starts_show_in_the_cli_and_metrics(
         show_limits(rt.redis, prefix, "workflow:per_customer")
         shown = capsys.readouterr().out
         assert re.search(rf"workflow:per_customer\s+{mine}\s+3\s+3\s+2", shown), shown
+        text = CliRunner().invoke(cli, ["queues", "show"], catch_exceptions=False).output
+        assert "Concurrency limits" in text
+        assert re.search(rf"workflow:per_customer\s+{mine}\s+3\s+3\s+2", text), text
+        listed = json.loads(CliRunner().invoke(cli, ["--output", "json", "queues", "show"],
+                                               catch_exceptions=False).output)
+        assert {"limit": "workflow:per_customer", "key": mine, "held": 3, "waiting": 2,
+                "max": 3} in listed["limits"]["slots"]
         text = render_metrics()
         assert _metric(text, "pyworkflow_slots_held", 'limit="workflow:per_customer"') >= 3
         assert _metric(text, "pyworkflow_slots_waiting", 'limit="workflow:per_customer"') >= 2
