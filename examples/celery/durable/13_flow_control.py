@@ -1,4 +1,5 @@
-"""Example 13: flow control. Routing to two worker pools, and a priority run.
+"""Example 13: flow control. Routing to two worker pools, a priority run, a
+per-customer limit and a rate-limited step.
 
 Routing: ``billing_workflow`` runs on the ``billing`` queue, and its
 ``render_invoice`` step on the ``gpu`` queue. A worker takes work only from the
@@ -25,6 +26,18 @@ at priority 9 is served next:
         --arg count=500
     pyworkflow --module examples.celery.durable.13_flow_control workflows run urgent_refund \\
         --arg customer_id=c-9 --priority 9 --wait
+
+A per-customer limit and a rate-limited step: ``sync_customer`` runs at most two at once
+per customer (``concurrency=Limit(key="customer_id", max=2)``); a third waits, holding
+no worker, and starts when one ends (``runs status`` says ``waiting for a slot:
+customer_id=c-1, 2 of 2 held``). Each calls ``call_crm``, which the CRM allows 5 times a
+second per account (``rate_limit="5/s", key="account"``, shared by every worker): a call
+over the rate is scheduled, on a durable timer, for when it may go:
+
+    pyworkflow --module examples.celery.durable.13_flow_control worker run --queues billing
+    for i in 1 2 3; do pyworkflow --module examples.celery.durable.13_flow_control \
+        workflows run sync_customer --arg customer_id=c-1; done
+    pyworkflow queues show billing        # slots held per customer, the rate limit
 """
 
 from __future__ import annotations
@@ -33,7 +46,7 @@ import asyncio
 import os
 import time
 
-from pyworkflow import step, workflow
+from pyworkflow import Limit, step, workflow
 
 
 def _pool() -> str:
@@ -84,3 +97,19 @@ async def refund(customer_id: str) -> dict:
 async def urgent_refund(customer_id: str) -> dict:
     """Started with ``priority=9``: its turns and its step go before ``bulk_export``'s."""
     return await refund(customer_id)
+
+
+# -- a per-customer limit and a rate-limited step ------------------------------------------
+@step(rate_limit="5/s", key="account")
+async def call_crm(account: str, page: int) -> dict:
+    """The CRM allows 5 calls a second per account: every worker shares that rate."""
+    return {"account": account, "page": page, "at": time.time()}
+
+
+@workflow(queue="billing", concurrency=Limit(key="customer_id", max=2))
+async def sync_customer(customer_id: str, pages: int = 5) -> dict:
+    """At most two syncs of one customer at once; each reads ``pages`` pages of the CRM."""
+    calls = await asyncio.gather(*(call_crm(customer_id, page) for page in range(pages)))
+    times = sorted(call["at"] for call in calls)
+    return {"customer_id": customer_id, "pages": len(calls),
+            "crm_calls_over_s": round(times[-1] - times[0], 2)}
