@@ -36,6 +36,7 @@ from .dashboard import dashboard_routes
 from .guard import Guard
 from .hooks_endpoint import DEFAULT_MAX_BODY, Deliveries, hook_routes
 from .hosts import HostCheck
+from .queue_pages import queue_routes
 from .replies import Reply, http_error, internal_error, json_reply
 from .request_log import RequestLog
 from .schedule_pages import schedule_routes
@@ -44,7 +45,7 @@ from .security_headers import SecurityHeaders
 __all__ = ["DEFAULT_MAX_BODY", "app", "create_app"]
 
 ROUTES_SHOWN = ["POST /hooks/<token>", "GET /healthz", "GET /", "GET /runs/<run_id>",
-                "GET /schedules", "GET /metrics"]
+                "GET /schedules", "GET /queues", "GET /metrics"]
 STATIC = Path(__file__).with_name("static")
 
 
@@ -84,7 +85,7 @@ def create_app(*, max_body: int = DEFAULT_MAX_BODY, dashboard: bool = True,
     health = Route("/healthz", healthz, methods=["GET", "HEAD", "POST", "PUT", "DELETE"])
     routes: list[BaseRoute] = [*hook_routes(), health]
     if dashboard:
-        routes += [*dashboard_routes(), *action_routes(), *schedule_routes(),
+        routes += [*dashboard_routes(), *action_routes(), *schedule_routes(), *queue_routes(),
                    Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
     web = Starlette(
         routes=routes,

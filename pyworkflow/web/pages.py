@@ -31,14 +31,15 @@ def shell(request: Request, kind: str) -> str:
     csrf = (f'<meta name="csrf-token" content="{escape(guard.csrf_token, quote=True)}">'
             if guard.actions else "")
     run_id = escape(request.path_params.get("run_id", ""), quote=True)
-    title = {"runs": "Runs", "schedules": "Schedules"}.get(
+    title = {"runs": "Runs", "schedules": "Schedules", "queues": "Queues"}.get(
         kind, f"Run {request.path_params.get('run_id', '')}")
     return (f'{_head(request, title)}{csrf}</head>'
             f'<body data-page="{kind}" data-run-id="{run_id}" '
             f'data-actions="{"on" if guard.actions else "off"}">'
             f'<header><a href="./" class="brand">pyworkflow</a>'
             f'<nav><a href="./" id="nav-runs">Runs</a> '
-            f'<a href="schedules" id="nav-schedules">Schedules</a></nav>'
+            f'<a href="schedules" id="nav-schedules">Schedules</a> '
+            f'<a href="queues" id="nav-queues">Queues</a></nav>'
             f'<span id="live" class="live">live</span></header>'
             f'<main id="main"><p class="muted">Loading…</p></main>'
             f'<script src="static/dashboard.js" defer></script></body></html>')

@@ -308,7 +308,8 @@ function runPage() {
               ["Took", r.finished_at ? seconds(r.finished_at - r.created_at) : null],
               ["Parent", r.parent_run_id ? el("a", {href: `runs/${encodeURIComponent(r.parent_run_id)}`}, r.parent_run_id) : null],
               ["Continued from", r.continued_from], ["Continued to", r.continued_to],
-              ["Waiting on", r.waiting_on && r.waiting_on.length ? r.waiting_on.join(", ") : null]]),
+              ["Waiting on", r.waiting_on && r.waiting_on.length ? r.waiting_on.join(", ") : null],
+              ["Waiting for", r.waiting_for || null]]),
       el("h2", {}, "Arguments"), el("pre", {id: "args"}, json({args: r.args, kwargs: r.kwargs})),
       r.error ? [el("h2", {}, "Error"), el("pre", {id: "error", class: "error"},
                  `${r.error.type || ""}: ${r.error.message || ""}\n\n${r.error.traceback || ""}`)]
@@ -376,6 +377,37 @@ function schedulesPage() {
   }, POLL_MS);
 }
 
+// ---- queues -------------------------------------------------------------------------------
+function queuesPage() {
+  main.replaceChildren(
+    el("h1", {}, "Queues"),
+    el("table", {class: "queues"}, el("thead", {}, el("tr", {},
+      el("th", {}, "Queue"), el("th", {}, "Turns waiting"), el("th", {}, "Steps waiting"),
+      el("th", {}, "By priority level (0 first)"), el("th", {}, "Workers"))),
+      el("tbody", {id: "queues"})),
+    el("h2", {}, "Waiting for a worker that has their code"),
+    el("div", {id: "waiting"}));
+  const byLevel = (lv) => lv ? Object.entries(lv).map(([k, n]) => `${k}: ${n}`).join(", ") : "";
+  const row = (q) => el("tr", {"data-queue": q.queue},
+    el("td", {class: "mono"}, q.queue), el("td", {}, String(q.turns_waiting)),
+    el("td", {}, String(q.steps_waiting)),
+    el("td", {class: "muted"}, [byLevel(q.levels.turns), byLevel(q.levels.steps)].filter((x) => x).join(" / ")),
+    el("td", {}, q.workers.length ? q.workers.map((w) => el("div", {},
+      el("span", {class: "mono"}, w.node), el("br"),
+      el("span", {class: "muted"}, `workflows: ${w.workflows.join(", ") || "-"}; steps: ${w.steps.join(", ") || "-"}`)))
+      : el("span", {class: "muted"}, "none alive")));
+  poll(async () => {
+    const d = await getJSON("api/queues");
+    section("queues", d.queues, (qs) => qs.map(row));
+    section("waiting", d.waiting_for_worker, (ws) => ws.length ? el("table", {id: "waiting-table"},
+      el("tbody", {}, ws.map((w) => el("tr", {}, el("td", {class: "mono"}, w.need),
+        el("td", {}, `${w.count} waiting, oldest ${seconds(w.oldest_s)}`),
+        el("td", {}, w.served_by.length ? `on its way to ${w.served_by.join(", ")}` : "no live worker has it")))))
+      : el("p", {class: "muted"}, "Nothing."));
+  }, POLL_MS);
+}
+
 if (body.dataset.page === "runs") runsPage();
 else if (body.dataset.page === "run") runPage();
 else if (body.dataset.page === "schedules") schedulesPage();
+else if (body.dataset.page === "queues") queuesPage();
