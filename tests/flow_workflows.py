@@ -83,3 +83,11 @@ async def map_doubled(n: int, concurrency: int, batch_size: int) -> list[int]:
     """``pyworkflow.map`` over ``range(n)``: the results in order."""
     return await pyworkflow.map(doubled, range(n), concurrency=concurrency,
                                 batch_size=batch_size)
+
+
+@workflow(concurrency=Limit(key="tag", max=1, policy="cancel_oldest"))
+async def newest_wins(tag: str, pause: float) -> str:
+    """One run per tag; a newcomer cancels the one running (it waits in a durable sleep,
+    which a cancel interrupts)."""
+    await pyworkflow.sleep(pause)
+    return tag

@@ -28,6 +28,7 @@ from actors.effects import StartTimer
 
 from .. import ids, keys, serialization
 from ..registry import StepDef
+from ..routing import celery_queues
 from ..wire import StepAttempt, TimerFired, encode
 from ..worker._scripts import script
 from . import grants
@@ -81,12 +82,11 @@ class SlotKeeper:
 class StepGate:
     """What a step attempt must pass before it runs; see the module docstring."""
 
-    def __init__(self, system: Any, leases: Any, slots: Slots, steps_queue: str) -> None:
+    def __init__(self, system: Any, leases: Any, slots: Slots) -> None:
         self._system = system
         self._leases = leases
         self._slots = slots
         self._keeper = SlotKeeper(slots)
-        self._queue = steps_queue
 
     def admit(self, defn: StepDef | None, task: StepAttempt,
               member: str) -> tuple[str, str, str] | None | bool:
@@ -104,7 +104,7 @@ class StepGate:
             holder = ids.slot_holder_of_step(task.run_id, task.call_id, task.attempt)
             verdict = self._slots.acquire(
                 name, key, holder, limit.max, "queue", STEP_SLOT_LEASE_MS,
-                grants.step_payload(encode(task), _current_queue() or self._queue))
+                grants.step_payload(encode(task), self._queue_of(defn, task)))
             if verdict.state != "held":
                 self._leases.set_aside(member)
                 logger.info("step attempt waits for a slot", run_id=task.run_id,
@@ -118,6 +118,12 @@ class StepGate:
                 self.done(slot)
             return None
         return slot if slot is not None else True
+
+    def _queue_of(self, defn: StepDef, task: StepAttempt) -> str:
+        """Where the waiting attempt's task goes again: the step's queue, else its run's
+        (``routing``), as its run dispatched it."""
+        queue = defn.queue or ids.run_route(task.run_id).queue
+        return celery_queues(self._slots.prefix, queue)["steps"]
 
     def _rate_allows(self, defn: StepDef, task: StepAttempt, args: list[Any],
                      kwargs: dict[str, Any]) -> bool:
@@ -152,19 +158,6 @@ class StepGate:
         out = self._slots.release(limit, key, holder)
         grants.deliver(self._system, self._slots.prefix, limit, key, out.grants,
                        self._leases.key)
-
-
-def _current_queue() -> str | None:
-    """The queue the running step task came from (a waiting attempt's task goes back
-    there), if Celery says."""
-    try:
-        from celery import current_task
-        if current_task is None or current_task.name != ids.STEP_TASK:
-            return None  # run in place by a turn: not its own task's queue
-        info = current_task.request.delivery_info
-        return (info or {}).get("routing_key") or None
-    except Exception:  # an in-place attempt runs inside a turn task: the default queue
-        return None
 
 
 _gate: StepGate | None = None

@@ -22,8 +22,10 @@ from .slots import RUN_SLOT_LEASE_MS, Slots, from_index_member
 
 logger = _log.get_logger("pyworkflow.flow.sweep")
 
-#: The most limit keys one sweep visits.
+#: Limit keys read from the index at a time, and how long one sweep may go on (the
+#: maintenance loop's other jobs wait meanwhile); another worker's sweep shares the rest.
 BATCH = 50
+BUDGET_S = 0.25
 
 
 class SlotSweeper:
@@ -33,17 +35,24 @@ class SlotSweeper:
         self._step_lease_key = step_lease_key
 
     def sweep(self) -> int:
-        """Visit the limit keys that are due; how many were visited."""
+        """Visit the limit keys that are due, ``BATCH`` at a time for at most
+        ``BUDGET_S``; how many were visited."""
         redis = self._slots.redis
-        due = redis.zrangebyscore(self._slots.index, "-inf", time.time() * 1000,
-                                  start=0, num=BATCH)
-        for raw in due:
-            limit, key = from_index_member(raw.decode() if isinstance(raw, bytes) else raw)
-            try:
-                self.visit(limit, key)
-            except Exception as exc:  # the next sweep tries again
-                logger.warning("slot sweep failed", limit=limit, key=key, error=str(exc))
-        return len(due)
+        visited = 0
+        ends = time.monotonic() + BUDGET_S
+        while time.monotonic() < ends:
+            due = redis.zrangebyscore(self._slots.index, "-inf", time.time() * 1000,
+                                      start=0, num=BATCH)
+            for raw in due:
+                limit, key = from_index_member(raw.decode() if isinstance(raw, bytes) else raw)
+                try:
+                    self.visit(limit, key)
+                except Exception as exc:  # the next sweep tries again
+                    logger.warning("slot sweep failed", limit=limit, key=key, error=str(exc))
+            visited += len(due)
+            if len(due) < BATCH:
+                break
+        return visited
 
     def visit(self, limit: str, key: str) -> None:
         prefix = self._slots.prefix

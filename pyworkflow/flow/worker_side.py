@@ -18,10 +18,9 @@ from .sweeper import SlotSweeper
 logger = _log.get_logger("pyworkflow.flow")
 
 
-def install(app: Any, system: Any, leases: Any, client: Any, prefix: str,
-            steps_queue: str) -> RunSlots:
+def install(app: Any, system: Any, leases: Any, client: Any, prefix: str) -> RunSlots:
     slots = Slots(client, prefix)
-    step_gate.install(step_gate.StepGate(system, leases, slots, steps_queue))
+    step_gate.install(step_gate.StepGate(system, leases, slots))
 
     def slot_release(limit: str, key: str, holder: str) -> None:
         """A finished run's slot (or its place in the wait), let go after the commit of

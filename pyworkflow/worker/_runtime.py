@@ -123,8 +123,7 @@ def runtime() -> Runtime:
                            task_queue_prefix=f"{settings.key_prefix}.")
             hooks = HookStore(client, settings.key_prefix)
             leases = StepLeases(client, settings.key_prefix)
-            slots = flow_worker_side.install(app, system, leases, client, settings.key_prefix,
-                                             queues["steps"])
+            slots = flow_worker_side.install(app, system, leases, client, settings.key_prefix)
             ports = Ports(hooks=hooks,
                           runs=RedisRunStore(client, settings.key_prefix, system),
                           queues=queues, step_lease_key=keys.step_leases(settings.key_prefix),
@@ -165,6 +164,7 @@ def _install_routing(system: actors.ActorSystem, prefix: str) -> HandBack:
     system.router = TurnRouter(prefix)
     hand_back = HandBack(system, prefix)
     system.hand_back = hand_back.turn
+    system.unserved = hand_back.unserved
     adverts = Adverts(system.redis, prefix)
     system.periodic.append(adverts.advertise)
     system.periodic.append(lambda: hand_back.claim(adverts.mine()))

@@ -11,9 +11,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
 import pyworkflow
+from pyworkflow.cli import cli
 from tests._workers import Worker, wait_for
-from tests.cli.test_examples_cli import cli
 
 MODULE = "tests.flow_workflows"
 
@@ -95,7 +97,8 @@ def test_runs_waiting_for_a_slot_start_in_order_of_arrival_and_say_why_they_wait
     key = f"fifo-{uuid.uuid4().hex[:6]}"
     worker = Worker(MODULE, log_dir, "flow-fifo", pool="threads", concurrency=8).start()
     try:
-        ids = [pyworkflow.start("per_customer", key, 1.5) for _ in range(3)]
+        # staggered ends: the two waiters are granted a second apart, in their order
+        ids = [pyworkflow.start("per_customer", key, pause) for pause in (3.0, 4.0, 5.0)]
         wait_for(lambda: all(pyworkflow.get_workflow_run(r).status == "running" for r in ids),
                  30, message="three runs to hold the three slots")
         for _ in range(2):  # one after the other: their arrival order is known
@@ -103,7 +106,9 @@ def test_runs_waiting_for_a_slot_start_in_order_of_arrival_and_say_why_they_wait
             wait_for(lambda: pyworkflow.get_workflow_run(ids[-1]).waiting_for, 30,
                      message="the newcomer to wait")
         waiting = ids[4]
-        status = json.loads(cli("--output", "json", "runs", "status", waiting).stdout)
+        # in process (a CLI subprocess takes seconds to start: the wait could be over)
+        status = json.loads(CliRunner().invoke(
+            cli, ["--output", "json", "runs", "status", waiting], catch_exceptions=False).output)
         assert status["waiting_for"] == f"waiting for a slot: customer_id={key}, 3 of 3 held"
         for run_id in ids:
             pyworkflow.get_result(run_id, timeout=60)
@@ -152,5 +157,25 @@ def test_a_run_cancelled_while_it_waits_lets_its_place_go(rt: Any, log_dir: Path
         group = f"{prefix}:{{flow:workflow:per_customer:customer_id={key}}}"
         wait_for(lambda: rt.redis.zcard(f"{group}:holders") == 0, 30, message="slots let go")
         assert rt.redis.zcard(f"{group}:waiters") == 0
+    finally:
+        worker.stop()
+
+
+def test_cancel_oldest_cancels_the_holder_and_the_newcomer_takes_its_slot(
+        rt: Any, log_dir: Path) -> None:
+    import tests.flow_workflows  # noqa: F401
+
+    worker = Worker(MODULE, log_dir, "flow-oldest", pool="threads", concurrency=4).start()
+    try:
+        tag = uuid.uuid4().hex[:6]
+        old = pyworkflow.start("newest_wins", tag, 60.0)
+        wait_for(lambda: pyworkflow.get_workflow_run(old).status == "suspended", 30,
+                 message="the first run to hold the slot, asleep")
+        new = pyworkflow.start("newest_wins", tag, 0.1)
+        ended = pyworkflow.wait_for_run(old, timeout=30)
+        assert ended.status == "cancelled"
+        assert pyworkflow.get_result(new, timeout=30) == tag
+        assert [e["type"] for e in pyworkflow.get_workflow_events(new)][:2] == [
+            "slot_waiting", "workflow_started"]
     finally:
         worker.stop()

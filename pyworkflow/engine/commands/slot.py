@@ -24,6 +24,7 @@ from actors.effects import EnqueueTask, Send
 from ... import events as ev
 from ... import ids, serialization
 from ...registry import find_workflow
+from ...routing import celery_queues
 from ...wire import CancelRun, SlotGranted, StartRun, decode, encode
 from .base import Handler
 
@@ -126,4 +127,11 @@ class SlotGate:
             name=ids.SLOT_RELEASE_TASK, task_id=ids.slot_release_task_id(run.run_id),
             kwargs={"limit": slot["limit"], "key": slot["key"],
                     "holder": ids.slot_holder_of_run(run.run_id)},
-            queue=run.ports.queues["turns"]))
+            queue=_turns_queue(run)))
+
+
+def _turns_queue(run: Run) -> str:
+    """The run's own turns queue (a worker reading only its queue must get the release)."""
+    if run.ports.queue_prefix is None:
+        return run.ports.queues["turns"]
+    return celery_queues(run.ports.queue_prefix, ids.run_route(run.run_id).queue)["turns"]
