@@ -12,17 +12,12 @@ from typing import Any
 
 import click
 
-from ..flow.status import limit_states, rate_states
+from ..flow.status import limits_view
 from . import _output as out
 
 
 def limits_data(redis: Any, prefix: str, limit_name: str | None = None) -> dict[str, Any]:
-    return {
-        "slots": [{"limit": s.limit, "key": s.key, "held": s.held, "waiting": s.waiting,
-                   "max": s.max} for s in limit_states(redis, prefix, limit_name)],
-        "rate_limits": [{"limit": r.limit, "key": r.key, "next_free_ms": r.next_free_ms,
-                         "reserved": r.reserved} for r in rate_states(redis, prefix)],
-    }
+    return limits_view(redis, prefix, limit_name)
 
 
 def show_limits(redis: Any, prefix: str, limit_name: str | None = None) -> None:

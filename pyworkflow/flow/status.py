@@ -78,3 +78,13 @@ def rate_states(redis: Any, prefix: str, most: int = MAX_SHOWN) -> list[RateStat
     replies = pipe.execute() if members else []
     return [RateState(name, key, float(replies[2 * i]) if replies[2 * i] else None,
                       int(replies[2 * i + 1])) for i, (name, key) in enumerate(members)]
+
+
+def limits_view(redis: Any, prefix: str, limit_name: str | None = None) -> dict[str, Any]:
+    """Both, as plain data: ``queues show --output json`` and the dashboard's queues page."""
+    return {
+        "slots": [{"limit": s.limit, "key": s.key, "held": s.held, "waiting": s.waiting,
+                   "max": s.max} for s in limit_states(redis, prefix, limit_name)],
+        "rate_limits": [{"limit": r.limit, "key": r.key, "next_free_ms": r.next_free_ms,
+                         "reserved": r.reserved} for r in rate_states(redis, prefix)],
+    }

@@ -3,8 +3,10 @@
 The same shell as the other pages (``static/dashboard.js`` draws it, polling
 ``GET /api/queues``): per queue, the turns and steps waiting (and per broker priority
 level on Redis), the live workers reading it with the workflows and steps they
-advertise, and the work waiting for a worker that has its code. Read only: the same
-reads as ``pyworkflow queues list`` (:mod:`pyworkflow.worker.queue_report`).
+advertise, and the work waiting for a worker that has its code; then flow control's
+slots held per limit key and the rate limits that deferred starts. Read only: the same
+reads as ``pyworkflow queues list`` (:mod:`pyworkflow.worker.queue_report`) and
+``queues show``'s limits section (:mod:`pyworkflow.flow.status`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from ..flow.status import limits_view
 from ..worker._runtime import runtime
 from ..worker.queue_report import QueueReport, levels, queue_reports, waiting_for_workers
 from .dashboard import refused
@@ -47,7 +50,8 @@ def api_queues(request: Request) -> Response:
     return json_reply(Reply(200, {
         "queues": [queue_view(rt, r) for r in queue_reports(rt)],
         "waiting_for_worker": [{"need": w.need, "count": w.count, "oldest_s": w.oldest_s,
-                                "served_by": w.served_by} for w in waiting_for_workers(rt)]}))
+                                "served_by": w.served_by} for w in waiting_for_workers(rt)],
+        "limits": limits_view(rt.redis, rt.settings.key_prefix)}))
 
 
 def queue_routes() -> list[Route]:

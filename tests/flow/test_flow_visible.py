@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from starlette.testclient import TestClient
 
 import pyworkflow
 from pyworkflow.cli import cli
 from pyworkflow.cli.flow_limits import limits_data, show_limits
 from pyworkflow.metrics import render_metrics
+from pyworkflow.web import create_app
 from tests._workers import Worker, wait_for
+from tests.web.conftest import LOCAL
 
 MODULE = "tests.flow_workflows"
 
@@ -53,6 +56,9 @@ def test_slots_waits_and_deferred_starts_show_in_the_cli_and_metrics(
                                                catch_exceptions=False).output)
         assert {"limit": "workflow:per_customer", "key": mine, "held": 3, "waiting": 2,
                 "max": 3} in listed["limits"]["slots"]
+        page = TestClient(create_app(), base_url=LOCAL).get("/api/queues").json()
+        assert {"limit": "workflow:per_customer", "key": mine, "held": 3, "waiting": 2,
+                "max": 3} in page["limits"]["slots"]
         text = render_metrics()
         assert _metric(text, "pyworkflow_slots_held", 'limit="workflow:per_customer"') >= 3
         assert _metric(text, "pyworkflow_slots_waiting", 'limit="workflow:per_customer"') >= 2

@@ -386,7 +386,11 @@ function queuesPage() {
       el("th", {}, "By priority level (0 first)"), el("th", {}, "Workers"))),
       el("tbody", {id: "queues"})),
     el("h2", {}, "Waiting for a worker that has their code"),
-    el("div", {id: "waiting"}));
+    el("div", {id: "waiting"}),
+    el("h2", {}, "Concurrency limits (slots held per key)"),
+    el("div", {id: "limit-slots"}),
+    el("h2", {}, "Rate limits (that deferred a start)"),
+    el("div", {id: "rate-limits"}));
   const byLevel = (lv) => lv ? Object.entries(lv).map(([k, n]) => `${k}: ${n}`).join(", ") : "";
   const row = (q) => el("tr", {"data-queue": q.queue},
     el("td", {class: "mono"}, q.queue), el("td", {}, String(q.turns_waiting)),
@@ -404,6 +408,21 @@ function queuesPage() {
         el("td", {}, `${w.count} waiting, oldest ${seconds(w.oldest_s)}`),
         el("td", {}, w.served_by.length ? `on its way to ${w.served_by.join(", ")}` : "no live worker has it")))))
       : el("p", {class: "muted"}, "Nothing."));
+    const limits = d.limits || {slots: [], rate_limits: []};
+    section("limit-slots", limits.slots, (ss) => ss.length ? el("table", {id: "slots-table"},
+      el("thead", {}, el("tr", {}, ["Limit", "Key", "Held", "Max", "Waiting"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, ss.map((s) => el("tr", {"data-limit": s.limit},
+        el("td", {class: "mono"}, s.limit), el("td", {class: "mono"}, s.key || "(all)"),
+        el("td", {}, String(s.held)), el("td", {}, s.max === null ? "?" : String(s.max)),
+        el("td", {}, String(s.waiting))))))
+      : el("p", {class: "muted"}, "None held, none waiting."));
+    section("rate-limits", limits.rate_limits, (rs) => rs.length ? el("table", {id: "rates-table"},
+      el("thead", {}, el("tr", {}, ["Limit", "Key", "Next free start", "Reserved starts"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, rs.map((r) => el("tr", {},
+        el("td", {class: "mono"}, r.limit), el("td", {class: "mono"}, r.key || "(all)"),
+        el("td", {}, r.next_free_ms && r.next_free_ms > Date.now() ? `in ${seconds((r.next_free_ms - Date.now()) / 1000)}` : "now"),
+        el("td", {}, String(r.reserved))))))
+      : el("p", {class: "muted"}, "None has deferred a start."));
   }, POLL_MS);
 }
 
