@@ -8,10 +8,34 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests._workers import REPO, wait_for
 
 APP = "tests.adopt.chord_tasks:chord_app"
+
+
+def point_app_at(app: Any, url: str) -> None:
+    """Send and read results through ``url`` from now on: Celery caches its connection
+    pool and result backend per app, so a test that moved to another Redis must drop
+    them, or it keeps talking to the one an earlier test stopped."""
+    detach(app)
+    app.conf.update(broker_url=url, result_backend=url)
+
+
+def detach(app: Any) -> None:
+    """Close the app's connections and its result backend's subscriber before the Redis
+    they talk to stops (else the subscriber keeps reconnecting, and gives up loudly,
+    during the tests that follow)."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    backend = app._local.__dict__.pop("backend", None)
+    consumer = getattr(backend, "result_consumer", None)
+    if consumer is not None:
+        consumer.stop()
+        consumer._pubsub = None
 
 
 class PlainCeleryWorker:

@@ -19,7 +19,7 @@ from tests._redis_server import RedisServer
 from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
 from tests.adopt import chord_tasks
-from tests.adopt._plain_celery import PlainCeleryWorker
+from tests.adopt._plain_celery import PlainCeleryWorker, detach, point_app_at
 
 MODULE = "tests.adopt.chord_tasks"
 HEADER = 20
@@ -81,7 +81,7 @@ def test_a_chord_body_runs_once_with_every_result_after_a_sigkill_and_a_redis_re
     # The same chord on plain Celery, under the same faults: reported, not asserted.
     plain_tag = f"plain-{uuid.uuid4().hex[:6]}"
     url = own_redis.url.rsplit("/", 1)[0] + "/1"
-    chord_tasks.chord_app.conf.update(broker_url=url, result_backend=url)
+    point_app_at(chord_tasks.chord_app, url)
     plain = PlainCeleryWorker(url, log_dir, f"adopt-plain-{plain_tag}").start()
     replacement: PlainCeleryWorker | None = None
     try:
@@ -104,4 +104,5 @@ def test_a_chord_body_runs_once_with_every_result_after_a_sigkill_and_a_redis_re
         plain.kill()
         if replacement is not None:
             replacement.kill()
+        detach(chord_tasks.chord_app)
         os.environ.pop("ADOPT_CELERY_URL", None)

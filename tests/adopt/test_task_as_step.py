@@ -12,7 +12,7 @@ import pyworkflow
 from tests._redis_server import RedisServer
 from tests._workers import Worker
 from tests.adopt import chord_tasks, durable_flows
-from tests.adopt._plain_celery import PlainCeleryWorker
+from tests.adopt._plain_celery import PlainCeleryWorker, detach, point_app_at
 from tests.cli.test_examples_cli import wait_done
 
 #: Celery's ``retry_backoff=True`` without jitter: 1 s, then 2 s.
@@ -31,7 +31,7 @@ def test_autoretry_with_backoff_waits_as_celery_does(redis_env: dict[str, str],
     plain = None
     try:
         url = broker.url
-        chord_tasks.chord_app.conf.update(broker_url=url, result_backend=url)
+        point_app_at(chord_tasks.chord_app, url)
         plain = PlainCeleryWorker(url, log_dir, f"adopt-plain-retry-{uuid.uuid4().hex[:4]}")
         plain.start()
         celery_tag = f"celery-{uuid.uuid4().hex[:6]}"
@@ -40,6 +40,7 @@ def test_autoretry_with_backoff_waits_as_celery_does(redis_env: dict[str, str],
     finally:
         if plain is not None:
             plain.kill()
+        detach(chord_tasks.chord_app)
         broker.stop()
 
     durable_tag = f"durable-{uuid.uuid4().hex[:6]}"
