@@ -325,6 +325,9 @@ def _wait_fields(kind: str, data: Mapping[str, Any]) -> list[str] | None:
         return parts
     if kind == ev.WAIT_CANCELLED:
         return [f"{value_text(data.get('kind', 'wait'))} interrupted by the cancel"]
+    if kind == ev.SLOT_WAITING:  # its start message is not shown: the run's args are
+        return [value_text(data.get("key") or data.get("limit", "?")),
+                f"{data.get('held', '?')} of {data.get('max', '?')} held"]
     return None
 
 

@@ -86,3 +86,12 @@ def test_a_start_whose_limit_key_is_too_long_is_refused_before_anything_is_writt
     assert plan_start(spec_wf_keyed, ("42",), {}).workflow == "spec_wf_keyed"
     with pytest.raises(ValueError, match="limit key"):
         plan_start(spec_wf_keyed, ("x" * (MAX_LIMIT_KEY_CHARS + 1),), {})
+
+
+def test_runs_logs_shows_a_slot_wait_as_its_key_and_count_not_its_start() -> None:
+    from pyworkflow.event_text import EventReader
+
+    shown = EventReader().read({"seq": 1, "type": "slot_waiting", "timestamp": 1.5, "data": {
+        "limit": "workflow:sync", "key": "customer_id=42", "max": 5, "held": 5,
+        "start": {"workflow": "sync", "args": ["42"]}}})
+    assert shown.detail() == "customer_id=42  5 of 5 held"
