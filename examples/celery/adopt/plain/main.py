@@ -1,6 +1,7 @@
 """Start the chord the plain Celery way and wait for its result.
 
-    celery -A examples.celery.adopt.plain.celery_app worker -B -l INFO   # terminal 1
+    celery -A examples.celery.adopt.plain.celery_app worker -B -l INFO \
+        -s /tmp/celerybeat-schedule                                       # terminal 1
     python -m examples.celery.adopt.plain.main                            # terminal 2
 """
 
