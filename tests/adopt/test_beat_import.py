@@ -56,6 +56,8 @@ def _slot(run_id: str) -> dt.datetime:
     return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ")
 
 
+# quiet: three workers for a 60 s window against a deadline, one of them SIGKILLed.
+@pytest.mark.quiet
 def test_a_beat_entry_fires_each_slot_once_with_three_workers_and_one_killed(
         redis_env: dict[str, str], log_dir: Path) -> None:
     sid = beat_schedule_id("tick-every-2s")

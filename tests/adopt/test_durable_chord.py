@@ -48,6 +48,9 @@ def _mid_header(tag: str) -> bool:
     return done >= 4
 
 
+# quiet: it waits out a SIGKILLed worker's step leases and a Redis restart against a
+# deadline, which the parallel run's load can stretch past it.
+@pytest.mark.quiet
 def test_a_chord_body_runs_once_with_every_result_after_a_sigkill_and_a_redis_restart(
         own_redis: RedisServer, log_dir: Path) -> None:
     tag = f"durable-{uuid.uuid4().hex[:6]}"
