@@ -24,11 +24,24 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ..registry import StepDef, step_finders
+from celery import _state, signals
+
+from actors import log as _log
+
+from ..registry import StepDef, list_steps, step_finders
 from ..workflow_api.decorators import STEP_ATTR, step, task_adapters
 from .celery_apps import find_task, real_task
 from .task_call import call_task
 from .task_policy import TaskPolicy, policy_of
+
+logger = _log.get_logger("pyworkflow.adopt")
+
+
+def _registered(name: str) -> StepDef | None:
+    """The step registered as ``name``, without asking the finders (which would make
+    the task a step as a side effect)."""
+    return next((s for s in list_steps() if s.name == name), None)
+
 
 #: The task's own ways of being sent, kept on the step (``@step`` stacked on
 #: ``@app.task`` replaces the module's name for it): ``.delay()``, ``.s()`` in a canvas.
@@ -98,6 +111,31 @@ def task_step(name: str) -> Any:
     return from_task(task)
 
 
+def register_known_tasks() -> list[str]:
+    """Every task of every Celery app in this process, as a step, so a worker lists
+    them among the steps it runs (``worker.adverts``: routing sends a task's attempts
+    only to workers that say they have it). A task whose name a native step already
+    holds is left to that step. Returns the names registered."""
+    names: list[str] = []
+    for app in list(_state._get_active_apps()):
+        for name in list(app.tasks):
+            task = find_task(name)
+            if task is None or _registered(name) is not None:
+                continue
+            try:
+                from_task(task)
+            except (TypeError, ValueError) as exc:
+                logger.warning("a Celery task is not made a step", task=name, error=str(exc))
+                continue
+            names.append(name)
+    return names
+
+
+def _on_worker_init(**_: Any) -> None:
+    """A worker starts with its modules imported: their tasks become its steps."""
+    register_known_tasks()
+
+
 def _find(name: str) -> StepDef | None:
     task = find_task(name)
     return None if task is None else step_def(from_task(task))
@@ -105,3 +143,4 @@ def _find(name: str) -> StepDef | None:
 
 step_finders.append(_find)
 task_adapters.append(from_task)
+signals.worker_init.connect(_on_worker_init, weak=False)

@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 
 import pyworkflow
+from pyworkflow.worker._runtime import runtime
+from pyworkflow.worker.adverts import live_adverts
 from tests._redis_server import RedisServer
 from tests._workers import Worker
 from tests.adopt import chord_tasks, durable_flows
@@ -49,6 +51,11 @@ def test_autoretry_with_backoff_waits_as_celery_does(redis_env: dict[str, str],
         worker.start()
         run_id = str(pyworkflow.start(durable_flows.flaky_flow, durable_tag, 2))
         final = wait_done(run_id, 30)
+        # Every task of the module's app is a step the worker says it runs (routing
+        # sends attempts by that), not only the one a workflow made with from_task.
+        rt = runtime()
+        steps = {s for a in live_adverts(rt.redis, rt.settings.key_prefix) for s in a.steps}
+        assert {"adopt.flaky", "adopt.square", "adopt.collect"} <= steps
     finally:
         worker.kill()
     assert (final["status"], final["result"]) == ("completed", 3)
