@@ -853,18 +853,40 @@ def check(pw: ModuleType, rt: Any, cw: ModuleType, out: Outcome) -> tuple[Report
             rep.add("duplicate child", parent, f"{n} child runs in the index")
     recovery_metrics(rep, data, out)
     check_slots(rep, rt, cw, data)
+    journal_gaps(rep, data)
+    return rep, data
+
+
+def journal_gaps(rep: Report, data: dict[str, RunData]) -> None:
+    """Per run, the longest time nothing happened to it: its events and its children's
+    together (a parent waiting on a child that makes progress is not standing still),
+    leaving out the waits the run asks for: from a ``slot_waiting`` event to the next
+    event of that run (the limited child waits for a slot by design)."""
     now = time.time()
+    children: dict[str, list[RunData]] = defaultdict(list)
     for run in data.values():
-        marks = [(e["timestamp"], _event_label(e)) for e in run.events]
-        if run.status not in TERMINAL:
-            marks.append((now, "(now: never ended)"))  # a stuck run's gap runs until now
-        gap, before, after = max(((b[0] - a[0], a[1], b[1])
-                                  for a, b in zip(marks, marks[1:], strict=False)),
-                                 default=(0.0, "", ""))
+        if run.parent is not None:
+            children[run.parent].append(run)
+    for run in data.values():
+        marks = [(e["timestamp"], _event_label(e), e["type"] == events.SLOT_WAITING, run.run_id)
+                 for e in run.events]
+        for child in children.get(run.run_id, []):
+            marks += [(e["timestamp"], f"child {_event_label(e)}", e["type"] == events.SLOT_WAITING,
+                       child.run_id) for e in child.events]
+        marks.sort()
+        if run.status not in TERMINAL:  # a stuck run's gap runs until now
+            marks.append((now, "(now: never ended)", False, run.run_id))
+        waiting: set[str] = set()  # runs (this one, its children) waiting for a slot
+        gap, before, after = 0.0, "", ""
+        for a, b in zip(marks, marks[1:], strict=False):
+            waiting.discard(a[3])
+            if a[2]:
+                waiting.add(a[3])
+            if not waiting and b[0] - a[0] > gap:
+                gap, before, after = b[0] - a[0], a[1], b[1]
         rep.gaps.append(gap)
         if gap > STALL_REPORT_S:
             rep.slow.append((gap, run.run_id, before, after))
-    return rep, data
 
 
 def check_slots(rep: Report, rt: Any, cw: ModuleType, data: dict[str, RunData]) -> None:
@@ -1072,7 +1094,9 @@ def summary(opts: Options, out: Outcome, rep: Report, unexpected: list[str]) -> 
            "  the call's step_completed. 'worker back' = heal -> the first step attempt",
            "  that worker started afterwards."] if out.cuts else []),
         "journal gap: per run (parents and children), the longest time between two",
-        "  consecutive events (until now for a run that never ended).",
+        "  consecutive events of it or its children (until now for a run that never",
+        "  ended), leaving out a run's wait for a concurrency slot (slot_waiting to its",
+        "  next event: a wait it asks for).",
     ]
     return "\n".join(lines)
 
