@@ -60,7 +60,7 @@ def _recover_one(system: ActorSystem, index: str, actor_id: str) -> int:
     restored = system.mailbox.restore(tags)
     logger.info("actor taken over after its lease expired", actor_id=actor_id,
                 restored_messages=restored)
-    system.start_turn(actor_id, token)
+    system.restart_turn(actor_id, token)
     return 1
 
 

@@ -107,6 +107,11 @@ class ActorSystem:
         #: ``hand_back(actor_id, token, need)``, the token still owning the actor. None:
         #: the turn is queued again where it came from.
         self.hand_back: Callable[[str, str, str], None] | None = None
+        #: asked before recovery queues a taken-over actor's turn: ``unserved(actor_id,
+        #: token)`` True when it kept the turn itself (nobody reads the queue the turn
+        #: would go to: queued there, it would be taken over again after every queued
+        #: lease, one more stale task each time). None: always queued.
+        self.unserved: Callable[[str, str], bool] | None = None
         #: processes that run this worker's tasks (its pool): a burst of wake-ups is cut
         #: into at least this many wake tasks, so every process takes a share
         self.pool_size = 1
@@ -324,6 +329,12 @@ class ActorSystem:
         if self.router is None:
             return self.turn_queue, None
         return self.router(actor_id, kind)
+
+    def restart_turn(self, actor_id: str, token: str) -> None:
+        """Recovery's turn of an actor it took over (see ``unserved``)."""
+        if self.unserved is not None and self.unserved(actor_id, token):
+            return
+        self.start_turn(actor_id, token)
 
     def start_turn(self, actor_id: str, token: str, kind: str | None = None) -> None:
         queue, priority = self.turn_route(actor_id, kind)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 __all__ = [
     "BROKER_LEVELS", "DEFAULT_PRIORITY", "DEFAULT_QUEUE", "QUEUE_NAME", "Route",
     "broker_priority", "celery_queues", "check_priority", "check_queue", "direct_queue",
-    "describe_need_wait", "need_step", "need_workflow",
+    "describe_need_wait", "need_queue", "need_step", "need_workflow",
 ]
 
 #: The queue of everything that names none.
@@ -108,7 +108,14 @@ def need_step(name: str) -> str:
     return f"step:{name}"
 
 
+def need_queue(name: str) -> str:
+    """What a worker needs to take work of queue ``name``: to read it."""
+    return f"queue:{name}"
+
+
 def describe_need_wait(need: str) -> str:
     """What a run's record says while its work waits for a worker (``runs status``)."""
     kind, _, name = need.partition(":")
+    if kind == "queue":
+        return f"waiting for a worker that reads queue {name!r} (no live worker does)"
     return f"waiting for a worker that has {kind} {name!r} (no live worker has it)"

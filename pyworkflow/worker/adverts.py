@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import keys
 from ..registry import list_steps, list_workflows
-from ..routing import DEFAULT_QUEUE, direct_queue, need_step, need_workflow
+from ..routing import DEFAULT_QUEUE, direct_queue, need_queue, need_step, need_workflow
 from .heartbeat import BEAT_EVERY_S, FORGET_AFTER_S, STALE_AFTER_S
 
 __all__ = ["NODE_ENV", "QUEUES_ENV", "Advert", "Adverts", "live_adverts", "this_node",
@@ -57,11 +57,13 @@ class Advert:
 
     def has(self, need: str) -> bool:
         kind, _, name = need.partition(":")
-        return name in (self.workflows if kind == "workflow" else self.steps)
+        return name in {"workflow": self.workflows, "step": self.steps,
+                        "queue": self.queues}.get(kind, [])
 
     @property
     def needs(self) -> list[str]:
-        return [need_workflow(w) for w in self.workflows] + [need_step(s) for s in self.steps]
+        return ([need_workflow(w) for w in self.workflows] + [need_step(s) for s in self.steps]
+                + [need_queue(q) for q in self.queues])
 
     def encode(self) -> str:
         return json.dumps({"at": self.at, "queues": self.queues, "workflows": self.workflows,

@@ -29,8 +29,8 @@ from typing import Any
 from actors import log as _log
 
 from .. import keys
-from ..ids import STEP_TASK, TURN_TASK, run_route, step_attempt
-from ..routing import broker_priority, describe_need_wait
+from ..ids import RUN_ID_PREFIX, STEP_TASK, TURN_TASK, run_route, step_attempt
+from ..routing import broker_priority, describe_need_wait, need_queue
 from .adverts import Advert, live_adverts, this_node
 from .step_leases import QUEUED_MS
 
@@ -96,6 +96,21 @@ class HandBack:
         else:
             logger.warning("no live worker has what this run needs; it waits for one",
                            run_id=actor_id, need=need)
+
+    def unserved(self, actor_id: str, token: str) -> bool:
+        """``ActorSystem.unserved``: recovery took over a run whose queue no live worker
+        reads (its turn task may still sit there): rather than queue one more turn task
+        after every queued lease, the run waits here, once, for a worker of that queue.
+        False (queue the turn) when a worker reads it, or when no worker advertises at
+        all (workers not started by ``worker run``: nothing to judge by)."""
+        if not actor_id.startswith(RUN_ID_PREFIX):
+            return False
+        need = need_queue(run_route(actor_id).queue)
+        self._worker_with(need)  # refreshes the adverts
+        if not self._adverts or any(a.has(need) for a in self._adverts):
+            return False
+        self.turn(actor_id, token, need)
+        return True
 
     # -- a step attempt --------------------------------------------------------------------
     def step(self, kwargs: dict[str, Any], run_id: str, call_id: int, attempt: int,

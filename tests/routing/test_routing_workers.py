@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 import pyworkflow
@@ -102,6 +103,7 @@ def _steps_queued(rt: Any) -> int:
     return celery_queue_size(rt, rt.queues["steps"])
 
 
+@pytest.mark.serial  # it times a latency
 def test_a_high_priority_runs_step_goes_before_a_backlog_of_low_priority_steps(
         rt: Any, log_dir: Path) -> None:
     step_s, concurrency = 0.01, 2
@@ -116,8 +118,33 @@ def test_a_high_priority_runs_step_goes_before_a_backlog_of_low_priority_steps(
         assert pyworkflow.get_workflow_run(backlog).status == "running", \
             "the backlog drained before the urgent step ran: nothing was measured"
         # "About one step's time per worker process": each process may hold one task it
-        # reserved; the margin is the worker's own overhead on a shared machine.
-        assert waited < 1.0 + concurrency * step_s, f"urgent step waited {waited:.3f}s"
+        # reserved. Measured 18-32 ms; the bound leaves room for a loaded machine (1.2 s
+        # seen at a load of 12 on two cores) and is still a fifth of the backlog's 10 s.
+        assert waited < 2.0 + concurrency * step_s, f"urgent step waited {waited:.3f}s"
         print(f"urgent step waited {waited * 1000:.0f} ms behind a backlog of 2,000 steps")
     finally:
         worker.stop()
+
+
+def test_a_run_on_a_queue_no_worker_reads_waits_once_instead_of_piling_up_turn_tasks(
+        rt: Any, log_dir: Path) -> None:
+    """Recovery (run by any worker) takes over the run when its queued turn is not taken
+    within the queued lease; with no worker reading its queue, it waits for one instead
+    of queueing one more turn task every 30 s."""
+    other = Worker(POOLS, log_dir, "unread-default").start()
+    billing = Worker(POOLS, log_dir, "unread-billing", extra_env={"ROUTING_TAG": "billing"},
+                     queues="billing,gpu")
+    try:
+        run_id = pyworkflow.start(pools.routing_billing)
+        wait_for(lambda: pyworkflow.get_workflow_run(run_id).waiting_for
+                 == describe_need_wait("queue:billing"), 60,
+                 message="recovery to leave the run waiting for a billing worker")
+        turns = celery_queue_size(rt, f"{rt.settings.key_prefix}.q.billing.turns")
+        assert turns == 1, f"{turns} turn tasks queued for one run"
+        billing.start()
+        assert pyworkflow.get_result(run_id, timeout=60) == {"turn": "billing",
+                                                              "step": "billing"}
+        assert not pyworkflow.get_workflow_run(run_id).waiting_for
+    finally:
+        other.stop()
+        billing.stop()
