@@ -18,7 +18,8 @@ as any native step (no second retry loop):
   step's soft limit is raised in the body at that time, and the hard kill follows a
   grace later (:mod:`pyworkflow.worker.step_time_limits`); Celery's separate hard
   limit is not kept;
-* ``queue`` is kept for routing; ``bind`` decides whether the function gets the task.
+* ``queue`` (the task's own, else the one the app's ``task_routes`` give it) is the
+  step's queue; ``bind`` decides whether the function gets the task.
 """
 
 from __future__ import annotations
@@ -75,9 +76,24 @@ def policy_of(task: Any) -> TaskPolicy:
         timeout=None if timeout is None else float(timeout),
         retry_on=tuple(getattr(task, "autoretry_for", ()) or ()),
         never_retry_on=tuple(getattr(task, "dont_autoretry_for", ()) or ()),
-        queue=getattr(task, "queue", None),
+        queue=getattr(task, "queue", None) or _routed_queue(task),
         bind=_is_bound(task),
     )
+
+
+def _routed_queue(task: Any) -> str | None:
+    """The queue the app's ``task_routes`` name for this task (Celery 5.7 deprecates
+    the task's own ``queue`` in favour of them); None when no route names one."""
+    try:
+        routes = list(task.app.amqp.routes)
+    except (AttributeError, TypeError):
+        return None
+    for route in routes:
+        found = route(task.name, (), {}, {}, task=task)
+        queue = found.get("queue") if isinstance(found, dict) else None
+        if queue is not None:
+            return str(getattr(queue, "name", queue))
+    return None
 
 
 def _is_bound(task: Any) -> bool:
