@@ -60,3 +60,18 @@ def test_bad_map_input_is_refused() -> None:
     with pytest.raises(ValueError, match="concurrency"):
         asyncio.run(pyworkflow.map(flows.doubled, [1], concurrency=0))
     assert asyncio.run(pyworkflow.map(flows.doubled, [1, 2])) == [2, 4]  # outside a run
+
+
+def test_twenty_thousand_items_cost_the_parent_two_events_per_batch() -> None:
+    """In the test environment (in process): 20 batches of 1,000; the parent's history
+    grows with the batches, each child's with its batch (100,000 items: 202 events)."""
+    import tests.flow_workflows as flows
+    from pyworkflow.testing import WorkflowEnvironment
+
+    with WorkflowEnvironment() as env:
+        handle = env.start(flows.map_doubled, 20_000, 50, 1000)
+        assert handle.result() == [2 * i for i in range(20_000)]
+        parent = handle.events()
+        children = [e["data"]["child_run_id"] for e in parent if e["type"] == "child_started"]
+        assert len(children) == 20 and len(parent) == 2 + 2 * 20
+        assert max(len(env.events(child)) for child in children) == 2 + 2 * 1000
