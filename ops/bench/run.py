@@ -732,18 +732,7 @@ def summary(r: Results) -> str:
             if takeovers:
                 add(f"  {'':<40} {takeovers} x '{TAKEOVER_LINE}' in the worker log")
         add("")
-    if r.memory:
-        add("Redis memory per run (--memory: MEMORY USAGE of each run's own keys, plus the")
-        add(" growth of shared indexes per run; used_memory delta as a cross-check)")
-        for row in r.memory:
-            add(row.line())
-        if r.dbos_memory:
-            add(f"  DBOS {r.dbos_version or ''} on Postgres, the same kinds (growth of its tables "
-                "and indexes over the runs, per run):")
-            for label, runs, table, index in r.dbos_memory:
-                add(f"  {label:<24} {table + index:>7,.0f} B/run  (tables {table:,.0f}, "
-                    f"indexes {index:,.0f}; {runs} runs)")
-        add("")
+    lines.extend(memory_section(r))
     for note in r.notes:
         add(f"note: {note}")
     if r.notes:
@@ -783,6 +772,23 @@ def _raise_interrupt(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def memory_section(r: Results) -> list[str]:
+    """The "Redis memory per run" rows (``--memory`` prints only these), with DBOS's
+    Postgres bytes for the same kinds of run when it ran."""
+    if not r.memory:
+        return []
+    out = ["Redis memory per run (--memory: MEMORY USAGE of each run's own keys, plus the",
+           " growth of shared indexes per run; used_memory delta as a cross-check)"]
+    out.extend(row.line() for row in r.memory)
+    if r.dbos_memory:
+        out.append(f"  DBOS {r.dbos_version or ''} on Postgres, the same kinds (growth of its "
+                   "tables and indexes over the runs, per run):")
+        out.extend(f"  {label:<24} {table + index:>7,.0f} B/run  (tables {table:,.0f}, "
+                   f"indexes {index:,.0f}; {runs} runs)"
+                   for label, runs, table, index in r.dbos_memory)
+    return [*out, ""]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true",
@@ -797,6 +803,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-dbos", action="store_true", help="skip the DBOS Transact column")
     p.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", dbos_peer.DEFAULT_PG_URL),
                    help="Postgres for DBOS (a fresh database is created there and dropped)")
+    p.add_argument("--memory", action="store_true",
+                   help="only the memory rows: Redis bytes per run of each kind, beside "
+                        "DBOS's Postgres bytes (prints; last-results.txt is left alone)")
     p.add_argument("--memory-runs", type=int, default=1000,
                    help="runs of each kind measured for Redis bytes per run (1000)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -896,6 +905,10 @@ def main(argv: list[str] | None = None) -> int:
         sampler.start()
         bench = Bench(rt, workers, results, args.timeout_scale, plain_app, plain_workers,
                       dbos, sampler)
+        if args.memory:  # the memory rows alone (Sizing Redis in docs/operations)
+            bench.memory(args.memory_runs)
+            print("\n" + "\n".join(memory_section(results)), flush=True)
+            return 0
         bench.warm_up()
         bench.sequential(ns)
         results.notes.append(task_as_step.bench_row(rt))  # ops/bench/task_as_step.py
