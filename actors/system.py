@@ -54,6 +54,8 @@ from .turn_begin import InHandTurn
 DEFAULT_LEASE_MS = 5_000
 
 QUEUED_LEASE_MS = 30_000
+#: See ``ActorSystem.first_turn_lease_ms``.
+FIRST_TURN_LEASE_MS = 600_000
 
 #: At most this many timer turns go in one wake task: enough to spread a worker's
 #: per-task cost (receiving, acknowledging, publishing) over many wake-ups, few enough
@@ -82,6 +84,13 @@ class ActorSystem:
         #: queue must not look like a dead turn (the running turn's lease is the short
         #: one). Enqueued turn tasks live in the broker, so a dead worker loses none.
         self.queued_lease_ms = QUEUED_LEASE_MS
+        #: ... and an actor's first turn, queued behind work in progress for as long as
+        #: the workers take to drain it (a router may put first turns last): ``activate``
+        #: of a message whose kind is in ``first_kinds``, and ``deliver_held``. Were it short, a
+        #: deep queue of first turns would be taken over every ``queued_lease_ms``, one
+        #: more turn task each time. A first turn task the broker lost waits this long.
+        self.first_turn_lease_ms = FIRST_TURN_LEASE_MS
+        self.first_kinds: frozenset[str] = frozenset()
         #: the broker is this same Redis: a turn reads its mailbox's length atomically
         self.mailbox_in_redis = mailbox_in_redis
         self.scripts = Scripts(client)
@@ -214,7 +223,7 @@ class ActorSystem:
                 before(pipe)
             self.touch_index(pipe, actor_id, queued=True)
             self.scripts.call_in(pipe, "hand_over", [keys.activation, keys.inhand],
-                                 [token, self.queued_lease_ms, message.encode()])
+                                 [token, self.first_turn_lease_ms, message.encode()])
 
         if not int(self.scripts.pipeline(build)[-1]):
             self.deliver(message)
@@ -315,9 +324,9 @@ class ActorSystem:
             # Index first: if this process dies right after taking the flag, the index
             # already points recovery at the actor.
             self.touch_index(pipe, actor_id, queued=True)
-            self.scripts.call_in(pipe, "activate", [keys.activation],
-                                 [token, self.queued_lease_ms])
+            self.scripts.call_in(pipe, "activate", [keys.activation], [token, lease])
 
+        lease = self.first_turn_lease_ms if kind in self.first_kinds else self.queued_lease_ms
         won = bool(self.scripts.pipeline(build)[1])
         if won:
             self.start_turn(actor_id, token, kind)

@@ -162,6 +162,7 @@ def _install_routing(system: actors.ActorSystem, prefix: str) -> HandBack:
     is handed back (``hand_back``); what it has is advertised (``adverts``) and what
     waits for it is claimed, by the maintenance loop."""
     system.router = TurnRouter(prefix)
+    system.first_kinds = TurnRouter.FIRST_KINDS  # put last: their lease is the long one
     hand_back = HandBack(system, prefix)
     system.hand_back = hand_back.turn
     system.unserved = hand_back.unserved

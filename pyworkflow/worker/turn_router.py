@@ -21,6 +21,11 @@ _START = "start"
 class TurnRouter:
     """``(actor_id, kind) -> (Celery queue, broker priority)`` for one key prefix."""
 
+    #: The kinds of message whose turn goes in the start band: a run's first turn, which
+    #: may wait there as long as work in progress keeps the workers busy (the actor
+    #: system gives such a turn its long first-turn lease).
+    FIRST_KINDS = frozenset({_START})
+
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self._turns: dict[str, str] = {}

@@ -84,7 +84,7 @@ def test_a_failed_publish_undoes_the_hand_over(rt: Any, captured_tasks: Any) -> 
     keys = rt.system.actor_keys(actor_id)
     previous = rt.system._enqueue
 
-    def broker_down(*_: Any) -> None:
+    def broker_down(*_: Any, **__: Any) -> None:
         raise ConnectionError("broker down")
 
     rt.system.set_enqueue(broker_down)
