@@ -115,3 +115,14 @@ def check_limit(value: Any, what: str) -> Limit:
     if not isinstance(value, Limit):
         raise TypeError(f"{what}: concurrency= takes a pyworkflow.Limit, not {value!r}")
     return value
+
+
+def check_step_keys(defn: Any, args: tuple[Any, ...] | list[Any],
+                    kwargs: dict[str, Any]) -> None:
+    """A step's limit keys for these arguments, computed where the workflow calls it: a
+    key function that raises or a value past ``MAX_LIMIT_KEY_CHARS`` fails the call in
+    the workflow's code (the worker computes the same keys again before the attempt)."""
+    if defn.concurrency is not None:
+        key_value(defn.concurrency.key, defn.fn, args, kwargs)
+    if defn.rate_limit is not None:
+        key_value(defn.rate_key, defn.fn, args, kwargs)

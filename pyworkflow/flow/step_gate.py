@@ -32,7 +32,7 @@ from ..routing import celery_queues
 from ..wire import StepAttempt, TimerFired, encode
 from ..worker._scripts import script
 from . import grants
-from .limit import key_value
+from .limit import check_step_keys, key_value
 from .slots import STEP_SLOT_LEASE_MS, Slots
 
 logger = _log.get_logger("pyworkflow.flow.steps")
@@ -96,6 +96,12 @@ class StepGate:
             return True
         args = serialization.decode(task.args or [])
         kwargs = serialization.decode(task.kwargs or {})
+        try:
+            check_step_keys(defn, args, kwargs)
+        except Exception as exc:  # checked at the call; a key function that changed since
+            logger.warning("a step's limit key could not be computed: it runs unlimited",
+                           run_id=task.run_id, step=task.step, error=str(exc))
+            return True
         slot: tuple[str, str, str] | None = None
         if defn.concurrency is not None:
             limit = defn.concurrency

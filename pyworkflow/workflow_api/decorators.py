@@ -15,7 +15,7 @@ from typing import Any, TypeVar, overload
 from ..durations import parse_duration
 from ..engine import in_workflow
 from ..engine.commands import STEP
-from ..flow.limit import Limit, check_key, check_limit
+from ..flow.limit import Limit, check_key, check_limit, check_step_keys
 from ..flow.rate import parse_rate
 from ..local.transient import call_step
 from ..registry import StepDef, WorkflowDef, register_step, register_workflow
@@ -134,6 +134,7 @@ def step(fn: Any = None, /, *, name: str | None = None, max_retries: int = 3,
             run = in_workflow()
             if run is None:  # a plain call, or a transient run's (with retries)
                 return call_step(defn, args, kwargs)
+            check_step_keys(defn, args, kwargs)  # a bad key fails here, at the call
             return STEP.schedule(run, defn, args, kwargs)
 
         setattr(call, STEP_ATTR, defn)

@@ -95,3 +95,26 @@ def test_runs_logs_shows_a_slot_wait_as_its_key_and_count_not_its_start() -> Non
         "limit": "workflow:sync", "key": "customer_id=42", "max": 5, "held": 5,
         "start": {"workflow": "sync", "args": ["42"]}}})
     assert shown.detail() == "customer_id=42  5 of 5 held"
+
+
+@step(name="spec_keyed_step", concurrency=Limit(key="account", max=1), rate_limit="5/s",
+      key="account")
+async def spec_keyed_step(account: str) -> str:
+    return account
+
+
+@workflow(name="spec_calls_keyed")
+async def spec_calls_keyed(account: str) -> str:
+    try:
+        return await spec_keyed_step(account)
+    except ValueError as exc:
+        return f"refused: {exc}"
+
+
+def test_a_step_call_whose_limit_key_is_too_long_fails_at_the_call() -> None:
+    from pyworkflow.testing import WorkflowEnvironment
+
+    with WorkflowEnvironment() as env:
+        assert env.start(spec_calls_keyed, "a-1").result() == "a-1"
+        refused = env.start(spec_calls_keyed, "x" * (MAX_LIMIT_KEY_CHARS + 1)).result()
+        assert refused.startswith("refused: a limit key is at most 200 characters")
