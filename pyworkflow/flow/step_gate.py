@@ -118,7 +118,13 @@ class StepGate:
                 return None
             slot = (name, key, holder)
             self._keeper.hold(*slot)
-        if defn.rate_limit is not None and not self._rate_allows(defn, task, args, kwargs):
+        try:
+            allowed = defn.rate_limit is None or self._rate_allows(defn, task, args, kwargs)
+        except BaseException:  # an outage: the slot must not stay renewed by this process
+            if slot is not None:
+                self._keeper.drop(*slot)
+            raise
+        if not allowed:
             self._leases.set_aside(member)
             if slot is not None:
                 self.done(slot)
