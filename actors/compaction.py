@@ -106,25 +106,29 @@ def seal(system: ActorSystem, actors: dict[str, int]) -> int:
         pipe.get(keys.sealed)
         pipe.xrange(keys.journal, count=MAX_EVENTS + 1)
     replies = pipe.execute()
-    todo: list[tuple[str, int, bytes]] = []
+    todo: list[tuple[str, int, bytes, int]] = []
     for i, actor_id in enumerate(ids):
         raw, entries = replies[2 * i], replies[2 * i + 1]
         if not entries or len(entries) > MAX_EVENTS:
             continue  # sealed already with nothing after it, gone, or too long
+        prefix = sealed.events_of(raw, actor_id)
         events = sealed.merge(raw, entries, actor_id)
+        # Whole, from the first event on, without a gap: else the read crossed another
+        # process's seal of the same journal (the script below would refuse it too).
         if len(events) > MAX_EVENTS or [e.seq for e in events] != list(
-                range(events[0].seq, events[0].seq + len(events))):
+                range(1, len(events) + 1)):
             continue
         dict_id = system.behaviour_for(actor_id).journal_dictionary
-        todo.append((actor_id, events[-1].seq, sealed.encode(events, actor_id, dict_id)))
+        todo.append((actor_id, events[-1].seq, sealed.encode(events, actor_id, dict_id),
+                     prefix[-1].seq if prefix else 0))
     if not todo:
         return 0
 
     def build(pipe: Any) -> None:
-        for actor_id, last, value in todo:
+        for actor_id, last, value, was_sealed in todo:
             keys = system.actor_keys(actor_id)
             system.scripts.call_in(pipe, "seal", [keys.journal, keys.sealed, keys.meta,
                                                   keys.seen],
-                                   [last, value, actors[actor_id]])
+                                   [last, value, actors[actor_id], was_sealed])
 
     return sum(1 for r in system.scripts.pipeline(build) if r == 1)

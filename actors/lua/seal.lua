@@ -11,6 +11,9 @@
 --          set and meta's 'last_commit' go too: an ended actor's behaviour recognises a
 --          redelivered message by itself (``TurnContext.compact_journal``), and no
 --          commit of it is in flight (a seal comes a second after its last commit)
+-- ARGV[4]  the last seq of the sealed value the caller read ('0': none): if meta's 'sealed'
+--          says otherwise, another seal came between the caller's reads, which may then
+--          have missed the events it moved: nothing is written
 -- Returns 1 when sealed, 0 when the journal has moved on (nothing written: a turn
 -- appended after the read; the next seal of the actor folds those in).
 local seq = 0
@@ -20,7 +23,8 @@ if #last > 0 then
 else
   seq = tonumber(redis.call('HGET', KEYS[3], 'sealed') or '0')
 end
-if seq ~= tonumber(ARGV[1]) or seq == 0 then
+if seq ~= tonumber(ARGV[1]) or seq == 0
+    or tonumber(redis.call('HGET', KEYS[3], 'sealed') or '0') ~= tonumber(ARGV[4]) then
   return 0
 end
 redis.call('SET', KEYS[2], ARGV[2])

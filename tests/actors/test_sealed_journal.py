@@ -128,10 +128,30 @@ def test_a_seal_that_loses_a_race_with_a_commit_writes_nothing(rt: Any) -> None:
     stale = sealed_codec.encode(journal.read(), actor_id)
     journal.commit(token, 1, 60_000, [NewEvent("b")], ["m2"], [])
     replies = rt.system.scripts.pipeline(lambda pipe: rt.system.scripts.call_in(
-        pipe, "seal", [keys.journal, keys.sealed, keys.meta, keys.seen], [1, stale, 1]))
+        pipe, "seal", [keys.journal, keys.sealed, keys.meta, keys.seen], [1, stale, 1, 0]))
     assert replies == [0]
     assert not rt.redis.exists(keys.sealed) and rt.redis.xlen(keys.journal) == 2
     assert rt.redis.sismember(keys.seen, "m2")
+
+
+@pytest.mark.redis
+def test_a_seal_read_across_another_seal_writes_nothing(rt: Any) -> None:
+    """Two processes seal one journal: the one whose read crossed the other's seal (it
+    read no sealed value, then only the events appended after that seal) must not write
+    those events alone as the journal."""
+    actor_id, token = _owned_actor(rt)
+    journal, keys = rt.system.journal(actor_id), rt.system.actor_keys(actor_id)
+    journal.commit(token, 0, 60_000, [NewEvent("a"), NewEvent("b")], ["m1"], [])
+    assert seal(rt.system, {actor_id: 0}) == 1  # the other process's seal: 1..2
+    journal.commit(token, 2, 60_000, [NewEvent("c")], ["m2"], [])
+    after_only = sealed_codec.encode([e for e in journal.read() if e.seq == 3], actor_id)
+    replies = rt.system.scripts.pipeline(lambda pipe: rt.system.scripts.call_in(
+        pipe, "seal", [keys.journal, keys.sealed, keys.meta, keys.seen], [3, after_only, 0, 0]))
+    assert replies == [0]
+    assert [e.type for e in journal.read()] == ["a", "b", "c"]
+    assert seal(rt.system, {actor_id: 0}) == 1  # a read of the whole journal seals it
+    assert [e.type for e in journal.read()] == ["a", "b", "c"]
+    assert not rt.redis.exists(keys.journal)
 
 
 @pytest.mark.redis
