@@ -101,6 +101,8 @@ SLOW = frozenset({
     "test_twenty_per_second_over_thirty_seconds_is_six_hundred_starts_across_two_workers",
     "tests/routing/test_routing_workers.py::"
     "test_a_run_on_a_queue_no_worker_reads_waits_once_instead_of_piling_up_turn_tasks",
+    "tests/routing/test_routing_workers.py::"
+    "test_a_step_on_a_queue_no_worker_reads_waits_in_it_instead_of_being_sent_again",
     "tests/routing/test_step_hand_back.py::"
     "test_a_step_the_worker_lacks_waits_for_a_worker_that_has_it_then_runs_there",
     "tests/routing/test_example_13.py::test_13_routes_billing_and_gpu_work_to_their_pools",

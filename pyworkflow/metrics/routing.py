@@ -26,11 +26,15 @@ def routing_families(rt: Any) -> Iterator[Metric]:
     steps = GaugeMetricFamily("pyworkflow_steps_waiting_for_worker",
                               "Step attempts waiting for a worker that has their step.",
                               labels=["step"])
+    readers = GaugeMetricFamily("pyworkflow_waiting_for_queue_reader",
+                                "Runs and step attempts in a queue no live worker reads "
+                                "(kept waiting instead of queued again).", labels=["queue"])
     for waiting in waiting_for_workers(rt):
         kind, _, name = waiting.need.partition(":")
-        (runs if kind == "workflow" else steps).add_metric([name], waiting.count)
+        {"workflow": runs, "step": steps}.get(kind, readers).add_metric([name], waiting.count)
     yield runs
     yield steps
+    yield readers
     workers = GaugeMetricFamily("pyworkflow_queue_workers",
                                 "Live workers reading a queue (their adverts).",
                                 labels=["queue"])

@@ -29,6 +29,7 @@ from typing import Any
 from actors import log as _log
 
 from .. import keys
+from ..events import STEP_SCHEDULED
 from ..ids import RUN_ID_PREFIX, STEP_TASK, TURN_TASK, run_route, step_attempt
 from ..routing import broker_priority, describe_need_wait, need_queue
 from .adverts import Advert, live_adverts, this_node
@@ -44,6 +45,9 @@ WAITING_LEASE_MS = 600_000
 ADVERTS_TTL_S = 2.0
 #: Entries a worker takes per need and maintenance pass.
 CLAIM_BATCH = 100
+#: A waiting entry whose task is still in its queue (nothing to send: a worker reading
+#: that queue takes it; the claim only watches it again).
+_IN_QUEUE = "in-queue"
 
 logger = _log.get_logger("pyworkflow.hand_back")
 
@@ -111,6 +115,35 @@ class HandBack:
             return False
         self.turn(actor_id, token, need)
         return True
+
+    def step_unserved(self, run_id: str, call_id: int, attempt: int) -> bool:
+        """``StepLeases.unserved``: an attempt never started, and no live worker reads its
+        queue (its task is still queued there). It waits, counted under ``queue:<name>``,
+        its watch pushed :data:`WAITING_LEASE_MS` on, rather than sent again every minute;
+        a worker that reads the queue takes the queued task. False (send it again) when
+        a worker reads the queue, or when no worker advertises at all."""
+        queue = self._step_queue(run_id, call_id)
+        need = need_queue(queue)
+        self._worker_with(need)  # refreshes the adverts
+        if not self._adverts or any(a.has(need) for a in self._adverts):
+            return False
+        member = step_attempt(run_id, call_id, attempt)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(keys.step_leases(self.prefix), {member: time.time() * 1000 + WAITING_LEASE_MS})
+        self._wait_in(pipe, need, member, {"task": _IN_QUEUE, "watch": member})
+        pipe.execute()
+        logger.warning("no live worker reads this step's queue; the attempt waits in it",
+                       run_id=run_id, call_id=call_id, queue=queue)
+        return True
+
+    def _step_queue(self, run_id: str, call_id: int) -> str:
+        """The queue an attempt of a step call went to: the step's own (journaled with
+        the call), else its run's. Read from the journal: a rare path (once per
+        ``WAITING_LEASE_MS`` per waiting attempt)."""
+        for event in self.system.journal(run_id).read():
+            if event.type == STEP_SCHEDULED and event.data.get("call_id") == call_id:
+                return str(event.data.get("queue") or run_route(run_id).queue)
+        return run_route(run_id).queue
 
     # -- a step attempt --------------------------------------------------------------------
     def step(self, kwargs: dict[str, Any], run_id: str, call_id: int, attempt: int,
@@ -184,6 +217,10 @@ class HandBack:
             logger.error("a waiting entry that is not a task, dropped", member=member)
             return 0
         system = self.system
+        if name == _IN_QUEUE:  # its task is in its queue, which this worker reads
+            system.redis.zadd(keys.step_leases(self.prefix),
+                              {task["watch"]: time.time() * 1000 + QUEUED_MS})
+            return 1
         run_id = str(args[0]) if name == TURN_TASK and args else str(kwargs.get("run_id", ""))
         if run_id:
             system.redis.hdel(system.actor_keys(run_id).record, "waiting_for")

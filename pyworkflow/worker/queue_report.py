@@ -77,10 +77,14 @@ def levels(rt: Any, queue: str) -> dict[int, int] | None:
 
 
 def queue_reports(rt: Any, names: list[str] | None = None) -> list[QueueReport]:
-    """``names``' reports, or those of the default queue and every queue a live worker
-    reads."""
-    adverts = live_adverts(rt.redis, rt.settings.key_prefix)
-    wanted = names or sorted({DEFAULT_QUEUE, *(q for a in adverts for q in a.queues)})
+    """``names``' reports, or those of the default queue, every queue a live worker
+    reads and every queue work has waited on for want of a reader."""
+    prefix = rt.settings.key_prefix
+    adverts = live_adverts(rt.redis, prefix)
+    unread = {n.decode() if isinstance(n, bytes) else str(n)
+              for n in rt.redis.smembers(keys.waiting_needs(prefix))} if names is None else set()
+    wanted = names or sorted({DEFAULT_QUEUE, *(q for a in adverts for q in a.queues),
+                              *(n.partition(":")[2] for n in unread if n.startswith("queue:"))})
     out = []
     for name in wanted:
         celery = celery_queues(rt.settings.key_prefix, name)

@@ -71,6 +71,9 @@ class StepLeases:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        #: ``unserved(run_id, call_id, attempt)``: True when the attempt's queue has no
+        #: live reader and the hook keeps watching it (``hand_back``); None: never
+        self.unserved: Callable[[str, int, int], bool] | None = None
 
     def hold(self, run_id: str, call_id: int, attempt: int,
              before: DeferredOps | None = None) -> tuple[str, str]:
@@ -251,8 +254,12 @@ class StepLeases:
             msg_id=step_result_message_id(run_id, call_id, attempt)))
 
     def report_undelivered(self, system: Any, member: str) -> None:
-        """The attempt was dispatched but never started: ask its run to send it again."""
+        """The attempt was dispatched but never started: ask its run to send it again,
+        unless ``unserved`` says its queue has no live reader (the task is still there:
+        sending it again would only add one more copy, and a journal event, a minute)."""
         run_id, call_id, attempt = _attempt_of(member)
+        if self.unserved is not None and self.unserved(run_id, call_id, attempt):
+            return
         logger.warning("step attempt never started; its run sends it again", run_id=run_id,
                        call_id=call_id, attempt=attempt)
         self._redis.zadd(self.key, {member: time.time() * 1000 + QUEUED_MS})

@@ -221,7 +221,10 @@ def _consumed(app: Any, queue: str | None) -> bool:
 
 def install(app: Any, system: Any, leases: StepLeases, hand_back: HandBack | None = None) -> None:
     """The step task on ``app``; ``hand_back``: where an attempt of a step this worker
-    lacks goes (``hand_back``; None: it fails as not registered)."""
+    lacks goes (``hand_back``; None: it fails as not registered), and what keeps an
+    attempt queued where no worker reads from being sent again every minute."""
+    if hand_back is not None:
+        leases.unserved = hand_back.step_unserved
     class Request(StepRequest):
         def hard_limit_reached(self, kwargs: dict[str, Any], limit: float) -> None:
             report_hard_limit(system, leases, kwargs, limit)

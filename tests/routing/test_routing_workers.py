@@ -22,7 +22,7 @@ from pyworkflow import keys
 from pyworkflow.cli import cli
 from pyworkflow.metrics import render_metrics
 from pyworkflow.routing import describe_need_wait
-from pyworkflow.worker.queue_report import celery_queue_size
+from pyworkflow.worker.queue_report import celery_queue_size, waiting_for_workers
 from tests import routing_workflows_a as svc_a
 from tests import routing_workflows_b as svc_b
 from tests import routing_workflows_pools as pools
@@ -148,3 +148,28 @@ def test_a_run_on_a_queue_no_worker_reads_waits_once_instead_of_piling_up_turn_t
     finally:
         other.stop()
         billing.stop()
+
+
+def test_a_step_on_a_queue_no_worker_reads_waits_in_it_instead_of_being_sent_again(
+        rt: Any, log_dir: Path) -> None:
+    """Its watch (60 s) runs out with no reader of ``gpu`` alive: rather than send the
+    attempt again each minute (a copy and a journal event each time), it waits, counted;
+    a gpu worker then takes the one task in the queue."""
+    billing = Worker(POOLS, log_dir, "gpu-less", extra_env={"ROUTING_TAG": "billing"},
+                     queues="billing").start()
+    gpu = Worker(POOLS, log_dir, "gpu-late", extra_env={"ROUTING_TAG": "gpu"}, queues="gpu")
+    try:
+        run_id = pyworkflow.start(pools.routing_billing)
+        wait_for(lambda: any(w.need == "queue:gpu" and w.count >= 1
+                             for w in waiting_for_workers(rt)), 120,
+                 message="the attempt to wait for a gpu worker")
+        steps = f"{rt.settings.key_prefix}.q.gpu.steps"
+        assert celery_queue_size(rt, steps) >= 1
+        events = [e["type"] for e in pyworkflow.get_workflow_events(run_id)]
+        assert ev.STEP_REDISPATCHED not in events
+        assert 'pyworkflow_waiting_for_queue_reader{queue="gpu"}' in render_metrics()
+        gpu.start()
+        assert pyworkflow.get_result(run_id, timeout=60) == {"turn": "billing", "step": "gpu"}
+    finally:
+        billing.stop()
+        gpu.stop()
