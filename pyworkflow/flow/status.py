@@ -61,6 +61,8 @@ def limit_states(redis: Any, prefix: str, limit_name: str | None = None,
     states = []
     for i, (name, key) in enumerate(members):
         held, waiting, max_slots = replies[3 * i:3 * i + 3]
+        if not held and not waiting:
+            continue  # emptied since: the sweep drops it from the index on its next visit
         states.append(LimitState(name, key, int(held), int(waiting),
                                  int(max_slots) if max_slots is not None else None))
     return sorted(states, key=lambda s: (s.limit, s.key))

@@ -56,7 +56,7 @@ class SlotSweeper:
 
     def visit(self, limit: str, key: str) -> None:
         prefix = self._slots.prefix
-        out = self._slots.release(limit, key, "")
+        out = self._slots.release(limit, key, "", reindex=True)
         grants.deliver(self._system, prefix, limit, key, out.grants, self._step_lease_key)
         if not out.expired_runs:
             return
