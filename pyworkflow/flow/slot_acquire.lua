@@ -5,7 +5,8 @@
 --                  while it waits and until a granted holder takes its slot
 -- KEYS[4] order    sorted set: holder -> arrival number (cancel_oldest picks the first)
 -- KEYS[5] meta     hash: max (the last declared), arrivals (counter)
--- ARGV: holder, max, policy (queue | cancel_newest | cancel_oldest), lease ms, payload
+-- ARGV: holder, max, policy (queue | cancel_newest | cancel_oldest | force: a retried run
+--       takes its slot back, over the max if it must), lease ms, payload
 -- Returns {state, held, victim, first}: state 1 holds a slot (a granted holder taking it
 -- renews it here), 0 waits, -1 refused (cancel_newest); held: slots held now; victim: the
 -- holder cancel_oldest chose to cancel, or ""; first: 1 when the limit key had neither
@@ -27,7 +28,7 @@ local waiting = redis.call('ZCARD', KEYS[2])
 local first = 0
 if held == 0 and waiting == 0 then first = 1 end
 local arrival = redis.call('HINCRBY', KEYS[5], 'arrivals', 1)
-if held < max and waiting == 0 then
+if (held < max and waiting == 0) or policy == 'force' then
   redis.call('ZADD', KEYS[1], now + lease, holder)
   redis.call('ZADD', KEYS[4], arrival, holder)
   return {1, held + 1, '', first}

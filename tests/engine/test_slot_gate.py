@@ -123,3 +123,16 @@ def test_limits_are_not_enforced_without_a_slot_store() -> None:
     ctx = _start(h, "gate_limited", "1")
     assert h.types() == ["workflow_started", "step_scheduled"]
     assert "slot" not in h.journal[0].data and not _releases(ctx)
+
+
+def test_an_operator_retry_of_a_failed_run_takes_its_slot_back() -> None:
+    slots = Slots(free=1)
+    h = _harness(slots)
+    ctx = _start(h, "gate_limited", "5")
+    task = h.steps(ctx)[0]
+    ctx = h.send("step-failed", call_id=task["call_id"], attempt=task["attempt"], ok=False,
+                 error_type="ValueError", error="bad", fatal=True)
+    assert h.record["status"] == "failed" and len(_releases(ctx)) == 1
+    h.send("retry")
+    assert slots.asked[-1] == ("workflow:gate_limited", "customer_id=5", "run:run-test",
+                               "force")

@@ -83,3 +83,13 @@ def test_gcra_allows_one_per_interval_and_reserves_the_next_start(rt: Any) -> No
     go2, at2 = take(keys=state, args=["c", 1000, 1])
     assert go2 == 0 and 1900 <= at2 - time.time() * 1000 <= 2100  # reserved one after b
     assert take(keys=state, args=["b", 1000, 1]) == [1, 0]  # b holds its reservation
+
+
+def test_a_retried_run_takes_its_slot_back_over_the_max_and_newcomers_wait(rt: Any) -> None:
+    slots, limit = _slots(rt)
+    slots.acquire(limit, "", "run:a", 1, "queue", 10_000, "")
+    assert slots.acquire(limit, "", "run:retried", 1, "force", 10_000, "").held == 2
+    assert slots.acquire(limit, "", "run:new", 1, "queue", 10_000, "").state == "waiting"
+    slots.release(limit, "", "run:a")  # 1 held of 1: still no room
+    out = slots.release(limit, "", "run:retried")
+    assert [g.holder for g in out.grants] == ["run:new"]

@@ -50,7 +50,7 @@ for _kind in KINDS.values():
 
 SLOT_GATE = SlotGate()
 CANCELLATION = Cancellation(KINDS, SLOT_GATE)
-RECOVERY = Recovery(KINDS)
+RECOVERY = Recovery(KINDS, SLOT_GATE)
 
 TIMERS: dict[str, Handler] = {
     **{purpose: handler for kind in KINDS.values()

@@ -32,11 +32,14 @@ from .base import Handler
 if TYPE_CHECKING:
     from ..run import Run
     from .base import CommandKind
+    from .slot import SlotGate
 
 
 class Recovery:
-    def __init__(self, kinds: dict[str, CommandKind[Any]]) -> None:
+    def __init__(self, kinds: dict[str, CommandKind[Any]], slot_gate: SlotGate) -> None:
         self._kinds = kinds
+        #: a retried run that had a concurrency slot takes it back (``slot.py``)
+        self._slot_gate = slot_gate
 
     def messages(self) -> dict[str, Handler]:
         return {"retry": self.retry}
@@ -83,6 +86,7 @@ class Recovery:
                                   "retry_id": retry_id})
         run.masked = set(masked)
         run.project(status="running", error="null", masked=json.dumps(masked))
+        self._slot_gate.retake(run)
         if last is not None:
             self._kinds[last.kind].retry_call(run, last)
         self._rebuild_and_wake(run)

@@ -118,6 +118,17 @@ class SlotGate:
         run.end_run("cancelled", {"error": json.dumps(error), "waiting_for": ""}, None, error)
         return True
 
+    def retake(self, run: Run) -> None:
+        """An operator's retry re-opens a run that ended (and let its slot go): it takes
+        its slot back, over the max if it must (newcomers then wait until the count is
+        below it), so the limit counts it while it runs and its next end lets it go."""
+        slot = (run.history.started or {}).get("slot")
+        store = run.ports.slots
+        if not slot or store is None:
+            return
+        store.admit(slot["limit"], slot["key"], ids.slot_holder_of_run(run.run_id),
+                    int(slot["max"]), "force", json.dumps({"run_id": run.run_id}))
+
     def on_run_end(self, run: Run) -> None:
         """Let the run's slot (or its place in the wait) go, after the commit."""
         slot = (run.history.started or {}).get("slot") or run.history.slot_waiting
