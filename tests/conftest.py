@@ -284,3 +284,18 @@ def round_trips(rt: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
 @pytest.fixture(scope="session")
 def log_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="pwtest-logs-"))
+
+
+@pytest.fixture
+def own_redis(redis_env: dict[str, str]) -> Iterator[Any]:
+    """A Redis server of the test's own (it may stop and restart it), which the runtime
+    of this process uses meanwhile (tests/_redis_server.py)."""
+    from tests._redis_server import RedisServer
+    from tests._runtime_swap import runtime_on
+
+    server = RedisServer().start()
+    try:
+        with runtime_on({"PYWORKFLOW_REDIS_URL": server.url}):
+            yield server
+    finally:
+        server.stop()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from celery import chord
 
 from pyworkflow import canvas
 from tests._redis_server import RedisServer
-from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
 from tests.adopt import chord_tasks
 from tests.adopt._plain_celery import PlainCeleryWorker, detach, point_app_at
@@ -27,14 +25,6 @@ HEADER = 20
 CELERY_GRACE_S = 20.0
 
 
-@pytest.fixture
-def own_redis(redis_env: dict[str, str]) -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    try:
-        with runtime_on({"PYWORKFLOW_REDIS_URL": server.url}):
-            yield server
-    finally:
-        server.stop()
 
 
 def _header_chord(tag: str) -> chord:

@@ -15,7 +15,6 @@ import pytest
 
 import pyworkflow
 from tests._redis_server import RedisServer
-from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
 from tests.cli.test_examples_cli import wait_done
 
@@ -128,14 +127,6 @@ def test_sigterm_lets_the_step_in_flight_finish(pair) -> None:  # type: ignore[n
     assert_clean_journal(run_id)
 
 
-@pytest.fixture
-def own_redis(redis_env: dict[str, str]) -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    try:
-        with runtime_on({"PYWORKFLOW_REDIS_URL": server.url}):
-            yield server
-    finally:
-        server.stop()
 
 
 def test_redis_restart_mid_runs_loses_nothing(own_redis: RedisServer,  # type: ignore[no-untyped-def]

@@ -13,14 +13,10 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 import pyworkflow
 from tests._redis_server import RedisServer
-from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
 from tests.cli.test_examples_cli import wait_done
 
@@ -28,14 +24,6 @@ EXAMPLE = "examples.celery.durable.06_fault_tolerance"
 RESTARTS = 16
 
 
-@pytest.fixture
-def own_redis(redis_env: dict[str, str]) -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    try:
-        with runtime_on({"PYWORKFLOW_REDIS_URL": server.url}):
-            yield server
-    finally:
-        server.stop()
 
 
 def _steps_done(runs: list[str]) -> int:
