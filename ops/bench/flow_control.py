@@ -14,33 +14,16 @@ is a median over ``reps``. The workflows are in ``flow_workflows.py``, imported 
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _time_run(rt: Any, workflow_name: str, *args: Any, timeout: float = 120.0) -> float:
-    from pyworkflow import start
-
-    t0 = time.perf_counter()
-    run_id = start(workflow_name, *args)
-    record = rt.system.actor_keys(str(run_id)).record
-    deadline = time.monotonic() + timeout
-    while True:
-        raw = rt.redis.hget(record, "status")
-        if raw == b"completed":
-            return time.perf_counter() - t0
-        if raw in (b"failed", b"cancelled", b"parked") or time.monotonic() > deadline:
-            raise RuntimeError(f"run {run_id} of {workflow_name} is {raw!r}")
-        time.sleep(0.0005)
+if not __package__:  # run as a script: the repository's root on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from ops.bench._alone import run_alone, time_run  # noqa: E402
 
 
 def measure(rt: Any, n: int = 50, reps: int = 7) -> dict[str, float]:
@@ -48,17 +31,17 @@ def measure(rt: Any, n: int = 50, reps: int = 7) -> dict[str, float]:
     call of the rate limiter's script."""
     for _ in range(2):  # warm every path
         for kind in ("plain", "slot", "rated"):
-            _time_run(rt, "bench_flow_steps", kind, 5)
-        _time_run(rt, "bench_flow_run_plain", 0)
-        _time_run(rt, "bench_flow_run_limited", 0)
+            time_run(rt, "bench_flow_steps", kind, 5)
+        time_run(rt, "bench_flow_run_plain", 0)
+        time_run(rt, "bench_flow_run_limited", 0)
     runs: dict[str, list[float]] = {"plain": [], "limited": []}
     steps: dict[str, list[float]] = {"plain": [], "slot": [], "rated": []}
     for rep in range(reps):
         for name in ("plain", "limited"):
-            per_run = [_time_run(rt, f"bench_flow_run_{name}", rep * n + i) for i in range(n)]
+            per_run = [time_run(rt, f"bench_flow_run_{name}", rep * n + i) for i in range(n)]
             runs[name].append(statistics.median(per_run) * 1000)
         for kind in steps:
-            steps[kind].append(_time_run(rt, "bench_flow_steps", kind, n) / n * 1000)
+            steps[kind].append(time_run(rt, "bench_flow_steps", kind, n) / n * 1000)
     out = {f"run_{k}": statistics.median(v) for k, v in runs.items()}
     out.update({f"step_{k}": statistics.median(v) for k, v in steps.items()})
     out["rate_script_us"] = _rate_script_us(rt)
@@ -99,33 +82,8 @@ def bench_rows(rt: Any, n: int = 50, reps: int = 7) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=50)
-    parser.add_argument("--reps", type=int, default=7)
-    parser.add_argument("--concurrency", type=int, default=2)
-    args = parser.parse_args(argv)
-    prefix = f"bench-{uuid.uuid4().hex[:10]}"
-    os.environ["PYWORKFLOW_KEY_PREFIX"] = prefix
-    os.environ.setdefault("PYWORKFLOW_LOG_FORMAT", "json")
-    from ops.bench import bench_workflows  # noqa: F401  (the workflows, by name)
-    from ops.bench.run import Workers, delete_keys
-    from pyworkflow.worker import _runtime
-
-    rt = _runtime.runtime()
-    log_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-logs-"))
-    workers = Workers(1, args.concurrency, "prefork", "INFO", log_dir, dict(os.environ))
-    try:
-        workers.start()
-        workers.wait_ready(60)
-        for line in bench_rows(rt, args.n, args.reps):
-            print(line, flush=True)
-    finally:
-        workers.stop()
-        delete_keys(rt.redis, prefix)
-    return 0
+    return run_alone(__doc__ or "", bench_rows, 50, argv)
 
 
 if __name__ == "__main__":
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     sys.exit(main())

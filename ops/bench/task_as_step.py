@@ -16,35 +16,14 @@ is the same step machinery.
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
-import tempfile
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def time_run(rt: Any, workflow_name: str, n: int, timeout: float = 120.0) -> float:
-    """Seconds from ``start()`` to the run's record saying completed."""
-    from pyworkflow import start
-
-    t0 = time.perf_counter()
-    run_id = start(workflow_name, n)
-    record = rt.system.actor_keys(str(run_id)).record
-    deadline = time.monotonic() + timeout
-    while True:
-        raw = rt.redis.hget(record, "status")
-        status = raw.decode() if raw else ""
-        if status == "completed":
-            return time.perf_counter() - t0
-        if status in ("failed", "cancelled", "parked") or time.monotonic() > deadline:
-            raise RuntimeError(f"run {run_id} of {workflow_name} is {status or 'pending'}")
-        time.sleep(0.0005)
+if not __package__:  # run as a script: the repository's root on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from ops.bench._alone import run_alone, time_run  # noqa: E402
 
 
 def measure(rt: Any, n: int = 100, reps: int = 7) -> tuple[float, float]:
@@ -73,33 +52,8 @@ def bench_row(rt: Any, n: int = 100, reps: int = 7) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=100)
-    parser.add_argument("--reps", type=int, default=7)
-    parser.add_argument("--concurrency", type=int, default=2)
-    args = parser.parse_args(argv)
-    prefix = f"bench-{uuid.uuid4().hex[:10]}"
-    os.environ["PYWORKFLOW_KEY_PREFIX"] = prefix
-    os.environ.setdefault("PYWORKFLOW_LOG_FORMAT", "json")
-    from ops.bench import bench_workflows  # noqa: F401  (the workflows, by name)
-    from ops.bench.run import Workers, delete_keys
-    from pyworkflow.worker import _runtime
-
-    rt = _runtime.runtime()
-    log_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-logs-"))
-    workers = Workers(1, args.concurrency, "prefork", "INFO", log_dir, dict(os.environ))
-    try:
-        workers.start()
-        workers.wait_ready(60)
-        native_ms, task_ms = measure(rt, args.n, args.reps)
-        print(row(native_ms, task_ms, args.n, args.reps), flush=True)
-    finally:
-        workers.stop()
-        delete_keys(rt.redis, prefix)
-    return 0
+    return run_alone(__doc__ or "", lambda rt, n, reps: [bench_row(rt, n, reps)], 100, argv)
 
 
 if __name__ == "__main__":
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     sys.exit(main())
