@@ -210,12 +210,23 @@ def _turns_read_here(system: Any, run_id: str) -> bool:
     """Whether this worker reads the queue of ``run_id``'s turns: only then may it run the
     run's next turn itself, right after the step (a step on a ``gpu`` queue must not
     bring its run's turns to the gpu workers)."""
-    return _consumed(current_app, system.turn_route(run_id)[0])
+    return _consumed(_installed[0] if _installed else current_app,
+                     system.turn_route(run_id)[0])
+
+
+#: The app ``install`` put the step task on (the worker's; not Celery's ``current_app``,
+#: which a module the worker imports may have replaced).
+_installed: list[Any] = []
 
 
 def _consumed(app: Any, queue: str | None) -> bool:
-    """Whether this worker reads ``queue`` (``-Q``; all queues when none were chosen)."""
-    selected = app.amqp.queues.consume_from
+    """Whether this worker reads ``queue`` (``-Q``; all queues when none were chosen:
+    Celery's ``consume_from`` then names only the queues declared so far, so "none
+    chosen" is read from its ``_consume_from``, unset until ``-Q`` selects)."""
+    queues = app.amqp.queues
+    if getattr(queues, "_consume_from", None) is None:
+        return True
+    selected = queues.consume_from
     return not selected or queue is None or queue in selected
 
 
@@ -225,6 +236,7 @@ def install(app: Any, system: Any, leases: StepLeases, hand_back: HandBack | Non
     attempt queued where no worker reads from being sent again every minute."""
     if hand_back is not None:
         leases.unserved = hand_back.step_unserved
+    _installed[:] = [app]
     class Request(StepRequest):
         def hard_limit_reached(self, kwargs: dict[str, Any], limit: float) -> None:
             report_hard_limit(system, leases, kwargs, limit)
