@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeAlias, TypeVar
@@ -39,11 +40,15 @@ from .. import (
 )
 from .._start_plan import StartPlan, plan_start
 from ..errors import RunNotFoundError
+from ..ids import RUN_ID_PREFIX, run_route
+from ..routing import describe_need_wait, need_queue
 from ..run_info import AwaitableList, RunId, RunInfo, run_info_from_record, values_from_record
 from ..tracing import start_span
 from ..wire import CancelRun, RetryRun, encode
 from ..worker._runtime import Runtime
 from ..worker._scripts import script
+from ..worker.adverts import Advert
+from ..worker.heartbeat import STALE_AFTER_S
 from ..worker.idempotency import (
     CLAIM_SCRIPT,
     RELEASE_SCRIPT,
@@ -192,7 +197,25 @@ def _tail_and_record(rt: Runtime, run_id: str) -> Pipeline:
 
 
 def get_workflow_run(rt: Runtime, run_id: str) -> Op[RunInfo]:
-    return run_info_from_record(run_id, (yield from _record(rt, run_id)))
+    info = run_info_from_record(run_id, (yield from _record(rt, run_id)))
+    if info.status == "pending" and not info.waiting_for and run_id.startswith(RUN_ID_PREFIX):
+        info = yield from _unread_queue(rt, info)
+    return info
+
+
+def _unread_queue(rt: Runtime, info: RunInfo) -> Op[RunInfo]:
+    """A run not begun whose queue no live worker reads says so at once: its start turn
+    waits in that queue under a long lease (recovery would say it only after that), and
+    an operator asking why it does not begin wants the answer now. Workers that
+    advertise nothing (not started by ``worker run``) leave it unsaid."""
+    need = need_queue(run_route(info.run_id).queue)
+    (raw,) = yield Pipeline((command("hgetall", keys.worker_adverts(rt.settings.key_prefix)),))
+    live = [a for a in (Advert.decode(node.decode() if isinstance(node, bytes) else str(node),
+                                      entry) for node, entry in (raw or {}).items())
+            if a is not None and a.at >= time.time() - STALE_AFTER_S]
+    if not live or any(a.has(need) for a in live):
+        return info
+    return dataclasses.replace(info, waiting_for=describe_need_wait(need))
 
 
 def get_values(rt: Runtime, run_id: str) -> Op[dict[str, Any]]:

@@ -22,10 +22,12 @@ from pyworkflow import keys
 from pyworkflow.cli import cli
 from pyworkflow.metrics import render_metrics
 from pyworkflow.routing import describe_need_wait
+from pyworkflow.worker import _runtime
 from pyworkflow.worker.queue_report import celery_queue_size, waiting_for_workers
 from tests import routing_workflows_a as svc_a
 from tests import routing_workflows_b as svc_b
 from tests import routing_workflows_pools as pools
+from tests._runtime_swap import runtime_on
 from tests._workers import Worker, wait_for
 
 A, B, POOLS = (svc_a.__name__, svc_b.__name__, pools.__name__)
@@ -106,6 +108,13 @@ def _steps_queued(rt: Any) -> int:
 @pytest.mark.serial  # it times a latency
 def test_a_high_priority_runs_step_goes_before_a_backlog_of_low_priority_steps(
         rt: Any, log_dir: Path) -> None:
+    # A key prefix of its own: the backlog it leaves queued (the urgent run's result
+    # comes long before the 2,000 steps are done) must not reach later tests' workers.
+    with runtime_on({"PYWORKFLOW_KEY_PREFIX": f"{rt.settings.key_prefix}-prio"}):
+        _urgent_before_backlog(_runtime.runtime(), log_dir)
+
+
+def _urgent_before_backlog(rt: Any, log_dir: Path) -> None:
     step_s, concurrency = 0.01, 2
     worker = Worker(POOLS, log_dir, "prio", concurrency=concurrency).start()
     try:
@@ -128,9 +137,10 @@ def test_a_high_priority_runs_step_goes_before_a_backlog_of_low_priority_steps(
 
 def test_a_run_on_a_queue_no_worker_reads_waits_once_instead_of_piling_up_turn_tasks(
         rt: Any, log_dir: Path) -> None:
-    """Recovery (run by any worker) takes over the run when its queued turn is not taken
-    within the queued lease; with no worker reading its queue, it waits for one instead
-    of queueing one more turn task every 30 s."""
+    """With no worker reading its queue, the run says at once that it waits for one
+    (``runs status``), and it waits with its one turn task queued: recovery, when the
+    first turn's long queued lease runs out, leaves it waiting instead of queueing one
+    more turn task each time (``HandBack.unserved``)."""
     other = Worker(POOLS, log_dir, "unread-default").start()
     billing = Worker(POOLS, log_dir, "unread-billing", extra_env={"ROUTING_TAG": "billing"},
                      queues="billing,gpu")
@@ -138,7 +148,7 @@ def test_a_run_on_a_queue_no_worker_reads_waits_once_instead_of_piling_up_turn_t
         run_id = pyworkflow.start(pools.routing_billing)
         wait_for(lambda: pyworkflow.get_workflow_run(run_id).waiting_for
                  == describe_need_wait("queue:billing"), 60,
-                 message="recovery to leave the run waiting for a billing worker")
+                 message="the run to say it waits for a billing worker")
         turns = celery_queue_size(rt, f"{rt.settings.key_prefix}.q.billing.turns")
         assert turns == 1, f"{turns} turn tasks queued for one run"
         billing.start()
