@@ -55,7 +55,7 @@ DEFAULT_LEASE_MS = 5_000
 
 QUEUED_LEASE_MS = 30_000
 #: See ``ActorSystem.first_turn_lease_ms``.
-FIRST_TURN_LEASE_MS = 600_000
+FIRST_TURN_LEASE_MS = 60_000
 
 #: At most this many timer turns go in one wake task: enough to spread a worker's
 #: per-task cost (receiving, acknowledging, publishing) over many wake-ups, few enough
@@ -88,7 +88,10 @@ class ActorSystem:
         #: the workers take to drain it (a router may put first turns last): ``activate``
         #: of a message whose kind is in ``first_kinds``, and ``deliver_held``. Were it short, a
         #: deep queue of first turns would be taken over every ``queued_lease_ms``, one
-        #: more turn task each time. A first turn task the broker lost waits this long.
+        #: more turn task each time. A first turn whose task was never sent (its sender
+        #: died between setting the flag and sending it) waits this long, so it is a
+        #: minute, not more: at 10 minutes the chaos run (30 kills) had a child run
+        #: stand still past its stall limit.
         self.first_turn_lease_ms = FIRST_TURN_LEASE_MS
         self.first_kinds: frozenset[str] = frozenset()
         #: the broker is this same Redis: a turn reads its mailbox's length atomically
