@@ -144,12 +144,20 @@ def test_a_run_on_a_queue_no_worker_reads_waits_once_instead_of_piling_up_turn_t
     other = Worker(POOLS, log_dir, "unread-default").start()
     billing = Worker(POOLS, log_dir, "unread-billing", extra_env={"ROUTING_TAG": "billing"},
                      queues="billing,gpu")
+    billing_turns = f"{rt.settings.key_prefix}.q.billing.turns"
     try:
+        # Earlier tests of this session may have left turn tasks in that queue: count ours.
+        before = celery_queue_size(rt, billing_turns)
         run_id = pyworkflow.start(pools.routing_billing)
         wait_for(lambda: pyworkflow.get_workflow_run(run_id).waiting_for
                  == describe_need_wait("queue:billing"), 60,
                  message="the run to say it waits for a billing worker")
-        turns = celery_queue_size(rt, f"{rt.settings.key_prefix}.q.billing.turns")
+        # Then recovery, once the first turn's lease (a minute) runs out, leaves it waiting
+        # (the record says so) rather than queueing another turn task.
+        record = rt.system.actor_keys(run_id).record
+        wait_for(lambda: rt.redis.hget(record, "waiting_for"), 120, 0.5,
+                 "recovery to leave the run waiting for a billing worker")
+        turns = celery_queue_size(rt, billing_turns) - before
         assert turns == 1, f"{turns} turn tasks queued for one run"
         billing.start()
         assert pyworkflow.get_result(run_id, timeout=60) == {"turn": "billing",
