@@ -93,7 +93,10 @@ def test_patched_keeps_an_old_run_on_the_old_branch_and_runs_check_sees_it(worke
     assert "No parked runs" in nothing.stdout
 
 
-def test_runs_check_needs_a_module(rt) -> None:  # type: ignore[no-untyped-def]
+def test_runs_check_needs_a_module(rt, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # An earlier test of this process may have imported a module through the runtime,
+    # which remembers it in the environment for worker children (PYWORKFLOW_MODULE).
+    monkeypatch.delenv("PYWORKFLOW_MODULE", raising=False)
     proc = cli("runs", "check", check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
