@@ -16,11 +16,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import pyworkflow
-from ops.chaos.partition import Partition, unshare_available
+from ops.chaos.partition import Partition
 from tests._partition import (
+    MARKS,
     MODULE,
     PARTITION_S,
     IsolatedWorker,
@@ -32,13 +31,7 @@ from tests._partition import (
 from tests._workers import Worker, wait_for
 from tests.cli.test_examples_cli import wait_done
 
-# quiet: the other worker must finish the runs within the partition's 60 s, which
-# includes a 30 s lease running out; beside three other test processes on two cores it
-# once took longer (a full run, the broker-only cut). Beside the other partition test
-# (mostly waiting) it keeps its margin.
-pytestmark = [pytest.mark.skipif(not unshare_available(),
-                                 reason="needs unprivileged user and network namespaces"),
-              pytest.mark.slow, pytest.mark.quiet]
+pytestmark = MARKS
 
 def test_a_worker_cut_from_redis_and_the_broker_holding_a_turn_a_step_and_firings(
         rt: Any, log_dir: Path, cut_off: Partition) -> None:
