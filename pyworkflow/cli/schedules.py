@@ -35,11 +35,12 @@ from ..schedules.overlap import OVERLAP_POLICIES
 from ..serialization import SerializationError
 from . import _output as out
 from ._arguments import ArgumentError, bind_arguments
-from ._root import CliError, cli
+from ._commands import SCHEDULES
+from ._root import CliError
 from .setup import NeedsRedis
 
 
-@cli.group(cls=NeedsRedis)
+@click.group(cls=NeedsRedis, lazy=SCHEDULES)
 def schedules() -> None:
     """Start workflows on a cron expression or an interval."""
     out.keep_stdout_clean()
@@ -75,9 +76,13 @@ def _when(seconds: float | None) -> str:
 @click.option("--start-at", metavar="ISO", help="No firing before this.")
 @click.option("--end-at", metavar="ISO", help="No firing after this.")
 @click.option("--jitter", metavar="DURATION", help="Delay each firing by up to this.")
+@click.option("--queue", metavar="NAME", help="Its runs' queue (default: the workflow's).")
+@click.option("--priority", type=int, metavar="0-9",
+              help="Its runs' priority, 9 first (default: the workflow's, else 5).")
 def create(workflow: str, cron: str | None, interval: str | None, arg_items: tuple[str, ...],
            args_json: str | None, timezone: str, overlap: str, schedule_id: str | None,
-           start_at: str | None, end_at: str | None, jitter: str | None) -> None:
+           start_at: str | None, end_at: str | None, jitter: str | None, queue: str | None,
+           priority: int | None) -> None:
     """Create a schedule that starts WORKFLOW.
 
     \b
@@ -94,7 +99,8 @@ def create(workflow: str, cron: str | None, interval: str | None, arg_items: tup
         raise CliError(str(exc)) from None
     sid = _refusals(api.create_schedule, wf.name, cron=cron, interval=interval, args=args,
                     kwargs=kwargs, schedule_id=schedule_id, overlap=overlap,
-                    timezone=timezone, start_at=start_at, end_at=end_at, jitter=jitter)
+                    timezone=timezone, start_at=start_at, end_at=end_at, jitter=jitter,
+                    queue=queue, priority=priority)
     info = api.get_schedule(sid)
     if out.is_json():
         out.emit_json(info.to_dict())
@@ -143,6 +149,7 @@ def show(schedule_id: str) -> None:
         ("schedule", info.schedule_id), ("workflow", info.workflow), ("status", info.status),
         *([("error", info.error)] if info.error else []),
         ("when", spec.describe()), ("overlap", spec.overlap),
+        ("route", f"queue {spec.route.queue}, priority {spec.route.priority}"),
         ("arguments", out.compact({"args": spec.args, "kwargs": spec.kwargs})),
         ("next firing", _when(info.next_fire_at)), ("last firing", _when(info.last_fire_at)),
         ("last run", info.last_run_id or "-"), ("running", ", ".join(info.running) or "-"),

@@ -1,11 +1,11 @@
 """What apps and the CLI call: create, change, inspect schedules.
 
 Each call checks what it can before anything is written (the workflow exists, the
-arguments fit its signature and encode as JSON, the cron expression and timezone
-are valid) and then sends one message to the schedule's actor, which decides and
-journals. ``create_schedule`` also writes the schedule's first record and index
-entry, so ``get_schedule`` and ``list_schedules`` see it at once; from then on the
-actor's projection keeps the record.
+arguments fit its signature and encode as JSON, the cron expression, timezone and
+route are valid: :func:`build_spec`) and then sends one message to the schedule's
+actor, which decides and journals. ``create_schedule`` also writes the schedule's
+first record and index entry, so ``get_schedule`` and ``list_schedules`` see it at
+once; from then on the actor's projection keeps the record.
 
 Every input is bounded (:mod:`.limits`). ``backfill_schedule`` counts the range's
 firings before sending anything (walking at most ``MAX_BACKFILL + 1``) and refuses a
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import ids, keys
-from .._start_plan import encode_arguments, workflow_def
+from .._start_plan import encode_arguments, route_of, workflow_def
 from ..worker._runtime import runtime
 from .errors import (
     InvalidScheduleError,
@@ -46,29 +46,43 @@ _UNSET: Any = object()
 def build_spec(workflow: Any, *, cron: str | None = None, interval: Any = None,
                args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
                overlap: str = "skip", timezone: str = "UTC", start_at: Any = None,
-               end_at: Any = None, jitter: Any = None) -> ScheduleSpec:
-    """A checked spec; raises InvalidScheduleError, TypeError or SerializationError."""
+               end_at: Any = None, jitter: Any = None, queue: str | None = None,
+               priority: int | None = None) -> ScheduleSpec:
+    """A checked spec; raises InvalidScheduleError, TypeError or SerializationError.
+
+    Its runs' route is decided here by ``start()``'s own decision (``route_of``:
+    ``queue``/``priority`` if given, else what the workflow declares, else the default),
+    once, in the process that has the workflow: the schedule's actor may turn on a
+    worker without the workflow's code, and its firings must not depend on which."""
     defn = workflow_def(workflow)
     enc_args, enc_kwargs = encode_arguments(defn, tuple(args), dict(kwargs or {}))
+    try:
+        route = route_of(defn, queue, priority)
+    except ValueError as exc:
+        raise InvalidScheduleError(str(exc)) from None
     return ScheduleSpec(
         workflow=defn.name, args=enc_args, kwargs=enc_kwargs, cron=cron,
         interval_s=None if interval is None else interval_seconds(interval),
         timezone=timezone, overlap=overlap, start_at_ms=epoch_ms(start_at),
         end_at_ms=epoch_ms(end_at),
-        jitter_s=None if jitter is None else interval_seconds(jitter)).check()
+        jitter_s=None if jitter is None else interval_seconds(jitter),
+        **ScheduleSpec.route_fields(route)).check()
 
 
 def create_schedule(workflow: Any, *, cron: str | None = None, interval: Any = None,
                     args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
                     schedule_id: str | None = None, overlap: str = "skip",
                     timezone: str = "UTC", start_at: Any = None, end_at: Any = None,
-                    jitter: Any = None) -> str:
+                    jitter: Any = None, queue: str | None = None,
+                    priority: int | None = None) -> str:
     """Start ``workflow`` on ``cron`` (in ``timezone``) or every ``interval`` (``"5m"``,
     seconds, a timedelta); returns the schedule id (``sched-...``). ``overlap`` is what
-    a firing does while the previous run is still going (see ``overlap.py``)."""
+    a firing does while the previous run is still going (see ``overlap.py``).
+    ``queue``/``priority``: its runs' route, over what the workflow declares, as for
+    ``start()`` (every firing's run, the timer's, a trigger's or a backfill's, takes it)."""
     spec = build_spec(workflow, cron=cron, interval=interval, args=args, kwargs=kwargs,
                       overlap=overlap, timezone=timezone, start_at=start_at, end_at=end_at,
-                      jitter=jitter)
+                      jitter=jitter, queue=queue, priority=priority)
     sid = ids.schedule_id(schedule_id) if schedule_id else ids.new_schedule_id(spec.workflow)
     check_schedule_id(sid)
     rt = runtime()
@@ -202,9 +216,11 @@ def delete_schedule(schedule_id: str, wait: float = 0.0) -> bool:
 def update_schedule(schedule_id: str, *, cron: Any = _UNSET, interval: Any = _UNSET,
                     args: Any = _UNSET, kwargs: Any = _UNSET, overlap: Any = _UNSET,
                     timezone: Any = _UNSET, start_at: Any = _UNSET, end_at: Any = _UNSET,
-                    jitter: Any = _UNSET) -> None:
+                    jitter: Any = _UNSET, queue: Any = _UNSET, priority: Any = _UNSET) -> None:
     """Change what was given; the rest stays. Giving ``cron`` drops the interval and the
-    other way round. The next firing is computed anew from now."""
+    other way round. The next firing is computed anew from now. The route stays as it
+    was decided at creation unless ``queue``/``priority`` is given (None: what the
+    workflow declares now)."""
     current = _live(schedule_id)
     spec = current.spec
     given = {k: v for k, v in {"cron": cron, "interval": interval, "overlap": overlap,
@@ -222,7 +238,9 @@ def update_schedule(schedule_id: str, *, cron: Any = _UNSET, interval: Any = _UN
         overlap=given.get("overlap", spec.overlap), timezone=given.get("timezone", spec.timezone),
         start_at=given["start_at"] if "start_at" in given else _secs(spec.start_at_ms),
         end_at=given["end_at"] if "end_at" in given else _secs(spec.end_at_ms),
-        jitter=given.get("jitter", spec.jitter_s))
+        jitter=given.get("jitter", spec.jitter_s),
+        queue=spec.route.queue if queue is _UNSET else queue,
+        priority=spec.route.priority if priority is _UNSET else priority)
     changes = {k: v for k, v in new.to_dict().items()
                if k != "anchor_ms" and v != getattr(spec, k)}
     if changes:

@@ -11,7 +11,10 @@ Why it is built this way:
   (stale after a pause or update, or a duplicate delivery) is ignored.
 * A firing starts its run with a ``start`` message whose run id and message id are
   derived from (schedule, fire time): a replayed turn, a re-dispatched effect or a
-  timer delivered twice is one run.
+  timer delivered twice is one run. The run id also carries the spec's route (decided
+  when the schedule was made, by ``start()``'s decision), so every firing (the timer's,
+  a catch-up, a trigger, a backfill, a buffered one) runs on the workflow's queue and
+  priority.
 * Firings missed while no worker ran are found when the late timer fires: the
   newest :data:`MAX_CATCH_UP` fire times from the armed one up to now (computed from
   the newest end, so a year without workers costs no more than a minute), handed to
@@ -154,9 +157,14 @@ class Turn:
                 self.sid, self.state.generation, self.state.next_fire_ms)))
 
     # -- firings --------------------------------------------------------------------------
+    def run_id(self, fire_ms: int) -> str:
+        """The run of a firing: derived from (schedule, fire time) and carrying the
+        spec's route, so the run's turns and steps go where ``start()`` would send them."""
+        return ids.scheduled_run_id(self.sid, fire_ms, self.spec.route)
+
     def due(self, fire_ms: int, reason: str, policy: str) -> None:
         """A firing is due: start its run, skip it or buffer it, per ``policy``."""
-        run_id = ids.scheduled_run_id(self.sid, fire_ms)
+        run_id = self.run_id(fire_ms)
         state = self.state
         if fire_ms in state.recent_fires or fire_ms in state.buffered or run_id in state.running:
             self.emit(ev.SCHEDULE_SKIPPED, {"fire_ms": fire_ms, "reason": "already started"})
@@ -173,7 +181,7 @@ class Turn:
                                              "replace": decision == "cancel_and_buffer"})
 
     def start(self, fire_ms: int, reason: str) -> None:
-        run_id = ids.scheduled_run_id(self.sid, fire_ms)
+        run_id = self.run_id(fire_ms)
         spec = self.spec
         fire_time = dt.datetime.fromtimestamp(fire_ms / 1000, dt.UTC).isoformat()
         start = StartRun(workflow=spec.workflow, args=spec.args, kwargs=spec.kwargs,

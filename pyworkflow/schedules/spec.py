@@ -17,6 +17,10 @@ Firings are computed lazily (:meth:`ScheduleSpec.firings`) or from the newest en
 its answer holds, whatever the range: an interval's are arithmetic, a cron
 expression's are walked forwards or backwards from the end that matters.
 
+A spec also holds its firings' route (``queue``, ``priority``: see :attr:`ScheduleSpec.route`),
+decided once when the schedule is made, by the decision ``start()`` makes
+(``_start_plan.route_of``), and kept as a Temporal schedule's action keeps its task queue.
+
 Everything is milliseconds since the epoch (UTC); the timezone only matters to cron.
 A spec is checked whole at creation (:func:`ScheduleSpec.check`), so a bad cron
 expression or timezone is refused with a clear error before anything is written,
@@ -37,6 +41,7 @@ from typing import Any
 from cronsim import CronSim, CronSimError
 
 from ..durations import parse_duration
+from ..routing import DEFAULT_PRIORITY, DEFAULT_QUEUE, Route, check_priority, check_queue
 from . import limits
 from .errors import InvalidScheduleError
 from .limits import MIN_INTERVAL_S
@@ -60,6 +65,11 @@ class ScheduleSpec:
     jitter_s: float | None = None
     #: Interval schedules: the instant their firings count from (set by the actor).
     anchor_ms: int | None = None
+    #: Its runs' route, as ``start()`` decided it when the schedule was made (the
+    #: start's ``queue=``/``priority=``, else the workflow's, else the default); None
+    #: stands for the default, so a spec written before routes existed reads the same.
+    queue: str | None = None
+    priority: int | None = None
 
     # -- checking ---------------------------------------------------------------------
     def check(self) -> ScheduleSpec:
@@ -82,6 +92,10 @@ class ScheduleSpec:
         if (self.start_at_ms is not None and self.end_at_ms is not None
                 and self.end_at_ms <= self.start_at_ms):
             raise InvalidScheduleError("end_at must be after start_at")
+        try:
+            _ = self.route  # checks both parts
+        except ValueError as exc:
+            raise InvalidScheduleError(str(exc)) from None
         jitter = self.jitter_s
         if jitter is not None and not (_number(jitter) and 0 <= jitter <= limits.MAX_JITTER_S):
             raise InvalidScheduleError(f"jitter must be from 0 to {limits.MAX_JITTER_S:g}s "
@@ -107,6 +121,19 @@ class ScheduleSpec:
         if value > limits.MAX_INTERVAL_S:
             raise InvalidScheduleError(f"interval {value:g}s is longer than the limit of "
                                        f"{limits.MAX_INTERVAL_S:g}s (100 years)")
+
+    @property
+    def route(self) -> Route:
+        """Where its runs go: the run id of each firing carries it (``ids.scheduled_run_id``),
+        so its turns and steps take that queue and priority, as a started run's do."""
+        return Route(DEFAULT_QUEUE if self.queue is None else check_queue(self.queue),
+                     DEFAULT_PRIORITY if self.priority is None else check_priority(self.priority))
+
+    @staticmethod
+    def route_fields(route: Route) -> dict[str, Any]:
+        """``queue``/``priority`` as a spec holds ``route`` (None where it is the default)."""
+        return {"queue": None if route.queue == DEFAULT_QUEUE else route.queue,
+                "priority": None if route.priority == DEFAULT_PRIORITY else route.priority}
 
     # -- firing times -------------------------------------------------------------------
     def next_after(self, after_ms: int) -> int | None:
@@ -217,8 +244,11 @@ class ScheduleSpec:
         return replace(self, **changes)
 
     def digest(self) -> str:
-        """Identifies the spec a declaration asked for (the anchor is the actor's)."""
-        body = {k: v for k, v in self.to_dict().items() if k != "anchor_ms"}
+        """Identifies the spec a declaration asked for (the anchor is the actor's). A
+        default route is left out, so specs declared before routes existed keep their
+        digest (and are not declared again, as changed, by every worker's restart)."""
+        body = {k: v for k, v in self.to_dict().items()
+                if k != "anchor_ms" and not (k in ("queue", "priority") and v is None)}
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def describe(self) -> str:
