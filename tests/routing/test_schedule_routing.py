@@ -2,9 +2,9 @@
 of ``@workflow(queue="billing", priority=7)`` fires runs whose ids carry that route and
 which a worker reading ``billing`` runs, as ``start()``'s would; a schedule's own
 ``queue``/``priority`` goes over the workflow's (here back to the default queue, at
-priority 2), for its backfill's runs too. Two workers: one reads only ``default``
-(where the schedule's own turns go), one only ``billing``; both have the workflow, so
-only the route decides which one runs a run."""
+priority 2), for its backfill's runs too; an update moves it. Two workers: one reads
+only ``default`` (where the schedule's own turns go), one only ``billing``; both have
+the workflow, so only the route decides which one runs a run."""
 
 from __future__ import annotations
 
@@ -50,6 +50,14 @@ def test_a_schedule_of_a_queued_workflow_fires_on_its_queue_and_priority(
         assert run_id.endswith("@billing+7") and run_route(run_id) == Route("billing", 7)
         assert pyworkflow.get_result(run_id, timeout=60) == {"turn": "billing",
                                                              "step": "billing"}
+        # an update moves the route of the firings after it (a trigger's here)
+        api.update_schedule(sid, priority=3)
+        wait_for(lambda: api.get_schedule(sid).spec.route == Route("billing", 3), 20, 0.1,
+                 "the update")
+        api.trigger_schedule(sid)
+        triggered = wait_for(lambda: _fired_runs(sid)[1:], 20, 0.1, "the trigger")[-1]
+        assert run_route(triggered) == Route("billing", 3), triggered
+        assert pyworkflow.get_result(triggered, timeout=60)["turn"] == "billing"
 
         # the schedule's own route (CLI create --queue/--priority), for backfilled firings
         now = time.time()
