@@ -27,9 +27,23 @@ from tests.cli.test_examples_cli import cli
 MODULE = "tests.routing.schedule_routing_workflows"
 
 
-def _fired_runs(sid: str) -> list[str]:
+def _fired_runs(sid: str, reason: str | None = None) -> list[str]:
+    """The runs the schedule's firings started (``reason``: only those, e.g. "trigger")."""
     return [e.data["run_id"] for e in runtime().system.journal(sid).read(0)
-            if e.type == ev.SCHEDULE_FIRED]
+            if e.type == ev.SCHEDULE_FIRED and reason in (None, e.data.get("reason"))]
+
+
+def _result(run_id: str) -> Any:
+    """The run's result, once it has one: a firing is journaled before its run's record
+    exists (the start is sent after the schedule's commit)."""
+    def done() -> bool:
+        try:
+            return pyworkflow.get_workflow_run(run_id).finished
+        except pyworkflow.RunNotFoundError:
+            return False
+
+    wait_for(done, 60, 0.1, f"run {run_id} to finish")
+    return pyworkflow.get_result(run_id, timeout=5)
 
 
 def test_a_schedule_of_a_queued_workflow_fires_on_its_queue_and_priority(
@@ -48,16 +62,15 @@ def test_a_schedule_of_a_queued_workflow_fires_on_its_queue_and_priority(
         run_id = wait_for(lambda: _fired_runs(sid)[:1], 20, 0.1, "the first firing")[0]
         api.pause_schedule(sid)
         assert run_id.endswith("@billing+7") and run_route(run_id) == Route("billing", 7)
-        assert pyworkflow.get_result(run_id, timeout=60) == {"turn": "billing",
-                                                             "step": "billing"}
+        assert _result(run_id) == {"turn": "billing", "step": "billing"}
         # an update moves the route of the firings after it (a trigger's here)
         api.update_schedule(sid, priority=3)
         wait_for(lambda: api.get_schedule(sid).spec.route == Route("billing", 3), 20, 0.1,
                  "the update")
         api.trigger_schedule(sid)
-        triggered = wait_for(lambda: _fired_runs(sid)[1:], 20, 0.1, "the trigger")[-1]
+        (triggered,) = wait_for(lambda: _fired_runs(sid, "trigger"), 20, 0.1, "the trigger")
         assert run_route(triggered) == Route("billing", 3), triggered
-        assert pyworkflow.get_result(triggered, timeout=60)["turn"] == "billing"
+        assert _result(triggered)["turn"] == "billing"
 
         # the schedule's own route (CLI create --queue/--priority), for backfilled firings
         now = time.time()
@@ -73,8 +86,7 @@ def test_a_schedule_of_a_queued_workflow_fires_on_its_queue_and_priority(
                         "3 backfilled firings")
         for backfilled in runs:
             assert run_route(backfilled) == Route("default", 2), backfilled
-            assert pyworkflow.get_result(backfilled, timeout=60) == {"turn": "default",
-                                                                    "step": "default"}
+            assert _result(backfilled) == {"turn": "default", "step": "default"}
         api.delete_schedule(sid)
         api.delete_schedule(own)
     finally:
