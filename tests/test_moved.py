@@ -63,3 +63,29 @@ def test_an_old_path_imports_first_thing_in_a_fresh_interpreter() -> None:
 def test_a_path_not_in_the_table_is_not_invented() -> None:
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("pyworkflow.no_such_module")
+
+
+def test_the_root_loads_a_name_when_it_is_first_used() -> None:
+    """``import pyworkflow`` loads no client (PEP 562 facade), and ``step.from_task``
+    works although Celery is loaded only when a task is adopted."""
+    code = """
+import sys
+import pyworkflow
+assert [m for m in ("celery", "kombu", "redis", "pyworkflow.client") if m in sys.modules] == []
+from pyworkflow import step, workflow
+assert "celery" not in sys.modules, "the workflow half loaded Celery"
+from celery import Celery
+app = Celery("moved-probe")
+@app.task(name="probe.add")
+def add(a, b):
+    return a + b
+made = step.from_task(add)
+assert made.__pyworkflow_task__.name == "probe.add"
+@step
+@app.task(name="probe.mul")
+def mul(a, b):
+    return a * b
+assert mul.__pyworkflow_task__.name == "probe.mul"
+assert "start" in dir(pyworkflow) and pyworkflow.start.__module__ == "pyworkflow.client.sync"
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,8 +1,9 @@
 """The ``pyworkflow`` command line: ``pyworkflow [--module M] [--config F] COMMAND``.
 
 Every error is one clear line on stderr and a non-zero exit code; ``--debug``
-shows the traceback instead. The root group lives in ``_root``; each command module
-adds its commands to it when imported here.
+shows the traceback instead. The root group lives in ``_root``; it imports a
+command's module when the command is named (the table is ``_commands``), so a command
+loads only what it needs.
 """
 
 from __future__ import annotations
@@ -10,24 +11,6 @@ from __future__ import annotations
 import os
 import sys
 
-from . import (  # noqa: F401
-    beat,
-    dead_letters,
-    hooks,
-    queues,
-    run_chain,
-    run_check,
-    run_control,
-    run_export,
-    run_messages,
-    run_purge,
-    runs,
-    schedules,
-    setup,
-    web,
-    worker,
-    workflows,
-)
 from ._root import cli
 
 __all__ = ["main"]

@@ -1,4 +1,9 @@
-"""The root click group and the error handling every command shares."""
+"""The root click group and the error handling every command shares.
+
+The root knows its commands from the table in :mod:`._commands` and imports a command's
+module only when it is named (:mod:`._lazy`): ``pyworkflow --help``, ``--version`` and a
+mistyped command load neither Redis, Celery nor the client.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,16 @@ from typing import Any
 
 import click
 
-from ..config import MODULE_ENV
-from ..worker import _runtime
 from ._arguments import ArgumentError, check_command_line
+from ._commands import ROOT
+from ._lazy import LazyGroup
 
 
 class CliError(click.ClickException):
     """A user-facing error: printed as one line, exit code 1."""
 
 
-class _Group(click.Group):
+class _Group(LazyGroup):
     """Turns any exception into one line on stderr (unless ``--debug``)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -42,7 +47,7 @@ class _Group(click.Group):
             raise CliError(f"{type(exc).__name__}: {message}") from None
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, lazy=ROOT)
 @click.version_option(package_name="durable-celery", prog_name="pyworkflow")
 @click.option("--module", "-m", "module", metavar="MODULE",
               help="Python module that defines your workflows (imported before the command).")
@@ -60,6 +65,11 @@ class _Group(click.Group):
 def cli(ctx: click.Context, module: str | None, config_file: str | None, output: str,
         debug: bool, runtime: str) -> None:
     """Durable, event-sourced Python workflows on Celery workers."""
+    # Imported when a command runs, not with the CLI: --help, --version and a bad command
+    # name need neither, and the runtime loads Redis and Celery (~0.3 s a process).
+    from ..config import MODULE_ENV
+    from ..worker import _runtime
+
     ctx.ensure_object(dict)
     ctx.obj["output"] = output
     ctx.obj["runtime"] = runtime

@@ -14,11 +14,10 @@ import click
 
 from ..worker._runtime import runtime
 from . import _output as out
-from ._root import cli
 from .setup import NeedsRedis
 
 
-@cli.group("dead-letters", cls=NeedsRedis)
+@click.group("dead-letters", cls=NeedsRedis)
 def dead_letters() -> None:
     """Queue entries and messages workers could not use, with the reason."""
 

@@ -41,7 +41,7 @@ from ..serialization import PayloadError
 from ..worker._runtime import runtime
 from . import _output as out
 from ._payload import EXAMPLE_PAYLOAD, quoted_payload, read_payload
-from ._root import CliError, cli
+from ._root import CliError
 from .setup import NeedsRedis
 
 HOOK_STATUSES = ("pending", "received", "expired", "cancelled")
@@ -94,7 +94,7 @@ def _expiry_text(expires_at: float | None, status: str) -> str:
     return f"{out.format_time(expires_at)}  ({'passed' if left <= 0 else 'not applicable'})"
 
 
-@cli.group(cls=NeedsRedis)
+@click.group(cls=NeedsRedis)
 def hooks() -> None:
     """List the hooks runs wait on, deliver payloads to them, or serve them over HTTP."""
     out.keep_stdout_clean()

@@ -21,11 +21,11 @@ from ..worker.queue_report import (
     waiting_for_workers,
 )
 from . import _output as out
-from ._root import CliError, cli
+from ._root import CliError
 from .flow_limits import limits_data, show_limits
 
 
-@cli.group()
+@click.group()
 def queues() -> None:
     """Queues: backlog, workers, work waiting for a worker."""
 

@@ -36,7 +36,6 @@ from ..worker import _runtime
 from ..worker.retention import RunRetention
 from . import _output as out
 from ._root import CliError
-from .runs import runs
 
 #: Run ids read from the runs index per round trip.
 SLICE = 500
@@ -52,7 +51,7 @@ class Found:
     status: str
 
 
-@runs.command("purge")
+@click.command("purge")
 @click.option("--older-than", "older_than", metavar="DURATION", default="0s",
               show_default=True, help="Only runs that finished at least this long ago.")
 @click.option("--status", "-s", type=click.Choice(sorted(TERMINAL_STATUSES)),

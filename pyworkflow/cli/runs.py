@@ -28,8 +28,9 @@ from ..errors import RunNotFoundError
 from ..event_text import EventReader
 from ..run_info import SETTLED_STATUSES
 from . import _output as out
+from ._commands import RUNS
 from ._history import attempts_text, event_lines, line_width, root_cause
-from ._root import CliError, cli
+from ._root import CliError
 from .app_log_lines import show_app_log
 from .local_runs import local_list, local_run
 from .setup import NeedsRedis
@@ -218,7 +219,7 @@ def run_dict(info: RunInfo, children: int) -> dict[str, Any]:
     return {**info.to_dict(), "children": children}
 
 
-@cli.group(cls=NeedsRedis)
+@click.group(cls=NeedsRedis, lazy=RUNS)
 def runs() -> None:
     """List runs, show their status and their event journal."""
     out.keep_stdout_clean()

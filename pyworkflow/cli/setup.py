@@ -33,7 +33,8 @@ from ..worker import _runtime
 from ..worker.celery_app import queue_names
 from ..worker.retention import RunRetention
 from . import _output as out
-from ._root import CliError, cli
+from ._lazy import LazyGroup
+from ._root import CliError
 
 _TIMEOUT = 2.0
 _PING_TIMEOUT = 1.5
@@ -82,7 +83,7 @@ def unreachable(exc: Exception) -> str:
     return f"Redis at {where} is not answering ({_short(exc)}): {_redis_fix(settings)}"
 
 
-class NeedsRedis(click.Group):
+class NeedsRedis(LazyGroup):
     """A command group whose commands talk to Redis: a server that is down is one line
     saying which server and how to fix it, not a bare ``ConnectionError``."""
 
@@ -223,7 +224,7 @@ def _module(ctx: click.Context) -> str | None:
     return ctx.find_root().obj.get("module") or None
 
 
-@cli.command()
+@click.command()
 @click.option("--check", is_flag=True, help="Check Redis, the broker, your module and workers.")
 @click.pass_context
 def setup(ctx: click.Context, check: bool) -> None:

@@ -28,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..worker._runtime import runtime
 from . import _output as out
-from ._root import CliError, cli
+from ._root import CliError
 from .setup import unreachable
 
 
@@ -65,7 +65,7 @@ def _token_from(path: Path, given: str | None) -> str:
         raise CliError(f"cannot read --auth-token-file {path}: {reason}") from None
 
 
-@cli.command("web", cls=_NeedsRedisCommand)
+@click.command("web", cls=_NeedsRedisCommand)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback needs --auth-token.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,

@@ -10,10 +10,10 @@ from celery.utils.nodenames import host_format
 from ..routing import celery_queues, check_queue, direct_queue
 from ..worker._runtime import runtime
 from ..worker.adverts import NODE_ENV, QUEUES_ENV
-from ._root import CliError, cli
+from ._root import CliError
 
 
-@cli.group()
+@click.group()
 def worker() -> None:
     """Run workers."""
 

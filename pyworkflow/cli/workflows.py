@@ -25,7 +25,7 @@ from . import _output as out
 from ._arg_types import check_argument_types
 from ._arguments import ArgumentError, bind_arguments, format_signature
 from ._history import format_event
-from ._root import CliError, cli
+from ._root import CliError
 from .in_process import run_local_here, run_transient_here, runtime_option
 from .runs import follow_run
 from .setup import NeedsRedis
@@ -83,7 +83,7 @@ def _example_command(wf: Any) -> str:
     return " ".join(words)
 
 
-@cli.group(cls=NeedsRedis)
+@click.group(cls=NeedsRedis)
 def workflows() -> None:
     """List, describe and start the workflows your --module registers."""
     out.keep_stdout_clean()

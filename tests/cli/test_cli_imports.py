@@ -1,5 +1,7 @@
 """What the command line loads: ``pyworkflow worker run`` is a CLI command, so every
-module the CLI imports is resident in every worker process.
+module the CLI imports is resident in every worker process; and every ``pyworkflow``
+command is a process of its own, which pays for each module it imports (~0.6 s of CPU
+when every command's module and Celery were imported for ``--help``).
 
 pydantic costs a worker process ~6 MB (measured: the bench's worker RSS went 181 ->
 203 MB when the argument check imported it at module level); only ``workflows run``'s
@@ -8,8 +10,17 @@ argument check uses it, so it is imported when that check runs.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from pyworkflow.cli._commands import ROOT, RUNS, SCHEDULES
+from pyworkflow.cli._lazy import LazyCommand, LazyGroup
+from pyworkflow.cli._root import cli
 
 
 def test_importing_the_cli_loads_no_pydantic() -> None:
@@ -17,3 +28,73 @@ def test_importing_the_cli_loads_no_pydantic() -> None:
         [sys.executable, "-c", "import sys, pyworkflow.cli; "
          "print('pydantic' in sys.modules)"], capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "False", probe.stdout + probe.stderr
+
+
+#: Clients of outside systems: what a command that does not talk to them must not load.
+CLIENTS = ("redis", "kombu", "celery")
+
+_LOADED_AFTER = """
+import json, sys
+from pyworkflow.cli import main
+sys.argv = ["pyworkflow", *{args!r}]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _loaded_after(*args: str) -> list[str]:
+    """The modules a fresh ``pyworkflow ARGS`` process has loaded when it exits."""
+    probe = subprocess.run([sys.executable, "-c", _LOADED_AFTER.format(args=args)],
+                           capture_output=True, text=True, check=True)
+    loaded: list[str] = json.loads(probe.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("no-such-command",)])
+def test_help_and_a_bad_command_name_load_no_command(args: tuple[str, ...]) -> None:
+    """The root lists its commands from the table (``cli/_commands.py``): no command's
+    module, and so no Redis, Celery or client, is imported to print help or an error."""
+    loaded = _loaded_after(*args)
+    assert [m for m in loaded if m.split(".")[0] in CLIENTS] == []
+    commands = {target.partition(":")[0] for target in _all_targets()}
+    assert sorted(commands & set(loaded)) == []
+
+
+def test_a_command_loads_its_own_module_only() -> None:
+    loaded = set(_loaded_after("queues", "--help"))
+    assert "pyworkflow.cli.queues" in loaded
+    assert {"pyworkflow.cli.web", "pyworkflow.cli.workflows", "pyworkflow.cli.schedules",
+            "pyworkflow.cli.runs"} & loaded == set()
+
+
+def _all_targets() -> list[str]:
+    return [c.target for table in (ROOT, RUNS, SCHEDULES) for c in table.values()]
+
+
+@pytest.mark.parametrize("table, group", [(ROOT, None), (RUNS, "runs"),
+                                          (SCHEDULES, "schedules")])
+def test_each_summary_in_the_table_is_its_commands_own(table: dict[str, LazyCommand],
+                                                       group: str | None) -> None:
+    """``--help`` lists a lazy command by the table's summary: it must say what the
+    command's docstring says, and the name must be the one the command answers to."""
+    for name, entry in table.items():
+        command = entry.load()
+        assert command.get_short_help_str(10_000) == entry.summary, name
+        assert command.name == name, entry.target
+    parent = cli if group is None else ROOT[group].load()
+    assert isinstance(parent, LazyGroup)
+    assert set(table) <= set(parent.list_commands(click.Context(parent)))
+
+
+def test_the_listing_is_clicks_own() -> None:
+    """Every command loaded, click's own ``--help`` listing and the lazy one agree."""
+    lazy_help = CliRunner().invoke(cli, ["--help"], prog_name="pyworkflow").output
+    for name in ROOT:
+        cli.get_command(click.Context(cli), name)
+    eager = click.Group("pyworkflow", commands=dict(cli.commands), params=cli.params,
+                        help=cli.help)
+    eager_help = CliRunner().invoke(eager, ["--help"], prog_name="pyworkflow").output
+    assert lazy_help == eager_help
