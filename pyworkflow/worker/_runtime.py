@@ -34,7 +34,7 @@ from ..ids import RUN_ID_PREFIX, SCHEDULE_ID_PREFIX
 from ..schedules.behaviour import ScheduleBehaviour
 from . import step_task
 from ._embedded_redis import resolve_redis
-from .adverts import Adverts
+from .adverts import MAILBOX_BROKER, MAILBOX_REDIS, Adverts
 from .app_log_store import RedisAppLogSink
 from .celery_app import make_celery, queue_names
 from .counter_buffer import buffer_for
@@ -166,7 +166,8 @@ def _install_routing(system: actors.ActorSystem, prefix: str) -> HandBack:
     hand_back = HandBack(system, prefix)
     system.hand_back = hand_back.turn
     system.unserved = hand_back.unserved
-    adverts = Adverts(system.redis, prefix)
+    adverts = Adverts(system.redis, prefix,
+                      MAILBOX_REDIS if system.mailbox_in_redis else MAILBOX_BROKER)
     system.periodic.append(adverts.advertise)
     system.periodic.append(lambda: hand_back.claim(adverts.mine()))
     signals.worker_shutdown.connect(lambda **_: adverts.stop(), weak=False)
