@@ -7,6 +7,9 @@ command never ran. This is click's documented pattern for it ("Lazily Loading
 Subcommands"): the group knows its commands by name and ``module:attribute`` (the
 tables are in :mod:`._commands`), imports one when it is invoked, and lists them in
 ``--help`` from the table's one-line summaries, so help loads none of them.
+
+Only the root is lazy: a group's own subcommands load with it (see ``_commands``), so
+``group.commands`` is complete for tools that read it (mkdocs-click, for the docs).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from click.formatting import HelpFormatter
 
 @dataclass(frozen=True)
 class LazyCommand:
-    """Where a command is defined (``"pyworkflow.cli.runs:runs"``) and the line ``--help``
+    """Where a command is defined (``"pyworkflow.cli.web:web"``) and the line ``--help``
     lists for it: its docstring's first sentence (tests/cli/test_cli_imports.py checks
     that they agree)."""
 

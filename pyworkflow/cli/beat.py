@@ -14,9 +14,10 @@ import click
 from ..schedules.beat_import import BeatImportError, import_beat
 from . import _output as out
 from ._root import CliError
+from .schedules import schedules
 
 
-@click.command("import-beat")
+@schedules.command("import-beat")
 @click.option("--app", "app_path", required=True, metavar="MODULE:APP",
               help="The Celery app whose beat_schedule to import, e.g. proj.celery:app.")
 def import_beat_command(app_path: str) -> None:

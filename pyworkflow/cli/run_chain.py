@@ -6,10 +6,10 @@ import click
 
 from .. import client
 from . import _output as out
-from .runs import child_events, load_run, run_dict
+from .runs import child_events, load_run, run_dict, runs
 
 
-@click.command("chain")
+@runs.command("chain")
 @click.argument("run_id")
 def chain(run_id: str) -> None:
     """List the runs of RUN_ID's continue-as-new chain, oldest first (any run of it)."""

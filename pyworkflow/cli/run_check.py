@@ -14,7 +14,7 @@ import click
 from ..local import determinism_check
 from . import _output as out
 from ._root import CliError
-from .runs import STATUSES
+from .runs import STATUSES, runs
 
 
 def _module_given(ctx: click.Context) -> bool:
@@ -22,7 +22,7 @@ def _module_given(ctx: click.Context) -> bool:
     return bool(root.get("module"))
 
 
-@click.command("check")
+@runs.command("check")
 @click.option("--workflow", "-w", help="Only runs of this workflow.")
 @click.option("--status", "-s", type=click.Choice(STATUSES),
               help="Only runs in this status (default: every run that has not ended).")

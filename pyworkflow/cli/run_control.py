@@ -21,7 +21,7 @@ from .. import client, events
 from ..client import RunInfo
 from ..errors import RunNotFoundError
 from . import _output as out
-from .runs import POLL_SECONDS, load_run
+from .runs import POLL_SECONDS, load_run, runs
 
 #: The statuses ``runs retry`` acts on (see ``client.retry_run``).
 RETRYABLE_STATUSES = ("parked", "failed")
@@ -36,7 +36,7 @@ def _outcome(info: RunInfo, outcome: str, text: str, code: int = 0) -> NoReturn:
     raise click.exceptions.Exit(code)
 
 
-@click.command("cancel")
+@runs.command("cancel")
 @click.argument("run_id")
 @click.option("--reason", "-r", metavar="TEXT", help="Why; recorded in the run's journal.")
 @click.option("--wait", is_flag=True,
@@ -99,7 +99,7 @@ def _wait_cancelled(run_id: str, timeout: float | None) -> None:
                     f"pyworkflow runs status {run_id}", 1)
 
 
-@click.command("retry")
+@runs.command("retry")
 @click.argument("run_id", required=False)
 @click.option("--all-parked", is_flag=True,
               help="Retry every parked run (with --workflow: of that workflow) instead of one.")

@@ -13,10 +13,10 @@ import click
 
 from .. import client
 from . import _output as out
-from .runs import load_run
+from .runs import load_run, runs
 
 
-@click.command("export")
+@runs.command("export")
 @click.argument("run_id")
 def export(run_id: str) -> None:
     """Write a run's journal as JSON (for pyworkflow.testing.replay).

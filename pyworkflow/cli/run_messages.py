@@ -21,10 +21,10 @@ from ..serialization import SerializationError
 from . import _output as out
 from ._payload import read_payload
 from ._root import CliError
-from .runs import load_run
+from .runs import load_run, runs
 
 
-@click.command("signal")
+@runs.command("signal")
 @click.argument("run_id")
 @click.argument("name")
 @click.option("--payload", "-p", metavar="JSON", help="The signal's payload, as JSON.")
@@ -59,7 +59,7 @@ def signal(run_id: str, name: str, payload: str | None, payload_file: IO[str] | 
                f"when it waits for it. See it with: pyworkflow runs logs {run_id}")
 
 
-@click.command("values")
+@runs.command("values")
 @click.argument("run_id")
 @click.argument("key", required=False)
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), metavar="SECONDS",

@@ -36,6 +36,7 @@ from ..worker import _runtime
 from ..worker.retention import RunRetention
 from . import _output as out
 from ._root import CliError
+from .runs import runs
 
 #: Run ids read from the runs index per round trip.
 SLICE = 500
@@ -51,7 +52,7 @@ class Found:
     status: str
 
 
-@click.command("purge")
+@runs.command("purge")
 @click.option("--older-than", "older_than", metavar="DURATION", default="0s",
               show_default=True, help="Only runs that finished at least this long ago.")
 @click.option("--status", "-s", type=click.Choice(sorted(TERMINAL_STATUSES)),

@@ -28,7 +28,6 @@ from ..errors import RunNotFoundError
 from ..event_text import EventReader
 from ..run_info import SETTLED_STATUSES
 from . import _output as out
-from ._commands import RUNS
 from ._history import attempts_text, event_lines, line_width, root_cause
 from ._root import CliError
 from .app_log_lines import show_app_log
@@ -219,7 +218,7 @@ def run_dict(info: RunInfo, children: int) -> dict[str, Any]:
     return {**info.to_dict(), "children": children}
 
 
-@click.group(cls=NeedsRedis, lazy=RUNS)
+@click.group(cls=NeedsRedis)
 def runs() -> None:
     """List runs, show their status and their event journal."""
     out.keep_stdout_clean()

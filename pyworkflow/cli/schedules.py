@@ -35,12 +35,11 @@ from ..schedules.overlap import OVERLAP_POLICIES
 from ..serialization import SerializationError
 from . import _output as out
 from ._arguments import ArgumentError, bind_arguments
-from ._commands import SCHEDULES
 from ._root import CliError
 from .setup import NeedsRedis
 
 
-@click.group(cls=NeedsRedis, lazy=SCHEDULES)
+@click.group(cls=NeedsRedis)
 def schedules() -> None:
     """Start workflows on a cron expression or an interval."""
     out.keep_stdout_clean()

@@ -33,7 +33,6 @@ from ..worker import _runtime
 from ..worker.celery_app import queue_names
 from ..worker.retention import RunRetention
 from . import _output as out
-from ._lazy import LazyGroup
 from ._root import CliError
 
 _TIMEOUT = 2.0
@@ -83,7 +82,7 @@ def unreachable(exc: Exception) -> str:
     return f"Redis at {where} is not answering ({_short(exc)}): {_redis_fix(settings)}"
 
 
-class NeedsRedis(LazyGroup):
+class NeedsRedis(click.Group):
     """A command group whose commands talk to Redis: a server that is down is one line
     saying which server and how to fix it, not a bare ``ConnectionError``."""
 

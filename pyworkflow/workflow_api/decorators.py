@@ -149,8 +149,9 @@ def _is_celery_task(fn: Any) -> bool:
 
 
 #: What makes a Celery task a step, installed by :mod:`pyworkflow.adopt.task_step`
-#: (which the package's facade imports): that module stands on this one, so this half
-#: imports no Celery code and no import cycle closes.
+#: (or, until that loads Celery, :mod:`pyworkflow.adopt.task_adapter`, which the
+#: package's facade installs when a workflow-code name is taken from it): they stand on
+#: this module, so this half imports no Celery code and no import cycle closes.
 task_adapters: list[Callable[[Any], Any]] = []
 
 
@@ -159,7 +160,7 @@ def _from_task(task: Any) -> Any:
     step, retried as its declarations say (see :mod:`pyworkflow.adopt.task_step`)."""
     if not task_adapters:
         raise RuntimeError("step.from_task needs pyworkflow.adopt.task_step imported "
-                           "(import pyworkflow does it)")
+                           "(from pyworkflow import step does it)")
     return task_adapters[-1](task)
 
 
