@@ -68,10 +68,12 @@ def _recover_one(system: ActorSystem, index: str, actor_id: str) -> int:
 TIMER_PASS_LIMIT = 200
 
 
-def deliver_due_timers(system: ActorSystem,
-                       limit: int = TIMER_PASS_LIMIT) -> tuple[int, int | None, int]:
-    """Deliver due timers; returns (delivered, next due ms or None, Redis now ms)."""
-    result = system.timers.claim_due(limit)
+def deliver_due_timers(system: ActorSystem, limit: int = TIMER_PASS_LIMIT,
+                       grace_ms: int = 0) -> tuple[int, int | None, int]:
+    """Deliver timers due ``grace_ms`` ago or earlier (``timer_runner``: a pool process
+    runs a timer itself before then); returns (delivered, next due ms or None, Redis
+    now ms)."""
+    result = system.timers.claim_due(limit, grace_ms=grace_ms)
     if result.timers:
         system.deliver_timers(result.timers)
         for timer in result.timers:

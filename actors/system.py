@@ -266,8 +266,10 @@ class ActorSystem:
         return [(actor_id, token if ok else None)
                 for actor_id, token, ok in zip(actor_ids, tokens, won, strict=True)]
 
-    def deliver_timers(self, timers: list[ClaimedTimer]) -> None:
-        """Deliver claimed due timers and confirm them.
+    def deliver_timers(self, timers: list[ClaimedTimer],
+                       keep: Callable[[str | None], bool] | None = None) -> list[list[str]]:
+        """Deliver claimed due timers and confirm them; returns the wake turns kept for
+        the caller to run itself (``keep(queue)`` True: ``actors.timer_runner``), not sent.
 
         An idle actor gets its timer's message *in hand*, in a wake task that runs its
         turn (``TimerTurn``): no mailbox publish, no take. A wake task carries up
@@ -295,6 +297,10 @@ class ActorSystem:
                     [actor_id, token, timer.message.encode(), timer.timer_id])
             else:
                 rest.append(timer)
+        kept: list[list[str]] = []
+        if keep is not None:
+            for route in [r for r in routed if keep(r[0])]:
+                kept.extend(routed.pop(route))
         if routed:
             with self.sending_together():
                 for (queue, priority), turns in routed.items():
@@ -305,6 +311,7 @@ class ActorSystem:
         if rest:
             self.deliver_many([timer.message for timer in rest])
             self.timers.confirm(*[timer.timer_id for timer in rest])
+        return kept
 
     def lease_score(self, queued: bool = False) -> float:
         """A lease-index score: the lease's expiry in ms, plus a random fraction so that

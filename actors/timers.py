@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 from ._scripts import Scripts
 from .fast.conditional_writes import ConditionalWrites
@@ -47,6 +48,8 @@ class TimerStore:
         self._client = client
         self._scripts = scripts
         self._keys = keys
+        #: a Redis Cluster: a script's keys must share one slot (one shard's)
+        self._cluster = isinstance(client, RedisCluster)
 
     def schedule_at(self, timer_id: str, due_ms: int, message: Message) -> int:
         return int(self._scripts.timer_schedule(
@@ -91,23 +94,27 @@ class TimerStore:
                               [activation_key, *self._keys.timer_shard_of(timer_id).every()],
                               [token, timer_id])
 
-    def claim_due(self, limit: int = 100) -> ClaimResult:
-        """Claim due timers in every shard (``limit`` per shard)."""
+    def claim_due(self, limit: int = 100, lease_ms: int = CLAIM_LEASE_MS,
+                  grace_ms: int = 0) -> ClaimResult:
+        """Claim due timers in every shard (``limit`` per shard), each for ``lease_ms``;
+        only those due ``grace_ms`` ago or earlier (``next_due_ms`` is the earliest due
+        time still waiting, whatever the grace)."""
         def build(pipe: Any) -> None:
             for shard in self._keys.timer_shards:
                 self._scripts.call_in(pipe, "timer_claim", shard.every(),
-                                      [limit, CLAIM_LEASE_MS])
+                                      [limit, lease_ms, grace_ms])
 
-        outs = self._scripts.pipeline(build)
-        now_ms, next_dues, timers = 0, [], []
-        for out in outs:
-            now_ms = max(now_ms, int(out[0]))
-            if int(out[1]) >= 0:
-                next_dues.append(int(out[1]))
-            for i in range(2, len(out), 3):
-                tid = out[i].decode() if isinstance(out[i], bytes) else out[i]
-                timers.append(ClaimedTimer(tid, Message.decode(out[i + 1]), int(out[i + 2])))
-        return ClaimResult(now_ms, min(next_dues, default=None), timers)
+        return _claimed(self._scripts.pipeline(build))
+
+    def claim_earliest(self, limit: int, lease_ms: int = CLAIM_LEASE_MS) -> ClaimResult:
+        """Claim the ``limit`` earliest due timers of all shards together, in one script
+        (a ``TimerRunner``'s pass: it runs what it claims one after the other, so it
+        claims a few, not a few per shard). On a Redis Cluster, whose scripts cannot
+        span the shards, one per shard."""
+        if self._cluster:
+            return self.claim_due(1, lease_ms)
+        keys = [key for shard in self._keys.timer_shards for key in shard.every()]
+        return _claimed([self._scripts.timer_claim(keys=keys, args=[limit, lease_ms])])
 
     def pending(self) -> dict[str, float]:
         """Timer id -> due time in ms, for inspection."""
@@ -117,6 +124,19 @@ class TimerStore:
                 shard.due, 0, -1, withscores=True)
             found.update((k.decode(), float(v)) for k, v in rows)
         return found
+
+
+def _claimed(outs: list[Any]) -> ClaimResult:
+    """The replies of ``timer_claim.lua`` calls, merged."""
+    now_ms, next_dues, timers = 0, [], []
+    for out in outs:
+        now_ms = max(now_ms, int(out[0]))
+        if int(out[1]) >= 0:
+            next_dues.append(int(out[1]))
+        for i in range(2, len(out), 3):
+            tid = out[i].decode() if isinstance(out[i], bytes) else out[i]
+            timers.append(ClaimedTimer(tid, Message.decode(out[i + 1]), int(out[i + 2])))
+    return ClaimResult(now_ms, min(next_dues, default=None), timers)
 
 
 def timer_message_id(timer_id: str) -> str:

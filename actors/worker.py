@@ -24,7 +24,8 @@ from .held_tasks import HeldTasks
 from .maintenance import Maintenance
 from .system import ActorSystem
 from .task_names import TURN_TASK_NAME, WAKE_TASK_NAME
-from .turn_begin import HandedOverTurn, QueuedTurn, TimerTurn
+from .timer_runner import MAIN_LOOP_GRACE_MS, TimerRunner, run_wake_turns
+from .turn_begin import HandedOverTurn, QueuedTurn
 
 _maintenance: Maintenance | None = None
 
@@ -109,24 +110,11 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None,
                 QueuedTurn(actor_id, token).run(system)
 
     def wake(task: Any, turns: Any) -> None:
-        """Turns of actors woken by due timers (``ActorSystem.deliver_timers``), one
-        after the other. One that fails is left to recovery (its lease runs out, or
-        its timer fires again) and the others still run. A task the broker delivers
-        again (its worker died) decides no turn before beginning it (``fast.early_turn``)."""
+        """Turns of actors woken by due timers (``ActorSystem.deliver_timers``); see
+        ``timer_runner.run_wake_turns``. A task the broker delivers again (its worker
+        died) decides no turn before beginning it (``fast.early_turn``)."""
         early = not (task.request.delivery_info or {}).get("redelivered")
-        for item in turns if isinstance(turns, list) else [turns]:
-            if not (isinstance(item, list) and len(item) == 4):
-                system.dead_letters.add("a wake task's turn is not [actor, token, message, "
-                                        "timer]", repr(item), queue=WAKE_TASK_NAME)
-                continue
-            actor_id, token, held, timer_id = item
-            try:
-                with system.in_place.running():
-                    TimerTurn(str(actor_id), str(token), held, timer_id,
-                              early).run(system)
-            except Exception as exc:
-                logger.warning("a timer turn failed; its actor is left to recovery",
-                               actor_id=str(actor_id), error=f"{type(exc).__name__}: {exc}")
+        run_wake_turns(system, turns, early)
 
     # shared=False: these closures belong to this app's actor system. Celery shares a
     # task with every app finalized later by default, and an app finalized after another
@@ -146,7 +134,9 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None,
         if _maintenance is None:
             if task_queue_prefix is not None:
                 _watch_held_tasks(app, system, task_queue_prefix)
-            _maintenance = Maintenance(system)
+            # a prefork pool's processes run due timers themselves (``_start_runner``)
+            _maintenance = Maintenance(
+                system, timer_grace_ms=MAIN_LOOP_GRACE_MS if _is_prefork(sender) else 0)
             _maintenance.start()
 
     def _stop(**_: Any) -> None:
@@ -155,8 +145,35 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None,
             _maintenance.stop()
             _maintenance = None
 
+    def _start_runner(**_: Any) -> None:
+        """In each prefork pool process: run due timers here while no task runs."""
+        runner = TimerRunner(system, lambda queue: _consumes(app, queue))
+        signals.task_prerun.connect(lambda **_: runner.task_started(), weak=False)
+        signals.task_postrun.connect(lambda **_: runner.task_ended(), weak=False)
+        signals.worker_process_shutdown.connect(lambda **_: runner.stop(), weak=False)
+        runner.start()
+
     signals.worker_ready.connect(_start, weak=False)
     signals.worker_shutdown.connect(_stop, weak=False)
+    signals.worker_process_init.connect(_start_runner, weak=False)
+
+
+def _is_prefork(consumer: Any) -> bool:
+    """Whether the worker whose consumer this is runs a prefork pool (whose processes
+    send ``worker_process_init`` and so run a ``TimerRunner``)."""
+    pool = getattr(getattr(consumer, "controller", None), "pool", None)
+    return type(pool).__module__ == "celery.concurrency.prefork"
+
+
+def _consumes(app: Celery, queue: str | None) -> bool:
+    """Whether this worker reads ``queue`` (all queues when ``-Q`` chose none: Celery's
+    ``consume_from`` then names only the queues declared so far, so "none chosen" is
+    read from its ``_consume_from``, unset until ``-Q`` selects)."""
+    queues = app.amqp.queues
+    if getattr(queues, "_consume_from", None) is None:
+        return True
+    selected = queues.consume_from
+    return not selected or queue is None or queue in selected
 
 
 def _watch_held_tasks(app: Celery, system: ActorSystem, queue_prefix: str) -> None:

@@ -568,6 +568,37 @@ class Bench:
         log(f"  lateness p50 {res.p50_ms:.0f} ms, p99 {res.p99_ms:.0f} ms, "
             f"max {res.max_ms:.0f} ms")
 
+    def timer_rounds(self, rounds: int, count: int, seconds: float) -> None:
+        """``--only-timers``: the timers phase ``rounds`` times, the system going first
+        alternating (a shared machine's load drifts), then each system's medians."""
+        got: dict[str, list[Any]] = {}
+        dbos, self.dbos = self.dbos, None
+        try:
+            for i in range(rounds):
+                order = ["pyworkflow", "dbos"] if i % 2 == 0 else ["dbos", "pyworkflow"]
+                for system in order:
+                    if system == "pyworkflow":
+                        self.timers(count, seconds)
+                        got.setdefault(system, []).append(self.results.timers[system])
+                    elif dbos is not None and count <= DBOS_TIMERS_MAX:
+                        log(f"timers: {count} DBOS runs sleeping {seconds:g} s, then one step")
+                        res = timers.run_dbos(dbos, count, seconds,
+                                              (120 + seconds + count * 0.1) * self.scale)
+                        log(f"  lateness p50 {res.p50_ms:.0f} ms, p99 {res.p99_ms:.0f} ms, "
+                            f"max {res.max_ms:.0f} ms")
+                        got.setdefault(system, []).append(res)
+        finally:
+            self.dbos = dbos
+        for system, results in got.items():
+            rss = [(r.rss_before, r.rss_peak, r.rss_after) for r in results if r.rss_before]
+            log(f"{system}: {len(results)} rounds of {count} sleeping {seconds:g} s: "
+                f"p50 {[round(r.p50_ms) for r in results]} median "
+                f"{statistics.median(r.p50_ms for r in results):.0f} ms; "
+                f"p99 {[round(r.p99_ms) for r in results]} median "
+                f"{statistics.median(r.p99_ms for r in results):.0f} ms"
+                + (f"; worker RSS MB before/peak/after "
+                   f"{[tuple(round((x or 0) / 2**20) for x in t) for t in rss]}" if rss else ""))
+
     # turn cost ----------------------------------------------------------------------
     def actor_round_trip(self, actor_id: str, i: int) -> float:
         t0 = time.perf_counter()
@@ -800,6 +831,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="runs sleeping at once (200; e.g. 10000 for the 10,000-timer target)")
     p.add_argument("--timer-sleep", type=float, default=None,
                    help="their sleep in seconds (5; 120 from 2,000 runs, so all sleep at once)")
+    p.add_argument("--only-timers", type=int, default=0, metavar="ROUNDS",
+                   help="only the timers rows, ROUNDS times (pyworkflow and DBOS in turn, "
+                        "the first system alternating), then the medians; prints, "
+                        "last-results.txt is left alone (a noisy machine needs several)")
     p.add_argument("--no-dbos", action="store_true", help="skip the DBOS Transact column")
     p.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", dbos_peer.DEFAULT_PG_URL),
                    help="Postgres for DBOS (a fresh database is created there and dropped)")
@@ -910,6 +945,9 @@ def main(argv: list[str] | None = None) -> int:
             print("\n" + "\n".join(memory_section(results)), flush=True)
             return 0
         bench.warm_up()
+        if args.only_timers:
+            bench.timer_rounds(args.only_timers, args.timers, timer_sleep)
+            return 0
         bench.sequential(ns)
         results.notes.append(task_as_step.bench_row(rt))  # ops/bench/task_as_step.py
         results.notes.extend(flow_control.bench_rows(rt))  # ops/bench/flow_control.py

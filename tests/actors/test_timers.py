@@ -1,4 +1,5 @@
-"""Durable timers, checked directly against Redis: claimed at or after due, once."""
+"""Durable timers, checked directly against Redis: claimed at or after due, once; and
+a pool process's runner (``actors.timer_runner``) running a due timer's turn itself."""
 
 from __future__ import annotations
 
@@ -36,3 +37,107 @@ def test_cancelled_timer_never_fires(rt) -> None:  # type: ignore[no-untyped-def
     timers.schedule_in(tid, 0, Message(kind="ring", actor_id="alarm-x", payload={}))
     timers.cancel(tid)
     assert tid not in [t.timer_id for t in timers.claim_due().timers]
+
+
+def _forget(rt, *timer_ids: str) -> None:  # type: ignore[no-untyped-def]
+    """Cancel what a test armed and did not deliver: it would fire in a later test's
+    worker, which runs no toy actors."""
+    rt.system.timers.cancel(*timer_ids)
+
+
+def test_claim_earliest_takes_the_earliest_due_timers_of_all_shards(rt) -> None:  # type: ignore[no-untyped-def]
+    timers = rt.system.timers
+    # Due at the dawn of time: earlier than any other test's timer, so these are the
+    # earliest; spread over the shards by their ids.
+    tids = [f"t-{uuid.uuid4().hex}" for _ in range(6)]
+    assert len({rt.system.keys.timer_shard_of(t).due for t in tids}) > 1
+    msg = Message(kind="ring", actor_id="alarm-x", payload={})
+    for i, tid in enumerate(reversed(tids)):
+        timers.schedule_at(tid, 1000 + len(tids) - 1 - i, msg)
+    try:
+        first = timers.claim_earliest(2)
+        assert [t.timer_id for t in first.timers] == tids[:2]
+        assert [t.due_ms for t in first.timers] == [1000, 1001]
+        assert first.next_due_ms == 1002  # the earliest left, in any shard
+        second = timers.claim_earliest(3)
+        assert [t.timer_id for t in second.timers] == tids[2:5]
+        pending = timers.pending()
+        assert tids[5] in pending and not set(tids[:5]) & set(pending)
+    finally:
+        _forget(rt, *tids)
+
+
+def test_a_grace_leaves_a_just_due_timer_unclaimed(rt) -> None:  # type: ignore[no-untyped-def]
+    timers = rt.system.timers
+    tid = f"t-{uuid.uuid4().hex}"
+    due = timers.schedule_in(tid, 0, Message(kind="ring", actor_id="alarm-x", payload={}))
+    try:
+        held_back = timers.claim_due(grace_ms=60_000)
+        assert tid not in [t.timer_id for t in held_back.timers]
+        assert held_back.next_due_ms is not None and held_back.next_due_ms <= due
+        assert tid in [t.timer_id for t in timers.claim_due().timers]
+    finally:
+        _forget(rt, tid)
+
+
+def _rang(rt, actor_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.data["name"] for e in rt.system.journal(actor_id).read() if e.type == "rang"]
+
+
+def _arm_now(rt, sent: list) -> tuple[str, str]:  # type: ignore[no-untyped-def,type-arg]
+    """An alarm actor whose timer is due now, its arming turn run here."""
+    actor_id = f"alarm-{uuid.uuid4().hex[:10]}"
+    rt.system.send(actor_id, "arm", {"name": "wake", "delay_ms": 0})
+    while sent:
+        name, args, kwargs = sent.pop(0)
+        rt.celery.tasks[name].run(*args, **kwargs)
+    return actor_id, f"{actor_id}:wake"
+
+
+def test_a_runner_runs_a_due_timers_turn_in_its_own_process(rt, captured_tasks) -> None:  # type: ignore[no-untyped-def]
+    from actors.timer_runner import TimerRunner
+
+    actor_id, timer_id = _arm_now(rt, captured_tasks)
+    runner = TimerRunner(rt.system, keep=lambda queue: True)
+    try:
+        wait_for(lambda: runner.run_due() == 0 and _rang(rt, actor_id), 5, 0.01,
+                 "the runner's turn")
+        assert _rang(rt, actor_id) == ["wake"]
+        assert [name for name, _, _ in captured_tasks] == []  # no wake task, no turn task
+        assert timer_id not in rt.system.timers.pending()  # confirmed by the turn's begin
+    finally:
+        _forget(rt, timer_id)
+
+
+def test_a_runner_sends_a_turn_it_may_not_run_as_a_wake_task(rt, captured_tasks) -> None:  # type: ignore[no-untyped-def]
+    from actors.task_names import WAKE_TASK_NAME
+    from actors.timer_runner import TimerRunner
+
+    actor_id, timer_id = _arm_now(rt, captured_tasks)
+    runner = TimerRunner(rt.system, keep=lambda queue: False)  # a queue it does not read
+    try:
+        wait_for(lambda: runner.run_due() == 0 and any(
+            timer_id in repr(args) for _, args, _ in captured_tasks), 5, 0.01, "a wake task")
+        assert _rang(rt, actor_id) == []
+        (name, args, kwargs), = [t for t in captured_tasks if timer_id in repr(t[1])]
+        assert name == WAKE_TASK_NAME
+        rt.celery.tasks[name].run(*args, **kwargs)
+        assert _rang(rt, actor_id) == ["wake"]
+    finally:
+        _forget(rt, timer_id)
+
+
+def test_a_runner_runs_due_timers_once_the_task_in_its_process_ended(rt, captured_tasks) -> None:  # type: ignore[no-untyped-def]
+    from actors.timer_runner import TimerRunner
+
+    actor_id, timer_id = _arm_now(rt, captured_tasks)
+    runner = TimerRunner(rt.system, keep=lambda queue: True)
+    runner.task_started()  # a Celery task is running in this process
+    runner.start()
+    try:
+        runner.task_ended()
+        wait_for(lambda: _rang(rt, actor_id), 5, 0.01, "the runner's turn after the task")
+        assert [name for name, _, _ in captured_tasks] == []
+    finally:
+        runner.stop()
+        _forget(rt, timer_id)
