@@ -18,6 +18,7 @@ from actors import log as _log
 from actors.effects import EnqueueTask
 
 from .. import ids, keys
+from ..engine.commands.step import QUEUED_WATCH_MS
 from ..worker.counter_buffer import buffer_for
 from .slots import Grant
 
@@ -25,8 +26,6 @@ logger = _log.get_logger("pyworkflow.flow")
 
 #: Histogram bounds (seconds) of how long a run or step waited for its slot.
 WAIT_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 1800.0, 3600.0, float("inf"))
-#: How long a granted step attempt's task may go unclaimed before its run sends it again.
-QUEUED_WATCH_MS = 60_000
 
 
 def step_payload(task_kwargs: dict[str, Any], queue: str | None) -> str:

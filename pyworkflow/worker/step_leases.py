@@ -24,6 +24,7 @@ from actors.fast.conditional_writes import ConditionalWrites
 from actors.fast.in_place import DeferredOps, InPlaceTasks
 
 from .. import keys
+from ..engine.commands.step import QUEUED_WATCH_MS
 from ..ids import step_attempt, step_result_message_id, step_undelivered_message_id
 from ..wire import StepFailure, StepOutcome, StepUndelivered, encode
 
@@ -36,9 +37,8 @@ LEASE_MS = 3_000
 #: tests hold a 2 s turn lease renewed every 0.67 s in the same ratio).
 RENEW_EVERY_S = LEASE_MS / 1000 / 3
 #: A dispatched step attempt that no worker has received after this long is presumed
-#: lost in transit (e.g. a message the broker handed out as Redis restarted): its run
-#: sends it again, under the same attempt and task id.
-QUEUED_MS = 60_000
+#: lost in transit (the engine's one figure, ``QUEUED_WATCH_MS``).
+QUEUED_MS = QUEUED_WATCH_MS
 #: A worker renews the lease of a task it received but has not started for this long
 #: at most. A task its pool never starts (a child that died as it was handed the job)
 #: then expires and is sent again; one that waits behind long steps may run twice (its

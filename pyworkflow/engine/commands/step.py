@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from ..ports import Ports
     from ..run import Run
 
-#: How long a dispatched attempt may wait unclaimed before it counts as lost in transit.
+#: How long a dispatched attempt may wait unclaimed before it counts as lost in transit
+#: (e.g. a message the broker handed out as Redis restarted): its run sends it again,
+#: under the same attempt and task id. Written once, here: the step leases' watch
+#: (``worker/step_leases``) and a granted attempt's (``flow/grants``) use it too.
 QUEUED_WATCH_MS = 60_000
 
 
