@@ -341,32 +341,31 @@ def _section(path: str, data: dict[str, Any], *, pyproject: bool) -> dict[str, A
     return values
 
 
-def log_format(env: Mapping[str, str] | None = None) -> str | None:
+def log_format(env: Mapping[str, str] | None = None,
+               config_file: str | None = None) -> str | None:
     """pyworkflow's line format, handed to ``actors.log.configure(fmt=...)``: the runtime
-    reads only its own ``ACTORS_LOG_FORMAT``, so the product passes its setting
-    (``PYWORKFLOW_LOG_FORMAT``) on explicitly. None when unset (then the runtime's
-    variable, then ``auto``, decide). From the environment alone: logging is configured
-    before the settings files are read, and whether or not they can be."""
+    reads only its own ``ACTORS_LOG_FORMAT``, so the product passes its setting on
+    explicitly: ``PYWORKFLOW_LOG_FORMAT``, else ``log_format`` in the project's files
+    (as ``load_settings`` reads them). None when neither sets it (then the runtime's
+    variable, then ``auto``, decide), and when the files cannot be read: logging is
+    configured first, so that the error about them can be logged."""
     environ = os.environ if env is None else env
-    return environ.get(_ENV["log_format"]) or None
+    if environ.get(_ENV["log_format"]):
+        return environ[_ENV["log_format"]]
+    try:
+        merged, _ = _from_files(config_file)
+    except (ConfigError, OSError):
+        return None
+    value = merged.get("log_format", ("", ""))[0].strip().lower()
+    return value if value in LOG_FORMATS else None
 
 
-def load_settings(
-    config_file: str | None = None,
-    *,
-    env: Mapping[str, str] | None = None,
-) -> Settings:
-    """Merge defaults, project files, ``config_file`` and the environment.
-
-    ``env`` defaults to ``os.environ`` (a parameter so callers and tests can
-    pass another mapping). Raises :class:`ConfigError` naming the file or
-    variable at fault.
-    """
-    environ = os.environ if env is None else env
+def _from_files(config_file: str | None) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """What the project's files say (``pyproject.toml``, then ``pyworkflow.toml`` in the
+    working directory, then ``config_file``): key -> (value, file), and the files read."""
     cwd = os.getcwd()
     merged: dict[str, tuple[str, str]] = {}  # key -> (value, source)
     sources: list[str] = []
-
     candidates: list[tuple[str, bool]] = [
         (os.path.join(cwd, "pyproject.toml"), True),
         (os.path.join(cwd, "pyworkflow.toml"), False),
@@ -383,6 +382,22 @@ def load_settings(
             raise ConfigError(f"{path}: config file not found")
         merged.update(_section(path, _read_toml(path), pyproject=False))
         sources.append(path)
+    return merged, sources
+
+
+def load_settings(
+    config_file: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge defaults, project files, ``config_file`` and the environment.
+
+    ``env`` defaults to ``os.environ`` (a parameter so callers and tests can
+    pass another mapping). Raises :class:`ConfigError` naming the file or
+    variable at fault.
+    """
+    environ = os.environ if env is None else env
+    merged, sources = _from_files(config_file)
     for key, var in _ENV.items():
         value = environ.get(var, "").strip()
         if value:
@@ -441,7 +456,7 @@ def load_settings(
         redis_url=redis_url,
         broker_url=broker_url,
         key_prefix=key_prefix,
-        data_dir=os.path.abspath(get("data_dir", os.path.join(cwd, defaults.DATA_DIR_NAME))),
+        data_dir=os.path.abspath(get("data_dir", defaults.DATA_DIR_NAME)),
         redis_url_configured="redis_url" in merged,
         broker_url_configured="broker_url" in merged,
         log_format=log_format,

@@ -13,6 +13,7 @@ from pyworkflow.config import (
     Settings,
     celery_broker_url,
     load_settings,
+    log_format,
     redact_url,
     redis_client,
 )
@@ -236,3 +237,22 @@ def test_redis_client_url_forms() -> None:
     assert tls.connection_pool.connection_class.__name__ == "SSLConnection"
     assert kwargs["health_check_interval"] == 30
     assert kwargs["retry"] is not None
+
+
+def test_log_format_comes_from_the_files_too(tmp_path: Path) -> None:
+    """Logging is configured from ``log_format()``, before the settings are loaded: a
+    ``log_format`` written in a project file reaches it (it used to read only the
+    environment, so the file setting never reached a log line)."""
+    assert log_format(env={}) is None  # nothing set: the runtime's own default decides
+    write(tmp_path / "pyworkflow.toml", 'log_format = "JSON"\n')
+    assert log_format(env={}) == "json"
+    assert log_format(env={"PYWORKFLOW_LOG_FORMAT": "console"}) == "console"
+    other = write(tmp_path / "other.toml", 'log_format = "console"\n')
+    assert log_format(env={}, config_file=str(other)) == "console"
+
+
+def test_log_format_with_unreadable_files_is_left_to_the_runtime(tmp_path: Path) -> None:
+    write(tmp_path / "pyworkflow.toml", "log_format = [\n")
+    assert log_format(env={}) is None  # the error is for load_settings to report
+    write(tmp_path / "pyworkflow.toml", 'log_format = "fancy"\n')
+    assert log_format(env={}) is None

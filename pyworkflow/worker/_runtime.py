@@ -111,7 +111,7 @@ def runtime() -> Runtime:
     global _runtime
     with _lock:
         if _runtime is None:
-            _log.configure(fmt=log_format())
+            _log.configure(fmt=log_format(config_file=_config_file))
             settings = resolve_redis(load_settings(_config_file), logger)
             client = redis_client(settings.redis_url)
             same_redis = _same_server(settings.broker_url, settings.redis_url)
