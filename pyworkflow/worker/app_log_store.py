@@ -3,7 +3,9 @@
 Each ``XADD`` trims the stream to the newest ``app_log.MAX_LINES`` entries (exact,
 not ``~``: the cap is a promise). How many were trimmed is the stream's
 ``entries-added`` less its length (``XINFO STREAM``, Redis 7), so no counter key is
-kept. Retention deletes the stream with the run's other keys.
+kept. Retention deletes the stream with the run's other keys, and a step attempt's
+lines, written after it, are written only while its run has a journal
+(``app_log_append.lua``), so a step ending after a purge does not bring it back.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import actors
+from actors.keys import ActorKeys
 
 from .. import keys
 from ..app_log import MAX_LINES, AppLogLine
+from ._scripts import script
 
 __all__ = ["RedisAppLogSink", "add_app_log", "append_app_log", "read_app_log"]
 
@@ -25,11 +29,19 @@ def add_app_log(pipe: Any, prefix: str, run_id: str, lines: list[AppLogLine]) ->
         pipe.xadd(key, line.to_stream(), maxlen=MAX_LINES, approximate=False)
 
 
-def append_app_log(client: Any, prefix: str, run_id: str, lines: list[AppLogLine]) -> None:
-    """Write the lines in one round trip of their own (a step attempt's, after it)."""
-    pipe = client.pipeline(transaction=False)
-    add_app_log(pipe, prefix, run_id, lines)
-    pipe.execute()
+def append_app_log(client: Any, prefix: str, run_id: str, lines: list[AppLogLine],
+                   run_keys: ActorKeys) -> int:
+    """Write a step attempt's lines after it, in one round trip of their own, if the run
+    still has a journal (``run_keys``: its actor keys); returns how many were written.
+    A turn's lines need no such check: they ride on its commit (``add_app_log``)."""
+    args: list[Any] = [MAX_LINES]
+    for line in lines:
+        fields = line.to_stream()
+        args.append(len(fields))
+        for name, value in fields.items():
+            args += [name, value]
+    keys_ = [keys.run_app_log(prefix, run_id), run_keys.journal, run_keys.sealed]
+    return int(script(client, "app_log_append")(keys=keys_, args=args))
 
 
 class RedisAppLogSink:

@@ -165,7 +165,7 @@ def _keep_app_log(system: Any, run_id: str, lines: list[Any]) -> None:
     if not lines:
         return
     try:
-        append_app_log(system.redis, system.prefix, run_id, lines)
+        append_app_log(system.redis, system.prefix, run_id, lines, system.actor_keys(run_id))
     except (RedisConnectionError, RedisTimeoutError) as exc:
         logger.warning("a step's log lines not kept in its run's app log", run_id=run_id,
                        lines=len(lines), error=str(exc))
