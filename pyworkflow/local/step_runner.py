@@ -11,12 +11,13 @@ Two things a worker gives a step are given here the worker's own way:
   whose probe reads the environment's record of the run (``cancel_requested``, which a
   cancel's turn projects there, as on a worker), so ``check_cancellation()`` raises
   once the run is being cancelled.
-* **Timeout.** The body is called by the worker's own ``step_task._call``: an
-  ``async`` step runs under ``asyncio.wait_for(timeout)`` and is cancelled there; a
-  sync step cannot be stopped in-process (as on a worker without prefork), so one
-  that runs past its timeout has its result discarded and fails with
-  ``StepTimeoutError``. The time measured is wall time, also under the virtual
-  clock: the clock stands still while a step runs, so it cannot time one.
+* **Timeout.** The body is called as every runtime calls it
+  (:func:`~pyworkflow.step_timeout.run_body`): an ``async`` step runs under
+  ``asyncio.wait_for(timeout)`` and is cancelled there; a sync step cannot be stopped
+  in-process (as on a worker without prefork), so one that runs past its timeout has
+  its result discarded and fails with ``StepTimeoutError``. The time measured is wall
+  time, also under the virtual clock: the clock stands still while a step runs, so it
+  cannot time one.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from .. import serialization
 from ..registry import get_step
 from ..step_attempt import Attempt
 from ..step_context import CancelWatch, StepContext
+from ..step_timeout import run_body
 from ..wire import StepAttempt, StepOutcome
-from ..worker.step_task import _call
 
 
 @dataclass
@@ -113,9 +114,9 @@ def run_attempt(task: StepAttempt, mocks: dict[str, StepMock], now_ms: Callable[
         args = serialization.decode(task.args or [])
         kwargs = serialization.decode(task.kwargs or {})
         if inspect.iscoroutinefunction(fn):
-            result = _off_the_loop(_call, fn, args, kwargs, task.timeout, name)
+            result = _off_the_loop(run_body, fn, args, kwargs, task.timeout, name)
         else:
-            result = _call(fn, args, kwargs, task.timeout, name)
+            result = run_body(fn, args, kwargs, task.timeout, name)
         if inspect.isawaitable(result):  # a sync callable (a mock) that returned one
             result = _run_coroutine(result)
         frame.succeed(result)

@@ -17,8 +17,9 @@ original exception, which only a transient run still has).
 
 What a transient run gives up, by design: nothing survives the process (no
 journal, no resume, no ``runs`` commands), arguments are not copied through JSON,
-step ``timeout`` is not enforced, and hooks, signals and child workflows need a
-durable run.
+and hooks, signals and child workflows need a durable run. A step's ``timeout`` holds
+as on every runtime (``step_timeout``): an ``async`` step is cancelled at it, a sync
+one that overran has its result discarded; either fails with ``StepTimeoutError``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ..registry import StepDef
 from ..retry import next_attempt_ms
 from ..step_attempt import Attempt
 from ..step_context import StepContext
+from ..step_timeout import await_body
 
 logger = logging.getLogger("pyworkflow.transient")
 
@@ -108,10 +110,7 @@ async def _attempts(run: TransientRun, call_id: int, defn: StepDef, args: tuple[
     while True:
         ctx = StepContext(run.run_id, call_id, defn.name, attempt, workflow=run.workflow)
         with Attempt(ctx, _now_ms, encode_result=False) as frame:
-            result = defn.fn(*args, **kwargs)
-            if inspect.isawaitable(result):
-                result = await result
-            frame.succeed(result)
+            frame.succeed(await await_body(defn.fn, args, kwargs, defn.timeout, defn.name))
         outcome = frame.outcome
         if outcome.ok:
             return outcome.result

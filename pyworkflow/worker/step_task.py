@@ -9,9 +9,7 @@ step costs one Celery hop, not two.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import inspect
 import json
 import time
 from typing import Any
@@ -28,13 +26,13 @@ from actors.fast.in_place import KeptTask
 from actors.outages import OUTAGES
 
 from .. import serialization
-from ..errors import StepTimeoutError
 from ..flow import step_gate
 from ..ids import STEP_TASK, step_attempt, step_result_message_id, step_task_id
 from ..registry import get_step
 from ..routing import need_step
 from ..step_attempt import Attempt, failure_of
 from ..step_context import CancelWatch, StepContext
+from ..step_timeout import run_body, timed_out
 from ..tracing import step_outcome, step_span
 from ..wire import StepAttempt, StepOutcome, WireError, decode, encode
 from .app_log_store import append_app_log
@@ -44,34 +42,6 @@ from .step_metrics import record_attempt
 from .step_time_limits import StepRequest, soft_limit_armed
 
 logger = _log.get_logger(STEP_TASK)
-
-
-def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], timeout: float | None,
-          step: str) -> Any:
-    """Run the step body in this thread; an attempt past ``timeout`` raises
-    :class:`StepTimeoutError` and its result, if it had one, is discarded
-    (see :mod:`pyworkflow.worker.step_time_limits` for what stops it)."""
-    started = time.monotonic()
-    try:
-        with soft_limit_armed():
-            if inspect.iscoroutinefunction(fn):
-                coro = fn(*args, **kwargs)
-                result = asyncio.run(coro if timeout is None else asyncio.wait_for(coro, timeout))
-            else:
-                result = fn(*args, **kwargs)
-    except SoftTimeLimitExceeded:
-        raise _timed_out(step, timeout, "stopped at its soft time limit") from None
-    except TimeoutError:
-        if timeout is None or time.monotonic() - started < timeout:
-            raise  # the step's own TimeoutError, not ours
-        raise _timed_out(step, timeout, "cancelled") from None
-    if timeout is not None and time.monotonic() - started >= timeout:
-        raise _timed_out(step, timeout, "ran to its end; its result is discarded")
-    return result
-
-
-def _timed_out(step: str, timeout: float | None, how: str) -> StepTimeoutError:
-    return StepTimeoutError(f"step {step!r} ran longer than its timeout of {timeout}s ({how})")
 
 
 def _report(system: Any, run_id: str, outcome: StepOutcome, inline: bool,
@@ -140,8 +110,9 @@ def _attempt(system: Any, leases: StepLeases, task: StepAttempt, member: str,
             defn = get_step(step)
             if defn is None:
                 raise LookupError(f"step {step!r} is not registered on this worker")
-            frame.succeed(_call(defn.fn, serialization.decode(args),
-                                serialization.decode(kwargs), timeout, step))
+            frame.succeed(run_body(defn.fn, serialization.decode(args),
+                                   serialization.decode(kwargs), timeout, step,
+                                   guard=soft_limit_armed, stopped=(SoftTimeLimitExceeded,)))
         outcome = frame.outcome
         if outcome.ok:
             log.debug("step completed", seconds=round(time.monotonic() - started, 4))
@@ -190,7 +161,7 @@ def report_hard_limit(system: Any, leases: StepLeases, kwargs: dict[str, Any],
     """In the worker's main process: the attempt's process was killed at its hard time
     limit, so it cannot report; report the timeout for it and release its lease."""
     task = decode(StepAttempt, kwargs)
-    error = _timed_out(task.step, task.timeout,
+    error = timed_out(task.step, task.timeout,
                        f"killed at its hard time limit of {hard_limit}s")
     logger.warning("step killed at its hard time limit", run_id=task.run_id, step=task.step,
                    call_id=task.call_id, attempt=task.attempt)

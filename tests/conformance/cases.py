@@ -28,11 +28,7 @@ TRANSIENT_NO_CANCEL = "a transient run is a plain call in this process: there is
 TRANSIENT_NO_VALUES = "set_value needs a durable run (it raises RuntimeError outside one)"
 TRANSIENT_NO_CONTINUE = "continue_as_new needs a durable run (it raises RuntimeError outside one)"
 TRANSIENT_NO_DEADLINE = "a transient run has no run-level timer: max_duration is not enforced"
-TRANSIENT_NO_TIMEOUT = "transient.py: a step's timeout is not enforced in a transient run"
 TRANSIENT_NO_KEY = "a transient run is no stored run: idempotency keys need pyworkflow.start"
-
-NO_TIMEOUT = {"transient": TRANSIENT_NO_TIMEOUT}
-
 
 # -- what a script does to a run -----------------------------------------------------------------
 
@@ -294,7 +290,7 @@ CASES: list[Case] = [
          result=step_failed("ValueError", "builtins.ValueError", "once only", 1, False),
          attempts={"conf_no_retries": 1}, events=(WS, SS, SF, WC)),
     Case("step_timeout_caught", "conf_catch", ("too_slow",), result=caught("StepTimeoutError"),
-         attempts={"conf_too_slow": 2}, events=(WS, SS, SF, SR, SF, WC), not_on=NO_TIMEOUT),
+         attempts={"conf_too_slow": 2}, events=(WS, SS, SF, SR, SF, WC)),
     Case("fatal_error_fails_run", "conf_raise", ("fatal",), status="failed",
          error="FatalError", attempts={"conf_fatal": 1}, events=(WS, SS, SF, WF)),
     Case("fatal_subclass_fails_run", "conf_raise", ("declined",), status="failed",
@@ -305,9 +301,9 @@ CASES: list[Case] = [
          error="StepFailedError", attempts={"conf_value_error": 3}, events=(*RETRIED_3, WF)),
     Case("step_timeout_fails_run", "conf_raise", ("too_slow",), status="failed",
          error="StepTimeoutError", attempts={"conf_too_slow": 2},
-         events=(WS, SS, SF, SR, SF, WF), not_on=NO_TIMEOUT),
+         events=(WS, SS, SF, SR, SF, WF)),
     Case("step_timeout_then_success", "conf_slow_once", result=2,
-         attempts={"conf_slow_once": 2}, events=(WS, SS, SF, SR, SC, WC), not_on=NO_TIMEOUT),
+         attempts={"conf_slow_once": 2}, events=(WS, SS, SF, SR, SC, WC)),
     Case("compensate_after_fatal_subclass", "conf_compensate",
          result={"seen": step_failed("CardDeclined", f"{W}.CardDeclined", "card declined", 1,
                                      True), "undo": "cleaned"},
@@ -336,7 +332,7 @@ CASES: list[Case] = [
          attempts={"conf_celery_exhausted": 2}, events=(WS, SS, SF, SR, SF, WC)),
     Case("celery_soft_time_limit_is_the_timeout", "conf_celery_catch", ("soft_limit",),
          result=caught("StepTimeoutError"), attempts={"conf_celery_soft_limit": 2},
-         events=(WS, SS, SF, SR, SF, WC), not_on=NO_TIMEOUT),
+         events=(WS, SS, SF, SR, SF, WC)),
     Case("celery_self_retry_countdown", "conf_celery_self_retry", result=1,
          attempts={"conf_celery_self_retry": 2}, events=(WS, SS, SF, SR, SC, WC),
          waits={"conf_celery_self_retry": (0.3,)}),
