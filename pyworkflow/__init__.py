@@ -188,20 +188,23 @@ _HOMES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """An export, imported from its home on first use and kept in this module after."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'pyworkflow' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    if home.startswith("pyworkflow.workflow_api"):
-        # The workflow half is loaded now: give it ``step.from_task`` (and ``@step`` on a
-        # Celery task), through an adapter that loads Celery only when a task is adopted.
-        from .adopt import task_adapter
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which know every export from the block above: seen, it
+    # would make any attribute of the module (a typo too) type-check as Any.
+    def __getattr__(name: str) -> Any:
+        """An export, imported from its home on first use and kept in this module after."""
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'pyworkflow' has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        if home.startswith("pyworkflow.workflow_api"):
+            # The workflow half is loaded now: give it ``step.from_task`` (and ``@step`` on a
+            # Celery task), through an adapter that loads Celery only when a task is adopted.
+            from .adopt import task_adapter
 
-        task_adapter.install()
-    globals()[name] = value
-    return value
+            task_adapter.install()
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
