@@ -1,4 +1,5 @@
-"""The step runner's own promises, without workers: sync steps, timeouts, context."""
+"""A step body's call and its timeout (``pyworkflow.step_timeout``), as every runtime
+makes it, without workers: sync steps, timeouts, context."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ import pytest
 
 from pyworkflow import StepTimeoutError, get_step_context
 from pyworkflow.step_context import StepContext, reset_step_context, set_step_context
-from pyworkflow.worker.step_task import _call
+from pyworkflow.step_timeout import await_body, run_body
 
 CTX = StepContext("run-x", 3, "s", 2)
 
 
 def _run(fn: Any, args: list[Any], kwargs: dict[str, Any], timeout: float | None) -> Any:
-    """``_call`` inside the step context the attempt's frame sets (``step_attempt``)."""
+    """``run_body`` inside the step context the attempt's frame sets (``step_attempt``)."""
     token = set_step_context(CTX)
     try:
-        return _call(fn, args, kwargs, timeout, CTX.step)
+        return run_body(fn, args, kwargs, timeout, CTX.step)
     finally:
         reset_step_context(token)
 
@@ -86,3 +87,30 @@ def test_errors_inside_a_timed_step_propagate() -> None:
 def test_get_step_context_outside_a_step_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="inside a running step"):
         get_step_context()
+
+
+def test_from_inside_an_event_loop_the_same_timeout_holds() -> None:
+    """A transient run awaits its steps in the caller's loop (``await_body``): an async
+    body is cancelled at the timeout, a sync one that overran loses its result, and a
+    body's own TimeoutError stays its own."""
+    async def slow() -> str:
+        await asyncio.sleep(5)
+        return "late"
+
+    def overran() -> str:
+        time.sleep(0.3)
+        return "late"
+
+    async def own() -> None:
+        raise TimeoutError("the API timed out")
+
+    async def main() -> None:
+        with pytest.raises(StepTimeoutError, match="cancelled"):
+            await await_body(slow, [], {}, 0.2, "s")
+        with pytest.raises(StepTimeoutError, match="discarded"):
+            await await_body(overran, [], {}, 0.2, "s")
+        with pytest.raises(TimeoutError, match="the API timed out"):
+            await await_body(own, [], {}, 5.0, "s")
+        assert await await_body(lambda x: x + 1, [1], {}, 1.0, "s") == 2
+
+    asyncio.run(main())
