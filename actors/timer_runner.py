@@ -3,18 +3,21 @@
 The worker's maintenance loop delivers a due timer through Celery: it claims the
 timer, publishes a wake task, the worker's main process receives it and hands it to
 a pool process, which runs the woken turn. Each hop waits on a scheduler (the loop's
-poll, the broker, the pool), and on a busy machine each wait is long: 200 sleepers
-woke 35 ms late at the median (p99 65 ms) where DBOS, which wakes a thread in the
-process that runs the workflow, took 9 ms (36 ms).
+poll and gather, the broker, the pool), and on a busy machine each wait is long
+(``ops/bench/last-results.txt``: 200 sleepers 35 ms late at the median, p99 65 ms,
+where DBOS, which wakes a thread in the process that runs the workflow, took 9 ms
+and 36 ms).
 
 So every prefork pool process also runs a :class:`TimerRunner`: a thread that sleeps
 until the next due time (read from the claim, on the Redis clock), claims a few due
 timers and runs their turns right there (``run_wake_turns``, what a wake task does),
 but starts a pass only while the process runs no Celery task (``task_started``): a
 task that arrives during a pass runs beside it, as two tasks of a threads pool do,
-and is never held up (a task's time limit counts from its start). The main loop
-claims a timer only once it is ``MAIN_LOOP_GRACE_MS`` overdue (every runner busy, or
-none running) and sends it as a wake task, as before.
+and is never held up (a task's time limit counts from its start). A timer scheduled
+in the process (``TimerStore.on_schedule``) wakes its runner at its due time, even
+before the next poll. The main loop claims a timer only once it is
+``MAIN_LOOP_GRACE_MS`` overdue (every runner busy, or none running) and sends it as
+a wake task, as before.
 
 Nothing about durability changes: a timer is claimed, and stays due again after its
 claim lease, until the turn's begin holds its message (``timer_handed.lua``); a pool
@@ -24,7 +27,9 @@ process that dies in between leaves it to fire again after ``RUNNER_CLAIM_LEASE_
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +85,8 @@ class TimerRunner:
         self._keep = keep
         self._gate = threading.Condition()
         self._tasks = 0  # Celery tasks running (or about to) in this process
+        #: the earliest due time (ms) poked since the last pass began
+        self._poked_ms = math.inf
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -114,6 +121,7 @@ class TimerRunner:
             with self._gate:
                 while self._tasks and not self._stop.is_set():
                     self._gate.wait()
+                self._poked_ms = math.inf  # this pass's claim sees what was scheduled
             try:
                 wait = self.run_due()
                 failures = 0
@@ -124,7 +132,26 @@ class TimerRunner:
                                    failures=failures)
                 wait = min(5.0, 0.2 * failures)
             if wait > 0:
-                self._stop.wait(wait)
+                self._sleep(wait)
+
+    def poke(self, due_ms: int) -> None:
+        """A timer due at ``due_ms`` (ms since the epoch) was scheduled in this process:
+        the runner wakes for it if it would sleep past it (``TimerStore.on_schedule``)."""
+        with self._gate:
+            if due_ms < self._poked_ms:
+                self._poked_ms = due_ms
+                self._gate.notify_all()
+
+    def _sleep(self, seconds: float) -> None:
+        """Until ``seconds`` from now, or the due time of a timer scheduled in this
+        process since the last pass began (its claim may have missed it)."""
+        with self._gate:
+            until_ms = time.time() * 1000 + seconds * 1000
+            while not self._stop.is_set():
+                left = min(until_ms, self._poked_ms) / 1000 - time.time()
+                if left <= 0:
+                    break
+                self._gate.wait(left)
 
     def run_due(self) -> float:
         """One pass: claim due timers and run their turns here (those routed to a queue

@@ -11,6 +11,7 @@ repeat.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,11 +51,19 @@ class TimerStore:
         self._keys = keys
         #: a Redis Cluster: a script's keys must share one slot (one shard's)
         self._cluster = isinstance(client, RedisCluster)
+        #: told the due time (ms) of every timer this process schedules: this process's
+        #: ``TimerRunner``, which then wakes for it even when that is before its next poll
+        self.on_schedule: Callable[[int], None] | None = None
+
+    def _scheduled(self, due_ms: int) -> int:
+        if self.on_schedule is not None:
+            self.on_schedule(due_ms)
+        return due_ms
 
     def schedule_at(self, timer_id: str, due_ms: int, message: Message) -> int:
-        return int(self._scripts.timer_schedule(
+        return self._scheduled(int(self._scripts.timer_schedule(
             keys=self._keys.timer_shard_of(timer_id).every(),
-            args=[timer_id, "at", int(due_ms), message.encode()]))
+            args=[timer_id, "at", int(due_ms), message.encode()])))
 
     def schedule_writes(self, writes: ConditionalWrites, timer_id: str, due_ms: int,
                         message: Message) -> None:
@@ -64,11 +73,12 @@ class TimerStore:
         writes.add("ZREM", shard.claimed, timer_id)
         writes.add("ZADD", shard.due, int(due_ms), timer_id)
         writes.add("HSET", shard.body, timer_id, message.encode())
+        self._scheduled(int(due_ms))  # before the commit: at worst, a wake-up for nothing
 
     def schedule_in(self, timer_id: str, delay_ms: int, message: Message) -> int:
-        return int(self._scripts.timer_schedule(
+        return self._scheduled(int(self._scripts.timer_schedule(
             keys=self._keys.timer_shard_of(timer_id).every(),
-            args=[timer_id, "in", int(delay_ms), message.encode()]))
+            args=[timer_id, "in", int(delay_ms), message.encode()])))
 
     def cancel(self, *timer_ids: str) -> None:
         by_shard: dict[str, list[str]] = {}

@@ -151,6 +151,7 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None,
         signals.task_prerun.connect(lambda **_: runner.task_started(), weak=False)
         signals.task_postrun.connect(lambda **_: runner.task_ended(), weak=False)
         signals.worker_process_shutdown.connect(lambda **_: runner.stop(), weak=False)
+        system.timers.on_schedule = runner.poke
         runner.start()
 
     signals.worker_ready.connect(_start, weak=False)

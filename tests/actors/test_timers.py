@@ -3,6 +3,7 @@ a pool process's runner (``actors.timer_runner``) running a due timer's turn its
 
 from __future__ import annotations
 
+import math
 import uuid
 
 from actors import Message
@@ -141,3 +142,26 @@ def test_a_runner_runs_due_timers_once_the_task_in_its_process_ended(rt, capture
     finally:
         runner.stop()
         _forget(rt, timer_id)
+
+
+def test_a_timer_scheduled_in_its_process_wakes_a_sleeping_runner(  # type: ignore[no-untyped-def]
+        rt, captured_tasks, monkeypatch) -> None:
+    from actors import timer_runner
+
+    monkeypatch.setattr(timer_runner, "RUNNER_POLL_S", 60.0)  # no poll finds it in time
+    runner = timer_runner.TimerRunner(rt.system, keep=lambda queue: True)
+    monkeypatch.setattr(rt.system.timers, "on_schedule", runner.poke)
+    runner.start()
+    actor_id = f"alarm-{uuid.uuid4().hex[:10]}"
+    try:
+        wait_for(lambda: runner._poked_ms == math.inf, 5, 0.01, "the runner asleep")
+        rt.system.send(actor_id, "arm", {"name": "soon", "delay_ms": 300})
+        while captured_tasks:  # the arming turn, run here: it schedules the timer
+            name, args, kwargs = captured_tasks.pop(0)
+            rt.celery.tasks[name].run(*args, **kwargs)
+        wait_for(lambda: _rang(rt, actor_id), 5, 0.01, "the poked runner's turn")
+        (rang,) = [e.data for e in rt.system.journal(actor_id).read() if e.type == "rang"]
+        assert rang["at_ms"] >= rang["due_ms"]
+    finally:
+        runner.stop()
+        _forget(rt, f"{actor_id}:soon")
