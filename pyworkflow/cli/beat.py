@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import click
 
-from ..schedules.beat_import import BeatImportError, import_beat
 from . import _output as out
 from ._root import CliError
 from .schedules import schedules
@@ -28,6 +27,9 @@ def import_beat_command(app_path: str) -> None:
     Run it again after changing beat_schedule: changed entries are updated, removed
     ones deleted, none duplicated. Or let workers do it: worker run --import-beat APP.
     """
+    # Loads Celery (and the adopted task step): only for this command, not for its group.
+    from ..schedules.beat_import import BeatImportError, import_beat
+
     try:
         report = import_beat(app_path)
     except BeatImportError as exc:

@@ -14,7 +14,7 @@ import click
 
 from ..worker._runtime import runtime
 from . import _output as out
-from .setup import NeedsRedis
+from .needs_redis import NeedsRedis
 
 
 @click.group("dead-letters", cls=NeedsRedis)

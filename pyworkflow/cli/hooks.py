@@ -42,7 +42,7 @@ from ..worker._runtime import runtime
 from . import _output as out
 from ._payload import EXAMPLE_PAYLOAD, quoted_payload, read_payload
 from ._root import CliError
-from .setup import NeedsRedis
+from .needs_redis import NeedsRedis
 
 HOOK_STATUSES = ("pending", "received", "expired", "cancelled")
 

@@ -8,18 +8,25 @@ a worker run gives, so ``runs`` prints both with one set of formatting.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..local.journal import LocalJournal, LocalRunError
-from ..local.saved_runs import list_saved, load_saved, open_saved_runs
 from ..run_info import RunInfo
 from ..worker import _runtime
 from ._root import CliError
 
+if TYPE_CHECKING:
+    from ..local.journal import LocalJournal
+
 __all__ = ["local_list", "local_run"]
+
+# The local runtime (and the engine under it) is imported by the functions that read
+# a local run: ``runs list`` and ``runs status`` of worker runs load neither.
 
 
 def _journal() -> LocalJournal:
+    from ..local.journal import LocalRunError
+    from ..local.saved_runs import open_saved_runs
+
     try:
         return open_saved_runs(_runtime.config_file())
     except LocalRunError as exc:
@@ -28,11 +35,16 @@ def _journal() -> LocalJournal:
 
 def local_list(limit: int) -> list[RunInfo]:
     """Up to ``limit`` saved local runs, newest save first."""
+    from ..local.saved_runs import list_saved
+
     return list_saved(_journal(), limit)
 
 
 def local_run(run_id: str) -> tuple[RunInfo, list[dict[str, Any]]]:
     """One saved local run and its journal; one line (``CliError``) when there is none."""
+    from ..local.journal import LocalRunError
+    from ..local.saved_runs import load_saved
+
     try:
         return load_saved(_journal(), run_id)
     except LocalRunError as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import click
 
-from ..local import determinism_check
 from . import _output as out
 from ._root import CliError
 from .runs import STATUSES, runs
@@ -40,6 +39,8 @@ def check(ctx: click.Context, workflow: str | None, status: str | None) -> None:
     if not _module_given(ctx):
         raise CliError("runs check replays runs against your workflow code: give it with "
                        "pyworkflow --module MODULE runs check")
+    from ..local import determinism_check  # the engine: loaded by this command only
+
     checked, found = determinism_check.check_runs(workflow=workflow, status=status)
     if out.is_json():
         out.emit_json([d.to_dict() for d in found])

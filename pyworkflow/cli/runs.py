@@ -32,7 +32,7 @@ from ._history import attempts_text, event_lines, line_width, root_cause
 from ._root import CliError
 from .app_log_lines import show_app_log
 from .local_runs import local_list, local_run
-from .setup import NeedsRedis
+from .needs_redis import NeedsRedis
 
 __all__ = ["EVENT_TYPES", "STATUSES", "child_runs", "follow_run", "load_run", "print_run",
            "run_dict"]

@@ -36,7 +36,7 @@ from ..serialization import SerializationError
 from . import _output as out
 from ._arguments import ArgumentError, bind_arguments
 from ._root import CliError
-from .setup import NeedsRedis
+from .needs_redis import NeedsRedis
 
 
 @click.group(cls=NeedsRedis)

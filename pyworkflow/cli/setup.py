@@ -15,16 +15,13 @@ worker and wrong for a health check.
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import click
-from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from actors.redaction import redact
 from actors.sentinel import kombu_form
 
 from .. import registry
@@ -33,12 +30,13 @@ from ..worker import _runtime
 from ..worker.celery_app import queue_names
 from ..worker.retention import RunRetention
 from . import _output as out
-from ._root import CliError
+from .needs_redis import START_REDIS as _START_REDIS
+from .needs_redis import redis_fix as _redis_fix
+from .needs_redis import short as _short
 
 _TIMEOUT = 2.0
 _PING_TIMEOUT = 1.5
 _MIN_REDIS = (6, 2)
-_START_REDIS = "docker run -d --name redis -p 6379:6379 redis:7-alpine"
 
 
 @dataclass
@@ -53,46 +51,6 @@ class Check:
     def line(self) -> str:
         sign = "-" if self.ok is None else out.mark(self.ok)
         return f"{sign} {self.detail}" + (f": {self.fix}" if self.fix and not self.ok else "")
-
-
-def _short(exc: BaseException) -> str:
-    """A driver's error, shortened; redacted before it is cut, so no cut can leave a
-    piece of a credential the redactor would no longer recognise."""
-    return out.truncate(redact(str(exc)).rstrip(".") or type(exc).__name__, 90)
-
-
-def _redis_fix(settings: Any) -> str:
-    if settings.embedded:
-        return f"see the embedded server's log in {os.path.join(settings.data_dir, 'redis.log')}"
-    if os.environ.get("PYWORKFLOW_REDIS_URL", "").strip():
-        return "start it, or unset PYWORKFLOW_REDIS_URL to use the embedded server"
-    if settings.redis_url_configured:
-        return ("start it, or remove redis_url from " + ", ".join(settings.sources)
-                + " to use the embedded server")
-    return f"start it ({_START_REDIS}), or stop it so the embedded server is used"
-
-
-def unreachable(exc: Exception) -> str:
-    """The one-line explanation for a command that found Redis or the broker down."""
-    settings = _runtime.runtime().settings
-    if isinstance(exc, KombuOperationalError) and settings.broker_url_configured:
-        return (f"broker at {redact_url(settings.broker_url)} is not reachable ({_short(exc)}): "
-                "start it, or check PYWORKFLOW_BROKER_URL")
-    where = redact_url(settings.redis_url) + (" (embedded)" if settings.embedded else "")
-    return f"Redis at {where} is not answering ({_short(exc)}): {_redis_fix(settings)}"
-
-
-class NeedsRedis(click.Group):
-    """A command group whose commands talk to Redis: a server that is down is one line
-    saying which server and how to fix it, not a bare ``ConnectionError``."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (RedisConnectionError, RedisTimeoutError, KombuOperationalError) as exc:
-            if ctx.meta.get("pyworkflow.debug"):
-                raise
-            raise CliError(unreachable(exc)) from None
 
 
 def check_redis(settings: Any) -> Check:

@@ -29,7 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from ..worker._runtime import runtime
 from . import _output as out
 from ._root import CliError
-from .setup import unreachable
+from .needs_redis import unreachable
 
 
 class _NeedsRedisCommand(click.Command):

@@ -27,8 +27,8 @@ from ._arguments import ArgumentError, bind_arguments, format_signature
 from ._history import format_event
 from ._root import CliError
 from .in_process import run_local_here, run_transient_here, runtime_option
+from .needs_redis import NeedsRedis
 from .runs import follow_run
-from .setup import NeedsRedis
 
 _EXAMPLE = {int: "5", float: "9.99", bool: "true", "int": "5", "float": "9.99", "bool": "true"}
 

@@ -173,7 +173,7 @@ class Drive(Generic[T]):
 
 # -- reading a run ------------------------------------------------------------------------
 def _record(rt: Runtime, run_id: str) -> Op[dict[bytes, bytes]]:
-    rec: dict[bytes, bytes] = yield command("hgetall", rt.system.actor_keys(run_id).record)
+    rec: dict[bytes, bytes] = yield command("hgetall", rt.actor_keys(run_id).record)
     if not rec:
         raise RunNotFoundError(run_id)
     return rec
@@ -182,7 +182,7 @@ def _record(rt: Runtime, run_id: str) -> Op[dict[bytes, bytes]]:
 def _record_and_journal_length(rt: Runtime, run_id: str) -> Op[tuple[dict[bytes, bytes], int]]:
     """The record, and whether the journal holds anything (its stream's length, plus one
     for a sealed prefix: ``actors.sealed``)."""
-    k = rt.system.actor_keys(run_id)
+    k = rt.actor_keys(run_id)
     rec, length, sealed = yield Pipeline((command("hgetall", k.record),
                                           command("xlen", k.journal),
                                           command("exists", k.sealed)))
@@ -192,7 +192,7 @@ def _record_and_journal_length(rt: Runtime, run_id: str) -> Op[tuple[dict[bytes,
 def _tail_and_record(rt: Runtime, run_id: str) -> Pipeline:
     """The journal's last entry, then the record: an event committed after the read
     of the record is after that tail, so a blocking read from it wakes for it."""
-    k = rt.system.actor_keys(run_id)
+    k = rt.actor_keys(run_id)
     return Pipeline((command("xrevrange", k.journal, count=1), command("hgetall", k.record)))
 
 
@@ -223,7 +223,7 @@ def get_values(rt: Runtime, run_id: str) -> Op[dict[str, Any]]:
 
 
 def get_workflow_events(rt: Runtime, run_id: str, after_seq: int = 0) -> Op[list[dict[str, Any]]]:
-    k = rt.system.actor_keys(run_id)
+    k = rt.actor_keys(run_id)
     # Sealed or not (``actors.sealed``): the sealed prefix and the stream in one trip,
     # read again should it have crossed a seal (``torn``).
     read = (command("get", k.sealed),
@@ -254,7 +254,7 @@ def list_workflow_runs(rt: Runtime, status: str | None, workflow: str | None,
             break
         offset += page
         records = yield Pipeline(tuple(
-            command("hgetall", rt.system.actor_keys(raw.decode()).record) for raw in ids))
+            command("hgetall", rt.actor_keys(raw.decode()).record) for raw in ids))
         take_matching(out, ids, records, status, workflow, limit)
     return out
 
@@ -272,7 +272,7 @@ def wait_for_run(rt: Runtime, run_id: str, timeout: float | None = None,
 def _wait_one(rt: Runtime, run_id: str, deadline: float | None, timeout: float | None,
               expected: bool = False) -> Op[RunInfo]:
     """Wait for one run; ``expected``: a successor whose record may not exist yet."""
-    journal = rt.system.actor_keys(run_id).journal
+    journal = rt.actor_keys(run_id).journal
     while True:
         last, rec = yield _tail_and_record(rt, run_id)
         tail = journal_tail(last)
@@ -296,7 +296,7 @@ def get_result(rt: Runtime, run_id: str, timeout: float | None = None,
 
 def get_value(rt: Runtime, run_id: str, key: str, timeout: float | None = None) -> Op[Any]:
     check_value_key(key)
-    journal = rt.system.actor_keys(run_id).journal
+    journal = rt.actor_keys(run_id).journal
     deadline = wait_deadline(timeout)
     while True:
         last, rec = yield _tail_and_record(rt, run_id)
@@ -312,7 +312,9 @@ def get_value(rt: Runtime, run_id: str, key: str, timeout: float | None = None) 
 # -- messages to a run --------------------------------------------------------------------
 def _send(rt: Runtime, run_id: str, kind: str, payload: dict[str, Any],
           msg_id: str | None = None) -> Offload:
-    return Offload(rt.system.send, (run_id, kind, payload, msg_id))
+    # ``rt.system`` looked up in the call: a runtime's first send builds the actor system
+    # (and loads Celery), which aio must do in its thread, not on its loop.
+    return Offload(lambda: rt.system.send(run_id, kind, payload, msg_id))
 
 
 def _send_cancel(rt: Runtime, run_id: str, payload: dict[str, Any]) -> None:
@@ -368,7 +370,7 @@ def start(rt: Runtime, workflow_or_name: Any, args: tuple[Any, ...], kwargs: dic
     if idempotency_key is not None:
         check_if_finished(if_finished)
     plan = plan_start(workflow_or_name, args, kwargs, idempotency_key, queue, priority)
-    record_key = rt.system.actor_keys(plan.run_id).record
+    record_key = rt.actor_keys(plan.run_id).record
     writes = [command("zadd", keys.runs_index(rt.settings.key_prefix),
                       {plan.run_id: plan.created_at})]
     claimed = False
@@ -385,9 +387,9 @@ def start(rt: Runtime, workflow_or_name: Any, args: tuple[Any, ...], kwargs: dic
         with start_span(plan.workflow, plan.run_id) as carrier:
             payload = encode(dataclasses.replace(plan.start, trace=carrier))
             # A new run's actor is idle: the message goes in hand with its first turn.
-            yield Offload(rt.system.deliver_held,
-                          (Message("start", plan.run_id, payload, msg_id=plan.msg_id),),
-                          {"before": Pipeline(tuple(writes)).queue_on})
+            message = Message("start", plan.run_id, payload, msg_id=plan.msg_id)
+            before = Pipeline(tuple(writes)).queue_on
+            yield Offload(lambda: rt.system.deliver_held(message, before=before))  # see _send
     except GeneratorExit:
         raise
     except BaseException:
@@ -430,7 +432,7 @@ def _undo_start(rt: Runtime, plan: StartPlan, claimed_key: str | None) -> Op[Non
     a record without a start message, which the next start with the same key (or
     ``retry_run``) completes."""
     with contextlib.suppress(Exception):
-        yield Pipeline((command("delete", rt.system.actor_keys(plan.run_id).record),
+        yield Pipeline((command("delete", rt.actor_keys(plan.run_id).record),
                         command("zrem", keys.runs_index(rt.settings.key_prefix), plan.run_id)))
         if claimed_key is not None:
             yield Script(RELEASE_SCRIPT, *release_args(rt.settings.key_prefix, claimed_key,

@@ -96,10 +96,12 @@ def _cancel_holder(rt: Any, ikey: str) -> Op[None]:
     if not holder:
         return
     run_id = holder.decode() if isinstance(holder, bytes) else str(holder)
-    rec = yield command("hgetall", rt.system.actor_keys(run_id).record)
+    rec = yield command("hgetall", rt.actor_keys(run_id).record)
     if rec and not run_info_from_record(run_id, rec).finished:
-        yield Offload(rt.system.send, (run_id, "cancel", encode(CancelRun(
-            reason="cancelled by a newer start (if_running='cancel_previous')"))))
+        cancel = encode(CancelRun(
+            reason="cancelled by a newer start (if_running='cancel_previous')"))
+        # ``rt.system`` looked up in aio's thread (see ``core._send``)
+        yield Offload(lambda: rt.system.send(run_id, "cancel", cancel))
     yield Script(RELEASE_SCRIPT, *release_args(prefix, ikey, run_id))
 
 
@@ -114,10 +116,10 @@ def _debounced(rt: Any, workflow_or_name: Any, args: tuple[Any, ...],
     run_id = run_id.decode() if isinstance(run_id, bytes) else str(run_id)
     if int(opened):
         yield core.Pipeline((
-            command("hset", rt.system.actor_keys(run_id).record, mapping=plan.record),
+            command("hset", rt.actor_keys(run_id).record, mapping=plan.record),
             command("zadd", keys.runs_index(prefix), {run_id: plan.created_at})))
     else:  # the open window's run takes these arguments
-        yield command("hset", rt.system.actor_keys(run_id).record,
+        yield command("hset", rt.actor_keys(run_id).record,
                       mapping={k: plan.record[k] for k in ("args", "kwargs", "updated_at")})
     timer_id = ids.debounce_timer_id(run_id)
     timer = StartTimer(timer_id=timer_id, due_ms=0, actor_id=run_id, kind="start",

@@ -50,7 +50,7 @@ import contextlib
 import dataclasses
 import json
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import serialization, wire
 from ..errors import (
@@ -65,7 +65,9 @@ from ..ids import hook_message_id
 from ..ids import new_hook_token as new_token
 from ..registry import hook_model as model_of
 from ..worker._runtime import runtime
-from ..worker.hook_store import HookStore
+
+if TYPE_CHECKING:  # the store loads the engine's ports: a client that only reads needs neither
+    from ..worker.hook_store import HookStore
 
 __all__ = ["TOKEN_SHOWN", "HookInfo", "HookPayloadError", "checked_payload",
            "delivery_message_id", "get_hook", "hook_error", "list_hooks", "model_of",

@@ -86,7 +86,7 @@ def create_schedule(workflow: Any, *, cron: str | None = None, interval: Any = N
     sid = ids.schedule_id(schedule_id) if schedule_id else ids.new_schedule_id(spec.workflow)
     check_schedule_id(sid)
     rt = runtime()
-    record = rt.system.actor_keys(sid).record
+    record = rt.actor_keys(sid).record
     if _status(rt.redis.hget(record, "status")) in _LIVE:
         raise ScheduleExistsError(sid)
     now = time.time()
@@ -112,7 +112,7 @@ def declare_schedule(sid: str, spec: ScheduleSpec) -> None:
 
 def get_schedule(schedule_id: str) -> ScheduleInfo:
     sid = ids.schedule_id(schedule_id)
-    raw = runtime().redis.hgetall(runtime().system.actor_keys(sid).record)
+    raw = runtime().redis.hgetall(runtime().actor_keys(sid).record)
     if not raw:
         raise ScheduleNotFoundError(sid)
     return ScheduleInfo.read(sid, raw)
@@ -126,7 +126,7 @@ def list_schedules(status: str | None = None) -> list[ScheduleInfo]:
     sids = [s.decode() if isinstance(s, bytes) else s for s in rt.redis.zrange(index, 0, -1)]
     with rt.redis.pipeline(transaction=False) as pipe:
         for sid in sids:
-            pipe.hgetall(rt.system.actor_keys(sid).record)
+            pipe.hgetall(rt.actor_keys(sid).record)
         records = pipe.execute()
     found = [ScheduleInfo.read(sid, raw) for sid, raw in zip(sids, records, strict=True) if raw]
     gone = [i.schedule_id for i in found if i.status == "deleted"]
@@ -202,7 +202,7 @@ def delete_schedule(schedule_id: str, wait: float = 0.0) -> bool:
     it; returns whether it has (False: the message waits for a worker)."""
     sid = _send(schedule_id, "delete", {}, allowed=_LIVE)
     rt = runtime()
-    record = rt.system.actor_keys(sid).record
+    record = rt.actor_keys(sid).record
     deadline = time.monotonic() + wait
     while True:
         if _status(rt.redis.hget(record, "status")) == "deleted":
@@ -252,7 +252,7 @@ def _send(schedule_id: str, kind: str, payload: dict[str, Any],
           allowed: tuple[str, ...] = ("active", "paused")) -> str:
     sid = ids.schedule_id(schedule_id)
     rt = runtime()
-    record = rt.system.actor_keys(sid).record
+    record = rt.actor_keys(sid).record
     status = _status(rt.redis.hget(record, "status"))
     if status == "error" and status not in allowed:
         raise ScheduleParkedError(sid, _status(rt.redis.hget(record, "error")))

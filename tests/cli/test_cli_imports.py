@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import click
 import pytest
@@ -101,3 +102,65 @@ def test_the_listing_is_clicks_own() -> None:
                         params=cli.params, help=cli.help)
     eager_help = CliRunner().invoke(eager, ["--help"], prog_name="pyworkflow").output
     assert lazy_help == eager_help
+
+
+
+@pytest.fixture(scope="module")
+def a_run(rt: Any) -> str:
+    """A run that is started (no worker takes it: it stays pending), for commands to read."""
+    import tests.client_workflows  # noqa: F401  (defines client_quick)
+    from pyworkflow import client
+
+    return str(client.start("client_quick", 5))
+
+
+def _reads(*args: str) -> tuple[set[str], str]:
+    """The modules a fresh ``pyworkflow ARGS`` process has loaded, and what it printed."""
+    probe = subprocess.run([sys.executable, "-c", _LOADED_AFTER.format(args=args)],
+                           capture_output=True, text=True, check=True)
+    *printed, modules = probe.stdout.strip().splitlines()
+    return set(json.loads(modules)), "\n".join(printed) + probe.stderr
+
+
+#: Commands that only read Redis (a cancel of a run that does not exist sends nothing):
+#: ``RUN`` is the started run's id.
+READS_REDIS = [("runs", "list"), ("runs", "status", "RUN"), ("--output", "json", "runs", "list"),
+               ("runs", "cancel", "run-nosuch"), ("schedules", "list")]
+
+
+@pytest.mark.parametrize("args", READS_REDIS, ids=" ".join)
+def test_a_command_that_only_reads_redis_loads_no_celery(args: tuple[str, ...],
+                                                         a_run: str) -> None:
+    """The runtime builds its actor system and Celery app on the first send
+    (``worker._runtime``): a command that only reads pays for Redis's client alone
+    (~0.5 s of CPU each when Celery, Kombu and the engine came with it)."""
+    loaded, printed = _reads(*(a_run if a == "RUN" else a for a in args))
+    if "runs" in args and "cancel" not in args:
+        assert a_run in printed  # it did read Redis
+    assert "redis" in loaded and "Traceback" not in printed and "not answering" not in printed
+    assert sorted(m for m in loaded if m.split(".")[0] in ("celery", "kombu")) == []
+    assert "pyworkflow.engine" not in loaded
+
+
+_CLIENT_READS = """
+import json, sys
+from pyworkflow import client
+from pyworkflow.errors import RunNotFoundError
+runs = client.list_workflow_runs(limit=100)
+assert {run!r} in [info.run_id for info in runs], runs
+assert client.get_workflow_run({run!r}).workflow == "client_quick"
+client.get_workflow_events({run!r})
+try:
+    client.get_workflow_run("run-nosuch")
+except RunNotFoundError:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_clients_reads_load_no_celery(a_run: str) -> None:
+    probe = subprocess.run([sys.executable, "-c", _CLIENT_READS.format(run=a_run)],
+                           capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    loaded = set(json.loads(probe.stdout.strip().splitlines()[-1]))
+    assert sorted(m for m in loaded if m.split(".")[0] in ("celery", "kombu")) == []
