@@ -38,9 +38,10 @@ from urllib.parse import urlsplit
 
 from kombu.transport import redis as kombu_redis
 
-#: The URL schemes this transport serves (``redis+socket://`` names Kombu's transport
-#: in the URL itself and keeps it).
-SCHEMES = ("redis", "rediss")
+#: The URL schemes this transport serves. ``redis+socket://`` (a Unix socket) names
+#: Kombu's transport in the URL itself, which Kombu then keeps over the one Celery's
+#: ``broker_transport`` names: ``transport_guard.GuardedConnection`` puts this one back.
+SCHEMES = ("redis", "rediss", "redis+socket")
 
 #: What Celery's ``broker_transport`` setting names to use it.
 TRANSPORT_PATH = "actors.redis_transport:Transport"

@@ -37,6 +37,7 @@ from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads as kombu_loads
 
 from . import log as _log
+from . import redis_transport
 
 #: ``sink(queue, raw, reason)``: where a process sends what it could not read.
 DeadLetterSink = Callable[[str, bytes, str], None]
@@ -136,10 +137,25 @@ class GuardedConnection(Connection):
     """A ``kombu.Connection`` whose Redis channels survive unreadable queue entries."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        #: the transport named at construction, which Kombu forgets for a URL whose
+        #: scheme names one (``redis+socket://``): see ``_named_over_url``
+        self._named_transport = kwargs.get("transport")
         Connection.__init__(self, *args, **kwargs)
 
     def get_transport_cls(self) -> type:
-        return guarded(Connection.get_transport_cls(self))
+        return guarded(self._named_over_url(Connection.get_transport_cls(self)))
+
+    def _named_over_url(self, transport_cls: type) -> type:
+        """The transport named at construction (Celery's ``broker_transport``: our
+        ``actors.redis_transport``) where the URL's ``redis+socket://`` prefix made
+        Kombu take its own Redis transport instead: a worker reaching Redis by a Unix
+        socket still exited after a Redis restart ('NoneType' object has no attribute
+        'hostname'), the failure that transport exists to prevent (seen in the chaos
+        run, whose partitioned workers reach Redis by a socket)."""
+        named = getattr(self, "_named_transport", None)
+        if transport_cls is kombu_redis.Transport and named == redis_transport.TRANSPORT_PATH:
+            return redis_transport.Transport
+        return transport_cls
 
     def switch(self, conn_str: str) -> None:
         """Fail over to the next URL of a ``url1;url2`` list, keeping a transport named at
