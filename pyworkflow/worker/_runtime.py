@@ -39,6 +39,7 @@ from ._embedded_redis import resolve_redis
 
 if TYPE_CHECKING:
     from celery import Celery
+    from kombu.connection import Connection
 
     import actors
 
@@ -84,6 +85,13 @@ class Runtime:
 
             self._hooks = HookStore(self.redis, self.settings.key_prefix)
         return self._hooks
+
+    def broker_connection(self) -> Connection:
+        """A Kombu connection to read the queues with, like the Celery app's
+        ``connection_for_read``, without building the app (``broker.read_connection``)."""
+        from .broker import read_connection
+
+        return read_connection(self.settings)
 
     @property
     def system(self) -> actors.ActorSystem:

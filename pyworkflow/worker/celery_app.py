@@ -19,12 +19,11 @@ from celery import Celery, signals
 
 from actors import log as _log
 from actors import task_consumer
-from actors.sentinel import kombu_form
 
 from ..app_log import install_capture
-from ..config import Settings, celery_broker_url, log_format
+from ..config import Settings, log_format
 from ..ids import TURN_TASK
-from ..routing import BROKER_LEVELS
+from .broker import kombu_broker
 
 
 def queue_names(prefix: str) -> dict[str, str]:
@@ -35,11 +34,10 @@ def queue_names(prefix: str) -> dict[str, str]:
 
 def make_celery(settings: Settings) -> Celery:
     queues = queue_names(settings.key_prefix)
-    # A redis+sentinel:// URL: Kombu's sentinel:// list, the master's name in the options.
-    broker_url, sentinel_options = kombu_form(celery_broker_url(settings.broker_url))
+    url, transport_options = kombu_broker(settings)
     app = Celery("pyworkflow", set_as_current=True)
     app.conf.update(
-        broker_url=broker_url,
+        broker_url=url,
         result_backend=None,
         task_ignore_result=True,
         task_serializer="json",
@@ -54,10 +52,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
-        # One Redis list per priority level (``routing.broker_priority``), read in order.
-        broker_transport_options={"visibility_timeout": 3600,
-                                  "priority_steps": list(range(BROKER_LEVELS)),
-                                  **sentinel_options},
+        broker_transport_options=transport_options,
         worker_send_task_events=False,
         task_send_sent_event=False,
         enable_utc=True,

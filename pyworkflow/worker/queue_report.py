@@ -46,7 +46,7 @@ class WaitingNeed:
 
 def celery_queue_size(rt: Any, queue: str) -> int:
     """Messages waiting in one Celery queue (every priority level), 0 if never declared."""
-    with rt.celery.connection_for_read() as conn:
+    with rt.broker_connection() as conn:
         channel = conn.channel()
         try:
             return int(channel.queue_declare(queue=queue, passive=True).message_count)
@@ -64,7 +64,7 @@ def celery_queue_size(rt: Any, queue: str) -> int:
 def levels(rt: Any, queue: str) -> dict[int, int] | None:
     """Messages per broker priority level (level 0 is read first) of one Celery queue;
     None on a broker that keeps no level lists (only Kombu's Redis transport does)."""
-    with rt.celery.connection_for_read() as conn:
+    with rt.broker_connection() as conn:
         channel = conn.default_channel
         name_of = getattr(channel, "_q_for_pri", None)
         if name_of is None or conn.transport.driver_type != "redis":

@@ -118,8 +118,8 @@ def _reads(*args: str) -> tuple[set[str], str]:
     """The modules a fresh ``pyworkflow ARGS`` process has loaded, and what it printed."""
     probe = subprocess.run([sys.executable, "-c", _LOADED_AFTER.format(args=args)],
                            capture_output=True, text=True, check=True)
-    *printed, modules = probe.stdout.strip().splitlines()
-    return set(json.loads(modules)), "\n".join(printed) + probe.stderr
+    printed, _, modules = probe.stdout.strip().rpartition("\n")
+    return set(json.loads(modules)), printed + probe.stderr
 
 
 #: Commands that only read Redis (a cancel of a run that does not exist sends nothing):
@@ -164,3 +164,14 @@ def test_the_clients_reads_load_no_celery(a_run: str) -> None:
     assert probe.returncode == 0, probe.stderr
     loaded = set(json.loads(probe.stdout.strip().splitlines()[-1]))
     assert sorted(m for m in loaded if m.split(".")[0] in ("celery", "kombu")) == []
+
+
+def test_queues_list_reads_the_broker_without_celery(a_run: str) -> None:
+    """Backlogs are read through a Kombu connection of the app's form
+    (``worker.broker.read_connection``), with no Celery app built."""
+    loaded, printed = _reads("--output", "json", "queues", "list")
+    report = json.loads(printed)
+    default = next(q for q in report["queues"] if q["queue"] == "default")
+    assert default["turns_waiting"] >= 1  # a_run's first turn, which no worker took
+    assert sorted(m for m in loaded if m.split(".")[0] == "celery") == []
+    assert "pyworkflow.engine" not in loaded
