@@ -9,6 +9,16 @@ import time
 
 from pyworkflow import step, workflow
 
+#: ``ROUTING_STEP_WATCH_MS`` in a worker's environment: how long a step attempt whose
+#: turn that worker runs may wait in its queue unstarted before it is looked at (the
+#: engine's ``QUEUED_WATCH_MS``, a minute), so that a test sees what then happens
+#: without waiting the minute out. Only the length changes: the same watch runs out.
+_STEP_WATCH_MS = os.environ.get("ROUTING_STEP_WATCH_MS")
+if _STEP_WATCH_MS:
+    from pyworkflow.engine.commands import step as _step_command
+
+    _step_command.QUEUED_WATCH_MS = int(_STEP_WATCH_MS)
+
 
 @step(queue="gpu")
 async def routing_render() -> str:

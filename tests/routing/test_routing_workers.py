@@ -135,12 +135,20 @@ def _urgent_before_backlog(rt: Any, log_dir: Path) -> None:
         worker.stop()
 
 
+#: The first turn's lease (a minute) and the lease index's score for a queued turn (30 s),
+#: as this process starts the run: recovery looks at the run after a few seconds
+#: instead of a minute; what it does then is what the test is about.
+SHORT_QUEUED_LEASE_MS = 3_000
+
+
 def test_a_run_on_a_queue_no_worker_reads_waits_once_instead_of_piling_up_turn_tasks(
-        rt: Any, log_dir: Path) -> None:
+        rt: Any, log_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With no worker reading its queue, the run says at once that it waits for one
     (``runs status``), and it waits with its one turn task queued: recovery, when the
-    first turn's long queued lease runs out, leaves it waiting instead of queueing one
-    more turn task each time (``HandBack.unserved``)."""
+    first turn's queued lease runs out, leaves it waiting instead of queueing one more
+    turn task each time (``HandBack.unserved``)."""
+    monkeypatch.setattr(rt.system, "first_turn_lease_ms", SHORT_QUEUED_LEASE_MS)
+    monkeypatch.setattr(rt.system, "queued_lease_ms", SHORT_QUEUED_LEASE_MS)
     other = Worker(POOLS, log_dir, "unread-default").start()
     billing = Worker(POOLS, log_dir, "unread-billing", extra_env={"ROUTING_TAG": "billing"},
                      queues="billing,gpu")
@@ -152,10 +160,10 @@ def test_a_run_on_a_queue_no_worker_reads_waits_once_instead_of_piling_up_turn_t
         wait_for(lambda: pyworkflow.get_workflow_run(run_id).waiting_for
                  == describe_need_wait("queue:billing"), 60,
                  message="the run to say it waits for a billing worker")
-        # Then recovery, once the first turn's lease (a minute) runs out, leaves it waiting
-        # (the record says so) rather than queueing another turn task.
+        # Then recovery, once the first turn's lease runs out, leaves it waiting (the
+        # record says so) rather than queueing another turn task.
         record = rt.system.actor_keys(run_id).record
-        wait_for(lambda: rt.redis.hget(record, "waiting_for"), 120, 0.5,
+        wait_for(lambda: rt.redis.hget(record, "waiting_for"), 60, 0.2,
                  "recovery to leave the run waiting for a billing worker")
         turns = celery_queue_size(rt, billing_turns) - before
         assert turns == 1, f"{turns} turn tasks queued for one run"
@@ -170,16 +178,18 @@ def test_a_run_on_a_queue_no_worker_reads_waits_once_instead_of_piling_up_turn_t
 
 def test_a_step_on_a_queue_no_worker_reads_waits_in_it_instead_of_being_sent_again(
         rt: Any, log_dir: Path) -> None:
-    """Its watch (60 s) runs out with no reader of ``gpu`` alive: rather than send the
-    attempt again each minute (a copy and a journal event each time), it waits, counted;
-    a gpu worker then takes the one task in the queue."""
-    billing = Worker(POOLS, log_dir, "gpu-less", extra_env={"ROUTING_TAG": "billing"},
-                     queues="billing").start()
+    """Its watch runs out with no reader of ``gpu`` alive: rather than send the attempt
+    again each time (a copy and a journal event each time), it waits, counted; a gpu
+    worker then takes the one task in the queue. The watch is a minute; the billing
+    worker that dispatches the step sets it to a few seconds (ROUTING_STEP_WATCH_MS)."""
+    billing = Worker(POOLS, log_dir, "gpu-less", queues="billing",
+                     extra_env={"ROUTING_TAG": "billing",
+                                "ROUTING_STEP_WATCH_MS": str(SHORT_QUEUED_LEASE_MS)}).start()
     gpu = Worker(POOLS, log_dir, "gpu-late", extra_env={"ROUTING_TAG": "gpu"}, queues="gpu")
     try:
         run_id = pyworkflow.start(pools.routing_billing)
         wait_for(lambda: any(w.need == "queue:gpu" and w.count >= 1
-                             for w in waiting_for_workers(rt)), 120,
+                             for w in waiting_for_workers(rt)), 60,
                  message="the attempt to wait for a gpu worker")
         steps = f"{rt.settings.key_prefix}.q.gpu.steps"
         assert celery_queue_size(rt, steps) >= 1
