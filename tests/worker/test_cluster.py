@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,10 @@ def cluster() -> Iterator[LocalCluster]:
 
 
 @pytest.fixture(scope="module")
-def cluster_env(cluster: LocalCluster) -> dict[str, str]:
+def cluster_env(cluster: LocalCluster, redis_env: dict[str, str]) -> dict[str, str]:
     prefix = f"pwcl-{uuid.uuid4().hex[:8]}"
     return {"PYWORKFLOW_REDIS_URL": cluster.url,
-            "PYWORKFLOW_BROKER_URL": os.environ["PYWORKFLOW_REDIS_URL"],  # the suite's Redis
+            "PYWORKFLOW_BROKER_URL": redis_env["PYWORKFLOW_REDIS_URL"],  # the suite's Redis
             "PYWORKFLOW_KEY_PREFIX": prefix}
 
 
@@ -73,43 +74,56 @@ def start(env: dict[str, str], module: str, workflow: str, *args: str) -> str:
                    *args)["run_id"])
 
 
-def settled(env: dict[str, str], run_id: str, timeout: float = 90) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        info = cli(env, "runs", "status", run_id)
-        return info if info["status"] in ("completed", "failed", "cancelled", "parked") \
-            else None
+def settled(env: dict[str, str], run_ids: list[str], timeout: float = 90
+            ) -> dict[str, dict[str, Any]]:
+    """Each run's record once every one has settled, from ``runs list`` (one command for
+    all of them; the cluster's key prefix is this module's own)."""
+    final = ("completed", "failed", "cancelled", "parked")
 
-    return wait_for(done, timeout, 0.2, f"run {run_id} to settle")  # type: ignore[no-any-return]
+    def done() -> dict[str, dict[str, Any]] | None:
+        listed = {r["run_id"]: r for r in cli(env, "runs", "list", "--top-level",
+                                               "--limit", "1000")}
+        if all(listed.get(r, {}).get("status") in final for r in run_ids):
+            return {r: listed[r] for r in run_ids}
+        return None
+
+    return wait_for(done, timeout, 0.2, "the runs to settle")  # type: ignore[no-any-return]
+
+
+#: Each example's ``workflows run`` arguments, as the seed README types them.
+STARTS: dict[str, tuple[str, ...]] = {
+    "01": ("01_basic_workflow", "order_workflow", "--arg", "order_id=order-123",
+           "--arg", "amount=99.99"),
+    "02": ("02_long_running", "onboarding_workflow", "--arg", "user_id=user-456",
+           "--arg", "delay=1s"),
+    "03": ("03_retries", "retry_demo_workflow", "--arg", "endpoint=/api/data"),
+    "04": ("04_batch_processing", "batch_workflow", "--arg", "batch_id=batch-789",
+           "--arg", "limit=5"),
+    "05": ("05_idempotency", "payment_workflow", "--arg", "payment_id=pay-123",
+           "--arg", "amount=99.99", "--idempotency-key", "payment-pay-123"),
+    "06": ("06_fault_tolerance", "data_pipeline", "--arg", "data_id=d-1",
+           "--arg", "step_seconds=0.1", "--arg", "pause=1s"),
+    "07": ("07_hooks", "approval_workflow", "--arg", "order_id=order-123",
+           "--arg", "amount=1250"),
+    "08": ("08_cancellation", "cancellable_order_workflow", "--arg", "order_id=order-123"),
+    "09": ("09_child_workflows", "order_fulfillment_workflow", "--arg", "order_id=order-456",
+           "--arg", "amount=149.99", "--arg", "customer_email=customer@example.com"),
+    "10": ("10_child_workflow_patterns", "parallel_parent_workflow"),
+}
+#: CLI commands run at once: each is a process that spends most of its time importing,
+#: and the runs they start or read are independent of one another.
+CLI_AT_ONCE = 4
 
 
 def test_examples_01_to_10_complete_on_a_cluster(cluster: LocalCluster,
                                                  cluster_env: dict[str, str],
                                                  workers: list[Worker]) -> None:
     env = cluster_env
-    runs = {
-        "01": start(env, "01_basic_workflow", "order_workflow", "--arg", "order_id=order-123",
-                    "--arg", "amount=99.99"),
-        "02": start(env, "02_long_running", "onboarding_workflow", "--arg", "user_id=user-456",
-                    "--arg", "delay=1s"),
-        "03": start(env, "03_retries", "retry_demo_workflow", "--arg", "endpoint=/api/data"),
-        "04": start(env, "04_batch_processing", "batch_workflow", "--arg", "batch_id=batch-789",
-                    "--arg", "limit=5"),
-        "05": start(env, "05_idempotency", "payment_workflow", "--arg", "payment_id=pay-123",
-                    "--arg", "amount=99.99", "--idempotency-key", "payment-pay-123"),
-        "06": start(env, "06_fault_tolerance", "data_pipeline", "--arg", "data_id=d-1",
-                    "--arg", "step_seconds=0.1", "--arg", "pause=1s"),
-        "07": start(env, "07_hooks", "approval_workflow", "--arg", "order_id=order-123",
-                    "--arg", "amount=1250"),
-        "08": start(env, "08_cancellation", "cancellable_order_workflow",
-                    "--arg", "order_id=order-123"),
-        "09": start(env, "09_child_workflows", "order_fulfillment_workflow",
-                    "--arg", "order_id=order-456", "--arg", "amount=149.99",
-                    "--arg", "customer_email=customer@example.com"),
-        "10": start(env, "10_child_workflow_patterns", "parallel_parent_workflow"),
-    }
+    with ThreadPoolExecutor(CLI_AT_ONCE) as pool:
+        runs = dict(zip(STARTS, pool.map(lambda a: start(env, *a), STARTS.values()),
+                        strict=True))
     # The same idempotency key names the same run.
-    again = start(env, "05_idempotency", "payment_workflow", "--arg", "payment_id=pay-123",
-                  "--arg", "amount=99.99", "--idempotency-key", "payment-pay-123")
+    again = start(env, *STARTS["05"])
     assert again == runs["05"]
 
     hooks = wait_for(lambda: cli(env, "hooks", "list", "--run-id", runs["07"]), 60, 0.2,
@@ -121,14 +135,17 @@ def test_examples_01_to_10_complete_on_a_cluster(cluster: LocalCluster,
     cancelled = cli(env, "runs", "cancel", runs["08"], "--wait", "--reason", "Customer cancelled")
     assert cancelled["status"] == "cancelled", cancelled
 
-    outcomes = {name: settled(env, run_id) for name, run_id in runs.items()}
+    records = settled(env, list(runs.values()))
+    outcomes = {name: records[run_id] for name, run_id in runs.items()}
     expected = {name: "completed" for name in runs} | {"08": "cancelled"}
     assert {n: o["status"] for n, o in outcomes.items()} == expected, outcomes
     assert outcomes["07"]["result"]["reviewer"] == "alice"
     assert len(cli(env, "runs", "children", runs["09"])) >= 1
 
-    for name, run_id in runs.items():  # each step recorded completed once per call
-        events = cli(env, "runs", "logs", run_id)
+    with ThreadPoolExecutor(CLI_AT_ONCE) as pool:
+        logs = dict(zip(runs, pool.map(lambda r: cli(env, "runs", "logs", r), runs.values()),
+                        strict=True))
+    for name, events in logs.items():  # each step recorded completed once per call
         calls = [e["data"]["call_id"] for e in events if e["type"] == "step_completed"]
         assert len(calls) == len(set(calls)), (name, calls)
 
