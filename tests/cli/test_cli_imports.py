@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from typing import Any
+from collections.abc import Iterator
 
 import click
 import pytest
@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from pyworkflow.cli._commands import ROOT
 from pyworkflow.cli._root import cli
+from tests._runtime_swap import runtime_on
 
 
 def test_importing_the_cli_loads_no_pydantic() -> None:
@@ -106,12 +107,24 @@ def test_the_listing_is_clicks_own() -> None:
 
 
 @pytest.fixture(scope="module")
-def a_run(rt: Any) -> str:
-    """A run that is started (no worker takes it: it stays pending), for commands to read."""
+def a_run(redis_env: dict[str, str]) -> Iterator[str]:
+    """A run that is started (no worker takes it: it stays pending), for commands to read,
+    under a key prefix of its own: its turn task waits in its own queue, where no other
+    test's worker or backlog count meets it; the prefix's keys go at the end."""
     import tests.client_workflows  # noqa: F401  (defines client_quick)
     from pyworkflow import client
+    from pyworkflow.worker import _runtime
 
-    return str(client.start("client_quick", 5))
+    prefix = f"{redis_env['PYWORKFLOW_KEY_PREFIX']}-reads"
+    with runtime_on({"PYWORKFLOW_KEY_PREFIX": prefix}):
+        redis = _runtime.runtime().redis
+        try:
+            yield str(client.start("client_quick", 5))
+        finally:
+            for pattern in (f"{prefix}*", f"_kombu.binding.{prefix}*",
+                            f"_kombu.binding_permanent.{prefix}*"):
+                for key in list(redis.scan_iter(match=pattern, count=1000)):
+                    redis.delete(key)
 
 
 def _reads(*args: str) -> tuple[set[str], str]:
