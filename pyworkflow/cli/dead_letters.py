@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import click
 
+from actors.dead_letters import DeadLetters
+
 from ..worker._runtime import runtime
 from . import _output as out
 from .needs_redis import NeedsRedis
@@ -30,7 +32,9 @@ def dead_letters() -> None:
 def list_dead_letters(queue: str | None, run_id: str | None, limit: int) -> None:
     """List the newest dead letters (oldest of them first)."""
     out.keep_stdout_clean()
-    store = runtime().system.dead_letters
+    rt = runtime()
+    # The actor system's own store, built without the system (and so without Celery).
+    store = DeadLetters(rt.redis, rt.keys.dead_letters)
     found = store.entries(limit, queue=queue, actor_id=run_id)
     if out.is_json():
         out.emit_json([d.as_dict() for d in found])

@@ -138,7 +138,7 @@ def _reads(*args: str) -> tuple[set[str], str]:
 #: Commands that only read Redis (a cancel of a run that does not exist sends nothing):
 #: ``RUN`` is the started run's id.
 READS_REDIS = [("runs", "list"), ("runs", "status", "RUN"), ("--output", "json", "runs", "list"),
-               ("runs", "cancel", "run-nosuch"), ("schedules", "list")]
+               ("runs", "cancel", "run-nosuch"), ("schedules", "list"), ("dead-letters", "list")]
 
 
 @pytest.mark.parametrize("args", READS_REDIS, ids=" ".join)
