@@ -63,6 +63,9 @@ def run(ctx: click.Context, concurrency: int | None, pool: str, queues: str | No
     os.environ[NODE_ENV] = node
     os.environ[QUEUES_ENV] = ",".join(q for q in chosen if "." not in q)
     rt = runtime()
+    # Wired first, as it always was: the app, its tasks and the worker signals exist
+    # before the canvas and beat modules below register anything.
+    app = rt.celery
     from .. import canvas  # noqa: F401  (its built-in workflow: every worker runs canvases)
     from ..adopt import beat_task  # noqa: F401  (the workflow beat entries start)
 
@@ -76,7 +79,7 @@ def run(ctx: click.Context, concurrency: int | None, pool: str, queues: str | No
 
     module = ctx.obj.get("module")
     if module:
-        rt.celery.conf.imports = [module]
+        app.conf.imports = [module]
     argv = [
         "worker", f"--loglevel={loglevel}", f"--pool={pool}",
         f"--queues={','.join(celery_queue_names(rt.settings.key_prefix, chosen, node))}",
@@ -85,4 +88,4 @@ def run(ctx: click.Context, concurrency: int | None, pool: str, queues: str | No
     ]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
-    rt.celery.worker_main(argv)
+    app.worker_main(argv)
