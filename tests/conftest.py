@@ -73,8 +73,8 @@ SLOW = frozenset({
     "tests/worker/test_cluster.py::test_examples_01_to_10_complete_on_a_cluster",
     "tests/cli/test_examples_cli.py::test_01_basic_workflow_as_the_readme_runs_it",
     "tests/cli/test_examples_cli.py::test_01_with_wait_follows_the_run_and_exits_0",
-    "tests/worker/test_fault_tolerance.py::test_poison_step_parks_then_retry_runs_the_step_again",
-    "tests/worker/test_fault_tolerance.py::test_poison_turn_parks_then_retry_resumes_where_it_stopped",
+    "tests/worker/test_poison_runs.py::test_poison_step_parks_then_retry_runs_the_step_again",
+    "tests/worker/test_poison_runs.py::test_poison_turn_parks_then_retry_resumes_where_it_stopped",
     "tests/worker/test_fault_tolerance.py::test_sigkill_during_a_step_recovers_within_10s",
     "tests/local/test_local_resume.py::"
     "test_a_killed_run_waits_for_its_claim_to_lapse_and_reruns_the_step_in_flight",
