@@ -10,15 +10,16 @@ does.
 
 ``SECONDS``: a file's time in the parallel run (2 cores shared with other work, load
 5-10), its tests' durations summed and rounded (the files of 10 s or more; the two
-halves of the fault tolerance tests estimated from the whole). Only the order matters,
-so rough figures do; a file not listed counts as nothing and keeps its place among the
-others after the listed ones.
+halves of the fault tolerance and conformance tests estimated from the whole). Only the
+order matters, so rough figures do; a file not listed counts as nothing and keeps its
+place among the others after the listed ones.
 """
 
 from __future__ import annotations
 
 SECONDS: dict[str, float] = {
-    "tests/conformance/test_conformance.py": 104,
+    "tests/conformance/test_conformance.py": 63,
+    "tests/conformance/test_conformance_in_process.py": 41,
     "tests/flow/test_run_limits.py": 92,
     "tests/actors/test_lease_under_load.py": 87,
     "tests/worker/test_poison_runs.py": 85,

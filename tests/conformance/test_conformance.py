@@ -1,4 +1,5 @@
-"""Every conformance case on every runtime: ``<case>[<runtime>]``.
+"""Every conformance case on every runtime: ``<case>[<runtime>]`` (here the celery and
+local runtimes; the testing and transient ones: test_conformance_in_process.py).
 
 Each run is reduced to one outcome (status, result or error class, attempts per
 step, the journal's event types, its first child's end, its script's notes, ...)
@@ -86,13 +87,29 @@ def run_case(case: Case, runtime: Runtime) -> tuple[dict[str, Any], dict[str, An
     return got, want
 
 
-@pytest.mark.parametrize(
-    ("case", "runtime"),
-    [pytest.param(case, runtime, id=f"{case.name}[{runtime.name}]",
-                  # every runtime's attempts are counted in Redis; celery's has workers
-                  marks=[pytest.mark.redis, *([pytest.mark.workers] if runtime.fixture else [])])
-     for case in CASES for runtime in RUNTIMES])
+#: The runtimes whose cases test_conformance_in_process.py runs: a file of their own, so
+#: that the parallel run gives the cases two processes (all of them took 104 s on one).
+IN_PROCESS = ("testing", "transient")
+
+
+def case_params(runtimes: list[Runtime]) -> list[Any]:
+    """Every case on each of ``runtimes``, as pytest parameters ``<case>[<runtime>]``."""
+    return [pytest.param(case, runtime, id=f"{case.name}[{runtime.name}]",
+                         # every runtime's attempts are counted in Redis; celery's has workers
+                         marks=[pytest.mark.redis,
+                                *([pytest.mark.workers] if runtime.fixture else [])])
+            for case in CASES for runtime in runtimes]
+
+
+@pytest.mark.parametrize(("case", "runtime"),
+                         case_params([r for r in RUNTIMES if r.name not in IN_PROCESS]))
 def test_conformance(case: Case, runtime: Runtime, request: pytest.FixtureRequest) -> None:
+    check_case(case, runtime, request)
+
+
+def check_case(case: Case, runtime: Runtime, request: pytest.FixtureRequest) -> None:
+    """The case's outcome on the runtime is what the case says (skipped where the case
+    says it does not apply)."""
     reason = case.not_on.get(runtime.name)
     if reason is not None:
         pytest.skip(f"not applicable on {runtime.name}: {reason}")
