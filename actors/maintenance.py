@@ -5,13 +5,15 @@ any number of workers can run it and whichever is first does the job. Timers are
 polled often (a timer must fire within a second of its due time) but the loop
 sleeps until the next due timer when that is sooner; recovery runs every second. In
 a prefork worker the pool processes run due timers themselves while idle
-(``timer_runner``): this loop takes a timer only once it is ``timer_grace_ms`` overdue.
+(``timer_runner``): this loop takes timers only while none of them shows signs of
+life (``runners_alive``), and only once they are ``timer_grace_ms`` overdue.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import log as _log
@@ -33,10 +35,13 @@ UNACKED_SWEEP_EVERY_S = 30.0
 
 
 class Maintenance:
-    def __init__(self, system: ActorSystem, timer_grace_ms: int = 0) -> None:
+    def __init__(self, system: ActorSystem, timer_grace_ms: int = 0,
+                 runners_alive: Callable[[], bool] | None = None) -> None:
         self.system = system
-        #: a due timer is left this long to the pool processes' ``TimerRunner``s
+        #: a due timer is left this long to the pool processes' ``TimerRunner``s...
         self.timer_grace_ms = timer_grace_ms
+        #: ... and all of them while this says they are alive (``RunnerPulse``)
+        self.runners_alive = runners_alive
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -68,12 +73,14 @@ class Maintenance:
         while not self._stop.is_set():
             wait = TIMER_POLL_S
             try:
-                delivered, next_due, now_ms = deliver_due_timers(
-                    self.system, grace_ms=self.timer_grace_ms)
-                if next_due is not None:
-                    wait = max(0.0, min(wait, (next_due + self.timer_grace_ms - now_ms) / 1000))
-                if 0 < delivered < TIMER_PASS_LIMIT:
-                    wait = max(wait, TIMER_GATHER_S)
+                if self.runners_alive is None or not self.runners_alive():
+                    delivered, next_due, now_ms = deliver_due_timers(
+                        self.system, grace_ms=self.timer_grace_ms)
+                    if next_due is not None:
+                        wait = max(0.0, min(wait, (next_due + self.timer_grace_ms - now_ms)
+                                            / 1000))
+                    if 0 < delivered < TIMER_PASS_LIMIT:
+                        wait = max(wait, TIMER_GATHER_S)
                 now = time.monotonic()
                 if now >= next_recovery:
                     recover_expired(self.system)

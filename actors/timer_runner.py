@@ -15,9 +15,10 @@ but starts a pass only while the process runs no Celery task (``task_started``):
 task that arrives during a pass runs beside it, as two tasks of a threads pool do,
 and is never held up (a task's time limit counts from its start). A timer scheduled
 in the process (``TimerStore.on_schedule``) wakes its runner at its due time, even
-before the next poll. The main loop claims a timer only once it is
-``MAIN_LOOP_GRACE_MS`` overdue (every runner busy, or none running) and sends it as
-a wake task, as before.
+before the next poll. The main loop claims a timer only when no runner of its worker
+has shown a sign of life for ``RUNNERS_ALIVE_S`` (every runner busy with a long
+step, or none running), once it is ``MAIN_LOOP_GRACE_MS`` overdue, and sends it as a
+wake task, as before.
 
 Nothing about durability changes: a timer is claimed, and stays due again after its
 claim lease, until the turn's begin holds its message (``timer_handed.lua``); a pool
@@ -28,6 +29,7 @@ process that dies in between leaves it to fire again after ``RUNNER_CLAIM_LEASE_
 from __future__ import annotations
 
 import math
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
@@ -47,12 +49,38 @@ RUNNER_POLL_S = 0.2
 #: Timers a runner claims in one pass (the earliest due), and runs one after the other:
 #: few, so that a burst is shared among the pool processes as it comes due.
 RUNNER_BATCH = 2
+#: Runner threads per pool process: a wake-up waits on Redis about half its time, which
+#: a second thread fills with another wake-up's work when a burst comes due (turns of
+#: different actors run side by side, as in a threads pool).
+RUNNER_THREADS = 2
 #: A runner's claim: its turn's begin confirms the timer a few ms after the claim, so
 #: a process that dies between the two leaves its timer due again this soon.
 RUNNER_CLAIM_LEASE_MS = 5_000
 #: How long the worker's main loop leaves a due timer to its pool processes' runners
-#: before it claims the timer and sends a wake task (``timer_claim.lua``'s grace).
+#: before it claims the timer and sends a wake task (``timer_claim.lua``'s grace)...
 MAIN_LOOP_GRACE_MS = 100
+#: ... and it claims none while a runner of its worker began a pass or a sleep this
+#: recently (``RunnerPulse``): a backlog of due timers is the runners' to work off, a
+#: few at a time. Claimed by the thousand and queued as wake tasks behind one another,
+#: some waited past their claim lease (30 s) and were delivered twice, each time with
+#: more work (10,000 sleepers: p99 164 s).
+RUNNERS_ALIVE_S = 1.0
+
+
+class RunnerPulse:
+    """When a runner of this worker last began a pass or a sleep (monotonic seconds), in
+    memory the worker's main process shares with its pool processes (made before they
+    are forked). A pool process forked from a main process that made none has its own,
+    which the main loop never sees: it then claims after the grace, as without runners."""
+
+    def __init__(self) -> None:
+        self._last = multiprocessing.RawValue("d", 0.0)
+
+    def beat(self) -> None:
+        self._last.value = time.monotonic()
+
+    def alive(self) -> bool:
+        return bool(time.monotonic() - self._last.value < RUNNERS_ALIVE_S)
 
 
 def run_wake_turns(system: ActorSystem, turns: Any, early: bool) -> None:
@@ -79,8 +107,10 @@ class TimerRunner:
     """One pool process's runner thread, and the gate it shares with the Celery tasks
     the process runs (``task_started``/``task_ended``, from Celery's task signals)."""
 
-    def __init__(self, system: ActorSystem, keep: Callable[[str | None], bool]) -> None:
+    def __init__(self, system: ActorSystem, keep: Callable[[str | None], bool],
+                 pulse: RunnerPulse | None = None) -> None:
         self._system = system
+        self._pulse = pulse or RunnerPulse()
         #: whether a turn routed to this queue may run here (this worker reads it)
         self._keep = keep
         self._gate = threading.Condition()
@@ -88,21 +118,23 @@ class TimerRunner:
         #: the earliest due time (ms) poked since the last pass began
         self._poked_ms = math.inf
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="actors-timer-runner",
-                                            daemon=True)
-            self._thread.start()
+    def start(self, threads: int = RUNNER_THREADS) -> None:
+        if not self._threads:
+            self._threads = [threading.Thread(target=self._loop, daemon=True,
+                                              name=f"actors-timer-runner-{i}")
+                             for i in range(threads)]
+            for thread in self._threads:
+                thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         with self._gate:
             self._gate.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
 
     def task_started(self) -> None:
         """A Celery task is about to run here: the runner starts no pass until it ended
@@ -122,6 +154,7 @@ class TimerRunner:
                 while self._tasks and not self._stop.is_set():
                     self._gate.wait()
                 self._poked_ms = math.inf  # this pass's claim sees what was scheduled
+            self._pulse.beat()
             try:
                 wait = self.run_due()
                 failures = 0
@@ -145,6 +178,7 @@ class TimerRunner:
     def _sleep(self, seconds: float) -> None:
         """Until ``seconds`` from now, or the due time of a timer scheduled in this
         process since the last pass began (its claim may have missed it)."""
+        self._pulse.beat()
         with self._gate:
             until_ms = time.time() * 1000 + seconds * 1000
             while not self._stop.is_set():

@@ -24,7 +24,7 @@ from .held_tasks import HeldTasks
 from .maintenance import Maintenance
 from .system import ActorSystem
 from .task_names import TURN_TASK_NAME, WAKE_TASK_NAME
-from .timer_runner import MAIN_LOOP_GRACE_MS, TimerRunner, run_wake_turns
+from .timer_runner import MAIN_LOOP_GRACE_MS, RunnerPulse, TimerRunner, run_wake_turns
 from .turn_begin import HandedOverTurn, QueuedTurn
 
 _maintenance: Maintenance | None = None
@@ -135,8 +135,9 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None,
             if task_queue_prefix is not None:
                 _watch_held_tasks(app, system, task_queue_prefix)
             # a prefork pool's processes run due timers themselves (``_start_runner``)
-            _maintenance = Maintenance(
-                system, timer_grace_ms=MAIN_LOOP_GRACE_MS if _is_prefork(sender) else 0)
+            prefork = _is_prefork(sender)
+            _maintenance = Maintenance(system, timer_grace_ms=MAIN_LOOP_GRACE_MS if prefork
+                                       else 0, runners_alive=pulse.alive if prefork else None)
             _maintenance.start()
 
     def _stop(**_: Any) -> None:
@@ -145,9 +146,11 @@ def install(app: Celery, system: ActorSystem, turn_queue: str | None = None,
             _maintenance.stop()
             _maintenance = None
 
+    pulse = RunnerPulse()  # made here, in the main process, before the pool's forks
+
     def _start_runner(**_: Any) -> None:
         """In each prefork pool process: run due timers here while no task runs."""
-        runner = TimerRunner(system, lambda queue: _consumes(app, queue))
+        runner = TimerRunner(system, lambda queue: _consumes(app, queue), pulse)
         signals.task_prerun.connect(lambda **_: runner.task_started(), weak=False)
         signals.task_postrun.connect(lambda **_: runner.task_ended(), weak=False)
         signals.worker_process_shutdown.connect(lambda **_: runner.stop(), weak=False)

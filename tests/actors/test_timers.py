@@ -165,3 +165,32 @@ def test_a_timer_scheduled_in_its_process_wakes_a_sleeping_runner(  # type: igno
     finally:
         runner.stop()
         _forget(rt, f"{actor_id}:soon")
+
+
+def test_a_runner_pulse_beaten_in_a_forked_process_is_seen_by_its_parent() -> None:
+    import multiprocessing
+
+    from actors.timer_runner import RunnerPulse
+
+    pulse = RunnerPulse()
+    assert not pulse.alive()  # no runner yet: the main loop claims timers itself
+    child = multiprocessing.get_context("fork").Process(target=pulse.beat)
+    child.start()
+    child.join(10)
+    assert child.exitcode == 0
+    assert pulse.alive()  # a pool process's beat, seen by the worker's main process
+
+
+def test_a_sleeping_runner_beats_its_pulse(rt) -> None:  # type: ignore[no-untyped-def]
+    from actors.timer_runner import RunnerPulse, TimerRunner
+
+    pulse = RunnerPulse()
+    runner = TimerRunner(rt.system, keep=lambda queue: True, pulse=pulse)
+    runner.task_started()  # busy with a task: no pass, no beat
+    runner.start()
+    try:
+        assert not pulse.alive()
+        runner.task_ended()
+        wait_for(pulse.alive, 5, 0.01, "the runner's beat")
+    finally:
+        runner.stop()
