@@ -86,7 +86,9 @@ def _check_demo_imports(py: Path) -> None:
 #: pytest processes for the parallel run. The tests mostly wait on worker processes,
 #: so more than the cores pay: on 2 shared cores the non-serial tests took 351 s on 4
 #: (the whole suite, one process: 12-15 min); the no-Redis set 27 s on 3, 29 s on 4.
-PARALLEL = "4"
+#: Longest files first (tests/_order.py), on 6: 271 s at a load of 5-6 (on 4, 491 s at
+#: 6-10; the processes took about 500 CPU-seconds either way).
+PARALLEL = "6"
 FAST = "not redis and not workers and not browser and not slow"
 #: pytest processes for the ``quiet`` tests, a test each: they wait out long faults (a
 #: 60 s network partition, a 60 s beat window) on idle workers, so they need the parallel
