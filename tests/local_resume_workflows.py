@@ -35,9 +35,7 @@ async def hold() -> str:
 @workflow(name="lr_resume_sleeper")
 async def sleeper(label: str) -> list[str]:
     first = await mark(f"{label}-one")
-    # long enough that a test sees the sleep saved and stops the run (Ctrl-C) before it
-    # ends, even on a loaded machine (at 1.5 s, a parallel run at load 6-10 missed it twice)
-    await sleep("4s")
+    await sleep("1.5s")
     return [first, await mark(f"{label}-two")]
 
 
