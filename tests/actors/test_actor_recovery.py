@@ -9,6 +9,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests._workers import Worker, wait_for
 
 MODULE = "tests.toy_actors"
@@ -18,6 +20,9 @@ def _events(rt, actor_id: str):  # type: ignore[no-untyped-def]
     return list(rt.system.journal(actor_id).iter_all())
 
 
+# serial: it times the takeover (within 10 s of the SIGKILL: a 5 s lease and a sweep),
+# which six pytest processes' load stretched past 10 s once
+@pytest.mark.serial
 def test_sigkill_mid_turn_loses_nothing(rt, log_dir: Path) -> None:  # type: ignore[no-untyped-def]
     victim = Worker(MODULE, log_dir, "victim", pool="threads", concurrency=2).start()
     survivor = Worker(MODULE, log_dir, "survivor", pool="threads", concurrency=2)
