@@ -203,10 +203,12 @@ def _text_or_none(value: Any) -> str | None:
     return value.rstrip() if isinstance(value, str) and value.strip() else None
 
 
-#: Files of the frames a step's traceback opens with, the worker calling the step
-#: (``step_task.run_step``, ``asyncio.run``...): the same in every failure, not the
-#: step's code.
-_CALLER_FRAMES = re.compile(r'^  File ".*(/pyworkflow/worker/|/asyncio/)[^"]*", line \d+')
+#: Files of the frames a step's traceback opens with, the runtime calling the step
+#: (``step_task.run_step``, ``step_timeout.run_body``, a local run's step runner,
+#: ``asyncio.run``...): the same in every failure, not the step's code.
+_CALLER_FRAMES = re.compile(
+    r'^  File ".*(/pyworkflow/worker/|/pyworkflow/local/|/pyworkflow/step_timeout\.py|'
+    r'/asyncio/)[^"]*", line \d+')
 _HEADER = "Traceback (most recent call last):"
 
 
