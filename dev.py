@@ -11,13 +11,14 @@ installs (``pip install -e .[embedded]``), ``.venv/test`` adds the test tools. S
 test-only package can never hide a missing runtime dependency from the demo. A
 re-run skips the install when pyproject.toml has not changed.
 
-``test`` runs pytest twice: first every test marked neither ``serial`` nor ``quiet``
-on several pytest processes (pytest-xdist, ``-n 4`` unless an ``-n`` is given: most
-tests wait on worker processes, so more processes than cores pay), the longest files
-first; then the ``serial`` tests one at a time and meanwhile, in a run of their own,
-the ``quiet`` tests side by side (they wait out long faults on idle workers: they need
-the first run's load gone, and add next to none). Extra arguments after ``test`` go to
-every run (an ``-m`` is combined with the run's own selection). The markers (redis, workers,
+``test`` runs pytest three times: first every test marked neither ``serial`` nor
+``quiet`` on several pytest processes (pytest-xdist, ``-n 6`` unless an ``-n`` is given:
+most tests wait on worker processes, so more processes than cores pay), the longest
+files first; then the ``quiet`` tests side by side (they wait out long faults on idle
+workers: they need the first run's load gone); then the ``serial`` tests one at a time
+(they time a promise, which the quiet tests' faults stretched when both ran at once).
+Extra arguments after ``test`` go to every run (an ``-m`` is combined with the run's
+own selection). The markers (redis, workers,
 browser, slow, quiet, serial) are described in tests/conftest.py.
 
 dev.py itself uses only the standard library and never prints a traceback: a failed
@@ -30,7 +31,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import tempfile
 import venv
 from pathlib import Path
 from typing import Any
@@ -92,8 +92,9 @@ PARALLEL = "6"
 FAST = "not redis and not workers and not browser and not slow"
 #: pytest processes for the ``quiet`` tests, a test each: they wait out long faults (a
 #: 60 s network partition, a 60 s beat window) on idle workers, so they need the parallel
-#: run's load away, not each other's. They add almost none (16 s of CPU in 233 s of
-#: tests), so the ``serial`` tests run meanwhile, one at a time, and their timings hold.
+#: run's load away, not each other's (16 s of CPU in 233 s of tests). The ``serial``
+#: tests run after them: side by side, a SIGKILL takeover timed by a serial test missed
+#: its 10 s once.
 QUIET_SIDE_BY_SIDE = "4"
 
 
@@ -132,25 +133,6 @@ def _pytest(py: Path, run: Run, args: list[str], **popen: Any) -> subprocess.Pop
                             **popen)
 
 
-def _side_by_side(py: Path, runs: list[Run], args: list[str]) -> list[int]:
-    """The runs at the same time: the first one's output as it comes, each other's after
-    it (kept in a temporary file meanwhile, so that they do not interleave)."""
-    later = []
-    for run in runs[1:]:
-        out = tempfile.TemporaryFile()
-        later.append((run[0], out, _pytest(py, run, args, stdout=out,
-                                           stderr=subprocess.STDOUT)))
-    codes = [_pytest(py, runs[0], args).wait()]
-    for title, out, proc in later:
-        codes.append(proc.wait())
-        print(f"[dev] {title}, output:", flush=True)
-        out.seek(0)
-        sys.stdout.buffer.write(out.read())
-        sys.stdout.flush()
-        out.close()
-    return codes
-
-
 def _test(py: Path, args: list[str]) -> int:
     fast = "--fast" in args
     args = [a for a in args if a != "--fast"]
@@ -165,22 +147,21 @@ def _test(py: Path, args: list[str]) -> int:
     spread = [] if no_xdist else ["--dist", "loadfile", "--no-loadscope-reorder"]
     first: Run = ("tests in parallel", [*([] if own_n or no_xdist else ["-n", PARALLEL]),
                                         *spread], ["-m", _both(chosen, "not serial and not quiet")])
-    # the serial tests on one process: -n 0 after the caller's arguments overrides theirs
+    # then the quiet tests side by side, then the serial ones on one process (-n 0 after
+    # the caller's arguments overrides theirs), each run after the one before: a serial
+    # test times a promise (a takeover within 10 s of a SIGKILL), which the quiet tests'
+    # faults (a worker killed, a Redis restarted) stretched past it when both ran at once
     then: list[Run] = [
-        ("serial tests, one at a time", [], [*([] if no_xdist else ["-n", "0"]),
-                                             "-m", _both(chosen, "serial")]),
-        ("quiet tests, side by side (meanwhile)",
+        ("quiet tests, side by side",
          [*([] if own_n or no_xdist else ["-n", QUIET_SIDE_BY_SIDE]), *spread],
-         ["-m", _both(chosen, "quiet")])]
+         ["-m", _both(chosen, "quiet")]),
+        ("serial tests, one at a time", [], [*([] if no_xdist else ["-n", "0"]),
+                                             "-m", _both(chosen, "serial")])]
     codes = [_pytest(py, first, args).wait()]
-    if codes[0] not in STOPPED:
-        if no_xdist:  # one process asked for: one run after the other
-            for run in then:
-                codes.append(_pytest(py, run, args).wait())
-                if codes[-1] in STOPPED:
-                    break
-        else:
-            codes += _side_by_side(py, then, args)
+    for run in then:
+        if codes[-1] in STOPPED:
+            break
+        codes.append(_pytest(py, run, args).wait())
     stopped = [c for c in codes if c in STOPPED]
     if stopped:
         return stopped[0]
