@@ -45,7 +45,7 @@ from ..effects import Effect
 from ..journal import LeaseLost, NotAsDecided, SequenceConflict
 from ..message import Message
 from ..outbox import effect_ids
-from ..ownership import Begun, begin, parse_begun, queue_begin
+from ..ownership import Begun, begin, parse_begun, queue_begin, undo_index_touch
 from . import commit_riders
 from .end_in_commit import EndInCommit
 
@@ -135,6 +135,8 @@ def begin_and_commit(system: ActorSystem, actor_id: str, token: str, activate: b
 
     out = system.scripts.pipeline(build)
     begun = parse_begun(out[places["begin"]])
+    if begun is None and not activate:
+        undo_index_touch(system, actor_id)
     try:
         decision.new_seq = journal.outcome(out[places["commit"]])
     except (LeaseLost, SequenceConflict, NotAsDecided) as exc:
