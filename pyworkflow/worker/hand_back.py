@@ -29,11 +29,11 @@ from typing import Any
 from actors import log as _log
 
 from .. import keys
+from ..engine.commands.step import QUEUED_WATCH_MS
 from ..events import STEP_SCHEDULED
 from ..ids import RUN_ID_PREFIX, STEP_TASK, TURN_TASK, run_route, step_attempt
 from ..routing import broker_priority, describe_need_wait, need_queue
 from .adverts import Advert, live_adverts, this_node
-from .step_leases import QUEUED_MS
 
 __all__ = ["WAITING_LEASE_MS", "HandBack"]
 
@@ -152,7 +152,7 @@ class HandBack:
         entry in the step-lease index (``StepLeases``) watches it either way."""
         worker = self._worker_with(need)
         member = step_attempt(run_id, call_id, attempt)
-        watch_ms = QUEUED_MS if worker is not None else WAITING_LEASE_MS
+        watch_ms = QUEUED_WATCH_MS if worker is not None else WAITING_LEASE_MS
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(keys.step_leases(self.prefix), {member: time.time() * 1000 + watch_ms})
         if worker is None:
@@ -219,7 +219,7 @@ class HandBack:
         system = self.system
         if name == _IN_QUEUE:  # its task is in its queue, which this worker reads
             system.redis.zadd(keys.step_leases(self.prefix),
-                              {task["watch"]: time.time() * 1000 + QUEUED_MS})
+                              {task["watch"]: time.time() * 1000 + QUEUED_WATCH_MS})
             return 1
         run_id = str(args[0]) if name == TURN_TASK and args else str(kwargs.get("run_id", ""))
         if run_id:
@@ -227,7 +227,7 @@ class HandBack:
         if name != TURN_TASK:
             if task.get("watch"):
                 system.redis.zadd(keys.step_leases(self.prefix),
-                                  {task["watch"]: time.time() * 1000 + QUEUED_MS})
+                                  {task["watch"]: time.time() * 1000 + QUEUED_WATCH_MS})
         logger.info("work that waited for a worker like this one taken", member=member)
         system.enqueue_task(name, args, kwargs, task.get("task_id"), mine.direct,
                             _priority(run_id))

@@ -36,9 +36,6 @@ LEASE_MS = 3_000
 #: up to 2 s (CPU load, a Redis hiccup) still renews in time (the lease-under-load
 #: tests hold a 2 s turn lease renewed every 0.67 s in the same ratio).
 RENEW_EVERY_S = LEASE_MS / 1000 / 3
-#: A dispatched step attempt that no worker has received after this long is presumed
-#: lost in transit (the engine's one figure, ``QUEUED_WATCH_MS``).
-QUEUED_MS = QUEUED_WATCH_MS
 #: A worker renews the lease of a task it received but has not started for this long
 #: at most. A task its pool never starts (a child that died as it was handed the job)
 #: then expires and is sent again; one that waits behind long steps may run twice (its
@@ -269,7 +266,7 @@ class StepLeases:
             return
         logger.warning("step attempt never started; its run sends it again", run_id=run_id,
                        call_id=call_id, attempt=attempt)
-        self._redis.zadd(self.key, {member: time.time() * 1000 + QUEUED_MS})
+        self._redis.zadd(self.key, {member: time.time() * 1000 + QUEUED_WATCH_MS})
         system.deliver(Message(
             kind="step-undelivered", actor_id=run_id,
             payload=encode(StepUndelivered(call_id, attempt)),
