@@ -8,6 +8,18 @@ SIGKILLed). ``recover.lua`` tells the two apart with the actor's own lease key: 
 the lease is gone, the caller takes the actor over, puts back the mailbox messages
 the dead turn had taken (by delivery tag, so nothing waits for a broker visibility
 timeout) and starts a turn. Any worker can do this; whichever gets there first wins.
+
+A *queued* turn (flag taken, task sent, not begun) holds a long lease (30 s; a first
+turn 60 s), so that a deep queue is not taken for a dead one. Its task can still be
+lost on the way: its sender died between taking the flag and publishing, or a worker
+died between the broker's pop and its ``unacked`` record (Kombu's Redis transport
+writes the two apart). So recovery looks at a queued turn after
+``ActorSystem.queued_check_ms`` (10 s) already: when the queues its task could be in
+are empty (``ActorSystem.queued_backlog``), the task is nowhere a worker will take it
+from, and the actor is taken over at once (a copy a worker still held, prefetched,
+finds another token when it begins, and ends as a stale turn); otherwise it looks
+again after another ``queued_check_ms``. A broker whose backlog cannot be read (no
+``backlog`` reader) keeps the long lease.
 """
 
 from __future__ import annotations
@@ -33,33 +45,54 @@ def recover_expired(system: ActorSystem, limit: int = 200) -> int:
     for shard in shards:
         pipe.zrangebyscore(shard, "-inf", now_ms, start=0, num=limit)
     restarted = 0
+    backlogs: dict[str | None, int | None] = {}  # per queue, read once per pass
     for index, ids in zip(shards, pipe.execute(), strict=True):
         for raw_id in ids:
-            restarted += _recover_one(system, index, raw_id.decode())
+            restarted += _recover_one(system, index, raw_id.decode(), backlogs)
     return restarted
 
 
-def _recover_one(system: ActorSystem, index: str, actor_id: str) -> int:
-    """Take one actor over if its lease is gone (1), else look again later (0)."""
+def _recover_one(system: ActorSystem, index: str, actor_id: str,
+                 backlogs: dict[str | None, int | None]) -> int:
+    """Take one actor over if its lease is gone, or if it is a queued turn whose task is
+    in no queue (1); else look again later (0)."""
     keys = system.actor_keys(actor_id)
     token = uuid.uuid4().hex
     # Push the entry forward first, so a crash of this recovery is itself recovered.
     system.redis.zadd(index, {actor_id: system.lease_score(queued=True)})
-    out = system.scripts.recover(keys=[keys.activation, keys.inflight, keys.taken,
-                                       keys.mailbox],
-                                 args=[token, system.queued_lease_ms])
+    recover_keys = [keys.activation, keys.inflight, keys.taken, keys.mailbox]
+    out = system.scripts.recover(keys=recover_keys, args=[token, system.queued_lease_ms])
+    forced = False
+    if int(out[0]) == 0 and system.lease_ms < int(out[1]) <= system.first_turn_lease_ms:
+        # A queued turn (its flag longer than a running turn's lease): is its task
+        # anywhere a worker will take it from?
+        backlog = system.queued_backlog(actor_id, backlogs)
+        if backlog == 0:
+            out = system.scripts.recover(
+                keys=[*recover_keys, keys.meta],
+                args=[token, system.queued_lease_ms, system.lease_ms,
+                      system.first_turn_lease_ms])
+            forced = int(out[0]) == 1
+        elif backlog is not None:  # maybe still queued: look again at the next check
+            system.redis.zadd(index, {actor_id: time.time() * 1000 + min(
+                int(out[1]) + 1, system.queued_check_ms)})
+            return 0
     if int(out[0]) == 0:
         # Still owned, for ``pttl`` more ms: look again right when that runs out. (The
         # index entry may run a few ms ahead of the lease; leaving the queued score
-        # from above would delay the recovery of a turn that is just dying by 30 s.)
+        # from above would delay the recovery of a turn that is just dying.)
         pttl = int(out[1])
         if pttl > 0:
             system.redis.zadd(index, {actor_id: time.time() * 1000 + pttl + 1})
         return 0
     tags = [t.decode() if isinstance(t, bytes) else t for t in out[1:]]
     restored = system.mailbox.restore(tags)
-    logger.info("actor taken over after its lease expired", actor_id=actor_id,
-                restored_messages=restored)
+    if forced:
+        logger.warning("queued turn taken over: its task is in no queue (lost on its way)",
+                       actor_id=actor_id, restored_messages=restored)
+    else:
+        logger.info("actor taken over after its lease expired", actor_id=actor_id,
+                    restored_messages=restored)
     system.restart_turn(actor_id, token)
     return 1
 

@@ -54,6 +54,8 @@ from .turn_begin import InHandTurn
 DEFAULT_LEASE_MS = 5_000
 
 QUEUED_LEASE_MS = 30_000
+#: See ``ActorSystem.queued_check_ms``.
+QUEUED_CHECK_MS = 10_000
 #: See ``ActorSystem.first_turn_lease_ms``.
 FIRST_TURN_LEASE_MS = 60_000
 
@@ -93,6 +95,14 @@ class ActorSystem:
         #: minute, not more: at 10 minutes the chaos run (30 kills) had a child run
         #: stand still past its stall limit.
         self.first_turn_lease_ms = FIRST_TURN_LEASE_MS
+        #: ... but recovery looks at a queued turn this soon already, and takes the actor
+        #: over if its task is in no queue (``recovery.py``: a task lost on its way,
+        #: which otherwise waited out the whole queued lease)
+        self.queued_check_ms = QUEUED_CHECK_MS
+        #: ``backlog(queue)``: task messages waiting in a Celery queue (None: the turn
+        #: queue), or None when it cannot be told; None here: never read (a queued turn
+        #: then waits out its lease)
+        self.backlog: Callable[[str | None], int | None] | None = None
         self.first_kinds: frozenset[str] = frozenset()
         #: the broker is this same Redis: a turn reads its mailbox's length atomically
         self.mailbox_in_redis = mailbox_in_redis
@@ -314,10 +324,35 @@ class ActorSystem:
         return kept
 
     def lease_score(self, queued: bool = False) -> float:
-        """A lease-index score: the lease's expiry in ms, plus a random fraction so that
-        every write is distinguishable (``unindex.lua`` relies on it)."""
-        lease = self.queued_lease_ms if queued else self.lease_ms
+        """A lease-index score: when recovery should look at the actor (a running turn's
+        lease expiry; a queued turn's first check, ``queued_check_ms``) in ms, plus a
+        random fraction so that every write is distinguishable (``unindex.lua`` relies
+        on it)."""
+        lease = min(self.queued_check_ms, self.queued_lease_ms) if queued else self.lease_ms
         return time.time() * 1000 + lease + random.random()
+
+    def queued_backlog(self, actor_id: str, cache: dict[str | None, int | None]
+                       ) -> int | None:
+        """Task messages waiting in the queues a queued turn of ``actor_id`` may have been
+        sent to (its route, and its first turn's), or None when one cannot be read;
+        ``cache`` keeps each queue's count for the rest of a recovery pass."""
+        if self.backlog is None:
+            return None
+        queues = {self.turn_route(actor_id, kind)[0] for kind in (None, *self.first_kinds)}
+        total = 0
+        for queue in queues:
+            if queue not in cache:
+                try:
+                    cache[queue] = self.backlog(queue)
+                except Exception as exc:  # unknown: the turn keeps its lease
+                    logger.warning("queue backlog could not be read", queue=queue,
+                                   error=repr(exc))
+                    cache[queue] = None
+            count = cache[queue]
+            if count is None:
+                return None
+            total += count
+        return total
 
     def touch_index(self, pipe: Any, actor_id: str, queued: bool) -> None:
         """Queue a sender's write to the lease index on ``pipe`` (see index_touch.lua)."""

@@ -179,6 +179,7 @@ def _wire(rt: Runtime) -> None:
     from ..schedules.behaviour import ScheduleBehaviour
     from . import step_task
     from .app_log_store import RedisAppLogSink
+    from .broker_backlog import BrokerBacklog
     from .celery_app import make_celery
     from .counter_buffer import buffer_for
     from .heartbeat import Heartbeat
@@ -211,6 +212,8 @@ def _wire(rt: Runtime) -> None:
     system.route(SCHEDULE_ID_PREFIX, ScheduleBehaviour())
     step_task.install(app, system, leases,
                       hand_back=_install_routing(system, settings.key_prefix))
+    if same_redis:  # a queued turn's lost task is found at its first check (recovery)
+        system.backlog = BrokerBacklog(client, queues["turns"])
     retention = IdempotencyRetention(client, settings.key_prefix,
                                      settings.idempotency_retention,
                                      lambda run_id: system.actor_keys(run_id).record)
