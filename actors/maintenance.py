@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import log as _log
 from .recovery import TIMER_PASS_LIMIT, deliver_due_timers, recover_expired
+from .timers import CLAIM_LEASE_MS
 
 if TYPE_CHECKING:
     from .system import ActorSystem
@@ -30,6 +31,15 @@ TIMER_POLL_S = 0.2
 #: wake tasks of several turns, instead of one Celery task each (see
 #: ``ActorSystem.deliver_timers``). A timer due after a quiet spell goes out at once.
 TIMER_GATHER_S = 0.02
+#: The loop's claim on the timers it sends as wake tasks, when it can read the turn
+#: queue's backlog (``ActorSystem.backlog``): a wake task lost on its way (this worker
+#: SIGKILLed between the claim and the publish, or the task between the broker's pop
+#: and its ``unacked`` write) fires again this soon, not after ``CLAIM_LEASE_MS``
+#: (30 s: the chaos run saw sleeps end 30 s late that way). Short is safe because the
+#: loop claims nothing while more than ``WAKE_BACKLOG_MAX`` tasks wait in the turn
+#: queue: what it sends starts within seconds, well inside the claim.
+SHORT_CLAIM_LEASE_MS = 10_000
+WAKE_BACKLOG_MAX = 500
 RECOVERY_EVERY_S = 1.0
 UNACKED_SWEEP_EVERY_S = 30.0
 
@@ -66,6 +76,18 @@ class Maintenance:
             if actor_id is not None:
                 system.activate(actor_id)
 
+    def _claim_lease_ms(self) -> int:
+        """The claim this pass's timers get: ``SHORT_CLAIM_LEASE_MS`` when the turn
+        queue's backlog is known, 0 (claim none this pass) while it is over
+        ``WAKE_BACKLOG_MAX``; ``CLAIM_LEASE_MS`` when it cannot be read."""
+        backlog = self.system.backlog
+        if backlog is None:
+            return CLAIM_LEASE_MS
+        waiting = backlog(None)
+        if waiting is None:
+            return CLAIM_LEASE_MS
+        return SHORT_CLAIM_LEASE_MS if waiting <= WAKE_BACKLOG_MAX else 0
+
     def _loop(self) -> None:
         next_recovery = 0.0
         next_sweep = time.monotonic() + UNACKED_SWEEP_EVERY_S
@@ -73,9 +95,10 @@ class Maintenance:
         while not self._stop.is_set():
             wait = TIMER_POLL_S
             try:
-                if self.runners_alive is None or not self.runners_alive():
+                lease_ms = self._claim_lease_ms()
+                if lease_ms and (self.runners_alive is None or not self.runners_alive()):
                     delivered, next_due, now_ms = deliver_due_timers(
-                        self.system, grace_ms=self.timer_grace_ms)
+                        self.system, grace_ms=self.timer_grace_ms, lease_ms=lease_ms)
                     if next_due is not None:
                         wait = max(0.0, min(wait, (next_due + self.timer_grace_ms - now_ms)
                                             / 1000))

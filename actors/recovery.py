@@ -29,6 +29,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from . import log as _log
+from .timers import CLAIM_LEASE_MS
 
 if TYPE_CHECKING:
     from .system import ActorSystem
@@ -102,11 +103,12 @@ TIMER_PASS_LIMIT = 200
 
 
 def deliver_due_timers(system: ActorSystem, limit: int = TIMER_PASS_LIMIT,
-                       grace_ms: int = 0) -> tuple[int, int | None, int]:
+                       grace_ms: int = 0, lease_ms: int = CLAIM_LEASE_MS
+                       ) -> tuple[int, int | None, int]:
     """Deliver timers due ``grace_ms`` ago or earlier (``timer_runner``: a pool process
-    runs a timer itself before then); returns (delivered, next due ms or None, Redis
-    now ms)."""
-    result = system.timers.claim_due(limit, grace_ms=grace_ms)
+    runs a timer itself before then), each claimed for ``lease_ms``; returns
+    (delivered, next due ms or None, Redis now ms)."""
+    result = system.timers.claim_due(limit, lease_ms=lease_ms, grace_ms=grace_ms)
     if result.timers:
         system.deliver_timers(result.timers)
         for timer in result.timers:
