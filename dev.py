@@ -14,9 +14,11 @@ re-run skips the install when pyproject.toml has not changed.
 ``test`` runs pytest three times: first every test marked neither ``serial`` nor
 ``quiet`` on several pytest processes (pytest-xdist, ``-n 4`` unless an ``-n`` is given:
 most tests wait on worker processes, so more processes than cores pay), the longest
-files first; then the ``quiet`` tests side by side (they wait out long faults on idle
-workers: they need the first run's load gone); then the ``serial`` tests one at a time
-(they time a promise, which the quiet tests' faults stretched when both ran at once).
+files first; then, at the same time, the ``quiet`` tests side by side (they wait out
+long faults on idle workers: they need the first run's load gone) and the ``serial``
+tests one at a time (they time a promise; the quiet tests, idle but for their start,
+leave the machine to them; the serial run begins with the tests whose promise has
+the most room, tests/_order.py). The quiet run's output is printed when it ends.
 Extra arguments after ``test`` go to every run (an ``-m`` is combined with the run's
 own selection). The markers (redis, workers,
 browser, slow, quiet, serial) are described in tests/conftest.py.
@@ -27,10 +29,12 @@ install says so in one line (pip's own output above it says why).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 from typing import Any
@@ -95,8 +99,10 @@ FAST = "not redis and not workers and not browser and not slow"
 #: pytest processes for the ``quiet`` tests, a test each: they wait out long faults (a
 #: 60 s network partition, a 60 s beat window) on idle workers, so they need the parallel
 #: run's load away, not each other's (16 s of CPU in 233 s of tests). The ``serial``
-#: tests run after them: side by side, a SIGKILL takeover timed by a serial test missed
-#: its 10 s once.
+#: tests run meanwhile (one after the other they took 78 s and 128 s). They once ran
+#: after the quiet ones because a SIGKILL takeover a serial test times within 10 s
+#: missed it beside them; that miss was a stale turn task pushing the takeover a lease
+#: later (fixed in 44743fb: it failed in the serial run alone too), not the quiet load.
 QUIET_SIDE_BY_SIDE = "4"
 
 
@@ -135,6 +141,24 @@ def _pytest(py: Path, run: Run, args: list[str], **popen: Any) -> subprocess.Pop
                             **popen)
 
 
+def _at_once(py: Path, runs: list[Run], args: list[str]) -> list[int]:
+    """The runs at the same time: the first one's output as it comes, each other's kept
+    in a file and printed once the first has ended and it has (two pytest outputs
+    interleaved line by line would be unreadable). Their exit codes, in order."""
+    with contextlib.ExitStack() as stack:
+        held = [stack.enter_context(tempfile.TemporaryFile()) for _ in runs[1:]]
+        procs = [_pytest(py, runs[0], args)]
+        procs += [_pytest(py, run, args, stdout=out, stderr=subprocess.STDOUT)
+                  for run, out in zip(runs[1:], held, strict=True)]
+        codes = [proc.wait() for proc in procs]
+        for (title, _, _), out in zip(runs[1:], held, strict=True):
+            out.seek(0)
+            print(f"[dev] {title}, its output:", flush=True)
+            sys.stdout.buffer.write(out.read())
+            sys.stdout.buffer.flush()
+    return codes
+
+
 def _test(py: Path, args: list[str]) -> int:
     fast = "--fast" in args
     args = [a for a in args if a != "--fast"]
@@ -149,21 +173,16 @@ def _test(py: Path, args: list[str]) -> int:
     spread = [] if no_xdist else ["--dist", "loadfile", "--no-loadscope-reorder"]
     first: Run = ("tests in parallel", [*([] if own_n or no_xdist else ["-n", PARALLEL]),
                                         *spread], ["-m", _both(chosen, "not serial and not quiet")])
-    # then the quiet tests side by side, then the serial ones on one process (-n 0 after
-    # the caller's arguments overrides theirs), each run after the one before: a serial
-    # test times a promise (a takeover within 10 s of a SIGKILL), which the quiet tests'
-    # faults (a worker killed, a Redis restarted) stretched past it when both ran at once
-    then: list[Run] = [
-        ("quiet tests, side by side",
-         [*([] if own_n or no_xdist else ["-n", QUIET_SIDE_BY_SIDE]), *spread],
-         ["-m", _both(chosen, "quiet")]),
-        ("serial tests, one at a time", [], [*([] if no_xdist else ["-n", "0"]),
-                                             "-m", _both(chosen, "serial")])]
+    # then, both at once, the serial tests on one process (-n 0 after the caller's
+    # arguments overrides theirs) and the quiet tests side by side
+    serial: Run = ("serial tests, one at a time", [], [*([] if no_xdist else ["-n", "0"]),
+                                                      "-m", _both(chosen, "serial")])
+    quiet: Run = ("quiet tests, side by side, meanwhile",
+                  [*([] if own_n or no_xdist else ["-n", QUIET_SIDE_BY_SIDE]), *spread],
+                  ["-m", _both(chosen, "quiet")])
     codes = [_pytest(py, first, args).wait()]
-    for run in then:
-        if codes[-1] in STOPPED:
-            break
-        codes.append(_pytest(py, run, args).wait())
+    if codes[-1] not in STOPPED:
+        codes += _at_once(py, [serial, quiet], args)
     stopped = [c for c in codes if c in STOPPED]
     if stopped:
         return stopped[0]

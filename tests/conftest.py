@@ -182,8 +182,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.redis)
     # The parallel run's files longest first (tests/_order.py); a stable sort keeps each
-    # file's tests together and in their order.
-    items.sort(key=lambda item: -_order.file_seconds(item.nodeid))
+    # file's tests together and in their order. The serial tests after all others, in
+    # the serial run's order (a file's serial tests stay together, so a module's
+    # workers start once).
+    items.sort(key=lambda item: (
+        1 + _order.serial_rank(item.nodeid) if item.get_closest_marker("serial") else 0,
+        -_order.file_seconds(item.nodeid)))
     # A test renamed or removed leaves its entry behind: when whole files were
     # collected, an entry of a collected file must have matched.
     if not any("::" in str(arg) for arg in config.args):
