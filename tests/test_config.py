@@ -223,8 +223,15 @@ def test_celery_broker_url(url: str, expected: str) -> None:
     assert celery_broker_url(url) == expected
 
 
-def test_redis_client_url_forms() -> None:
-    """Building a client connects lazily, so these need no server."""
+def test_redis_client_url_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building a client of a TCP URL asks its server whether it is a cluster node
+    (``INFO cluster``, pyworkflow/redis_cluster.py); there is no server here, so the
+    probe answers "a plain server" at once instead of after its 9 s of retries."""
+    import pyworkflow.config
+
+    probed: list[object] = []
+    monkeypatch.setattr(pyworkflow.config, "is_cluster_node",
+                        lambda client: probed.append(client) is not None)
     unix = redis_client("redis+socket:///tmp/x.sock?virtual_host=2")
     kwargs = unix.connection_pool.connection_kwargs
     assert kwargs["path"] == "/tmp/x.sock" and kwargs["db"] == 2
@@ -237,6 +244,7 @@ def test_redis_client_url_forms() -> None:
     assert tls.connection_pool.connection_class.__name__ == "SSLConnection"
     assert kwargs["health_check_interval"] == 30
     assert kwargs["retry"] is not None
+    assert probed == [tls]  # a unix socket is never a cluster node: not asked
 
 
 def test_log_format_comes_from_the_files_too(tmp_path: Path) -> None:
