@@ -11,13 +11,14 @@ from pyworkflow import step, workflow
 
 #: ``ROUTING_STEP_WATCH_MS`` in a worker's environment: how long a step attempt whose
 #: turn that worker runs may wait in its queue unstarted before it is looked at (the
-#: engine's ``QUEUED_WATCH_MS``, a minute), so that a test sees what then happens
-#: without waiting the minute out. Only the length changes: the same watch runs out.
+#: worker's ``dispatch_watch_ms``: ``defaults.DISPATCH_CHECK_MS``, 10 s, on a Redis
+#: broker), so that a test sees what then happens sooner. Only the length changes: the
+#: same watch runs out. (Read when the worker wires its runtime, after this import.)
 _STEP_WATCH_MS = os.environ.get("ROUTING_STEP_WATCH_MS")
 if _STEP_WATCH_MS:
-    from pyworkflow.engine.commands import step as _step_command
+    from pyworkflow import defaults as _defaults
 
-    _step_command.QUEUED_WATCH_MS = int(_STEP_WATCH_MS)
+    _defaults.DISPATCH_CHECK_MS = _defaults.QUEUED_WATCH_MS = int(_STEP_WATCH_MS)
 
 
 @step(queue="gpu")

@@ -119,6 +119,11 @@ class Ports:
     hand_back_missing: bool = False
     #: The step-lease index that dispatched step tasks are watched in (None: unwatched).
     step_lease_key: str | None = None
+    #: When the watch of a dispatched step task first looks at it: a task not started by
+    #: then, and in no queue (``StepLeases.report_undelivered``), is sent again. The
+    #: worker sets ``defaults.DISPATCH_CHECK_MS`` where it can read the queues'
+    #: backlog; otherwise the whole ``QUEUED_WATCH_MS``.
+    dispatch_watch_ms: int = defaults.QUEUED_WATCH_MS
     #: A run's journal size that records a warning, and the size that parks it (0: never).
     history_warn_events: int = defaults.HISTORY_WARN_EVENTS
     history_limit_events: int = defaults.HISTORY_LIMIT_EVENTS

@@ -18,7 +18,7 @@ from actors import log as _log
 from actors.effects import EnqueueTask
 
 from .. import ids, keys
-from ..engine.commands.step import QUEUED_WATCH_MS
+from ..defaults import QUEUED_WATCH_MS
 from ..worker.counter_buffer import buffer_for
 from .slots import Grant
 

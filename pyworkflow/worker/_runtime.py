@@ -172,7 +172,7 @@ def _wire(rt: Runtime) -> None:
 
     import actors
 
-    from .. import keys, tracing
+    from .. import defaults, keys, tracing
     from ..engine import Ports, RunBehaviour
     from ..flow import worker_side as flow_worker_side
     from ..ids import RUN_ID_PREFIX, SCHEDULE_ID_PREFIX
@@ -207,13 +207,16 @@ def _wire(rt: Runtime) -> None:
                   retention_s=settings.run_retention,
                   derive_trace=tracing.enabled(),
                   app_logs=RedisAppLogSink(settings.key_prefix),
-                  queue_prefix=settings.key_prefix, hand_back_missing=True, slots=slots)
+                  queue_prefix=settings.key_prefix, hand_back_missing=True, slots=slots,
+                  dispatch_watch_ms=(defaults.DISPATCH_CHECK_MS if same_redis
+                                     else defaults.QUEUED_WATCH_MS))
     system.route(RUN_ID_PREFIX, RunBehaviour(ports))
     system.route(SCHEDULE_ID_PREFIX, ScheduleBehaviour())
-    step_task.install(app, system, leases,
-                      hand_back=_install_routing(system, settings.key_prefix))
-    if same_redis:  # a queued turn's lost task is found at its first check (recovery)
+    hand_back = _install_routing(system, settings.key_prefix)
+    step_task.install(app, system, leases, hand_back=hand_back)
+    if same_redis:  # a task lost on its way is found at its first check, not a lease later
         system.backlog = BrokerBacklog(client, queues["turns"])
+        leases.backlogged = hand_back.steps_backlog
     retention = IdempotencyRetention(client, settings.key_prefix,
                                      settings.idempotency_retention,
                                      lambda run_id: system.actor_keys(run_id).record)

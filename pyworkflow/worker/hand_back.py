@@ -29,11 +29,12 @@ from typing import Any
 from actors import log as _log
 
 from .. import keys
-from ..engine.commands.step import QUEUED_WATCH_MS
+from ..defaults import QUEUED_WATCH_MS
 from ..events import STEP_SCHEDULED
 from ..ids import RUN_ID_PREFIX, STEP_TASK, TURN_TASK, run_route, step_attempt
-from ..routing import broker_priority, describe_need_wait, need_queue
+from ..routing import DEFAULT_QUEUE, broker_priority, celery_queues, describe_need_wait, need_queue
 from .adverts import Advert, live_adverts, this_node
+from .broker_backlog import BrokerBacklog
 
 __all__ = ["WAITING_LEASE_MS", "HandBack"]
 
@@ -62,6 +63,8 @@ class HandBack:
         self.prefix = prefix
         self._adverts: list[Advert] = []
         self._read_at = 0.0
+        self._backlog = BrokerBacklog(self.redis, "")
+        self._backlog_at: tuple[float, int] | None = None
 
     # -- where a need is met ------------------------------------------------------------
     def _worker_with(self, need: str) -> Advert | None:
@@ -135,6 +138,19 @@ class HandBack:
         logger.warning("no live worker reads this step's queue; the attempt waits in it",
                        run_id=run_id, call_id=call_id, queue=queue)
         return True
+
+    def steps_backlog(self) -> int:
+        """``StepLeases.backlogged``: task messages waiting in the step queues of every
+        queue a live worker reads, the default one and the workers' direct queues; read
+        at most once per :data:`ADVERTS_TTL_S` (recovery may ask for many attempts)."""
+        now = time.monotonic()
+        if self._backlog_at is None or now - self._backlog_at[0] > ADVERTS_TTL_S:
+            self._worker_with(need_queue(DEFAULT_QUEUE))  # refreshes the adverts
+            names = {DEFAULT_QUEUE, *(q for a in self._adverts for q in a.queues)}
+            queues = {celery_queues(self.prefix, name)["steps"] for name in names}
+            queues.update(a.direct for a in self._adverts if a.direct)
+            self._backlog_at = (now, sum(self._backlog(queue) for queue in sorted(queues)))
+        return self._backlog_at[1]
 
     def _step_queue(self, run_id: str, call_id: int) -> str:
         """The queue an attempt of a step call went to: the step's own (journaled with

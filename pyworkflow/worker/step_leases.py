@@ -24,7 +24,7 @@ from actors.fast.conditional_writes import ConditionalWrites
 from actors.fast.in_place import DeferredOps, InPlaceTasks
 
 from .. import keys
-from ..engine.commands.step import QUEUED_WATCH_MS
+from ..defaults import DISPATCH_CHECK_MS, QUEUED_WATCH_MS
 from ..ids import step_attempt, step_result_message_id, step_undelivered_message_id
 from ..wire import StepFailure, StepOutcome, StepUndelivered, encode
 
@@ -78,6 +78,10 @@ class StepLeases:
         #: ``unserved(run_id, call_id, attempt)``: True when the attempt's queue has no
         #: live reader and the hook keeps watching it (``hand_back``); None: never
         self.unserved: Callable[[str, int, int], bool] | None = None
+        #: ``backlogged()``: task messages waiting in the step queues (0: an attempt not
+        #: started is in none of them), None when unknown; None here: never asked, and an
+        #: attempt not started by its watch is sent again
+        self.backlogged: Callable[[], int | None] | None = None
 
     def hold(self, run_id: str, call_id: int, attempt: int,
              before: DeferredOps | None = None) -> tuple[str, str]:
@@ -260,9 +264,15 @@ class StepLeases:
     def report_undelivered(self, system: Any, member: str) -> None:
         """The attempt was dispatched but never started: ask its run to send it again,
         unless ``unserved`` says its queue has no live reader (the task is still there:
-        sending it again would only add one more copy, and a journal event, a minute)."""
+        sending it again would only add one more copy, and a journal event, a minute),
+        or ``backlogged`` that the step queues hold tasks (it may be among them)."""
         run_id, call_id, attempt = _attempt_of(member)
         if self.unserved is not None and self.unserved(run_id, call_id, attempt):
+            return
+        if self.backlogged is not None and self.backlogged():
+            # maybe still queued behind others: look again later (a copy sent now could
+            # run beside the first, and be reported lost)
+            self._redis.zadd(self.key, {member: time.time() * 1000 + DISPATCH_CHECK_MS})
             return
         logger.warning("step attempt never started; its run sends it again", run_id=run_id,
                        call_id=call_id, attempt=attempt)

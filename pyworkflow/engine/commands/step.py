@@ -30,12 +30,6 @@ if TYPE_CHECKING:
     from ..ports import Ports
     from ..run import Run
 
-#: How long a dispatched attempt may wait unclaimed before it counts as lost in transit
-#: (e.g. a message the broker handed out as Redis restarted): its run sends it again,
-#: under the same attempt and task id. Written once, here: the step leases' watch
-#: (``worker/step_leases``) and a granted attempt's (``flow/grants``) use it too.
-QUEUED_WATCH_MS = 60_000
-
 
 def step_route(ports: Ports, run_id: str, queue: str | None) -> tuple[str, int | None]:
     """The Celery queue and broker priority of a step attempt: the step's own queue, else
@@ -79,7 +73,7 @@ class StepKind(CommandKind[None]):
             kwargs=encode(task), queue=queue, priority=priority,
             watch_key=run.ports.step_lease_key,
             watch_member=ids.step_attempt(run.run_id, call_id, attempt),
-            watch_ms=QUEUED_WATCH_MS))
+            watch_ms=run.ports.dispatch_watch_ms))
 
     def _redispatch(self, run: Run, call: CallRecord, event: str, attempt: int) -> None:
         run.emit(event, {"call_id": call.call_id, "step": call.name, "attempt": attempt})
