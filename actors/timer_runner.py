@@ -53,6 +53,12 @@ RUNNER_BATCH = 2
 #: a second thread fills with another wake-up's work when a burst comes due (turns of
 #: different actors run side by side, as in a threads pool).
 RUNNER_THREADS = 2
+#: Of a process's idle runner threads, one (the *watcher*) sleeps until the next due
+#: time; the others wait for it to find timers due (it wakes one of them, so a burst
+#: is shared) or this long at most. Every thread sleeping until the same due time
+#: made every wake-up cost a claim per thread, three of four finding nothing: a CPU
+#: cost that lands exactly when timers come due.
+FOLLOWER_WAIT_S = 1.0
 #: A runner's claim: its turn's begin confirms the timer a few ms after the claim, so
 #: a process that dies between the two leaves its timer due again this soon.
 RUNNER_CLAIM_LEASE_MS = 5_000
@@ -119,6 +125,8 @@ class TimerRunner:
         self._poked_ms = math.inf
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        #: the idle thread that sleeps until the next due time (None: none does)
+        self._watcher: threading.Thread | None = None
 
     def start(self, threads: int = RUNNER_THREADS) -> None:
         if not self._threads:
@@ -176,16 +184,32 @@ class TimerRunner:
                 self._gate.notify_all()
 
     def _sleep(self, seconds: float) -> None:
-        """Until ``seconds`` from now, or the due time of a timer scheduled in this
-        process since the last pass began (its claim may have missed it)."""
+        """As the watcher: until ``seconds`` from now, or the due time of a timer
+        scheduled in this process since the last pass began (its claim may have missed
+        it). As a follower (another thread watches): until the watcher finds timers, a
+        timer is scheduled here, a task ends, or ``FOLLOWER_WAIT_S``."""
         self._pulse.beat()
+        me = threading.current_thread()
         with self._gate:
-            until_ms = time.time() * 1000 + seconds * 1000
-            while not self._stop.is_set():
-                left = min(until_ms, self._poked_ms) / 1000 - time.time()
-                if left <= 0:
-                    break
-                self._gate.wait(left)
+            if self._watcher is not None and self._watcher is not me:
+                self._gate.wait(FOLLOWER_WAIT_S)
+                return
+            self._watcher = me
+            try:
+                until_ms = time.time() * 1000 + seconds * 1000
+                while not self._stop.is_set():
+                    left = min(until_ms, self._poked_ms) / 1000 - time.time()
+                    if left <= 0:
+                        break
+                    self._gate.wait(left)
+            finally:
+                self._watcher = None
+
+    def _share(self) -> None:
+        """Timers were due: wake a follower to claim beside this thread (the rest of a
+        burst, if any; it finds nothing otherwise and waits again)."""
+        with self._gate:
+            self._gate.notify()
 
     def run_due(self) -> float:
         """One pass: claim due timers and run their turns here (those routed to a queue
@@ -194,6 +218,7 @@ class TimerRunner:
         system = self._system
         result = system.timers.claim_earliest(RUNNER_BATCH, RUNNER_CLAIM_LEASE_MS)
         if result.timers:
+            self._share()
             kept = system.deliver_timers(result.timers, keep=self._keep)
             if system.instruments:
                 system.instruments.timers_fired(result.timers, result.now_ms)
