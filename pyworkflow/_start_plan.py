@@ -16,6 +16,7 @@ from typing import Any
 
 from . import serialization
 from .ids import new_run_id, start_message_id
+from .limits import check_idempotency_key
 from .registry import WorkflowDef, get_workflow
 from .routing import DEFAULT_PRIORITY, DEFAULT_QUEUE, Route, check_priority, check_queue
 from .wire import StartRun, encode
@@ -71,7 +72,17 @@ def route_of(defn: WorkflowDef, queue: str | None = None,
 
 def plan_start(workflow_or_name: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                idempotency_key: str | None = None, queue: str | None = None,
-               priority: int | None = None) -> StartPlan:
+               priority: int | None = None, *, built_key: bool = False) -> StartPlan:
+    """What starting a run writes; everything is checked first, nothing is written here.
+
+    ``idempotency_key`` is held to ``limits.MAX_IDEMPOTENCY_KEY_CHARS`` printable
+    characters (``TypeError``/``ValueError`` naming the bound), the one check every
+    start makes (both client faces, the CLI, the test environments). ``built_key``: the
+    key was built by pyworkflow from parts already checked (a singleton start's,
+    ``client.flow_start.singleton_key``: the workflow's name and a checked ``key=``),
+    not given by the caller, so the caller's bound does not apply to it."""
+    if idempotency_key is not None and not built_key:
+        check_idempotency_key(idempotency_key)
     defn = workflow_def(workflow_or_name)
     if defn.options.get("durable") is False:
         raise TypeError(f"workflow {defn.name} is declared durable=False: it runs in the "

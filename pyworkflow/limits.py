@@ -24,8 +24,9 @@ from __future__ import annotations
 import reprlib
 from typing import Any
 
-__all__ = ["MAX_LIMIT_KEY_CHARS", "MAX_SIGNAL_ID_CHARS", "MAX_SIGNAL_NAME_CHARS",
-           "check_limit_key", "check_signal_id", "check_signal_name"]
+__all__ = ["MAX_IDEMPOTENCY_KEY_CHARS", "MAX_LIMIT_KEY_CHARS", "MAX_SIGNAL_ID_CHARS",
+           "MAX_SIGNAL_NAME_CHARS", "check_idempotency_key", "check_limit_key",
+           "check_signal_id", "check_signal_name"]
 
 #: The longest signal name, in characters (``send_signal(run_id, name)``,
 #: ``wait_for_signal(name)``).
@@ -38,6 +39,11 @@ MAX_SIGNAL_ID_CHARS = 200
 #: (``"customer_id=42"``): it names Redis keys and shows in ``runs status``.
 MAX_LIMIT_KEY_CHARS = 200
 
+#: The longest idempotency key, in characters (``start(..., idempotency_key=...)``,
+#: ``workflows run --idempotency-key``): it names a Redis key, is stored in the run's
+#: record and is shown by ``runs status``.
+MAX_IDEMPOTENCY_KEY_CHARS = 200
+
 
 def check_limit_key(value: Any) -> str:
     """``value`` if it is a usable limit key value: printable, at most
@@ -45,6 +51,12 @@ def check_limit_key(value: Any) -> str:
     if value == "":
         return value  # type: ignore[no-any-return]
     return _check_text(value, "limit key", MAX_LIMIT_KEY_CHARS)
+
+
+def check_idempotency_key(key: Any) -> str:
+    """``key`` if it is a usable idempotency key: a non-empty, printable string of at
+    most ``MAX_IDEMPOTENCY_KEY_CHARS`` characters."""
+    return _check_text(key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)
 
 
 def check_signal_name(name: Any) -> str:

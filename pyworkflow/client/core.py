@@ -359,17 +359,21 @@ def send_signal(rt: Runtime, run_id: str, name: str, payload: Any = None,
 # -- starting a run -----------------------------------------------------------------------
 def start(rt: Runtime, workflow_or_name: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
           idempotency_key: str | None = None, if_finished: IfFinished = "return",
-          queue: str | None = None, priority: int | None = None) -> Op[RunId]:
+          queue: str | None = None, priority: int | None = None, *,
+          built_key: bool = False) -> Op[RunId]:
     """A new run: its record, its index entry and its start message in hand with its
     first turn, in one round trip (``deliver_held``), plus that turn's publish. With a
     key, the record is written and the key claimed first (a key never names a run
     without a record, which the next start would take as free). Whatever fails
     undoes what was written, and raises. ``queue``/``priority``: the run's route
     (``pyworkflow.routing``), over what its workflow declares. A debounced or singleton
-    start is ``flow_start.start`` (which the faces call, and which comes here otherwise)."""
+    start is ``flow_start.start`` (which the faces call, and which comes here otherwise).
+    The key is checked by ``plan_start`` (at most ``limits.MAX_IDEMPOTENCY_KEY_CHARS``
+    printable characters) before anything is written; ``built_key``: see there."""
     if idempotency_key is not None:
         check_if_finished(if_finished)
-    plan = plan_start(workflow_or_name, args, kwargs, idempotency_key, queue, priority)
+    plan = plan_start(workflow_or_name, args, kwargs, idempotency_key, queue, priority,
+                      built_key=built_key)
     record_key = rt.actor_keys(plan.run_id).record
     writes = [command("zadd", keys.runs_index(rt.settings.key_prefix),
                       {plan.run_id: plan.created_at})]

@@ -85,7 +85,7 @@ def start(rt: Any, workflow_or_name: Any, args: tuple[Any, ...], kwargs: dict[st
     if if_running == "cancel_previous":
         yield from _cancel_holder(rt, ikey)
     return (yield from core.start(rt, workflow_or_name, args, kwargs, ikey, "start_new",
-                                  queue, priority))
+                                  queue, priority, built_key=True))
 
 
 def _cancel_holder(rt: Any, ikey: str) -> Op[None]:
