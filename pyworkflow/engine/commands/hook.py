@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from actors.effects import CancelTimer, StartTimer
 
 from ... import events as ev
-from ... import ids, serialization
+from ... import ids, limits, serialization
 from ...durations import deadline_ms, parse_duration
 from ...errors import HookExpiredError
 from ...hook_errors import hook_error
@@ -47,6 +47,18 @@ if TYPE_CHECKING:
     from ..command import Command
     from ..history import CallRecord
     from ..run import Run
+
+#: The longest hook name, in characters (``hook(name)``, ``define_hook(name, ...)``): the
+#: name is journaled with the hook, stored with its token and shown wherever hooks are
+#: listed, so it has the bounds of a signal name (``pyworkflow.limits``).
+MAX_HOOK_NAME_CHARS = limits.MAX_SIGNAL_NAME_CHARS
+
+
+def check_hook_name(name: Any) -> str:
+    """``name`` if it is a usable hook name: a non-empty, printable string of at most
+    ``MAX_HOOK_NAME_CHARS`` characters (``TypeError`` / ``ValueError`` otherwise)."""
+    return limits._check_text(name, "hook name", MAX_HOOK_NAME_CHARS)
+
 
 @dataclass
 class Waits:
@@ -71,6 +83,7 @@ class HookKind(CommandKind[Waits]):
     def schedule(self, run: Run, name: str, timeout: Any,
                  on_created: Callable[[str], Any] | None,
                  model: Any = None) -> asyncio.Future[Any]:
+        check_hook_name(name)
         run.checkpoint()
         payload = {"timeout_s": None if timeout is None else parse_duration(timeout),
                    "shielded": shielded()}

@@ -111,8 +111,8 @@ class SignalKind(CommandKind[Buffer]):
         return Buffer()
 
     def schedule(self, run: Run, name: str, timeout: Any) -> asyncio.Future[Any]:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"a signal name is a non-empty string, not {name!r}")
+        # The bounds ``send_signal`` applies: a name past them could never be matched.
+        limits.check_signal_name(name)
         run.checkpoint()
         payload = {"timeout_s": None if timeout is None else parse_duration(timeout),
                    "shielded": shielded()}

@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ... import events as ev
-from ... import serialization
+from ... import limits, serialization
 from .base import CommandKind
 
 if TYPE_CHECKING:
@@ -21,6 +21,21 @@ if TYPE_CHECKING:
     from ..run import Run
 
 Values = dict[str, Any]
+
+#: The longest value key, in characters: a key is journaled with every ``set_value``,
+#: kept in the run's record and shown by ``runs values`` and the dashboard, so it has
+#: the bounds of a signal name (``pyworkflow.limits``).
+MAX_VALUE_KEY_CHARS = limits.MAX_SIGNAL_NAME_CHARS
+#: At most this many distinct keys per run: every ``set_value`` rewrites the record's
+#: ``values`` field with all current values, so their number is bounded (a key already
+#: set can always be set again).
+MAX_VALUE_KEYS = 1_000
+
+
+def check_value_key(key: Any) -> str:
+    """``key`` if it is a usable value key: a non-empty, printable string of at most
+    ``MAX_VALUE_KEY_CHARS`` characters (``TypeError`` / ``ValueError`` otherwise)."""
+    return limits._check_text(key, "value key", MAX_VALUE_KEY_CHARS)
 
 
 class ValueKind(CommandKind[Values]):
@@ -32,8 +47,12 @@ class ValueKind(CommandKind[Values]):
         return {}
 
     def schedule(self, run: Run, key: str, value: Any) -> asyncio.Future[Any]:
-        if not isinstance(key, str) or not key:
-            raise TypeError(f"a value's key is a non-empty string, not {key!r}")
+        check_value_key(key)
+        current = self.state(run)
+        if key not in current and len(current) >= MAX_VALUE_KEYS:
+            raise ValueError(f"a run sets at most {MAX_VALUE_KEYS} distinct value keys and "
+                             f"this one has {len(current)}; {key[:60]!r} is a new one (set "
+                             "an existing key again, or publish a dict under one key)")
         encoded = serialization.encode(value, path=f"value {key!r}")
         serialization.check_limits(encoded, f"value {key!r}")
         return run.new_command(self.kind, key, {"value": encoded})
