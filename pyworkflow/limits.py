@@ -24,9 +24,9 @@ from __future__ import annotations
 import reprlib
 from typing import Any
 
-__all__ = ["MAX_IDEMPOTENCY_KEY_CHARS", "MAX_LIMIT_KEY_CHARS", "MAX_SIGNAL_ID_CHARS",
-           "MAX_SIGNAL_NAME_CHARS", "check_idempotency_key", "check_limit_key",
-           "check_signal_id", "check_signal_name"]
+__all__ = ["MAX_IDEMPOTENCY_KEY_CHARS", "MAX_ID_CHARS", "MAX_LIMIT_KEY_CHARS",
+           "MAX_SIGNAL_ID_CHARS", "MAX_SIGNAL_NAME_CHARS", "check_idempotency_key",
+           "check_limit_key", "check_signal_id", "check_signal_name", "is_id_form", "shown"]
 
 #: The longest signal name, in characters (``send_signal(run_id, name)``,
 #: ``wait_for_signal(name)``).
@@ -43,6 +43,20 @@ MAX_LIMIT_KEY_CHARS = 200
 #: ``workflows run --idempotency-key``): it names a Redis key, is stored in the run's
 #: record and is shown by ``runs status``.
 MAX_IDEMPOTENCY_KEY_CHARS = 200
+
+#: The longest run id or hook token a door looks up (the client's calls, the CLI, the
+#: dashboard). Far above the longest pyworkflow makes: a schedule firing's run,
+#: ``run-`` + its schedule's id (at most 206 characters with ``sched-``) + ``-`` + the
+#: fire time (20) + a route (``@queue+p``, at most 43), is 274; a started or child run's
+#: id is at most 67 (``run-`` + 20 hex digits + a route), a hook token 32.
+MAX_ID_CHARS = 512
+
+
+def is_id_form(value: Any) -> bool:
+    """Whether ``value`` can be a run id or a hook token at all: a string of 1 to
+    ``MAX_ID_CHARS`` printable characters. Every door answers anything else as it
+    answers an id that names nothing (not found), without asking Redis."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS and value.isprintable()
 
 
 def check_limit_key(value: Any) -> str:
@@ -82,6 +96,12 @@ def _check_text(value: Any, what: str, limit: int) -> str:
         raise ValueError(f"a {what} holds only printable characters; {_short(value)} "
                          f"holds {bad!r}")
     return value
+
+
+def shown(value: Any) -> str:
+    """``value`` as an error message shows it: its ``repr``, never the whole of a huge
+    one (the first characters, then ``...``)."""
+    return _short(value)
 
 
 def _short(value: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import limits
 from ..run_info import RunInfo
 from ..worker import _runtime
 from ._root import CliError
@@ -45,6 +46,9 @@ def local_run(run_id: str) -> tuple[RunInfo, list[dict[str, Any]]]:
     from ..local.journal import LocalRunError
     from ..local.saved_runs import load_saved
 
+    if not limits.is_id_form(run_id):  # refused before Redis, as the client refuses it
+        raise CliError(f"{limits.shown(run_id)} is not a run id. List local runs with: "
+                       "pyworkflow runs list --local")
     try:
         return load_saved(_journal(), run_id)
     except LocalRunError as exc:

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from .. import client, events, ids
+from .. import client, events, ids, limits
 from ..client import RunInfo
 from ..errors import RunNotFoundError
 from ..event_text import EventReader
@@ -48,11 +48,14 @@ POLL_SECONDS = 0.2
 
 
 def load_run(run_id: str) -> Any:
-    """The run's ``RunInfo``, or the one-line error every ``runs`` command shares."""
+    """The run's ``RunInfo``, or the one-line error every ``runs`` command shares (also
+    for an id that cannot be one, ``limits.is_id_form``, which the client refuses
+    without asking Redis; its start only is shown)."""
     try:
         return client.get_workflow_run(run_id)
     except RunNotFoundError:
-        raise CliError(f"no run {run_id!r}. List runs with: pyworkflow runs list") from None
+        shown = repr(run_id) if limits.is_id_form(run_id) else limits.shown(run_id)
+        raise CliError(f"no run {shown}. List runs with: pyworkflow runs list") from None
 
 
 def follow_run(run_id: str, on_event: Callable[[dict[str, Any]], None], *, after_seq: int = 0,

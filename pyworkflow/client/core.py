@@ -64,6 +64,7 @@ from .run_queries import (
     block_ms,
     block_until,
     check_limit,
+    check_run_id,
     check_signal_target,
     check_value_key,
     event_dict,
@@ -197,6 +198,7 @@ def _tail_and_record(rt: Runtime, run_id: str) -> Pipeline:
 
 
 def get_workflow_run(rt: Runtime, run_id: str) -> Op[RunInfo]:
+    check_run_id(run_id)
     info = run_info_from_record(run_id, (yield from _record(rt, run_id)))
     if info.status == "pending" and not info.waiting_for and run_id.startswith(RUN_ID_PREFIX):
         info = yield from _unread_queue(rt, info)
@@ -219,10 +221,12 @@ def _unread_queue(rt: Runtime, info: RunInfo) -> Op[RunInfo]:
 
 
 def get_values(rt: Runtime, run_id: str) -> Op[dict[str, Any]]:
+    check_run_id(run_id)
     return values_from_record((yield from _record(rt, run_id)))
 
 
 def get_workflow_events(rt: Runtime, run_id: str, after_seq: int = 0) -> Op[list[dict[str, Any]]]:
+    check_run_id(run_id)
     k = rt.actor_keys(run_id)
     # Sealed or not (``actors.sealed``): the sealed prefix and the stream in one trip,
     # read again should it have crossed a seal (``torn``).
@@ -262,6 +266,7 @@ def list_workflow_runs(rt: Runtime, status: str | None, workflow: str | None,
 # -- waiting ------------------------------------------------------------------------------
 def wait_for_run(rt: Runtime, run_id: str, timeout: float | None = None,
                  follow: bool = False) -> Op[RunInfo]:
+    check_run_id(run_id)
     deadline = wait_deadline(timeout)
     info = yield from _wait_one(rt, run_id, deadline, timeout)
     while follow and info.continued_to:
@@ -296,6 +301,7 @@ def get_result(rt: Runtime, run_id: str, timeout: float | None = None,
 
 def get_value(rt: Runtime, run_id: str, key: str, timeout: float | None = None) -> Op[Any]:
     check_value_key(key)
+    check_run_id(run_id)
     journal = rt.actor_keys(run_id).journal
     deadline = wait_deadline(timeout)
     while True:
@@ -336,6 +342,7 @@ def cancel_workflow(rt: Runtime, run_id: str, reason: str | None = None, wait: b
 
 
 def retry_run(rt: Runtime, run_id: str) -> Op[RunInfo]:
+    check_run_id(run_id)
     rec, journal_length = yield from _record_and_journal_length(rt, run_id)
     if not rec:
         raise RunNotFoundError(run_id)

@@ -52,7 +52,7 @@ import json
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from .. import serialization, wire
+from .. import limits, serialization, wire
 from ..errors import (
     HookAlreadyReceivedError,
     HookExpiredError,
@@ -114,6 +114,11 @@ def transition(token: str, to: str, check_expiry: bool = False) -> tuple[bool, s
 
 
 def get_hook(token: str) -> HookInfo:
+    """The hook's record; ``HookNotFoundError`` for a token that names none, and, without
+    asking Redis, for one that cannot be a token (``limits.is_id_form``: 1 to
+    ``limits.MAX_ID_CHARS`` printable characters). ``resume_hook`` begins here."""
+    if not limits.is_id_form(token):
+        raise hook_error(HookNotFoundError, token if isinstance(token, str) else repr(token))
     info = _store().read(token)
     if info is None:
         raise hook_error(HookNotFoundError, token)
@@ -122,7 +127,10 @@ def get_hook(token: str) -> HookInfo:
 
 def list_hooks(status: str | None = None, run_id: str | None = None,
                limit: int = 100) -> list[HookInfo]:
-    """Newest first, filtered by status and run."""
+    """Newest first, filtered by status and run (a ``run_id`` that cannot be a run id,
+    ``limits.is_id_form``, has no hooks: Redis is not asked)."""
+    if run_id is not None and not limits.is_id_form(run_id):
+        return []
     return _store().list_records(status, run_id, limit)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from .. import ids, limits, serialization
 from ..errors import (
     RunFinishedError,
+    RunNotFoundError,
     ValueNotSetError,
     WorkflowCancelledError,
     WorkflowFailedError,
@@ -35,6 +36,19 @@ def check_limit(limit: int) -> int:
     if not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
         raise ValueError(f"limit must be an integer from 1 to {MAX_LIST_LIMIT}; got {limit!r}")
     return limit
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it can name a run (``limits.is_id_form``: 1 to
+    ``limits.MAX_ID_CHARS`` printable characters); else the ``RunNotFoundError`` an
+    unknown run gets, raised before Redis is asked (its message shows the start of the
+    id only, ``.run_id`` keeps all of it). Every operation that takes a run id begins
+    here, so both faces (and the CLI and dashboard on them) answer alike."""
+    if not limits.is_id_form(run_id):
+        error = RunNotFoundError(run_id)
+        error.args = (f"no run with id {limits.shown(run_id)}",)
+        raise error
+    return run_id
 
 
 def list_page(limit: int) -> int:

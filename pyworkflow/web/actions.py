@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import serialization
+from .. import limits, serialization
 from ..client import cancel_workflow, retry_run, send_signal
 from ..client.hooks import HookPayloadError, payload_errors, resume_hook
 from ..client.run_queries import retry_message
@@ -78,7 +78,7 @@ def _resume(token: str, body: dict[str, Any]) -> dict[str, Any]:
     try:
         info = resume_hook(token, body.get("payload"))
     except HookNotFoundError:
-        raise Reply(404, {"error": "no hook with this token"}) from None
+        raise Reply(404, {"error": _NOT_FOUND["token"]}) from None
     except HookAlreadyReceivedError:
         raise Reply(409, {"error": "hook already received a payload"}) from None
     except HookExpiredError as exc:
@@ -90,6 +90,9 @@ def _resume(token: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 _ACTIONS = {"cancel": _cancel, "retry": _retry, "signal": _signal}
+#: What an action on an id that names nothing answers (also one that cannot be an id,
+#: ``limits.is_id_form``: refused before the body is read or Redis asked).
+_NOT_FOUND = {"run_id": "no run with this id", "token": "no hook with this token"}
 
 
 async def perform(request: Request, actions: Mapping[str, Callable[[str, dict[str, Any]], Any]],
@@ -102,6 +105,8 @@ async def perform(request: Request, actions: Mapping[str, Callable[[str, dict[st
     action = actions.get(request.path_params["action"])
     if action is None:
         raise Reply(404, {"error": "no such action"})
+    if not limits.is_id_form(request.path_params[target]):  # before the body, and Redis
+        raise Reply(404, {"error": _NOT_FOUND[target]})
     body = await read_body(request)
     return await run_in_threadpool(action, request.path_params[target], body)
 
@@ -113,7 +118,7 @@ async def run_action(request: Request) -> Response:
     except Reply as reply:
         return json_reply(reply)
     except RunNotFoundError:
-        return json_reply(Reply(404, {"error": "no run with this id"}))
+        return json_reply(Reply(404, {"error": _NOT_FOUND["run_id"]}))
     except (RunFinishedError, TypeError, serialization.PayloadError) as exc:
         return json_reply(Reply(409 if isinstance(exc, RunFinishedError) else 400,
                                 {"error": str(exc)}))
@@ -122,6 +127,8 @@ async def run_action(request: Request) -> Response:
 async def hook_action(request: Request) -> Response:
     try:
         await run_in_threadpool(request.app.state.guard.check_action, request)
+        if not limits.is_id_form(request.path_params["token"]):
+            raise Reply(404, {"error": _NOT_FOUND["token"]})
         body = await read_body(request)
         done = await run_in_threadpool(_resume, request.path_params["token"], body)
         return json_reply(Reply(200, done))

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from .. import limits
 from ..errors import RunNotFoundError
 from ..metrics import CONTENT_TYPE, render_metrics
 from ..metrics.run_tally import current_tally
@@ -111,8 +112,10 @@ def api_run(request: Request) -> Response:
     if denied:
         return denied
     try:
-        detail = run_detail(request.path_params["run_id"],
-                            full_tokens=request.app.state.guard.actions)
+        run_id = request.path_params["run_id"]
+        if not limits.is_id_form(run_id):  # not a run id: not found, Redis not asked
+            raise RunNotFoundError(run_id[:limits.MAX_ID_CHARS])
+        detail = run_detail(run_id, full_tokens=request.app.state.guard.actions)
     except RunNotFoundError:
         return _json({"error": "no run with this id"}, 404)
     detail["actions"] = request.app.state.guard.actions

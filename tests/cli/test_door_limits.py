@@ -7,14 +7,22 @@ In-process (``CliRunner``) against the session's Redis; no worker is needed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from pyworkflow import keys
-from pyworkflow.cli import workflows as _workflows  # noqa: F401  (registers the commands)
+from pyworkflow.cli import hooks as _hooks  # noqa: F401  (registers the commands)
+from pyworkflow.cli import run_chain as _run_chain  # noqa: F401
+from pyworkflow.cli import run_control as _run_control  # noqa: F401
+from pyworkflow.cli import run_export as _run_export  # noqa: F401
+from pyworkflow.cli import run_messages as _run_messages  # noqa: F401
+from pyworkflow.cli import runs as _runs  # noqa: F401
+from pyworkflow.cli import workflows as _workflows  # noqa: F401
 from pyworkflow.cli._root import cli
-from pyworkflow.limits import MAX_IDEMPOTENCY_KEY_CHARS
+from pyworkflow.limits import MAX_ID_CHARS, MAX_IDEMPOTENCY_KEY_CHARS
 
 MODULE = "tests.client_workflows"
 
@@ -43,3 +51,57 @@ def test_workflows_run_refuses_a_bad_idempotency_key_in_one_line(rt: Any) -> Non
     assert "printable" in line
     assert rt.redis.zcard(index) == before
     assert rt.redis.get(keys.idempotency_key(rt.settings.key_prefix, over)) is None
+
+
+# -- run ids and hook tokens --------------------------------------------------------------
+
+FORGED = "run-" + "a" * (MAX_ID_CHARS - 3)
+
+
+def _forge_run(rt: Any, run_id: str) -> None:
+    """A real record under an id past the bound (as if forged into Redis): the CLI must
+    answer as for an unknown run, not find it."""
+    import tests.client_workflows  # noqa: F401
+    from pyworkflow._start_plan import plan_start
+
+    plan = plan_start("client_quick", (1,), {})
+    rt.redis.hset(rt.actor_keys(run_id).record,
+                  mapping={**plan.record, "run_id": run_id, "status": "failed"})
+
+
+@pytest.mark.parametrize("command", [
+    ["runs", "status"], ["runs", "logs"], ["runs", "logs", "--app"], ["runs", "children"],
+    ["runs", "values"], ["runs", "export"], ["runs", "chain"], ["runs", "cancel"],
+    ["runs", "retry"]])
+def test_runs_commands_answer_an_id_past_the_bound_as_an_unknown_run(
+        rt: Any, command: list[str]) -> None:
+    _forge_run(rt, FORGED)
+    line = one_line_error(invoke(*command[:2], FORGED, *command[2:]))
+    assert line.startswith("Error: no run 'run-aaa") and "runs list" in line
+    assert len(line) < 200
+    assert "no run 'run-esc" in one_line_error(invoke(*command[:2], "run-esc\x1b[2J",
+                                                      *command[2:]))
+
+
+def test_runs_signal_answers_an_id_past_the_bound_as_an_unknown_run(rt: Any) -> None:
+    _forge_run(rt, FORGED)
+    line = one_line_error(invoke("runs", "signal", FORGED, "go"))
+    assert line.startswith("Error: no run 'run-aaa") and len(line) < 200
+
+
+def test_runs_status_local_refuses_an_id_past_the_bound_in_one_line(rt: Any) -> None:
+    line = one_line_error(invoke("runs", "status", "--local", "run-" + "l" * 4000))
+    assert "is not a run id" in line and len(line) < 200
+
+
+def test_hooks_commands_answer_a_token_past_the_bound_as_an_unknown_hook(rt: Any) -> None:
+    from pyworkflow.client import hooks
+
+    token, run_id = "t" * (MAX_ID_CHARS + 1), "run-" + "h" * MAX_ID_CHARS
+    hooks.record_hook(token, run_id, 3, "cli_door_limits", None)
+    assert "no hook with token" in one_line_error(invoke("hooks", "info", token))
+    assert "no hook with token" in one_line_error(invoke("hooks", "resume", token,
+                                                         "--payload", "{}"))
+    assert rt.hooks.read(token).status == "pending"
+    listed = invoke("--output", "json", "hooks", "list", "--run-id", run_id)
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == []

@@ -16,7 +16,8 @@ import pytest
 import pyworkflow
 from pyworkflow import keys
 from pyworkflow.client import aio
-from pyworkflow.limits import MAX_IDEMPOTENCY_KEY_CHARS
+from pyworkflow.errors import HookNotFoundError, RunNotFoundError
+from pyworkflow.limits import MAX_ID_CHARS, MAX_IDEMPOTENCY_KEY_CHARS, is_id_form
 
 WORKFLOW = "client_quick"
 
@@ -82,3 +83,96 @@ def test_the_test_environment_holds_keys_to_the_same_bound() -> None:
     env = WorkflowEnvironment()
     with pytest.raises(ValueError, match=f"at most {MAX_IDEMPOTENCY_KEY_CHARS} characters"):
         env.start(WORKFLOW, 1, idempotency_key="k" * (MAX_IDEMPOTENCY_KEY_CHARS + 1))
+
+
+# -- run ids and hook tokens --------------------------------------------------------------
+
+#: Ids no door looks up: longer than the bound, or holding control characters. Each gets
+#: a real record below (as if forged into Redis), which the doors must not find.
+FORGED_RUN_IDS = ["run-" + "a" * (MAX_ID_CHARS - 3), "run-esc\x1b[2Jx", "run-two\nlines"]
+
+
+def _forge_run(rt: Any, run_id: str, status: str = "running") -> None:
+    from pyworkflow._start_plan import plan_start
+
+    plan = plan_start(WORKFLOW, (1,), {})
+    record = {**plan.record, "run_id": run_id, "status": status,
+              "values": '{"k": 1}', "result": "1"}
+    rt.redis.hset(rt.actor_keys(run_id).record, mapping=record)
+
+
+def test_the_longest_ids_pyworkflow_makes_are_well_within_the_bound() -> None:
+    from pyworkflow import ids
+    from pyworkflow.routing import Route
+    from pyworkflow.schedules.limits import MAX_SCHEDULE_ID_LENGTH
+
+    schedule = ids.schedule_id("s" * MAX_SCHEDULE_ID_LENGTH)
+    longest = ids.scheduled_run_id(schedule, 7_258_118_399_999, Route("q" * 40, 9))
+    assert is_id_form(longest) and len(longest) * 1.8 < MAX_ID_CHARS, len(longest)
+    assert is_id_form(ids.new_run_id(Route("q" * 40, 9))) and is_id_form(ids.new_hook_token())
+    assert not is_id_form("") and not is_id_form(None) and not is_id_form(7)
+
+
+@pytest.mark.parametrize("run_id", FORGED_RUN_IDS)
+def test_a_run_id_past_the_bound_is_not_found_by_both_faces_without_redis(
+        rt: Any, run_id: str) -> None:
+    _forge_run(rt, run_id)
+    sync_calls = [lambda: pyworkflow.get_workflow_run(run_id),
+                  lambda: pyworkflow.get_workflow_events(run_id),
+                  lambda: pyworkflow.get_values(run_id),
+                  lambda: pyworkflow.get_value(run_id, "k"),
+                  lambda: pyworkflow.wait_for_run(run_id, timeout=0.1),
+                  lambda: pyworkflow.get_result(run_id, timeout=0.1),
+                  lambda: pyworkflow.cancel_workflow(run_id),
+                  lambda: pyworkflow.retry_run(run_id),
+                  lambda: pyworkflow.send_signal(run_id, "go")]
+    for call in sync_calls:
+        with pytest.raises(RunNotFoundError) as caught:
+            call()
+        assert caught.value.run_id == run_id and len(str(caught.value)) < 120
+    aio_calls = [aio.get_workflow_run(run_id), aio.get_workflow_events(run_id),
+                 aio.get_values(run_id), aio.get_value(run_id, "k"),
+                 aio.wait_for_run(run_id, timeout=0.1), aio.get_result(run_id, timeout=0.1),
+                 aio.cancel_workflow(run_id), aio.retry_run(run_id),
+                 aio.send_signal(run_id, "go")]
+
+    async def each() -> list[BaseException | Any]:
+        return [await _caught(c) for c in aio_calls]
+
+    assert all(isinstance(e, RunNotFoundError) for e in asyncio.run(each()))
+
+
+async def _caught(coro: Any) -> BaseException | Any:
+    try:
+        return await coro
+    except Exception as exc:  # noqa: BLE001  (the test looks at which one)
+        return exc
+
+
+def test_a_run_id_at_the_bound_is_looked_up(rt: Any) -> None:
+    run_id = "run-" + "b" * (MAX_ID_CHARS - 4)
+    _forge_run(rt, run_id, status="completed")
+    assert pyworkflow.get_workflow_run(run_id).status == "completed"
+    assert asyncio.run(aio.get_result(run_id)) == 1
+
+
+def test_a_hook_token_past_the_bound_is_not_found_and_the_hook_is_untouched(rt: Any) -> None:
+    from pyworkflow.client import hooks
+
+    run_id = "run-" + "h" * (MAX_ID_CHARS - 3)
+    token = "t" * (MAX_ID_CHARS + 1)
+    hooks.record_hook(token, run_id, 3, "door_limits_hook", None)
+    with pytest.raises(HookNotFoundError):
+        hooks.get_hook(token)
+    with pytest.raises(HookNotFoundError) as caught:
+        pyworkflow.resume_hook(token, {"x": 1})
+    assert len(str(caught.value)) < 120
+    with pytest.raises(HookNotFoundError):
+        asyncio.run(aio.resume_hook(token, {"x": 1}))
+    assert hooks.list_hooks(run_id=run_id) == []
+    assert asyncio.run(aio.list_hooks(run_id=run_id)) == []
+    # the record is still pending: no delivery claimed it
+    assert rt.hooks.read(token).status == "pending"
+    fine = "u" * MAX_ID_CHARS
+    hooks.record_hook(fine, "run-door-limits-fine", 3, "door_limits_hook", None)
+    assert hooks.get_hook(fine).token == fine

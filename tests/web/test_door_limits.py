@@ -1,0 +1,79 @@
+"""Issue 24 at the dashboard's doors, with the Starlette TestClient against real Redis:
+an id past the bound is answered as an unknown one (404 JSON) without asking Redis,
+and an action's body is read no further than its bound (docs/operations/limits.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from pyworkflow.limits import MAX_ID_CHARS
+from pyworkflow.web import create_app
+from tests.web.conftest import LOCAL
+
+#: A real record under each (as if forged into Redis): the dashboard must not find it.
+FORGED = ["run-" + "a" * (MAX_ID_CHARS - 3), "run-esc\x1b[2J"]
+
+
+@pytest.fixture()
+def acting(rt: Any) -> TestClient:
+    return TestClient(create_app(actions=True), base_url=LOCAL)
+
+
+def _headers(client: TestClient) -> dict[str, str]:
+    return {"X-CSRF-Token": str(client.app.state.guard.csrf_token)}  # type: ignore[attr-defined]
+
+
+def _forge_run(rt: Any, run_id: str) -> None:
+    import tests.client_workflows  # noqa: F401
+    from pyworkflow._start_plan import plan_start
+
+    plan = plan_start("client_quick", (1,), {})
+    rt.redis.hset(rt.actor_keys(run_id).record,
+                  mapping={**plan.record, "run_id": run_id, "status": "failed"})
+
+
+def _path(run_id: str) -> str:
+    return run_id.replace("\x1b", "%1B")
+
+
+@pytest.mark.parametrize("run_id", FORGED)
+def test_the_run_api_answers_an_id_past_the_bound_as_an_unknown_run(
+        rt: Any, acting: TestClient, run_id: str) -> None:
+    _forge_run(rt, run_id)
+    unknown = acting.get("/api/runs/run-nope")
+    assert unknown.status_code == 404
+    resp = acting.get(f"/api/runs/{_path(run_id)}")
+    assert (resp.status_code, resp.json()) == (404, unknown.json())
+    for action in ("cancel", "retry", "signal"):
+        resp = acting.post(f"/api/runs/{_path(run_id)}/{action}", json={"name": "go"},
+                           headers=_headers(acting))
+        assert (resp.status_code, resp.json()) == (404, {"error": "no run with this id"})
+    assert rt.redis.hget(rt.actor_keys(run_id).record, "status") == b"failed"
+
+
+def test_an_action_on_an_id_past_the_bound_is_refused_before_its_body_is_read(
+        rt: Any, acting: TestClient) -> None:
+    """The 404 comes before the body: a body over the action's bound is not read (it
+    would be a 413 otherwise)."""
+    body = b'{"payload": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    resp = acting.post(f"/api/runs/{FORGED[0]}/cancel", content=body,
+                       headers={**_headers(acting), "Content-Type": "application/json"})
+    assert (resp.status_code, resp.json()) == (404, {"error": "no run with this id"})
+    token = "t" * (MAX_ID_CHARS + 1)
+    resp = acting.post(f"/api/hooks/{token}/resume", content=body,
+                       headers={**_headers(acting), "Content-Type": "application/json"})
+    assert (resp.status_code, resp.json()) == (404, {"error": "no hook with this token"})
+
+
+def test_a_hook_token_past_the_bound_is_not_found(rt: Any, acting: TestClient) -> None:
+    from pyworkflow.client import hooks
+
+    token = "t" * (MAX_ID_CHARS + 1)
+    hooks.record_hook(token, "run-web-door-limits", 3, "web_door_limits", None)
+    resp = acting.post(f"/api/hooks/{token}/resume", json={"payload": 1},
+                       headers=_headers(acting))
+    assert (resp.status_code, resp.json()) == (404, {"error": "no hook with this token"})
+    assert rt.hooks.read(token).status == "pending"
