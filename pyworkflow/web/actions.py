@@ -91,7 +91,8 @@ def _resume(token: str, body: dict[str, Any]) -> dict[str, Any]:
 
 _ACTIONS = {"cancel": _cancel, "retry": _retry, "signal": _signal}
 #: What an action on an id that names nothing answers (also one that cannot be an id,
-#: ``limits.is_id_form``: refused before the body is read or Redis asked).
+#: ``limits.is_id_form``: refused before the body is read or Redis asked). A schedule
+#: action's id is checked by the schedule API (``schedules.spec.check_schedule_id``).
 _NOT_FOUND = {"run_id": "no run with this id", "token": "no hook with this token"}
 
 
@@ -105,8 +106,8 @@ async def perform(request: Request, actions: Mapping[str, Callable[[str, dict[st
     action = actions.get(request.path_params["action"])
     if action is None:
         raise Reply(404, {"error": "no such action"})
-    if not limits.is_id_form(request.path_params[target]):  # before the body, and Redis
-        raise Reply(404, {"error": _NOT_FOUND[target]})
+    if target in _NOT_FOUND and not limits.is_id_form(request.path_params[target]):
+        raise Reply(404, {"error": _NOT_FOUND[target]})  # before the body, and Redis
     body = await read_body(request)
     return await run_in_threadpool(action, request.path_params[target], body)
 

@@ -77,3 +77,14 @@ def test_a_hook_token_past_the_bound_is_not_found(rt: Any, acting: TestClient) -
                        headers=_headers(acting))
     assert (resp.status_code, resp.json()) == (404, {"error": "no hook with this token"})
     assert rt.hooks.read(token).status == "pending"
+
+
+def test_a_schedule_action_on_a_bad_id_is_answered_not_crashed(rt: Any,
+                                                              acting: TestClient) -> None:
+    """Schedule actions share the run actions' door (``perform``): a schedule id is
+    not held to the run id's form there, and an unknown one is still a 404 JSON."""
+    resp = acting.post("/api/schedules/" + "s" * (MAX_ID_CHARS + 1) + "/pause",
+                       headers=_headers(acting))
+    assert resp.status_code in (400, 404) and "error" in resp.json()
+    resp = acting.post("/api/schedules/sched-door-limits-none/pause", headers=_headers(acting))
+    assert (resp.status_code, resp.json()) == (404, {"error": "no schedule with this id"})
