@@ -71,8 +71,12 @@ def _started(proc: subprocess.Popen[str]) -> str:
 
 def test_a_run_stopped_by_ctrl_c_resumes_where_it_stopped(tmp_path: Path) -> None:
     env = _env(tmp_path)
+    # SIGINT as a terminal gives it, even when the suite itself was started where SIGINT
+    # is ignored (a background job of a shell without job control), which the CLI would
+    # inherit: it then ran to the end and exited 0
     proc = subprocess.Popen(_cli("lr_resume_sleeper", "--arg", "label=a"), cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     run_id = _started(proc)
     _until("the sleep to be saved", lambda: "sleep_started" in _saved_event_types(run_id))
     proc.send_signal(signal.SIGINT)
