@@ -1,6 +1,6 @@
 """The pyworkflow benchmark: workflows against plain Celery and DBOS Transact.
 
-    python ops/bench/run.py [--quick] [--timers 10000] [--no-dbos]
+    python ops/bench/run.py [--quick] [--big-timers 10000] [--timers 200] [--no-dbos]
 
 Starts real ``pyworkflow worker run`` processes and a plain Celery worker under a
 private key prefix, and DBOS Transact in a child process on a fresh Postgres
@@ -53,6 +53,12 @@ PYWORKFLOW = str(Path(sys.executable).with_name("pyworkflow"))
 
 SYSTEMS = ("pyworkflow", "celery", "dbos")  # the columns; "celery" is the plain worker
 DBOS_TIMERS_MAX = 2000  # DBOS holds a thread per sleeping workflow: not for 10,000
+
+
+def big_timer_sleep(count: int) -> float:
+    """The sleep of ``count`` runs started back to back (about 200 a second): long
+    enough that every one is asleep before the first wakes (120 s up to 10,000)."""
+    return max(120.0, count / 200 * 2)
 #: What a worker logs when recovery restarts an actor whose activation lease expired.
 TAKEOVER_LINE = "actor taken over after its lease expired"
 
@@ -227,6 +233,8 @@ class Results:
     dbos_runs_per_s: float | None = None
     #: ``timers.TimerResult`` per system ("pyworkflow", "dbos")
     timers: dict[str, Any] = field(default_factory=dict)
+    #: the many-sleepers phase (``--big-timers``, pyworkflow only), or None
+    big_timers: Any = None
     #: worker CPU seconds and steps run, per (system, workload): "seq", "conc", "timers";
     #: "seq-chain": the plain worker's celery.chain runs ("seq" there: the self-chain)
     cpu_s: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -568,6 +576,21 @@ class Bench:
         log(f"  lateness p50 {res.p50_ms:.0f} ms, p99 {res.p99_ms:.0f} ms, "
             f"max {res.max_ms:.0f} ms")
 
+    def big_timers(self, count: int) -> None:
+        """Many runs asleep at once (pyworkflow only: DBOS holds a thread per sleeping
+        workflow): started back to back, they sleep long enough that all are started
+        before the first wakes; their lateness and the worker's RSS before, at its peak
+        and after."""
+        seconds = big_timer_sleep(count)
+        timeout = (120 + seconds + count * 0.1) * self.scale
+        log(f"many sleepers: {count} pyworkflow runs sleeping {seconds:g} s, then one step")
+        res = timers.run_pyworkflow(self, self.sampler, count, seconds, timeout)
+        self.results.big_timers = res
+        log(f"  lateness p50 {res.p50_ms:.0f} ms, p99 {res.p99_ms:.0f} ms, "
+            f"max {res.max_ms:.0f} ms (starting them took {res.start_s:.1f} s); worker RSS "
+            f"{(res.rss_before or 0) / 2**20:.0f} MB before, {(res.rss_peak or 0) / 2**20:.0f}"
+            f" MB at the peak")
+
     def timer_rounds(self, rounds: int, count: int, seconds: float) -> None:
         """``--only-timers``: the timers phase ``rounds`` times, the system going first
         alternating (a shared machine's load drifts), then each system's medians."""
@@ -831,6 +854,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="runs sleeping at once (200; e.g. 10000 for the 10,000-timer target)")
     p.add_argument("--timer-sleep", type=float, default=None,
                    help="their sleep in seconds (5; 120 from 2,000 runs, so all sleep at once)")
+    p.add_argument("--big-timers", type=int, default=None, metavar="N",
+                   help="also N runs asleep at once, pyworkflow only (default 10,000, "
+                        "--quick 0; 0: skip; not run when --timers is 2,000 or more)")
     p.add_argument("--only-timers", type=int, default=0, metavar="ROUNDS",
                    help="only the timers rows, ROUNDS times (pyworkflow and DBOS in turn, "
                         "the first system alternating), then the medians; prints, "
@@ -877,13 +903,15 @@ def main(argv: list[str] | None = None) -> int:
         log("note: running against the embedded Redis server")
     ns = [10, 100] if args.quick else [10, 100, 1000]
     conc = args.concurrent or (100 if args.quick else 500)
-    timer_sleep = args.timer_sleep or (5.0 if args.timers < 2000 else 120.0)
+    timer_sleep = args.timer_sleep or (5.0 if args.timers < 2000 else big_timer_sleep(args.timers))
+    big_timers = (0 if args.timers >= 2000 else args.big_timers if args.big_timers is not None
+                  else 0 if args.quick else 10_000)
     results = Results(
         started=dt.datetime.now().isoformat(timespec="seconds"),
         options={"quick": args.quick, "workers": args.workers,
                  "concurrency": args.concurrency, "pool": args.pool, "ns": ns,
                  "concurrent_runs": conc, "turn_count": args.turn_count,
-                 "timers": args.timers, "timer_sleep": timer_sleep,
+                 "timers": args.timers, "timer_sleep": timer_sleep, "big_timers": big_timers,
                  "cpus": os.cpu_count(), "loglevel": args.loglevel,
                  "io_trace": not args.no_io_trace})
     log_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-logs-"))
@@ -958,6 +986,8 @@ def main(argv: list[str] | None = None) -> int:
         sampler.sample()
         sampler.stop()
         results.peak_mem = {name: (peak.rss, peak.pss) for name, peak in sampler.peaks.items()}
+        if big_timers:  # after the peak RSS above: thousands of runs fill the state caches
+            bench.big_timers(big_timers)
         # Last, and outside the RSS figure: thousands of waiting runs fill the workers'
         # state caches, which is the memory phase's load, not the other workloads'.
         bench.memory(args.memory_runs)
