@@ -173,7 +173,7 @@ def targets(r: Any) -> list[str]:
                    f"{wf:.2f} vs {plain:.2f} ms" + (f", DBOS {dbos:.2f}" if dbos else ""),
                    f"{wf / plain:.2f}x", "-", None)
 
-    out = ["Issue 15 targets (ratios measured in this run; 'not measured': see the row)"]
+    out = ["Targets of issues 15 and 29 (ratios measured in this run; 'not measured': see the row)"]
     widths = [max(len(h), *(len(x[i]) for x in rows)) for i, h in
               enumerate(("target", "measured", "ratio", "goal", "result"))]
     header = ("target", "measured", "ratio", "goal", "result")
