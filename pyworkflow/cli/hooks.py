@@ -35,6 +35,7 @@ from typing import IO, Any
 import click
 
 from ..client import hooks as sdk
+from ..client.run_queries import MAX_LIST_LIMIT
 from ..errors import HookAlreadyReceivedError, HookExpiredError, HookNotFoundError
 from ..hook_info import MAX_SCHEMA_BYTES, HookInfo, example_payload
 from ..serialization import PayloadError
@@ -103,7 +104,8 @@ def hooks() -> None:
 @hooks.command("list")
 @click.option("--status", "-s", type=click.Choice(HOOK_STATUSES), help="Only hooks in this status.")
 @click.option("--run-id", "-r", metavar="RUN_ID", help="Only the hooks of this run.")
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--limit", "-n", type=click.IntRange(min=1, max=MAX_LIST_LIMIT), default=100,
+              show_default=True, help=f"At most this many (1 to {MAX_LIST_LIMIT:,}).")
 def list_hooks(status: str | None, run_id: str | None, limit: int) -> None:
     """List hooks, newest first."""
     found = sdk.list_hooks(status=status, run_id=run_id, limit=limit)

@@ -112,15 +112,19 @@ def create(workflow: str, cron: str | None, interval: str | None, arg_items: tup
 @schedules.command("list")
 @click.option("--status", type=click.Choice(("active", "paused")), help="Only these.")
 def list_(status: str | None) -> None:
-    """List schedules, oldest first."""
+    """List schedules, oldest first (at most the oldest 10,000: a note says how many
+    more there are)."""
     found = _refusals(api.list_schedules, status)
     if out.is_json():
         came = _refusals(origins)
         out.emit_json([{**i.to_dict(), "origin": came.get(i.schedule_id)} for i in found])
+        _unread_note(found)
         return
     if not found:
-        click.echo("No schedules. Create one with: pyworkflow -m MODULE schedules create "
-                   "WORKFLOW --interval 5m")
+        if not found.truncated:
+            click.echo("No schedules. Create one with: pyworkflow -m MODULE schedules "
+                       "create WORKFLOW --interval 5m")
+        _unread_note(found)
         return
     came_from = _refusals(origins)
     out.print_table(["SCHEDULE ID", "WORKFLOW", "WHEN", "OVERLAP", "STATUS", "NEXT", "RUNS",
@@ -133,6 +137,14 @@ def list_(status: str | None) -> None:
         if info.status == "error":
             out.note(f"{info.schedule_id}: {info.error or 'error'}; see: pyworkflow schedules "
                      f"show {info.schedule_id} (resume or delete it)")
+    _unread_note(found)
+
+
+def _unread_note(found: api.ScheduleList) -> None:
+    """Say so when ``list_schedules`` stopped at its bound (``api.MAX_LISTED``)."""
+    if found.truncated:
+        out.note(f"only the oldest {api.MAX_LISTED:,} of {found.indexed:,} schedules were "
+                 f"read: {found.unread:,} more are not listed")
 
 
 @schedules.command("show")

@@ -65,6 +65,7 @@ from ..ids import hook_message_id
 from ..ids import new_hook_token as new_token
 from ..registry import hook_model as model_of
 from ..worker._runtime import runtime
+from .run_queries import check_limit
 
 if TYPE_CHECKING:  # the store loads the engine's ports: a client that only reads needs neither
     from ..worker.hook_store import HookStore
@@ -128,7 +129,9 @@ def get_hook(token: str) -> HookInfo:
 def list_hooks(status: str | None = None, run_id: str | None = None,
                limit: int = 100) -> list[HookInfo]:
     """Newest first, filtered by status and run (a ``run_id`` that cannot be a run id,
-    ``limits.is_id_form``, has no hooks: Redis is not asked)."""
+    ``limits.is_id_form``, has no hooks: Redis is not asked); ``limit``: 1 to
+    ``MAX_LIST_LIMIT`` (10,000, as ``list_workflow_runs``), else ``ValueError``."""
+    check_limit(limit)
     if run_id is not None and not limits.is_id_form(run_id):
         return []
     return _store().list_records(status, run_id, limit)

@@ -118,21 +118,56 @@ def get_schedule(schedule_id: str) -> ScheduleInfo:
     return ScheduleInfo.read(sid, raw)
 
 
-def list_schedules(status: str | None = None) -> list[ScheduleInfo]:
-    """Every schedule that was not deleted, oldest first (``status``: only those). A
-    record that cannot be read is listed as status ``error`` (see ``info``)."""
+#: The most schedules one ``list_schedules`` call reads (``schedules list``, the
+#: dashboard's schedules page): past it the list says how many it left out.
+MAX_LISTED = 10_000
+#: Schedule records read per round trip.
+LIST_CHUNK = 500
+
+
+class ScheduleList(list[ScheduleInfo]):
+    """What ``list_schedules`` returns: a plain list of the schedules read, plus
+    ``indexed`` (how many schedules the index holds, deleted ones not yet swept
+    included) and ``unread`` (how many of them were not read, past ``MAX_LISTED``:
+    0 unless ``truncated``)."""
+
+    indexed: int = 0
+    unread: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return self.unread > 0
+
+
+def list_schedules(status: str | None = None, *, newest_first: bool = False) -> ScheduleList:
+    """The schedules that were not deleted, oldest first (``newest_first``: newest
+    first), at most ``MAX_LISTED`` of them: the oldest (or the newest) in the index;
+    ``.unread`` says how many more it holds (``status``: only those, among the ones
+    read). A record that cannot be read is listed as status ``error`` (see ``info``)."""
     rt = runtime()
     index = keys.schedules_index(rt.settings.key_prefix)
-    sids = [s.decode() if isinstance(s, bytes) else s for s in rt.redis.zrange(index, 0, -1)]
     with rt.redis.pipeline(transaction=False) as pipe:
-        for sid in sids:
-            pipe.hgetall(rt.actor_keys(sid).record)
-        records = pipe.execute()
-    found = [ScheduleInfo.read(sid, raw) for sid, raw in zip(sids, records, strict=True) if raw]
+        pipe.zcard(index)
+        (pipe.zrevrange if newest_first else pipe.zrange)(index, 0, MAX_LISTED - 1)
+        indexed, raw_ids = pipe.execute()
+    sids = [s.decode() if isinstance(s, bytes) else s for s in raw_ids]
+    found: list[ScheduleInfo] = []
+    for start in range(0, len(sids), LIST_CHUNK):
+        chunk = sids[start:start + LIST_CHUNK]
+        with rt.redis.pipeline(transaction=False) as pipe:
+            for sid in chunk:
+                pipe.hgetall(rt.actor_keys(sid).record)
+            records = pipe.execute()
+        found.extend(ScheduleInfo.read(sid, raw)
+                     for sid, raw in zip(chunk, records, strict=True) if raw)
     gone = [i.schedule_id for i in found if i.status == "deleted"]
     if gone:  # deleted by its actor: the index entry is no longer needed
         rt.redis.zrem(index, *gone)
-    return [i for i in found if i.status != "deleted" and (status is None or i.status == status)]
+    listed = ScheduleList(i for i in found
+                          if i.status != "deleted" and (status is None or i.status == status))
+    listed.indexed = int(indexed)
+    listed.unread = max(0, int(indexed) - len(sids))
+    return listed
 
 
 def pause_schedule(schedule_id: str, note: str | None = None) -> None:

@@ -56,8 +56,11 @@ def api_schedules(request: Request) -> Response:
         status = status_param(request, SCHEDULE_STATUSES)
     except Reply as reply:
         return json_reply(reply)
-    found = sorted(list_schedules(status), key=lambda i: i.created_at, reverse=True)
+    listed = list_schedules(status, newest_first=True)  # the newest MAX_LISTED at most
+    found = sorted(listed, key=lambda i: i.created_at, reverse=True)
     return json_reply(Reply(200, {"schedules": [schedule_view(i) for i in found],
+                                  "indexed": listed.indexed, "unread": listed.unread,
+                                  "truncated": listed.truncated,
                                   "actions": request.app.state.guard.actions}))
 
 

@@ -105,3 +105,41 @@ def test_hooks_commands_answer_a_token_past_the_bound_as_an_unknown_hook(rt: Any
     assert rt.hooks.read(token).status == "pending"
     listed = invoke("--output", "json", "hooks", "list", "--run-id", run_id)
     assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+
+
+# -- listings -----------------------------------------------------------------------------
+
+def test_hooks_list_limit_is_bounded_like_runs_list(rt: Any) -> None:
+    from pyworkflow.client import MAX_LIST_LIMIT
+
+    refused = CliRunner().invoke(cli, ["hooks", "list", "--limit", str(MAX_LIST_LIMIT + 1)])
+    assert refused.exit_code == 2 and f"1<=x<={MAX_LIST_LIMIT}" in refused.stderr
+    assert invoke("hooks", "list", "--limit", str(MAX_LIST_LIMIT)).exit_code == 0
+
+
+@pytest.fixture()
+def crowded_schedules(rt: Any) -> Any:
+    """``MAX_LISTED + 5`` old index entries (without records), removed afterwards."""
+    from pyworkflow.schedules import api
+
+    index = keys.schedules_index(rt.settings.key_prefix)
+    fake = {f"sched-cli-door-limits-{i}": float(i + 1) for i in range(api.MAX_LISTED + 5)}
+    rt.redis.zadd(index, fake)
+    try:
+        yield
+    finally:
+        rt.redis.zrem(index, *fake)
+
+
+def test_schedules_list_says_how_many_schedules_it_did_not_read(
+        rt: Any, crowded_schedules: None) -> None:
+    from pyworkflow.cli import schedules as _schedules  # noqa: F401  (registers the group)
+
+    indexed = int(rt.redis.zcard(keys.schedules_index(rt.settings.key_prefix)))
+    table = invoke("schedules", "list")
+    assert table.exit_code == 0, table.stderr
+    assert (f"only the oldest 10,000 of {indexed:,} schedules were read: "
+            f"{indexed - 10_000:,} more are not listed") in table.stdout
+    as_json = invoke("--output", "json", "schedules", "list")
+    assert as_json.exit_code == 0 and isinstance(json.loads(as_json.stdout), list)
+    assert "more are not listed" in as_json.stderr

@@ -176,3 +176,49 @@ def test_a_hook_token_past_the_bound_is_not_found_and_the_hook_is_untouched(rt: 
     fine = "u" * MAX_ID_CHARS
     hooks.record_hook(fine, "run-door-limits-fine", 3, "door_limits_hook", None)
     assert hooks.get_hook(fine).token == fine
+
+
+# -- listings -----------------------------------------------------------------------------
+
+def test_list_hooks_limit_is_bounded_like_list_workflow_runs(rt: Any) -> None:
+    from pyworkflow.client import MAX_LIST_LIMIT, hooks
+
+    for bad in (MAX_LIST_LIMIT + 1, 0, -1):
+        with pytest.raises(ValueError, match=f"from 1 to {MAX_LIST_LIMIT}"):
+            hooks.list_hooks(limit=bad)
+        with pytest.raises(ValueError, match=f"from 1 to {MAX_LIST_LIMIT}"):
+            asyncio.run(aio.list_hooks(limit=bad))
+    assert isinstance(hooks.list_hooks(limit=MAX_LIST_LIMIT), list)
+
+
+@pytest.fixture()
+def crowded_schedules(rt: Any) -> Any:
+    """More schedules in the index than one listing reads: ``MAX_LISTED + 5`` old index
+    entries (without records, as if their records were lost) and one real schedule,
+    the newest; all removed afterwards (the session's prefix is shared)."""
+    from pyworkflow.schedules import api
+
+    index = keys.schedules_index(rt.settings.key_prefix)
+    fake = {f"sched-door-limits-{i}": float(i + 1) for i in range(api.MAX_LISTED + 5)}
+    rt.redis.zadd(index, fake)
+    sid = api.create_schedule(WORKFLOW, interval="1h", args=[1])
+    try:
+        yield sid
+    finally:
+        rt.redis.zrem(index, *fake, sid)
+        rt.redis.delete(rt.actor_keys(sid).record)
+
+
+def test_list_schedules_reads_at_most_max_listed_and_says_how_many_more(
+        rt: Any, crowded_schedules: str) -> None:
+    from pyworkflow.schedules import api
+
+    indexed = int(rt.redis.zcard(keys.schedules_index(rt.settings.key_prefix)))
+    oldest = api.list_schedules()
+    assert oldest.truncated and oldest.indexed == indexed
+    assert oldest.unread == indexed - api.MAX_LISTED >= 6
+    assert crowded_schedules not in {i.schedule_id for i in oldest}  # the newest: unread
+    newest = api.list_schedules(newest_first=True)
+    assert newest.unread == oldest.unread
+    assert newest[0].schedule_id == crowded_schedules
+    assert pyworkflow.list_schedules(status="paused").truncated  # the top-level name

@@ -88,3 +88,24 @@ def test_a_schedule_action_on_a_bad_id_is_answered_not_crashed(rt: Any,
     assert resp.status_code in (400, 404) and "error" in resp.json()
     resp = acting.post("/api/schedules/sched-door-limits-none/pause", headers=_headers(acting))
     assert (resp.status_code, resp.json()) == (404, {"error": "no schedule with this id"})
+
+
+def test_the_schedules_api_reads_the_newest_max_listed_and_says_how_many_more(
+        rt: Any, acting: TestClient) -> None:
+    import tests.client_workflows  # noqa: F401
+    from pyworkflow import keys
+    from pyworkflow.schedules import api
+
+    index = keys.schedules_index(rt.settings.key_prefix)
+    fake = {f"sched-web-door-limits-{i}": float(i + 1) for i in range(api.MAX_LISTED + 5)}
+    rt.redis.zadd(index, fake)
+    sid = api.create_schedule("client_quick", interval="1h", args=[1])
+    try:
+        indexed = int(rt.redis.zcard(index))
+        body = acting.get("/api/schedules").json()
+        assert body["truncated"] is True and body["indexed"] == indexed
+        assert body["unread"] == indexed - api.MAX_LISTED >= 6
+        assert sid in [s["schedule_id"] for s in body["schedules"]]  # the newest are read
+    finally:
+        rt.redis.zrem(index, *fake, sid)
+        rt.redis.delete(rt.actor_keys(sid).record)

@@ -354,7 +354,8 @@ function schedulesPage() {
     el("table", {class: "schedules"}, el("thead", {}, el("tr", {},
       el("th", {}, "Schedule"), el("th", {}, "Workflow"), el("th", {}, "When"),
       el("th", {}, "Status"), el("th", {}, "Next firing"), el("th", {}, "Last run"),
-      el("th", {}, "Fired / skipped"), el("th", {}, ""))), el("tbody", {id: "schedules"})));
+      el("th", {}, "Fired / skipped"), el("th", {}, ""))), el("tbody", {id: "schedules"})),
+    el("p", {id: "schedules-unread", class: "muted"}));
   const buttons = (s) => actions ? el("span", {class: "actions"},
     s.status === "active"
       ? el("button", {type: "button", class: "sched-pause", onclick: () => doAct(s.schedule_id, "pause")}, "Pause")
@@ -374,6 +375,8 @@ function schedulesPage() {
     const d = await getJSON("api/schedules");
     section("schedules", d.schedules, (ss) => ss.length ? ss.map(row)
       : el("tr", {}, el("td", {colspan: "8", class: "muted"}, "No schedules.")));
+    document.getElementById("schedules-unread").textContent = d.truncated
+      ? `Only the newest ${d.indexed - d.unread} of ${d.indexed} schedules were read; ${d.unread} more are not shown.` : "";
   }, POLL_MS);
 }
 
