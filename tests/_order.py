@@ -94,3 +94,26 @@ def serial_rank(nodeid: str) -> int:
     """Where a serial test's file comes in the serial run (``SERIAL_ORDER``)."""
     path = nodeid.split("::", 1)[0]
     return SERIAL_ORDER.index(path) if path in SERIAL_ORDER else len(SERIAL_ORDER)
+
+
+#: Files whose tests wait most of their time on idle workers (a lease running out, a
+#: client's retries) and use little CPU: tests/conftest.py marks their tests ``idle``,
+#: and dev.py runs them on processes of their own beside the parallel run, where they
+#: add little load and no longer hold a parallel process while they wait. Measured
+#: alone, one pytest process (wall s, CPU s of every process the file started).
+IDLE: dict[str, tuple[float, float]] = {
+    "tests/worker/test_poison_runs.py": (53.3, 6.3),
+    "tests/conformance/test_conformance.py": (29.5, 5.7),
+    "tests/conformance/test_conformance_in_process.py": (13.8, 1.7),
+    "tests/worker/test_worker_redis_restart.py": (33.2, 7.0),
+    "tests/worker/test_fault_tolerance.py": (33.6, 8.9),
+    # waits out the client's 9 s of retries for each of its two runs
+    "tests/worker/test_step_outage.py": (29.9, 2.3),
+    # a worker that cannot connect: the client's 9 s of retries, twice in each of two tests
+    "tests/cli/test_secrets_never_shown.py": (68.6, 11.1),
+}
+
+
+def idle(nodeid: str) -> bool:
+    """Whether a test's file is listed in ``IDLE``."""
+    return nodeid.split("::", 1)[0] in IDLE

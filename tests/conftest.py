@@ -14,6 +14,9 @@ Markers (registered in pyproject.toml, ``--strict-markers``):
   (ops/chaos/run.py).
 * ``browser``: drives headless Chromium (uses the ``browser`` fixture).
 * ``slow``: took ten seconds or more; listed in ``SLOW`` below.
+* ``idle``: waits most of its time on idle workers, with little CPU; given to every
+  test of the files listed in tests/_order.py's ``IDLE``. dev.py runs them beside the
+  parallel run, on processes of their own.
 * ``quiet``: must not run beside the parallel tests' load (it waits out a long fault
   against a deadline), but may beside another ``quiet`` or ``serial`` test; given by
   hand. A quiet test waits on idle workers: together the four took 16 s of CPU in
@@ -22,10 +25,11 @@ Markers (registered in pyproject.toml, ``--strict-markers``):
   or a clock); given by hand, with the reason. It runs one at a time, beside the
   quiet tests only.
 
-``python3 dev.py test`` runs everything neither ``quiet`` nor ``serial`` on several
-pytest processes (pytest-xdist), the longest files first (tests/_order.py), then the
-``quiet`` tests side by side, each on a process of its own, and meanwhile, in a pytest
-run of their own, the ``serial`` tests one at a time; ``--fast`` runs only the tests
+``python3 dev.py test`` runs everything neither ``quiet`` nor ``serial`` nor ``idle`` on
+several pytest processes (pytest-xdist), the longest files first (tests/_order.py), and
+meanwhile the ``idle`` tests on three processes; then the ``quiet`` tests side by side,
+each on a process of its own, and meanwhile, in a pytest run of their own, the
+``serial`` tests one at a time; ``--fast`` runs only the tests
 marked none of redis, workers, browser and slow (no Redis needed).
 
 Redis: the one named by ``PYWORKFLOW_REDIS_URL``, else the local one on 6379 when it
@@ -173,6 +177,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if test_id in SLOW:
             item.add_marker(pytest.mark.slow)
             slow_seen.add(test_id)
+        if _order.idle(item.nodeid):
+            item.add_marker(pytest.mark.idle)
         names = set(getattr(item, "fixturenames", ()))
         if "browser" in names:
             item.add_marker(pytest.mark.browser)
