@@ -38,10 +38,29 @@ __all__ = ["action_routes"]
 MAX_BODY = serialization.MAX_BYTES
 
 
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request's body, read as it arrives and never past ``limit`` bytes: a
+    ``Content-Length`` over it is refused before a byte is read, and a body (chunked,
+    or longer than declared) that grows past it as soon as it does; both are a 413
+    ``Reply``, and the rest of the body is not read (the server closes the
+    connection rather than reading it)."""
+    too_large = Reply(413, {"error": "body too large", "limit": limit})
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18
+                                                      or int(declared) > limit):
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise Reply(413, {"error": "body too large", "limit": MAX_BODY})
+    raw = await read_limited(request, MAX_BODY)
     if not raw.strip():
         return {}
     try:

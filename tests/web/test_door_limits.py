@@ -109,3 +109,64 @@ def test_the_schedules_api_reads_the_newest_max_listed_and_says_how_many_more(
     finally:
         rt.redis.zrem(index, *fake, sid)
         rt.redis.delete(rt.actor_keys(sid).record)
+
+
+# -- an action's body ---------------------------------------------------------------------
+
+CHUNK = 64 * 1024
+
+
+async def _post_streaming(app: Any, path: str, headers: list[tuple[bytes, bytes]],
+                          chunks: int) -> tuple[int, bytes, int]:
+    """POST ``chunks`` chunks of 64 KB to the app as a server would hand them over,
+    one ``receive()`` each: the status, the answer's body and how many chunks the app
+    asked for (the Starlette TestClient reads a streamed body whole before the app
+    sees it, so it cannot tell)."""
+    asked = 0
+    answer: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if asked >= chunks:
+            return {"type": "http.disconnect"}
+        asked += 1
+        return {"type": "http.request", "body": b"x" * CHUNK, "more_body": asked < chunks}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "root_path": "", "query_string": b"", "server": ("localhost", 80),
+             "client": ("127.0.0.1", 50000),
+             "headers": [(b"host", b"localhost"), (b"content-type", b"application/json"),
+                         *headers]}
+    await app(scope, receive, send)
+    return answer["status"], answer["body"], asked
+
+
+@pytest.mark.parametrize("path", ["/api/runs/run-door-limits-body/signal",
+                                  "/api/hooks/door-limits-body-token/resume"])
+def test_an_action_body_is_read_no_further_than_its_bound(rt: Any, path: str) -> None:
+    import asyncio
+    import json
+
+    from pyworkflow.web.actions import MAX_BODY
+
+    app = create_app(actions=True)
+    csrf = (b"x-csrf-token", str(app.state.guard.csrf_token).encode())
+    total = 64 * 1024 * 1024 // CHUNK  # a 64 MB body
+    # chunked (no length declared): refused once past the bound, the rest never read
+    status, body, asked = asyncio.run(_post_streaming(app, path, [csrf], total))
+    assert status == 413 and json.loads(body) == {"error": "body too large", "limit": MAX_BODY}
+    assert asked == MAX_BODY // CHUNK + 1
+    # a declared length over the bound: refused before a byte is read
+    declared = (b"content-length", str(total * CHUNK).encode())
+    status, body, asked = asyncio.run(_post_streaming(app, path, [csrf, declared], total))
+    assert status == 413 and asked == 0
+    # within the bound it is read whole, as before (then refused as not JSON)
+    status, _, asked = asyncio.run(_post_streaming(app, path, [csrf], 2))
+    assert status == 400 and asked == 2
