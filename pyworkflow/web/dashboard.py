@@ -24,6 +24,7 @@ from ..errors import RunNotFoundError
 from ..metrics import CONTENT_TYPE, render_metrics
 from ..metrics.run_tally import current_tally
 from ..run_info import TERMINAL_STATUSES
+from .actions import read_limited
 from .guard import AUTH_COOKIE
 from .pages import login_page, shell
 from .replies import Reply, json_reply
@@ -34,6 +35,9 @@ __all__ = ["dashboard_routes", "refused", "status_param"]
 
 STATUSES = ("pending", "running", "suspended", "parked", *sorted(TERMINAL_STATUSES))
 MAX_PAGE = 500
+#: The most a sign-in form's body may hold (``token=...``), read as it arrives: a
+#: longer one is a 413, and is not read further.
+MAX_LOGIN_BODY = 4096
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -140,8 +144,11 @@ async def login(request: Request) -> Response:
     if wait:
         return HTMLResponse(login_page(request, failed=True, wait_s=wait), 429,
                             headers={**_NO_STORE, "Retry-After": str(wait)})
-    raw = await request.body()  # a small urlencoded form; no python-multipart needed
-    tokens = parse_qs(raw[:4096].decode("utf-8", "replace")).get("token", [])
+    try:  # a small urlencoded form; no python-multipart needed
+        raw = await read_limited(request, MAX_LOGIN_BODY)
+    except Reply:  # not a sign-in form: not counted as a wrong token, nothing more read
+        return HTMLResponse(login_page(request, failed=True), 413, headers=_NO_STORE)
+    tokens = parse_qs(raw.decode("utf-8", "replace")).get("token", [])
     token = tokens[0] if tokens else None
     if token is None or guard.auth_token is None or not guard.token_ok(token):
         guard.login_limit.failed(client)

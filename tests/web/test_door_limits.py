@@ -170,3 +170,20 @@ def test_an_action_body_is_read_no_further_than_its_bound(rt: Any, path: str) ->
     # within the bound it is read whole, as before (then refused as not JSON)
     status, _, asked = asyncio.run(_post_streaming(app, path, [csrf], 2))
     assert status == 400 and asked == 2
+
+
+def test_a_sign_in_body_is_read_no_further_than_its_bound(rt: Any) -> None:
+    """``POST /login`` is answered before any sign-in: its form is read as it arrives
+    and refused past ``MAX_LOGIN_BODY`` (it was read whole, then cut to 4 KB)."""
+    import asyncio
+
+    from pyworkflow.web.dashboard import MAX_LOGIN_BODY
+
+    app = create_app(auth_token="door-limits-token")
+    form = [(b"content-type", b"application/x-www-form-urlencoded")]
+    status, _, asked = asyncio.run(_post_streaming(app, "/login", form, 1024))
+    assert status == 413 and asked == MAX_LOGIN_BODY // CHUNK + 1
+    for _ in range(12):  # more than the failures that lock an address out
+        assert asyncio.run(_post_streaming(app, "/login", form, 1024))[0] == 413
+    # an oversized form is not a wrong token: the address may still sign in
+    assert app.state.guard.login_limit.retry_after("127.0.0.1") == 0
