@@ -107,6 +107,7 @@ IDLE: dict[str, tuple[float, float]] = {
     "tests/conformance/test_conformance_in_process.py": (13.8, 1.7),
     "tests/worker/test_worker_redis_restart.py": (33.2, 7.0),
     "tests/worker/test_fault_tolerance.py": (33.6, 8.9),
+    "tests/worker/test_chaos_small.py": (28.8, 8.4),
     # waits out the client's 9 s of retries for each of its two runs
     "tests/worker/test_step_outage.py": (29.9, 2.3),
     # a worker that cannot connect: the client's 9 s of retries, twice in each of two tests
