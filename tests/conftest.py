@@ -201,6 +201,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         stale = sorted(t for t in SLOW - slow_seen if t.split("::", 1)[0] in files)
         if stale:
             raise pytest.UsageError(f"tests/conftest.py's SLOW names no test: {stale}")
+    # dev.py's serial run collects only the files of tests/_order.py's SERIAL_ORDER
+    unlisted = sorted({item.nodeid.split("::", 1)[0] for item in items
+                       if item.get_closest_marker("serial")} - set(_order.SERIAL_ORDER))
+    if unlisted:
+        raise pytest.UsageError(f"serial tests in files not in tests/_order.py's "
+                                f"SERIAL_ORDER: {unlisted}")
 
 
 @pytest.hookimpl(tryfirst=True)
