@@ -15,10 +15,19 @@ import math
 import re
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
-__all__ = ["ACCEPTED_FORMS", "DurationLike", "deadline_ms", "format_duration", "parse_duration"]
+__all__ = ["ACCEPTED_FORMS", "MAX_DURATION_S", "DurationLike", "deadline_ms", "format_duration",
+           "parse_duration"]
 
 DurationLike = int | float | Decimal | dt.timedelta | str
 """Anything :func:`parse_duration` accepts."""
+
+#: The longest duration, in seconds: 100 years (of 365.25 days), as a schedule's longest
+#: interval (``schedules.limits.MAX_INTERVAL_S``). Every duration a user writes is held
+#: to it here, the one parser (``sleep``, signal and hook timeouts, retry delays, step
+#: timeouts, ``max_duration``, retention, the CLI's durations): a longer one is a
+#: mistake (a unit slip, a timestamp given as a duration), and past it the numbers stop
+#: being safe (``sleep(10**400)`` was a float infinity of seconds).
+MAX_DURATION_S = 36525 * 86400
 
 ACCEPTED_FORMS = (
     "accepted forms: seconds as a number >= 0 (30, 1.5), a datetime.timedelta, or a string "
@@ -37,7 +46,13 @@ _US_PER_MS = 1000
 
 
 def _bad(value: object, why: str = "is not a valid duration") -> ValueError:
-    return ValueError(f"{value!r} {why}; {ACCEPTED_FORMS}")
+    try:
+        shown = repr(value)
+    except ValueError:  # an int past Python's digit limit for str()
+        shown = "a number"
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return ValueError(f"{shown} {why}; {ACCEPTED_FORMS}")
 
 
 def _exact_seconds(value: object) -> Decimal:
@@ -50,7 +65,9 @@ def _exact_seconds(value: object) -> Decimal:
     if isinstance(value, dt.timedelta):
         seconds = Decimal(value.days * 86400 + value.seconds) + Decimal(value.microseconds) / 10**6
     elif isinstance(value, int | float | Decimal):
-        finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+        # An int is finite, and may be too large for math.isfinite (an OverflowError).
+        finite = (value.is_finite() if isinstance(value, Decimal)
+                  else isinstance(value, int) or math.isfinite(value))
         if not finite:
             raise _bad(value, "is not a finite number of seconds")
         seconds = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
@@ -60,6 +77,9 @@ def _exact_seconds(value: object) -> Decimal:
         raise TypeError(f"{type(value).__name__} {value!r} is not a duration; {ACCEPTED_FORMS}")
     if seconds < 0:
         raise _bad(value, "is negative; a duration must be >= 0")
+    if seconds > MAX_DURATION_S:
+        raise _bad(value, f"is longer than the longest duration, 100 years "
+                          f"({MAX_DURATION_S} s)")
     return seconds
 
 
@@ -83,8 +103,9 @@ def parse_duration(value: DurationLike) -> float:
 
     Accepts seconds as a number >= 0, a ``timedelta``, or a string like ``"90"``,
     ``"500ms"``, ``"30s"``, ``"5m"``, ``"1.5h"``, ``"2d"``, ``"1w"``, ``"1h30m"``,
-    ``"1h 30m"`` (case-insensitive, surrounding whitespace ignored). Negative or
-    malformed values raise ``ValueError`` listing the accepted forms; a value of
+    ``"1h 30m"`` (case-insensitive, surrounding whitespace ignored). Negative,
+    malformed or longer than :data:`MAX_DURATION_S` (100 years) values raise
+    ``ValueError`` listing the accepted forms; a value of
     the wrong type (including a ``datetime`` or a ``bool``) raises ``TypeError``.
     """
     return float(_exact_seconds(value))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pyworkflow import hook, set_value, wait_for_signal, workflow
+from pyworkflow import hook, set_value, sleep, wait_for_signal, workflow
 
 #: One character more than every name bound (``pyworkflow.limits``: 200).
 LONG_NAME = "n" * 201
@@ -35,3 +35,19 @@ async def many_value_keys(tag: str, count: int) -> str:
         await set_value(f"k{i}", i)
     await set_value("k0", "again")  # a key already set can be set again
     return await raised(lambda: set_value("one more", 1))
+
+
+#: One second more than the longest duration (``durations.MAX_DURATION_S``: 100 years).
+PAST_100_YEARS_S = 100 * 365.25 * 86400 + 1
+
+
+@workflow(name="conf_ib_long_sleep")
+async def long_sleep(tag: str) -> str:
+    return await raised(lambda: sleep(PAST_100_YEARS_S))
+
+
+@workflow(name="conf_ib_long_timeouts")
+async def long_timeouts(tag: str) -> dict[str, str]:
+    return {"wait_for_signal": await raised(
+                lambda: wait_for_signal("go", timeout=PAST_100_YEARS_S)),
+            "hook": await raised(lambda: hook("h", timeout=PAST_100_YEARS_S))}

@@ -5,7 +5,9 @@ its own workflows (``input_bounds_workflows.py``) and its own celery workers."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,12 @@ CASES: list[Case] = [
          values={**{f"k{i}": i for i in range(MAX_VALUE_KEYS)}, "k0": "again"},
          events=(WS, *(VS,) * (MAX_VALUE_KEYS + 1), WC),
          not_on={"transient": TRANSIENT_NO_VALUES}),
+    # A sleep is the one wait a transient run has (asyncio.sleep): refused there too.
+    Case("sleep_past_100_years_raises_in_the_code", "conf_ib_long_sleep",
+         result="ValueError", events=(WS, WC)),
+    Case("timeouts_past_100_years_raise_in_the_code", "conf_ib_long_timeouts",
+         result={"wait_for_signal": "ValueError", "hook": "ValueError"}, events=(WS, WC),
+         not_on={"transient": TRANSIENT_NO_HOOKS}),
 ]
 
 #: The suite's runtimes, the celery one served by this file's workers.
@@ -55,7 +63,29 @@ def params() -> list[Any]:
             for case in CASES for runtime in BOUNDS_RUNTIMES]
 
 
+#: A case that takes longer failed: without its bound a wait of 100 years would block
+#: the in-process runtimes for good, instead of failing.
+CASE_DEADLINE_S = 60
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    def expired(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"the case took more than {seconds} s (a wait was not refused?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @pytest.mark.parametrize(("case", "runtime"), params())
 def test_input_bounds_conformance(case: Case, runtime: Runtime,
                                   request: pytest.FixtureRequest) -> None:
-    check_case(case, runtime, request)
+    if runtime.fixture is not None:
+        request.getfixturevalue(runtime.fixture)  # its workers start outside the deadline
+    with deadline(CASE_DEADLINE_S):
+        check_case(case, runtime, request)
