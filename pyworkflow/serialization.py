@@ -38,8 +38,9 @@ def _base_model() -> Any:
     module = sys.modules.get("pydantic")
     return getattr(module, "BaseModel", None) if module is not None else None
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "PayloadError", "SerializationError", "check_arguments",
-           "check_limits", "decode", "decode_checked", "dumps", "encode", "loads", "parse_json"]
+__all__ = ["MAX_ARGUMENTS_BYTES", "MAX_BYTES", "MAX_DEPTH", "PayloadError", "SerializationError",
+           "check_arguments", "check_limits", "decode", "decode_checked", "dumps", "encode",
+           "loads", "parse_json"]
 
 TAG = "__pw__"
 _HINT = "use plain data, dataclasses, or pydantic models"
@@ -53,6 +54,10 @@ _HINT = "use plain data, dataclasses, or pydantic models"
 MAX_DEPTH = 100
 #: Bytes of the compact UTF-8 JSON text of one value (the HTTP endpoint's body limit).
 MAX_BYTES = 1024 * 1024
+#: Bytes of a workflow's arguments in all (the compact JSON text of each, summed), checked
+#: with each one's :data:`MAX_BYTES` by :func:`check_arguments`: a start, a child, a
+#: continue-as-new and a schedule's firing all carry them in one message and one event.
+MAX_ARGUMENTS_BYTES = 4 * MAX_BYTES
 
 
 class SerializationError(TypeError):
@@ -384,6 +389,11 @@ def parse_json(text: str | bytes, what: str = "payload") -> Any:
 def check_limits(data: Any, what: str = "value") -> None:
     """Refuse JSON-compatible ``data`` nested deeper than :data:`MAX_DEPTH` or whose
     compact JSON text is over :data:`MAX_BYTES`. Iterative: never a ``RecursionError``."""
+    _checked_size(data, what)
+
+
+def _checked_size(data: Any, what: str) -> int:
+    """:func:`check_limits`, giving the size of ``data``'s compact JSON text in bytes."""
     stack: list[tuple[Any, int]] = [(data, 0)]
     while stack:
         item, depth = stack.pop()
@@ -399,6 +409,7 @@ def check_limits(data: Any, what: str = "value") -> None:
                            reason="utf8") from None
     if size > MAX_BYTES:
         raise _too_big(what, size)
+    return size
 
 
 def dumps(value: Any) -> str:
@@ -419,16 +430,21 @@ def check_arguments(args: tuple[Any, ...], kwargs: dict[str, Any],
     ``names`` are the positional parameter names (from the workflow signature) so
     the error can say ``argument 'customer'`` rather than ``argument #0``.
     """
+    total = [0]
     named = [(names[i] if names and i < len(names) else None, v) for i, v in enumerate(args)]
-    return ([_encode_argument(v, name, f"#{i}", f"args[{i}]") for i, (name, v) in enumerate(named)],
-            {key: _encode_argument(v, key, key, key) for key, v in kwargs.items()})
+    return ([_encode_argument(v, name, f"#{i}", f"args[{i}]", total)
+             for i, (name, v) in enumerate(named)],
+            {key: _encode_argument(v, key, key, key, total) for key, v in kwargs.items()})
 
 
-def _encode_argument(value: Any, name: str | None, fallback: str, root: str) -> Any:
+def _encode_argument(value: Any, name: str | None, fallback: str, root: str,
+                     total: list[int]) -> Any:
+    """One argument, encoded and checked; ``total`` counts the bytes of all so far, and
+    the argument that brings them past :data:`MAX_ARGUMENTS_BYTES` is refused (before
+    the next ones are encoded)."""
     try:
         encoded = encode(value, path=name or root)
-        check_limits(encoded, name or root)
-        return encoded
+        total[0] += _checked_size(encoded, name or root)
     except PayloadError as exc:
         label = repr(name) if name else fallback
         refused = PayloadError(f"argument {label}: {exc}", reason=exc.reason, limit=exc.limit,
@@ -439,3 +455,12 @@ def _encode_argument(value: Any, name: str | None, fallback: str, root: str) -> 
         label = repr(name) if name else fallback
         raise SerializationError(f"argument {label}: {exc}", path=exc.path,
                                  argument=name or fallback) from None
+    if total[0] > MAX_ARGUMENTS_BYTES:
+        label = repr(name) if name else fallback
+        refused = PayloadError(
+            f"a workflow's arguments are at most {MAX_ARGUMENTS_BYTES} bytes of JSON in "
+            f"all, and with argument {label} they are {total[0]} (pass a reference, such "
+            "as a key or a URL, to large data)", reason="size", limit=MAX_ARGUMENTS_BYTES)
+        refused.argument = name or fallback
+        raise refused
+    return encoded
