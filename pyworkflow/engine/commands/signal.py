@@ -21,7 +21,9 @@ dead-letters``) and the run goes on as if it never came. A signal that a wait ta
 once is never refused: it does not stay in the buffer.
 
 A signal is refused the same way, never dropped silently, when its name or id breaks
-the bounds of ``pyworkflow.limits`` (a forged message, an old client), when the run
+the bounds of ``pyworkflow.limits`` or its payload those of ``serialization`` (over
+``MAX_BYTES`` of JSON or ``MAX_DEPTH`` deep, as ``send_signal`` refuses it: a forged
+message, an old client; measured whether or not a wait takes it at once), when the run
 has already finished (it raced the run's end: ``run already completed``), or when the
 run does not exist (purged, or never started: see ``RunBehaviour.handle``).
 """
@@ -153,6 +155,10 @@ class SignalKind(CommandKind[Buffer]):
             if signal.signal_id is not None:
                 limits.check_signal_id(signal.signal_id)
         except (TypeError, ValueError) as exc:
+            raise MessageRejected(f"signal refused: {exc}") from None
+        try:  # the door's limits (send_signal checks them first): whether or not it stays
+            serialization.check_limits(signal.payload, "signal payload")
+        except serialization.PayloadError as exc:
             raise MessageRejected(f"signal refused: {exc}") from None
         self._check_room(run, name, signal.payload)
         seq = run.turn().next_seq
