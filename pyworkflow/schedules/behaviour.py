@@ -28,6 +28,11 @@ Why it is built this way:
   firing after its own "now" (those are the timer's). Slices that re-send themselves
   were the other way; refusing is simpler to reason about (one message, one answer)
   and a wider range is a loop of calls for whoever really wants one.
+* Firings that wait (``buffer_all``, while a run of the schedule goes on) are at most
+  :data:`MAX_BUFFERED_FIRINGS`: one more is skipped, journaled as ``schedule_skipped``
+  with reason ``buffer full``, so a run that never ends does not grow the buffer (the
+  record's ``buffered`` field, rewritten each turn) without end; the schedule stays
+  active and the buffered firings start one after another as runs end.
 * Poison: a turn task of the schedule that dies (its worker killed, or the turn
   raised outside a handler) is reported by the runtime before the next message
   (``on_recovered``). After :data:`MAX_TURN_CRASHES` in a row with no turn committed
@@ -61,7 +66,13 @@ from .. import ids
 from ..wire import CancelRun, StartRun, encode
 from .errors import InvalidScheduleError
 from .info import project
-from .limits import MAX_BACKFILL, MAX_CATCH_UP, MAX_NOTE_LENGTH, MAX_TURN_CRASHES
+from .limits import (
+    MAX_BACKFILL,
+    MAX_BUFFERED_FIRINGS,
+    MAX_CATCH_UP,
+    MAX_NOTE_LENGTH,
+    MAX_TURN_CRASHES,
+)
 from .overlap import OVERLAP_POLICIES, collapses_catch_up, decide
 from .spec import ScheduleSpec, check_instant
 from .state import SCHEDULE_ERRORED, SCHEDULE_RECOVERED, SCHEDULE_STEADY, ScheduleState, evolve
@@ -174,6 +185,10 @@ class Turn:
             self.start(fire_ms, reason)
         elif decision == "skip":
             self.emit(ev.SCHEDULE_SKIPPED, {"fire_ms": fire_ms, "reason": f"overlap {policy}"})
+        elif decision == "buffer" and len(state.buffered) >= MAX_BUFFERED_FIRINGS:
+            self.emit(ev.SCHEDULE_SKIPPED, {"fire_ms": fire_ms, "reason": (
+                f"buffer full: {len(state.buffered)} firings already wait for a run to end "
+                f"(the limit, schedules.limits.MAX_BUFFERED_FIRINGS; overlap {policy})")})
         else:
             if decision == "cancel_and_buffer":
                 self.cancel_running()

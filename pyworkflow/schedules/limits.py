@@ -19,6 +19,9 @@ check, the API, the CLI), and the actor refuses a stray message outside them too
 ``MAX_CATCH_UP``             100: missed firings a late timer considers (the newest)
 ``MAX_BACKFILL``             1,000: firings one backfill starts; a wider range is refused
 ``RECENT_FIRES``             1,000: fire times a schedule remembers to refuse a second run
+``MAX_BUFFERED_FIRINGS``     1,000: firings that wait for a run to end (``buffer_all``);
+                             one more is skipped (``schedule_skipped``, reason ``buffer
+                             full``), and the schedule goes on
 ``MAX_TURN_CRASHES``         3: turn tasks of a schedule that may die in a row before the
                              schedule is parked in ``error`` (poison)
 ===========================  ==============================================================
@@ -45,4 +48,5 @@ MAX_NOTE_LENGTH = 500
 MAX_CATCH_UP = 100
 MAX_BACKFILL = 1000
 RECENT_FIRES = 1000
+MAX_BUFFERED_FIRINGS = 1000
 MAX_TURN_CRASHES = 3
