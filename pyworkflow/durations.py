@@ -24,7 +24,7 @@ DurationLike = int | float | Decimal | dt.timedelta | str
 #: The longest duration, in seconds: 100 years (of 365.25 days), as a schedule's longest
 #: interval (``schedules.limits.MAX_INTERVAL_S``). Every duration a user writes is held
 #: to it here, the one parser (``sleep``, signal and hook timeouts, retry delays, step
-#: timeouts, ``max_duration``, retention, the CLI's durations): a longer one is a
+#: timeouts, ``max_duration``, retention, ``runs purge --older-than``): a longer one is a
 #: mistake (a unit slip, a timestamp given as a duration), and past it the numbers stop
 #: being safe (``sleep(10**400)`` was a float infinity of seconds).
 MAX_DURATION_S = 36525 * 86400
