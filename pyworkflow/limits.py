@@ -64,28 +64,28 @@ def check_limit_key(value: Any) -> str:
     ``MAX_LIMIT_KEY_CHARS`` characters (may be empty: a limit with no key)."""
     if value == "":
         return value  # type: ignore[no-any-return]
-    return _check_text(value, "limit key", MAX_LIMIT_KEY_CHARS)
+    return check_text(value, "limit key", MAX_LIMIT_KEY_CHARS)
 
 
 def check_idempotency_key(key: Any) -> str:
     """``key`` if it is a usable idempotency key: a non-empty, printable string of at
     most ``MAX_IDEMPOTENCY_KEY_CHARS`` characters."""
-    return _check_text(key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)
+    return check_text(key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)
 
 
 def check_signal_name(name: Any) -> str:
     """``name`` if it is a usable signal name: a non-empty, printable string of at most
     ``MAX_SIGNAL_NAME_CHARS`` characters."""
-    return _check_text(name, "signal name", MAX_SIGNAL_NAME_CHARS)
+    return check_text(name, "signal name", MAX_SIGNAL_NAME_CHARS)
 
 
 def check_signal_id(signal_id: Any) -> str:
     """``signal_id`` if it is a usable signal id: a non-empty, printable string of at
     most ``MAX_SIGNAL_ID_CHARS`` characters."""
-    return _check_text(signal_id, "signal id", MAX_SIGNAL_ID_CHARS)
+    return check_text(signal_id, "signal id", MAX_SIGNAL_ID_CHARS)
 
 
-def _check_text(value: Any, what: str, limit: int) -> str:
+def check_text(value: Any, what: str, limit: int) -> str:
     if not isinstance(value, str) or not value:
         raise TypeError(f"a {what} is a non-empty string, not {_short(value)}")
     if len(value) > limit:

@@ -57,7 +57,7 @@ MAX_HOOK_NAME_CHARS = limits.MAX_SIGNAL_NAME_CHARS
 def check_hook_name(name: Any) -> str:
     """``name`` if it is a usable hook name: a non-empty, printable string of at most
     ``MAX_HOOK_NAME_CHARS`` characters (``TypeError`` / ``ValueError`` otherwise)."""
-    return limits._check_text(name, "hook name", MAX_HOOK_NAME_CHARS)
+    return limits.check_text(name, "hook name", MAX_HOOK_NAME_CHARS)
 
 
 @dataclass

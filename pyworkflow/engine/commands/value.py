@@ -35,7 +35,7 @@ MAX_VALUE_KEYS = 1_000
 def check_value_key(key: Any) -> str:
     """``key`` if it is a usable value key: a non-empty, printable string of at most
     ``MAX_VALUE_KEY_CHARS`` characters (``TypeError`` / ``ValueError`` otherwise)."""
-    return limits._check_text(key, "value key", MAX_VALUE_KEY_CHARS)
+    return limits.check_text(key, "value key", MAX_VALUE_KEY_CHARS)
 
 
 class ValueKind(CommandKind[Values]):
