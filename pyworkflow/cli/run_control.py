@@ -22,6 +22,7 @@ from ..client import RunInfo
 from ..errors import RunNotFoundError
 from . import _output as out
 from .runs import POLL_SECONDS, load_run, runs
+from .seconds import SECONDS
 
 #: The statuses ``runs retry`` acts on (see ``client.retry_run``).
 RETRYABLE_STATUSES = ("parked", "failed")
@@ -41,7 +42,7 @@ def _outcome(info: RunInfo, outcome: str, text: str, code: int = 0) -> NoReturn:
 @click.option("--reason", "-r", metavar="TEXT", help="Why; recorded in the run's journal.")
 @click.option("--wait", is_flag=True,
               help="Wait until the run has stopped; exit 1 unless it ends cancelled.")
-@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--timeout", type=SECONDS, metavar="SECONDS",
               help="With --wait: give up waiting after this long (exit 1; the cancellation "
                    "stays requested).")
 def cancel(run_id: str, reason: str | None, wait: bool, timeout: float | None) -> None:
@@ -107,7 +108,7 @@ def _wait_cancelled(run_id: str, timeout: float | None) -> None:
 @click.option("--wait", is_flag=True,
               help="Wait until the run is finished (or parked again); exit 1 unless it "
                    "completes.")
-@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--timeout", type=SECONDS, metavar="SECONDS",
               help="With --wait: give up waiting after this long (exit 1; the retry stays "
                    "requested).")
 def retry(run_id: str | None, all_parked: bool, workflow: str | None, wait: bool,

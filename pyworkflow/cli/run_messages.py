@@ -22,6 +22,7 @@ from . import _output as out
 from ._payload import read_payload
 from ._root import CliError
 from .runs import load_run, runs
+from .seconds import SECONDS
 
 
 @runs.command("signal")
@@ -62,7 +63,7 @@ def signal(run_id: str, name: str, payload: str | None, payload_file: IO[str] | 
 @runs.command("values")
 @click.argument("run_id")
 @click.argument("key", required=False)
-@click.option("--wait", "wait_s", type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--wait", "wait_s", type=SECONDS, metavar="SECONDS",
               help="With KEY: wait up to SECONDS for the run to set it.")
 def values(run_id: str, key: str | None, wait_s: float | None) -> None:
     """Show the values run RUN_ID has published (set_value), or the one under KEY.

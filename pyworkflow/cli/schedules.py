@@ -37,6 +37,7 @@ from . import _output as out
 from ._arguments import ArgumentError, bind_arguments
 from ._root import CliError
 from .needs_redis import NeedsRedis
+from .seconds import SECONDS
 
 
 @click.group(cls=NeedsRedis)
@@ -202,7 +203,7 @@ def _firings(count: int) -> str:
 
 @schedules.command("delete")
 @click.argument("schedule_id")
-@click.option("--wait", default=10.0, show_default=True, metavar="SECONDS",
+@click.option("--wait", default=10.0, show_default=True, type=SECONDS, metavar="SECONDS",
               help="How long to wait for the schedule's actor to delete it.")
 def delete(schedule_id: str, wait: float) -> None:
     """Delete the schedule, whatever its status (its runs go on)."""

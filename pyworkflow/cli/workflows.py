@@ -29,6 +29,7 @@ from ._root import CliError
 from .in_process import run_local_here, run_transient_here, runtime_option
 from .needs_redis import NeedsRedis
 from .runs import follow_run
+from .seconds import SECONDS
 
 _EXAMPLE = {int: "5", float: "9.99", bool: "true", "int": "5", "float": "9.99", "bool": "true"}
 
@@ -178,7 +179,7 @@ def _start(wf: Any, args: list[Any], kwargs: dict[str, Any], key: str | None,
                    "a new run with the key, or refuse (exit 1).")
 @click.option("--wait", is_flag=True,
               help="Follow the run's events until it finishes; exit 1 unless it completed.")
-@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+@click.option("--timeout", type=SECONDS, metavar="SECONDS",
               help="With --wait: give up waiting after this long (the run goes on).")
 @click.option("--no-durable", is_flag=True,
               help="Run it transient: in this process, nothing journaled, no worker "

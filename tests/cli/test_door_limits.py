@@ -143,3 +143,17 @@ def test_schedules_list_says_how_many_schedules_it_did_not_read(
     as_json = invoke("--output", "json", "schedules", "list")
     assert as_json.exit_code == 0 and isinstance(json.loads(as_json.stdout), list)
     assert "more are not listed" in as_json.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["runs", "cancel", "run-x", "--wait", "--timeout"],
+    ["runs", "retry", "run-x", "--wait", "--timeout"],
+    ["workflows", "run", "some_workflow", "--wait", "--timeout"],
+])
+def test_a_wait_past_a_hundred_years_is_refused_in_one_line(args: list[str]) -> None:
+    """A wait is bounded like every duration (durations.MAX_DURATION_S): click refuses
+    it before anything is asked of Redis, as it does a negative one."""
+    result = CliRunner().invoke(cli, [*args, "1e20"])
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert "1e+20 is not in the range 0<=x<=3155760000" in result.stderr
+    assert "Traceback" not in result.stderr
