@@ -104,9 +104,11 @@ FAST = "not redis and not workers and not browser and not slow"
 #: files 290 s for 52 s), so on processes of their own they add little load, and the
 #: parallel run is shorter by them. On three they take about 100 s alone.
 IDLE_SIDE_BY_SIDE = "3"
-#: pytest processes for the ``quiet`` tests, a test each: they wait out long faults (a
-#: 60 s network partition, a 60 s beat window) on idle workers, so they need the parallel
-#: run's load away, not each other's (16 s of CPU in 233 s of tests). The ``serial``
+#: pytest processes for the ``quiet`` tests (in tests/_order.py's QUIET_SECONDS order:
+#: the two short ones after the two first): they wait out long faults (a 60 s network
+#: partition, a 60 s beat window, a SIGKILLed worker's lease) on idle workers, so they
+#: need the parallel run's load away, not each other's (the four long ones: 16 s of CPU
+#: in 233 s of tests). The ``serial``
 #: tests run meanwhile (one after the other they took 78 s and 128 s). They once ran
 #: after the quiet ones because a SIGKILL takeover a serial test times within 10 s
 #: missed it beside them; that miss was a stale turn task pushing the takeover a lease
@@ -167,16 +169,16 @@ def _at_once(py: Path, runs: list[Run], args: list[str]) -> list[int]:
     return codes
 
 
-def _listed_files() -> tuple[list[str], list[str]]:
-    """The files of tests/_order.py's ``IDLE`` and ``SERIAL_ORDER`` (a module that imports
-    nothing): the idle and serial runs collect only them, not the whole suite on each
-    of their processes (about 4 s of CPU each)."""
+def _listed_files() -> tuple[list[str], list[str], list[str]]:
+    """The files of tests/_order.py's ``IDLE``, ``SERIAL_ORDER`` and ``QUIET_SECONDS`` (a
+    module that imports nothing): the idle, serial and quiet runs collect only them, not
+    the whole suite on each of their processes (about 4 s of CPU each)."""
     spec = importlib.util.spec_from_file_location("tests_order", ROOT / "tests" / "_order.py")
     if spec is None or spec.loader is None:
-        return [], []
+        return [], [], []
     order = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(order)
-    return list(order.IDLE), list(order.SERIAL_ORDER)
+    return list(order.IDLE), list(order.SERIAL_ORDER), list(order.QUIET_SECONDS)
 
 
 def _test(py: Path, args: list[str]) -> int:
@@ -194,7 +196,7 @@ def _test(py: Path, args: list[str]) -> int:
     # The idle and serial runs name their files, unless the caller named paths to test
     names_paths = any((ROOT / a.split("::", 1)[0]).exists() for a in args
                       if not a.startswith("-"))
-    idle_files, serial_files = ([], []) if names_paths else _listed_files()
+    idle_files, serial_files, quiet_files = ([], [], []) if names_paths else _listed_files()
     # --fast: one run, then the serial tests (the fast set has no idle test, which
     # starts workers, nor quiet one, which waits out a fault on workers: two more
     # pytest runs would only collect)
@@ -213,7 +215,7 @@ def _test(py: Path, args: list[str]) -> int:
                                                       *serial_files])
     quiet: Run = ("quiet tests, side by side, meanwhile",
                   [*([] if own_n or no_xdist else ["-n", QUIET_SIDE_BY_SIDE]), *spread],
-                  ["-m", _both(chosen, "quiet")])
+                  ["-m", _both(chosen, "quiet"), *quiet_files])
     codes = _at_once(py, [first, idle] if split else [first], args)
     if not any(c in STOPPED for c in codes):
         codes += _at_once(py, [serial, quiet] if split else [serial], args)

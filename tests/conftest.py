@@ -19,7 +19,7 @@ Markers (registered in pyproject.toml, ``--strict-markers``):
   parallel run, on processes of their own.
 * ``quiet``: must not run beside the parallel tests' load (it waits out a long fault
   against a deadline), but may beside another ``quiet`` or ``serial`` test; given by
-  hand. A quiet test waits on idle workers: together the four took 16 s of CPU in
+  hand. A quiet test waits on idle workers: together the four long ones took 16 s of CPU in
   233 s.
 * ``serial``: must not share the machine with other tests' load (it measures a latency
   or a clock); given by hand, with the reason. It runs one at a time, beside the
@@ -191,9 +191,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # file's tests together and in their order. The serial tests after all others, in
     # the serial run's order (a file's serial tests stay together, so a module's
     # workers start once).
+    # The quiet tests in the quiet run's order.
     items.sort(key=lambda item: (
         1 + _order.serial_rank(item.nodeid) if item.get_closest_marker("serial") else 0,
-        -_order.file_seconds(item.nodeid)))
+        _order.quiet_rank(item.nodeid) if item.get_closest_marker("quiet")
+        else -_order.file_seconds(item.nodeid)))
     # A test renamed or removed leaves its entry behind: when whole files were
     # collected, an entry of a collected file must have matched.
     if not any("::" in str(arg) for arg in config.args):
@@ -207,6 +209,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if unlisted:
         raise pytest.UsageError(f"serial tests in files not in tests/_order.py's "
                                 f"SERIAL_ORDER: {unlisted}")
+    # and its quiet run only the files of QUIET_SECONDS
+    unlisted = sorted({item.nodeid.split("::", 1)[0] for item in items
+                       if item.get_closest_marker("quiet")} - set(_order.QUIET_SECONDS))
+    if unlisted:
+        raise pytest.UsageError(f"quiet tests in files not in tests/_order.py's "
+                                f"QUIET_SECONDS: {unlisted}")
 
 
 @pytest.hookimpl(tryfirst=True)

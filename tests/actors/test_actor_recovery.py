@@ -20,9 +20,11 @@ def _events(rt, actor_id: str):  # type: ignore[no-untyped-def]
     return list(rt.system.journal(actor_id).iter_all())
 
 
-# serial: it times the takeover (within 10 s of the SIGKILL: a 5 s lease and a sweep),
-# which six pytest processes' load stretched past 10 s once
-@pytest.mark.serial
+# quiet: it times the takeover (within 10 s of the SIGKILL: a 5 s lease and a sweep),
+# which must not share the machine with the parallel run's load. It missed 10 s in the
+# serial run too: a stale turn task pushed the takeover a lease later (fixed, 44743fb).
+# Beside the quiet tests' idle workers and one serial test it keeps its margin.
+@pytest.mark.quiet
 def test_sigkill_mid_turn_loses_nothing(rt, log_dir: Path) -> None:  # type: ignore[no-untyped-def]
     victim = Worker(MODULE, log_dir, "victim", pool="threads", concurrency=2).start()
     survivor = Worker(MODULE, log_dir, "survivor", pool="threads", concurrency=2)
