@@ -100,9 +100,9 @@ def _check_demo_imports(py: Path) -> None:
 PARALLEL = "4"
 FAST = "not redis and not workers and not browser and not slow"
 #: pytest processes for the ``idle`` tests, beside the parallel run: they wait out leases
-#: and retries on idle workers (the poison tests: 53 s for 6 s of CPU, alone; the eight
-#: files 290 s for 52 s), so on processes of their own they add little load, and the
-#: parallel run is shorter by them. On three they take about 100 s alone.
+#: and retries on idle workers (the poison tests: 53 s for 6 s of CPU, alone; the 14
+#: files 382 s for 69 s), so on processes of their own they add little load, and the
+#: parallel run is shorter by them. Beside the parallel run, eight of them took 156 s.
 IDLE_SIDE_BY_SIDE = "3"
 #: pytest processes for the ``quiet`` tests (in tests/_order.py's QUIET_SECONDS order:
 #: the two short ones after the two first): they wait out long faults (a 60 s network

@@ -130,6 +130,12 @@ IDLE: dict[str, tuple[float, float]] = {
     "tests/worker/test_worker_redis_restart.py": (33.2, 7.0),
     "tests/worker/test_fault_tolerance.py": (33.6, 8.9),
     "tests/worker/test_chaos_small.py": (28.8, 8.4),
+    "tests/worker/test_sentinel.py": (23.1, 3.3),
+    "tests/actors/test_held_tasks.py": (15.0, 1.0),
+    "tests/workflow_api/test_continue_as_new.py": (14.8, 3.7),
+    "tests/actors/test_malformed_mailbox.py": (14.1, 2.3),
+    "tests/adopt/test_task_as_step.py": (13.7, 3.3),
+    "tests/workflow_api/test_children_crash.py": (10.6, 3.4),
     # waits out the client's 9 s of retries for each of its two runs
     "tests/worker/test_step_outage.py": (29.9, 2.3),
     # a worker that cannot connect: the client's 9 s of retries, twice in each of two tests
