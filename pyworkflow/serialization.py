@@ -58,6 +58,14 @@ MAX_BYTES = 1024 * 1024
 #: with each one's :data:`MAX_BYTES` by :func:`check_arguments`: a start, a child, a
 #: continue-as-new and a schedule's firing all carry them in one message and one event.
 MAX_ARGUMENTS_BYTES = 4 * MAX_BYTES
+#: The most any one value may weigh when it is encoded (a step's result, a step
+#: call's arguments, a workflow's result: values a run's own code makes; a value from
+#: outside is held to ``MAX_BYTES`` at its door): counted as :func:`encode` walks it,
+#: its text and bytes by length and every item of a list or dict as one, so about its
+#: JSON size (checked at each container and at the end: one long string is in memory
+#: already, the copy is what is refused).
+#: A value over it would reach Redis (whose strings stop at 512 MB) as one event.
+MAX_VALUE_BYTES = 16 * MAX_BYTES
 
 
 class SerializationError(TypeError):
@@ -102,12 +110,35 @@ def encode(value: Any, *, path: str = "value") -> Any:
 
     ``path`` is the name used for the root in error messages (``result``,
     ``customer`` ...). Raises :class:`SerializationError` for anything that
-    cannot be carried faithfully, naming where it sits.
+    cannot be carried faithfully, naming where it sits, and :class:`PayloadError`
+    (``reason="size"``) for a value over :data:`MAX_VALUE_BYTES`.
     """
-    return _encode(value, path, set())
+    walk = _Walk()
+    encoded = _encode(value, path, walk)
+    walk.weigh(0, path)  # text counted since the last container's check
+    return encoded
 
 
-def _encode(value: Any, path: str, active: set[int]) -> Any:
+class _Walk(set[int]):
+    """What :func:`encode` keeps while it walks a value: the containers on the current
+    path (``_enter``) and the weight so far (``weigh``)."""
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+
+    def weigh(self, size: int, path: str) -> None:
+        self.size += size
+        if self.size > MAX_VALUE_BYTES:
+            raise PayloadError(
+                f"value at {path[:60]} makes the whole over {MAX_VALUE_BYTES} bytes; keep "
+                "large data elsewhere (a file, an object store) and pass its key",
+                reason="size", limit=MAX_VALUE_BYTES, path=path)
+
+
+def _encode(value: Any, path: str, active: _Walk) -> Any:
     # Order matters: bool is an int, IntEnum/StrEnum are int/str, datetime is a date.
     if value is None or isinstance(value, bool):
         return value
@@ -123,11 +154,13 @@ def _encode(value: Any, path: str, active: set[int]) -> Any:
                 "portably in JSON; use None or a string instead", path=path)
         return float(value)
     if isinstance(value, str):
+        active.size += len(value)  # checked at the next container, or at the end
         return str.__str__(value)
     if isinstance(value, dict | list | tuple | set | frozenset):
         return _encode_container(value, path, active)
     scalar = _encode_scalar(value)
     if scalar is not None:
+        active.size += len(scalar["v"])
         return scalar
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
@@ -161,7 +194,7 @@ def _encode_scalar(value: Any) -> dict[str, Any] | None:
     return None
 
 
-def _enter(value: Any, path: str, active: set[int]) -> None:
+def _enter(value: Any, path: str, active: _Walk) -> None:
     """Track the containers on the current path: a cycle would recurse forever, and a
     path deeper than :data:`MAX_DEPTH` is refused before it exhausts the stack."""
     if id(value) in active:
@@ -182,10 +215,17 @@ def _too_big(what: str, size: int) -> PayloadError:
                         reason="size", limit=MAX_BYTES)
 
 
-def _encode_container(value: Any, path: str, active: set[int]) -> Any:
+def _encode_container(value: Any, path: str, active: _Walk) -> Any:
     _enter(value, path, active)
+    active.size += len(value)  # an item each (a number, None: no text of its own)
+    if active.size > MAX_VALUE_BYTES:
+        active.weigh(0, path)
     try:
         if isinstance(value, dict):
+            try:
+                active.size += sum(map(len, value))  # the keys' text
+            except TypeError:  # keys not all str: refused below
+                pass
             out: dict[str, Any] = {}
             for key, item in value.items():
                 if not isinstance(key, str):
@@ -208,7 +248,7 @@ def _encode_container(value: Any, path: str, active: set[int]) -> Any:
 
 
 def _encode_object(value: Any, fields: dict[str, Any], path: str,
-                   active: set[int]) -> dict[str, Any]:
+                   active: _Walk) -> dict[str, Any]:
     _enter(value, path, active)
     try:
         encoded = {name: _encode(item, _child(path, name), active)

@@ -94,7 +94,12 @@ class Attempt:
 
     def succeed(self, value: Any) -> None:
         if self._encode:
-            value = serialization.encode(value, path=f"{self.ctx.step} result")
+            try:
+                value = serialization.encode(value, path=f"{self.ctx.step} result")
+            except serialization.PayloadError as exc:
+                if exc.reason == "size":  # the same result again: never retried
+                    raise mark_fatal(exc) from None
+                raise
         self.outcome = StepOutcome.succeeded(self.ctx.call_id, self.ctx.attempt, value)
 
     def __exit__(self, etype: type[BaseException] | None, exc: BaseException | None,

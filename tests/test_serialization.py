@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 from pyworkflow.serialization import (
     MAX_BYTES,
     MAX_DEPTH,
+    MAX_VALUE_BYTES,
     PayloadError,
     SerializationError,
     check_arguments,
@@ -338,3 +339,21 @@ def test_decode_checked_refuses_what_the_door_would_have() -> None:
         decode_checked(_nested(MAX_DEPTH + 1))
     with pytest.raises(PayloadError):
         check_limits("x" * MAX_BYTES)
+
+
+@pytest.mark.parametrize("value", [
+    "x" * (MAX_VALUE_BYTES + 1),  # one string
+    ["y" * 1024] * (MAX_VALUE_BYTES // 1024 + 1),  # many
+    {f"k{i}": None for i in range(MAX_VALUE_BYTES // 4)},  # keys and items only
+    b"z" * (MAX_VALUE_BYTES // 4 * 3 + 3),  # bytes, as base64
+])
+def test_a_value_over_the_value_bound_is_refused_by_size(value: Any) -> None:
+    with pytest.raises(PayloadError) as err:
+        encode(value, path="result")
+    assert err.value.reason == "size" and err.value.limit == MAX_VALUE_BYTES
+    assert str(MAX_VALUE_BYTES) in str(err.value)
+
+
+def test_a_value_under_the_value_bound_is_encoded_whole() -> None:
+    big = ["y" * 1024] * (MAX_VALUE_BYTES // 1024 - 16)
+    assert encode(big) == big

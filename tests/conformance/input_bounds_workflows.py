@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pyworkflow import hook, set_value, sleep, wait_for_signal, workflow
+from pyworkflow import StepFailedError, hook, set_value, sleep, step, wait_for_signal, workflow
+from pyworkflow.serialization import MAX_VALUE_BYTES
+from tests.conformance.workflows import mark
 
 #: One character more than every name bound (``pyworkflow.limits``: 200).
 LONG_NAME = "n" * 201
@@ -51,3 +53,20 @@ async def long_timeouts(tag: str) -> dict[str, str]:
     return {"wait_for_signal": await raised(
                 lambda: wait_for_signal("go", timeout=PAST_100_YEARS_S)),
             "hook": await raised(lambda: hook("h", timeout=PAST_100_YEARS_S))}
+
+
+@step(name="conf_ib_huge_result", max_retries=2)
+async def huge_result_step(tag: str) -> str:
+    mark(tag)
+    return "x" * (MAX_VALUE_BYTES + 1)
+
+
+@workflow(name="conf_ib_huge_result")
+async def huge_result(tag: str) -> dict[str, Any]:
+    """A step whose result is over ``serialization.MAX_VALUE_BYTES`` fails for good (the
+    same result again would not fit either): caught, with the bound named."""
+    try:
+        await huge_result_step(tag)
+    except StepFailedError as exc:
+        return {"caught": type(exc).__name__, "names_bound": str(MAX_VALUE_BYTES) in str(exc)}
+    return {"caught": None, "names_bound": False}

@@ -42,6 +42,11 @@ CASES: list[Case] = [
     Case("timeouts_past_100_years_raise_in_the_code", "conf_ib_long_timeouts",
          result={"wait_for_signal": "ValueError", "hook": "ValueError"}, events=(WS, WC),
          not_on={"transient": TRANSIENT_NO_HOOKS}),
+    Case("a_step_result_past_its_bound_fails_the_step_for_good", "conf_ib_huge_result",
+         result={"caught": "StepFailedError", "names_bound": True},
+         attempts={"conf_ib_huge_result": 1},
+         events=(WS, "step_scheduled", "step_failed", WC),
+         not_on={"transient": "a transient run's values are not encoded (transient.py)"}),
 ]
 
 #: The suite's runtimes, the celery one served by this file's workers.
