@@ -43,6 +43,13 @@ PASS_SIZE = 200
 #: 5 ms switch interval per hand-back), and a burst of wake-ups right after a burst of
 #: runs ended (the bench's timers after its concurrent runs) came 20 ms late at p99.
 SEAL_CHUNK = 20
+#: While its timer runners wake runs (``defer``), a process seals nothing: a burst of
+#: wake-ups (10,000 runs due within seconds) is work that is late, and sealing the runs
+#: it ends took a quarter of the CPU the burst needed (10,000 sleepers, p99 77-706 ms
+#: as the burst came faster or slower than the two processes could serve). The notes
+#: wait, at most ``MAX_DEFER_S`` after the oldest was made.
+DEFER_S = 0.5
+MAX_DEFER_S = 30.0
 #: Notes kept at most (beyond this, new notes are dropped: memory stays bounded, and
 #: those journals stay streams until their actor settles again).
 MAX_NOTED = 20_000
@@ -62,6 +69,8 @@ class Compactor:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        #: no pass before this (monotonic), unless a note is ``MAX_DEFER_S`` old
+        self._deferred_until = 0.0
 
     def note(self, actor_id: str, ended_at: int = 0) -> None:
         """Seal ``actor_id``'s journal soon; ``ended_at``: the seq its last commit ended it
@@ -77,11 +86,24 @@ class Compactor:
                                                 name="actors-compaction")
                 self._thread.start()
 
-    def flush(self, older_than: float = 0.0) -> int:
+    def defer(self, seconds: float = DEFER_S) -> None:
+        """Latency-bound work is under way in this process (a timer runner's pass that
+        found timers due): seal nothing for ``seconds`` more."""
+        self._deferred_until = max(self._deferred_until, time.monotonic() + seconds)
+
+    def _deferred(self) -> bool:
+        now = time.monotonic()
+        if now >= self._deferred_until:
+            return False
+        with self._lock:
+            oldest = min((at for at, _ in self._noted.values()), default=now)
+        return now - oldest < MAX_DEFER_S
+
+    def flush(self, older_than: float = 0.0, background: bool = False) -> int:
         """Seal the journals noted at least ``older_than`` seconds ago (every one: 0);
-        returns how many were sealed."""
+        returns how many were sealed. ``background``: stop when a ``defer`` comes."""
         done = 0
-        while True:
+        while not (background and self._deferred()):
             now = time.monotonic()
             with self._lock:
                 batch = {actor_id: ended_at for actor_id, (at, ended_at) in self._noted.items()
@@ -95,12 +117,13 @@ class Compactor:
             for i in range(0, len(items), SEAL_CHUNK):
                 done += seal(self._system, dict(items[i:i + SEAL_CHUNK]))
                 time.sleep(0)
+        return done
 
     def _loop(self) -> None:
         while True:
             self._wake.wait(PASS_EVERY_S)
             try:
-                self.flush(SEAL_AFTER_S)
+                self.flush(SEAL_AFTER_S, background=True)
             except Exception as exc:  # Redis away: those journals stay streams for now
                 logger.warning("sealing journals failed", error=f"{type(exc).__name__}: {exc}")
 

@@ -219,6 +219,7 @@ class TimerRunner:
         result = system.timers.claim_earliest(RUNNER_BATCH, RUNNER_CLAIM_LEASE_MS)
         if result.timers:
             self._share()
+            system.compactor.defer()  # sealing waits until the wake-ups are done
             kept = system.deliver_timers(result.timers, keep=self._keep)
             if system.instruments:
                 system.instruments.timers_fired(result.timers, result.now_ms)
