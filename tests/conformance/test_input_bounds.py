@@ -5,9 +5,7 @@ its own workflows (``input_bounds_workflows.py``) and its own celery workers."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import pytest
 
 from pyworkflow.engine.commands.value import MAX_VALUE_KEYS
 from pyworkflow.worker import _runtime
+from tests._time_limit import within
 from tests._workers import Worker, worker_pool
 from tests.conformance import input_bounds_workflows  # noqa: F401 (registers them here)
 
@@ -73,24 +72,10 @@ def params() -> list[Any]:
 CASE_DEADLINE_S = 60
 
 
-@contextlib.contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    def expired(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"the case took more than {seconds} s (a wait was not refused?)")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 @pytest.mark.parametrize(("case", "runtime"), params())
 def test_input_bounds_conformance(case: Case, runtime: Runtime,
                                   request: pytest.FixtureRequest) -> None:
     if runtime.fixture is not None:
         request.getfixturevalue(runtime.fixture)  # its workers start outside the deadline
-    with deadline(CASE_DEADLINE_S):
+    with within(CASE_DEADLINE_S):  # TimeoutError: a wait was not refused?
         check_case(case, runtime, request)

@@ -13,7 +13,7 @@ from actors.journal import Event
 from pyworkflow import ids
 from pyworkflow.schedules.limits import MAX_BACKFILL, MAX_CATCH_UP, MAX_TURN_CRASHES
 from pyworkflow.schedules.spec import epoch_ms
-from tests.schedules._time_limit import within
+from tests._time_limit import within
 from tests.schedules.test_behaviour import SID, T0, Harness, starts
 
 

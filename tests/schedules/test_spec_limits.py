@@ -11,7 +11,7 @@ import pytest
 from pyworkflow.schedules import limits
 from pyworkflow.schedules.errors import InvalidScheduleError
 from pyworkflow.schedules.spec import ScheduleSpec, check_schedule_id, epoch_ms
-from tests.schedules._time_limit import within
+from tests._time_limit import within
 
 
 def spec(**fields: Any) -> ScheduleSpec:
