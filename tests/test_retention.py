@@ -35,9 +35,17 @@ def test_finished_runs_past_their_retention_leave_no_key_behind(workers: list[Wo
                                 idempotency_key=f"retain-{uuid.uuid4().hex[:8]}" if i % 2 else None)
                for i in range(200)]
     started = time.monotonic()
+    seen = 0
     for run_id in run_ids:
-        info = pyworkflow.wait_for_run(run_id, timeout=60)
+        try:
+            info = pyworkflow.wait_for_run(run_id, timeout=60)
+        except pyworkflow.RunNotFoundError:
+            # ended and purged already (a second after its end) while earlier ones were
+            # waited for: only a finished run is purged, and the checks below hold it
+            continue
         assert info.status == "completed"
+        seen += 1
+    assert seen > 0  # the first at least: waited for from its start
     # A finished run's record carries its purge time: read it on a run whose record is
     # still there (the first ones may be purged already, seconds after they ended,
     # while the suite's load made the wait for the last ones long), in one MULTI.
