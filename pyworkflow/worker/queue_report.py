@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import keys
-from ..routing import BROKER_LEVELS, DEFAULT_QUEUE, celery_queues
+from ..routing import DEFAULT_QUEUE, celery_queues
 from .adverts import Advert, live_adverts
+from .broker_backlog import level_lists
 
 __all__ = ["QueueReport", "WaitingNeed", "celery_queue_size", "levels", "queue_reports",
            "waiting_for_workers"]
@@ -65,14 +66,12 @@ def levels(rt: Any, queue: str) -> dict[int, int] | None:
     """Messages per broker priority level (level 0 is read first) of one Celery queue;
     None on a broker that keeps no level lists (only Kombu's Redis transport does)."""
     with rt.broker_connection() as conn:
-        channel = conn.default_channel
-        name_of = getattr(channel, "_q_for_pri", None)
-        if name_of is None or conn.transport.driver_type != "redis":
+        if conn.transport.driver_type != "redis":
             return None
-        pipe = rt.redis.pipeline(transaction=False)
-        for level in range(BROKER_LEVELS):
-            pipe.llen(name_of(queue, level))
-        counts = pipe.execute()
+    pipe = rt.redis.pipeline(transaction=False)
+    for name in level_lists(queue):  # level 0 first
+        pipe.llen(name)
+    counts = pipe.execute()
     return {level: int(n) for level, n in enumerate(counts) if n}
 
 
