@@ -95,8 +95,10 @@ class Maintenance:
         while not self._stop.is_set():
             wait = TIMER_POLL_S
             try:
-                lease_ms = self._claim_lease_ms()
-                if lease_ms and (self.runners_alive is None or not self.runners_alive()):
+                # the backlog is read only when this loop claims (no live runner)
+                runners_claim = self.runners_alive is not None and self.runners_alive()
+                lease_ms = 0 if runners_claim else self._claim_lease_ms()
+                if lease_ms:
                     delivered, next_due, now_ms = deliver_due_timers(
                         self.system, grace_ms=self.timer_grace_ms, lease_ms=lease_ms)
                     if next_due is not None:
