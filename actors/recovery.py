@@ -15,11 +15,12 @@ lost on the way: its sender died between taking the flag and publishing, or a wo
 died between the broker's pop and its ``unacked`` record (Kombu's Redis transport
 writes the two apart). So recovery looks at a queued turn after
 ``ActorSystem.queued_check_ms`` (10 s) already: when the queues its task could be in
-are empty (``ActorSystem.queued_backlog``), the task is nowhere a worker will take it
-from, and the actor is taken over at once (a copy a worker still held, prefetched,
-finds another token when it begins, and ends as a stale turn); otherwise it looks
-again after another ``queued_check_ms``. A broker whose backlog cannot be read (no
-``backlog`` reader) keeps the long lease.
+hold no task of the actor (``ActorSystem.task_may_be_queued``: each read whole while
+short; "not empty" was not enough, a busy queue always held something), the task is
+nowhere a worker will take it from, and the actor is taken over at once (a copy a
+worker still held, prefetched, finds another token when it begins, and ends as a stale
+turn); otherwise it looks again after another ``queued_check_ms``. A broker whose
+queues cannot be read (no ``queue_text`` reader) keeps the long lease.
 """
 
 from __future__ import annotations
@@ -46,15 +47,15 @@ def recover_expired(system: ActorSystem, limit: int = 200) -> int:
     for shard in shards:
         pipe.zrangebyscore(shard, "-inf", now_ms, start=0, num=limit)
     restarted = 0
-    backlogs: dict[str | None, int | None] = {}  # per queue, read once per pass
+    queued: dict[str | None, str | None] = {}  # per queue, read once per pass
     for index, ids in zip(shards, pipe.execute(), strict=True):
         for raw_id in ids:
-            restarted += _recover_one(system, index, raw_id.decode(), backlogs)
+            restarted += _recover_one(system, index, raw_id.decode(), queued)
     return restarted
 
 
 def _recover_one(system: ActorSystem, index: str, actor_id: str,
-                 backlogs: dict[str | None, int | None]) -> int:
+                 queued: dict[str | None, str | None]) -> int:
     """Take one actor over if its lease is gone, or if it is a queued turn whose task is
     in no queue (1); else look again later (0)."""
     keys = system.actor_keys(actor_id)
@@ -67,14 +68,14 @@ def _recover_one(system: ActorSystem, index: str, actor_id: str,
     if int(out[0]) == 0 and system.lease_ms < int(out[1]) <= system.first_turn_lease_ms:
         # A queued turn (its flag longer than a running turn's lease): is its task
         # anywhere a worker will take it from?
-        backlog = system.queued_backlog(actor_id, backlogs)
-        if backlog == 0:
+        may_be_queued = system.task_may_be_queued(actor_id, queued)
+        if may_be_queued is False:
             out = system.scripts.recover(
                 keys=[*recover_keys, keys.meta],
                 args=[token, system.queued_lease_ms, system.lease_ms,
                       system.first_turn_lease_ms])
             forced = int(out[0]) == 1
-        elif backlog is not None:  # maybe still queued: look again at the next check
+        elif may_be_queued:  # maybe still queued: look again at the next check
             system.redis.zadd(index, {actor_id: time.time() * 1000 + min(
                 int(out[1]) + 1, system.queued_check_ms)})
             return 0

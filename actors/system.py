@@ -96,13 +96,17 @@ class ActorSystem:
         #: stand still past its stall limit.
         self.first_turn_lease_ms = FIRST_TURN_LEASE_MS
         #: ... but recovery looks at a queued turn this soon already, and takes the actor
-        #: over if its task is in no queue (``recovery.py``: a task lost on its way,
-        #: which otherwise waited out the whole queued lease)
+        #: over if no queue holds its task (``recovery.py``, ``task_may_be_queued``: a
+        #: task lost on its way, which otherwise waited out the whole queued lease)
         self.queued_check_ms = QUEUED_CHECK_MS
         #: ``backlog(queue)``: task messages waiting in a Celery queue (None: the turn
         #: queue), or None when it cannot be told; None here: never read (a queued turn
         #: then waits out its lease)
         self.backlog: Callable[[str | None], int | None] | None = None
+        #: ``queue_text(queue)``: the task messages waiting in a Celery queue (None: the
+        #: turn queue) as one text to search for an actor id, or None when the queue is
+        #: too long to read; None here: never read (a queued turn waits out its lease)
+        self.queue_text: Callable[[str | None], str | None] | None = None
         self.first_kinds: frozenset[str] = frozenset()
         #: the broker is this same Redis: a turn reads its mailbox's length atomically
         self.mailbox_in_redis = mailbox_in_redis
@@ -331,28 +335,28 @@ class ActorSystem:
         lease = min(self.queued_check_ms, self.queued_lease_ms) if queued else self.lease_ms
         return time.time() * 1000 + lease + random.random()
 
-    def queued_backlog(self, actor_id: str, cache: dict[str | None, int | None]
-                       ) -> int | None:
-        """Task messages waiting in the queues a queued turn of ``actor_id`` may have been
-        sent to (its route, and its first turn's), or None when one cannot be read;
-        ``cache`` keeps each queue's count for the rest of a recovery pass."""
-        if self.backlog is None:
+    def task_may_be_queued(self, actor_id: str, cache: dict[str | None, str | None]
+                           ) -> bool | None:
+        """Whether a task of ``actor_id`` may wait in a queue its queued turn could have
+        been sent to (its route, and its first turn's): False when none of them holds
+        one, True when one does or one is too long to read (``queue_text`` None), None
+        when this system reads no queue. ``cache`` keeps each queue's text for the rest
+        of a recovery pass. A task that merely names the actor (a message to a parent
+        about its child) counts: it only makes the turn wait its lease, as before."""
+        if self.queue_text is None:
             return None
         queues = {self.turn_route(actor_id, kind)[0] for kind in (None, *self.first_kinds)}
-        total = 0
         for queue in queues:
             if queue not in cache:
                 try:
-                    cache[queue] = self.backlog(queue)
+                    cache[queue] = self.queue_text(queue)
                 except Exception as exc:  # unknown: the turn keeps its lease
-                    logger.warning("queue backlog could not be read", queue=queue,
-                                   error=repr(exc))
+                    logger.warning("queue could not be read", queue=queue, error=repr(exc))
                     cache[queue] = None
-            count = cache[queue]
-            if count is None:
-                return None
-            total += count
-        return total
+            text = cache[queue]
+            if text is None or actor_id in text:
+                return True
+        return False
 
     def touch_index(self, pipe: Any, actor_id: str, queued: bool) -> None:
         """Queue a sender's write to the lease index on ``pipe`` (see index_touch.lua)."""

@@ -215,7 +215,8 @@ def _wire(rt: Runtime) -> None:
     hand_back = _install_routing(system, settings.key_prefix)
     step_task.install(app, system, leases, hand_back=hand_back)
     if same_redis:  # a task lost on its way is found at its first check, not a lease later
-        system.backlog = BrokerBacklog(client, queues["turns"])
+        system.backlog = backlog = BrokerBacklog(client, queues["turns"])
+        system.queue_text = backlog.text
         leases.backlogged = hand_back.steps_backlog
     retention = IdempotencyRetention(client, settings.key_prefix,
                                      settings.idempotency_retention,
