@@ -12,6 +12,7 @@ broker's visibility timeout) the redelivery does not run it again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -41,6 +42,8 @@ RENEW_EVERY_S = LEASE_MS / 1000 / 3
 #: then expires and is sent again; one that waits behind long steps may run twice (its
 #: result is recorded once).
 RESERVED_MAX_S = 30.0
+#: A claimed watch whose handling failed is looked at again this soon.
+RETRY_LOOK_MS = 1_000
 DEAD_MARK_TTL_S = 3 * 3600  # longer than the broker's visibility timeout (1 h)
 
 logger = _log.get_logger("pyworkflow.step_leases")
@@ -291,9 +294,16 @@ class StepLeases:
             member = raw.decode()
             if not self._redis.zrem(self.key, member):
                 continue  # another worker claimed it
-            if not self._started(member):
-                self.report_undelivered(system, member)
-            else:
-                self.report_lost(system, member)
+            try:
+                if not self._started(member):
+                    self.report_undelivered(system, member)
+                else:
+                    self.report_lost(system, member)
+            except Exception:
+                # Claimed (removed) and not handled: watched again, or nobody would look
+                # at the attempt again (Redis restarting between the two, say).
+                with contextlib.suppress(Exception):
+                    self._redis.zadd(self.key, {member: time.time() * 1000 + RETRY_LOOK_MS})
+                raise
             lost += 1
         return lost

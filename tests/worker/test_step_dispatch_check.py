@@ -95,3 +95,24 @@ def test_the_step_backlog_counts_every_step_queue_and_is_read_at_most_once_a_whi
     assert steps in asked and len(asked) == len(set(asked))
     assert total == 2 * len(asked)
     assert hand_back.steps_backlog() == total and len(asked) == total // 2  # cached
+
+
+@pytest.mark.redis
+def test_a_claimed_watch_whose_handling_fails_is_watched_again(rt: Any) -> None:
+    """Recovery claims an expired watch by removing it; a failure before it is handled
+    (Redis going away between the two) must not leave the attempt watched by nobody."""
+    leases = StepLeases(rt.redis, f"dispatch-check-{uuid.uuid4().hex[:8]}")
+
+    def broken() -> int | None:
+        raise ConnectionError("Redis went away")
+
+    leases.backlogged = broken
+    member = step_attempt(f"run-{uuid.uuid4().hex[:8]}", 2, 1)
+    rt.redis.zadd(leases.key, {member: time.time() * 1000 - 1})
+    try:
+        with pytest.raises(ConnectionError):
+            leases.recover_lost(_System())
+        score = rt.redis.zscore(leases.key, member)
+        assert score is not None and score <= time.time() * 1000 + 1000
+    finally:
+        rt.redis.delete(leases.key)
